@@ -1,0 +1,24 @@
+import type { ConnectionCatalog } from '../catalog/connections.js'
+import type { DestinationCatalog } from '../catalog/destinations.js'
+import type { PipelineCatalog } from '../catalog/pipelines.js'
+import type { Db } from '../db/client.js'
+import type { Orchestrator } from '../orchestrator/orchestrator.js'
+import type { ProgressBus } from '../orchestrator/progress.js'
+import type { SourceFactory } from '../orchestrator/sources.js'
+import type { Logger } from '../util/logger.js'
+
+/** The service's parts, as the API layer sees them. One instance per running service. */
+export interface AppServices {
+  db: Db
+  log: Logger
+  bus: ProgressBus
+  orchestrator: Orchestrator
+  connections: ConnectionCatalog
+  destinations: DestinationCatalog
+  pipelines: PipelineCatalog
+  sources: SourceFactory
+}
+
+export interface ApiContext {
+  app: AppServices
+}

@@ -1,0 +1,33 @@
+import {
+  DestinationKind,
+  ExtractionMode,
+  PipelineMode,
+  Protocol,
+  RunStage,
+  RunStatus,
+  RunTrigger,
+  SourceKind,
+} from '../../db/generated/sqlite/enums.js'
+import { builder } from '../builder.js'
+
+/** GraphQL enums are the database enums: one list of values, no mapping to keep in step. */
+export const ProtocolEnum = builder.enumType(Protocol, { name: 'Protocol' })
+export const DestinationKindEnum = builder.enumType(DestinationKind, { name: 'DestinationKind' })
+export const SourceKindEnum = builder.enumType(SourceKind, { name: 'SourceKind' })
+export const PipelineModeEnum = builder.enumType(PipelineMode, {
+  name: 'PipelineMode',
+  description: 'FULL: every run reads everything. DELTA: the first run initialises an SAP delta subscription, later runs fetch changes',
+})
+export const ExtractionModeEnum = builder.enumType(ExtractionMode, {
+  name: 'ExtractionMode',
+  description: 'What one run reads: FULL snapshot, DELTA_INIT (snapshot + new subscription), DELTA (changes), RECOVERY (re-read a delta that was fetched but not committed)',
+})
+export const RunStatusEnum = builder.enumType(RunStatus, { name: 'RunStatus' })
+export const RunStageEnum = builder.enumType(RunStage, {
+  name: 'RunStage',
+  description: 'The oldest stage still working. A FAILED or CANCELLED run keeps the stage it stopped in; DONE means committed',
+})
+export const RunTriggerEnum = builder.enumType(RunTrigger, {
+  name: 'RunTrigger',
+  description: 'MANUAL (CLI), API (runPipeline), SCHEDULE (cron), RETRY (started by the service to recover a lost run)',
+})

@@ -1,0 +1,206 @@
+import { sourceOf } from '../../catalog/pipelines.js'
+import type { Pipeline } from '../../db/client.js'
+import { OUTPUT_DEFAULTS } from '../../orchestrator/execute-run.js'
+import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
+import { builder } from '../builder.js'
+import { PipelineModeEnum, SourceKindEnum } from './enums.js'
+import { Run, RunConnection } from './run.js'
+
+type SourceView = ReturnType<typeof sourceOf>
+const Source = builder.objectRef<SourceView>('Source').implement({
+  description: 'What a pipeline reads from SAP',
+  fields: (t) => ({
+    kind: t.expose('kind', { type: SourceKindEnum }),
+    entitySet: t.exposeString('entitySet', { nullable: true }),
+    odpContext: t.exposeString('odpContext', { nullable: true }),
+    odpName: t.exposeString('odpName', { nullable: true }),
+    table: t.exposeString('table', { nullable: true }),
+    fields: t.exposeStringList('fields', { nullable: true }),
+    filter: t.exposeString('filter', { nullable: true }),
+    watermarkField: t.exposeString('watermarkField', { nullable: true }),
+    pageSize: t.exposeInt('pageSize', { nullable: true }),
+  }),
+})
+
+interface OutputView {
+  pathTemplate: string
+  compression: string
+  rowGroupRows: number
+  maxFileMb: number
+}
+const Output = builder.objectRef<OutputView>('Output').implement({
+  description: 'How files are written: the effective values, defaults filled in',
+  fields: (t) => ({
+    pathTemplate: t.exposeString('pathTemplate'),
+    compression: t.exposeString('compression'),
+    rowGroupRows: t.exposeInt('rowGroupRows'),
+    maxFileMb: t.exposeInt('maxFileMb'),
+  }),
+})
+
+const SOURCE_COLUMNS = {
+  sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
+  fields: true, filter: true, watermarkField: true, pageSize: true,
+} as const
+
+builder.prismaObject('Pipeline', {
+  description: 'What to extract from SAP, how, where to, and when',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    connection: t.relation('connection'),
+    destination: t.relation('destination'),
+    source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p as Pipeline) }),
+    mode: t.expose('mode', { type: PipelineModeEnum }),
+    schedule: t.exposeString('schedule', { nullable: true, description: 'Cron expression (5 fields, optional seconds, @daily…)' }),
+    timezone: t.exposeString('timezone', { nullable: true, description: 'IANA zone of the schedule; UTC when null' }),
+    nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
+    enabled: t.exposeBoolean('enabled'),
+    output: t.field({
+      type: Output,
+      select: { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true },
+      resolve: (p) => ({
+        pathTemplate: p.pathTemplate ?? DEFAULT_PATH_TEMPLATE,
+        compression: p.compression ?? OUTPUT_DEFAULTS.compression,
+        rowGroupRows: p.rowGroupRows ?? OUTPUT_DEFAULTS.rowGroupRows,
+        maxFileMb: p.maxFileMb ?? OUTPUT_DEFAULTS.maxFileMb,
+      }),
+    }),
+    deltaState: t.relation('deltaState', { nullable: true }),
+    runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, totalCount: true }, RunConnection),
+    lastRun: t.field({
+      type: Run,
+      nullable: true,
+      description: 'The newest run, loaded in the same query as the pipeline',
+      select: (_, __, nested) => ({ runs: nested({ take: 1, orderBy: { id: 'desc' } }) }),
+      resolve: (p) => p.runs[0] ?? null,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+})
+
+builder.prismaObject('DeltaState', {
+  description: 'Where a DELTA pipeline stands in SAP',
+  fields: (t) => ({
+    token: t.exposeString('token', { nullable: true, description: 'The delta token of the last committed run' }),
+    initializedAt: t.expose('initializedAt', { type: 'DateTime' }),
+    lastCommittedRun: t.relation('lastCommittedRun', { nullable: true }),
+    recoveryPending: t.boolean({
+      description: 'A delta was fetched but not committed: the next run re-reads it (RECOVERY)',
+      select: { pendingRunId: true },
+      resolve: (s) => s.pendingRunId != null,
+    }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+})
+
+const SourceInput = builder.inputType('SourceInput', {
+  fields: (t) => ({
+    kind: t.field({ type: SourceKindEnum, required: true }),
+    entitySet: t.string({ description: 'ODP_ODATA: the entity set, e.g. EntityOfZSALES_ITEMS' }),
+    odpContext: t.string({ description: 'ODP_RFC: ODP context, e.g. ABAP_CDS or SAPI' }),
+    odpName: t.string({ description: 'ODP_RFC: ODP name' }),
+    table: t.string({ description: 'TABLE_RFC: table name' }),
+    fields: t.stringList({ description: 'Fields to extract ($select); all when omitted. Keys and ODQ fields are always included' }),
+    filter: t.string({ description: 'OData $filter on filterable fields, pushed down to SAP' }),
+    watermarkField: t.string({ description: 'TABLE_RFC: date/time field for watermark deltas' }),
+    pageSize: t.int({ description: `Rows per OData page (Prefer: odata.maxpagesize) or RFC package; default ${OUTPUT_DEFAULTS.pageSize}` }),
+  }),
+})
+
+const OutputInput = builder.inputType('OutputInput', {
+  fields: (t) => ({
+    pathTemplate: t.string({
+      description: `Where a run's files go under the destination; placeholders {pipeline} {entity} {yyyy} {MM} {dd} {HH} {mm} {runId} {mode}; must contain {runId}. Default ${DEFAULT_PATH_TEMPLATE}`,
+    }),
+    compression: t.string({ description: 'SNAPPY (default), GZIP or UNCOMPRESSED' }),
+    rowGroupRows: t.int({ description: `Rows per Parquet row group; default ${OUTPUT_DEFAULTS.rowGroupRows}` }),
+    maxFileMb: t.int({ description: `Roll to a new file at about this size; default ${OUTPUT_DEFAULTS.maxFileMb}` }),
+  }),
+})
+
+const CreatePipelineInput = builder.inputType('CreatePipelineInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    connectionId: t.id({ required: true }),
+    destinationId: t.id({ required: true }),
+    source: t.field({ type: SourceInput, required: true }),
+    mode: t.field({ type: PipelineModeEnum, required: true }),
+    schedule: t.string({ description: 'Cron expression; no schedule = runs only on request' }),
+    timezone: t.string({ description: 'IANA time zone of the schedule; default UTC' }),
+    enabled: t.boolean({ description: 'Whether the schedule fires; default true' }),
+    output: t.field({ type: OutputInput }),
+  }),
+})
+
+const UpdatePipelineInput = builder.inputType('UpdatePipelineInput', {
+  description: 'Fields left out keep their value. Changing the connection, source or mode of an initialised DELTA pipeline needs resetDelta first',
+  fields: (t) => ({
+    name: t.string(),
+    connectionId: t.id(),
+    destinationId: t.id(),
+    source: t.field({ type: SourceInput }),
+    mode: t.field({ type: PipelineModeEnum }),
+    schedule: t.string({ description: 'Empty string removes the schedule' }),
+    timezone: t.string(),
+    enabled: t.boolean(),
+    output: t.field({ type: OutputInput }),
+  }),
+})
+
+const ids = <T extends { connectionId?: string | number | null; destinationId?: string | number | null }>(i: T) => ({
+  ...i,
+  connectionId: i.connectionId == null ? i.connectionId : String(i.connectionId),
+  destinationId: i.destinationId == null ? i.destinationId : String(i.destinationId),
+})
+
+builder.queryFields((t) => ({
+  pipelines: t.prismaField({
+    type: ['Pipeline'],
+    resolve: (query, _, __, { app }) => app.db.pipeline.findMany({ ...query, orderBy: { name: 'asc' } }),
+  }),
+  pipeline: t.prismaField({
+    type: 'Pipeline',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _, { id }, { app }) => app.db.pipeline.findUnique({ ...query, where: { id: String(id) } }),
+  }),
+}))
+
+builder.mutationFields((t) => ({
+  createPipeline: t.prismaField({
+    type: 'Pipeline',
+    args: { input: t.arg({ type: CreatePipelineInput, required: true }) },
+    resolve: async (query, _, { input }, { app }) => {
+      const p = await app.pipelines.create(ids(input) as Parameters<typeof app.pipelines.create>[0])
+      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
+    },
+  }),
+  updatePipeline: t.prismaField({
+    type: 'Pipeline',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdatePipelineInput, required: true }) },
+    resolve: async (query, _, { id, input }, { app }) => {
+      const p = await app.pipelines.update(String(id), ids(input) as Parameters<typeof app.pipelines.update>[1])
+      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
+    },
+  }),
+  deletePipeline: t.id({
+    description: "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
+    args: { id: t.arg.id({ required: true }), force: t.arg.boolean() },
+    resolve: async (_, { id, force }, { app }) => {
+      await app.orchestrator.resetDelta(String(id), { force: !!force })
+      await app.db.pipeline.delete({ where: { id: String(id) } })
+      return String(id)
+    },
+  }),
+  resetDelta: t.prismaField({
+    type: 'Pipeline',
+    description: "Terminates the pipeline's SAP delta subscription and forgets its token; the next run is a DELTA_INIT. force: forget it even when SAP cannot be reached",
+    args: { pipelineId: t.arg.id({ required: true }), force: t.arg.boolean() },
+    resolve: async (query, _, { pipelineId, force }, { app }) => {
+      await app.orchestrator.resetDelta(String(pipelineId), { force: !!force })
+      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: String(pipelineId) } })
+    },
+  }),
+}))

@@ -1,0 +1,192 @@
+import type { RunStatus } from '../../db/client.js'
+import type { RunSnapshot } from '../../orchestrator/progress.js'
+import { builder } from '../builder.js'
+import { runProgress } from '../run-progress.js'
+import { ExtractionModeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
+
+interface ChangeCountsView {
+  created: bigint
+  updated: bigint
+  deleted: bigint
+}
+const ChangeCounts = builder.objectRef<ChangeCountsView>('ChangeCounts').implement({
+  description: 'Rows of a delta by ODQ change mode: C created, U updated (after images), D deleted',
+  fields: (t) => ({
+    created: t.expose('created', { type: 'BigInt' }),
+    updated: t.expose('updated', { type: 'BigInt' }),
+    deleted: t.expose('deleted', { type: 'BigInt' }),
+  }),
+})
+
+interface RunErrorView {
+  code: string
+  message: string
+  retryable: boolean
+}
+const RunError = builder.objectRef<RunErrorView>('RunError').implement({
+  description: 'Why a run failed or was cancelled. code names the class (SOURCE_UNAVAILABLE, SOURCE_AUTH, SOURCE_NOT_FOUND, DELTA_POSITION_LOST, DESTINATION_UNAVAILABLE, DESTINATION_AUTH, CANCELLED, WORKER_LOST, INTERNAL, …)',
+  fields: (t) => ({
+    code: t.exposeString('code'),
+    message: t.exposeString('message'),
+    retryable: t.exposeBoolean('retryable'),
+  }),
+})
+
+export const Run = builder.prismaObject('Run', {
+  description: 'One execution of a pipeline',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    pipeline: t.relation('pipeline'),
+    status: t.expose('status', { type: RunStatusEnum }),
+    stage: t.expose('stage', { type: RunStageEnum }),
+    extractionMode: t.expose('extractionMode', { type: ExtractionModeEnum }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum }),
+    rowsExtracted: t.expose('rowsExtracted', { type: 'BigInt' }),
+    rowsWritten: t.expose('rowsWritten', { type: 'BigInt' }),
+    filesWritten: t.exposeInt('filesWritten'),
+    bytesWritten: t.expose('bytesWritten', { type: 'BigInt' }),
+    changeCounts: t.field({
+      type: ChangeCounts,
+      nullable: true,
+      select: { changesCreated: true, changesUpdated: true, changesDeleted: true },
+      resolve: (r) =>
+        r.changesCreated == null ? null : { created: r.changesCreated, updated: r.changesUpdated ?? 0n, deleted: r.changesDeleted ?? 0n },
+    }),
+    deltaTokenIn: t.exposeString('deltaTokenIn', { nullable: true }),
+    deltaTokenOut: t.exposeString('deltaTokenOut', { nullable: true }),
+    manifestUri: t.exposeString('manifestUri', { nullable: true }),
+    error: t.field({
+      type: RunError,
+      nullable: true,
+      select: { errorCode: true, errorMessage: true, errorRetryable: true },
+      resolve: (r) => (r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null),
+    }),
+    cancelRequested: t.exposeBoolean('cancelRequested'),
+    attempt: t.exposeInt('attempt', { description: '1 for a requested run; automatic retries of a failed run count on' }),
+    notBefore: t.expose('notBefore', { type: 'DateTime', nullable: true, description: 'A queued retry waits until then (backoff)' }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    events: t.relatedConnection(
+      'events',
+      { cursor: 'id', query: { orderBy: { id: 'asc' } }, totalCount: true, defaultSize: 50, maxSize: 1000 },
+      RunEventConnection,
+    ),
+  }),
+})
+
+const RunEvent = builder.prismaObject('RunEvent', {
+  description: "A line of a run's own log",
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    at: t.expose('at', { type: 'DateTime' }),
+    level: t.exposeString('level'),
+    stage: t.expose('stage', { type: RunStageEnum }),
+    message: t.exposeString('message'),
+    data: t.field({ type: 'JSON', nullable: true, select: { data: true }, resolve: (e) => (e.data ? JSON.parse(e.data) : null) }),
+  }),
+})
+
+/** The totalCount a Prisma connection hands its connection object: a number or a loader. */
+const totalCountField = (t: { int: Function }) =>
+  t.int({
+    resolve: (connection: { totalCount?: number | (() => number | Promise<number>) }) =>
+      typeof connection.totalCount === 'function' ? connection.totalCount() : connection.totalCount,
+  })
+
+export const RunConnection = builder.connectionObject({
+  type: Run,
+  name: 'RunConnection',
+  fields: (t) => ({ totalCount: totalCountField(t) }),
+})
+
+export const RunEventConnection = builder.connectionObject({
+  type: RunEvent,
+  name: 'RunEventConnection',
+  fields: (t) => ({ totalCount: totalCountField(t) }),
+})
+
+const RunProgress = builder.objectRef<RunSnapshot>('RunProgress').implement({
+  description: 'A run as it stands: sent first as a snapshot, then on every stage change and counter update',
+  fields: (t) => ({
+    run: t.prismaField({
+      type: 'Run',
+      resolve: (query, s, _, { app }) => app.db.run.findUniqueOrThrow({ ...query, where: { id: s.runId } }),
+    }),
+    runId: t.exposeID('runId'),
+    status: t.expose('status', { type: RunStatusEnum }),
+    stage: t.expose('stage', { type: RunStageEnum }),
+    rowsExtracted: t.expose('rowsExtracted', { type: 'BigInt' }),
+    rowsWritten: t.expose('rowsWritten', { type: 'BigInt' }),
+    filesWritten: t.exposeInt('filesWritten'),
+    bytesWritten: t.expose('bytesWritten', { type: 'BigInt' }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+})
+
+builder.queryFields((t) => ({
+  runs: t.prismaConnection(
+    {
+      type: 'Run',
+      cursor: 'id',
+      description: 'Runs, newest first',
+      args: { pipelineId: t.arg.id(), status: t.arg({ type: RunStatusEnum }) },
+      resolve: (query, _, args, { app }) =>
+        app.db.run.findMany({ ...query, where: runFilter(args), orderBy: { id: 'desc' } }),
+      totalCount: (_, args, { app }) => app.db.run.count({ where: runFilter(args) }),
+    },
+    RunConnection,
+  ),
+  run: t.prismaField({
+    type: 'Run',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _, { id }, { app }) => app.db.run.findUnique({ ...query, where: { id: String(id) } }),
+  }),
+}))
+
+function runFilter(args: { pipelineId?: string | number | null; status?: RunStatus | null }) {
+  return { ...(args.pipelineId != null ? { pipelineId: String(args.pipelineId) } : {}), ...(args.status ? { status: args.status } : {}) }
+}
+
+builder.mutationFields((t) => ({
+  runPipeline: t.prismaField({
+    type: 'Run',
+    description: 'Queues a run and returns it at once (status QUEUED). mode defaults to what the pipeline needs next',
+    args: { id: t.arg.id({ required: true }), mode: t.arg({ type: ExtractionModeEnum }) },
+    // The row as created: re-reading it could already show the worker's RUNNING. Nested fields
+    // the query asks for are loaded by the Prisma plugin from this row.
+    resolve: (_query, _, { id, mode }, { app }) => app.orchestrator.requestRun(String(id), { mode, trigger: 'API' }),
+  }),
+  cancelRun: t.prismaField({
+    type: 'Run',
+    description: 'Cancels a queued or running run; returns it once it has stopped (CANCELLED). The delta state is untouched',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _, { id }, { app }) => {
+      const run = await app.orchestrator.cancelRun(String(id))
+      return app.db.run.findUniqueOrThrow({ ...query, where: { id: run.id } })
+    },
+  }),
+}))
+
+builder.subscriptionFields((t) => ({
+  runProgress: t.field({
+    type: RunProgress,
+    description: 'The run now, then every stage change and counter update (about ten a second at most) until it ends. On an ended run: one snapshot, then complete',
+    args: { runId: t.arg.id({ required: true }) },
+    subscribe: (_, { runId }, { app }) => runProgress(app, String(runId)),
+    resolve: (s) => s,
+  }),
+  runUpdates: t.prismaField({
+    type: 'Run',
+    description: "Every status and stage change of any run (or of one pipeline's runs). status, stage and counters are those of the change itself; other fields are read when it is sent",
+    args: { pipelineId: t.arg.id() },
+    subscribe: (_, { pipelineId }, { app }) =>
+      app.bus.subscribe({ pipelineId: pipelineId == null ? undefined : String(pipelineId), kinds: ['status', 'stage'] }),
+    resolve: async (query, e, _, { app }) => {
+      const { status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten } = e as unknown as RunSnapshot
+      const run = await app.db.run.findUniqueOrThrow({ ...query, where: { id: (e as unknown as RunSnapshot).runId } })
+      return { ...run, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten }
+    },
+  }),
+}))

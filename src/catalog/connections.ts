@@ -1,0 +1,177 @@
+import { z } from 'zod'
+import type { Db, Connection } from '../db/client.js'
+import type { SecretBox } from '../db/secrets.js'
+import { badInput, conflict, notFound } from '../errors.js'
+import { nameSchema, optionalText, parseInput, serviceUrlSchema } from './validate.js'
+import { isUniqueViolation } from './prisma-errors.js'
+import { subscriptionKey } from './pipelines.js'
+
+export type Protocol = 'ODATA' | 'RFC'
+
+export const odataConfigSchema = z.object({
+  serviceUrl: serviceUrlSchema,
+  sapClient: z
+    .string()
+    .trim()
+    .regex(/^\d{3}$/, 'must be a three-digit SAP client, e.g. 100')
+    .nullish()
+    .transform((v) => v ?? undefined),
+  user: optionalText(40),
+  language: optionalText(2),
+  password: z.string().max(256).nullish(),
+})
+
+export const rfcConfigSchema = z
+  .object({
+    ashost: optionalText(255),
+    sysnr: z
+      .string()
+      .trim()
+      .regex(/^\d{2}$/, 'must be a two-digit system number, e.g. 00')
+      .nullish()
+      .transform((v) => v ?? undefined),
+    client: z.string().trim().regex(/^\d{3}$/, 'must be a three-digit SAP client, e.g. 100'),
+    user: optionalText(40),
+    passwd: z.string().max(256).nullish(),
+    lang: optionalText(2),
+    mshost: optionalText(255),
+    msserv: optionalText(32),
+    group: optionalText(64),
+    sysid: optionalText(3),
+    saprouter: optionalText(255),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.ashost && !c.mshost)
+      ctx.addIssue({ code: 'custom', message: 'needs ashost (application server) or mshost (message server)', path: ['ashost'] })
+    if (c.ashost && !c.sysnr) ctx.addIssue({ code: 'custom', message: 'is required with ashost', path: ['sysnr'] })
+  })
+
+export type ODataSettings = Omit<z.output<typeof odataConfigSchema>, 'password'>
+export type RfcSettings = Omit<z.output<typeof rfcConfigSchema>, 'passwd'>
+export interface ConnectionSecrets {
+  password?: string
+}
+
+const createSchema = z.object({
+  name: nameSchema,
+  protocol: z.enum(['ODATA', 'RFC']),
+  odataConfig: z.unknown().optional().nullable(),
+  rfcConfig: z.unknown().optional().nullable(),
+})
+
+export interface CreateConnectionInput {
+  name: string
+  protocol: Protocol
+  odataConfig?: unknown
+  rfcConfig?: unknown
+}
+export interface UpdateConnectionInput {
+  name?: string | null
+  odataConfig?: unknown
+  rfcConfig?: unknown
+}
+
+/** The settings a connection was saved with, secrets decrypted: for the orchestrator only. */
+export type ResolvedConnection =
+  | { id: string; name: string; protocol: 'ODATA'; odata: ODataSettings; secrets: ConnectionSecrets }
+  | { id: string; name: string; protocol: 'RFC'; rfc: RfcSettings; secrets: ConnectionSecrets }
+
+export class ConnectionCatalog {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  async create(input: CreateConnectionInput): Promise<Connection> {
+    const base = parseInput(createSchema, input)
+    const { config, secret } = this.settingsFor(base.protocol, input, undefined)
+    try {
+      return await this.db.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } })
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`a connection named "${base.name}" already exists`, { field: 'name' })
+      throw e
+    }
+  }
+
+  async update(id: string, input: UpdateConnectionInput): Promise<Connection> {
+    const current = await this.get(id)
+    const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
+    const given = current.protocol === 'ODATA' ? input.odataConfig : input.rfcConfig
+    const other = current.protocol === 'ODATA' ? input.rfcConfig : input.odataConfig
+    if (other != null) throw this.wrongConfig(current.protocol)
+    const next = given == null ? { config: current.config, secret: current.secret } : this.settingsFor(current.protocol, input, current)
+    const pipelines = await this.db.pipeline.findMany({
+      where: { connectionId: id, mode: 'DELTA' },
+      select: { id: true, name: true, entitySet: true, subscriptionKey: true, deltaState: { select: { pipelineId: true } } },
+    })
+    const rekeyed = pipelines.map((p) => ({ ...p, key: subscriptionKey({ ...current, config: next.config }, p.entitySet ?? '') }))
+    const broken = rekeyed.filter((p) => p.deltaState && p.key !== p.subscriptionKey)
+    if (broken.length)
+      throw conflict(
+        `changing the service URL, SAP user or client would orphan the SAP delta subscription of pipeline(s) ${broken.map((p) => `"${p.name}"`).join(', ')}; call resetDelta on them first`,
+      )
+    try {
+      return await this.db.$transaction(async (tx) => {
+        for (const p of rekeyed.filter((p) => p.key !== p.subscriptionKey))
+          await tx.pipeline.update({ where: { id: p.id }, data: { subscriptionKey: p.key } })
+        return tx.connection.update({ where: { id }, data: { name, config: next.config, secret: next.secret } })
+      })
+    } catch (e) {
+      if (isUniqueViolation(e, 'subscriptionKey'))
+        throw conflict('after this change two DELTA pipelines would share one SAP subscription (same service, user, client and entity set)')
+      if (isUniqueViolation(e)) throw conflict(`a connection named "${name}" already exists`, { field: 'name' })
+      throw e
+    }
+  }
+
+  async delete(id: string): Promise<string> {
+    await this.get(id)
+    const users = await this.db.pipeline.findMany({ where: { connectionId: id }, select: { name: true } })
+    if (users.length)
+      throw conflict(`connection ${id} is used by pipeline(s) ${users.map((p) => `"${p.name}"`).join(', ')}; delete them first`)
+    await this.db.connection.delete({ where: { id } })
+    return id
+  }
+
+  async get(id: string): Promise<Connection> {
+    const c = await this.db.connection.findUnique({ where: { id } })
+    if (!c) throw notFound('connection', id)
+    return c
+  }
+
+  resolve(c: Connection): ResolvedConnection {
+    const secrets = c.secret ? this.box.open<ConnectionSecrets>(c.secret) : {}
+    const settings = JSON.parse(c.config)
+    return c.protocol === 'ODATA'
+      ? { id: c.id, name: c.name, protocol: 'ODATA', odata: settings, secrets }
+      : { id: c.id, name: c.name, protocol: 'RFC', rfc: settings, secrets }
+  }
+
+  private wrongConfig(protocol: Protocol) {
+    return badInput(`a ${protocol} connection takes ${protocol === 'ODATA' ? 'odataConfig' : 'rfcConfig'} only`, protocol === 'ODATA' ? 'rfcConfig' : 'odataConfig')
+  }
+
+  /**
+   * Validates the protocol's config and splits it into public settings and encrypted secrets. An
+   * omitted password keeps the stored one; null or '' removes it.
+   */
+  private settingsFor(
+    protocol: Protocol,
+    input: { odataConfig?: unknown; rfcConfig?: unknown },
+    current: Connection | undefined,
+  ): { config: string; secret: string | null } {
+    const [mine, other, field] =
+      protocol === 'ODATA'
+        ? [input.odataConfig, input.rfcConfig, 'odataConfig']
+        : [input.rfcConfig, input.odataConfig, 'rfcConfig']
+    if (other != null) throw this.wrongConfig(protocol)
+    if (mine == null) throw badInput(`${field} is required for a ${protocol} connection`, field)
+    const parsed =
+      protocol === 'ODATA' ? parseInput(odataConfigSchema, mine, field) : parseInput(rfcConfigSchema, mine, field)
+    const { password, passwd, ...settings } = parsed as { password?: string | null; passwd?: string | null }
+    const given = protocol === 'ODATA' ? password : passwd
+    const previous = current?.secret ? this.box.open<ConnectionSecrets>(current.secret).password : undefined
+    const next = given === undefined ? previous : given || undefined
+    return { config: JSON.stringify(settings), secret: next ? this.box.seal({ password: next } satisfies ConnectionSecrets) : null }
+  }
+}

@@ -1,0 +1,214 @@
+import { z } from 'zod'
+import type { Db, Pipeline, Connection } from '../db/client.js'
+import { badInput, conflict, notFound } from '../errors.js'
+import { checkPathTemplate } from '../storage/path-template.js'
+import { isUniqueViolation } from './prisma-errors.js'
+import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
+import { nameSchema, parseInput } from './validate.js'
+
+export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
+export type PipelineMode = 'FULL' | 'DELTA'
+
+/** Compressions the Parquet writer offers; kept here so a pipeline is refused before its first run. */
+export const COMPRESSIONS = ['SNAPPY', 'GZIP', 'UNCOMPRESSED'] as const
+
+const identifier = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z_/][A-Za-z0-9_/]{0,127}$/, 'must be an SAP name (letters, digits, _ and /)')
+
+const sourceSchema = z
+  .object({
+    kind: z.enum(['ODP_ODATA', 'ODP_RFC', 'TABLE_RFC']),
+    entitySet: identifier.nullish(),
+    odpContext: identifier.nullish(),
+    odpName: identifier.nullish(),
+    table: identifier.nullish(),
+    fields: z
+      .array(identifier)
+      .max(1000)
+      .nullish()
+      .refine((f) => !f || new Set(f).size === f.length, 'must not repeat a field'),
+    filter: z.string().trim().max(4000).nullish(),
+    watermarkField: identifier.nullish(),
+    pageSize: z.number().int().min(1).max(1_000_000).nullish(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.kind !== 'ODP_ODATA') {
+      ctx.addIssue({ code: 'custom', message: `${s.kind} sources are not available in this release yet; use ODP_ODATA`, path: ['kind'] })
+      return
+    }
+    if (!s.entitySet) ctx.addIssue({ code: 'custom', message: 'is required for an ODP_ODATA source', path: ['entitySet'] })
+    for (const f of ['odpContext', 'odpName', 'table', 'watermarkField'] as const)
+      if (s[f]) ctx.addIssue({ code: 'custom', message: `does not apply to an ODP_ODATA source`, path: [f] })
+  })
+
+const outputSchema = z.object({
+  pathTemplate: z
+    .string()
+    .nullish()
+    .superRefine((t, ctx) => {
+      const problem = t == null ? null : checkPathTemplate(t)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    }),
+  compression: z
+    .string()
+    .trim()
+    .transform((c) => c.toUpperCase())
+    .pipe(z.enum(COMPRESSIONS, { message: `must be one of ${COMPRESSIONS.join(', ')}` }))
+    .nullish(),
+  rowGroupRows: z.number().int().min(1_000).max(10_000_000).nullish(),
+  maxFileMb: z.number().int().min(1).max(10_240).nullish(),
+})
+
+export type SourceInput = z.input<typeof sourceSchema>
+export type OutputInput = z.input<typeof outputSchema>
+
+export interface CreatePipelineInput {
+  name: string
+  connectionId: string
+  destinationId: string
+  source: SourceInput
+  mode: PipelineMode
+  schedule?: string | null
+  timezone?: string | null
+  enabled?: boolean | null
+  output?: OutputInput | null
+}
+export type UpdatePipelineInput = { [K in keyof CreatePipelineInput]?: CreatePipelineInput[K] | null }
+
+/** Fields that make up the SAP subscription's selection: changing them invalidates a delta. */
+const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'fields', 'filter', 'mode'] as const
+
+export class PipelineCatalog {
+  constructor(private readonly db: Db) {}
+
+  async create(input: CreatePipelineInput, now = new Date()): Promise<Pipeline> {
+    const data = await this.validate(input, undefined, now)
+    try {
+      return await this.db.pipeline.create({ data })
+    } catch (e) {
+      throw this.uniqueConflict(e, data.name)
+    }
+  }
+
+  async update(id: string, input: UpdatePipelineInput, now = new Date()): Promise<Pipeline> {
+    const current = await this.get(id)
+    const data = await this.validate(input, current, now)
+    const delta = await this.db.deltaState.findUnique({ where: { pipelineId: id } })
+    if (delta && SELECTION.some((k) => data[k] !== current[k]))
+      throw conflict(
+        `pipeline "${current.name}" has an initialised delta; changing its connection, source or mode would break the SAP subscription ("Illegal change in selection parameters"). Call resetDelta first`,
+        { field: 'source' },
+      )
+    try {
+      return await this.db.pipeline.update({ where: { id }, data })
+    } catch (e) {
+      throw this.uniqueConflict(e, data.name)
+    }
+  }
+
+  async get(id: string): Promise<Pipeline> {
+    const p = await this.db.pipeline.findUnique({ where: { id } })
+    if (!p) throw notFound('pipeline', id)
+    return p
+  }
+
+  private uniqueConflict(e: unknown, name: string) {
+    if (isUniqueViolation(e, 'subscriptionKey'))
+      return conflict(
+        'another DELTA pipeline already uses this SAP subscription (same service, SAP user, sap-client and entity set). SAP keeps one delta subscription per user × service × entity set, so a second pipeline would take the first one\'s deltas away. Use another SAP user, or one pipeline',
+        { field: 'source.entitySet' },
+      )
+    if (isUniqueViolation(e)) return conflict(`a pipeline named "${name}" already exists`, { field: 'name' })
+    return e
+  }
+
+  /** Merges input over the current pipeline (if any), validates the whole, and returns the row data. */
+  private async validate(input: UpdatePipelineInput, current: Pipeline | undefined, now: Date) {
+    const name = input.name == null ? current?.name : parseInput(nameSchema, input.name, 'name')
+    if (!name) throw badInput('name is required', 'name')
+    const mode = input.mode == null ? current?.mode : parseInput(z.enum(['FULL', 'DELTA']), input.mode, 'mode')
+    if (!mode) throw badInput('mode is required', 'mode')
+
+    const connectionId = input.connectionId ?? current?.connectionId
+    const destinationId = input.destinationId ?? current?.destinationId
+    if (!connectionId) throw badInput('connectionId is required', 'connectionId')
+    if (!destinationId) throw badInput('destinationId is required', 'destinationId')
+    const [connection, destination] = await Promise.all([
+      this.db.connection.findUnique({ where: { id: connectionId } }),
+      this.db.destination.findUnique({ where: { id: destinationId } }),
+    ])
+    if (!connection) throw notFound('connection', connectionId)
+    if (!destination) throw notFound('destination', destinationId)
+    if (destination.kind !== 'LOCAL') throw badInput(`${destination.kind} destinations are not available in this release yet`, 'destinationId')
+
+    const source =
+      input.source != null ? parseInput(sourceSchema, input.source, 'source') : current ? sourceOf(current) : undefined
+    if (!source) throw badInput('source is required', 'source')
+    if (source.kind === 'ODP_ODATA' && connection.protocol !== 'ODATA')
+      throw badInput(`an ODP_ODATA source needs an ODATA connection; "${connection.name}" is ${connection.protocol}`, 'source.kind')
+
+    const timezone = input.timezone === undefined ? current?.timezone ?? undefined : input.timezone || undefined
+    if (timezone) {
+      const problem = checkTimezone(timezone)
+      if (problem) throw badInput(`timezone: ${problem}`, 'timezone')
+    }
+    const schedule = input.schedule === undefined ? current?.schedule ?? undefined : input.schedule?.trim() || undefined
+    if (schedule) {
+      const problem = checkSchedule(schedule, timezone)
+      if (problem) throw badInput(`schedule: "${schedule}" is not a valid cron expression: ${problem}`, 'schedule')
+    }
+    const enabled = input.enabled ?? current?.enabled ?? true
+    const output = input.output != null ? parseInput(outputSchema, input.output, 'output') : undefined
+
+    return {
+      name,
+      mode,
+      connectionId,
+      destinationId,
+      sourceKind: source.kind,
+      entitySet: source.entitySet ?? null,
+      odpContext: source.odpContext ?? null,
+      odpName: source.odpName ?? null,
+      table: source.table ?? null,
+      fields: source.fields?.length ? JSON.stringify(source.fields) : null,
+      filter: source.filter || null,
+      watermarkField: source.watermarkField ?? null,
+      pageSize: source.pageSize ?? null,
+      schedule: schedule ?? null,
+      timezone: timezone ?? null,
+      enabled,
+      pathTemplate: output ? output.pathTemplate ?? null : current?.pathTemplate ?? null,
+      compression: output ? output.compression ?? null : current?.compression ?? null,
+      rowGroupRows: output ? output.rowGroupRows ?? null : current?.rowGroupRows ?? null,
+      maxFileMb: output ? output.maxFileMb ?? null : current?.maxFileMb ?? null,
+      subscriptionKey: mode === 'DELTA' ? subscriptionKey(connection, source.entitySet ?? '') : null,
+      nextRunAt: schedule && enabled ? nextFireTime(schedule, timezone, now) : null,
+    }
+  }
+}
+
+/** The source settings of a stored pipeline, in input shape. */
+export function sourceOf(p: Pipeline): z.output<typeof sourceSchema> {
+  return {
+    kind: p.sourceKind,
+    entitySet: p.entitySet,
+    odpContext: p.odpContext,
+    odpName: p.odpName,
+    table: p.table,
+    fields: p.fields ? (JSON.parse(p.fields) as string[]) : null,
+    filter: p.filter,
+    watermarkField: p.watermarkField,
+    pageSize: p.pageSize,
+  }
+}
+
+/**
+ * SAP's identity of an ODP subscription over OData: user × service × entity set (sap-protocols.md
+ * A.6.6), within one system and client.
+ */
+export function subscriptionKey(c: Connection, entitySet: string): string {
+  const s = JSON.parse(c.config) as { serviceUrl: string; sapClient?: string; user?: string }
+  return ['ODATA', s.serviceUrl.toLowerCase(), s.sapClient ?? '', (s.user ?? '').toUpperCase(), entitySet].join('|')
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod'
+import { badInput } from '../errors.js'
+
+/**
+ * Parses input with a zod schema and turns the first problem into a BAD_USER_INPUT error that names
+ * the field, so a GraphQL client can point at it. Nothing has been written when this throws.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, prefix = ''): z.output<S> {
+  const r = schema.safeParse(input)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.')
+  throw badInput(field ? `${field}: ${issue.message}` : issue.message, field || undefined)
+}
+
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+
+/** Optional text where an empty string means "not set". */
+export const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `must be at most ${max} characters`)
+    .nullish()
+    .transform((v) => (v ? v : undefined))
+
+/** http(s) URL without credentials, query or fragment: those have their own fields. */
+export const serviceUrlSchema = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    let u: URL
+    try {
+      u = new URL(v)
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
+      return
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
+    if (u.username || u.password)
+      ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use user and password' })
+    if (u.search || u.hash)
+      ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment; use sapClient for sap-client' })
+  })
+  .transform((v) => v.replace(/\/+$/, ''))

@@ -1,0 +1,40 @@
+import { z } from 'zod'
+
+/**
+ * The whole environment, parsed once in main.ts. Nothing else reads process.env: code under test
+ * receives a Config (or the parts it needs) as arguments.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|file:)/, 'DATABASE_URL must start with postgresql:// or file:')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  REDIS_URL: z.string().url().optional(),
+  SECRET_KEY: z.string().min(16, 'SECRET_KEY must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Runs one process works on at the same time. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Set to false on API-only instances that must not fire cron schedules. */
+  SCHEDULER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+})
+
+export type Config = z.output<typeof envSchema>
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success)
+    throw new ConfigError(
+      'invalid environment: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    )
+  return parsed.data
+}

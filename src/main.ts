@@ -1,0 +1,70 @@
+/**
+ * delta-extractor command line: serve | run | migrate | simulate-sap | demo.
+ * The environment is parsed here, once (src/config.ts); commands receive plain values.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, parseConfig } from './config.js'
+
+const USAGE = `usage: delta-extractor <command> [options]
+
+  serve                         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules
+  run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
+  migrate                       apply database migrations and exit
+  simulate-sap [--port 4400] [--rows 100000]
+                                start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
+  demo [--rows 100000] [--serve]
+                                end to end on embedded defaults: simulator → full load → delta → Parquet
+  worker                        queue workers need REDIS_URL (queue mode); not available yet
+
+environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY SCHEDULER (see README)`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  const config = parseConfig(process.env)
+  switch (command) {
+    case 'serve':
+      return (await import('./cli/serve.js')).serve(config)
+    case 'run': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { mode: { type: 'string' } } })
+      if (positionals.length !== 1) throw new UsageError('run needs exactly one pipeline name or id')
+      return (await import('./cli/run.js')).runOnce(config, positionals[0], values.mode)
+    }
+    case 'migrate':
+      return (await import('./cli/migrate.js')).migrateOnly(config)
+    case 'simulate-sap': {
+      const { values } = parseArgs({ args: rest, options: { port: { type: 'string', default: '4400' }, rows: { type: 'string', default: '100000' } } })
+      return (await import('./cli/simulate.js')).simulate(config, Number(values.port), Number(values.rows))
+    }
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { rows: { type: 'string', default: '100000' }, serve: { type: 'boolean', default: false } } })
+      return (await import('./cli/demo.js')).demo(config, { rows: Number(values.rows), serve: values.serve })
+    }
+    case 'worker':
+      console.error('worker: separate worker processes need a shared queue (REDIS_URL, queue mode), which is not available in this release; `serve` runs pipelines itself')
+      return 2
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE)
+      return command ? 0 : 2
+    default:
+      throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== null && !(code === 0 && process.argv[2] === 'serve')) process.exitCode = code
+  },
+  (e) => {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      console.error(`${e.message}\n\n${USAGE}`)
+      process.exitCode = 2
+    } else {
+      console.error(e)
+      process.exitCode = 1
+    }
+  },
+)

@@ -1,0 +1,35 @@
+import type { DeltaState, ExtractionMode, Pipeline } from '../db/client.js'
+import { badInput } from '../errors.js'
+
+/**
+ * The extraction mode of a new run: what the pipeline's state implies, or what the caller asked
+ * for when that makes sense. A DELTA pipeline starts with DELTA_INIT; a delta that an earlier run
+ * fetched but did not commit is re-read as RECOVERY.
+ */
+export function extractionModeFor(
+  pipeline: Pick<Pipeline, 'mode' | 'name'>,
+  state: Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> | null,
+  requested: ExtractionMode | null | undefined,
+): ExtractionMode {
+  const initialised = !!state?.deltaLink
+  const implied: ExtractionMode =
+    pipeline.mode === 'FULL' ? 'FULL' : !initialised ? 'DELTA_INIT' : state.pendingRunId ? 'RECOVERY' : 'DELTA'
+  if (!requested || requested === implied) return implied
+  if (pipeline.mode === 'FULL')
+    throw badInput(`pipeline "${pipeline.name}" is a FULL pipeline; it runs FULL only (create a DELTA pipeline for deltas)`, 'mode')
+  switch (requested) {
+    case 'FULL':
+    case 'DELTA_INIT':
+      // A one-off snapshot leaves the subscription alone; DELTA_INIT replaces it and re-baselines.
+      return requested
+    case 'DELTA':
+      if (!initialised) throw badInput(`pipeline "${pipeline.name}" has no delta yet; its first run must be DELTA_INIT`, 'mode')
+      if (state.pendingRunId)
+        throw badInput(`pipeline "${pipeline.name}" has a delta that was fetched but not committed; it must be re-read as RECOVERY first`, 'mode')
+      return 'DELTA'
+    case 'RECOVERY':
+      if (!initialised || !state.lastCommittedRunId)
+        throw badInput(`pipeline "${pipeline.name}" has no delta to recover yet`, 'mode')
+      return 'RECOVERY'
+  }
+}

@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import type { ConnectionCatalog } from '../catalog/connections.js'
+import type { DestinationCatalog } from '../catalog/destinations.js'
+import { isUniqueViolation } from '../catalog/prisma-errors.js'
+import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
+import { conflict, DomainError, notFound } from '../errors.js'
+import type { Logger } from '../util/logger.js'
+import { executeRun, type AbortReason } from './execute-run.js'
+import { extractionModeFor } from './extraction-mode.js'
+import { snapshotOf, type ProgressBus } from './progress.js'
+import { InProcessQueue, type RunQueue } from './queue.js'
+import { RunCancelled, workerLost } from './run-errors.js'
+import type { TrackerTiming } from './run-tracker.js'
+import { defaultSourceFactory, type SourceFactory } from './sources.js'
+import { isTerminal } from './status.js'
+
+export interface OrchestratorDeps {
+  db: Db
+  bus: ProgressBus
+  log: Logger
+  connections: ConnectionCatalog
+  destinations: DestinationCatalog
+}
+
+export interface OrchestratorOptions {
+  dataDir: string
+  /** Runs this process executes at the same time. */
+  concurrency?: number
+  /** A RUNNING run whose heartbeat is older than this is declared lost (its process died). */
+  staleAfterMs?: number
+  timing?: Partial<TrackerTiming>
+  sources?: SourceFactory
+  queue?: RunQueue
+  retry?: Partial<RetryPolicy>
+}
+
+/** Automatic runs after a retryable failure: `attempts` runs in a row at most, backoff doubling. */
+export interface RetryPolicy {
+  attempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 30_000, maxDelayMs: 600_000 }
+
+export interface RunRequest {
+  mode?: ExtractionMode | null
+  trigger: RunTrigger
+}
+
+const CANCEL_WAIT_MS = 5_000
+
+/**
+ * The run lifecycle: accepts run requests, hands them to workers through the queue, cancels them,
+ * and notices runs whose process died. `api` calls this; it calls sap, transform, storage and db.
+ */
+export class Orchestrator {
+  readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`
+  readonly #queue: RunQueue
+  readonly #running = new Map<string, AbortController>()
+  readonly #staleAfterMs: number
+  readonly #timing: TrackerTiming
+  readonly #retry: RetryPolicy
+  #sweepTimer?: NodeJS.Timeout
+  #started = false
+
+  constructor(
+    private readonly deps: OrchestratorDeps,
+    private readonly opts: OrchestratorOptions,
+  ) {
+    this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? 2)
+    this.#staleAfterMs = opts.staleAfterMs ?? 30_000
+    this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
+    this.#timing = {
+      publishEveryMs: opts.timing?.publishEveryMs ?? 100,
+      persistEveryMs: opts.timing?.persistEveryMs ?? Math.min(2_000, Math.floor(this.#staleAfterMs / 3)),
+    }
+  }
+
+  /** Fails runs lost by a previous process (and re-runs their pipelines), then starts working. */
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    await this.sweepLostRuns()
+    this.#queue.start((runId) => this.execute(runId))
+    const queued = await this.deps.db.run.findMany({ where: { status: 'QUEUED' }, orderBy: { queuedAt: 'asc' }, select: { id: true, notBefore: true } })
+    for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
+    this.#sweepTimer = setInterval(
+      () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
+      Math.max(250, Math.floor(this.#staleAfterMs / 2)),
+    )
+    this.#sweepTimer.unref()
+  }
+
+  /** Stops taking runs; runs in flight are released so the next start recovers them at once. */
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    clearInterval(this.#sweepTimer)
+    for (const c of this.#running.values()) c.abort({ shutdown: true } satisfies AbortReason)
+    await this.#queue.stop()
+  }
+
+  /**
+   * Queues a run of the pipeline and returns it (QUEUED). One run per pipeline is active at a time:
+   * a second request is refused (CONFLICT), except that a request while an automatic retry waits
+   * for its backoff starts that retry now.
+   */
+  async requestRun(pipelineId: string, req: RunRequest): Promise<Run> {
+    const { db } = this.deps
+    try {
+      return await this.createRun(pipelineId, req)
+    } catch (e) {
+      if (!(e instanceof DomainError && e.code === 'CONFLICT' && e.details.runId)) throw e
+      const waiting = await db.run.updateMany({
+        where: { id: String(e.details.runId), status: 'QUEUED', trigger: 'RETRY', notBefore: { gt: new Date() } },
+        data: { notBefore: null },
+      })
+      if (waiting.count !== 1) throw e
+      const retry = await db.run.findUniqueOrThrow({ where: { id: String(e.details.runId) } })
+      if (req.mode && req.mode !== retry.extractionMode) throw e
+      await this.#queue.enqueue(retry.id)
+      return retry
+    }
+  }
+
+  private async createRun(pipelineId: string, req: RunRequest & { attempt?: number; notBefore?: Date }): Promise<Run> {
+    const { db } = this.deps
+    const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { deltaState: true } })
+    if (!pipeline) throw notFound('pipeline', pipelineId)
+    const extractionMode = extractionModeFor(pipeline, pipeline.deltaState, req.mode)
+    let run: Run
+    try {
+      run = await db.run.create({
+        data: { pipelineId, activeKey: pipelineId, extractionMode, trigger: req.trigger, attempt: req.attempt ?? 1, notBefore: req.notBefore },
+      })
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e
+      const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true, status: true } })
+      throw conflict(
+        `pipeline "${pipeline.name}" already has an active run${active ? ` (${active.id}, ${active.status})` : ''}; one run per pipeline at a time`,
+        active ? { runId: active.id } : {},
+      )
+    }
+    this.publish(run)
+    await this.#queue.enqueue(run.id, run.notBefore)
+    return run
+  }
+
+  /**
+   * After a run failed with a retryable error (SAP unavailable, a storage hiccup, a lost worker),
+   * queues the pipeline again with exponential backoff, up to `retry.attempts` runs in a row. The
+   * retry re-reads the same delta (RECOVERY), so nothing is lost or doubled.
+   */
+  private async retryIfWorthIt(failed: Pick<Run, 'id' | 'pipelineId' | 'attempt' | 'errorCode'>, delayMs: number): Promise<void> {
+    const { log } = this.deps
+    if (failed.attempt >= this.#retry.attempts) {
+      log.warn({ runId: failed.id, attempt: failed.attempt }, 'run failed; no automatic retries left')
+      return
+    }
+    try {
+      const retry = await this.createRun(failed.pipelineId, {
+        trigger: 'RETRY',
+        attempt: failed.attempt + 1,
+        notBefore: delayMs > 0 ? new Date(Date.now() + delayMs) : undefined,
+      })
+      log.info({ runId: retry.id, retryOf: failed.id, attempt: retry.attempt, delayMs, code: failed.errorCode }, 'retry queued')
+    } catch (err) {
+      // Someone started the pipeline meanwhile, or it was deleted: nothing to retry.
+      if (!(err instanceof DomainError)) throw err
+    }
+  }
+
+  private backoffMs(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.#retry
+    return Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
+  }
+
+  /**
+   * Cancels a queued run at once, or asks a running one to stop and waits (up to a few seconds)
+   * until it has. The delta state is left as it was.
+   */
+  async cancelRun(runId: string): Promise<Run> {
+    const { db, bus } = this.deps
+    const run = await db.run.findUnique({ where: { id: runId } })
+    if (!run) throw notFound('run', runId)
+    if (isTerminal(run)) throw conflict(`run ${runId} has already ended (${run.status})`)
+    const ended = db.run.updateMany({
+      where: { id: runId, status: 'QUEUED' },
+      data: { status: 'CANCELLED', activeKey: null, finishedAt: new Date(), errorCode: 'CANCELLED', errorMessage: 'cancelled before it started', errorRetryable: false },
+    })
+    if ((await ended).count === 1) {
+      await this.#queue.remove(runId)
+      const cancelled = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      this.publish(cancelled)
+      return cancelled
+    }
+    const wait = new AbortController()
+    const updates = bus.subscribe({ runId, kinds: ['status'] }, wait.signal)
+    const timer = setTimeout(() => wait.abort(), CANCEL_WAIT_MS)
+    try {
+      await db.run.update({ where: { id: runId }, data: { cancelRequested: true } })
+      this.#running.get(runId)?.abort(new RunCancelled())
+      const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      if (!isTerminal(current)) for await (const e of updates) if (isTerminal(e)) break
+    } finally {
+      clearTimeout(timer)
+      await updates.return?.()
+    }
+    return db.run.findUniqueOrThrow({ where: { id: runId } })
+  }
+
+  /**
+   * Ends the pipeline's SAP delta subscription (TerminateDeltasFor…) and forgets its position; the
+   * next run is a DELTA_INIT. If SAP cannot be reached nothing changes, unless `force` is set, which
+   * forgets the local position anyway (the subscription then stays in SAP until replaced).
+   */
+  async resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+    const { db, log } = this.deps
+    const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { connection: true } })
+    if (!pipeline) throw notFound('pipeline', pipelineId)
+    const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
+    if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
+    if (pipeline.mode === 'DELTA' && pipeline.entitySet) {
+      const sources = this.opts.sources ?? defaultSourceFactory
+      try {
+        const source = sources(this.deps.connections.resolve(pipeline.connection), log)
+        await source.terminate(pipeline.entitySet, AbortSignal.timeout(60_000))
+      } catch (e) {
+        if (!opts.force) throw e
+        log.warn({ err: e, pipelineId }, 'could not terminate the SAP subscription; forgetting the delta anyway (force)')
+      }
+    }
+    await db.deltaState.deleteMany({ where: { pipelineId } })
+    log.info({ pipelineId }, 'delta reset')
+  }
+
+  /**
+   * Fails RUNNING runs whose heartbeat stopped (their process crashed or was killed) and queues a
+   * new run of each pipeline, which re-reads the same delta (RECOVERY).
+   */
+  async sweepLostRuns(): Promise<number> {
+    const { db, log } = this.deps
+    const cutoff = new Date(Date.now() - this.#staleAfterMs)
+    const lost = await db.run.findMany({
+      where: { status: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: cutoff } }], id: { notIn: [...this.#running.keys()] } },
+    })
+    for (const run of lost) {
+      const error = workerLost(run.stage)
+      const marked = await db.run.updateMany({
+        where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
+        data: { status: 'FAILED', activeKey: null, finishedAt: new Date(), errorCode: error.code, errorMessage: error.message, errorRetryable: true },
+      })
+      if (marked.count !== 1) continue // another process got there first, or the run came back to life
+      await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: JSON.stringify({ code: error.code }) } })
+      this.publish({ ...run, status: 'FAILED' })
+      log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'run lost by its worker; re-running the pipeline')
+      await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)
+    }
+    return lost.length
+  }
+
+  /** Whether this process is executing the run right now. */
+  isRunningHere(runId: string): boolean {
+    return this.#running.has(runId)
+  }
+
+  private async execute(runId: string): Promise<void> {
+    const controller = new AbortController()
+    this.#running.set(runId, controller)
+    try {
+      const outcome = await executeRun(
+        {
+          ...this.deps,
+          sources: this.opts.sources ?? defaultSourceFactory,
+          stagingDir: join(this.opts.dataDir, 'staging'),
+          timing: this.#timing,
+          workerId: this.workerId,
+        },
+        runId,
+        controller.signal,
+      )
+      if (outcome?.status === 'FAILED' && outcome.error?.retryable)
+        await this.retryIfWorthIt({ id: runId, pipelineId: outcome.pipelineId, attempt: outcome.attempt, errorCode: outcome.error.code }, this.backoffMs(outcome.attempt))
+    } catch (err) {
+      this.deps.log.error({ err, runId }, 'run execution crashed')
+    } finally {
+      this.#running.delete(runId)
+    }
+  }
+
+  private publish(run: Run): void {
+    this.deps.bus.publish({ kind: 'status', ...snapshotOf(run) })
+  }
+}

@@ -1,0 +1,124 @@
+import type { Db, RunStage, RunStatus } from '../db/client.js'
+import type { Logger } from '../util/logger.js'
+import type { ProgressBus, ProgressKind, RunSnapshot } from './progress.js'
+import { STAGE_ORDER } from './status.js'
+
+const jsonSafe = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
+
+export interface Counters {
+  rowsExtracted: bigint
+  rowsWritten: bigint
+  filesWritten: number
+  bytesWritten: bigint
+}
+
+export interface TrackerTiming {
+  /** Counter events to subscribers at most this often (about ten a second). */
+  publishEveryMs: number
+  /** Counters and the heartbeat to the database at most this often. */
+  persistEveryMs: number
+}
+
+/**
+ * The live state of one executing run. Stage and status changes go out at once (database and bus);
+ * counter changes are coalesced, so a page of 50,000 rows costs one event, not 50,000. The periodic
+ * flush doubles as the run's heartbeat, by which other processes tell a live run from a lost one.
+ */
+export class RunTracker {
+  #counters: Counters = { rowsExtracted: 0n, rowsWritten: 0n, filesWritten: 0, bytesWritten: 0n }
+  #stage: RunStage
+  #status: RunStatus = 'RUNNING'
+  #dirtyBus = false
+  #dirtyDb = false
+  #publishTimer?: NodeJS.Timeout
+  readonly #heartbeat: NodeJS.Timeout
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: ProgressBus,
+    private readonly log: Logger,
+    readonly runId: string,
+    readonly pipelineId: string,
+    stage: RunStage,
+    private readonly timing: TrackerTiming,
+    /** Called on each heartbeat with the database's cancel flag (a cancel from another process). */
+    private readonly onHeartbeat: (cancelRequested: boolean) => void,
+  ) {
+    this.#stage = stage
+    this.#heartbeat = setInterval(() => void this.flush().catch((e) => this.log.warn({ err: e }, 'heartbeat failed')), timing.persistEveryMs)
+    this.#heartbeat.unref()
+  }
+
+  get stage(): RunStage {
+    return this.#stage
+  }
+
+  get counters(): Readonly<Counters> {
+    return this.#counters
+  }
+
+  snapshot(): RunSnapshot {
+    return { runId: this.runId, pipelineId: this.pipelineId, status: this.#status, stage: this.#stage, ...this.#counters, at: new Date() }
+  }
+
+  add(delta: Partial<Counters>): void {
+    const c = this.#counters
+    if (delta.rowsExtracted) c.rowsExtracted += delta.rowsExtracted
+    if (delta.rowsWritten) c.rowsWritten += delta.rowsWritten
+    if (delta.filesWritten) c.filesWritten += delta.filesWritten
+    if (delta.bytesWritten) c.bytesWritten += delta.bytesWritten
+    this.#dirtyBus = this.#dirtyDb = true
+    this.#publishTimer ??= setTimeout(() => {
+      this.#publishTimer = undefined
+      if (this.#dirtyBus) this.publish('counters')
+    }, this.timing.publishEveryMs)
+  }
+
+  /** Moves to a later stage; earlier stages are ignored, so overlapping work cannot move it back. */
+  async setStage(stage: RunStage): Promise<void> {
+    if (STAGE_ORDER.indexOf(stage) <= STAGE_ORDER.indexOf(this.#stage)) return
+    this.#stage = stage
+    await this.flush()
+    this.publish('stage')
+    await this.note('info', `stage ${stage}`)
+  }
+
+  /** A line in the run's own log (`Run.events`), tagged with the current stage. */
+  async note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
+    await this.db.runEvent.create({
+      data: { runId: this.runId, level, stage: this.#stage, message, data: data ? JSON.stringify(data, jsonSafe) : null },
+    })
+  }
+
+  /** Persists counters and the heartbeat, and reads back the cancel flag. */
+  async flush(): Promise<void> {
+    const c = this.#counters
+    const dirty = this.#dirtyDb
+    this.#dirtyDb = false
+    const row = await this.db.run.update({
+      where: { id: this.runId },
+      data: { stage: this.#stage, heartbeatAt: new Date(), ...(dirty ? { ...c } : {}) },
+      select: { cancelRequested: true },
+    })
+    this.onHeartbeat(row.cancelRequested)
+  }
+
+  /** Sends pending counters now, then stops the timers. The final status is published by the caller. */
+  stop(): void {
+    clearInterval(this.#heartbeat)
+    if (this.#publishTimer) clearTimeout(this.#publishTimer)
+    this.#publishTimer = undefined
+    if (this.#dirtyBus) this.publish('counters')
+  }
+
+  publishStatus(status: RunStatus, stage: RunStage = this.#stage): void {
+    this.#status = status
+    this.#stage = stage
+    this.publish('status')
+  }
+
+  private publish(kind: ProgressKind): void {
+    this.#dirtyBus = false
+    this.bus.publish({ kind, ...this.snapshot() })
+  }
+}

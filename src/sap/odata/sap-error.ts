@@ -1,0 +1,128 @@
+/**
+ * SAP Gateway error bodies → messages, and HTTP statuses → SourceError codes (sap-protocols.md §A.8,
+ * §A.6.7). The status decides whether the HTTP layer retries; the code decides what the orchestrator does.
+ */
+import { XMLParser } from 'fast-xml-parser'
+import { SourceError, type SourceErrorCode } from '../errors.js'
+import type { ReadMode } from './types.js'
+
+export interface SapErrorDetail {
+  code?: string
+  message?: string
+  severity?: string
+}
+
+export interface SapError {
+  code?: string
+  message?: string
+  details: SapErrorDetail[]
+}
+
+/** SAP message id of "Could not open data access via extraction API RODPS_REPL_ODP_OPEN" (A.6.6). */
+export const ODP_BUSY_MESSAGE = 'RSODP_ODATA/013'
+
+const xml = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, isArray: (tag) => tag === 'errordetail' })
+
+/**
+ * Reads `{"error":{code, message:{value}, innererror:{errordetails}}}` (errordetails as an array or
+ * as `{errordetail:[…]}`), the same shape in XML, or falls back to the first line of plain text.
+ */
+export function parseSapError(body: string): SapError {
+  const text = body.trim()
+  let err: Record<string, unknown> | undefined
+  if (text.startsWith('{')) {
+    try {
+      err = (JSON.parse(text) as { error?: Record<string, unknown> }).error
+    } catch {
+      err = undefined
+    }
+  } else if (text.startsWith('<') && /<(?:\w+:)?error[\s>]/.test(text)) {
+    try {
+      err = (xml.parse(text) as { error?: Record<string, unknown> }).error
+    } catch {
+      err = undefined
+    }
+  }
+  if (err && typeof err === 'object') {
+    const inner = err['innererror'] as Record<string, unknown> | undefined
+    let list: unknown = inner?.['errordetails']
+    if (list && !Array.isArray(list) && typeof list === 'object') list = (list as Record<string, unknown>)['errordetail']
+    const details = (Array.isArray(list) ? list : list ? [list] : [])
+      .filter((d): d is Record<string, unknown> => d !== null && typeof d === 'object')
+      .map((d) => ({ code: str(d['code']), message: messageText(d['message']), severity: str(d['severity']) }))
+    return { code: str(err['code']), message: messageText(err['message']), details }
+  }
+  // HTML logon pages, proxies' text bodies: keep a readable first chunk.
+  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()
+  return { message: plain ? plain.slice(0, 200) : undefined, details: [] }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined
+}
+
+function messageText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v || undefined
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    return str(o['value']) ?? str(o['#text'])
+  }
+  return undefined
+}
+
+/** One line: main message plus distinct detail messages with their SAP ids. */
+export function describeSapError(e: SapError): string {
+  const parts: string[] = []
+  if (e.message) parts.push(e.message)
+  for (const d of e.details) {
+    const m = d.message && d.message !== e.message ? d.message : undefined
+    if (d.code && m) parts.push(`[${d.code}] ${m}`)
+    else if (d.code && !parts.some((p) => p.includes(d.code!))) parts.push(`[${d.code}]`)
+    else if (m) parts.push(m)
+  }
+  return parts.join('; ')
+}
+
+/** The SAP message id worth surfacing: a detail's `CLASS/NNN`, else the top-level code if it is one. */
+export function sapMessageId(e: SapError): string | undefined {
+  const ids = [...e.details.map((d) => d.code), e.code].filter((c): c is string => !!c && /^[\w/]+\/\d{3}$/.test(c))
+  return ids.find((c) => c === ODP_BUSY_MESSAGE) ?? ids[0]
+}
+
+/** A body that names the delta token as the problem: expired, unknown or terminated (A.6.7). */
+export function mentionsDeltaToken(e: SapError, token?: string): boolean {
+  const text = [e.message, ...e.details.map((d) => d.message), e.code, ...e.details.map((d) => d.code)].filter(Boolean).join(' ')
+  return /delta[\s_-]?token|delta[\s_-]?link/i.test(text) || (!!token && text.includes(token))
+}
+
+export interface StatusContext {
+  /** The redacted URL, for the message. */
+  url: string
+  mode?: ReadMode
+  /** The token a DELTA read started from; a body naming it means the position is lost. */
+  token?: string
+}
+
+export type StatusVerdict = { retry: true; error: SourceError } | { retry: false; error: SourceError }
+
+/** Maps a non-OK status and its parsed body to a SourceError and whether a retry can help. */
+export function classifyStatus(status: number, body: SapError, ctx: StatusContext): StatusVerdict {
+  const sapCode = sapMessageId(body)
+  const text = describeSapError(body)
+  const make = (code: SourceErrorCode, lead: string) =>
+    new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${text ? `: ${text}` : ''}`, { httpStatus: status, sapCode })
+  const delta = ctx.mode === 'DELTA'
+
+  if (status === 401) return { retry: false, error: make('SOURCE_AUTH', 'SAP rejected the logon: check user, password and sap-client') }
+  if (status === 403) return { retry: false, error: make('SOURCE_AUTH', 'SAP denied access: the user lacks authorization for this service') }
+  if (delta && (status === 410 || ((status === 400 || status === 404) && mentionsDeltaToken(body, ctx.token)))) {
+    return { retry: false, error: make('DELTA_POSITION_LOST', 'SAP no longer knows the stored delta position; an explicit delta re-initialisation is required') }
+  }
+  if (status === 404 || status === 410) return { retry: false, error: make('SOURCE_NOT_FOUND', 'SAP does not know this service or entity set') }
+  if (status >= 500 && (sapCode === ODP_BUSY_MESSAGE || text.includes(ODP_BUSY_MESSAGE))) {
+    return { retry: false, error: make('SOURCE_BUSY', 'another extraction holds this ODP subscription open') }
+  }
+  if (status >= 500 || status === 429 || status === 408) return { retry: true, error: make('SOURCE_UNAVAILABLE', 'SAP is unavailable') }
+  if (status >= 300 && status < 400) return { retry: false, error: make('SOURCE_PROTOCOL', 'the service redirected; configure the final URL (often http→https or an SSO logon page)') }
+  return { retry: false, error: make('SOURCE_BAD_REQUEST', 'SAP rejected the request') }
+}

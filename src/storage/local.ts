@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { constants } from 'node:fs'
+import { access, copyFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { DestinationError, type Destination } from './destination.js'
+
+/**
+ * A folder on this machine (or a mounted share). Every object is written to a temporary name beside
+ * its target and renamed into place, so a reader never sees a partial file and a retry overwrites.
+ */
+export class LocalDestination implements Destination {
+  readonly root: string
+  readonly uri: string
+
+  constructor(path: string) {
+    this.root = resolve(path)
+    this.uri = pathToFileURL(this.root).href
+  }
+
+  uriOf(key: string): string {
+    return pathToFileURL(this.pathOf(key)).href
+  }
+
+  async putFile(key: string, localPath: string, signal?: AbortSignal): Promise<{ bytes: number }> {
+    signal?.throwIfAborted()
+    const target = this.pathOf(key)
+    await this.io(() => mkdir(dirname(target), { recursive: true }))
+    const tmp = `${target}.${randomUUID()}.tmp`
+    try {
+      await this.io(() => copyFile(localPath, tmp))
+      signal?.throwIfAborted()
+      await this.io(() => rename(tmp, target))
+    } catch (e) {
+      await unlink(tmp).catch(() => {})
+      throw e
+    }
+    return { bytes: (await stat(target)).size }
+  }
+
+  async putText(key: string, body: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted()
+    const target = this.pathOf(key)
+    await this.io(() => mkdir(dirname(target), { recursive: true }))
+    const tmp = `${target}.${randomUUID()}.tmp`
+    await this.io(() => writeFile(tmp, body))
+    await this.io(() => rename(tmp, target))
+  }
+
+  async getText(key: string): Promise<string | null> {
+    try {
+      return await readFile(this.pathOf(key), 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw this.wrap(e)
+    }
+  }
+
+  async removePrefix(prefix: string): Promise<void> {
+    await this.io(() => rm(this.pathOf(prefix), { recursive: true, force: true }))
+  }
+
+  async probe(): Promise<void> {
+    await this.io(() => mkdir(this.root, { recursive: true }))
+    await this.io(() => access(this.root, constants.W_OK))
+    const key = `.delta-extractor-probe-${randomUUID()}`
+    await this.putText(key, 'probe')
+    if ((await this.getText(key)) !== 'probe') throw new DestinationError('DESTINATION_UNAVAILABLE', 'probe object read back differently', true)
+    await this.io(() => unlink(this.pathOf(key)))
+  }
+
+  /** Keys never climb out of the root, whatever a path template produced. */
+  private pathOf(key: string): string {
+    const p = resolve(join(this.root, key))
+    if (p !== this.root && !p.startsWith(this.root + sep))
+      throw new DestinationError('DESTINATION_NOT_FOUND', `key "${key}" leaves the destination folder`, false)
+    return p
+  }
+
+  private async io<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (e) {
+      throw this.wrap(e)
+    }
+  }
+
+  private wrap(e: unknown): Error {
+    if (e instanceof DestinationError || (e as Error)?.name === 'AbortError') return e as Error
+    const code = (e as NodeJS.ErrnoException).code
+    const message = `local destination ${this.root}: ${(e as Error).message}`
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+      return new DestinationError('DESTINATION_AUTH', message, false, { cause: e })
+    if (code === 'ENOSPC' || code === 'EIO' || code === 'EBUSY' || code === 'EMFILE')
+      return new DestinationError('DESTINATION_UNAVAILABLE', message, true, { cause: e })
+    return new DestinationError('DESTINATION_UNAVAILABLE', message, false, { cause: e })
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * ParquetRoller: row batches in, finished Parquet files out, with memory bounded by one row group.
+ *
+ * Rows are converted into per-column buffers as they arrive; every `rowGroupRows` rows the buffers are
+ * encoded as one row group and written to the current file. After a row group, a file that has
+ * reached `maxFileBytes` is closed (footer written, SHA-256 known) and handed back to the caller, who
+ * can upload it while extraction goes on; the next row group opens the next file. Files are opened
+ * only when a row group is ready, so zero rows produce zero files and no file is ever empty.
+ */
+import path from 'node:path'
+import type { SchemaElement } from 'hyparquet-writer'
+import type { Column, Row } from '../sap/fields.js'
+import { codecFor, type Codec, type Compression } from './compression.js'
+import { PAGE_BYTES, type ColumnWriter } from './encode/column-writer.js'
+import { createColumnWriter } from './encode/columns.js'
+import { ParquetFile } from './encode/parquet-file.js'
+import { FileSink } from './file-sink.js'
+import { describeSchema, parquetSchema } from './schema.js'
+
+export interface ParquetOutputOptions {
+  /** Local staging directory; must exist. */
+  dir: string
+  /** File name for the n-th file (0-based), e.g. `i => \`part-${String(i).padStart(5, '0')}.parquet\``. */
+  fileName(index: number): string
+  compression: Compression
+  /** Rows per row group (e.g. 100_000). Memory use is proportional to this, not to the table. */
+  rowGroupRows: number
+  /** Close the current file once it has reached this many bytes (checked after each row group). */
+  maxFileBytes: number
+  /** Key/value pairs written into every file's footer (pipeline id, run id…). */
+  kvMetadata?: Record<string, string>
+  /** Target uncompressed data page size in bytes (default 1 MiB); tuning and tests only. */
+  pageBytes?: number
+}
+
+export interface WrittenFile {
+  index: number
+  fileName: string
+  localPath: string
+  rows: number
+  bytes: number
+  /** Hex SHA-256 of the whole file. */
+  sha256: string
+}
+
+/** Footer key under which every file carries its column descriptions (describeSchema) as JSON. */
+export const COLUMNS_METADATA_KEY = 'delta-extractor.columns'
+const CREATED_BY = 'delta-extractor'
+
+interface OpenFile {
+  index: number
+  fileName: string
+  localPath: string
+  file: ParquetFile
+  rows: number
+}
+
+type State = 'open' | 'failed' | 'finished' | 'aborted'
+
+export class ParquetRoller {
+  private readonly schema: SchemaElement[]
+  private readonly writers: ColumnWriter[]
+  private readonly codec: Codec
+  private readonly kvMetadata: { key: string; value: string }[]
+  private current: OpenFile | null = null
+  private nextIndex = 0
+  private buffered = 0
+  private written = 0
+  private state: State = 'open'
+  /** The write()/finish() in progress, so abort() can wait for it to let go of the file. */
+  private inFlight: Promise<unknown> | null = null
+  /** Files finished by a write() that then failed: never handed out, deleted by abort(). */
+  private readonly unreported: WrittenFile[] = []
+
+  constructor(
+    readonly columns: Column[],
+    private readonly opts: ParquetOutputOptions,
+  ) {
+    if (!Number.isSafeInteger(opts.rowGroupRows) || opts.rowGroupRows < 1) {
+      throw new RangeError(`rowGroupRows must be a positive integer, got ${opts.rowGroupRows}`)
+    }
+    if (!(opts.maxFileBytes > 0)) throw new RangeError(`maxFileBytes must be positive, got ${opts.maxFileBytes}`)
+    if (opts.pageBytes !== undefined && !(opts.pageBytes > 0)) {
+      throw new RangeError(`pageBytes must be positive, got ${opts.pageBytes}`)
+    }
+    this.schema = parquetSchema(columns)
+    this.codec = codecFor(opts.compression)
+    this.writers = columns.map((c, i) => createColumnWriter(c, i, this.schema[i + 1], opts.rowGroupRows))
+    this.kvMetadata = [
+      ...Object.entries(opts.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
+      { key: COLUMNS_METADATA_KEY, value: JSON.stringify(describeSchema(columns)) },
+    ]
+  }
+
+  /** Rows encoded into row groups so far (on disk or in a finished file); excludes rows still buffered. */
+  get rowsWritten(): number {
+    return this.written
+  }
+
+  /** Rows accepted but not yet encoded (less than one row group). */
+  get rowsBuffered(): number {
+    return this.buffered
+  }
+
+  /**
+   * Buffers rows (values in column order); encodes and writes a row group each time `rowGroupRows`
+   * are buffered. Resolves with the files this call finished (rolled), ready to upload.
+   * If it rejects (e.g. a ValueConversionError), the roller is failed: call abort().
+   */
+  write(rows: readonly Row[]): Promise<WrittenFile[]> {
+    return this.run(() => this.writeRows(rows))
+  }
+
+  /**
+   * Writes the last (partial) row group and closes the current file. Resolves with the files this call
+   * finished: none when no rows were ever written (no empty file is created; the manifest then lists
+   * zero files), otherwise the last file.
+   */
+  finish(): Promise<WrittenFile[]> {
+    return this.run(async () => {
+      const finished: WrittenFile[] = []
+      if (this.buffered > 0) await this.writeRowGroup()
+      if (this.current) finished.push(await this.closeCurrent())
+      this.state = 'finished'
+      return finished
+    })
+  }
+
+  /**
+   * Stops and deletes the partial current file (and any file finished by a call that then failed).
+   * Files already returned by write()/finish() are the caller's and are left alone. Idempotent.
+   */
+  async abort(): Promise<void> {
+    this.state = 'aborted'
+    if (this.inFlight) await this.inFlight.catch(() => undefined)
+    const file = this.current
+    this.current = null
+    if (file) await file.file.destroy()
+    for (const f of this.unreported.splice(0)) await FileSink.remove(f.localPath)
+    for (const w of this.writers) w.reset()
+    this.buffered = 0
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.inFlight) throw new Error('ParquetRoller: a write() or finish() is still in progress; await it first')
+    if (this.state !== 'open') throw new Error(`ParquetRoller: cannot write, the roller is ${this.state}`)
+    const p = op()
+    this.inFlight = p
+    try {
+      return await p
+    } catch (e) {
+      if (this.state === 'open') this.state = 'failed'
+      throw e
+    } finally {
+      this.inFlight = null
+    }
+  }
+
+  private async writeRows(rows: readonly Row[]): Promise<WrittenFile[]> {
+    const finished: WrittenFile[] = []
+    try {
+      const width = this.writers.length
+      const groupRows = this.opts.rowGroupRows
+      let from = 0
+      while (from < rows.length) {
+        const to = Math.min(rows.length, from + groupRows - this.buffered)
+        const firstRow = this.written + this.buffered
+        for (let r = from; r < to; r++) {
+          const row = rows[r]
+          if (!Array.isArray(row) || row.length !== width) {
+            throw new TypeError(
+              `row ${firstRow + r - from} has ${Array.isArray(row) ? row.length : 'no'} values, the schema has ${width} columns`,
+            )
+          }
+        }
+        for (const writer of this.writers) writer.append(rows, from, to, firstRow)
+        this.buffered += to - from
+        from = to
+        if (this.buffered === groupRows) {
+          const file = await this.writeRowGroup()
+          if (file) finished.push(file)
+          if (this.state !== 'open') throw new Error(`ParquetRoller: ${this.state} while writing`)
+        }
+      }
+      return finished
+    } catch (e) {
+      this.unreported.push(...finished)
+      throw e
+    }
+  }
+
+  /** Encodes the buffered rows as one row group; closes the file if it reached maxFileBytes. */
+  private async writeRowGroup(): Promise<WrittenFile | undefined> {
+    const open = this.current ?? (this.current = await this.openNext())
+    const rows = this.buffered
+    await open.file.writeRowGroup(this.writers, rows)
+    for (const w of this.writers) w.reset()
+    this.buffered = 0
+    this.written += rows
+    open.rows += rows
+    if (open.file.bytes >= this.opts.maxFileBytes) return this.closeCurrent()
+    return undefined
+  }
+
+  private async openNext(): Promise<OpenFile> {
+    const index = this.nextIndex++
+    const fileName = this.opts.fileName(index)
+    const localPath = path.join(this.opts.dir, fileName)
+    const file = await ParquetFile.create(localPath, {
+      schema: this.schema,
+      codec: this.codec,
+      kvMetadata: this.kvMetadata,
+      createdBy: CREATED_BY,
+      pageBytes: this.opts.pageBytes ?? PAGE_BYTES,
+    })
+    return { index, fileName, localPath, file, rows: 0 }
+  }
+
+  private async closeCurrent(): Promise<WrittenFile> {
+    const open = this.current
+    if (!open) throw new Error('no open file')
+    const { bytes, sha256 } = await open.file.close()
+    this.current = null
+    return { index: open.index, fileName: open.fileName, localPath: open.localPath, rows: open.rows, bytes, sha256 }
+  }
+}

@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { afterEach, expect, it } from 'vitest'
+import { SALES_ITEMS } from '../../src/simulator/index.js'
+import { graphql } from '../gql/index.js'
+import { Harness } from '../helpers/harness.js'
+import { readRun } from '../helpers/lake.js'
+
+const ROOT = join(import.meta.dirname, '../..')
+
+const RunningRuns = graphql(`
+  query CrashRunningRuns($pipelineId: ID!) {
+    runs(pipelineId: $pipelineId, status: RUNNING, first: 5) { edges { node { id stage rowsExtracted } } }
+  }
+`)
+const RunUpdates = graphql(`
+  subscription CrashRunUpdates($pipelineId: ID!) {
+    runUpdates(pipelineId: $pipelineId) { id status stage trigger attempt extractionMode error { code } }
+  }
+`)
+
+let h: Harness
+let child: ChildProcess | undefined
+afterEach(async () => {
+  child?.kill('SIGKILL')
+  await h?.stop()
+})
+
+it('a run whose process is killed mid-extraction is failed as WORKER_LOST and recovered by a new run', async () => {
+  // This service instance is the survivor: it notices the dead process's run by its stopped heartbeat.
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 60 }, openRequestIdleMs: 500 }, orchestrator: { staleAfterMs: 5_000 } })
+  const { pipelineId } = await h.createPipeline({ name: 'crashy', pageSize: 20 })
+  const init = await h.run(pipelineId)
+  const changes = h.sim.admin.insert(SALES_ITEMS, 50)
+  h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'delta', delayMs: 60_000 })
+
+  // Another process runs the pipeline (`delta-extractor run`) on the same database and gets stuck on page 2.
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: h.db.dataDir, LOG_LEVEL: 'error' }
+  if (h.db.databaseUrl) env.DATABASE_URL = h.db.databaseUrl
+  else delete env.DATABASE_URL
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', 'crashy'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  let lost: { id: string; stage: string } | undefined
+  for (const deadline = Date.now() + 20_000; !lost; ) {
+    const running = (await h.gql(RunningRuns, { pipelineId })).runs.edges.map((e) => e.node)
+    lost = running.find((r) => r.stage === 'EXTRACTING' && Number(r.rowsExtracted) > 0)
+    if (Date.now() > deadline) throw new Error(`the other process never got to extracting: ${stderr}`)
+    if (!lost) await new Promise((r) => setTimeout(r, 100))
+  }
+  const updates = h.subscribe(RunUpdates, { pipelineId })
+  child.kill('SIGKILL') // a crash: no shutdown code runs
+  await once(child, 'exit')
+
+  const seen: Array<{ id: string; status: string; trigger: string; attempt: number; extractionMode: string; error?: { code: string } | null }> = []
+  for await (const msg of updates) {
+    const run = msg.data!.runUpdates
+    seen.push(run)
+    if (run.trigger === 'RETRY' && ['SUCCEEDED', 'FAILED'].includes(run.status)) break
+  }
+  expect(seen.find((r) => r.id === lost!.id)).toMatchObject({ status: 'FAILED', error: { code: 'WORKER_LOST' } })
+  const retry = seen.at(-1)!
+  expect(retry).toMatchObject({ status: 'SUCCEEDED', trigger: 'RETRY', attempt: 2, extractionMode: 'RECOVERY' })
+
+  const recovered = await h.waitForRun(retry.id)
+  expect(recovered.deltaTokenIn).toBe(init.deltaTokenOut)
+  const { rows } = await readRun(recovered.manifestUri!)
+  expect(rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`))
+})

@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { sapSourceFactory } from '../../src/orchestrator/sources.js'
+import { SALES_ITEMS, type ChangeRef } from '../../src/simulator/index.js'
+import { graphql } from '../gql/index.js'
+import { Harness } from '../helpers/harness.js'
+import { readRun, type LakeRow } from '../helpers/lake.js'
+
+const PipelineToken = graphql(`
+  query RecoveryPipelineToken($id: ID!) { pipeline(id: $id) { deltaState { token recoveryPending } } }
+`)
+const CancelRun = graphql(`
+  mutation RecoveryCancel($id: ID!) { cancelRun(id: $id) { id status stage error { code retryable } } }
+`)
+const RunPipeline = graphql(`
+  mutation RecoveryRunPipeline($id: ID!) { runPipeline(id: $id) { id status trigger extractionMode } }
+`)
+const Progress = graphql(`
+  subscription RecoveryProgress($runId: ID!) { runProgress(runId: $runId) { status stage rowsExtracted } }
+`)
+
+/** One key per delivered change: which row, which change, which image. */
+const changeKey = (r: LakeRow) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}/${r.ODQ_ENTITYCNTR}`
+const expectedKeys = (changes: ChangeRef[]) =>
+  changes.flatMap((c) => {
+    const k = `${c.key.VBELN}/${c.key.POSNR}`
+    return c.mode === 'C' ? [`${k}/C/1`] : c.mode === 'U' ? [`${k}/U/-1`, `${k}/U/1`] : [`${k}/D/-1`]
+  })
+
+describe('recovery after a failed delta', () => {
+  let h: Harness
+  afterEach(() => h?.stop())
+
+  it('fails on a fault at page 2, keeps the token, and the next run re-reads exactly the same changes', async () => {
+    h = await Harness.start({
+      sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300 },
+      // few quick client retries, so the injected fault outlasts them
+      orchestrator: { sources: sapSourceFactory({ retries: 1, backoffMs: 5 }), retry: { attempts: 3, baseDelayMs: 60_000 } },
+    })
+    const { pipelineId } = await h.createPipeline({ pageSize: 40 })
+    const init = await h.run(pipelineId)
+    expect(init.status).toBe('SUCCEEDED')
+
+    const changes = [...h.sim.admin.insert(SALES_ITEMS, 50), ...h.sim.admin.update(SALES_ITEMS, 20), ...h.sim.admin.delete(SALES_ITEMS, 10)]
+    h.sim.admin.injectFault({ kind: 'http-500', page: 2, read: 'delta', times: 10 })
+    const failed = await h.run(pipelineId)
+    expect(failed).toMatchObject({ status: 'FAILED', stage: 'EXTRACTING', extractionMode: 'DELTA', deltaTokenIn: init.deltaTokenOut, manifestUri: null })
+    expect(failed.error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true })
+    expect(Number(failed.rowsExtracted)).toBeGreaterThan(0) // page 1 had arrived: the delta was really fetched
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+
+    // More changes happen before the recovery; they must come exactly once too.
+    h.sim.admin.clearFaults()
+    const later = h.sim.admin.update(SALES_ITEMS, 5)
+    await until(() => h.sim.admin.openRequests() === 0) // SAP lets go of the abandoned read (idle timeout)
+
+    // The failed run queued an automatic retry (backoff 60 s); asking for a run starts it now.
+    const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
+    expect(runPipeline).toMatchObject({ status: 'QUEUED', trigger: 'RETRY', extractionMode: 'RECOVERY' })
+    const recovered = await h.waitForRun(runPipeline.id)
+    expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut })
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: recovered.deltaTokenOut, recoveryPending: false })
+
+    const { rows } = await readRun(recovered.manifestUri!)
+    expect(rows.map(changeKey)).toEqual(expectedKeys([...changes, ...later]))
+
+    // Across every committed manifest, each change appears exactly once.
+    h.sim.admin.delete(SALES_ITEMS, 4)
+    const next = await h.run(pipelineId)
+    const delivered = [...(await readRun(recovered.manifestUri!)).rows, ...(await readRun(next.manifestUri!)).rows].map(changeKey)
+    const made = expectedKeys(h.sim.admin.changeLog(SALES_ITEMS))
+    expect([...delivered].sort()).toEqual([...made].sort())
+    expect(new Set(delivered).size).toBe(delivered.length)
+  })
+
+  it('fails at once, without retrying, when SAP says the delta position is gone', async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 50 } } })
+    const { pipelineId } = await h.createPipeline({ pageSize: 40 })
+    const init = await h.run(pipelineId)
+    h.sim.admin.insert(SALES_ITEMS, 3)
+    h.sim.admin.expireTokens(SALES_ITEMS)
+    const run = await h.run(pipelineId)
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'DELTA_POSITION_LOST', retryable: false }, deltaTokenIn: init.deltaTokenOut })
+    // never silently re-baselined: the stored position is still the old one, and no retry is queued
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState?.token).toBe(init.deltaTokenOut)
+    const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
+    expect(runPipeline.trigger).toBe('API')
+    await h.waitForRun(runPipeline.id)
+  })
+})
+
+describe('cancelRun', () => {
+  let h: Harness
+  afterEach(() => h?.stop())
+
+  it('stops a running delta, leaves the delta state alone, and the next run recovers the changes', async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 100 }, openRequestIdleMs: 300 } })
+    const { pipelineId } = await h.createPipeline({ pageSize: 20 })
+    const init = await h.run(pipelineId)
+    const changes = h.sim.admin.insert(SALES_ITEMS, 100)
+    h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'delta', delayMs: 20_000 })
+
+    const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
+    for await (const msg of h.subscribe(Progress, { runId: runPipeline.id }))
+      if (Number(msg.data?.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
+    const { cancelRun } = await h.gql(CancelRun, { id: runPipeline.id })
+    expect(cancelRun).toMatchObject({ status: 'CANCELLED', stage: 'EXTRACTING', error: { code: 'CANCELLED', retryable: false } })
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+
+    await until(() => h.sim.admin.openRequests() === 0)
+    const next = await h.run(pipelineId)
+    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut, changeCounts: { created: '100' } })
+    expect((await readRun(next.manifestUri!)).rows.map(changeKey)).toEqual(expectedKeys(changes))
+  })
+
+  it('cancels a queued run before it starts and refuses to cancel an ended one', async () => {
+    h = await Harness.start({ orchestrator: { concurrency: 1 } })
+    const a = await h.createPipeline({ name: 'a', mode: 'FULL' })
+    const b = await h.createPipeline({ name: 'b', mode: 'FULL' })
+    h.sim.admin.injectFault({ kind: 'slow', page: 1, delayMs: 20_000 })
+    const first = (await h.gql(RunPipeline, { id: a.pipelineId })).runPipeline
+    const queued = (await h.gql(RunPipeline, { id: b.pipelineId })).runPipeline // waits: concurrency 1
+    const { cancelRun } = await h.gql(CancelRun, { id: queued.id })
+    expect(cancelRun).toMatchObject({ status: 'CANCELLED', stage: 'QUEUED', error: { code: 'CANCELLED' } })
+    await h.gql(CancelRun, { id: first.id })
+    const err = await h.gqlError(CancelRun, { id: queued.id })
+    expect(err.extensions?.code).toBe('CONFLICT')
+  })
+})
+
+/** Waits for a condition of the simulator, failing loudly after a timeout. */
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}

@@ -1,0 +1,162 @@
+import { join } from 'node:path'
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core'
+import { print, type ExecutionResult } from 'graphql'
+import { createClient, type Client } from 'graphql-ws'
+import WebSocket from 'ws'
+import { startApp, type AppOptions, type RunningApp } from '../../src/app.js'
+import { startSapSimulator, type SapSimulator, type SapSimulatorOptions, SALES_ITEMS } from '../../src/simulator/index.js'
+import { silentLogger } from '../../src/util/logger.js'
+import { graphql } from '../gql/index.js'
+import { createTestDatabase, type TestDatabase } from './database.js'
+
+export const SAP_USER = 'DEMO'
+export const SAP_PASSWORD = 'Welcome1!'
+
+export interface HarnessOptions {
+  sim?: SapSimulatorOptions
+  orchestrator?: AppOptions['orchestrator']
+  onQuery?: AppOptions['onQuery']
+}
+
+/** A GraphQL error as a client sees it. */
+export interface ClientError {
+  message: string
+  extensions?: { code?: string; field?: string }
+}
+
+/**
+ * The real service on a fresh database and a free port, the SAP simulator beside it, and clients
+ * that talk to both the way users do: HTTP for queries and mutations, graphql-ws for subscriptions.
+ */
+export class Harness {
+  private constructor(
+    readonly sim: SapSimulator,
+    readonly app: RunningApp,
+    readonly db: TestDatabase,
+    readonly ws: Client,
+  ) {}
+
+  static async start(opts: HarnessOptions = {}): Promise<Harness> {
+    const db = await createTestDatabase()
+    const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim })
+    const app = await startApp({
+      dataDir: db.dataDir,
+      databaseUrl: db.databaseUrl,
+      log: silentLogger,
+      listen: { host: '127.0.0.1', port: 0 },
+      orchestrator: { staleAfterMs: 30_000, ...opts.orchestrator },
+      onQuery: opts.onQuery,
+    })
+    const ws = createClient({ url: `${app.url!.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 })
+    return new Harness(sim, app, db, ws)
+  }
+
+  get lakeDir(): string {
+    return join(this.db.dataDir, 'lake')
+  }
+
+  /** Sends an operation over HTTP; returns data and errors as they came. */
+  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R, ClientError['extensions']>> {
+    const res = await fetch(`${this.app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: print(doc), variables }),
+    })
+    return (await res.json()) as ExecutionResult<R, ClientError['extensions']>
+  }
+
+  /** Sends an operation and returns its data; fails the test on any GraphQL error. */
+  async gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<R> {
+    const r = await this.request(doc, variables)
+    if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`)
+    return r.data as R
+  }
+
+  /** Sends an operation that must fail; returns its first error. */
+  async gqlError<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ClientError> {
+    const r = await this.request(doc, variables)
+    if (!r.errors?.length) throw new Error(`expected a GraphQL error, got ${JSON.stringify(r.data)}`)
+    return r.errors[0] as ClientError
+  }
+
+  subscribe<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<ExecutionResult<R>> {
+    return this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<ExecutionResult<R>>
+  }
+
+  /** Connection, destination and pipeline through the API; returns their ids. */
+  async createPipeline(opts: { mode?: 'FULL' | 'DELTA'; entitySet?: string; pageSize?: number; name?: string; fields?: string[]; filter?: string } = {}) {
+    const { createConnection } = await this.gql(CreateConnection, {
+      input: { name: `sap-${opts.name ?? 'p'}`, protocol: 'ODATA', odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } },
+    })
+    const { createDestination } = await this.gql(CreateDestination, {
+      input: { name: `lake-${opts.name ?? 'p'}`, kind: 'LOCAL', local: { path: this.lakeDir } },
+    })
+    const { createPipeline } = await this.gql(CreatePipeline, {
+      input: {
+        name: opts.name ?? 'p',
+        connectionId: createConnection.id,
+        destinationId: createDestination.id,
+        mode: opts.mode ?? 'DELTA',
+        source: { kind: 'ODP_ODATA', entitySet: opts.entitySet ?? SALES_ITEMS, pageSize: opts.pageSize ?? 100, fields: opts.fields, filter: opts.filter },
+      },
+    })
+    return { connectionId: createConnection.id, destinationId: createDestination.id, pipelineId: createPipeline.id }
+  }
+
+  /** Starts a run and follows its runProgress subscription to the end; returns the ended run. */
+  async run(pipelineId: string, mode?: 'FULL' | 'DELTA_INIT' | 'DELTA' | 'RECOVERY') {
+    const { runPipeline } = await this.gql(RunPipeline, { id: pipelineId, mode })
+    return this.waitForRun(runPipeline.id)
+  }
+
+  async waitForRun(runId: string, timeoutMs = 30_000) {
+    const progress = this.subscribe(ProgressUntilEnd, { runId })
+    const timer = setTimeout(() => void progress.return?.(), timeoutMs)
+    let last: string | undefined
+    try {
+      for await (const msg of progress) {
+        if (msg.errors) throw new Error(JSON.stringify(msg.errors))
+        last = msg.data?.runProgress.status
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+    if (!last || !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(last)) throw new Error(`run ${runId} did not end within ${timeoutMs} ms (last status ${last})`)
+    return (await this.gql(RunDetails, { id: runId })).run!
+  }
+
+  async stop(): Promise<void> {
+    await this.ws.dispose()
+    await this.app.stop()
+    await this.sim.close()
+    await this.db.drop()
+  }
+}
+
+const CreateConnection = graphql(`
+  mutation HarnessCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }
+`)
+const CreateDestination = graphql(`
+  mutation HarnessCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }
+`)
+const CreatePipeline = graphql(`
+  mutation HarnessCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }
+`)
+const RunPipeline = graphql(`
+  mutation HarnessRunPipeline($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id status extractionMode } }
+`)
+const ProgressUntilEnd = graphql(`
+  subscription HarnessProgress($runId: ID!) { runProgress(runId: $runId) { status stage } }
+`)
+export const RunDetails = graphql(`
+  query HarnessRun($id: ID!) {
+    run(id: $id) {
+      id status stage extractionMode trigger rowsExtracted rowsWritten filesWritten bytesWritten
+      changeCounts { created updated deleted }
+      deltaTokenIn deltaTokenOut manifestUri
+      error { code message retryable }
+      queuedAt startedAt finishedAt
+      pipeline { id deltaState { token recoveryPending } }
+    }
+  }
+`)
