@@ -1,0 +1,160 @@
+/**
+ * One entity set's table: generated base rows plus a small versioned overlay of changes, and the change
+ * log that delta reads are cut from.
+ *
+ * Every change gets a global sequence number. A snapshot is just (slot count, seq, live count), so a
+ * paged read started before a change keeps seeing the table as it was without copying anything: a slot's
+ * content at a snapshot is the newest version with `seq <= snapshot.seq`, else the generated row.
+ */
+import type { EntityDef } from '../model/fields.js'
+import { keyOf } from '../model/fields.js'
+import { hash } from '../model/prng.js'
+import type { ChangeRef, RowKey, SapRow } from '../types.js'
+
+export interface TableSnapshot {
+  /** Slots that existed (inserted rows get slots after the initial ones). */
+  slotCount: number
+  /** Changes with seq <= this are visible. */
+  seq: number
+  /** Rows alive at the snapshot. */
+  liveCount: number
+}
+
+interface Version {
+  seq: number
+  row: SapRow | null
+}
+
+/** Shared, strictly increasing change sequence (global across entity sets, like ODQ's TSN order). */
+export interface SeqClock {
+  current: number
+}
+
+export class Table {
+  readonly log: ChangeRef[] = []
+  private slotCount: number
+  private live: number
+  private readonly versions = new Map<number, Version[]>()
+
+  constructor(
+    readonly def: EntityDef,
+    private readonly seed: number,
+    initialRows: number,
+    private readonly clock: SeqClock,
+  ) {
+    this.slotCount = initialRows
+    this.live = initialRows
+  }
+
+  get rowCount(): number {
+    return this.live
+  }
+
+  snapshot(): TableSnapshot {
+    return { slotCount: this.slotCount, seq: this.clock.current, liveCount: this.live }
+  }
+
+  /** Row in a slot as of the snapshot, or null when deleted / not yet inserted. Do not mutate the result. */
+  rowAt(slot: number, snap: TableSnapshot): SapRow | null {
+    if (slot >= snap.slotCount) return null
+    const versions = this.versions.get(slot)
+    if (versions !== undefined) {
+      for (let v = versions.length - 1; v >= 0; v--) {
+        if (versions[v].seq <= snap.seq) return versions[v].row
+      }
+    }
+    return this.def.generate(this.seed, slot)
+  }
+
+  /** Index of the first log entry with seq > `afterSeq` (binary search: the log is in seq order). */
+  logIndexAfter(afterSeq: number): number {
+    let lo = 0
+    let hi = this.log.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.log[mid].seq <= afterSeq) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  insert(count: number): ChangeRef[] {
+    assertCount(count)
+    const out: ChangeRef[] = []
+    for (let n = 0; n < count; n++) {
+      const slot = this.slotCount
+      const after = this.def.generate(this.seed, slot)
+      this.slotCount++
+      this.live++
+      out.push(this.record({ seq: ++this.clock.current, mode: 'C', key: keyOf(this.def, after), before: null, after }))
+    }
+    return out
+  }
+
+  update(keysOrCount: RowKey[] | number): ChangeRef[] {
+    return this.resolve(keysOrCount, 'update').map((slot) => {
+      const before = this.current(slot)!
+      const seq = ++this.clock.current
+      const after = this.def.mutate(this.seed, before, seq)
+      this.setVersion(slot, seq, after)
+      return this.record({ seq, mode: 'U', key: keyOf(this.def, before), before, after })
+    })
+  }
+
+  delete(keysOrCount: RowKey[] | number): ChangeRef[] {
+    return this.resolve(keysOrCount, 'delete').map((slot) => {
+      const before = this.current(slot)!
+      const seq = ++this.clock.current
+      this.setVersion(slot, seq, null)
+      this.live--
+      return this.record({ seq, mode: 'D', key: keyOf(this.def, before), before, after: null })
+    })
+  }
+
+  private current(slot: number): SapRow | null {
+    return this.rowAt(slot, this.snapshot())
+  }
+
+  private setVersion(slot: number, seq: number, row: SapRow | null): void {
+    const list = this.versions.get(slot)
+    if (list) list.push({ seq, row })
+    else this.versions.set(slot, [{ seq, row }])
+  }
+
+  private record(change: ChangeRef): ChangeRef {
+    this.log.push(change)
+    return change
+  }
+
+  /** Slots to change: the given keys (each must exist), or `count` live rows picked from the seed. */
+  private resolve(keysOrCount: RowKey[] | number, what: string): number[] {
+    if (typeof keysOrCount !== 'number') {
+      const slots = keysOrCount.map((key) => {
+        const slot = this.def.slotOfKey(key)
+        if (slot === undefined || this.current(slot) === null) {
+          throw new Error(`cannot ${what} ${this.def.name}: no row with key ${JSON.stringify(key)}`)
+        }
+        return slot
+      })
+      if (new Set(slots).size !== slots.length) throw new Error(`cannot ${what} ${this.def.name}: duplicate keys`)
+      return slots
+    }
+    assertCount(keysOrCount)
+    if (keysOrCount > this.live) throw new Error(`cannot ${what} ${keysOrCount} rows of ${this.def.name}: only ${this.live} exist`)
+    const chosen = new Set<number>()
+    const salt = this.clock.current
+    // random probes are cheap while most slots are alive; fall back to a scan when they keep missing
+    for (let attempt = 0; chosen.size < keysOrCount && attempt < keysOrCount * 20; attempt++) {
+      const slot = hash(this.seed, salt, attempt) % this.slotCount
+      if (!chosen.has(slot) && this.current(slot) !== null) chosen.add(slot)
+    }
+    for (let slot = 0; chosen.size < keysOrCount && slot < this.slotCount; slot++) {
+      if (!chosen.has(slot) && this.current(slot) !== null) chosen.add(slot)
+    }
+    return [...chosen]
+  }
+}
+
+function assertCount(count: number): void {
+  if (!Number.isInteger(count) || count < 0) throw new Error(`row count must be a non-negative integer, got ${count}`)
+}
