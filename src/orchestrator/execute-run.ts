@@ -2,9 +2,10 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
-import type { Db, Prisma } from '../db/client.js'
+import type { Db, Pipeline, Prisma } from '../db/client.js'
 import { SourceError } from '../sap/errors.js'
 import type { ChangeCounts } from '../sap/fields.js'
+import type { SourceSpec } from '../sap/source.js'
 import type { Destination } from '../storage/destination.js'
 import { DEFAULT_PATH_TEMPLATE, renderPathTemplate } from '../storage/path-template.js'
 import { ParquetRoller, type Compression, type WrittenFile } from '../transform/index.js'
@@ -35,6 +36,22 @@ const RUN_INCLUDE = {
   pipeline: { include: { connection: true, destination: true, deltaState: { include: { lastCommittedRun: true } } } },
 } satisfies Prisma.RunInclude
 type LoadedRun = Prisma.RunGetPayload<{ include: typeof RUN_INCLUDE }>
+
+/** The source settings of a pipeline, as the SAP side reads them. */
+export function sourceSpecOf(p: Pipeline): SourceSpec {
+  return {
+    kind: p.sourceKind,
+    entitySet: p.entitySet ?? undefined,
+    odpContext: p.odpContext ?? undefined,
+    odpName: p.odpName ?? undefined,
+    table: p.table ?? undefined,
+    fields: p.fields ? (JSON.parse(p.fields) as string[]) : undefined,
+    filter: p.filter ?? undefined,
+    watermarkField: p.watermarkField ?? undefined,
+    pageSize: p.pageSize ?? OUTPUT_DEFAULTS.pageSize,
+    subscriber: p.id,
+  }
+}
 
 /** Output defaults where a pipeline leaves them open. */
 export const OUTPUT_DEFAULTS = { compression: 'SNAPPY' as Compression, rowGroupRows: 100_000, maxFileMb: 256, pageSize: 20_000 }
@@ -139,28 +156,20 @@ async function extract(
   const source = deps.sources(deps.connections.resolve(pipeline.connection), log)
 
   const readMode = run.extractionMode === 'FULL' ? 'FULL' : run.extractionMode === 'DELTA_INIT' ? 'DELTA_INIT' : 'DELTA'
-  let deltaLinkIn: string | undefined
+  let positionIn: string | undefined
   let deltaTokenIn: string | null = null
   if (readMode === 'DELTA') {
     if (!state?.deltaLink) throw new SourceError('DELTA_POSITION_LOST', 'the pipeline has no stored delta position; run it with mode DELTA_INIT')
     // An explicit RECOVERY with nothing pending repeats the last committed delta from its start token.
     const repeatFrom = run.extractionMode === 'RECOVERY' && !state.pendingRunId ? state.lastCommittedRun?.deltaTokenIn : null
-    deltaLinkIn = repeatFrom ?? state.deltaLink
+    positionIn = repeatFrom ?? state.deltaLink
     deltaTokenIn = repeatFrom ?? state.token
     // Marks the delta as fetched-but-not-committed: if this run does not commit, the next one is a RECOVERY.
     await db.deltaState.update({ where: { pipelineId: pipeline.id }, data: { pendingRunId: run.id } })
     await db.run.update({ where: { id: run.id }, data: { deltaTokenIn } })
   }
 
-  const read = await source.read({
-    entitySet: pipeline.entitySet!,
-    mode: readMode,
-    select: pipeline.fields ? (JSON.parse(pipeline.fields) as string[]) : undefined,
-    filter: pipeline.filter ?? undefined,
-    pageSize: pipeline.pageSize ?? OUTPUT_DEFAULTS.pageSize,
-    deltaLink: deltaLinkIn,
-    signal,
-  })
+  const read = await source.read({ spec: sourceSpecOf(pipeline), mode: readMode, position: positionIn, signal })
   await tracker.setStage('EXTRACTING')
   await mkdir(staging, { recursive: true })
   const compression = (pipeline.compression ?? OUTPUT_DEFAULTS.compression) as Compression
@@ -190,7 +199,7 @@ async function extract(
       await encode(roller.write(page.rows))
     }
     const end = await read.end()
-    if (readMode !== 'FULL' && !end.deltaLink)
+    if (readMode !== 'FULL' && !end.position)
       throw new SourceError('SOURCE_PROTOCOL', 'SAP ended the delta read without a delta link; nothing is committed')
 
     await tracker.setStage('TRANSFORMING')
@@ -210,16 +219,19 @@ async function extract(
       files,
       changeCounts: isDelta ? changes.counts : null,
       deltaTokenIn,
-      deltaTokenOut: end.deltaToken ?? null,
+      deltaTokenOut: end.token ?? null,
     })
     await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), signal)
     await commit(deps, run, tracker, {
       manifestUri: destination.uriOf(`${prefix}/${MANIFEST_FILE}`),
-      deltaLinkOut: readMode === 'FULL' ? undefined : end.deltaLink,
-      deltaTokenOut: end.deltaToken ?? null,
+      positionOut: readMode === 'FULL' ? undefined : end.position,
+      deltaTokenOut: end.token ?? null,
       changeCounts: manifest.changeCounts,
     })
     log.info({ rows: manifest.rows, files: files.length }, 'run committed')
+    // After the commit point: a failure here changes nothing committed; the next read repeats from
+    // the stored position.
+    await read.confirm?.(signal).catch((err) => log.warn({ err }, 'could not confirm the read in SAP; the next run repeats it'))
   } catch (e) {
     await roller.abort().catch(() => {})
     throw e
@@ -235,7 +247,7 @@ async function commit(
   deps: ExecuteDeps,
   run: LoadedRun,
   tracker: RunTracker,
-  out: { manifestUri: string; deltaLinkOut?: string; deltaTokenOut: string | null; changeCounts: ChangeCounts | null },
+  out: { manifestUri: string; positionOut?: string; deltaTokenOut: string | null; changeCounts: ChangeCounts | null },
 ): Promise<void> {
   tracker.stop()
   const c = tracker.counters
@@ -256,8 +268,8 @@ async function commit(
       },
     })
     if (done.count !== 1) throw new Error(`run ${run.id} is no longer owned by this worker; not committing`)
-    if (out.deltaLinkOut) {
-      const position = { deltaLink: out.deltaLinkOut, token: out.deltaTokenOut, lastCommittedRunId: run.id, pendingRunId: null }
+    if (out.positionOut) {
+      const position = { deltaLink: out.positionOut, token: out.deltaTokenOut, lastCommittedRunId: run.id, pendingRunId: null }
       await tx.deltaState.upsert({
         where: { pipelineId: run.pipelineId },
         create: { pipelineId: run.pipelineId, ...position },

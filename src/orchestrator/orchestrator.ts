@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../catalog/prisma-errors.js'
 import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
 import { conflict, DomainError, notFound } from '../errors.js'
 import type { Logger } from '../util/logger.js'
-import { executeRun, type AbortReason } from './execute-run.js'
+import { executeRun, sourceSpecOf, type AbortReason } from './execute-run.js'
 import { extractionModeFor } from './extraction-mode.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
@@ -221,11 +221,11 @@ export class Orchestrator {
     if (!pipeline) throw notFound('pipeline', pipelineId)
     const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
     if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
-    if (pipeline.mode === 'DELTA' && pipeline.entitySet) {
+    if (pipeline.mode === 'DELTA') {
       const sources = this.opts.sources ?? defaultSourceFactory
       try {
         const source = sources(this.deps.connections.resolve(pipeline.connection), log)
-        await source.terminate(pipeline.entitySet, AbortSignal.timeout(60_000))
+        await source.reset(sourceSpecOf(pipeline), AbortSignal.timeout(60_000))
       } catch (e) {
         if (!opts.force) throw e
         log.warn({ err: e, pipelineId }, 'could not terminate the SAP subscription; forgetting the delta anyway (force)')

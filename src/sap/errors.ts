@@ -18,6 +18,10 @@ export type SourceErrorCode =
   | 'SOURCE_BAD_REQUEST'
   /** Another extraction holds the subscription open (RSODP_ODATA/013). */
   | 'SOURCE_BUSY'
+  /** Logged on, but SAP refuses the call: missing authorization, or the SAP Note 3255746 block of the ODP RFC modules. */
+  | 'SOURCE_FORBIDDEN'
+  /** The protocol's driver is not installed here (node-rfc and SAP's NW RFC SDK for RFC connections). */
+  | 'SOURCE_DRIVER_MISSING'
 
 const RETRYABLE: Record<SourceErrorCode, boolean> = {
   SOURCE_UNAVAILABLE: true,
@@ -27,6 +31,8 @@ const RETRYABLE: Record<SourceErrorCode, boolean> = {
   DELTA_POSITION_LOST: false,
   SOURCE_PROTOCOL: false,
   SOURCE_BAD_REQUEST: false,
+  SOURCE_FORBIDDEN: false,
+  SOURCE_DRIVER_MISSING: false,
 }
 
 export interface SourceErrorDetails {

@@ -15,3 +15,4 @@ export type {
   ReadRequest,
   ReadResult,
 } from './types.js'
+export { ODataSource } from './source.js'

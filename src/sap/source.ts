@@ -1,0 +1,79 @@
+/**
+ * What the orchestrator needs of any SAP source, whatever the protocol: read a snapshot or a delta
+ * as pages of typed rows, end with the position to resume from, and (for protocols that have it)
+ * confirm the read once the files are safe. ODP over OData, ODP over RFC and RFC_READ_TABLE each
+ * implement it.
+ */
+import type { Column, Row } from './fields.js'
+
+export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
+
+/** What a pipeline reads: the fields of `Source` in the API. */
+export interface SourceSpec {
+  kind: SourceKind
+  /** ODP_ODATA */
+  entitySet?: string
+  /** ODP_RFC */
+  odpContext?: string
+  odpName?: string
+  /** TABLE_RFC */
+  table?: string
+  /** Fields to read; all when omitted (keys and ODQ fields are always included). */
+  fields?: string[]
+  /** ODP_ODATA: an OData $filter; TABLE_RFC: an ABAP WHERE clause. */
+  filter?: string
+  /** TABLE_RFC: the date/time field watermark deltas follow. */
+  watermarkField?: string
+  /** Rows per OData page, or per RFC package. */
+  pageSize: number
+  /**
+   * A name unique to the pipeline and stable across its runs (ODP_RFC: the subscriber process,
+   * at most 32 characters).
+   */
+  subscriber: string
+}
+
+/** FULL: snapshot, no subscription. DELTA_INIT: snapshot and a new delta subscription. DELTA: changes since `position`. */
+export type SourceReadMode = 'FULL' | 'DELTA_INIT' | 'DELTA'
+
+export interface SourceReadRequest {
+  spec: SourceSpec
+  mode: SourceReadMode
+  /** DELTA: where the last committed read ended (an OData delta link, an RFC pointer, a watermark). */
+  position?: string
+  signal: AbortSignal
+}
+
+export interface SourcePage {
+  /** Rows in `SourceRead.columns` order. */
+  rows: Row[]
+}
+
+export interface SourceReadEnd {
+  /** Where the next DELTA starts; required after DELTA_INIT and DELTA. Stored only after commit. */
+  position?: string
+  /** The position as people know it (an ODQ delta token, a timestamp), for the run's history. */
+  token?: string
+}
+
+export interface SourceRead {
+  columns: Column[]
+  /** Lazy pages; the next is requested only when the consumer asks (backpressure). */
+  pages: AsyncIterable<SourcePage>
+  /** Resolves once `pages` is exhausted; rejects if the read failed or was abandoned. */
+  end(): Promise<SourceReadEnd>
+  /**
+   * Called after the run committed (files, manifest and new position are durable): protocols that
+   * hold the read open until it is confirmed (ODP over RFC) close it here. Failing here does not
+   * undo the commit; the next read repeats from the stored position.
+   */
+  confirm?(signal: AbortSignal): Promise<void>
+}
+
+export interface Source {
+  read(req: SourceReadRequest): Promise<SourceRead>
+  /** Ends the delta subscription in SAP (TerminateDeltasFor…, RODPS_REPL_ODP_RESET); the next read must be DELTA_INIT. */
+  reset(spec: SourceSpec, signal: AbortSignal): Promise<void>
+  /** Logs on and measures a round trip. */
+  ping(signal: AbortSignal): Promise<{ latencyMs: number }>
+}
