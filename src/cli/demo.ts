@@ -92,7 +92,25 @@ async function showSample(manifestPath: string) {
   if (!first) return
   const file = join(manifestPath, '..', first.path)
   const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), rowEnd: 6 })
+  const columns = new Map<string, { scale?: number; kind?: string }>(manifest.schema.map((c: { name: string }) => [c.name, c]))
   console.log(`\nfirst rows of ${file} (read back with hyparquet):`)
-  console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString().slice(0, 10) : String(v)]))))
-  console.log(`schema: ${manifest.schema.map((c: { name: string; parquetType: string; logicalType?: string }) => `${c.name} ${c.logicalType ?? c.parquetType}`).join(', ')}`)
+  console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, display(v, columns.get(k))]))))
+  const typeOf = (c: { parquetType: string; logicalType?: string; precision?: number; scale?: number }) =>
+    c.logicalType === 'DECIMAL' ? `DECIMAL(${c.precision},${c.scale})` : (c.logicalType ?? c.parquetType)
+  console.log(`schema: ${manifest.schema.map((c: { name: string; parquetType: string }) => `${c.name} ${typeOf(c)}`).join(', ')}`)
+}
+
+/**
+ * A value as the demo table shows it. hyparquet hands DECIMAL columns back as doubles, so they are
+ * printed at their scale; the files themselves hold exact decimals (the tests read them with DuckDB).
+ */
+function display(v: unknown, column: { scale?: number; kind?: string } | undefined): string {
+  if (v === null || v === undefined) return 'null'
+  if (v instanceof Date) return v.toISOString().slice(0, 10)
+  if (column?.kind === 'decimal' && typeof v === 'number') return v.toFixed(column.scale ?? 0)
+  if (column?.kind === 'time') {
+    const seconds = Math.floor(Number(v) / 1e6)
+    return [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((n) => String(n).padStart(2, '0')).join(':')
+  }
+  return String(v)
 }
