@@ -10,7 +10,7 @@ const USAGE = `usage: delta-extractor <command> [options]
   serve                         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules
   run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
   migrate                       apply database migrations and exit
-  simulate-sap [--port 4400] [--rows 100000]
+  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet
@@ -32,8 +32,11 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       return (await import('./cli/migrate.js')).migrateOnly(config)
     case 'simulate-sap': {
-      const { values } = parseArgs({ args: rest, options: { port: { type: 'string', default: '4400' }, rows: { type: 'string', default: '100000' } } })
-      return (await import('./cli/simulate.js')).simulate(config, Number(values.port), Number(values.rows))
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: 'string', default: '4400' }, rows: { type: 'string', default: '100000' }, 'latency-ms': { type: 'string', default: '0' } },
+      })
+      return (await import('./cli/simulate.js')).simulate(config, { port: Number(values.port), rows: Number(values.rows), latencyMs: Number(values['latency-ms']) })
     }
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { rows: { type: 'string', default: '100000' }, serve: { type: 'boolean', default: false } } })

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import type { ExecutionArgs } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { createYoga } from 'graphql-yoga'
@@ -23,8 +22,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     context: () => ({ app }),
-    // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall.
-    renderGraphiQL,
+    // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall. It is a
+    // large module (tens of MB resident), so it is loaded when a browser first asks for it.
+    renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     graphiql: { subscriptionsProtocol: 'WS', title: 'delta-extractor' },
     maskedErrors: { maskError: maskError(app.log) },
     logging: {

@@ -1,0 +1,108 @@
+/**
+ * npm run bench [-- --rows 1000000 --big 5000000 --quick]
+ *
+ * Measures whether the extractor keeps up with SAP, each figure against a reference measured in
+ * the same run on the same machine (absolute numbers on a shared 2-core box are noise; ratios are
+ * not). Prints a table and writes bench/results.json. Not part of npm test.
+ *
+ *  a. end to end: simulator (own process) → OData → Parquet → local folder, pages of 50,000
+ *  b. the source alone and the Parquet stage alone; end to end as a ratio to the slower one
+ *  c. our Parquet writer against DuckDB's on the same rows
+ *  d. peak RSS of the service process at --rows and at --big rows
+ *  e. 200 graphql-ws subscribers on one run; runs(first: 50) under 50 concurrent clients
+ */
+import { writeFileSync, mkdirSync } from 'node:fs'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ROOT, runScenario, startSimulatorProcess } from './lib.js'
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    big: { type: 'string', default: '5000000' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+})
+const rows = values.quick ? 100_000 : Number(values.rows)
+const big = values.quick ? 300_000 : Number(values.big)
+const PAGE = 50_000
+const only = (s: string) => !values.only || values.only.split(',').includes(s)
+
+type Timed = { seconds: number; rows: number; peakRssMiB: number; parquetBytes?: number }
+const results: Record<string, unknown> = {
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAvgAtStart: loadavg()[0] },
+  at: new Date().toISOString(),
+  rows,
+}
+const table: Array<[string, string, string]> = []
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+if (only('e2e')) {
+  const sim = await startSimulatorProcess(rows)
+  try {
+    const e2e = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, String(PAGE)])
+    const source = await runScenario<Timed>('source-only.ts', [sim.serviceUrl, String(PAGE)])
+    const parquet = await runScenario<Timed>('parquet-only.ts', [sim.serviceUrl, String(PAGE), String(rows)])
+    const slower = Math.max(source.seconds, parquet.seconds)
+    Object.assign(results, { e2e, source, parquet, overlap: slower / e2e.seconds })
+    table.push(
+      ['a. end to end, rows/s', fmt(e2e.rows / e2e.seconds), `${fmt(e2e.seconds, 1)} s for ${fmt(e2e.rows)} rows`],
+      ['a. end to end, Parquet MB/s', fmt(e2e.parquetBytes! / 1e6 / e2e.seconds, 1), `${fmt(e2e.parquetBytes! / 1e6, 1)} MB of Parquet`],
+      ['a. end to end, peak RSS', `${fmt(e2e.peakRssMiB)} MiB`, 'service process'],
+      ['b. source alone (HTTP + JSON + types), rows/s', fmt(source.rows / source.seconds), `${fmt(source.seconds, 1)} s`],
+      ['b. Parquet alone, rows/s', fmt(parquet.rows / parquet.seconds), `${fmt(parquet.seconds, 1)} s`],
+      ['b. overlap: slower stage ÷ end to end', fmt(slower / e2e.seconds, 2), 'target ≥ 0.8 (1.0 = perfect overlap)'],
+    )
+  } finally {
+    await sim.stop()
+  }
+}
+
+if (only('duckdb')) {
+  const r = await runScenario<{ rows: number; oursSeconds: number; duckLoadSeconds: number; duckCopySeconds: number; oursBytes: number; duckBytes: number; duckThreads: number }>('parquet-vs-duckdb.ts', [String(rows)])
+  const duckTotal = r.duckLoadSeconds + r.duckCopySeconds
+  Object.assign(results, { parquetVsDuckdb: { ...r, ratioToLoadAndCopy: duckTotal / r.oursSeconds, ratioToCopyAlone: r.duckCopySeconds / r.oursSeconds } })
+  table.push(
+    ['c. Parquet writer rows/s: ours', fmt(r.rows / r.oursSeconds), `${fmt(r.oursBytes / 2 ** 20, 1)} MiB`],
+    ['c. DuckDB appender + COPY TO parquet', fmt(r.rows / duckTotal), `${fmt(r.duckBytes / 2 ** 20, 1)} MiB, ${r.duckThreads} threads`],
+    ['c. ratio ours ÷ DuckDB (JS rows → file, both)', fmt(duckTotal / r.oursSeconds, 2), 'target ≥ 0.5'],
+    ['c. ratio ours ÷ DuckDB COPY alone (its columns already loaded)', fmt(r.duckCopySeconds / r.oursSeconds, 2), 'upper bound, not like for like'],
+  )
+}
+
+if (only('memory')) {
+  const sim = await startSimulatorProcess(big)
+  try {
+    const r = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, String(PAGE)])
+    const small = (results.e2e as Timed | undefined)?.peakRssMiB
+    Object.assign(results, { memoryBig: r })
+    table.push([`d. peak RSS at ${fmt(big)} rows`, `${fmt(r.peakRssMiB)} MiB`, small ? `${fmt(small)} MiB at ${fmt(rows)}; target ≤ 300 and flat` : 'target ≤ 300 and flat'])
+  } finally {
+    await sim.stop()
+  }
+}
+
+if (only('api')) {
+  // A slow SAP (100 ms a page of 2,000 rows) keeps the run going while subscribers watch it.
+  const sim = await startSimulatorProcess(60_000, 100)
+  try {
+    const r = await runScenario<Record<string, number>>('api.ts', [sim.serviceUrl, '200', '50', values.quick ? '3' : '10'])
+    Object.assign(results, { api: r })
+    table.push(
+      ['e. 200 subscribers: delivery p50 / p99', `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`, `${fmt(r.updatesMeasured)} updates; target p99 < 100 ms`],
+      ['e. runs(first: 50) nested, 50 clients', `${fmt(r.requestsPerSecond)} req/s`, `p50 ${fmt(r.requestP50Ms)} ms, p99 ${fmt(r.requestP99Ms)} ms`],
+      ['e. SQL statements per runs(first: 50) request', fmt(r.statementsPerRequest), 'whatever the page size'],
+    )
+  } finally {
+    await sim.stop()
+  }
+}
+
+mkdirSync(join(ROOT, 'bench'), { recursive: true })
+writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n')
+const width = Math.max(...table.map((r) => r[0].length))
+console.log(`\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`)
+for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
+console.log('\nwritten to bench/results.json')

@@ -1,0 +1,32 @@
+/**
+ * The service alone in its own process, listening on a free port, for load from other processes.
+ * Prints `{"url": …}` once it listens; then answers each line on stdin: `stats` → the number of SQL
+ * statements so far; `seed <pipelineId> <n>` → n finished runs for that pipeline (history for the
+ * runs query). Stops on SIGTERM.
+ */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { startApp } from '../../src/app.js'
+import { silentLogger } from '../../src/util/logger.js'
+import { peakRssMiB, report } from '../lib.js'
+
+let statements = 0
+const dir = await mkdtemp(join(tmpdir(), 'de-bench-srv-'))
+const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 }, onQuery: () => statements++ })
+report({ url: app.url })
+for await (const line of createInterface({ input: process.stdin })) {
+  const [cmd, ...args] = line.trim().split(/\s+/)
+  if (cmd === 'stats') report({ statements, peakRssMiB: peakRssMiB() })
+  if (cmd === 'seed') {
+    const [pipelineId, n] = [args[0], Number(args[1])]
+    await app.services.db.run.createMany({
+      data: Array.from({ length: n }, () => ({ pipelineId, status: 'SUCCEEDED' as const, stage: 'DONE' as const, extractionMode: 'FULL' as const, trigger: 'SCHEDULE' as const, rowsWritten: 1000n })),
+    })
+    report({ seeded: n })
+  }
+  if (cmd === 'stop') break
+}
+await app.stop()
+process.exit(0)
