@@ -1,7 +1,7 @@
 import type { AppServices } from './api/context.js'
 import { createApiServer } from './api/server.js'
 import { ConnectionCatalog } from './catalog/connections.js'
-import { DestinationCatalog } from './catalog/destinations.js'
+import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
 import { PipelineCatalog } from './catalog/pipelines.js'
 import { openDb } from './db/client.js'
 import { migrate } from './db/migrate.js'
@@ -22,6 +22,8 @@ export interface AppOptions {
   listen?: { host: string; port: number }
   scheduler?: boolean
   orchestrator?: Omit<OrchestratorOptions, 'dataDir'>
+  /** Retries and timeouts of object-store destinations (defaults suit production; tests shorten them). */
+  destinations?: DestinationCatalogOptions
   /** Sees every SQL statement (statement counts in tests and benchmarks). */
   onQuery?: (sql: string) => void
 }
@@ -46,7 +48,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const box = new SecretBox(resolveSecretKey(opts.secretKey, opts.dataDir))
   const bus = new InMemoryProgressBus()
   const connections = new ConnectionCatalog(db, box)
-  const destinations = new DestinationCatalog(db)
+  const destinations = new DestinationCatalog(db, box, opts.destinations)
   const sources = opts.orchestrator?.sources ?? defaultSourceFactory
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }

@@ -4,9 +4,15 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import type { Db, Destination as DestinationRow } from '../db/client.js'
+import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
-import type { Destination } from '../storage/destination.js'
+import type { AzureBlobSecrets, AzureBlobSettings } from '../storage/azure-auth.js'
+import { AzureBlobDestination, azureBlobUri } from '../storage/azure-blob.js'
+import { DestinationError, type Destination } from '../storage/destination.js'
 import { LocalDestination } from '../storage/local.js'
+import { DEFAULT_OBJECT_STORE_OPTIONS, type ObjectStoreOptions } from '../storage/object-store.js'
+import { S3Destination, s3Uri, type S3Secrets, type S3Settings } from '../storage/s3.js'
+import { azureBlobSettings, s3Settings } from './destination-settings.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { nameSchema, parseInput } from './validate.js'
 
@@ -23,17 +29,44 @@ export interface CreateDestinationInput {
 }
 export type UpdateDestinationInput = { name?: string | null; local?: unknown; azureBlob?: unknown; s3?: unknown }
 
-type LocalSettings = { path: string }
+export type LocalSettings = { path: string }
+/** A destination's public settings by kind, as stored in `config`. */
+export type DestinationSettings =
+  | { kind: 'LOCAL'; local: LocalSettings }
+  | { kind: 'AZURE_BLOB'; azureBlob: AzureBlobSettings }
+  | { kind: 'S3'; s3: S3Settings }
+
+/** Result of testDestination. */
+export interface DestinationTestResult {
+  ok: boolean
+  message: string
+  code: string | null
+  latencyMs: number
+}
 
 const INPUT_FIELD: Record<DestinationKind, 'local' | 'azureBlob' | 's3'> = { LOCAL: 'local', AZURE_BLOB: 'azureBlob', S3: 's3' }
+const PROBE_TIMEOUT_MS = 30_000
+
+export interface DestinationCatalogOptions {
+  /** Retries and timeouts of Azure Blob and S3 destinations (tests shorten them). */
+  objectStore?: Partial<ObjectStoreOptions>
+}
 
 export class DestinationCatalog {
-  constructor(private readonly db: Db) {}
+  readonly #objectStore: ObjectStoreOptions
+
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+    options: DestinationCatalogOptions = {},
+  ) {
+    this.#objectStore = { ...DEFAULT_OBJECT_STORE_OPTIONS, ...options.objectStore }
+  }
 
   async create(input: CreateDestinationInput): Promise<DestinationRow> {
     const name = parseInput(nameSchema, input.name, 'name')
     const kind = parseInput(z.enum(['LOCAL', 'AZURE_BLOB', 'S3']), input.kind, 'kind')
-    const { config, secret } = await this.settingsFor(kind, input)
+    const { config, secret } = await this.settingsFor(kind, input, undefined)
     try {
       return await this.db.destination.create({ data: { name, kind, config, secret } })
     } catch (e) {
@@ -47,7 +80,7 @@ export class DestinationCatalog {
     const kind = current.kind as DestinationKind
     const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
     const given = input[INPUT_FIELD[kind]] != null
-    const next = given ? await this.settingsFor(kind, input) : { config: current.config, secret: current.secret }
+    const next = given ? await this.settingsFor(kind, input, current) : { config: current.config, secret: current.secret }
     try {
       return await this.db.destination.update({ where: { id }, data: { name, ...next } })
     } catch (e) {
@@ -73,41 +106,101 @@ export class DestinationCatalog {
 
   /** The storage implementation for a saved destination, secrets decrypted in memory only. */
   open(row: DestinationRow): Destination {
-    switch (row.kind) {
+    const s = settingsOf(row)
+    switch (s.kind) {
       case 'LOCAL':
-        return new LocalDestination((JSON.parse(row.config) as LocalSettings).path)
+        return new LocalDestination(s.local.path)
       case 'AZURE_BLOB':
+        return new AzureBlobDestination(s.azureBlob, this.secretsOf<AzureBlobSecrets>(row), this.#objectStore)
       case 'S3':
-        throw badInput(`${row.kind} destinations are not available in this release yet`, 'kind')
+        return new S3Destination(s.s3, this.secretsOf<S3Secrets>(row), this.#objectStore)
     }
   }
 
   /** The destination's root URI, from its public settings alone. */
   uriOf(row: Pick<DestinationRow, 'kind' | 'config'>): string {
-    switch (row.kind) {
+    const s = settingsOf(row)
+    switch (s.kind) {
       case 'LOCAL':
-        return pathToFileURL((JSON.parse(row.config) as LocalSettings).path).href
+        return pathToFileURL(s.local.path).href
       case 'AZURE_BLOB':
+        return azureBlobUri(s.azureBlob)
       case 'S3':
-        return `${row.kind.toLowerCase()}://unsupported`
+        return s3Uri(s.s3)
     }
   }
 
-  private async settingsFor(kind: DestinationKind, input: UpdateDestinationInput) {
+  /**
+   * Writes, reads back and deletes a probe object with the stored credentials. Storage failures
+   * are answers (ok false, with their class), not errors.
+   */
+  async test(id: string): Promise<DestinationTestResult> {
+    const row = await this.get(id)
+    const started = performance.now()
+    const latencyMs = () => Math.round(performance.now() - started)
+    let destination: Destination | undefined
+    try {
+      destination = this.open(row)
+      await destination.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS))
+      return { ok: true, message: `wrote, read back and deleted a probe object under ${destination.uri}`, code: null, latencyMs: latencyMs() }
+    } catch (e) {
+      if (e instanceof DestinationError) return { ok: false, message: e.message, code: e.code, latencyMs: latencyMs() }
+      if ((e as Error)?.name === 'TimeoutError')
+        return { ok: false, message: `no answer within ${PROBE_TIMEOUT_MS / 1000} s`, code: 'DESTINATION_UNAVAILABLE', latencyMs: latencyMs() }
+      throw e
+    } finally {
+      destination?.close?.()
+    }
+  }
+
+  private secretsOf<T>(row: Pick<DestinationRow, 'secret'>): T {
+    return (row.secret ? this.box.open<T>(row.secret) : {}) as T
+  }
+
+  private async settingsFor(kind: DestinationKind, input: UpdateDestinationInput, current: DestinationRow | undefined) {
     const field = INPUT_FIELD[kind]
     for (const other of Object.values(INPUT_FIELD))
       if (other !== field && input[other] != null) throw badInput(`a ${kind} destination takes ${field} only`, other)
     if (input[field] == null) throw badInput(`${field} is required for a ${kind} destination`, field)
-    if (kind !== 'LOCAL') throw badInput(`${kind} destinations are not available in this release yet`, 'kind')
-    const { path } = parseInput(localSchema, input.local, 'local')
-    const absolute = resolve(path)
-    // Fail now, not at 3 a.m. in the first scheduled run.
-    try {
-      await mkdir(absolute, { recursive: true })
-      await access(absolute, constants.W_OK)
-    } catch (e) {
-      throw badInput(`local.path: cannot write to ${absolute} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'local.path')
+    const sealed = (secrets: Record<string, string> | null) => (secrets ? this.box.seal(secrets) : null)
+    switch (kind) {
+      case 'LOCAL':
+        return { config: JSON.stringify(await localSettings(input.local)), secret: null as string | null }
+      case 'AZURE_BLOB': {
+        const { config, secrets } = azureBlobSettings(input.azureBlob, current ? this.secretsOf<AzureBlobSecrets>(current) : null)
+        return { config: JSON.stringify(config), secret: sealed(secrets) }
+      }
+      case 'S3': {
+        const stored = current ? { secrets: this.secretsOf<S3Secrets>(current), accessKeyId: (JSON.parse(current.config) as S3Settings).accessKeyId } : null
+        const { config, secrets } = s3Settings(input.s3, stored)
+        return { config: JSON.stringify(config), secret: sealed(secrets) }
+      }
     }
-    return { config: JSON.stringify({ path: absolute } satisfies LocalSettings), secret: null as string | null }
   }
+}
+
+/** A stored destination's public settings, typed by kind. */
+export function settingsOf(row: Pick<DestinationRow, 'kind' | 'config'>): DestinationSettings {
+  const config = JSON.parse(row.config)
+  switch (row.kind) {
+    case 'LOCAL':
+      return { kind: 'LOCAL', local: config as LocalSettings }
+    case 'AZURE_BLOB':
+      return { kind: 'AZURE_BLOB', azureBlob: config as AzureBlobSettings }
+    case 'S3':
+      return { kind: 'S3', s3: config as S3Settings }
+  }
+}
+
+async function localSettings(input: unknown): Promise<LocalSettings> {
+  const { path } = parseInput(localSchema, input, 'local')
+  const absolute = resolve(path)
+  // Fail now, not at 3 a.m. in the first scheduled run.
+  try {
+    await mkdir(absolute, { recursive: true })
+    await access(absolute, constants.W_OK)
+  } catch (e) {
+    throw badInput(`local.path: cannot write to ${absolute} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'local.path')
+  }
+  return { path: absolute }
 }

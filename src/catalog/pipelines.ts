@@ -59,6 +59,7 @@ const outputSchema = z.object({
     .nullish(),
   rowGroupRows: z.number().int().min(1_000).max(10_000_000).nullish(),
   maxFileMb: z.number().int().min(1).max(10_240).nullish(),
+  successMarker: z.boolean().nullish(),
 })
 
 export type SourceInput = z.input<typeof sourceSchema>
@@ -141,7 +142,6 @@ export class PipelineCatalog {
     ])
     if (!connection) throw notFound('connection', connectionId)
     if (!destination) throw notFound('destination', destinationId)
-    if (destination.kind !== 'LOCAL') throw badInput(`${destination.kind} destinations are not available in this release yet`, 'destinationId')
 
     const source =
       input.source != null ? parseInput(sourceSchema, input.source, 'source') : current ? sourceOf(current) : undefined
@@ -183,6 +183,7 @@ export class PipelineCatalog {
       compression: output ? output.compression ?? null : current?.compression ?? null,
       rowGroupRows: output ? output.rowGroupRows ?? null : current?.rowGroupRows ?? null,
       maxFileMb: output ? output.maxFileMb ?? null : current?.maxFileMb ?? null,
+      successMarker: output ? output.successMarker ?? null : current?.successMarker ?? null,
       subscriptionKey: mode === 'DELTA' ? subscriptionKey(connection, source.entitySet ?? '') : null,
       nextRunAt: schedule && enabled ? nextFireTime(schedule, timezone, now) : null,
     }

@@ -12,7 +12,8 @@ import { ParquetRoller, type Compression, type WrittenFile } from '../transform/
 import type { Logger } from '../util/logger.js'
 import { prefetch } from '../util/prefetch.js'
 import { ChangeCounter } from './change-counter.js'
-import { buildManifest, MANIFEST_FILE } from './manifest.js'
+import { markUncommitted, removeFailedOutput, sweepLeftovers } from './leftovers.js'
+import { buildManifest, MANIFEST_FILE, SUCCESS_MARKER_FILE } from './manifest.js'
 import type { ProgressBus } from './progress.js'
 import { classifyRunError, RunCancelled, type RunError } from './run-errors.js'
 import { RunTracker, type TrackerTiming } from './run-tracker.js'
@@ -100,6 +101,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
   try {
     await tracker.note('info', `run started (${run.extractionMode})`, { prefix })
     destination = deps.destinations.open(pipeline.destination)
+    await markUncommitted(db, run.id, prefix)
+    const swept = await sweepLeftovers(db, run.pipelineId, run.id, destination, log, runSignal)
+    if (swept) await tracker.note('info', `removed the uncommitted objects of ${swept} earlier run(s)`)
     await extract(deps, run, tracker, destination, prefix, staging, runSignal, log)
     return { ...outcome, status: 'SUCCEEDED' }
   } catch (e) {
@@ -129,13 +133,15 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
       },
     })
     await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
-    // Files of a run that did not commit are not data: remove them (no manifest was written).
-    await destination?.removePrefix(prefix).catch((err) => log.warn({ err }, 'could not remove leftovers of the failed run'))
+    // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
+    // the next run to remove; without a manifest readers already see it as incomplete).
+    if (destination) await removeFailedOutput(db, run.id, destination, prefix, log)
     tracker.publishStatus(status)
     log.info({ code: error.code }, `run ${status.toLowerCase()}`)
     return { ...outcome, status, error }
   } finally {
     tracker.stop()
+    destination?.close?.()
     await rm(staging, { recursive: true, force: true })
   }
 }
@@ -222,6 +228,8 @@ async function extract(
       deltaTokenOut: end.token ?? null,
     })
     await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), signal)
+    // Spark/Hadoop's marker, after the manifest: either says "complete" to its kind of reader.
+    if (pipeline.successMarker) await destination.putText(`${prefix}/${SUCCESS_MARKER_FILE}`, '', signal)
     await commit(deps, run, tracker, {
       manifestUri: destination.uriOf(`${prefix}/${MANIFEST_FILE}`),
       positionOut: readMode === 'FULL' ? undefined : end.position,
@@ -233,6 +241,8 @@ async function extract(
     // the stored position.
     await read.confirm?.(signal).catch((err) => log.warn({ err }, 'could not confirm the read in SAP; the next run repeats it'))
   } catch (e) {
+    // In-flight uploads end before the caller removes the run's prefix, or they would land after it.
+    await uploads.abort()
     await roller.abort().catch(() => {})
     throw e
   }
@@ -260,6 +270,7 @@ async function commit(
         activeKey: null,
         finishedAt: new Date(),
         manifestUri: out.manifestUri,
+        uncommittedPrefix: null,
         deltaTokenOut: out.deltaTokenOut,
         changesCreated: out.changeCounts ? BigInt(out.changeCounts.created) : null,
         changesUpdated: out.changeCounts ? BigInt(out.changeCounts.updated) : null,

@@ -3,6 +3,8 @@ import { describeSchema, type ManifestColumn } from '../transform/index.js'
 import type { StagedFile } from './uploads.js'
 
 export const MANIFEST_FILE = 'manifest.json'
+/** Empty object written after the manifest when a pipeline asks for it (Spark, Databricks, Hadoop). */
+export const SUCCESS_MARKER_FILE = '_SUCCESS'
 
 /**
  * manifest.json: written last into a run's prefix, it is the commit point. A prefix without one is

@@ -19,15 +19,19 @@ export class UploadQueue {
   readonly #active = new Set<Promise<void>>()
   readonly #waiting: StagedFile[] = []
   readonly #uploaded: StagedFile[] = []
+  readonly #stop = new AbortController()
+  readonly #signal: AbortSignal
   #error: unknown
 
   constructor(
     private readonly destination: Destination,
     private readonly prefix: string,
     private readonly concurrency: number,
-    private readonly signal: AbortSignal,
+    signal: AbortSignal,
     private readonly onUploaded: (file: StagedFile) => void,
-  ) {}
+  ) {
+    this.#signal = AbortSignal.any([signal, this.#stop.signal])
+  }
 
   add(file: StagedFile): void {
     this.throwIfFailed()
@@ -45,6 +49,13 @@ export class UploadQueue {
     return [...this.#uploaded].sort((a, b) => a.fileName.localeCompare(b.fileName))
   }
 
+  /** Stops what is in flight and waits for it to let go, so nothing lands after a clean-up. */
+  async abort(): Promise<void> {
+    this.#waiting.length = 0
+    this.#stop.abort(new Error('upload stopped: the run is ending'))
+    await Promise.allSettled([...this.#active])
+  }
+
   private pump(): void {
     while (!this.#error && this.#active.size < this.concurrency && this.#waiting.length) {
       const file = this.#waiting.shift()!
@@ -55,7 +66,7 @@ export class UploadQueue {
 
   private async upload(file: StagedFile): Promise<void> {
     try {
-      await this.destination.putFile(`${this.prefix}/${file.fileName}`, file.localPath, this.signal)
+      await this.destination.putFile(`${this.prefix}/${file.fileName}`, file.localPath, this.#signal, { sha256: file.sha256 })
       await rm(file.localPath, { force: true })
       this.#uploaded.push(file)
       this.onUploaded(file)

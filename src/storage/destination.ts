@@ -8,8 +8,12 @@ export interface Destination {
   readonly uri: string
   /** The URI of one object under the root. */
   uriOf(key: string): string
-  /** Stores a finished local file under `key`, replacing what was there; readers never see half a file. */
-  putFile(key: string, localPath: string, signal?: AbortSignal): Promise<{ bytes: number }>
+  /**
+   * Stores a finished local file under `key`, replacing what was there; readers never see half a file.
+   * With `options.sha256` the destination refuses (DESTINATION_INTEGRITY) to store bytes that hash
+   * differently from what the writer computed.
+   */
+  putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }>
   /** Stores a small text object (manifest, markers). */
   putText(key: string, body: string, signal?: AbortSignal): Promise<void>
   getText(key: string, signal?: AbortSignal): Promise<string | null>
@@ -17,9 +21,25 @@ export interface Destination {
   removePrefix(prefix: string, signal?: AbortSignal): Promise<void>
   /** Writes, reads back and deletes a probe object: proves the credentials and write permission. */
   probe(signal?: AbortSignal): Promise<void>
+  /** Lets go of connection pools; the destination is not used afterwards. */
+  close?(): void
 }
 
-export type DestinationErrorCode = 'DESTINATION_UNAVAILABLE' | 'DESTINATION_AUTH' | 'DESTINATION_NOT_FOUND'
+export interface PutFileOptions {
+  /** Hex SHA-256 the Parquet writer computed for the file (the manifest's value). */
+  sha256?: string
+  /** Bytes the service has accepted so far (after each block or part), for progress and tests. */
+  onProgress?(bytes: number): void
+}
+
+/**
+ * Storage failure classes; they are also the run's `error.code`.
+ * - DESTINATION_UNAVAILABLE: network, timeouts, 5xx, throttling (retryable)
+ * - DESTINATION_AUTH: credentials refused or no permission (not retryable)
+ * - DESTINATION_NOT_FOUND: container, bucket or folder missing (not retryable)
+ * - DESTINATION_INTEGRITY: what the service stored differs from what was sent (retryable)
+ */
+export type DestinationErrorCode = 'DESTINATION_UNAVAILABLE' | 'DESTINATION_AUTH' | 'DESTINATION_NOT_FOUND' | 'DESTINATION_INTEGRITY'
 
 /** A storage failure the orchestrator can classify; `retryable` drives the retry policy. */
 export class DestinationError extends Error {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { constants } from 'node:fs'
+import { createHash, randomUUID } from 'node:crypto'
+import { constants, createReadStream } from 'node:fs'
 import { access, copyFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { DestinationError, type Destination } from './destination.js'
+import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
 
 /**
  * A folder on this machine (or a mounted share). Every object is written to a temporary name beside
@@ -22,7 +22,7 @@ export class LocalDestination implements Destination {
     return pathToFileURL(this.pathOf(key)).href
   }
 
-  async putFile(key: string, localPath: string, signal?: AbortSignal): Promise<{ bytes: number }> {
+  async putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }> {
     signal?.throwIfAborted()
     const target = this.pathOf(key)
     await this.io(() => mkdir(dirname(target), { recursive: true }))
@@ -30,6 +30,9 @@ export class LocalDestination implements Destination {
     try {
       await this.io(() => copyFile(localPath, tmp))
       signal?.throwIfAborted()
+      // The copy, read back, must be what the Parquet writer hashed (same check as the object stores).
+      if (options?.sha256 && (await this.io(() => sha256Of(tmp))) !== options.sha256)
+        throw new DestinationError('DESTINATION_INTEGRITY', `local destination ${this.root}: ${key} was copied with different content`, true)
       await this.io(() => rename(tmp, target))
     } catch (e) {
       await unlink(tmp).catch(() => {})
@@ -95,4 +98,10 @@ export class LocalDestination implements Destination {
       return new DestinationError('DESTINATION_UNAVAILABLE', message, true, { cause: e })
     return new DestinationError('DESTINATION_UNAVAILABLE', message, false, { cause: e })
   }
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+  return h.digest('hex')
 }

@@ -10,6 +10,10 @@
  * | {yyyy} {MM} {dd} {HH} {mm} | the run's queue time, UTC |
  * | {runId}     | the run id                              |
  * | {mode}      | full, delta_init, delta or recovery     |
+ *
+ * The same rules hold for every destination kind: a rendered prefix is a clean relative key (no
+ * empty, `.` or `..` segments, no segment ending in a dot, which Azure Blob would silently drop), so
+ * a folder on disk, a blob prefix and an S3 key prefix name the same thing.
  */
 export const DEFAULT_PATH_TEMPLATE = '{pipeline}/{yyyy}/{MM}/{dd}/{runId}'
 
@@ -31,6 +35,9 @@ export function checkPathTemplate(template: string): string | null {
   if (template.startsWith('/')) return 'must be relative to the destination (no leading /)'
   if (template.split('/').some((s) => s === '..' || s === '.')) return 'must not contain . or .. segments'
   if (/[\\\0]/.test(template)) return 'must not contain backslashes'
+  if (/[\u0001-\u001f\u007f]/.test(template)) return 'must not contain control characters'
+  if (template.replace(/\/+$/, '').split('/').some((s) => s === '')) return 'must not contain empty segments (//)'
+  if (template.split('/').some((s) => s.endsWith('.'))) return 'must not have a segment ending in a dot (object stores drop it)'
   for (const m of template.matchAll(/\{([^}]*)\}?/g)) {
     if (!m[0].endsWith('}')) return `unclosed placeholder "${m[0]}"`
     if (!PLACEHOLDERS.includes(m[1] as Placeholder))
@@ -43,7 +50,7 @@ export function checkPathTemplate(template: string): string | null {
 
 /** Path-safe form of a free-text value: no separators, no leading dots. */
 export function safeSegment(v: string): string {
-  return v.replace(/[^\p{L}\p{N}._=-]+/gu, '_').replace(/^\.+/, '_') || '_'
+  return v.replace(/[^\p{L}\p{N}._=-]+/gu, '_').replace(/^\.+/, '_').replace(/\.+$/, '_') || '_'
 }
 
 export function renderPathTemplate(template: string, v: PathValues): string {

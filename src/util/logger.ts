@@ -13,6 +13,7 @@ const REDACT = [
   'secretAccessKey',
   'sasToken',
   'connectionString',
+  'accountKey',
   'authorization',
   '*.password',
   '*.passwd',
@@ -20,11 +21,16 @@ const REDACT = [
   '*.secretAccessKey',
   '*.sasToken',
   '*.connectionString',
+  '*.accountKey',
   '*.authorization',
   'headers.authorization',
   'req.headers.authorization',
   'input.*.password',
   'input.*.passwd',
+  'input.*.sasToken',
+  'input.*.connectionString',
+  'input.*.accountKey',
+  'input.*.secretAccessKey',
 ]
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

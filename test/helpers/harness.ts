@@ -5,8 +5,9 @@ import { createClient, type Client } from 'graphql-ws'
 import WebSocket from 'ws'
 import { startApp, type AppOptions, type RunningApp } from '../../src/app.js'
 import { startSapSimulator, type SapSimulator, type SapSimulatorOptions, SALES_ITEMS } from '../../src/simulator/index.js'
-import { silentLogger } from '../../src/util/logger.js'
+import { silentLogger, type Logger } from '../../src/util/logger.js'
 import { graphql } from '../gql/index.js'
+import type { CreateDestinationInput, OutputInput } from '../gql/graphql.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
 
 export const SAP_USER = 'DEMO'
@@ -16,7 +17,13 @@ export interface HarnessOptions {
   sim?: SapSimulatorOptions
   orchestrator?: AppOptions['orchestrator']
   onQuery?: AppOptions['onQuery']
+  /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
+  destinations?: AppOptions['destinations']
+  log?: Logger
 }
+
+/** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
+export const OBJECT_STORE_FOR_TESTS = { retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, sdkTries: 2, requestTimeoutMs: 15_000 }
 
 /** A GraphQL error as a client sees it. */
 export interface ClientError {
@@ -36,13 +43,17 @@ export class Harness {
     readonly ws: Client,
   ) {}
 
+  /** Every response body the service sent (HTTP and websocket), for assertions such as "no secret leaks". */
+  readonly responses: string[] = []
+
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
     const db = await createTestDatabase()
     const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim })
     const app = await startApp({
       dataDir: db.dataDir,
       databaseUrl: db.databaseUrl,
-      log: silentLogger,
+      log: opts.log ?? silentLogger,
+      destinations: opts.destinations ?? { objectStore: OBJECT_STORE_FOR_TESTS },
       listen: { host: '127.0.0.1', port: 0 },
       orchestrator: { staleAfterMs: 30_000, ...opts.orchestrator },
       onQuery: opts.onQuery,
@@ -62,7 +73,9 @@ export class Harness {
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
       body: JSON.stringify({ query: print(doc), variables }),
     })
-    return (await res.json()) as ExecutionResult<R, ClientError['extensions']>
+    const text = await res.text()
+    this.responses.push(text)
+    return JSON.parse(text) as ExecutionResult<R, ClientError['extensions']>
   }
 
   /** Sends an operation and returns its data; fails the test on any GraphQL error. */
@@ -80,16 +93,40 @@ export class Harness {
   }
 
   subscribe<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<ExecutionResult<R>> {
-    return this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<ExecutionResult<R>>
+    const it = this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<ExecutionResult<R>>
+    const responses = this.responses
+    return {
+      async next() {
+        const r = await it.next()
+        if (!r.done) responses.push(JSON.stringify(r.value))
+        return r
+      },
+      return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    } as AsyncIterableIterator<ExecutionResult<R>>
   }
 
   /** Connection, destination and pipeline through the API; returns their ids. */
-  async createPipeline(opts: { mode?: 'FULL' | 'DELTA'; entitySet?: string; pageSize?: number; name?: string; fields?: string[]; filter?: string } = {}) {
+  async createPipeline(
+    opts: {
+      mode?: 'FULL' | 'DELTA'
+      entitySet?: string
+      pageSize?: number
+      name?: string
+      fields?: string[]
+      filter?: string
+      /** Where files go; a LOCAL folder under the data dir (lakeDir) when omitted. */
+      destination?: Omit<CreateDestinationInput, 'name'>
+      output?: OutputInput
+    } = {},
+  ) {
     const { createConnection } = await this.gql(CreateConnection, {
       input: { name: `sap-${opts.name ?? 'p'}`, protocol: 'ODATA', odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } },
     })
     const { createDestination } = await this.gql(CreateDestination, {
-      input: { name: `lake-${opts.name ?? 'p'}`, kind: 'LOCAL', local: { path: this.lakeDir } },
+      input: { name: `lake-${opts.name ?? 'p'}`, ...(opts.destination ?? { kind: 'LOCAL', local: { path: this.lakeDir } }) },
     })
     const { createPipeline } = await this.gql(CreatePipeline, {
       input: {
@@ -98,6 +135,7 @@ export class Harness {
         destinationId: createDestination.id,
         mode: opts.mode ?? 'DELTA',
         source: { kind: 'ODP_ODATA', entitySet: opts.entitySet ?? SALES_ITEMS, pageSize: opts.pageSize ?? 100, fields: opts.fields, filter: opts.filter },
+        output: opts.output,
       },
     })
     return { connectionId: createConnection.id, destinationId: createDestination.id, pipelineId: createPipeline.id }

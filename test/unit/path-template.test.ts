@@ -11,6 +11,8 @@ describe('path templates', () => {
     expect(renderPathTemplate(DEFAULT_PATH_TEMPLATE, values)).toBe('Sales_Items_EU/2026/03/04/01abc')
     expect(renderPathTemplate('{runId}', { ...values, pipeline: '../..' })).toBe('01abc')
     expect(renderPathTemplate('{pipeline}/{runId}', { ...values, pipeline: '..' })).toBe('_/01abc')
+    // object stores drop trailing dots of a name: values never end in one
+    expect(renderPathTemplate('{pipeline}/{runId}', { ...values, pipeline: 'sales v2.' })).toBe('sales_v2_/01abc')
   })
 
   it.each([
@@ -23,6 +25,9 @@ describe('path templates', () => {
     ['a/../{runId}', 'must not contain . or ..'],
     ['a\\b/{runId}', 'backslashes'],
     ['x}/{runId}', 'stray'],
+    ['a//{runId}', 'empty segments'],
+    ['v1./{runId}', 'ending in a dot'],
+    ['a\tb/{runId}', 'control characters'],
   ])('refuses %j: %s', (template, problem) => {
     expect(checkPathTemplate(template)).toContain(problem)
   })

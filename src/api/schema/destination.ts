@@ -1,5 +1,53 @@
+import { settingsOf } from '../../catalog/destinations.js'
+import type { AzureBlobSettings } from '../../storage/azure-auth.js'
+import { AZURE_DEFAULTS } from '../../storage/azure-blob.js'
+import { S3_DEFAULTS, type S3Settings } from '../../storage/s3.js'
 import { builder } from '../builder.js'
 import { DestinationKindEnum } from './enums.js'
+
+const AzureBlobAuthEnum = builder.enumType('AzureBlobAuth', {
+  description: 'How an AZURE_BLOB destination signs in',
+  values: {
+    CONNECTION_STRING: { description: 'A storage connection string (AccountKey or SharedAccessSignature inside)' },
+    SAS: { description: 'accountUrl + a SAS token' },
+    ACCOUNT_KEY: { description: 'accountName + its shared key' },
+  } as const,
+})
+
+const LocalDestinationConfig = builder.objectRef<{ path: string }>('LocalDestinationConfig').implement({
+  fields: (t) => ({ path: t.exposeString('path', { description: 'Absolute folder on the service machine' }) }),
+})
+
+const AzureBlobDestinationConfig = builder.objectRef<AzureBlobSettings>('AzureBlobDestinationConfig').implement({
+  description: 'Public settings of an AZURE_BLOB destination. Connection strings, SAS tokens and account keys are write-only',
+  fields: (t) => ({
+    container: t.exposeString('container'),
+    prefix: t.exposeString('prefix', { description: "Folder inside the container ('' = its root)" }),
+    accountUrl: t.exposeString('accountUrl'),
+    accountName: t.exposeString('accountName', { nullable: true }),
+    auth: t.expose('auth', { type: AzureBlobAuthEnum }),
+    blockSizeMb: t.int({ resolve: (s) => s.blockSizeMb ?? AZURE_DEFAULTS.blockSizeMb }),
+    uploadConcurrency: t.int({ description: 'Blocks of one file in flight at once', resolve: (s) => s.uploadConcurrency ?? AZURE_DEFAULTS.uploadConcurrency }),
+  }),
+})
+
+const S3DestinationConfig = builder.objectRef<S3Settings>('S3DestinationConfig').implement({
+  description: 'Public settings of an S3 destination. The secret access key is write-only',
+  fields: (t) => ({
+    bucket: t.exposeString('bucket'),
+    prefix: t.exposeString('prefix', { description: "Folder inside the bucket ('' = its root)" }),
+    region: t.string({ resolve: (s) => s.region ?? S3_DEFAULTS.region }),
+    endpoint: t.exposeString('endpoint', { nullable: true, description: 'S3-compatible endpoint; null = AWS' }),
+    forcePathStyle: t.boolean({ resolve: (s) => s.forcePathStyle ?? false }),
+    accessKeyId: t.exposeString('accessKeyId', { nullable: true }),
+    usesDefaultCredentials: t.boolean({
+      description: 'No static keys: the AWS default credential chain of the service (env, profile, IAM role) signs',
+      resolve: (s) => !s.accessKeyId,
+    }),
+    partSizeMb: t.int({ resolve: (s) => s.partSizeMb ?? S3_DEFAULTS.partSizeMb }),
+    uploadConcurrency: t.int({ description: 'Parts of one file in flight at once', resolve: (s) => s.uploadConcurrency ?? S3_DEFAULTS.uploadConcurrency }),
+  }),
+})
 
 builder.prismaObject('Destination', {
   description: 'Where a pipeline writes its Parquet files',
@@ -9,10 +57,37 @@ builder.prismaObject('Destination', {
     kind: t.expose('kind', { type: DestinationKindEnum }),
     uri: t.string({
       description: 'The root as a URI: file:///…, s3://bucket/prefix, https://account.blob.core.windows.net/container/prefix',
-      select: { kind: true, config: true, secret: true },
+      select: { kind: true, config: true },
       resolve: (d, _, { app }) => app.destinations.uriOf(d),
     }),
-    hasCredentials: t.boolean({ select: { secret: true }, resolve: (d) => d.secret != null }),
+    hasCredentials: t.boolean({ description: 'A secret (key, SAS token, connection string) is stored', select: { secret: true }, resolve: (d) => d.secret != null }),
+    local: t.field({
+      type: LocalDestinationConfig,
+      nullable: true,
+      select: { kind: true, config: true },
+      resolve: (d) => {
+        const s = settingsOf(d)
+        return s.kind === 'LOCAL' ? s.local : null
+      },
+    }),
+    azureBlob: t.field({
+      type: AzureBlobDestinationConfig,
+      nullable: true,
+      select: { kind: true, config: true },
+      resolve: (d) => {
+        const s = settingsOf(d)
+        return s.kind === 'AZURE_BLOB' ? s.azureBlob : null
+      },
+    }),
+    s3: t.field({
+      type: S3DestinationConfig,
+      nullable: true,
+      select: { kind: true, config: true },
+      resolve: (d) => {
+        const s = settingsOf(d)
+        return s.kind === 'S3' ? s.s3 : null
+      },
+    }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -23,25 +98,34 @@ const LocalDestinationInput = builder.inputType('LocalDestinationInput', {
   fields: (t) => ({ path: t.string({ required: true, description: 'Folder on the service machine; created when missing' }) }),
 })
 
+const WRITE_ONLY = 'Write-only. Omit to keep the stored value'
 const AzureBlobDestinationInput = builder.inputType('AzureBlobDestinationInput', {
+  description: 'Exactly one sign-in form: connectionString; accountUrl + sasToken; or accountName + accountKey (accountUrl optional, default https://<accountName>.blob.core.windows.net)',
   fields: (t) => ({
-    container: t.string({ required: true }),
-    prefix: t.string(),
-    connectionString: t.string({ description: 'Write-only' }),
-    accountUrl: t.string(),
-    sasToken: t.string({ description: 'Write-only' }),
+    container: t.string({ required: true, description: '3-63 lowercase letters, digits and hyphens; must exist' }),
+    prefix: t.string({ description: 'Folder inside the container, no leading slash' }),
+    connectionString: t.string({ description: WRITE_ONLY }),
+    accountUrl: t.string({ description: 'Blob endpoint, e.g. https://acct.blob.core.windows.net (no query: the SAS goes into sasToken)' }),
+    sasToken: t.string({ description: `${WRITE_ONLY}. Needs read, write, delete and list permission on the container` }),
+    accountName: t.string(),
+    accountKey: t.string({ description: WRITE_ONLY }),
+    blockSizeMb: t.int({ description: `Staged block size; default ${AZURE_DEFAULTS.blockSizeMb}` }),
+    uploadConcurrency: t.int({ description: `Blocks of one file in flight at once; default ${AZURE_DEFAULTS.uploadConcurrency}` }),
   }),
 })
 
 const S3DestinationInput = builder.inputType('S3DestinationInput', {
+  description: 'accessKeyId + secretAccessKey, or neither for the AWS default credential chain',
   fields: (t) => ({
-    bucket: t.string({ required: true }),
-    prefix: t.string(),
-    region: t.string(),
-    endpoint: t.string(),
-    forcePathStyle: t.boolean(),
+    bucket: t.string({ required: true, description: 'Must exist' }),
+    prefix: t.string({ description: 'Folder inside the bucket, no leading slash' }),
+    region: t.string({ description: `Default ${S3_DEFAULTS.region}` }),
+    endpoint: t.string({ description: 'http(s) URL of an S3-compatible service; omit for AWS' }),
+    forcePathStyle: t.boolean({ description: 'Bucket in the path rather than the host name (most S3-compatibles)' }),
     accessKeyId: t.string(),
-    secretAccessKey: t.string({ description: 'Write-only' }),
+    secretAccessKey: t.string({ description: `${WRITE_ONLY} while accessKeyId stays the same` }),
+    partSizeMb: t.int({ description: `Multipart part size (min 5); default ${S3_DEFAULTS.partSizeMb}` }),
+    uploadConcurrency: t.int({ description: `Parts of one file in flight at once; default ${S3_DEFAULTS.uploadConcurrency}` }),
   }),
 })
 
@@ -56,7 +140,7 @@ const CreateDestinationInput = builder.inputType('CreateDestinationInput', {
 })
 
 const UpdateDestinationInput = builder.inputType('UpdateDestinationInput', {
-  description: 'Fields left out keep their value; settings given replace the stored ones',
+  description: 'Fields left out keep their value; settings given replace the stored ones (secrets left out are kept)',
   fields: (t) => ({
     name: t.string(),
     local: t.field({ type: LocalDestinationInput }),
@@ -64,6 +148,18 @@ const UpdateDestinationInput = builder.inputType('UpdateDestinationInput', {
     s3: t.field({ type: S3DestinationInput }),
   }),
 })
+
+const DestinationTest = builder
+  .objectRef<{ ok: boolean; message: string; code: string | null; latencyMs: number }>('DestinationTest')
+  .implement({
+    description: 'Result of testDestination: credentials and write permission, proven with a probe object',
+    fields: (t) => ({
+      ok: t.exposeBoolean('ok'),
+      message: t.exposeString('message'),
+      code: t.exposeString('code', { nullable: true, description: 'Error class when not ok: DESTINATION_AUTH, DESTINATION_NOT_FOUND, DESTINATION_UNAVAILABLE…' }),
+      latencyMs: t.exposeInt('latencyMs', { description: 'Time for the write, read-back and delete' }),
+    }),
+  })
 
 builder.queryFields((t) => ({
   destinations: t.prismaField({
@@ -98,5 +194,11 @@ builder.mutationFields((t) => ({
   deleteDestination: t.id({
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, { app }) => app.destinations.delete(String(id)),
+  }),
+  testDestination: t.field({
+    type: DestinationTest,
+    description: 'Writes, reads back and deletes a probe object with the stored credentials. Never throws for storage problems: ok is false and code/message say why',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_, { id }, { app }) => app.destinations.test(String(id)),
   }),
 }))

@@ -27,6 +27,7 @@ interface OutputView {
   compression: string
   rowGroupRows: number
   maxFileMb: number
+  successMarker: boolean
 }
 const Output = builder.objectRef<OutputView>('Output').implement({
   description: 'How files are written: the effective values, defaults filled in',
@@ -35,6 +36,7 @@ const Output = builder.objectRef<OutputView>('Output').implement({
     compression: t.exposeString('compression'),
     rowGroupRows: t.exposeInt('rowGroupRows'),
     maxFileMb: t.exposeInt('maxFileMb'),
+    successMarker: t.exposeBoolean('successMarker', { description: 'An empty _SUCCESS object follows manifest.json' }),
   }),
 })
 
@@ -58,12 +60,13 @@ builder.prismaObject('Pipeline', {
     enabled: t.exposeBoolean('enabled'),
     output: t.field({
       type: Output,
-      select: { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true },
+      select: { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true },
       resolve: (p) => ({
         pathTemplate: p.pathTemplate ?? DEFAULT_PATH_TEMPLATE,
         compression: p.compression ?? OUTPUT_DEFAULTS.compression,
         rowGroupRows: p.rowGroupRows ?? OUTPUT_DEFAULTS.rowGroupRows,
         maxFileMb: p.maxFileMb ?? OUTPUT_DEFAULTS.maxFileMb,
+        successMarker: p.successMarker ?? false,
       }),
     }),
     deltaState: t.relation('deltaState', { nullable: true }),
@@ -117,6 +120,9 @@ const OutputInput = builder.inputType('OutputInput', {
     compression: t.string({ description: 'SNAPPY (default), GZIP or UNCOMPRESSED' }),
     rowGroupRows: t.int({ description: `Rows per Parquet row group; default ${OUTPUT_DEFAULTS.rowGroupRows}` }),
     maxFileMb: t.int({ description: `Roll to a new file at about this size; default ${OUTPUT_DEFAULTS.maxFileMb}` }),
+    successMarker: t.boolean({
+      description: 'Also write an empty _SUCCESS object after manifest.json, for Spark/Databricks/Hadoop readers; default false',
+    }),
   }),
 })
 

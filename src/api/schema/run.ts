@@ -24,7 +24,7 @@ interface RunErrorView {
   retryable: boolean
 }
 const RunError = builder.objectRef<RunErrorView>('RunError').implement({
-  description: 'Why a run failed or was cancelled. code names the class (SOURCE_UNAVAILABLE, SOURCE_AUTH, SOURCE_NOT_FOUND, DELTA_POSITION_LOST, DESTINATION_UNAVAILABLE, DESTINATION_AUTH, CANCELLED, WORKER_LOST, INTERNAL, …)',
+  description: 'Why a run failed or was cancelled. code names the class (SOURCE_UNAVAILABLE, SOURCE_AUTH, SOURCE_NOT_FOUND, DELTA_POSITION_LOST, DESTINATION_UNAVAILABLE, DESTINATION_AUTH, DESTINATION_NOT_FOUND, DESTINATION_INTEGRITY, CANCELLED, WORKER_LOST, INTERNAL, …)',
   fields: (t) => ({
     code: t.exposeString('code'),
     message: t.exposeString('message'),

@@ -1,0 +1,148 @@
+import { z } from 'zod'
+import { badInput } from '../errors.js'
+import { parseConnectionString, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-auth.js'
+import type { S3Secrets, S3Settings } from '../storage/s3.js'
+import { parseInput } from './validate.js'
+
+/**
+ * Validation of AZURE_BLOB and S3 destination input, and its split into public settings (stored as
+ * `config`, shown by the API) and secrets (sealed into `secret`, never shown). Secrets left out of
+ * an update keep their stored values, as SAP passwords do.
+ */
+
+const nullish = <T extends z.ZodType>(s: T) => s.nullish().transform((v) => (v == null || v === '' ? undefined : v))
+
+/** Folder inside a container or bucket: relative, clean segments, no trailing slash. */
+const prefixSchema = z
+  .string()
+  .trim()
+  .max(512, 'must be at most 512 characters')
+  .nullish()
+  .transform((v) => (v ?? '').replace(/\/+$/, ''))
+  .superRefine((v, ctx) => {
+    if (!v) return
+    if (v.startsWith('/')) ctx.addIssue({ code: 'custom', message: 'must be relative (no leading /)' })
+    else if (v.split('/').some((s) => s === '' || s === '.' || s === '..' || s.endsWith('.')))
+      ctx.addIssue({ code: 'custom', message: 'must not contain empty, . or .. segments, nor segments ending in a dot' })
+    else if (/[\\\u0000-\u001f]/.test(v)) ctx.addIssue({ code: 'custom', message: 'must not contain backslashes or control characters' })
+  })
+
+/** An http(s) endpoint without credentials, query or fragment (secrets have their own fields). */
+const endpointSchema = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    let u: URL
+    try {
+      u = new URL(v)
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
+      return
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
+    else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' })
+    else if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment (a SAS token goes into sasToken)' })
+  })
+  .transform((v) => v.replace(/\/+$/, ''))
+
+const uploadConcurrency = nullish(z.number().int().min(1, 'must be at least 1').max(32, 'must be at most 32'))
+
+const azureSchema = z.object({
+  container: z
+    .string()
+    .trim()
+    .regex(/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/, 'must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit'),
+  prefix: prefixSchema,
+  accountUrl: nullish(endpointSchema),
+  accountName: nullish(z.string().trim().regex(/^[a-z0-9]{3,24}$/, 'must be 3-24 lowercase letters and digits')),
+  connectionString: nullish(z.string().trim().max(4096)),
+  sasToken: nullish(
+    z
+      .string()
+      .trim()
+      .max(4096)
+      .transform((v) => v.replace(/^\?/, ''))
+      .refine((v) => /(^|&)sig=/.test(v), 'must be a SAS token (the query string with sv=…&sig=…)'),
+  ),
+  accountKey: nullish(z.string().trim().regex(/^[A-Za-z0-9+/]{16,}={0,2}$/, 'must be the base64 account key')),
+  blockSizeMb: nullish(z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256')),
+  uploadConcurrency,
+})
+
+const s3Schema = z.object({
+  bucket: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit')
+    .refine((b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b) && !b.startsWith('xn--'), 'is not a valid bucket name (no "..", IP addresses or xn-- prefix)'),
+  prefix: prefixSchema,
+  region: nullish(z.string().trim().regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as eu-central-1')),
+  endpoint: nullish(endpointSchema),
+  forcePathStyle: z.boolean().nullish(),
+  accessKeyId: nullish(z.string().trim().regex(/^\S{3,128}$/, 'must be 3-128 characters without spaces')),
+  secretAccessKey: nullish(z.string().max(256)),
+  partSizeMb: nullish(z.number().int().min(5, 'must be at least 5 (the S3 minimum part size)').max(512, 'must be at most 512')),
+  uploadConcurrency,
+})
+
+export interface SplitSettings<C> {
+  config: C
+  /** Secrets to seal; null when the destination stores none. */
+  secrets: Record<string, string> | null
+}
+
+/**
+ * An AZURE_BLOB destination takes exactly one sign-in form: a connection string; an account URL
+ * with a SAS token; or an account name with its key (account URL optional, for other clouds and
+ * azurite). Without any secret in the input, the stored one is kept.
+ */
+export function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | null): SplitSettings<AzureBlobSettings> {
+  const a = parseInput(azureSchema, input, 'azureBlob')
+  const given = a.connectionString || a.sasToken || a.accountKey
+  const secret: AzureBlobSecrets = given ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey } : { ...stored }
+  const forms = [secret.connectionString && 'connectionString', secret.sasToken && 'sasToken', secret.accountKey && 'accountKey'].filter(Boolean)
+  if (forms.length !== 1)
+    throw badInput(
+      forms.length
+        ? `azureBlob: give one sign-in form only (${forms.join(' and ')} given)`
+        : 'azureBlob: a sign-in form is required: connectionString, accountUrl + sasToken, or accountName + accountKey',
+      `azureBlob.${forms[1] ?? 'connectionString'}`,
+    )
+  const common = { container: a.container, prefix: a.prefix, blockSizeMb: a.blockSizeMb, uploadConcurrency: a.uploadConcurrency }
+  const refuse = (field: 'accountUrl' | 'accountName', form: string) => {
+    if (a[field]) throw badInput(`azureBlob.${field}: does not go with ${form}`, `azureBlob.${field}`)
+  }
+  if (secret.connectionString) {
+    refuse('accountUrl', 'a connection string (it names the endpoint)')
+    refuse('accountName', 'a connection string (it names the account)')
+    const parsed = parseConnectionString(secret.connectionString)
+    if ('problem' in parsed) throw badInput(`azureBlob.connectionString: ${parsed.problem}`, 'azureBlob.connectionString')
+    return { config: { ...common, ...parsed, auth: 'CONNECTION_STRING' }, secrets: { connectionString: secret.connectionString } }
+  }
+  if (secret.sasToken) {
+    refuse('accountName', 'a SAS token')
+    if (!a.accountUrl) throw badInput('azureBlob.accountUrl: is required with a SAS token', 'azureBlob.accountUrl')
+    return { config: { ...common, accountUrl: a.accountUrl, auth: 'SAS' }, secrets: { sasToken: secret.sasToken } }
+  }
+  if (!a.accountName) throw badInput('azureBlob.accountName: is required with an account key', 'azureBlob.accountName')
+  const accountUrl = a.accountUrl ?? `https://${a.accountName}.blob.core.windows.net`
+  return { config: { ...common, accountUrl, accountName: a.accountName, auth: 'ACCOUNT_KEY' }, secrets: { accountKey: secret.accountKey! } }
+}
+
+/**
+ * An S3 destination signs with an access key pair, or, with neither key given, with the AWS
+ * default credential chain of the service's environment (env, profile, IAM role). Without a secret
+ * in the input, the stored one is kept as long as the key id stays the same.
+ */
+export function s3Settings(input: unknown, stored: { secrets: S3Secrets; accessKeyId?: string } | null): SplitSettings<S3Settings> {
+  const s = parseInput(s3Schema, input, 's3')
+  const { secretAccessKey, ...rest } = s
+  const config: S3Settings = { ...rest, forcePathStyle: s.forcePathStyle ?? undefined }
+  if (!s.accessKeyId) {
+    if (secretAccessKey) throw badInput('s3.accessKeyId: is required with secretAccessKey', 's3.accessKeyId')
+    return { config, secrets: null }
+  }
+  const secret = secretAccessKey ?? (stored?.accessKeyId === s.accessKeyId ? stored.secrets.secretAccessKey : undefined)
+  if (!secret) throw badInput('s3.secretAccessKey: is required with accessKeyId (leave both out for the default AWS credential chain)', 's3.secretAccessKey')
+  return { config, secrets: { secretAccessKey: secret } }
+}

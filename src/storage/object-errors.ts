@@ -1,0 +1,100 @@
+import { DestinationError } from './destination.js'
+
+/**
+ * Turning Azure and AWS SDK errors into DestinationErrors: one class per cause, a message a user can
+ * act on, and nothing secret in it. SDK errors carry the request (URLs with SAS tokens, signed
+ * headers), so they are never attached as `cause` and their text is only used after redaction.
+ */
+
+/** Service error codes meaning "these credentials may not do this". */
+const AUTH_CODES = new Set([
+  'AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationResourceTypeMismatch',
+  'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch', 'InvalidAuthenticationInfo', 'NoAuthenticationInformation',
+  'InsufficientAccountPermissions', 'AccountIsDisabled', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied',
+  'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'RequestTimeTooSkewed', 'AllAccessDisabled',
+])
+/** The container or bucket (or the account) is not there. */
+const NOT_FOUND_CODES = new Set(['ContainerNotFound', 'NoSuchBucket', 'ResourceNotFound', 'AccountNotFound', 'ContainerBeingDeleted'])
+/** The service got different bytes than were sent. */
+const INTEGRITY_CODES = new Set(['Md5Mismatch', 'Crc64Mismatch', 'BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'InvalidChecksum'])
+/** Socket-level failures and timeouts: the service may well answer the next try. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ENETDOWN', 'EHOSTDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'REQUEST_SEND_ERROR', 'TimeoutError', 'RequestTimeout',
+  'RequestTimeoutException', 'ERR_STREAM_PREMATURE_CLOSE',
+])
+
+interface Facts {
+  status?: number
+  code?: string
+  message: string
+}
+
+/** Reads status and error code from either SDK's error shape (and from plain Node socket errors). */
+function factsOf(e: unknown): Facts {
+  const x = e as {
+    statusCode?: number
+    code?: string
+    name?: string
+    message?: string
+    details?: { errorCode?: string }
+    $metadata?: { httpStatusCode?: number }
+    Code?: string
+    cause?: { code?: string }
+  }
+  const status = x?.statusCode ?? x?.$metadata?.httpStatusCode
+  // Azure: RestError.code (service code or socket code), details.errorCode; AWS: name = error code.
+  const code =
+    x?.details?.errorCode ??
+    (x?.code && x.code !== 'ERR_INVALID_ARG_TYPE' ? x.code : undefined) ??
+    x?.Code ??
+    x?.cause?.code ??
+    (x?.name && x.name !== 'Error' && x.name !== 'RestError' && !/^\d+$/.test(x.name) ? x.name : undefined)
+  return { status, code, message: String(x?.message ?? e) }
+}
+
+/** Removes secrets from text: the given values and anything shaped like a SAS signature or key. */
+export function redact(text: string, secrets: Array<string | undefined>): string {
+  let out = text
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***')
+  return out
+    .replace(/([?&](?:sig|se|sv|sp|st|spr|srt|ss|sr|skoid|sktid|skt|ske|sks|skv)=)[^&\s'"]*/gi, '$1***')
+    .replace(/(AccountKey|SharedAccessSignature|SecretAccessKey)=[^;\s'"]*/gi, '$1=***')
+    .replace(/(Authorization:?\s*)(SharedKey|AWS4-HMAC-SHA256|Bearer)\s+[^\s'"]+/gi, '$1$2 ***')
+}
+
+/** True for a missing object (as opposed to a missing container or bucket). */
+export function isMissingObject(e: unknown): boolean {
+  const f = factsOf(e)
+  return f.status === 404 && !NOT_FOUND_CODES.has(f.code ?? '') && f.code !== 'NoSuchUpload'
+}
+
+/** True when an operation ended because it was aborted (cancel, shutdown), which is no storage fault. */
+export function isAbort(e: unknown, signal?: AbortSignal): boolean {
+  return !!signal?.aborted || (e as Error)?.name === 'AbortError'
+}
+
+/**
+ * The DestinationError for an SDK failure. `where` names the destination without secrets (e.g.
+ * `Azure Blob container "lake" at https://acct.blob.core.windows.net`).
+ */
+export function storageError(where: string, e: unknown, secrets: Array<string | undefined>): DestinationError {
+  if (e instanceof DestinationError) return e
+  const { status, code, message } = factsOf(e)
+  const tag = [status, code].filter(Boolean).join(' ')
+  const say = (text: string) => redact(`${where}: ${text}${tag ? ` (${tag})` : ''}`, secrets)
+  if (AUTH_CODES.has(code ?? '') || status === 401 || status === 403)
+    return new DestinationError('DESTINATION_AUTH', say('access refused; check the credentials and their permission to write'), false)
+  if (NOT_FOUND_CODES.has(code ?? ''))
+    return new DestinationError('DESTINATION_NOT_FOUND', say('the container or bucket does not exist; create it first'), false)
+  if (INTEGRITY_CODES.has(code ?? '') || /content-?md5|checksum/i.test(code === 'InvalidOperation' ? message : ''))
+    return new DestinationError('DESTINATION_INTEGRITY', say('the service received different bytes than were sent'), true)
+  if (status === 408 || status === 429 || (status !== undefined && status >= 500) || NETWORK_CODES.has(code ?? ''))
+    return new DestinationError('DESTINATION_UNAVAILABLE', say(`not reachable or not answering: ${firstLine(message)}`), true)
+  if (status !== undefined && status >= 400)
+    return new DestinationError('DESTINATION_UNAVAILABLE', say(`request refused: ${firstLine(message)}`), false)
+  // Anything else (a client-side configuration problem, an unexpected SDK failure): not retried.
+  return new DestinationError('DESTINATION_UNAVAILABLE', say(firstLine(message)), false)
+}
+
+const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
