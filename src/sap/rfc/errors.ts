@@ -1,0 +1,171 @@
+/**
+ * node-rfc errors and BAPIRET2 `ET_RETURN` messages → SourceError (src/sap/errors.ts), so the
+ * orchestrator can tell a wrong password from a blocked module from a dropped connection.
+ *
+ * - `RfcLibError` (SDK/transport, `key` = RFC_RC name): logon → SOURCE_AUTH; communication, timeout,
+ *   closed connection → SOURCE_UNAVAILABLE (retryable); authorization → SOURCE_FORBIDDEN.
+ * - `ABAPError` (exception raised by the module, `key` = exception name, §C.1): TABLE_NOT_AVAILABLE
+ *   → SOURCE_NOT_FOUND; FIELD_NOT_VALID / OPTION_NOT_VALID → SOURCE_BAD_REQUEST; NOT_AUTHORIZED →
+ *   SOURCE_FORBIDDEN.
+ * - Anything refused on a RODPS_REPL_* module is explained with SAP Note 3255746 (§B.7): the modules
+ *   are not permitted for third-party tools and blocked on patched systems; ODP over OData is the
+ *   supported path.
+ *
+ * Passwords never reach a message: every text is passed through {@link redact}.
+ */
+import { SourceError, type SourceErrorCode } from '../errors.js'
+import type { Bapiret2, RfcErrorLike } from './rfc-client.js'
+
+export const ODP_RFC_PREFIX = 'RODPS_REPL_'
+
+/** Why a RODPS_REPL_* refusal is not a configuration slip (§B.7). */
+export const NOTE_3255746_HINT =
+  'SAP Note 3255746 does not permit third-party use of the ODP replication RFC modules (RODPS_REPL_*), and patched systems block them; extract this ODP with an ODP over OData connection (a Gateway service generated for the ODP) instead'
+
+/** An RFC call ended by our own AbortSignal (node-rfc cancel): rethrown as the signal's reason. */
+export class RfcAborted extends Error {}
+
+const SECRET_MASK = '*****'
+
+/** Removes every occurrence of each secret from a text. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text
+  for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join(SECRET_MASK)
+  return out
+}
+
+const LIB: Record<string, SourceErrorCode> = {
+  RFC_LOGON_FAILURE: 'SOURCE_AUTH',
+  RFC_AUTHENTICATION_FAILURE: 'SOURCE_AUTH',
+  RFC_COMMUNICATION_FAILURE: 'SOURCE_UNAVAILABLE',
+  RFC_TIMEOUT: 'SOURCE_UNAVAILABLE',
+  RFC_CLOSED: 'SOURCE_UNAVAILABLE',
+  RFC_CANCELED: 'SOURCE_UNAVAILABLE',
+  RFC_IO_FAILURE: 'SOURCE_UNAVAILABLE',
+  RFC_RETRY: 'SOURCE_UNAVAILABLE',
+  RFC_MEMORY_INSUFFICIENT: 'SOURCE_UNAVAILABLE',
+  RFC_INVALID_HANDLE: 'SOURCE_UNAVAILABLE',
+  RFC_AUTHORIZATION_FAILURE: 'SOURCE_FORBIDDEN',
+  RFC_NOT_FOUND: 'SOURCE_NOT_FOUND',
+  RFC_CRYPTOLIB_FAILURE: 'SOURCE_DRIVER_MISSING',
+}
+
+const ABAP: Record<string, SourceErrorCode> = {
+  TABLE_NOT_AVAILABLE: 'SOURCE_NOT_FOUND',
+  TABLE_WITHOUT_DATA: 'SOURCE_BAD_REQUEST',
+  FIELD_NOT_VALID: 'SOURCE_BAD_REQUEST',
+  OPTION_NOT_VALID: 'SOURCE_BAD_REQUEST',
+  NOT_AUTHORIZED: 'SOURCE_FORBIDDEN',
+  RFC_NO_AUTHORITY: 'SOURCE_FORBIDDEN',
+  NO_AUTHORITY: 'SOURCE_FORBIDDEN',
+  NO_AUTHORIZATION: 'SOURCE_FORBIDDEN',
+  FU_NOT_FOUND: 'SOURCE_NOT_FOUND',
+  FUNCTION_NOT_FOUND: 'SOURCE_NOT_FOUND',
+  // Our column groups keep rows within 512 characters; if SAP still says so, the metadata lied.
+  DATA_BUFFER_EXCEEDED: 'SOURCE_PROTOCOL',
+}
+
+/** Texts of refusals of authority, whatever their key (incl. the Note 3255746 block's "Unknown caller; Call rejected"). */
+const FORBIDDEN_TEXT = /not authori[sz]ed|no authori[sz]ation|authori[sz]ation (?:check )?fail|missing authori[sz]ation|not permitted|no (?:rfc )?authori(?:ty|[sz]ation)|3255746|3635619|call rejected|unknown caller|blocked/i
+
+/** ABAP runtime errors that say "the result was too big": retrying the same request cannot help. */
+const MEMORY_DUMPS = /TSV_TNEW_PAGE_ALLOC_FAILED|MEMORY_NO_MORE_PAGING|SYSTEM_NO_ROLL|No more (?:memory|storage)/i
+
+export interface RfcErrorContext {
+  functionModule: string
+  /** Added to the message: what the call was for, e.g. `table VBAP`. */
+  what?: string
+  secrets?: readonly (string | undefined)[]
+}
+
+/** RFC_RC codes (node-rfc src/ts/sapnwrfc.ts) by their number, for errors that carry only `code`. */
+const RC_NAMES: Record<number, string> = {
+  1: 'RFC_COMMUNICATION_FAILURE', 2: 'RFC_LOGON_FAILURE', 3: 'RFC_ABAP_RUNTIME_FAILURE', 4: 'RFC_ABAP_MESSAGE', 5: 'RFC_ABAP_EXCEPTION',
+  6: 'RFC_CLOSED', 7: 'RFC_CANCELED', 8: 'RFC_TIMEOUT', 13: 'RFC_INVALID_HANDLE', 20: 'RFC_INVALID_PARAMETER', 22: 'RFC_CONVERSION_FAILURE',
+  29: 'RFC_AUTHORIZATION_FAILURE', 30: 'RFC_AUTHENTICATION_FAILURE', 32: 'RFC_IO_FAILURE',
+}
+
+function classify(err: RfcErrorLike & { codeString?: string }, key: string | undefined, text: string): SourceErrorCode {
+  const rc = err.codeString ?? (typeof err.code === 'number' ? RC_NAMES[err.code] : undefined)
+  // Transport and logon first: node-rfc error groups 3 (logon) and 4 (communication).
+  if (err.group === 3 || rc === 'RFC_LOGON_FAILURE' || (key && LIB[key] === 'SOURCE_AUTH')) return 'SOURCE_AUTH'
+  if (err.group === 4 || (rc && LIB[rc] === 'SOURCE_UNAVAILABLE') || (key && LIB[key] === 'SOURCE_UNAVAILABLE')) return 'SOURCE_UNAVAILABLE'
+  if (key && ABAP[key] === 'SOURCE_FORBIDDEN') return 'SOURCE_FORBIDDEN'
+  if (FORBIDDEN_TEXT.test(text) || (key && FORBIDDEN_TEXT.test(key))) return 'SOURCE_FORBIDDEN'
+  if (rc === 'RFC_ABAP_RUNTIME_FAILURE') return /^TIME_OUT$/.test(key ?? '') || /time limit/i.test(text) ? 'SOURCE_UNAVAILABLE' : 'SOURCE_PROTOCOL'
+  if (key && (ABAP[key] ?? LIB[key])) return (ABAP[key] ?? LIB[key])!
+  if (rc && LIB[rc]) return LIB[rc]
+  return 'SOURCE_PROTOCOL'
+}
+
+/**
+ * Maps anything a driver call threw to a SourceError. Already-mapped SourceErrors and aborts pass
+ * through unchanged.
+ */
+export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
+  if (e instanceof SourceError || e instanceof RfcAborted) return e
+  if (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError') && !('key' in e)) return e
+  const err = (e !== null && typeof e === 'object' ? e : { message: String(e) }) as RfcErrorLike & { codeString?: string }
+  const key = typeof err.key === 'string' ? err.key : undefined
+  // SDK texts are multi-line CPIC dumps; the first line that says something is enough.
+  const lines = String(err.message ?? key ?? e).split('\n').map((l) => l.trim()).filter(Boolean)
+  const text = redact(lines.find((l) => l.startsWith('ERROR'))?.replace(/^ERROR\s+/, '') ?? lines[0] ?? String(key), ctx.secrets ?? [])
+  const odp = ctx.functionModule.startsWith(ODP_RFC_PREFIX)
+  const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
+  const sapCode = err.abapMsgClass ? `${err.abapMsgClass}/${err.abapMsgNumber ?? ''}` : key
+  const code = classify(err, key, text)
+  const keyPrefix = key && key !== text && !text.includes(key) ? `${key}: ` : ''
+  let message: string
+  switch (code) {
+    case 'SOURCE_AUTH':
+      message = `SAP refused the RFC logon: ${text} (check user, password and client of the connection)`
+      break
+    case 'SOURCE_FORBIDDEN':
+      message = odp ? `SAP refused ${where}: ${keyPrefix}${text}. ${NOTE_3255746_HINT}` : `SAP refused ${where}: ${keyPrefix}${text} (the RFC user lacks an authorization, e.g. S_RFC for the module or S_TABU_DIS/S_TABU_NAM for the table)`
+      break
+    case 'SOURCE_UNAVAILABLE':
+      message = `RFC call ${where} failed: ${keyPrefix}${text}`
+      break
+    default:
+      message = `${where} failed: ${keyPrefix}${text}`
+      if (MEMORY_DUMPS.test(`${key} ${text}`)) message += ' (SAP ran out of memory for the result: use a smaller page size)'
+      // A system without the ODP API (or with it removed) needs the same way out as a blocked one.
+      if (odp && code === 'SOURCE_NOT_FOUND') message += `. ${NOTE_3255746_HINT}`
+  }
+  return new SourceError(code, message, { sapCode, cause: sanitizedCause(err, key, text) })
+}
+
+/** The driver's error without fields that could carry connection parameters. */
+function sanitizedCause(err: RfcErrorLike, key: string | undefined, text: string): RfcErrorLike {
+  return { name: err.name, code: err.code, key, group: err.group, message: text, abapMsgClass: err.abapMsgClass, abapMsgNumber: err.abapMsgNumber }
+}
+
+/**
+ * Checks a BAPIRET2-like `ET_RETURN` (RODPS_REPL_* modules, §B.1/§B.8): any line of type E, A or X
+ * is an error, classified by its text. `W`/`I`/`S` lines are returned for logging.
+ */
+export function checkReturn(ret: unknown, ctx: RfcErrorContext, classify?: (msg: Bapiret2, text: string) => SourceErrorCode | undefined): Bapiret2[] {
+  const lines = (Array.isArray(ret) ? ret : ret && typeof ret === 'object' ? [ret] : []) as Bapiret2[]
+  const errors = lines.filter((l) => ['E', 'A', 'X'].includes(String(l.TYPE ?? '').trim()))
+  if (errors.length === 0) return lines
+  const first = errors[0]
+  const text = redact(errors.map((l) => messageOf(l)).join('; '), ctx.secrets ?? [])
+  const id = first.ID ? `${String(first.ID).trim()}/${String(first.NUMBER ?? '').trim()}` : undefined
+  const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
+  let code = classify?.(first, text)
+  if (!code) code = FORBIDDEN_TEXT.test(text) ? 'SOURCE_FORBIDDEN' : /does not exist|not found|unknown/i.test(text) ? 'SOURCE_NOT_FOUND' : 'SOURCE_PROTOCOL'
+  const hint = code === 'SOURCE_FORBIDDEN' && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${NOTE_3255746_HINT}` : ''
+  return throwing(new SourceError(code, `${where} returned ${String(first.TYPE).trim()}${id ? ` ${id}` : ''}: ${text}${hint}`, { sapCode: id }))
+}
+
+function throwing(e: SourceError): never {
+  throw e
+}
+
+/** Message text of a BAPIRET2 line; falls back to id and variables when MESSAGE is empty. */
+export function messageOf(l: Bapiret2): string {
+  const m = String(l.MESSAGE ?? '').trim()
+  if (m) return m
+  const vars = [l.MESSAGE_V1, l.MESSAGE_V2, l.MESSAGE_V3, l.MESSAGE_V4].map((v) => String(v ?? '').trim()).filter(Boolean)
+  return `${String(l.ID ?? '').trim()} ${String(l.NUMBER ?? '').trim()} ${vars.join(' ')}`.trim()
+}

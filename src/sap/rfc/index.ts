@@ -1,0 +1,12 @@
+/** RFC connections (node-rfc): TABLE_RFC over RFC_READ_TABLE and ODP_RFC over RODPS_REPL_*. */
+export { createRfcSource } from './source.js'
+export type { RfcSource, RfcSourceOptions } from './source.js'
+export type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
+export { loadNodeRfc, DRIVER_INSTALL_HINT } from './node-rfc.js'
+export { RfcPool } from './pool.js'
+export type { RfcLogFn, RfcPoolOptions } from './pool.js'
+export { subscriberProcess } from './odp.js'
+export type { OdpPosition } from './odp.js'
+export type { TablePosition } from './watermark.js'
+export { checkWhereSyntax, parseWhere, optionLines } from './where.js'
+export { NOTE_3255746_HINT } from './errors.js'

@@ -1,0 +1,285 @@
+/**
+ * ODP_RFC: ODP extraction through the ODP Data Replication API (sap-protocols.md §B). LEGACY: SAP
+ * Note 3255746 does not permit these modules for third-party tools and patched systems refuse them
+ * (§B.7); every refusal is reported as SOURCE_FORBIDDEN pointing to ODP over OData.
+ *
+ * One read = one ODQ request: OPEN (F full, D delta — the delta init when the subscriber process has
+ * none yet —, R repeat of the last delta request), FETCH until E_NO_MORE_DATA, and CLOSE only in
+ * `confirm()`, i.e. after the run committed (§B.3, architecture rule 1). A run that fails or is
+ * cancelled leaves its request open; the next DELTA finds it with RODPS_REPL_CURSOR_GET_LIST and
+ * repeats it with mode R, so nothing is lost or delivered twice.
+ *
+ * Position (opaque JSON, see {@link OdpPosition}): the subscriber identity and the pointer of the
+ * request the committed run read. The token shown to people is that pointer (a TSN).
+ */
+import { createHash } from 'node:crypto'
+import type { Row } from '../fields.js'
+import { SourceError } from '../errors.js'
+import type { SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
+import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
+import { lazyRead, type LazyRead } from './lazy-read.js'
+import { odpColumns, OdpLayout, readOdpFields, type OdpFieldsInfo } from './odp-fields.js'
+import { parseSelection } from './odp-selection.js'
+import type { RfcLogFn, RfcPool } from './pool.js'
+import { rfcCall } from './pool.js'
+import type { RfcClient } from './rfc-client.js'
+
+export const FM = {
+  open: `${ODP_RFC_PREFIX}ODP_OPEN`,
+  fetch: `${ODP_RFC_PREFIX}ODP_FETCH`,
+  close: `${ODP_RFC_PREFIX}ODP_CLOSE`,
+  reset: `${ODP_RFC_PREFIX}ODP_RESET`,
+  cursors: `${ODP_RFC_PREFIX}CURSOR_GET_LIST`,
+} as const
+
+export interface OdpSourceContext {
+  pool: RfcPool
+  log: RfcLogFn
+  /** Seconds per RFC call. */
+  timeout?: number
+  /** `I_SUBSCRIBER_TYPE`, as registered in the system (ODQMON); default SAP_BW. */
+  subscriberType: string
+  /** `I_SUBSCRIBER_NAME`; the subscriber process comes from the pipeline. */
+  subscriberName: string
+  /** `I_MAXPACKAGESIZE` floor in bytes; SAP will not go below 50 MB anyway (§B.3). */
+  maxPackageBytes?: number
+}
+
+/** What a committed ODP_RFC run leaves behind for the next DELTA. */
+export interface OdpPosition {
+  v: 1
+  kind: 'ODP_RFC'
+  context: string
+  odp: string
+  subscriberType: string
+  subscriberName: string
+  process: string
+  /** `E_POINTER` of the request the run read (closed by `confirm`). */
+  pointer: string
+}
+
+/**
+ * `I_SUBSCRIBER_PROCESS` for a pipeline: CHAR 32 of `[A-Z0-9_]` (§B.3). A subscriber that already
+ * fits is used as it is (upper-cased); anything else is cleaned, cut and suffixed with a hash of the
+ * original, so it stays stable across runs and distinct between pipelines.
+ */
+export function subscriberProcess(subscriber: string): string {
+  const s = subscriber.trim()
+  if (s === '') throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs a subscriber (the pipeline id)')
+  const clean = s.toUpperCase().replace(/[^A-Z0-9_]/g, '_')
+  if (clean === s.toUpperCase() && clean.length <= 32) return clean
+  const hash = createHash('sha256').update(s).digest('hex').slice(0, 8).toUpperCase()
+  return `${clean.slice(0, 23)}_${hash}`
+}
+
+interface Target {
+  context: string
+  odp: string
+  process: string
+}
+
+function targetOf(spec: SourceSpec): Target {
+  if (!spec.odpContext || !spec.odpName) throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs odpContext (e.g. SAPI, ABAP_CDS) and odpName')
+  return { context: spec.odpContext.trim().toUpperCase(), odp: spec.odpName.trim().toUpperCase(), process: subscriberProcess(spec.subscriber) }
+}
+
+function subscriberParams(ctx: OdpSourceContext, t: Target): Record<string, string> {
+  return { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_SUBSCRIBER_NAME: ctx.subscriberName, I_SUBSCRIBER_PROCESS: t.process, I_CONTEXT: t.context, I_ODPNAME: t.odp }
+}
+
+const str = (v: unknown): string => String(v ?? '').trim()
+
+export type OdpRead = LazyRead & { confirm(signal: AbortSignal): Promise<void> }
+
+export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Promise<OdpRead> {
+  const { spec, mode, signal } = req
+  const t = targetOf(spec)
+  if (!Number.isSafeInteger(spec.pageSize) || spec.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(spec.pageSize)}`)
+  const info = await readOdpFields(ctx, t.context, t.odp, signal)
+  if (mode !== 'FULL' && !info.deltaCapable) throw new SourceError('SOURCE_BAD_REQUEST', `ODP ${t.context}/${t.odp} has no delta (GET_DETAIL E_DELTA is blank); read it FULL`)
+  const delivered = info.select(spec.fields)
+  const selection = spec.filter?.trim() ? parseSelection(spec.filter, info) : []
+  let previous: OdpPosition | undefined
+  if (mode === 'DELTA') previous = decodeOdpPosition(req.position, t, ctx)
+  const what = `${t.context}/${t.odp}, process ${t.process}`
+  const caller = { functionModule: '', what, secrets: ctx.pool.secrets }
+  let pointer: string | undefined
+  let closed = false
+
+  let completed = false
+  // OPEN and FETCH of one request go over one connection, held for the whole read.
+  const call = (c: RfcClient, fm: string, params: Record<string, unknown>) => rfcCall(c, fm, params, { signal, timeout: ctx.timeout, what, secrets: ctx.pool.secrets })
+
+  async function extractionMode(): Promise<'F' | 'D' | 'R'> {
+    if (mode === 'FULL') return 'F'
+    if (mode === 'DELTA_INIT') {
+      // A fresh init: drop whatever subscription this process had (a failed earlier init included).
+      await resetSubscription(ctx, t, signal, true)
+      return 'D'
+    }
+    return deltaMode(ctx, t, previous!, what, signal)
+  }
+
+  async function* run(): AsyncGenerator<Row[], SourceReadEnd> {
+    const extraction = await extractionMode()
+    // Delta-type requests (D, the init included, and R) carry the ODQ fields (§B.4); a row that lacks
+    // them ends in 0x00 padding and decodes as blank / 0, so expecting them is the safe side.
+    const layout = new OdpLayout(delivered, extraction !== 'F')
+    const client = await ctx.pool.acquire(signal)
+    let broken = false
+    try {
+      const res = await call(client, FM.open, {
+        ...subscriberParams(ctx, t),
+        I_EXTRACTION_MODE: extraction,
+        I_EXPLICIT_CLOSE: 'X',
+        I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes),
+        ...(spec.fields?.length ? { IT_PROJECTION: delivered.map((f) => ({ FIELDNAME: f.name })) } : {}),
+        ...(selection.length ? { IT_SELECTIONS: selection } : {}),
+      })
+      checkReturn(res['ET_RETURN'], { ...caller, functionModule: FM.open }, (_l, text) =>
+        // §B.5: a subscription keeps the selection it was initialised with.
+        /illegal change in selection/i.test(text) ? 'SOURCE_BAD_REQUEST' : undefined,
+      )
+      pointer = str(res['E_POINTER'])
+      if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${what}`)
+      ctx.log('info', 'ODP request opened', { odp: t.odp, process: t.process, mode: extraction, pointer, repeats: extraction === 'R' ? previous?.pointer : undefined })
+      let pkg = ''
+      let rows = 0
+      for (let n = 1; ; n++) {
+        const f = await call(client, FM.fetch, { I_POINTER: pointer, I_PACKAGE: pkg, I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes) })
+        checkReturn(f['ET_RETURN'], { ...caller, functionModule: FM.fetch })
+        const data = Array.isArray(f['ET_DATA']) ? (f['ET_DATA'] as unknown[]) : []
+        const decoded = layout.rows(data as never, rows)
+        rows += decoded.length
+        for (let i = 0; i < decoded.length; i += spec.pageSize) yield decoded.slice(i, i + spec.pageSize)
+        pkg = str(f['E_PACKAGE'])
+        // §B.3: until E_NO_MORE_DATA = 'X' (or an empty package, which some releases send last).
+        if (str(f['E_NO_MORE_DATA']) === 'X' || data.length === 0) break
+        if (n > 1_000_000) throw new SourceError('SOURCE_PROTOCOL', `${FM.fetch} never said E_NO_MORE_DATA`)
+      }
+      ctx.log('info', 'ODP request read', { odp: t.odp, pointer, rows })
+      completed = true
+    } catch (e) {
+      broken = signal.aborted || (e instanceof SourceError && e.code === 'SOURCE_UNAVAILABLE')
+      throw e
+    } finally {
+      ctx.pool.release(client, broken)
+    }
+    if (mode === 'FULL') return { token: pointer }
+    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context: t.context, odp: t.odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process: t.process, pointer }
+    return { position: JSON.stringify(position), token: pointer }
+  }
+
+  const read = lazyRead(odpColumns(delivered), run, async () => {
+    // A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R.
+    if (mode === 'FULL' && pointer && !closed) await closePointer(ctx, pointer, what, new AbortController().signal).catch(() => undefined)
+  })
+  return {
+    ...read,
+    async confirm(confirmSignal: AbortSignal) {
+      // Closing a request that was not read to the end would drop the rest of it from ODQ.
+      if (!completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${what} before its read ended; the request stays open for a repeat`)
+      if (!pointer || closed) return
+      await closePointer(ctx, pointer, what, confirmSignal)
+      closed = true
+      ctx.log('info', 'ODP request closed (confirmed)', { odp: t.odp, process: t.process, pointer })
+    },
+  }
+}
+
+export async function closePointer(ctx: OdpSourceContext, pointer: string, what: string, signal: AbortSignal): Promise<void> {
+  const res = await ctx.pool.call(FM.close, { I_POINTER: pointer }, { signal, timeout: ctx.timeout, what })
+  checkReturn(res['ET_RETURN'], { functionModule: FM.close, what, secrets: ctx.pool.secrets })
+}
+
+interface Cursor {
+  pointer: string
+  closed: boolean
+  mode: string
+}
+
+/** Requests of this subscriber process, oldest first; undefined without RODPS_REPL_CURSOR_GET_LIST. */
+async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): Promise<Cursor[] | undefined> {
+  let res: Record<string, unknown>
+  const what = `${t.odp}, process ${t.process}`
+  try {
+    // I_EXTRACTION_MODE blank: requests of every mode — a repeat (R) left open must be seen too.
+    res = await ctx.pool.call(FM.cursors, { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' }, { signal, timeout: ctx.timeout, what })
+  } catch (e) {
+    if (e instanceof SourceError && e.sapCode === 'FU_NOT_FOUND') return undefined
+    throw e
+  }
+  checkReturn(res['ET_RETURN'], { functionModule: FM.cursors, what, secrets: ctx.pool.secrets })
+  const list = Array.isArray(res['ET_PROCESS']) ? (res['ET_PROCESS'] as Record<string, unknown>[]) : []
+  return list
+    .filter((p) => !str(p['SUBSCRIBER_PROC']) || str(p['SUBSCRIBER_PROC']) === t.process)
+    .map((p) => ({ pointer: str(p['POINTER']), closed: str(p['CLOSED']) === 'X', mode: str(p['EXTRACTION_MODE']) }))
+    .filter((c) => c.pointer !== '')
+    .sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0))
+}
+
+/**
+ * D or R for a DELTA from the stored position (the request the last committed run read):
+ * - no requests at all: the subscription is gone (reset in ODQMON or by another tool) — opening D
+ *   would silently start a new init, so the position is reported lost;
+ * - the stored request still open: the run committed but its confirm did not get through — close it
+ *   now, then D;
+ * - another request open: a run read it and did not commit — repeat it with R;
+ * - all closed, and exactly one delta request after the stored one: an explicit recovery of the last
+ *   committed delta (the orchestrator passes the position it started from) — R repeats it; more than
+ *   one in between cannot be repeated any more;
+ * - otherwise D (the changes since the last confirmed request).
+ * Pointers are TSNs, so they sort in time order.
+ */
+async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition, what: string, signal: AbortSignal): Promise<'D' | 'R'> {
+  const list = await cursors(ctx, t, signal)
+  if (list === undefined) return 'D'
+  if (list.length === 0) {
+    throw new SourceError('DELTA_POSITION_LOST', `ODQ has no requests of subscriber process ${t.process} for ${t.context}/${t.odp} (the subscription was reset or deleted); run a DELTA_INIT`)
+  }
+  const open = list.filter((c) => !c.closed)
+  if (open.some((c) => c.pointer === previous.pointer)) {
+    await closePointer(ctx, previous.pointer, what, signal)
+    ctx.log('warn', 'closed the request of the last committed run, whose confirm had not arrived', { odp: t.odp, pointer: previous.pointer })
+    return open.length > 1 ? 'R' : 'D'
+  }
+  if (open.length > 0) return 'R'
+  const later = list.filter((c) => c.pointer > previous.pointer && c.mode !== 'R')
+  if (later.length === 1) return 'R'
+  if (later.length > 1) {
+    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${later.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`)
+  }
+  return 'D'
+}
+
+/** RODPS_REPL_ODP_RESET: ends the subscription of the process (§B.1); `quiet` tolerates "none exists". */
+export async function resetSubscription(ctx: OdpSourceContext, t: Target, signal: AbortSignal, quiet = false): Promise<void> {
+  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), { signal, timeout: ctx.timeout, what: `${t.odp}, process ${t.process}` })
+  try {
+    checkReturn(res['ET_RETURN'], { functionModule: FM.reset, what: `${t.odp}, process ${t.process}`, secrets: ctx.pool.secrets })
+  } catch (e) {
+    if (!(quiet && e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND')) throw e
+  }
+  ctx.log('info', 'ODP subscription reset', { odp: t.odp, process: t.process })
+}
+
+export async function resetOdp(ctx: OdpSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<void> {
+  await resetSubscription(ctx, targetOf(spec), signal, true)
+}
+
+function decodeOdpPosition(text: string | undefined, t: Target, ctx: OdpSourceContext): OdpPosition {
+  if (!text?.trim()) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
+  let p: Partial<OdpPosition>
+  try {
+    p = text.trim().startsWith('{') ? (JSON.parse(text) as Partial<OdpPosition>) : { v: 1, kind: 'ODP_RFC', ...t, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, pointer: text.trim() }
+  } catch {
+    throw new SourceError('DELTA_POSITION_LOST', 'the stored ODP_RFC position is not readable; run a DELTA_INIT')
+  }
+  if (p.kind !== 'ODP_RFC' || !p.pointer) throw new SourceError('DELTA_POSITION_LOST', 'the stored position does not belong to an ODP_RFC pipeline; run a DELTA_INIT')
+  if (p.context !== t.context || p.odp !== t.odp || p.process !== t.process || p.subscriberType !== ctx.subscriberType || p.subscriberName !== ctx.subscriberName) {
+    throw new SourceError('DELTA_POSITION_LOST', `the stored position belongs to ${p.context}/${p.odp} (${p.subscriberType}/${p.subscriberName}/${p.process}), the pipeline now reads ${t.context}/${t.odp} (${ctx.subscriberType}/${ctx.subscriberName}/${t.process}); run a DELTA_INIT`)
+  }
+  return p as OdpPosition
+}
+
+export type { OdpFieldsInfo }

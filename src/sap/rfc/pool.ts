@@ -1,0 +1,257 @@
+/**
+ * A pool of RFC connections for one set of connection parameters (one SAP system × client × user):
+ * at most `max` connections open at once — the per-connection limit an SAP basis team asks for —
+ * shared by everything that reads through that connection (e.g. the parallel column-group reads of
+ * a wide table). Connections that failed at the transport level, were cancelled or report
+ * `alive === false` are closed and replaced, never handed out again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SourceError } from '../errors.js'
+import { RfcAborted, toSourceError } from './errors.js'
+import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
+
+export type RfcLogFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => void
+
+export interface RfcPoolOptions {
+  /** Connections open at most (default 4). */
+  max?: number
+  /** How long `acquire` waits for a free connection (default 120 s). */
+  acquireTimeoutMs?: number
+  log?: RfcLogFn
+}
+
+export interface RfcCallOptions {
+  signal?: AbortSignal
+  /** Seconds; node-rfc cancels the call when it expires. */
+  timeout?: number
+  /** For messages: what the call is for (`table VBAP`). */
+  what?: string
+}
+
+interface Waiter {
+  /** false when the caller gave up meanwhile (abort, timeout): the connection was not taken. */
+  resolve: (c: RfcClient) => boolean
+  reject: (e: unknown) => void
+}
+
+export class RfcPool {
+  readonly max: number
+  readonly #factory: RfcClientFactory
+  readonly #params: RfcConnectionParameters
+  readonly #acquireTimeoutMs: number
+  readonly #log: RfcLogFn
+  readonly #idle: RfcClient[] = []
+  readonly #busy = new Set<RfcClient>()
+  readonly #waiters: Waiter[] = []
+  #opening = 0
+  #closed = false
+
+  constructor(factory: RfcClientFactory, params: RfcConnectionParameters, opts: RfcPoolOptions = {}) {
+    this.max = Math.max(1, Math.floor(opts.max ?? 4))
+    this.#factory = factory
+    this.#params = params
+    this.#acquireTimeoutMs = opts.acquireTimeoutMs ?? 120_000
+    this.#log = opts.log ?? (() => undefined)
+  }
+
+  /** Open connections (busy + idle + being opened) and callers waiting. */
+  get stats(): { open: number; busy: number; idle: number; waiting: number } {
+    return { open: this.#busy.size + this.#idle.length + this.#opening, busy: this.#busy.size, idle: this.#idle.length, waiting: this.#waiters.length }
+  }
+
+  /** The password, so error texts can be scrubbed of it. */
+  get secrets(): string[] {
+    return this.#params.passwd ? [this.#params.passwd] : []
+  }
+
+  /** A connection for the caller's exclusive use until {@link release}. Opens one if below `max`. */
+  async acquire(signal?: AbortSignal): Promise<RfcClient> {
+    signal?.throwIfAborted()
+    if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool is closed')
+    while (this.#idle.length > 0) {
+      const c = this.#idle.pop()!
+      if (c.alive) {
+        this.#busy.add(c)
+        return c
+      }
+      this.#log('debug', 'dropping a dead idle RFC connection', { id: c.id })
+    }
+    if (this.#busy.size + this.#opening < this.max) return this.#open(signal)
+    return new Promise<RfcClient>((resolve, reject) => {
+      let settled = false
+      const w: Waiter = {
+        resolve: (c) => {
+          if (settled) return false
+          settled = true
+          cleanup()
+          resolve(c)
+          return true
+        },
+        reject: (e) => {
+          if (settled) return
+          settled = true
+          cleanup()
+          reject(e)
+        },
+      }
+      const timer = setTimeout(
+        () => w.reject(new SourceError('SOURCE_UNAVAILABLE', `no RFC connection became free within ${this.#acquireTimeoutMs} ms (at most ${this.max} per connection)`)),
+        this.#acquireTimeoutMs,
+      )
+      const onAbort = () => w.reject(signal!.reason)
+      const cleanup = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        const i = this.#waiters.indexOf(w)
+        if (i >= 0) this.#waiters.splice(i, 1)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(w)
+    })
+  }
+
+  /** Gives a connection back; `broken` (or a dead one) is closed and its slot freed for a new one. */
+  release(c: RfcClient, broken = false): void {
+    if (!this.#busy.delete(c)) return
+    if (broken || !c.alive || this.#closed) {
+      this.#discard(c)
+      this.#wakeForOpen()
+      return
+    }
+    this.#busy.add(c)
+    // Hand it to the first waiter still waiting; otherwise it goes idle.
+    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) if (w.resolve(c)) return
+    this.#busy.delete(c)
+    this.#idle.push(c)
+  }
+
+  /** Runs `fn` on a pooled connection; a transport failure or an abort retires the connection. */
+  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const c = await this.acquire(signal)
+    let broken = false
+    try {
+      return await fn(c)
+    } catch (e) {
+      broken = isConnectionFailure(e) || signal?.aborted === true
+      throw e
+    } finally {
+      this.release(c, broken)
+    }
+  }
+
+  /**
+   * One call on a pooled connection. `retries` > 0 repeats it on a fresh connection after a
+   * communication failure (exponential backoff): only for calls that read, never for ODQ requests.
+   */
+  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number } = {}): Promise<Record<string, unknown>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.use((c) => rfcCall(c, fm, params, { ...opts, secrets: this.secrets }), opts.signal)
+      } catch (e) {
+        if (opts.signal?.aborted || !(e instanceof SourceError) || !e.retryable || attempt >= (opts.retries ?? 0)) throw e
+        const wait = (opts.backoffMs ?? 500) * 2 ** attempt
+        this.#log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
+        await sleep(wait, undefined, { signal: opts.signal })
+      }
+    }
+  }
+
+  /** Closes idle connections now and busy ones when they come back; waiting callers are refused. */
+  async closeAll(): Promise<void> {
+    this.#closed = true
+    for (const w of this.#waiters.splice(0)) w.reject(new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool was closed'))
+    await Promise.all(this.#idle.splice(0).map((c) => closeQuietly(c)))
+  }
+
+  async #open(signal?: AbortSignal): Promise<RfcClient> {
+    this.#opening++
+    let client: RfcClient | undefined
+    try {
+      const c = (client = this.#factory(this.#params))
+      const opening = c.open()
+      // An abort while logging on: close the connection once the logon completes, not before.
+      await raceAbort(opening, signal, () => opening.then(() => closeQuietly(c)))
+      if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool was closed')
+      this.#busy.add(client)
+      this.#log('debug', 'RFC connection opened', { id: client.id, busy: this.#busy.size })
+      return client
+    } catch (e) {
+      if (client) void closeQuietly(client)
+      throw toSourceError(e, { functionModule: 'RFC logon', secrets: this.secrets })
+    } finally {
+      this.#opening--
+      if (!client || !this.#busy.has(client)) this.#wakeForOpen()
+    }
+  }
+
+  /** A slot became free: let the first waiter open a new connection. */
+  #wakeForOpen(): void {
+    if (this.#closed || this.#waiters.length === 0 || this.#busy.size + this.#opening >= this.max) return
+    const w = this.#waiters.shift()!
+    this.#open().then((c) => {
+      if (!w.resolve(c)) this.release(c)
+    }, w.reject)
+  }
+
+  #discard(c: RfcClient): void {
+    this.#log('debug', 'RFC connection retired', { id: c.id, alive: c.alive })
+    void closeQuietly(c)
+  }
+}
+
+/** Transport failures and cancellations leave a connection unusable (node-rfc closes it on cancel). */
+export function isConnectionFailure(e: unknown): boolean {
+  if (e instanceof SourceError) return e.code === 'SOURCE_UNAVAILABLE'
+  return e instanceof RfcAborted || (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError'))
+}
+
+async function closeQuietly(c: RfcClient): Promise<void> {
+  try {
+    if (c.alive) await c.close()
+  } catch {
+    // Closing a broken connection may fail; it is gone either way.
+  }
+}
+
+/**
+ * `client.call` with an AbortSignal: on abort the running call is cancelled in SAP (node-rfc
+ * `cancel`) and the promise rejects with the signal's reason. Driver errors become SourceErrors.
+ */
+export async function rfcCall(
+  c: RfcClient,
+  fm: string,
+  params: Record<string, unknown>,
+  opts: RfcCallOptions & { secrets?: readonly string[] } = {},
+): Promise<Record<string, unknown>> {
+  const { signal } = opts
+  signal?.throwIfAborted()
+  try {
+    return await raceAbort(c.call(fm, params, opts.timeout ? { timeout: opts.timeout } : undefined), signal, () => c.cancel())
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason
+    throw toSourceError(e, { functionModule: fm, what: opts.what, secrets: opts.secrets })
+  }
+}
+
+/** Settles with `p`, or rejects with the signal's reason as soon as it aborts (running `onAbort`). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Promise<unknown>): Promise<T> {
+  if (!signal) return p
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort().catch(() => undefined)
+      reject(signal.reason)
+    }
+    if (signal.aborted) return abort()
+    signal.addEventListener('abort', abort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort)
+        resolve(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', abort)
+        reject(e)
+      },
+    )
+  })
+}

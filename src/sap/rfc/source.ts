@@ -1,0 +1,126 @@
+/**
+ * RFC connections as a {@link Source}: TABLE_RFC (RFC_READ_TABLE) and ODP_RFC (RODPS_REPL_*), both
+ * through one connection pool per connection. node-rfc is loaded only when the first call needs it,
+ * so a machine without SAP's NW RFC SDK runs everything else and fails RFC use with
+ * SOURCE_DRIVER_MISSING.
+ */
+import { SourceError } from '../errors.js'
+import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
+import { toSourceError } from './errors.js'
+import { loadNodeRfc } from './node-rfc.js'
+import { readOdp, resetOdp, type OdpSourceContext } from './odp.js'
+import { RfcPool, rfcCall, type RfcLogFn } from './pool.js'
+import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
+import { readTable, type TableSourceContext } from './table-source.js'
+
+export interface RfcSourceOptions {
+  /** Stands in for node-rfc (the simulator's `createClient`); default: node-rfc, loaded lazily. */
+  clientFactory?: RfcClientFactory
+  /** Connections open at once for this connection (default 4). */
+  poolSize?: number
+  log?: RfcLogFn
+  /** Seconds per RFC call before node-rfc cancels it (default 600). */
+  callTimeoutSeconds?: number
+  /** TABLE_RFC: overlap window of watermark deltas (default 1 day for dates, 1 hour for timestamps). */
+  watermarkOverlapSeconds?: number
+  /** ODP_RFC: `I_SUBSCRIBER_TYPE` (default SAP_BW) and `I_SUBSCRIBER_NAME` (default DELTA_EXTRACTOR). */
+  subscriberType?: string
+  subscriberName?: string
+  /** TABLE_RFC: retries of a read call after a communication failure (default 2) and backoff base. */
+  retries?: number
+  backoffMs?: number
+  /** For tests: the clock that caps future watermarks. */
+  now?: () => Date
+}
+
+export interface RfcSource extends Source {
+  /** Closes the pool's connections; reads still running keep theirs until they finish. */
+  close(): Promise<void>
+  /** Pool counters, for tests and diagnostics. */
+  readonly poolStats: { open: number; busy: number; idle: number; waiting: number }
+}
+
+/**
+ * @example
+ * const source = createRfcSource({ ashost: 'sap01', sysnr: '00', client: '100', user, passwd })
+ * const read = await source.read({ spec: { kind: 'TABLE_RFC', table: 'VBAP', watermarkField: 'AEDAT', pageSize: 10_000, subscriber: pipelineId }, mode: 'DELTA_INIT', signal })
+ * for await (const page of read.pages) await write(read.columns, page.rows)
+ * const { position } = await read.end()   // store with the commit, then:
+ * await read.confirm?.(signal)
+ */
+export function createRfcSource(params: RfcConnectionParameters, opts: RfcSourceOptions = {}): RfcSource {
+  const log: RfcLogFn = opts.log ?? (() => undefined)
+  let pool: Promise<RfcPool> | undefined
+  let ready: RfcPool | undefined
+  // The driver loads on first use; a missing SDK rejects every use with the same clear error.
+  const getPool = (): Promise<RfcPool> =>
+    (pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then(
+      (factory) => (ready = new RfcPool(factory, params, { max: opts.poolSize ?? 4, log })),
+    ))
+  const timeout = opts.callTimeoutSeconds ?? 600
+
+  const tableCtx = async (): Promise<TableSourceContext> => ({
+    pool: await getPool(),
+    log,
+    timeout,
+    retries: opts.retries,
+    backoffMs: opts.backoffMs,
+    overlapSeconds: opts.watermarkOverlapSeconds,
+    now: opts.now,
+  })
+  const odpCtx = async (): Promise<OdpSourceContext> => ({
+    pool: await getPool(),
+    log,
+    timeout,
+    subscriberType: (opts.subscriberType ?? 'SAP_BW').toUpperCase(),
+    subscriberName: (opts.subscriberName ?? 'DELTA_EXTRACTOR').toUpperCase(),
+  })
+
+  return {
+    async read(req: SourceReadRequest): Promise<SourceRead> {
+      switch (req.spec.kind) {
+        case 'TABLE_RFC':
+          return readTable(await tableCtx(), req)
+        case 'ODP_RFC':
+          return readOdp(await odpCtx(), req)
+        default:
+          throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection reads TABLE_RFC or ODP_RFC sources, not ${req.spec.kind}`)
+      }
+    },
+
+    async reset(spec: SourceSpec, signal: AbortSignal): Promise<void> {
+      // A watermark lives only in the stored position: forgetting it is the orchestrator's part.
+      if (spec.kind === 'TABLE_RFC') return
+      if (spec.kind !== 'ODP_RFC') throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection has no ${spec.kind} subscriptions`)
+      await resetOdp(await odpCtx(), spec, signal)
+    },
+
+    /** Opens a fresh connection (a real logon, not a pooled one) and calls RFC_PING. */
+    async ping(signal: AbortSignal): Promise<{ latencyMs: number }> {
+      const factory = opts.clientFactory ?? (await loadNodeRfc())
+      const secrets = params.passwd ? [params.passwd] : []
+      const started = performance.now()
+      let client: RfcClient | undefined
+      try {
+        client = factory(params)
+        await client.open()
+        await rfcCall(client, 'RFC_PING', {}, { signal, timeout: 60, secrets })
+        return { latencyMs: Math.round(performance.now() - started) }
+      } catch (e) {
+        if (signal.aborted) throw signal.reason
+        if (e instanceof SourceError) throw e
+        throw toSourceError(e, { functionModule: 'RFC logon', secrets })
+      } finally {
+        if (client?.alive) await client.close().catch(() => undefined)
+      }
+    },
+
+    async close(): Promise<void> {
+      await ready?.closeAll()
+    },
+
+    get poolStats() {
+      return ready?.stats ?? { open: 0, busy: 0, idle: 0, waiting: 0 }
+    },
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * TABLE_RFC reads: FULL snapshots, and watermark deltas (DELTA_INIT = snapshot + position, DELTA =
+ * rows changed since the position, de-duplicated — see watermark.ts). Rows are typed per §C.3 by
+ * values.ts; paging and column groups are read-table.ts.
+ */
+import type { Row } from '../fields.js'
+import { SourceError } from '../errors.js'
+import type { SourceReadEnd, SourceReadRequest } from '../source.js'
+import { planColumnGroups } from './column-groups.js'
+import { lazyRead, type LazyRead } from './lazy-read.js'
+import type { RfcLogFn, RfcPool } from './pool.js'
+import { TablePager, type RawRow, type TablePlan } from './read-table.js'
+import { describeTable, type TableMeta } from './table-meta.js'
+import { columnOf, textConverter, ValueError, type AbapKind, type RfcField, type TextConverter } from './values.js'
+import {
+  capFuture, decodePosition, encodePosition, fingerprint, lowerBound, resolveWatermark, sinceCondition, watermarkValue,
+  type TablePosition, type Watermark,
+} from './watermark.js'
+import { parseWhere, type Condition } from './where.js'
+
+export interface TableSourceContext {
+  pool: RfcPool
+  log: RfcLogFn
+  /** Seconds per RFC call. */
+  timeout?: number
+  retries?: number
+  backoffMs?: number
+  /** Overlap window of watermark deltas; default 1 day for dates, 1 hour for timestamps. */
+  overlapSeconds?: number
+  now?: () => Date
+}
+
+/** Validates the spec against the table and returns the lazy read. */
+export async function readTable(ctx: TableSourceContext, req: SourceReadRequest): Promise<LazyRead> {
+  const { spec, mode, signal } = req
+  if (!spec.table) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC source needs a table')
+  if (!Number.isSafeInteger(spec.pageSize) || spec.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(spec.pageSize)}`)
+  const meta = await describeTable(ctx.pool, spec.table, { signal, timeout: ctx.timeout, log: ctx.log, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs })
+  const byName = new Map(meta.fields.map((f) => [f.name, f]))
+  const watermark = spec.watermarkField ? resolveWatermark(spec.watermarkField, byName) : undefined
+  if (mode !== 'FULL' && !watermark) throw new SourceError('SOURCE_BAD_REQUEST', `${mode} of table ${meta.table} needs a watermark field (a change date or timestamp such as AEDAT); RFC_READ_TABLE has no change queue`)
+  const fields = selectFields(meta, spec.fields, watermark, ctx.log)
+  const kinds = new Map<string, AbapKind>(meta.fields.map((f) => [f.name, f.kind]))
+  const filter = spec.filter?.trim() ? parseWhere(spec.filter, kinds) : []
+  const plan: TablePlan = {
+    table: meta.table,
+    fields,
+    keys: fields.filter((f) => f.key),
+    groups: planColumnGroups(fields.map((f) => ({ name: f.name, width: f.length })), fields.filter((f) => f.key).map((f) => f.name)),
+  }
+  const overlap = ctx.overlapSeconds ?? (watermark?.kind === 'date' ? 86_400 : 3_600)
+  let since: Condition = []
+  let previous: TablePosition | undefined
+  if (mode === 'DELTA') {
+    if (!req.position) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
+    previous = decodePosition(req.position, meta.table, watermark!, overlap)
+    since = sinceCondition(watermark!, previous.watermark ? lowerBound(watermark!, previous.watermark, overlap) : initialOf(watermark!))
+  }
+  const columns = fields.map(columnOf)
+  const converters = fields.map(textConverter)
+  const pager = new TablePager(ctx, plan, [...andFilter(filter, since)], spec.pageSize)
+  ctx.log('info', 'TABLE_RFC read planned', { table: meta.table, mode, fields: fields.length, groups: plan.groups.length, keys: plan.keys.map((k) => k.name), since: previous?.watermark })
+  const wmIdx = watermark?.fields.map((f) => fields.indexOf(f))
+  const now = ctx.now ?? (() => new Date())
+
+  async function* run(): AsyncGenerator<Row[], SourceReadEnd> {
+    const window = mode !== 'FULL' && watermark ? new Window(watermark, overlap, previous?.watermark) : undefined
+    const seen = new Set(previous?.seen ?? [])
+    let rowsOut = 0
+    let skipped = 0
+    for await (const page of pager.pages(signal)) {
+      const out: Row[] = []
+      for (const raw of page) {
+        let fp: string | undefined
+        if (window && wmIdx) {
+          const wm = watermarkValue(watermark!, wmIdx.map((i) => raw.texts[i]))
+          fp = window.add(wm, capFuture(watermark!, wm, now()), raw.texts, mode === 'DELTA')
+        }
+        if (mode === 'DELTA' && fp !== undefined && seen.has(fp)) {
+          skipped++
+          continue
+        }
+        out.push(convert(raw, fields, converters, rowsOut + out.length, plan.keys))
+      }
+      rowsOut += out.length
+      yield out
+    }
+    ctx.log('info', 'TABLE_RFC read finished', { table: meta.table, mode, rows: rowsOut, skippedAsDelivered: skipped, calls: pager.calls })
+    if (mode === 'FULL' || !window) return {}
+    const position: TablePosition = { v: 1, kind: 'TABLE_RFC', table: meta.table, watermarkField: watermark!.name, overlapSeconds: overlap, seen: window.fingerprints() }
+    if (window.max !== undefined) position.watermark = window.max
+    return { position: encodePosition(position), token: window.max ?? previous?.watermark }
+  }
+
+  return lazyRead(columns, run)
+}
+
+function andFilter(filter: Condition, since: Condition): Condition {
+  if (filter.length === 0) return since
+  if (since.length === 0) return filter
+  return ['(', ...filter, ')', 'AND', '(', ...since, ')']
+}
+
+/** "Any set watermark": rows whose watermark is still initial are not part of deltas. */
+function initialOf(w: Watermark): string {
+  if (w.kind === 'date') return '00000101'
+  if (w.kind === 'date+time') return '00000101000000'
+  const f = w.fields[0]
+  return '00000000000001' + (f.kind === 'packed' && f.decimals > 0 ? '.' + '0'.repeat(f.decimals) : '')
+}
+
+/**
+ * Requested fields + key + watermark, in table order. STRING/RAWSTRING fields make RFC_READ_TABLE
+ * dump (§C.3): refused when named, left out (with a warning) when reading all fields.
+ */
+function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: RfcLogFn): RfcField[] {
+  const names = new Set(meta.fields.map((f) => f.name))
+  if (wanted && wanted.length > 0) {
+    const upper = wanted.map((n) => n.trim().toUpperCase())
+    const unknown = upper.filter((n) => !names.has(n))
+    if (unknown.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in table ${meta.table}`)
+    const set = new Set([...upper, ...meta.keys, ...(w?.fields.map((f) => f.name) ?? [])])
+    const chosen = meta.fields.filter((f) => set.has(f.name))
+    const bad = chosen.filter((f) => f.kind === 'unsupported')
+    if (bad.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `field${bad.length > 1 ? 's' : ''} ${bad.map((f) => `${f.name} (${f.sourceType})`).join(', ')} cannot be read with RFC_READ_TABLE (strings and long fields make it dump)`)
+    return chosen
+  }
+  const skipped = meta.fields.filter((f) => f.kind === 'unsupported')
+  if (skipped.length > 0) log('warn', 'fields RFC_READ_TABLE cannot read are left out', { table: meta.table, fields: skipped.map((f) => f.name) })
+  return meta.fields.filter((f) => f.kind !== 'unsupported')
+}
+
+/** Tracks the highest watermark and the fingerprints of rows inside the moving overlap window. */
+class Window {
+  max: string | undefined
+  private from: string | undefined
+  private entries: Array<{ wm: string; fp: string }> = []
+  private pruneAt = 10_000
+
+  constructor(
+    private readonly w: Watermark,
+    private readonly overlap: number,
+    start: string | undefined,
+  ) {
+    this.max = start
+    this.from = start === undefined ? undefined : lowerBound(w, start, overlap)
+  }
+
+  /**
+   * Records a row. Returns its fingerprint when `always` or when the row falls in the window (only
+   * rows with a watermark recur in deltas; hashing the others would be wasted work on a big init).
+   */
+  add(wm: string | undefined, capped: string | undefined, texts: string[], always: boolean): string | undefined {
+    if (wm === undefined) return undefined
+    if (capped !== undefined && (this.max === undefined || capped > this.max)) {
+      this.max = capped
+      this.from = lowerBound(this.w, capped, this.overlap)
+    }
+    const inWindow = this.from === undefined || wm >= this.from
+    if (!inWindow && !always) return undefined
+    const fp = fingerprint(texts)
+    if (inWindow) this.entries.push({ wm, fp })
+    if (this.entries.length > this.pruneAt) {
+      this.prune()
+      this.pruneAt = Math.max(10_000, this.entries.length * 2)
+    }
+    return fp
+  }
+
+  fingerprints(): string[] {
+    this.prune()
+    return [...new Set(this.entries.map((e) => e.fp))].sort()
+  }
+
+  private prune(): void {
+    const from = this.from
+    if (from !== undefined) this.entries = this.entries.filter((e) => e.wm >= from)
+  }
+}
+
+function convert(raw: RawRow, fields: RfcField[], converters: TextConverter[], rowNo: number, keys: RfcField[]): Row {
+  const row: Row = new Array(fields.length)
+  for (let i = 0; i < fields.length; i++) {
+    try {
+      row[i] = converters[i](raw.texts[i] ?? '')
+    } catch (e) {
+      if (!(e instanceof ValueError)) throw e
+      const key = keys.map((k) => `${k.name}=${(raw.texts[fields.indexOf(k)] ?? '').trim()}`).join(', ')
+      throw new SourceError('SOURCE_PROTOCOL', `column ${fields[i].name} (${fields[i].sourceType}), row ${rowNo + 1}${key ? ` (${key})` : ''}: value ${JSON.stringify(raw.texts[i]?.trim())} ${e.message}`)
+    }
+  }
+  return row
+}
+
