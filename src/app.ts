@@ -10,7 +10,7 @@ import { dbTarget, describeTarget } from './db/target.js'
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { Scheduler } from './orchestrator/scheduler.js'
-import { defaultSourceFactory } from './orchestrator/sources.js'
+import { sapSourceFactory } from './orchestrator/sources.js'
 import type { Logger } from './util/logger.js'
 
 export interface AppOptions {
@@ -49,7 +49,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const bus = new InMemoryProgressBus()
   const connections = new ConnectionCatalog(db, box)
   const destinations = new DestinationCatalog(db, box, opts.destinations)
-  const sources = opts.orchestrator?.sources ?? defaultSourceFactory
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory()
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
 
@@ -67,6 +67,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       scheduler?.stop()
       await api?.stop()
       await orchestrator.stop()
+      await sources.close?.()
       await db.$disconnect()
     },
   }

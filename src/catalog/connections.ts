@@ -101,7 +101,7 @@ export class ConnectionCatalog {
     if (other != null) throw this.wrongConfig(current.protocol)
     const next = given == null ? { config: current.config, secret: current.secret } : this.settingsFor(current.protocol, input, current)
     const pipelines = await this.db.pipeline.findMany({
-      where: { connectionId: id, mode: 'DELTA' },
+      where: { connectionId: id, mode: 'DELTA', sourceKind: 'ODP_ODATA' },
       select: { id: true, name: true, entitySet: true, subscriptionKey: true, deltaState: { select: { pipelineId: true } } },
     })
     const rekeyed = pipelines.map((p) => ({ ...p, key: subscriptionKey({ ...current, config: next.config }, p.entitySet ?? '') }))

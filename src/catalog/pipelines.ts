@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Db, Pipeline, Connection } from '../db/client.js'
 import { badInput, conflict, notFound } from '../errors.js'
+import { checkWhereSyntax } from '../sap/rfc/index.js'
 import { checkPathTemplate } from '../storage/path-template.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -17,30 +18,62 @@ const identifier = z
   .trim()
   .regex(/^[A-Za-z_/][A-Za-z0-9_/]{0,127}$/, 'must be an SAP name (letters, digits, _ and /)')
 
+const sapName = (max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.string().regex(new RegExp(`^[A-Z0-9_/]{1,${max}}$`), `must be ${what} (letters, digits, _ and /, at most ${max})`))
+
+/** What each source kind takes; everything else must be left out, so a typo is not ignored. */
+const SOURCE_FIELDS: Record<SourceKind, ReadonlyArray<'entitySet' | 'odpContext' | 'odpName' | 'table' | 'watermarkField'>> = {
+  ODP_ODATA: ['entitySet'],
+  ODP_RFC: ['odpContext', 'odpName'],
+  TABLE_RFC: ['table', 'watermarkField'],
+}
+
 const sourceSchema = z
   .object({
     kind: z.enum(['ODP_ODATA', 'ODP_RFC', 'TABLE_RFC']),
     entitySet: identifier.nullish(),
-    odpContext: identifier.nullish(),
-    odpName: identifier.nullish(),
-    table: identifier.nullish(),
+    odpContext: z
+      .string()
+      .trim()
+      .transform((v) => v.toUpperCase())
+      .pipe(z.string().regex(/^[A-Z0-9_~]{1,20}$/, 'must be an ODP context such as ABAP_CDS, SAPI or SLT~ALIAS'))
+      .nullish(),
+    odpName: sapName(40, 'an ODP name').nullish(),
+    table: sapName(30, 'a table name').nullish(),
     fields: z
       .array(identifier)
       .max(1000)
       .nullish()
       .refine((f) => !f || new Set(f).size === f.length, 'must not repeat a field'),
     filter: z.string().trim().max(4000).nullish(),
-    watermarkField: identifier.nullish(),
+    watermarkField: z
+      .string()
+      .trim()
+      .transform((v) => v.toUpperCase())
+      .pipe(z.string().regex(/^[A-Z0-9_/]{1,30}(\+[A-Z0-9_/]{1,30})?$/, 'must be a date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET'))
+      .nullish(),
     pageSize: z.number().int().min(1).max(1_000_000).nullish(),
   })
   .superRefine((s, ctx) => {
-    if (s.kind !== 'ODP_ODATA') {
-      ctx.addIssue({ code: 'custom', message: `${s.kind} sources are not available in this release yet; use ODP_ODATA`, path: ['kind'] })
-      return
+    const wanted = SOURCE_FIELDS[s.kind]
+    for (const f of ['entitySet', 'odpContext', 'odpName', 'table', 'watermarkField'] as const)
+      if (s[f] && !wanted.includes(f)) ctx.addIssue({ code: 'custom', message: `does not apply to a ${s.kind} source`, path: [f] })
+    for (const f of wanted)
+      if (!s[f] && f !== 'watermarkField') ctx.addIssue({ code: 'custom', message: `is required for a ${s.kind} source`, path: [f] })
+    // RFC sources take an ABAP WHERE clause: checked here, before it reaches SAP in 72-character lines.
+    if (s.kind !== 'ODP_ODATA' && s.filter) {
+      try {
+        checkWhereSyntax(s.filter)
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message, path: ['filter'] })
+      }
     }
-    if (!s.entitySet) ctx.addIssue({ code: 'custom', message: 'is required for an ODP_ODATA source', path: ['entitySet'] })
-    for (const f of ['odpContext', 'odpName', 'table', 'watermarkField'] as const)
-      if (s[f]) ctx.addIssue({ code: 'custom', message: `does not apply to an ODP_ODATA source`, path: [f] })
+    if (s.kind === 'TABLE_RFC' && s.pageSize && s.pageSize > 50_000)
+      ctx.addIssue({ code: 'custom', message: 'RFC_READ_TABLE packages above 50,000 rows exhaust SAP work process memory', path: ['pageSize'] })
   })
 
 const outputSchema = z.object({
@@ -79,7 +112,7 @@ export interface CreatePipelineInput {
 export type UpdatePipelineInput = { [K in keyof CreatePipelineInput]?: CreatePipelineInput[K] | null }
 
 /** Fields that make up the SAP subscription's selection: changing them invalidates a delta. */
-const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'fields', 'filter', 'mode'] as const
+const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'odpContext', 'odpName', 'table', 'fields', 'filter', 'watermarkField', 'mode'] as const
 
 export class PipelineCatalog {
   constructor(private readonly db: Db) {}
@@ -146,8 +179,11 @@ export class PipelineCatalog {
     const source =
       input.source != null ? parseInput(sourceSchema, input.source, 'source') : current ? sourceOf(current) : undefined
     if (!source) throw badInput('source is required', 'source')
-    if (source.kind === 'ODP_ODATA' && connection.protocol !== 'ODATA')
-      throw badInput(`an ODP_ODATA source needs an ODATA connection; "${connection.name}" is ${connection.protocol}`, 'source.kind')
+    const protocol = source.kind === 'ODP_ODATA' ? 'ODATA' : 'RFC'
+    if (connection.protocol !== protocol)
+      throw badInput(`a ${source.kind} source needs an ${protocol} connection; "${connection.name}" is ${connection.protocol}`, 'source.kind')
+    if (source.kind === 'TABLE_RFC' && mode === 'DELTA' && !source.watermarkField)
+      throw badInput('a DELTA pipeline on a table needs a watermarkField (a change date or timestamp); RFC_READ_TABLE has no delta of its own', 'source.watermarkField')
 
     const timezone = input.timezone === undefined ? current?.timezone ?? undefined : input.timezone || undefined
     if (timezone) {
@@ -184,7 +220,9 @@ export class PipelineCatalog {
       rowGroupRows: output ? output.rowGroupRows ?? null : current?.rowGroupRows ?? null,
       maxFileMb: output ? output.maxFileMb ?? null : current?.maxFileMb ?? null,
       successMarker: output ? output.successMarker ?? null : current?.successMarker ?? null,
-      subscriptionKey: mode === 'DELTA' ? subscriptionKey(connection, source.entitySet ?? '') : null,
+      // ODP over RFC subscribes with a process name derived from the pipeline id, so pipelines never
+      // share one; RFC_READ_TABLE has no subscription at all.
+      subscriptionKey: mode === 'DELTA' && source.kind === 'ODP_ODATA' ? subscriptionKey(connection, source.entitySet ?? '') : null,
       nextRunAt: schedule && enabled ? nextFireTime(schedule, timezone, now) : null,
     }
   }

@@ -12,7 +12,7 @@ import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
 import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
-import { defaultSourceFactory, type SourceFactory } from './sources.js'
+import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { isTerminal } from './status.js'
 
 export interface OrchestratorDeps {
@@ -30,6 +30,7 @@ export interface OrchestratorOptions {
   /** A RUNNING run whose heartbeat is older than this is declared lost (its process died). */
   staleAfterMs?: number
   timing?: Partial<TrackerTiming>
+  /** The SAP side; default: OData and RFC (node-rfc) sources, RFC pools kept per connection. */
   sources?: SourceFactory
   queue?: RunQueue
   retry?: Partial<RetryPolicy>
@@ -61,6 +62,7 @@ export class Orchestrator {
   readonly #staleAfterMs: number
   readonly #timing: TrackerTiming
   readonly #retry: RetryPolicy
+  readonly #sources: SourceFactory
   #sweepTimer?: NodeJS.Timeout
   #started = false
 
@@ -71,6 +73,7 @@ export class Orchestrator {
     this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? 2)
     this.#staleAfterMs = opts.staleAfterMs ?? 30_000
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
+    this.#sources = opts.sources ?? sapSourceFactory()
     this.#timing = {
       publishEveryMs: opts.timing?.publishEveryMs ?? 100,
       persistEveryMs: opts.timing?.persistEveryMs ?? Math.min(2_000, Math.floor(this.#staleAfterMs / 3)),
@@ -222,9 +225,8 @@ export class Orchestrator {
     const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
     if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
     if (pipeline.mode === 'DELTA') {
-      const sources = this.opts.sources ?? defaultSourceFactory
       try {
-        const source = sources(this.deps.connections.resolve(pipeline.connection), log)
+        const source = this.#sources(this.deps.connections.resolve(pipeline.connection), log)
         await source.reset(sourceSpecOf(pipeline), AbortSignal.timeout(60_000))
       } catch (e) {
         if (!opts.force) throw e
@@ -272,7 +274,7 @@ export class Orchestrator {
       const outcome = await executeRun(
         {
           ...this.deps,
-          sources: this.opts.sources ?? defaultSourceFactory,
+          sources: this.#sources,
           stagingDir: join(this.opts.dataDir, 'staging'),
           timing: this.#timing,
           workerId: this.workerId,

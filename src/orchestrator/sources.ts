@@ -1,33 +1,59 @@
+import { createHash } from 'node:crypto'
 import type { ResolvedConnection } from '../catalog/connections.js'
-import { SourceError } from '../sap/errors.js'
 import { ODataOdpClient, ODataSource } from '../sap/odata/index.js'
+import { createRfcSource, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
 import type { Source } from '../sap/source.js'
 import type { Logger } from '../util/logger.js'
 
-export type SourceFactory = (connection: ResolvedConnection, log: Logger) => Source
-
-/** Transient-failure retries of each SAP request (the client's own backoff; Retry-After is honoured). */
-export interface SourceRetry {
-  retries?: number
-  backoffMs?: number
+/** The SAP side of a saved connection. */
+export interface SourceFactory {
+  (connection: ResolvedConnection, log: Logger): Source
+  /** Closes what the factory keeps open (RFC connection pools). */
+  close?(): Promise<void>
 }
 
-export const sapSourceFactory =
-  (retry: SourceRetry = {}): SourceFactory =>
-  (c, log) => {
-    if (c.protocol !== 'ODATA')
-      throw new SourceError('SOURCE_NOT_FOUND', `${c.protocol} connections are not available in this release yet`)
-    const client = new ODataOdpClient(
-      {
-        serviceUrl: c.odata.serviceUrl,
-        sapClient: c.odata.sapClient,
-        user: c.odata.user,
-        password: c.secrets.password,
-        language: c.odata.language,
-      },
-      { ...retry, log: (level, msg, data) => log[level](data ?? {}, msg) },
-    )
-    return new ODataSource(client)
-  }
+export interface SourceOptions {
+  /** Transient-failure retries of each SAP request (the client's own backoff; Retry-After is honoured). */
+  retries?: number
+  backoffMs?: number
+  /** Stands in for node-rfc (the RFC simulator); default: node-rfc, loaded when first needed. */
+  rfcClientFactory?: RfcClientFactory
+  /** RFC connections open at once per SAP connection, shared by all its runs. */
+  rfcPoolSize?: number
+}
 
-export const defaultSourceFactory = sapSourceFactory()
+/**
+ * OData sources are cheap and made per use. An RFC source owns a connection pool, and the pool's
+ * limit is per SAP connection, so one source is kept per connection (and replaced, its pool
+ * closed, when the connection's settings change).
+ */
+export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
+  const rfcSources = new Map<string, { fingerprint: string; source: RfcSource }>()
+  const factory: SourceFactory = (c, log) => {
+    const logFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg)
+    if (c.protocol === 'ODATA') {
+      const client = new ODataOdpClient(
+        { serviceUrl: c.odata.serviceUrl, sapClient: c.odata.sapClient, user: c.odata.user, password: c.secrets.password, language: c.odata.language },
+        { retries: opts.retries, backoffMs: opts.backoffMs, log: logFn },
+      )
+      return new ODataSource(client)
+    }
+    const fingerprint = createHash('sha256').update(JSON.stringify([c.rfc, c.secrets.password ?? null])).digest('hex')
+    const cached = rfcSources.get(c.id)
+    if (cached?.fingerprint === fingerprint) return cached.source
+    void cached?.source.close()
+    const { lang, ...params } = c.rfc
+    const source = createRfcSource(
+      { ...params, lang, passwd: c.secrets.password },
+      { clientFactory: opts.rfcClientFactory, poolSize: opts.rfcPoolSize, log: logFn, retries: opts.retries, backoffMs: opts.backoffMs },
+    )
+    rfcSources.set(c.id, { fingerprint, source })
+    return source
+  }
+  factory.close = async () => {
+    await Promise.all([...rfcSources.values()].map((s) => s.source.close()))
+    rfcSources.clear()
+  }
+  return factory
+}
+

@@ -102,12 +102,12 @@ const SourceInput = builder.inputType('SourceInput', {
   fields: (t) => ({
     kind: t.field({ type: SourceKindEnum, required: true }),
     entitySet: t.string({ description: 'ODP_ODATA: the entity set, e.g. EntityOfZSALES_ITEMS' }),
-    odpContext: t.string({ description: 'ODP_RFC: ODP context, e.g. ABAP_CDS or SAPI' }),
+    odpContext: t.string({ description: 'ODP_RFC: ODP context, e.g. ABAP_CDS or SAPI (ODP over RFC: see SAP Note 3255746; prefer ODP_ODATA)' }),
     odpName: t.string({ description: 'ODP_RFC: ODP name' }),
     table: t.string({ description: 'TABLE_RFC: table name' }),
-    fields: t.stringList({ description: 'Fields to extract ($select); all when omitted. Keys and ODQ fields are always included' }),
-    filter: t.string({ description: 'OData $filter on filterable fields, pushed down to SAP' }),
-    watermarkField: t.string({ description: 'TABLE_RFC: date/time field for watermark deltas' }),
+    fields: t.stringList({ description: 'Fields to extract; all when omitted. Keys and ODQ fields are always included' }),
+    filter: t.string({ description: 'Pushed down to SAP. ODP_ODATA: an OData $filter on filterable fields; TABLE_RFC: an ABAP WHERE clause (e.g. ERDAT >= \'20250101\'); ODP_RFC: ANDed single-field conditions in the same syntax' }),
+    watermarkField: t.string({ description: 'TABLE_RFC, required for DELTA: a change date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET. Deltas re-read an overlap window and skip rows already delivered unchanged; deletions are not visible to a watermark' }),
     pageSize: t.int({ description: `Rows per OData page (Prefer: odata.maxpagesize) or RFC package; default ${OUTPUT_DEFAULTS.pageSize}` }),
   }),
 })

@@ -1,0 +1,171 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { sapSourceFactory } from '../../src/orchestrator/sources.js'
+import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
+import { startRfcSimulator, type RfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
+import { graphql } from '../gql/index.js'
+import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
+import { readRun, type LakeRow } from '../helpers/lake.js'
+
+const CreateRfcConnection = graphql(`
+  mutation RfcCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id rfcConfig { client user hasPassword } } }
+`)
+const CreateLake = graphql(`mutation RfcCreateLake($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
+const CreatePipeline = graphql(`
+  mutation RfcCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { kind table odpContext odpName watermarkField } } }
+`)
+const TestConnection = graphql(`mutation RfcTestConnection($id: ID!) { testConnection(id: $id) { ok code message } }`)
+
+type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; fields?: string[]; watermarkField?: string; filter?: string; pageSize?: number }
+
+/** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
+async function start(opts: RfcSimulatorOptions = {}) {
+  const rfc = await startRfcSimulator(opts)
+  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), retries: 1, backoffMs: 5 }) } })
+  const { createConnection } = await h.gql(CreateRfcConnection, {
+    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD } },
+  })
+  const { createDestination } = await h.gql(CreateLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
+  const pipeline = async (name: string, mode: 'FULL' | 'DELTA', source: SourceInput) =>
+    (await h.gql(CreatePipeline, { input: { name, mode, connectionId: createConnection.id, destinationId: createDestination.id, source } })).createPipeline.id
+  return { rfc, h, pipeline, connectionId: createConnection.id }
+}
+
+/** ABAP notation (the simulator's admin view) as DuckDB renders the Parquet value. */
+function lake(row: SapRow, columns: string[], kinds: Record<string, string>): LakeRow {
+  const out: LakeRow = {}
+  for (const c of columns) {
+    const v = row[c]
+    if (kinds[c] === 'DATE') out[c] = v === '00000000' || v == null || v === '' ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`
+    else if (kinds[c] === 'TIME') out[c] = v == null ? null : `${String(v).slice(0, 2)}:${String(v).slice(2, 4)}:${String(v).slice(4, 6)}`
+    else out[c] = v ?? null
+  }
+  return out
+}
+const pick = (r: LakeRow, columns: string[]) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null]))
+
+let env: Awaited<ReturnType<typeof start>> | undefined
+afterEach(async () => {
+  await env?.h.stop()
+  await env?.rfc.close()
+  env = undefined
+})
+
+describe('TABLE_RFC (RFC_READ_TABLE)', () => {
+  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'CHANGED_AT']
+
+  it('loads a table value for value, and follows a change-timestamp watermark for deltas', async () => {
+    env = await start({ tables: { ZSD_ITEMS: 730 } })
+    const id = await env.pipeline('items', 'DELTA', { kind: 'TABLE_RFC', table: 'zsd_items', fields: FIELDS, watermarkField: 'changed_at', pageSize: 200 })
+    const init = await env.h.run(id)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '730' })
+    const { rows, types } = await readRun(init.manifestUri!)
+    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)' })
+    const expected: LakeRow[] = []
+    for await (const r of env.rfc.admin.rows('ZSD_ITEMS')) expected.push(lake(r, FIELDS, types))
+    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
+    expect(rows.map((r) => pick(r, FIELDS)).sort(byKey)).toEqual(expected.sort(byKey))
+    expect(rows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true)
+    expect(rows.some((r) => r.ERZET === '24:00:00')).toBe(true)
+
+    env.rfc.admin.advanceClock(3600)
+    const changes: ChangeRef[] = [...env.rfc.admin.update('ZSD_ITEMS', 6), ...env.rfc.admin.insert('ZSD_ITEMS', 4)]
+    const delta = await env.h.run(id)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: null })
+    const delivered = (await readRun(delta.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`).sort()
+    expect(delivered).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}`).sort())
+  })
+
+  it('reads a table wider than 512 characters in column groups joined on the key', async () => {
+    env = await start({ tables: { ZMAT_WIDE: 120 } })
+    const id = await env.pipeline('wide', 'FULL', { kind: 'TABLE_RFC', table: 'ZMAT_WIDE', pageSize: 50 })
+    const run = await env.h.run(id)
+    expect(run).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '120' })
+    const { rows, types } = await readRun(run.manifestUri!)
+    const columns = Object.keys(types)
+    expect(columns.length).toBeGreaterThan(10)
+    const expected: LakeRow[] = []
+    for await (const r of env.rfc.admin.rows('ZMAT_WIDE')) expected.push(lake(r, columns, types))
+    const key = columns.find((c) => c !== 'MANDT')!
+    const sort = (a: LakeRow[]) => [...a].sort((x, y) => String(x[key]).localeCompare(String(y[key])))
+    expect(sort(rows.map((r) => pick(r, columns)))).toEqual(sort(expected))
+  })
+
+  it('fails clearly on a value SAP printed as * (overflow) instead of writing a wrong number', async () => {
+    env = await start({ tables: { ZSD_ITEMS: 300 } })
+    const id = await env.pipeline('overflow', 'FULL', { kind: 'TABLE_RFC', table: 'ZSD_ITEMS', pageSize: 100 })
+    const run = await env.h.run(id)
+    expect(run.status).toBe('FAILED')
+    expect(run.error?.retryable).toBe(false)
+    expect(run.error?.message).toMatch(/\*/)
+  })
+})
+
+describe('ODP_RFC (RODPS_REPL_*)', () => {
+  const CDC = { kind: 'ODP_RFC' as const, odpContext: 'ABAP_CDS', odpName: 'ZSD_ITEMS_CDC', pageSize: 100 }
+
+  it('initialises, delivers C/U/D deltas, and re-reads an interrupted delta with mode R', async () => {
+    env = await start({ odps: { ZSD_ITEMS_CDC: 240 } })
+    const id = await env.pipeline('cdc', 'DELTA', CDC)
+    const init = await env.h.run(id)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '240' })
+    const initRows = (await readRun(init.manifestUri!)).rows
+    expect(new Set(initRows.map((r) => r.ODQ_CHANGEMODE))).toEqual(new Set([''])) // the initial load has no change mode
+    expect(initRows.some((r) => /[^\x00-\x7F]/.test(String(r.ARKTX)))).toBe(true) // multi-byte text survived the 250-byte fragments
+
+    const changes = [...env.rfc.admin.insert('ZSD_ITEMS_CDC', 300), ...env.rfc.admin.update('ZSD_ITEMS_CDC', 10), ...env.rfc.admin.delete('ZSD_ITEMS_CDC', 5)]
+    env.rfc.admin.injectFault({ kind: 'communication-failure', functionModule: 'RODPS_REPL_ODP_FETCH', package: 2, times: 5 })
+    const failed = await env.h.run(id)
+    expect(failed).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA', error: { code: 'SOURCE_UNAVAILABLE', retryable: true } })
+    expect(failed.pipeline.deltaState?.recoveryPending).toBe(true)
+
+    env.rfc.admin.clearFaults()
+    const recovered = await env.h.run(id) // starts the queued automatic retry now
+    expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY' })
+    const keys = (await readRun(recovered.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)
+    expect(keys.filter((k) => k.endsWith('/C')).sort()).toEqual(changes.filter((c) => c.mode === 'C').map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`).sort())
+    expect(keys.filter((k) => k.endsWith('/D')).sort()).toEqual(changes.filter((c) => c.mode === 'D').map((c) => `${c.key.VBELN}/${c.key.POSNR}/D`).sort())
+    expect(recovered.changeCounts).toEqual({ created: '300', updated: '10', deleted: '5' })
+
+    // confirmed after the commit: the next delta holds only what changed since
+    const later = env.rfc.admin.insert('ZSD_ITEMS_CDC', 2)
+    const next = await env.h.run(id)
+    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '0', deleted: '0' } })
+    expect((await readRun(next.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`)).toEqual(later.map((c) => `${c.key.VBELN}/${c.key.POSNR}`))
+  })
+
+  it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {
+    env = await start({ variants: { odpBlocked: true } })
+    const id = await env.pipeline('blocked', 'DELTA', CDC)
+    const run = await env.h.run(id)
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
+    expect(run.error?.message).toMatch(/OData/)
+  })
+
+  it('refuses RFC input that cannot work, before saving it', async () => {
+    env = await start()
+    const bad = async (source: SourceInput, mode: 'FULL' | 'DELTA' = 'FULL') =>
+      env!.h.gqlError(CreatePipeline, { input: { name: 'bad', mode, connectionId: env!.connectionId, destinationId: (await env!.h.gql(CreateLake, { input: { name: `l${Math.random()}`, kind: 'LOCAL', local: { path: env!.h.lakeDir } } })).createDestination.id, source } })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS', filter: "VBELN = '1" })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.filter' })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS' }, 'DELTA')).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.watermarkField' })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD ITEMS' })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.table' })
+    expect((await bad({ kind: 'ODP_RFC', odpName: 'X' })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.odpContext' })
+  })
+})
+
+describe('without SAP NW RFC SDK', () => {
+  it('testConnection says which driver is missing and that OData needs none', async () => {
+    const h = await Harness.start() // the real default: node-rfc, which cannot load here
+    try {
+      const { createConnection } = await h.gql(CreateRfcConnection, {
+        input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: 'U', passwd: 'p' } },
+      })
+      expect(createConnection.rfcConfig).toEqual({ client: '100', user: 'U', hasPassword: true })
+      const { testConnection } = await h.gql(TestConnection, { id: createConnection.id })
+      expect(testConnection).toMatchObject({ ok: false, code: 'SOURCE_DRIVER_MISSING' })
+      expect(testConnection.message).toMatch(/NW RFC SDK/)
+      expect(testConnection.message).toMatch(/OData/)
+    } finally {
+      await h.stop()
+    }
+  })
+})
