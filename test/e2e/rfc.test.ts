@@ -108,7 +108,14 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     const id = await env.pipeline('cdc', 'DELTA', CDC)
     const init = await env.h.run(id)
     expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '240' })
-    const initRows = (await readRun(init.manifestUri!)).rows
+    const { rows: initRows, types } = await readRun(init.manifestUri!)
+    const business = Object.keys(types).filter((c) => !c.startsWith('ODQ_'))
+    expect(business).toEqual(expect.arrayContaining(['VBELN', 'POSNR', 'ARKTX', 'NETWR', 'NETPR', 'RABAT', 'ANZPK', 'ERDAT', 'ERZET']))
+    const expected: LakeRow[] = []
+    for await (const r of env.rfc.admin.rows('ZSD_ITEMS_CDC')) expected.push(lake(r, business, types))
+    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
+    expect(initRows.map((r) => pick(r, business)).sort(byKey)).toEqual(expected.sort(byKey))
+    expect(initRows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true) // negative packed numbers
     expect(new Set(initRows.map((r) => r.ODQ_CHANGEMODE))).toEqual(new Set([''])) // the initial load has no change mode
     expect(initRows.some((r) => /[^\x00-\x7F]/.test(String(r.ARKTX)))).toBe(true) // multi-byte text survived the 250-byte fragments
 
