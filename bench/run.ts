@@ -10,8 +10,9 @@
  *  c. our Parquet writer against DuckDB's on the same rows
  *  d. peak RSS of the service process at --rows and at --big rows
  *  e. 200 graphql-ws subscribers on one run; runs(first: 50) under 50 concurrent clients
+ *  f. the RFC path: table read and ODP full load through the RFC simulator → Parquet
  */
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -28,10 +29,14 @@ const { values } = parseArgs({
 const rows = values.quick ? 100_000 : Number(values.rows)
 const big = values.quick ? 300_000 : Number(values.big)
 const PAGE = 50_000
+const RESULTS = join(ROOT, 'bench/results.json')
 const only = (s: string) => !values.only || values.only.split(',').includes(s)
 
 type Timed = { seconds: number; rows: number; peakRssMiB: number; parquetBytes?: number }
+// With --only, the sections not run keep their figures from the last full run.
+const previous: Record<string, unknown> = values.only && existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}
 const results: Record<string, unknown> = {
+  ...previous,
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAvgAtStart: loadavg()[0] },
   at: new Date().toISOString(),
   rows,
@@ -100,8 +105,18 @@ if (only('api')) {
   }
 }
 
+if (only('rfc')) {
+  type Leg = { seconds: number; rows: number; parquetBytes: number }
+  const r = await runScenario<{ table: Leg; odp: Leg; peakRssMiB: number }>('rfc.ts', [String(rows), '20000'])
+  Object.assign(results, { rfc: r })
+  table.push(
+    ['f. RFC_READ_TABLE → Parquet, rows/s', fmt(r.table.rows / r.table.seconds), `${fmt(r.table.seconds, 1)} s; RFC simulator in-process`],
+    ['f. ODP over RFC → Parquet, rows/s', fmt(r.odp.rows / r.odp.seconds), `${fmt(r.odp.seconds, 1)} s; peak RSS ${fmt(r.peakRssMiB)} MiB`],
+  )
+}
+
 mkdirSync(join(ROOT, 'bench'), { recursive: true })
-writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n')
+writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
 const width = Math.max(...table.map((r) => r[0].length))
 console.log(`\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`)
 for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
