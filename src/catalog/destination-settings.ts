@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { badInput } from '../errors.js'
 import { parseConnectionString, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-auth.js'
 import type { S3Secrets, S3Settings } from '../storage/s3.js'
-import { parseInput } from './validate.js'
+import { httpUrlSchema, parseInput } from './validate.js'
 
 /**
  * Validation of AZURE_BLOB and S3 destination input, and its split into public settings (stored as
@@ -27,22 +27,8 @@ const prefixSchema = z
     else if (/[\\\u0000-\u001f]/.test(v)) ctx.addIssue({ code: 'custom', message: 'must not contain backslashes or control characters' })
   })
 
-/** An http(s) endpoint without credentials, query or fragment (secrets have their own fields). */
-const endpointSchema = z
-  .string()
-  .trim()
-  .superRefine((v, ctx) => {
-    let u: URL
-    try {
-      u = new URL(v)
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
-      return
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
-    else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' })
-    else if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment (a SAS token goes into sasToken)' })
-  })
+/** An http(s) endpoint; a SAS token has its own (encrypted) field. */
+const endpointSchema = httpUrlSchema('a SAS token goes into sasToken')
   .transform((v) => v.replace(/\/+$/, ''))
 
 const uploadConcurrency = nullish(z.number().int().min(1, 'must be at least 1').max(32, 'must be at most 32'))

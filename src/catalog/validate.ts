@@ -28,23 +28,26 @@ export const optionalText = (max: number) =>
     .nullish()
     .transform((v) => (v ? v : undefined))
 
-/** http(s) URL without credentials, query or fragment: those have their own fields. */
-export const serviceUrlSchema = z
-  .string()
-  .trim()
-  .superRefine((v, ctx) => {
-    let u: URL
-    try {
-      u = new URL(v)
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
-      return
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
-    if (u.username || u.password)
-      ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use user and password' })
-    if (u.search || u.hash)
-      ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment; use sapClient for sap-client' })
-  })
-  .transform((v) => v.replace(/\/+$/, ''))
+/**
+ * An http(s) URL without credentials, query or fragment: those have fields of their own, where they
+ * are validated and (secrets) encrypted. `queryHint` tells the user where a query belongs instead.
+ */
+export const httpUrlSchema = (queryHint: string) =>
+  z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      let u: URL
+      try {
+        u = new URL(v)
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
+        return
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
+      else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use the user/key fields' })
+      else if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: `must not contain a query or fragment; ${queryHint}` })
+    })
+
+/** The OData service root, without a trailing slash. */
+export const serviceUrlSchema = httpUrlSchema('use sapClient for sap-client').transform((v) => v.replace(/\/+$/, ''))

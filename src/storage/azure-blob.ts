@@ -4,9 +4,9 @@ import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob'
 import { blobServiceClient, type AzureBlobSecrets, type AzureBlobSettings } from './azure-auth.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { isAbort, isMissingObject, storageError } from './object-errors.js'
+import { isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, forEachLimited, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
-import { withRetry, type RetryOptions } from './retry.js'
+import type { RetryOptions } from './retry.js'
 
 export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-auth.js'
 
@@ -206,18 +206,7 @@ export class AzureBlobDestination implements Destination {
 
   /** Retries per the service's policy and turns SDK errors into DestinationErrors without secrets. */
   private retrying<T>(op: () => Promise<T>, signal?: AbortSignal, retry: RetryOptions = this.options.retry): Promise<T> {
-    return withRetry(
-      async () => {
-        try {
-          return await op()
-        } catch (e) {
-          if (isAbort(e, signal)) throw signal?.reason ?? e
-          throw storageError(this.#where, e, this.#secrets)
-        }
-      },
-      retry,
-      signal,
-    )
+    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal)
   }
 }
 

@@ -1,3 +1,4 @@
+import { withRetry, type RetryOptions } from './retry.js'
 import { DestinationError } from './destination.js'
 
 /**
@@ -98,3 +99,28 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
 }
 
 const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
+
+/**
+ * Runs a storage operation with the destination's retry policy, turning SDK errors into
+ * DestinationErrors whose messages hold no secrets; an abort passes through as the signal's reason.
+ */
+export function retryingStorageOp<T>(
+  where: string,
+  secrets: Array<string | undefined>,
+  op: () => Promise<T>,
+  retry: RetryOptions,
+  signal?: AbortSignal,
+): Promise<T> {
+  return withRetry(
+    async () => {
+      try {
+        return await op()
+      } catch (e) {
+        if (isAbort(e, signal)) throw signal?.reason ?? e
+        throw storageError(where, e, secrets)
+      }
+    },
+    retry,
+    signal,
+  )
+}

@@ -16,9 +16,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { isAbort, isMissingObject, storageError } from './object-errors.js'
+import { isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
-import { withRetry, type RetryOptions } from './retry.js'
+import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
 
 /** Public settings of an S3 destination (stored as config, shown in the API). */
@@ -240,17 +240,6 @@ export class S3Destination implements Destination {
   }
 
   private retrying<T>(op: () => Promise<T>, signal?: AbortSignal, retry: RetryOptions = this.options.retry): Promise<T> {
-    return withRetry(
-      async () => {
-        try {
-          return await op()
-        } catch (e) {
-          if (isAbort(e, signal)) throw signal?.reason ?? e
-          throw storageError(this.#where, e, this.#secrets)
-        }
-      },
-      retry,
-      signal,
-    )
+    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal)
   }
 }
