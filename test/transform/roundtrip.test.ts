@@ -85,6 +85,13 @@ const cases: Case[] = [
     duck: [D37, `-${D37}`, '1', '-1'],
   },
   {
+    // safe-integer and wider unscaled values side by side, negative ones of both kinds
+    column: col('DEC25', { kind: 'decimal', precision: 25, scale: 2 }),
+    duckType: 'DECIMAL(25,2)',
+    values: ['-1234567890123.45', '12345678901234567890123.45', '-0.01', null],
+    duck: ['-1234567890123.45', '12345678901234567890123.45', '-0.01', null],
+  },
+  {
     column: col('ERDAT', { kind: 'date' }, false),
     duckType: 'DATE',
     values: [day('2024-02-29'), day('0001-01-01'), day('9999-12-31'), day('1970-01-01')],
@@ -273,6 +280,7 @@ describe('every column kind round-trips', () => {
     expect(stats.NETWR).toEqual(['-9999999999999.99', '9999999999999.99', '1'])
     expect(stats.KBETR).toEqual(['-99999.99', '12.30', '1'])
     expect(stats.DEC37).toEqual([`-${D37}`, D37, '0'])
+    expect(stats.DEC25).toEqual(['-1234567890123.45', '12345678901234567890123.45', '1'])
     expect(stats.AMT18).toEqual(['-99999999999999.9999', '12345678901234.5678', '1'])
     expect(stats.ERDAT).toEqual(['0001-01-01', '9999-12-31', '0'])
     expect(stats.ERZET).toEqual(['00:00:00', '24:00:00', '0'])

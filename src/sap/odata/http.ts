@@ -2,12 +2,20 @@
  * One GET with the SAP Gateway headers, a per-request timeout that covers the body, retries with
  * backoff for transient failures (Retry-After honoured) and SourceErrors for everything else.
  * A retry re-requests the identical URL: for a page that is what SAP expects (A.6.1).
+ *
+ * The body is streamed (httpGetBody): a data page is consumed as it arrives, never held whole. A
+ * connection lost mid-body is retried like any transient failure and the body resumes where the
+ * caller left off: the resent bytes up to that point are skipped after checking they are identical.
  */
+import { createHash, type Hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SourceError } from '../errors.js'
+import type { CookieJar } from './cookies.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
 import type { LogFn, ReadMode } from './types.js'
 import { redactUrl } from './urls.js'
+
+export { CookieJar } from './cookies.js'
 
 export interface HttpConfig {
   /** `Basic …`, or undefined for anonymous services. */
@@ -32,6 +40,16 @@ export interface GetOptions {
   continuation?: boolean
 }
 
+export interface BodyOptions extends GetOptions {
+  /** Called with each 2xx response before its body is read (status, headers). */
+  onResponse?: (res: Response) => void
+  /**
+   * Called when a retry starts the body over because the caller can take it again from byte 0
+   * (httpGet collects the text). Without it, a retry resumes after the bytes already yielded.
+   */
+  restart?: () => void
+}
+
 export interface HttpResult {
   text: string
   status: number
@@ -49,6 +67,26 @@ const NETWORK_CODES = new Set([
 
 /** GET `url`; resolves with the body of a 2xx answer, throws SourceError or the abort reason. */
 export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): Promise<HttpResult> {
+  const started = performance.now()
+  const chunks: Uint8Array[] = []
+  let res: Response | undefined
+  const body = httpGetBody(cfg, url, { ...opts, onResponse: (r) => (res = r), restart: () => (chunks.length = 0) })
+  for await (const chunk of body) chunks.push(chunk)
+  // TextDecoder, like Response.text(): UTF-8, a BOM dropped, bad bytes replaced.
+  const text = new TextDecoder().decode(Buffer.concat(chunks))
+  return { text, status: res!.status, headers: res!.headers, ms: performance.now() - started }
+}
+
+/**
+ * GET `url` and yield the body of a 2xx answer chunk by chunk; throws SourceError or the abort
+ * reason. The timeout counts only time spent waiting for SAP, not time the caller holds a chunk.
+ *
+ * Resuming after a failure mid-body assumes SAP sends the same URL's body again byte for byte (a
+ * page is re-served from its `$skiptoken`; the simulator's page retry replays the same rows). That
+ * is checked with a SHA-1 of the bytes already yielded; a body that differs fails the read as
+ * SOURCE_UNAVAILABLE (the run is retried from its start) rather than yield a row twice or lose one.
+ */
+export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptions): AsyncGenerator<Uint8Array, void, undefined> {
   const safeUrl = redactUrl(url)
   const headers: Record<string, string> = {
     Accept: opts.accept === 'json' ? 'application/json' : 'application/xml',
@@ -58,33 +96,58 @@ export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): P
   if (cfg.authorization) headers['Authorization'] = cfg.authorization
   if (opts.prefer) headers['Prefer'] = opts.prefer
   const signal = opts.signal
+  /** Bytes yielded so far and their hash, to resume after them on a retry. */
+  let yielded = 0
+  const yieldedHash = opts.restart || cfg.retries === 0 ? undefined : createHash('sha1')
 
   let lastFailure: SourceError | undefined
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(signal)
     const cookie = opts.jar?.header()
     if (cookie) headers['Cookie'] = cookie
-    const ctl = new AbortController()
-    const onAbort = () => ctl.abort(signal?.reason)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      ctl.abort(new DOMException('request timed out', 'TimeoutError'))
-    }, cfg.timeoutMs)
+    const deadline = new Deadline(cfg.timeoutMs, signal)
     const started = performance.now()
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+    let done = false
     let failure: SourceError
     let waitMs: number | undefined
     try {
-      const res = await cfg.fetch(url, { method: 'GET', headers, signal: ctl.signal, redirect: 'manual' })
+      const res = await cfg.fetch(url, { method: 'GET', headers, signal: deadline.signal, redirect: 'manual' })
       opts.jar?.store(res.headers)
       if (res.status >= 200 && res.status < 300) {
-        const text = await res.text()
+        opts.onResponse?.(res)
+        if (yielded > 0 && opts.restart) {
+          opts.restart()
+          yielded = 0
+        }
+        let skip = yielded
+        const resent = skip > 0 ? createHash('sha1') : undefined
+        reader = res.body?.getReader()
+        while (reader) {
+          const r = await readOrAbort(reader, deadline.signal)
+          if (r.done) break
+          let chunk = r.value
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.byteLength)
+            resent!.update(chunk.subarray(0, n))
+            skip -= n
+            chunk = chunk.subarray(n)
+            if (skip === 0) sameBytes(resent!, yieldedHash!, yielded, safeUrl)
+            if (chunk.byteLength === 0) continue
+          }
+          yieldedHash?.update(chunk)
+          yielded += chunk.byteLength
+          deadline.pause()
+          yield chunk
+          deadline.resume()
+        }
+        done = true
+        if (skip > 0) throw resentDiffers(yielded, safeUrl, 'ended before')
         const ms = performance.now() - started
-        cfg.log('debug', 'GET', { url: safeUrl, status: res.status, ms: Math.round(ms), bytes: text.length, attempt })
-        return { text, status: res.status, headers: res.headers, ms }
+        cfg.log('debug', 'GET', { url: safeUrl, status: res.status, ms: Math.round(ms), bytes: yielded, attempt })
+        return
       }
-      const body = await readLimited(res, ERROR_BODY_LIMIT)
+      const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
       const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token })
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location')
@@ -96,7 +159,7 @@ export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): P
     } catch (e) {
       if (signal?.aborted) throw abortReason(signal)
       if (e instanceof SourceError) throw e
-      if (timedOut) {
+      if (deadline.timedOut) {
         failure = new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
       } else if (isNetworkError(e)) {
         failure = new SourceError('SOURCE_UNAVAILABLE', `connection to SAP failed: ${describeNetworkError(e)} (GET ${safeUrl})`, { cause: e })
@@ -104,8 +167,10 @@ export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): P
         throw new SourceError('SOURCE_PROTOCOL', `request failed: ${(e as Error)?.message ?? String(e)} (GET ${safeUrl})`, { cause: e })
       }
     } finally {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+      deadline.dispose()
+      // The caller stopped early, or the body failed: let go of the socket. Not awaited: on a body
+      // undici has already aborted, cancel() (like read()) may never settle.
+      if (reader && !done) reader.cancel().catch(() => undefined)
     }
     if (attempt >= cfg.retries) {
       if (cfg.retries > 0) failure.message += ` (gave up after ${attempt + 1} attempts)`
@@ -113,12 +178,111 @@ export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): P
     }
     lastFailure = failure
     const delay = waitMs ?? backoff(cfg.backoffMs, attempt)
-    cfg.log('warn', 'SAP request failed, retrying', { url: safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus })
+    cfg.log('warn', 'SAP request failed, retrying', { url: safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus, resumeAtByte: yielded || undefined })
     try {
       await sleep(delay, undefined, { signal })
     } catch {
       throw abortReason(signal!)
     }
+  }
+}
+
+/**
+ * `reader.read()`, rejected with the abort reason as soon as `signal` aborts. undici leaves a read
+ * pending forever when its fetch is aborted after the whole body arrived but before the reader saw
+ * its end (Node 20.20), which would hang a cancelled run. The listener is removed after every read:
+ * racing each read against one long-lived promise would pile up a reaction per chunk on it, keeping
+ * every chunk of the page alive.
+ */
+function readOrAbort<T>(reader: ReadableStreamDefaultReader<T>, signal: AbortSignal): Promise<ReadableStreamReadResult<T>> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    reader.read().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(r)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+function sameBytes(resent: Hash, yielded: Hash, bytes: number, safeUrl: string): void {
+  if (resent.digest('hex') !== yielded.copy().digest('hex')) throw resentDiffers(bytes, safeUrl, 'differs in')
+}
+
+function resentDiffers(bytes: number, safeUrl: string, how: string): SourceError {
+  return new SourceError(
+    'SOURCE_UNAVAILABLE',
+    `the connection to SAP failed mid-page and the page SAP sent again ${how} the first ${bytes} bytes already processed; restart the read (GET ${safeUrl})`,
+  )
+}
+
+/**
+ * The abort signal of one attempt: the caller's signal plus a timeout that counts only the time the
+ * request waits for SAP. While the caller works on a yielded chunk the clock stops, so a slow
+ * consumer (back-pressure) is not mistaken for a slow SAP.
+ */
+class Deadline {
+  private readonly ctl = new AbortController()
+  private readonly startedAt = performance.now()
+  private readonly onAbort: () => void
+  private timer: NodeJS.Timeout | undefined
+  private pausedAt = -1
+  private pausedMs = 0
+  private disposed = false
+  timedOut = false
+
+  constructor(
+    private readonly ms: number,
+    private readonly outer?: AbortSignal,
+  ) {
+    this.onAbort = () => this.ctl.abort(outer?.reason)
+    outer?.addEventListener('abort', this.onAbort, { once: true })
+    this.arm(ms)
+  }
+
+  get signal(): AbortSignal {
+    return this.ctl.signal
+  }
+
+  pause(): void {
+    this.pausedAt = performance.now()
+  }
+
+  resume(): void {
+    if (this.pausedAt < 0) return
+    this.pausedMs += performance.now() - this.pausedAt
+    this.pausedAt = -1
+    if (!this.timer && !this.disposed) this.arm(this.ms - this.activeMs())
+  }
+
+  dispose(): void {
+    this.disposed = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.outer?.removeEventListener('abort', this.onAbort)
+  }
+
+  private activeMs(): number {
+    return performance.now() - this.startedAt - this.pausedMs
+  }
+
+  // One timer per attempt, re-armed for the remainder when it fires early (time spent paused).
+  private arm(delay: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.pausedAt >= 0) return // resume() re-arms
+      const left = this.ms - this.activeMs()
+      if (left > 1) return this.arm(left)
+      this.timedOut = true
+      this.ctl.abort(new DOMException('request timed out', 'TimeoutError'))
+    }, Math.max(0, delay))
   }
 }
 
@@ -164,7 +328,7 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */
-async function readLimited(res: Response, limit: number): Promise<string> {
+async function readLimited(res: Response, limit: number, signal: AbortSignal): Promise<string> {
   if (!res.body) return ''
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []
@@ -172,7 +336,7 @@ async function readLimited(res: Response, limit: number): Promise<string> {
   let done = false
   try {
     while (size < limit) {
-      const r = await reader.read()
+      const r = await readOrAbort(reader, signal)
       if (r.done) {
         done = true
         break
@@ -181,7 +345,7 @@ async function readLimited(res: Response, limit: number): Promise<string> {
       size += r.value.byteLength
     }
   } finally {
-    if (!done) await reader.cancel().catch(() => undefined)
+    if (!done) reader.cancel().catch(() => undefined)
   }
   return Buffer.concat(chunks).toString('utf8')
 }
@@ -209,45 +373,6 @@ function describeNetworkError(e: unknown): string {
   return code && !msg.includes(code) ? `${code} ${msg}` : msg
 }
 
-/**
- * Session cookies (`SAP_SESSIONID_…`, `sap-usercontext`, `MYSAPSSO2`) kept for one read, so every
- * page lands in the same SAP session. Attributes other than expiry are irrelevant: one origin only.
- */
-export class CookieJar {
-  private readonly cookies = new Map<string, string>()
-
-  store(headers: Headers): void {
-    const lines = typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : splitSetCookie(headers.get('set-cookie'))
-    for (const line of lines) {
-      const [pair, ...attrs] = line.split(';')
-      const eq = pair.indexOf('=')
-      if (eq <= 0) continue
-      const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attrs.some((a) => {
-        const [k, v = ''] = a.split('=').map((s) => s.trim())
-        if (/^max-age$/i.test(k)) return Number(v) <= 0
-        if (/^expires$/i.test(k)) return Date.parse(v) <= Date.now()
-        return false
-      })
-      if (expired || value === '') this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
-  }
-
-  header(): string | undefined {
-    if (this.cookies.size === 0) return undefined
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
-  }
-
-  get size(): number {
-    return this.cookies.size
-  }
-}
-
-function splitSetCookie(v: string | null): string[] {
-  return v ? v.split(/,(?=\s*[^;,=\s]+=)/) : []
-}
 
 /** GET and JSON.parse; a 2xx body that is not JSON (an HTML logon page, XML) is SOURCE_PROTOCOL. */
 export async function httpGetJson(cfg: HttpConfig, url: string, opts: Omit<GetOptions, 'accept'>): Promise<{ json: unknown; res: HttpResult; parseMs: number }> {

@@ -2,17 +2,31 @@
  * One extraction: FULL, DELTA_INIT or DELTA over server-driven pages, ending with the delta link
  * (sap-protocols.md §A.6, algorithm §A.9a). Pages are pulled, never pushed: the next HTTP request
  * starts only when the consumer asks for the next page.
+ *
+ * A page's body is parsed as it arrives (results-scanner.ts) and its rows are yielded in batches of
+ * at most `batchRows`, so memory holds a batch, not a server page. A batch never spans two server
+ * pages. `__next`/`__delta` are known only at the end of a body; the rows before are already out, and
+ * the links are judged (A.6.5) exactly as if the page had been read whole.
  */
-import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column } from '../fields.js'
+import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
 import { SourceError } from '../errors.js'
 import { hasDeltaToken, isLink, isTerminalDeltaNext, parseDeltaToken } from './delta-link.js'
-import { CookieJar, httpGetJson, type HttpConfig } from './http.js'
+import { CookieJar, httpGetBody, throwIfAborted, type HttpConfig } from './http.js'
 import { DELTA_LINKS_PREFIX, type ServiceMetadata } from './metadata.js'
 import { validateFilter } from './filter.js'
 import { pickDeltaLink, readDeltaLinks } from './delta-links-set.js'
+import { BodyShapeError, ResultsScanner } from './results-scanner.js'
 import type { EntitySetInfo, LogFn, Page, ReadEnd, ReadRequest, ReadResult } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
-import { buildRowPlan, convertRows } from './values.js'
+import { buildRowPlan, convertRows, type RowPlan } from './values.js'
+
+/**
+ * Rows per yielded page unless the request says otherwise. Small on purpose: a batch lives until the
+ * consumer has encoded it (and, read ahead, while the next one is parsed); objects that outlive two
+ * young-generation GCs are copied into the old generation and pile up there as garbage until a full
+ * GC. 1,000 rows are about 1.5 MB of allocation; per-batch overhead is negligible at that size.
+ */
+export const DEFAULT_BATCH_ROWS = 1_000
 
 /** What a read needs from its client. */
 export interface ReadContext {
@@ -27,6 +41,9 @@ export interface ReadContext {
 /** Validates the request against the metadata and returns the lazy result. Throws before any HTTP. */
 export function startRead(ctx: ReadContext, info: EntitySetInfo, req: ReadRequest): ReadResult {
   if (!Number.isSafeInteger(req.pageSize) || req.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(req.pageSize)}`)
+  if (req.batchRows !== undefined && (!Number.isSafeInteger(req.batchRows) || req.batchRows < 1)) {
+    throw new SourceError('SOURCE_BAD_REQUEST', `batchRows must be a positive integer, got ${String(req.batchRows)}`)
+  }
   if (req.mode !== 'FULL' && !info.deltaCapable) {
     throw new SourceError('SOURCE_BAD_REQUEST', `entity set ${info.entitySet} is not delta-capable (no sap:change-tracking, no ${DELTA_LINKS_PREFIX}${info.entitySet}); use a FULL read`)
   }
@@ -159,15 +176,37 @@ class Reader {
     let rows = 0
     let httpPages = 0
 
+    const scanner = new ResultsScanner()
+    const batches = new Batcher(scanner, plan, req.batchRows ?? DEFAULT_BATCH_ROWS)
     while (url !== undefined) {
       visited.add(url)
       const continuation = httpPages > 0
-      const { json, res, parseMs } = await httpGetJson(ctx.http, url, { prefer, signal: req.signal, jar, mode: req.mode, token: this.token, continuation })
+      const started = performance.now()
+      const stats = batches.startPage(rows)
+      let res: Response | undefined
+      let json: unknown
+      const body = httpGetBody(ctx.http, url, { accept: 'json', prefer, signal: req.signal, jar, mode: req.mode, token: this.token, continuation, onResponse: (r) => (res = r) })
+      try {
+        for await (const chunk of body) {
+          for (let batch = batches.next(chunk); batch; batch = batches.next()) {
+            // one chunk can hold several batches: an abort stops between them, not at the next read
+            throwIfAborted(req.signal)
+            rows += batch.length
+            yield { index: index++, rows: batch }
+          }
+        }
+        json = scanner.finish()
+        const rest = batches.rest()
+        if (rest) {
+          rows += rest.length
+          yield { index: index++, rows: rest }
+        }
+      } catch (e) {
+        if (e instanceof BodyShapeError) throw shapeError(e, url, res, scanner.head)
+        throw e
+      }
       httpPages++
       const d = envelope(json, url)
-      const convertStart = performance.now()
-      const converted = convertRows(d.results, plan, rows)
-      const convertMs = performance.now() - convertStart
       if (d.delta !== undefined) deltaLink = d.delta
       url = undefined
       if (d.next !== undefined) {
@@ -182,16 +221,12 @@ class Reader {
       ctx.log('debug', 'page', {
         entitySet: this.info.entitySet,
         page: httpPages,
-        rows: converted.length,
-        httpMs: Math.round(res.ms),
-        parseMs: Math.round(parseMs),
-        convertMs: Math.round(convertMs),
-        preferenceApplied: res.headers.get('preference-applied') ?? undefined,
+        rows: stats.rows,
+        ms: Math.round(performance.now() - started),
+        parseMs: Math.round(stats.parseMs),
+        convertMs: Math.round(stats.convertMs),
+        preferenceApplied: (res as Response | undefined)?.headers.get('preference-applied') ?? undefined,
       })
-      if (converted.length > 0) {
-        rows += converted.length
-        yield { index: index++, rows: converted }
-      }
     }
 
     const end: ReadEnd = { pages: index, rows }
@@ -228,6 +263,77 @@ class Reader {
     if (req.mode === 'DELTA' && pick.token === this.token) ctx.log('warn', 'DeltaLinksOf has no newer token than the one read from; the next delta repeats this one', { token: pick.token })
     return entitySetUrl(ctx, info, this.columns, req, pick.token)
   }
+}
+
+interface PageStats {
+  rows: number
+  parseMs: number
+  convertMs: number
+}
+
+/**
+ * Turns the scanner's small parsed groups into converted batches of exactly `batchRows` rows (the
+ * last of a page: fewer). Its own class, not generator code, so the parsed objects are garbage as
+ * soon as a group is converted: a generator's locals would live on while the consumer holds a batch.
+ */
+class Batcher {
+  private rows: Row[] = []
+  private rowBase = 0
+  private stats: PageStats = { rows: 0, parseMs: 0, convertMs: 0 }
+
+  constructor(
+    private readonly scanner: ResultsScanner,
+    private readonly plan: RowPlan,
+    private readonly batchRows: number,
+  ) {}
+
+  /** A new server page starts after `rowsBefore` rows; returns its counters. */
+  startPage(rowsBefore: number): PageStats {
+    this.scanner.reset()
+    this.rows = []
+    this.rowBase = rowsBefore
+    return (this.stats = { rows: 0, parseMs: 0, convertMs: 0 })
+  }
+
+  /** Feeds `chunk` (if any); returns the next full batch, or undefined until the bytes of one arrived. */
+  next(chunk?: Uint8Array): Row[] | undefined {
+    const { scanner, stats } = this
+    for (;;) {
+      scanner.maxRows = this.batchRows - this.rows.length
+      const t0 = performance.now()
+      if (chunk) scanner.push(chunk)
+      chunk = undefined
+      const raw = scanner.take()
+      const t1 = performance.now()
+      stats.parseMs += t1 - t0
+      if (raw === undefined) return undefined
+      const converted = convertRows(raw, this.plan, this.rowBase + stats.rows)
+      stats.convertMs += performance.now() - t1
+      stats.rows += converted.length
+      for (const row of converted) this.rows.push(row)
+      if (this.rows.length >= this.batchRows) return this.take()
+    }
+  }
+
+  /** The rows of the page not yet handed out, if any. */
+  rest(): Row[] | undefined {
+    return this.rows.length > 0 ? this.take() : undefined
+  }
+
+  private take(): Row[] {
+    const out = this.rows
+    this.rows = []
+    return out
+  }
+}
+
+/** A 2xx body that is not an OData page: an HTML logon page, XML, truncated or foreign JSON. */
+function shapeError(e: BodyShapeError, url: string, res: Response | undefined, head: string): SourceError {
+  if (e.reason === 'no-results') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array`)
+  if (e.reason === 'too-large') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array (${e.message})`)
+  const type = res?.headers.get('content-type') ?? 'no content-type'
+  const shown = JSON.stringify(head.slice(0, 120).replace(/\s+/g, ' '))
+  return new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}): ${shown} (${e.message})`, { httpStatus: res?.status, cause: e })
 }
 
 interface Envelope {

@@ -56,12 +56,21 @@ export interface ReadRequest {
   filter?: string
   /** Sent as `Prefer: odata.maxpagesize=N`. */
   pageSize: number
+  /**
+   * Most rows per yielded {@link Page} (default 1,000). A server page with more rows is yielded in
+   * several Pages as its body arrives, so the client holds a batch of rows, never a whole page.
+   */
+  batchRows?: number
   /** Required for DELTA: the stored link (full URL as the server returned it) or a bare token. */
   deltaLink?: string
   signal?: AbortSignal
 }
 
-/** One server page of converted rows; `index` counts yielded pages from 0. */
+/**
+ * A batch of converted rows: a whole server page, or a part of one when the page has more than
+ * `ReadRequest.batchRows` rows (a batch never spans two server pages). `index` counts yielded pages
+ * from 0; empty server pages yield nothing.
+ */
 export interface Page {
   index: number
   /** Rows in `ReadResult.columns` order. */
@@ -72,13 +81,18 @@ export interface ReadEnd {
   /** The link to store for the next DELTA (DELTA_INIT and DELTA only). */
   deltaLink?: string
   deltaToken?: string
+  /** Pages yielded (batches, see {@link Page}). */
   pages: number
+  /** Rows yielded, in all. */
   rows: number
 }
 
 export interface ReadResult {
   columns: Column[]
-  /** Lazy: one HTTP page in flight at most; the next page is fetched only when the consumer asks. */
+  /**
+   * Lazy: one HTTP request in flight at most; its body is read only as fast as the consumer takes
+   * batches (TCP back-pressure), and the next page is requested only when the consumer asks.
+   */
   pages: AsyncIterable<Page>
   /** Resolves after `pages` is exhausted; rejects if iteration failed or was abandoned. */
   end(): Promise<ReadEnd>

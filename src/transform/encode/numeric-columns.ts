@@ -1,13 +1,14 @@
 /**
  * Writers for fixed-width values, held in typed arrays (no object per value):
  *
- * | writer             | kinds                                                       | storage       |
- * |--------------------|-------------------------------------------------------------|---------------|
- * | NumberColumn       | int8…int32, date, decimal p≤9 (INT32); time, timestamp,     | Float64Array  |
- * |                    | decimal p≤15 (INT64, all below 2^53); double                | (exact ints)  |
- * | BigIntColumn       | int64, decimal 16≤p≤18 (INT64)                              | BigInt64Array |
- * | BooleanColumn      | boolean                                                     | Uint8Array    |
- * | FixedDecimalColumn | decimal p≥19 (FIXED_LEN_BYTE_ARRAY)                         | bigint[]      |
+ * | writer             | kinds                                                       | storage                 |
+ * |--------------------|-------------------------------------------------------------|-------------------------|
+ * | NumberColumn       | int8…int32, date, decimal p≤9 (INT32); time, timestamp,     | Float64Array            |
+ * |                    | decimal p≤15 (INT64, all below 2^53); double                | (exact ints)            |
+ * | BigIntColumn       | int64, decimal 16≤p≤18 (INT64)                              | BigInt64Array           |
+ * | BooleanColumn      | boolean                                                     | Uint8Array              |
+ * | FixedDecimalColumn | decimal p≥19 (FIXED_LEN_BYTE_ARRAY)                         | Float64Array; a bigint  |
+ * |                    |                                                             | only beyond 15 digits   |
  */
 import type { SchemaElement } from 'hyparquet-writer'
 import type { Column, Row, Value } from '../../sap/fields.js'
@@ -260,18 +261,27 @@ export class BooleanColumn extends ColumnWriter {
   }
 }
 
-/** Decimals of 19+ digits: big-endian two's complement in FIXED_LEN_BYTE_ARRAY(type_length). */
+/**
+ * Decimals of 19+ digits: big-endian two's complement in FIXED_LEN_BYTE_ARRAY(type_length). Values of
+ * up to 15 digits (nearly all of them: ODP's ODQ_ENTITYCNTR is DEC 37 and holds 1, 0 or -1) are kept
+ * in a Float64Array and only wider ones as bigints, so a row group holds no object per value: 100,000
+ * bigints kept for a whole row group would all end up in the old generation as garbage.
+ */
 export class FixedDecimalColumn extends ColumnWriter {
-  /** A plain array grows by itself as values are appended in order. */
-  private readonly vals: bigint[] = []
+  private vals: Float64Array
+  /** Values wider than 15 digits, by dense index (their slot in `vals` is unused). */
+  private readonly wide = new Map<number, bigint>()
   private readonly typeLength: number
 
   constructor(column: Column, index: number, element: SchemaElement, maxRows: number) {
     super(column, index, element, maxRows)
+    this.vals = new Float64Array(this.size)
     this.typeLength = element.type_length as number
   }
 
-  protected resize(): void {}
+  protected resize(size: number): void {
+    this.vals = grown(this.vals, size)
+  }
 
   protected appendValues(rows: readonly Row[], from: number, to: number, firstRow: number): void {
     const { vals, defs, column, index: j } = this
@@ -285,7 +295,9 @@ export class FixedDecimalColumn extends ColumnWriter {
           this.missing(v, row)
         } else {
           const x = parseDecimal(v, column)
-          vals[n++] = typeof x === 'bigint' ? x : BigInt(x)
+          if (typeof x === 'number') vals[n] = x
+          else this.wide.set(n, x)
+          n++
           if (defs) defs[row] = 1
         }
       }
@@ -305,25 +317,55 @@ export class FixedDecimalColumn extends ColumnWriter {
   }
 
   protected writePlain(out: Bytes, from: number, to: number): void {
-    const len = this.typeLength
-    const bits = BigInt(8 * len)
+    const len = this.typeLength // ≥ 9 for 19+ digits
     out.ensure((to - from) * len)
-    const buf = out.buf
-    for (let i = from; i < to; i++) {
-      const hex = BigInt.asUintN(Number(bits), this.vals[i]).toString(16).padStart(2 * len, '0')
-      for (let k = 0; k < len; k++) buf[out.pos + k] = parseInt(hex.slice(2 * k, 2 * k + 2), 16)
-      out.pos += len
+    const { buf, view } = out
+    const { vals, wide } = this
+    let p = out.pos
+    for (let i = from; i < to; i++, p += len) {
+      const w = wide.size > 0 ? wide.get(i) : undefined
+      if (w === undefined) {
+        // a safe integer: sign bytes, then its 64-bit two's complement big-endian
+        const v = vals[i]
+        buf.fill(v < 0 ? 0xff : 0, p, p + len - 8)
+        const hi = Math.floor(v / TWO_32)
+        view.setInt32(p + len - 8, hi, false)
+        view.setUint32(p + len - 4, v - hi * TWO_32, false)
+      } else {
+        let x = BigInt.asUintN(8 * len, w)
+        for (let k = len - 1; k >= 0; k--) {
+          buf[p + k] = Number(x & 0xffn)
+          x >>= 8n
+        }
+      }
     }
+    out.pos = p
   }
 
   protected minMax(): MinMax {
-    let min = this.vals[0]
-    let max = min
-    for (let i = 1; i < this.count; i++) {
-      const v = this.vals[i]
-      if (v < min) min = v
-      if (v > max) max = v
+    let min: bigint | undefined
+    let max: bigint | undefined
+    let lo = Infinity
+    let hi = -Infinity
+    for (let i = 0; i < this.count; i++) {
+      const w = this.wide.size > 0 ? this.wide.get(i) : undefined
+      if (w === undefined) {
+        const v = this.vals[i]
+        if (v < lo) lo = v
+        if (v > hi) hi = v
+      } else {
+        if (min === undefined || w < min) min = w
+        if (max === undefined || w > max) max = w
+      }
+    }
+    if (lo <= hi) {
+      if (min === undefined || BigInt(lo) < min) min = BigInt(lo)
+      if (max === undefined || BigInt(hi) > max) max = BigInt(hi)
     }
     return { min_value: min, max_value: max }
+  }
+
+  protected override clear(): void {
+    this.wide.clear()
   }
 }

@@ -1,0 +1,374 @@
+/**
+ * Reads an OData v2 JSON page as its bytes arrive and hands out the elements of `d.results` parsed,
+ * a small group at a time, so a page (tens of MB of JSON, twice that as a two-byte JS string,
+ * several times that as objects) is never held whole.
+ *
+ * One pass over the bytes tracks strings, escapes and nesting; its state survives chunk boundaries
+ * and bytes stay in the buffer until they are parsed, so an escape or a multi-byte UTF-8 character
+ * split across chunks is never decoded in halves. The bytes of consecutive complete elements are
+ * contiguous, so a group of them is one `JSON.parse('[…]')`: V8's parser does the real work, and
+ * validates it. Groups stay under `maxParseBytes`, so their text and objects are small and die young
+ * (a string over 128 KB would be allocated straight into V8's old generation).
+ *
+ * Each row's own `__metadata` member (two long URLs, most of a row's bytes, never read) is cut out
+ * before decoding; its content is not validated. Everything outside `results` goes to a PageEnvelope.
+ */
+import { BACKSLASH, BodyShapeError, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, isSpace } from './json-bytes.js'
+import { PageEnvelope } from './page-envelope.js'
+
+export { BodyShapeError } from './json-bytes.js'
+
+export interface ScannerOptions {
+  /** A group handed out by take() ends after the element that reaches this many bytes (default 48 KiB). */
+  maxParseBytes?: number
+  /** Bytes outside `results` before the body is refused (a body that is not a page). */
+  maxEnvelopeBytes?: number
+}
+
+/** `__metadata"`: the member name after its opening quote. */
+const METADATA = Buffer.from('__metadata"')
+const HEAD_BYTES = 120
+const INITIAL_BYTES = 1 << 20
+const DEFAULT_MAX_ENVELOPE = 1 << 20
+/** Well under V8's 128 KB large-object threshold even as a two-byte string, but many rows per call. */
+const DEFAULT_MAX_PARSE = 48 << 10
+
+// Where the scanner is at the level of the results array.
+const EXPECT_FIRST = 0 // after '[': an element or ']'
+const EXPECT_NEXT = 1 // after ',': an element
+const IN_ELEMENT = 2 // an element started (a scalar ends at ',' or ']')
+const ELEMENT_DONE = 3 // a container or string element closed: ',' or ']' must follow
+
+// Cutting out a row's `__metadata` member.
+const DROP_NONE = 0
+const DROP_NAME = 1 // name read, its value not yet started
+const DROP_VALUE = 2 // inside the value object
+const DROP_AFTER = 3 // value closed; the next ',' or '}' decides which comma goes with it
+
+export class ResultsScanner {
+  private buf = Buffer.allocUnsafe(INITIAL_BYTES)
+  /** Bytes of the group being assembled for JSON.parse. */
+  private out = Buffer.allocUnsafe(INITIAL_BYTES)
+  private readonly decoder = new TextDecoder()
+  private readonly maxParse: number
+  private readonly envelope: PageEnvelope
+  /** Most elements in the next group: the caller's room left in its batch. */
+  maxRows = Number.POSITIVE_INFINITY
+  private len = 0
+  private pos = 0
+  private inResults = false
+  private headBytes: number[] = []
+
+  // inside results
+  private depth = 0
+  private inString = false
+  private state = EXPECT_FIRST
+  /** The element being scanned is an object (its members have names). */
+  private isObject = false
+  /** The next string at depth 1 is a member name. */
+  private keyPos = false
+  /** The comma before the current member at depth 1; -1 after '{'. */
+  private memberSep = -1
+  /** This element's `__metadata` was found (only the first one is cut). */
+  private dropped = false
+  private drop = DROP_NONE
+  /** Where the `__metadata` member starts (its name's quote), the comma before it, and its value's end. */
+  private dropName = -1
+  private dropSep = -1
+  private dropEnd = -1
+  /** [from, to) buffer ranges left out of the group. */
+  private cuts: number[] = []
+  private cutBytes = 0
+  /** First byte of the group's first element, and the separator after its last complete one. */
+  private groupStart = -1
+  private groupEnd = -1
+  /** Complete elements in the group. */
+  private count = 0
+  /** The group is complete: scanning waits until take() has parsed it. */
+  private ready = false
+
+  constructor(opts: ScannerOptions = {}) {
+    this.maxParse = opts.maxParseBytes ?? DEFAULT_MAX_PARSE
+    this.envelope = new PageEnvelope(opts.maxEnvelopeBytes ?? DEFAULT_MAX_ENVELOPE)
+  }
+
+  /** The first bytes of the body as text, for error messages. */
+  get head(): string {
+    return Buffer.from(this.headBytes).toString('utf8')
+  }
+
+  /** Starts the next body; keeps the buffers unless a huge row grew them. */
+  reset(): void {
+    if (this.buf.length > 4 * INITIAL_BYTES) this.buf = Buffer.allocUnsafe(INITIAL_BYTES)
+    if (this.out.length > 4 * INITIAL_BYTES) this.out = Buffer.allocUnsafe(INITIAL_BYTES)
+    this.len = this.pos = 0
+    this.inResults = false
+    this.headBytes = []
+    this.envelope.reset()
+    this.resetResults()
+    this.resetGroup()
+  }
+
+  /** Appends the next bytes of the body and scans them (up to the next complete group). */
+  push(chunk: Uint8Array): void {
+    if (this.headBytes.length < HEAD_BYTES) {
+      for (let k = 0; k < chunk.length && this.headBytes.length < HEAD_BYTES; k++) this.headBytes.push(chunk[k])
+    }
+    if (this.len + chunk.length > this.buf.length) this.makeRoom(chunk.length)
+    this.buf.set(chunk, this.len)
+    this.len += chunk.length
+    this.scan()
+  }
+
+  /**
+   * The next group of elements, parsed: at most `maxRows`, about `maxParseBytes` of JSON, fewer at
+   * the end of `results`; undefined until the bytes of one have arrived.
+   */
+  take(): unknown[] | undefined {
+    if (!this.ready) return undefined
+    const rows = this.parseGroup()
+    this.scan()
+    return rows
+  }
+
+  /**
+   * After the last byte: the envelope, parsed (`results` in it is empty). Throws BodyShapeError for a
+   * body that ended early, is not JSON, or has no `d.results` array. Call take() until it returns
+   * undefined first.
+   */
+  finish(): unknown {
+    if (this.inResults || !this.envelope.complete) throw new BodyShapeError('syntax', 'the body ended before its JSON did')
+    if (this.ready || this.count > 0) throw new Error('ResultsScanner: take the last group before finish()')
+    return this.envelope.finish()
+  }
+
+  private scan(): void {
+    while (!this.ready && this.pos < this.len) {
+      if (this.inResults) {
+        if (!this.scanResults()) return
+      } else {
+        this.pos = this.envelope.scan(this.buf, this.pos, this.len)
+        if (!this.envelope.entered) return
+        this.inResults = true
+        this.resetResults()
+      }
+    }
+  }
+
+  /**
+   * Inside results: finds element boundaries and the `__metadata` members to leave out. Returns false
+   * when it needs more bytes, true when a group is ready or results ended.
+   */
+  private scanResults(): boolean {
+    const buf = this.buf
+    const len = this.len
+    let i = this.pos
+    let depth = this.depth
+    while (i < len) {
+      if (this.inString) {
+        // Strings are most of the bytes: let indexOf find the closing quote, then count the
+        // backslashes before it (they are still in the buffer: the element's bytes are kept).
+        const q = buf.indexOf(QUOTE, i)
+        if (q < 0 || q >= len) {
+          i = len
+          break
+        }
+        let k = q - 1
+        while (buf[k] === BACKSLASH) k--
+        i = q + 1
+        if (((q - 1 - k) & 1) === 1) continue // an escaped quote
+        this.inString = false
+        if (depth === 0) this.state = ELEMENT_DONE
+        continue
+      }
+      const c = buf[i++]
+      if (c === QUOTE) {
+        if (depth === 1) {
+          if (this.keyPos) {
+            if (!this.dropped) {
+              const avail = Math.min(len - i, METADATA.length)
+              let k = 0
+              while (k < avail && buf[i + k] === METADATA[k]) k++
+              if (k === METADATA.length) {
+                this.keyPos = false
+                this.dropped = true
+                this.drop = DROP_NAME
+                this.dropName = i - 1
+                this.dropSep = this.memberSep
+                i += METADATA.length
+                continue
+              }
+              if (k === avail) {
+                // so far the name reads `__metadata`, but its end has not arrived: look again then
+                this.depth = depth
+                this.pos = i - 1
+                return false
+              }
+            }
+            this.keyPos = false
+          } else if (this.drop === DROP_NAME) {
+            this.drop = DROP_NONE // a string value: keep the member
+          }
+        } else if (depth === 0) {
+          if (this.state === IN_ELEMENT || this.state === ELEMENT_DONE) throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
+          this.startElement(i - 1)
+        }
+        this.inString = true
+        continue
+      }
+      if (depth > 0) {
+        if (c === LBRACE || c === LBRACKET) {
+          if (depth === 1 && this.drop === DROP_NAME) this.drop = c === LBRACE ? DROP_VALUE : DROP_NONE
+          depth++
+        } else if (c === RBRACE || c === RBRACKET) {
+          depth--
+          if (depth === 1) {
+            if (this.drop === DROP_VALUE) {
+              this.drop = DROP_AFTER
+              this.dropEnd = i
+            }
+          } else if (depth === 0) {
+            // the last member: the comma before it goes with it
+            if (this.drop === DROP_AFTER) this.cut(this.dropSep >= 0 ? this.dropSep : this.dropName, this.dropEnd)
+            this.drop = DROP_NONE
+            this.state = ELEMENT_DONE
+          }
+        } else if (depth === 1) {
+          if (c === COMMA) {
+            if (this.drop === DROP_AFTER) {
+              this.cut(this.dropName, i) // the comma after it goes with it
+              this.drop = DROP_NONE
+            }
+            if (this.drop === DROP_NAME) this.drop = DROP_NONE
+            this.memberSep = i - 1
+            this.keyPos = this.isObject
+          } else if (this.drop === DROP_NAME && c !== COLON && !isSpace(c)) {
+            this.drop = DROP_NONE // a scalar value: keep the member
+          }
+        }
+        continue
+      }
+      // the array level
+      if (isSpace(c)) continue
+      if (c === COMMA) {
+        if (this.state !== IN_ELEMENT && this.state !== ELEMENT_DONE) throw new BodyShapeError('syntax', 'a comma without an element in d.results')
+        this.completeElement(i - 1)
+        this.state = EXPECT_NEXT
+        if (this.ready) {
+          this.depth = depth
+          this.pos = i
+          return true
+        }
+      } else if (c === RBRACKET) {
+        if (this.state === EXPECT_NEXT) throw new BodyShapeError('syntax', 'a trailing comma in d.results')
+        if (this.state !== EXPECT_FIRST) this.completeElement(i - 1)
+        this.ready = this.count > 0
+        // back outside: the ']' is copied into the envelope
+        this.inResults = false
+        this.envelope.resume(i - 1)
+        this.pos = i
+        return true
+      } else if (c === RBRACE) {
+        throw new BodyShapeError('syntax', 'unexpected } in d.results')
+      } else {
+        if (this.state === ELEMENT_DONE || (this.state === IN_ELEMENT && (c === LBRACE || c === LBRACKET))) {
+          throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
+        }
+        if (this.state !== IN_ELEMENT) this.startElement(i - 1)
+        if (c === LBRACE || c === LBRACKET) {
+          depth = 1
+          this.isObject = c === LBRACE
+          this.keyPos = this.isObject
+          this.memberSep = -1
+          this.dropped = false
+        }
+      }
+    }
+    this.depth = depth
+    this.pos = i
+    return false
+  }
+
+  private startElement(at: number): void {
+    if (this.groupStart < 0) this.groupStart = at
+    this.state = IN_ELEMENT
+  }
+
+  private completeElement(separator: number): void {
+    this.count++
+    this.groupEnd = separator
+    if (this.count >= this.maxRows || separator - this.groupStart - this.cutBytes >= this.maxParse) this.ready = true
+  }
+
+  private cut(from: number, to: number): void {
+    this.cuts.push(from, to)
+    this.cutBytes += to - from
+  }
+
+  private resetResults(): void {
+    this.depth = 0
+    this.inString = false
+    this.state = EXPECT_FIRST
+    this.keyPos = false
+    this.memberSep = -1
+    this.dropped = false
+    this.drop = DROP_NONE
+  }
+
+  private resetGroup(): void {
+    this.groupStart = this.groupEnd = -1
+    this.count = 0
+    this.cuts.length = 0
+    this.cutBytes = 0
+    this.ready = false
+  }
+
+  /** `[` + the group's element bytes without the cut ranges + `]`, decoded and parsed. */
+  private parseGroup(): unknown[] {
+    const { buf, cuts } = this
+    const end = this.groupEnd
+    if (this.out.length < end - this.groupStart + 2) this.out = Buffer.allocUnsafe(Math.max(this.out.length * 2, end - this.groupStart + 2))
+    const out = this.out
+    out[0] = LBRACKET
+    let n = 1
+    let from = this.groupStart
+    for (let k = 0; k < cuts.length; k += 2) {
+      n += buf.copy(out, n, from, cuts[k])
+      from = cuts[k + 1]
+    }
+    n += buf.copy(out, n, from, end)
+    out[n++] = RBRACKET
+    this.resetGroup()
+    try {
+      return JSON.parse(this.decoder.decode(out.subarray(0, n))) as unknown[]
+    } catch (e) {
+      throw new BodyShapeError('syntax', (e as Error).message)
+    }
+  }
+
+  /**
+   * Room for `n` more bytes: drops what is no longer needed (parsed elements, bytes copied into the
+   * envelope) by moving the rest to the front, and grows the buffer only when that is not enough.
+   */
+  private makeRoom(n: number): void {
+    let keep = this.inResults ? this.pos : Math.min(this.envelope.copied, this.pos)
+    if (this.groupStart >= 0) keep = Math.min(keep, this.groupStart)
+    keep = Math.min(keep, this.len)
+    const size = this.len - keep
+    let target = this.buf
+    if (size + n > this.buf.length) target = Buffer.allocUnsafe(Math.max(this.buf.length * 2, size + n))
+    this.buf.copy(target, 0, keep, this.len)
+    this.buf = target
+    const shift = (p: number) => (p >= 0 ? p - keep : p)
+    this.len = size
+    this.pos -= keep
+    this.envelope.copied = Math.max(0, this.envelope.copied - keep)
+    this.groupStart = shift(this.groupStart)
+    this.groupEnd = shift(this.groupEnd)
+    this.memberSep = shift(this.memberSep)
+    this.dropName = shift(this.dropName)
+    this.dropSep = shift(this.dropSep)
+    this.dropEnd = shift(this.dropEnd)
+    for (let k = 0; k < this.cuts.length; k++) this.cuts[k] -= keep
+  }
+}
