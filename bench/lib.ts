@@ -1,8 +1,16 @@
 /** Small shared pieces of the benchmark: child processes, timing, the SAP simulator process. */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const ROOT = join(import.meta.dirname, '..')
+
+/**
+ * The Node flags the service ships with (`npm start`): service processes in the benchmark run with
+ * exactly these, so its figures are the product's. Read from package.json, the one place they live.
+ */
+export const SERVICE_NODE_FLAGS: string[] =
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--(?!import)[\w-]+(=\S+)?/g) ?? []
 
 /** Peak resident memory of this process so far, in MiB. */
 export const peakRssMiB = () => process.resourceUsage().maxRSS / 1024
@@ -14,7 +22,7 @@ export function report(result: Record<string, unknown>): void {
 
 /** Runs a scenario file in its own Node process (so its memory is its own) and returns its report. */
 export async function runScenario<T>(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/scenarios', file), ...args], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'bench/scenarios', file), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

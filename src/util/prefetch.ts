@@ -1,6 +1,7 @@
 /**
- * Reads up to `ahead` items of an async iterable before the consumer asks for them, so the next
- * page downloads while the current one is being encoded. Memory grows by at most `ahead` items.
+ * Asks for up to `ahead` items of an async iterable before the consumer needs them, so the next
+ * page downloads while the current one is being encoded. An item is requested only once the one
+ * before it has arrived, so at most `ahead` items wait in memory besides the one being consumed.
  * An error of the source surfaces at the consumer's next read; the consumer stopping early stops
  * the source.
  */
@@ -8,19 +9,18 @@ export async function* prefetch<T>(source: AsyncIterable<T>, ahead: number): Asy
   const it = source[Symbol.asyncIterator]()
   const pending: Array<Promise<IteratorResult<T>>> = []
   let exhausted = false
-  const fill = () => {
-    while (!exhausted && pending.length < ahead + 1) {
-      const p = it.next()
-      pending.push(p)
-      // Keep an early rejection from counting as unhandled; it is re-thrown when awaited below.
-      p.then((r) => r.done && (exhausted = true), () => (exhausted = true))
-    }
+  const request = () => {
+    const p = it.next()
+    // Keep an early rejection from counting as unhandled; it is re-thrown when awaited below.
+    p.then((r) => r.done && (exhausted = true), () => (exhausted = true))
+    pending.push(p)
   }
   try {
     for (;;) {
-      fill()
+      if (!pending.length) request()
       const r = await pending.shift()!
       if (r.done) return
+      while (!exhausted && pending.length < ahead) request()
       yield r.value
     }
   } finally {
