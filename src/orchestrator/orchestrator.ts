@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
@@ -14,6 +13,7 @@ import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { isTerminal } from './status.js'
+import { isDeadLocalWorker, newWorkerId } from './worker-identity.js'
 
 export interface OrchestratorDeps {
   db: Db
@@ -50,13 +50,14 @@ export interface RunRequest {
 }
 
 const CANCEL_WAIT_MS = 5_000
+const SWEEP_EVERY_MS = 5_000
 
 /**
  * The run lifecycle: accepts run requests, hands them to workers through the queue, cancels them,
  * and notices runs whose process died. `api` calls this; it calls sap, transform, storage and db.
  */
 export class Orchestrator {
-  readonly workerId = `${process.pid}-${randomUUID().slice(0, 8)}`
+  readonly workerId = newWorkerId()
   readonly #queue: RunQueue
   readonly #running = new Map<string, AbortController>()
   readonly #staleAfterMs: number
@@ -90,7 +91,9 @@ export class Orchestrator {
     for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
     this.#sweepTimer = setInterval(
       () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
-      Math.max(250, Math.floor(this.#staleAfterMs / 2)),
+      // Often enough to notice a dead process of this host within seconds; stale heartbeats of
+      // other hosts are caught within half the stale window.
+      Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2))),
     )
     this.#sweepTimer.unref()
   }
@@ -238,15 +241,17 @@ export class Orchestrator {
   }
 
   /**
-   * Fails RUNNING runs whose heartbeat stopped (their process crashed or was killed) and queues a
-   * new run of each pipeline, which re-reads the same delta (RECOVERY).
+   * Fails RUNNING runs whose process is gone — its heartbeat stopped, or it was a process of this
+   * host that no longer exists — and queues a new run of each pipeline, which re-reads the same
+   * delta (RECOVERY).
    */
   async sweepLostRuns(): Promise<number> {
     const { db, log } = this.deps
     const cutoff = new Date(Date.now() - this.#staleAfterMs)
-    const lost = await db.run.findMany({
-      where: { status: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: cutoff } }], id: { notIn: [...this.#running.keys()] } },
-    })
+    const running = await db.run.findMany({ where: { status: 'RUNNING', id: { notIn: [...this.#running.keys()] } } })
+    const lost = running.filter(
+      (r) => !r.heartbeatAt || r.heartbeatAt < cutoff || isDeadLocalWorker(r.workerId, this.workerId),
+    )
     for (const run of lost) {
       const error = workerLost(run.stage)
       const marked = await db.run.updateMany({

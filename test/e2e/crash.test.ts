@@ -28,8 +28,9 @@ afterEach(async () => {
 })
 
 it('a run whose process is killed mid-extraction is failed as WORKER_LOST and recovered by a new run', async () => {
-  // This service instance is the survivor: it notices the dead process's run by its stopped heartbeat.
-  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 60 }, openRequestIdleMs: 500 }, orchestrator: { staleAfterMs: 5_000 } })
+  // This service instance is the survivor. Its stale-heartbeat window is a minute, so what makes it
+  // notice the run within seconds is that the run's process, on this host, no longer exists.
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 60 }, openRequestIdleMs: 500 }, orchestrator: { staleAfterMs: 60_000 } })
   const { pipelineId } = await h.createPipeline({ name: 'crashy', pageSize: 20 })
   const init = await h.run(pipelineId)
   const changes = h.sim.admin.insert(SALES_ITEMS, 50)

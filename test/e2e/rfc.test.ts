@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
-import { startRfcSimulator, type RfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
+import { startRfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { readRun, type LakeRow } from '../helpers/lake.js'
