@@ -41,7 +41,7 @@ export const httpUrlSchema = (queryHint: string) =>
       try {
         u = new URL(v)
       } catch {
-        ctx.addIssue({ code: 'custom', message: `"${v}" is not a valid URL` })
+        ctx.addIssue({ code: 'custom', message: 'is not a valid URL (the value is not repeated here: it may hold a secret)' })
         return
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })

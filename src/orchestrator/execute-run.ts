@@ -57,11 +57,16 @@ export function sourceSpecOf(p: Pipeline): SourceSpec {
 /** Output defaults where a pipeline leaves them open. */
 export const OUTPUT_DEFAULTS = { compression: 'SNAPPY' as Compression, rowGroupRows: 100_000, maxFileMb: 256, pageSize: 20_000 }
 const UPLOAD_CONCURRENCY = 2
+/** How long a failed run may spend removing its files before leaving them to the next run. */
+const CLEANUP_TIMEOUT_MS = 30_000
 /** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
 const PAGES_AHEAD = 1
 
-/** Why a run's signal was aborted: cancelled by a user, or the process is shutting down. */
-export type AbortReason = RunCancelled | { shutdown: true }
+/**
+ * Why a run's signal was aborted: cancelled by a user, the process is shutting down, or the run is
+ * no longer this worker's (another process declared it lost and has re-run the pipeline).
+ */
+export type AbortReason = RunCancelled | { shutdown: true } | { leaseLost: true }
 
 /**
  * Executes one QUEUED run to its end: claim → extract → transform → upload → manifest → commit.
@@ -82,8 +87,10 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
   const run = await db.run.findUniqueOrThrow({ where: { id: runId }, include: RUN_INCLUDE })
   const log = baseLog.child({ runId, pipelineId: run.pipelineId, mode: run.extractionMode })
   const cancelFromDb = new AbortController()
-  const tracker = new RunTracker(db, deps.bus, log, run.id, run.pipelineId, 'CONNECTING', deps.timing, (cancel) => {
-    if (cancel && !cancelFromDb.signal.aborted) cancelFromDb.abort(new RunCancelled())
+  const tracker = new RunTracker(db, deps.bus, log, run.id, run.pipelineId, deps.workerId, 'CONNECTING', deps.timing, (state) => {
+    if (cancelFromDb.signal.aborted) return
+    if (state.leaseLost) cancelFromDb.abort({ leaseLost: true } satisfies AbortReason)
+    else if (state.cancelRequested) cancelFromDb.abort(new RunCancelled())
   })
   const runSignal = AbortSignal.any([signal, cancelFromDb.signal])
   tracker.publishStatus('RUNNING', 'CONNECTING')
@@ -108,11 +115,17 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     return { ...outcome, status: 'SUCCEEDED' }
   } catch (e) {
     const reason = runSignal.aborted ? (runSignal.reason as AbortReason) : undefined
+    if (reason && 'leaseLost' in reason) {
+      // Its outcome and its files are the new owner's business now: touch nothing.
+      tracker.stop()
+      log.warn('run stopped: another process declared it lost and re-ran the pipeline')
+      return { ...outcome, status: 'RELEASED' }
+    }
     if (reason && 'shutdown' in reason) {
       // Leave it RUNNING with a heartbeat in the past: the next start sees a lost run at once,
       // fails it as WORKER_LOST and runs the pipeline again, recovering the same delta.
       tracker.stop()
-      await db.run.update({ where: { id: run.id }, data: { heartbeatAt: new Date(0) } })
+      await db.run.updateMany({ where: { id: run.id, status: 'RUNNING', workerId: deps.workerId }, data: { heartbeatAt: new Date(0) } })
       log.info('run released for recovery at shutdown')
       return { ...outcome, status: 'RELEASED' }
     }
@@ -120,8 +133,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     const status = error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED'
     tracker.stop()
     const c = tracker.counters
-    await db.run.updateMany({
-      where: { id: run.id, status: 'RUNNING' },
+    const ended = await db.run.updateMany({
+      where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
       data: {
         status,
         activeKey: null,
@@ -132,12 +145,19 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
         ...c,
       },
     })
-    await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
-    // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
-    // the next run to remove; without a manifest readers already see it as incomplete).
-    if (destination) await removeFailedOutput(db, run.id, destination, prefix, log)
+    if (ended.count !== 1) {
+      // Not ours to end (declared lost meanwhile), or it committed after all (a commit whose
+      // reply was lost): either way its files are not leftovers of this worker's to remove.
+      log.warn({ code: error.code }, 'run failed after it stopped being this worker\'s; leaving its outcome and files alone')
+      return { ...outcome, status: 'RELEASED' }
+    }
     tracker.publishStatus(status)
     log.info({ code: error.code }, `run ${status.toLowerCase()}`)
+    await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
+    // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
+    // the next run to remove; without a manifest readers already see it as incomplete). Bounded in
+    // time: a storage outage must not hold a worker slot for the SDK's whole retry schedule.
+    if (destination) await removeFailedOutput(db, run.id, destination, prefix, log, AbortSignal.timeout(CLEANUP_TIMEOUT_MS))
     return { ...outcome, status, error }
   } finally {
     tracker.stop()

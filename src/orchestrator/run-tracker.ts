@@ -39,10 +39,12 @@ export class RunTracker {
     private readonly log: Logger,
     readonly runId: string,
     readonly pipelineId: string,
+    /** The worker that holds the run; every write is conditional on still holding it (a lease). */
+    private readonly workerId: string,
     stage: RunStage,
     private readonly timing: TrackerTiming,
-    /** Called on each heartbeat with the database's cancel flag (a cancel from another process). */
-    private readonly onHeartbeat: (cancelRequested: boolean) => void,
+    /** Called on each heartbeat: the database's cancel flag, or that the lease is gone. */
+    private readonly onHeartbeat: (state: { cancelRequested: boolean; leaseLost: boolean }) => void,
   ) {
     this.#stage = stage
     this.#heartbeat = setInterval(() => void this.flush().catch((e) => this.log.warn({ err: e }, 'heartbeat failed')), timing.persistEveryMs)
@@ -90,17 +92,26 @@ export class RunTracker {
     })
   }
 
-  /** Persists counters and the heartbeat, and reads back the cancel flag. */
-  async flush(): Promise<void> {
+  /**
+   * Persists counters and the heartbeat, and reads back the cancel flag. The write only lands while
+   * the run is still RUNNING under this worker: a run that another process declared lost (and whose
+   * pipeline it re-ran) finds out here and must stop. Returns whether the lease still holds.
+   */
+  async flush(): Promise<boolean> {
     const c = this.#counters
     const dirty = this.#dirtyDb
     this.#dirtyDb = false
-    const row = await this.db.run.update({
-      where: { id: this.runId },
+    const held = await this.db.run.updateMany({
+      where: { id: this.runId, status: 'RUNNING', workerId: this.workerId },
       data: { stage: this.#stage, heartbeatAt: new Date(), ...(dirty ? { ...c } : {}) },
-      select: { cancelRequested: true },
     })
-    this.onHeartbeat(row.cancelRequested)
+    if (held.count === 0) {
+      this.onHeartbeat({ cancelRequested: false, leaseLost: true })
+      return false
+    }
+    const row = await this.db.run.findUniqueOrThrow({ where: { id: this.runId }, select: { cancelRequested: true } })
+    this.onHeartbeat({ cancelRequested: row.cancelRequested, leaseLost: false })
+    return true
   }
 
   /** Sends pending counters now, then stops the timers. The final status is published by the caller. */

@@ -75,6 +75,8 @@ describe('connections, destinations and pipelines', () => {
   it.each([
     ['an unsupported URL scheme', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'ftp://sap/x' } }, 'odataConfig.serviceUrl'],
     ['a malformed URL', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'http//no-colon' } }, 'odataConfig.serviceUrl'],
+    // not repeated in the message: a pasted URL may carry a password
+    ['a malformed URL holding a secret', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:s3cr3t-pw@@sap x' } }, 'odataConfig.serviceUrl'],
     ['credentials in the URL', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:p@sap/x' } }, 'odataConfig.serviceUrl'],
     ['missing config', { name: 'x', protocol: 'ODATA' as const }, 'odataConfig'],
     ['the wrong config', { name: 'x', protocol: 'ODATA' as const, rfcConfig: { client: '100', ashost: 'h', sysnr: '00' } }, 'rfcConfig'],
@@ -85,6 +87,7 @@ describe('connections, destinations and pipelines', () => {
     await expectUnchanged(async () => {
       const err = await h.gqlError(CreateConnection, { input })
       expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field })
+      expect(err.message).not.toContain('s3cr3t-pw')
     })
   })
 

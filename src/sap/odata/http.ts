@@ -148,7 +148,7 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
         return
       }
       const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
-      const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token })
+      const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location')
         if (location) verdict.error.message += ` (Location: ${redactUrl(location)})`

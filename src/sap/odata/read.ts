@@ -233,7 +233,7 @@ class Reader {
     if (req.mode !== 'FULL') {
       if (deltaLink === undefined) {
         // A.6.5 case 3: only now, after the last page of however many (erpl-web #250).
-        deltaLink = await this.fallbackLink(jar)
+        deltaLink = await this.fallbackLink(jar, rows)
       }
       end.deltaLink = deltaLink
       try {
@@ -248,7 +248,7 @@ class Reader {
     this.finish(end)
   }
 
-  private async fallbackLink(jar: CookieJar): Promise<string> {
+  private async fallbackLink(jar: CookieJar, rowsRead: number): Promise<string> {
     const { ctx, info, req } = this
     const set = DELTA_LINKS_PREFIX + info.entitySet
     if (!ctx.metadata.has(set)) {
@@ -260,7 +260,10 @@ class Reader {
     if (!pick) {
       throw new SourceError('SOURCE_PROTOCOL', `SAP sent no delta link for ${req.mode} of ${info.entitySet} and ${set} is empty; refusing to report a delta without a token`)
     }
-    if (req.mode === 'DELTA' && pick.token === this.token) ctx.log('warn', 'DeltaLinksOf has no newer token than the one read from; the next delta repeats this one', { token: pick.token })
+    // An empty delta may keep its token (observed), but a delta that delivered rows must end on a
+    // newer one, or the next run would deliver the same rows again.
+    if (req.mode === 'DELTA' && pick.token === this.token && rowsRead > 0)
+      throw new SourceError('SOURCE_PROTOCOL', `SAP delivered ${rowsRead} changes but ${set} lists no token newer than ${pick.token}; refusing to commit a position that would repeat them`)
     return entitySetUrl(ctx, info, this.columns, req, pick.token)
   }
 }

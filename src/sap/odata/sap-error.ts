@@ -101,6 +101,11 @@ export interface StatusContext {
   mode?: ReadMode
   /** The token a DELTA read started from; a body naming it means the position is lost. */
   token?: string
+  /**
+   * A `__next` page: SAP accepted the position on the first page, so a refusal now means it closed
+   * the paging (its message may still quote the link, token included), never a lost position.
+   */
+  continuation?: boolean
 }
 
 export type StatusVerdict = { retry: true; error: SourceError } | { retry: false; error: SourceError }
@@ -111,7 +116,7 @@ export function classifyStatus(status: number, body: SapError, ctx: StatusContex
   const text = describeSapError(body)
   const make = (code: SourceErrorCode, lead: string) =>
     new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${text ? `: ${text}` : ''}`, { httpStatus: status, sapCode })
-  const delta = ctx.mode === 'DELTA'
+  const delta = ctx.mode === 'DELTA' && !ctx.continuation
 
   if (status === 401) return { retry: false, error: make('SOURCE_AUTH', 'SAP rejected the logon: check user, password and sap-client') }
   if (status === 403) return { retry: false, error: make('SOURCE_AUTH', 'SAP denied access: the user lacks authorization for this service') }

@@ -55,6 +55,13 @@ describe('classifyStatus', () => {
     expect(cls(400, '{"error":{"message":{"value":"Invalid DELTATOKEN"}}}', 'DELTA').error.code).toBe('DELTA_POSITION_LOST')
     expect(cls(400, '{"error":{"message":{"value":"Request D20250101000000_000001000 unknown"}}}', 'DELTA', 'D20250101000000_000001000').error.code).toBe('DELTA_POSITION_LOST')
   })
+  it('a refused __next page of a DELTA read is never a lost position, even when the body quotes the token', () => {
+    const body = '{"error":{"message":{"value":"Paging of !deltatoken=\'D20250101000000_000001000\' is closed"}}}'
+    const next = (status: number) => classifyStatus(status, parseSapError(body), { ...ctx, mode: 'DELTA', token: 'D20250101000000_000001000', continuation: true })
+    expect(cls(400, body, 'DELTA', 'D20250101000000_000001000').error.code).toBe('DELTA_POSITION_LOST')
+    expect(next(400).error.code).toBe('SOURCE_BAD_REQUEST')
+    expect(next(410).error.code).toBe('SOURCE_NOT_FOUND')
+  })
   it('a 400 otherwise → SOURCE_BAD_REQUEST (also a token-ish 400 outside DELTA reads)', () => {
     expect(cls(400, '{"error":{"message":{"value":"Property NETWR not filterable"}}}', 'DELTA').error.code).toBe('SOURCE_BAD_REQUEST')
     expect(cls(400, '{"error":{"message":{"value":"Invalid DELTATOKEN"}}}', 'FULL').error.code).toBe('SOURCE_BAD_REQUEST')
