@@ -4,7 +4,6 @@ import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
 import type { Db, Pipeline, Prisma } from '../db/client.js'
 import { SourceError } from '../sap/errors.js'
-import type { ChangeCounts } from '../sap/fields.js'
 import type { SourceSpec } from '../sap/source.js'
 import type { Destination } from '../storage/destination.js'
 import { DEFAULT_PATH_TEMPLATE, renderPathTemplate } from '../storage/path-template.js'
@@ -12,6 +11,7 @@ import { ParquetRoller, type Compression, type WrittenFile } from '../transform/
 import type { Logger } from '../util/logger.js'
 import { prefetch } from '../util/prefetch.js'
 import { ChangeCounter } from './change-counter.js'
+import { commitRun, type CommitRecord } from './commit.js'
 import { markUncommitted, removeFailedOutput, sweepLeftovers } from './leftovers.js'
 import { buildManifest, MANIFEST_FILE, SUCCESS_MARKER_FILE } from './manifest.js'
 import type { ProgressBus } from './progress.js'
@@ -247,12 +247,21 @@ async function extract(
       deltaTokenIn,
       deltaTokenOut: end.token ?? null,
     })
+    const positionOut = readMode === 'FULL' ? undefined : end.position
+    // Recorded before the manifest exists: should this worker die between the manifest and the
+    // commit, whoever finds the run lost commits it from here and the manifest (roll-forward.ts)
+    // instead of re-reading a delta the lake already holds.
+    const recorded = await db.run.updateMany({
+      where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
+      data: { positionOut: positionOut ?? null, deltaTokenOut: end.token ?? null },
+    })
+    if (recorded.count !== 1) throw new Error(`run ${run.id} is no longer owned by this worker; not writing its manifest`)
     await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), signal)
     // Spark/Hadoop's marker, after the manifest: either says "complete" to its kind of reader.
     if (pipeline.successMarker) await destination.putText(`${prefix}/${SUCCESS_MARKER_FILE}`, '', signal)
     await commit(deps, run, tracker, {
       manifestUri: destination.uriOf(`${prefix}/${MANIFEST_FILE}`),
-      positionOut: readMode === 'FULL' ? undefined : end.position,
+      positionOut,
       deltaTokenOut: end.token ?? null,
       changeCounts: manifest.changeCounts,
     })
@@ -268,45 +277,10 @@ async function extract(
   }
 }
 
-/**
- * The commit point in the database: the run becomes SUCCEEDED and, for delta reads, the new delta
- * position is stored, in one transaction. The update is conditional on the run still being this
- * worker's RUNNING run, so a run that was meanwhile declared lost cannot move the delta.
- */
-async function commit(
-  deps: ExecuteDeps,
-  run: LoadedRun,
-  tracker: RunTracker,
-  out: { manifestUri: string; positionOut?: string; deltaTokenOut: string | null; changeCounts: ChangeCounts | null },
-): Promise<void> {
+/** The database commit of this worker's run; refuses if the run stopped being this worker's. */
+async function commit(deps: ExecuteDeps, run: LoadedRun, tracker: RunTracker, out: Omit<CommitRecord, 'counters'>): Promise<void> {
   tracker.stop()
-  const c = tracker.counters
-  await deps.db.$transaction(async (tx) => {
-    const done = await tx.run.updateMany({
-      where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
-      data: {
-        status: 'SUCCEEDED',
-        stage: 'DONE',
-        activeKey: null,
-        finishedAt: new Date(),
-        manifestUri: out.manifestUri,
-        uncommittedPrefix: null,
-        deltaTokenOut: out.deltaTokenOut,
-        changesCreated: out.changeCounts ? BigInt(out.changeCounts.created) : null,
-        changesUpdated: out.changeCounts ? BigInt(out.changeCounts.updated) : null,
-        changesDeleted: out.changeCounts ? BigInt(out.changeCounts.deleted) : null,
-        ...c,
-      },
-    })
-    if (done.count !== 1) throw new Error(`run ${run.id} is no longer owned by this worker; not committing`)
-    if (out.positionOut) {
-      const position = { deltaLink: out.positionOut, token: out.deltaTokenOut, lastCommittedRunId: run.id, pendingRunId: null }
-      await tx.deltaState.upsert({
-        where: { pipelineId: run.pipelineId },
-        create: { pipelineId: run.pipelineId, ...position },
-        update: { ...position, ...(run.extractionMode === 'DELTA_INIT' ? { initializedAt: new Date() } : {}) },
-      })
-    }
-  })
+  const committed = await commitRun(deps.db, run, { workerId: deps.workerId }, { ...out, counters: tracker.counters })
+  if (!committed) throw new Error(`run ${run.id} is no longer owned by this worker; not committing`)
   tracker.publishStatus('SUCCEEDED', 'DONE')
 }

@@ -9,6 +9,7 @@ import { executeRun, sourceSpecOf, type AbortReason } from './execute-run.js'
 import { extractionModeFor } from './extraction-mode.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
+import { rollForward } from './roll-forward.js'
 import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
@@ -243,7 +244,7 @@ export class Orchestrator {
   /**
    * Fails RUNNING runs whose process is gone — its heartbeat stopped, or it was a process of this
    * host that no longer exists — and queues a new run of each pipeline, which re-reads the same
-   * delta (RECOVERY).
+   * delta (RECOVERY). A lost run that had already written its manifest is committed instead.
    */
   async sweepLostRuns(): Promise<number> {
     const { db, log } = this.deps
@@ -253,6 +254,10 @@ export class Orchestrator {
       (r) => !r.heartbeatAt || r.heartbeatAt < cutoff || isDeadLocalWorker(r.workerId, this.workerId),
     )
     for (const run of lost) {
+      if (await rollForward(this.deps, run)) {
+        this.publish(await db.run.findUniqueOrThrow({ where: { id: run.id } }))
+        continue
+      }
       const error = workerLost(run.stage)
       const marked = await db.run.updateMany({
         where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },

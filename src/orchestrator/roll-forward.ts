@@ -1,0 +1,51 @@
+import type { DestinationCatalog } from '../catalog/destinations.js'
+import type { Db, Run } from '../db/client.js'
+import type { Logger } from '../util/logger.js'
+import { commitRun } from './commit.js'
+import { MANIFEST_FILE, type Manifest } from './manifest.js'
+
+/** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
+const MANIFEST_CHECK_MS = 5_000
+
+/**
+ * A run lost while COMMITTING may have written its manifest: then the lake already holds its files
+ * as committed, and re-reading the delta would deliver the same changes a second time. Such a run
+ * is committed from what it recorded before the manifest (`positionOut`) and from the manifest
+ * itself, as its worker would have done. Returns whether it was committed; when the manifest is
+ * absent, unreadable or the storage cannot be reached, the run is not committed here and the caller
+ * fails it as lost — the next run then removes its prefix, manifest included, and re-reads the delta.
+ */
+export async function rollForward(deps: { db: Db; destinations: DestinationCatalog; log: Logger }, run: Run): Promise<boolean> {
+  if (run.stage !== 'COMMITTING' || !run.uncommittedPrefix) return false
+  if (run.extractionMode !== 'FULL' && !run.positionOut) return false
+  const { db, log } = deps
+  const key = `${run.uncommittedPrefix}/${MANIFEST_FILE}`
+  const pipeline = await db.pipeline.findUnique({ where: { id: run.pipelineId }, include: { destination: true } })
+  if (!pipeline) return false
+  const destination = deps.destinations.open(pipeline.destination)
+  let manifest: Manifest | undefined
+  try {
+    const text = await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))
+    manifest = text ? (JSON.parse(text) as Manifest) : undefined
+  } catch (err) {
+    log.warn({ runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not tell whether the lost run wrote its manifest; treating it as not committed')
+    return false
+  } finally {
+    destination.close?.()
+  }
+  if (manifest?.runId !== run.id) return false
+
+  const committed = await commitRun(db, run, { heartbeatAt: run.heartbeatAt }, {
+    manifestUri: destination.uriOf(key),
+    positionOut: run.extractionMode === 'FULL' ? undefined : run.positionOut,
+    deltaTokenOut: manifest.deltaTokenOut,
+    changeCounts: manifest.changeCounts,
+    counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
+  })
+  if (!committed) return false
+  await db.runEvent.create({
+    data: { runId: run.id, level: 'warn', stage: 'COMMITTING', message: 'its worker stopped after writing manifest.json; committed from the manifest' },
+  })
+  log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
+  return true
+}
