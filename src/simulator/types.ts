@@ -11,6 +11,8 @@ export const DEMO_SERVICE = 'ZDELTA_DEMO_SRV'
 export const SALES_ITEMS = 'EntityOfZSALES_ITEMS'
 /** One property per EDM type, with the nasty values (see sap-protocols.md A.5 and F.8). */
 export const TYPES_SET = 'FactsOfZTYPES'
+/** Master-data attributes (an `AttrOf` set): materials keyed by an 18-digit MATNR. */
+export const MATERIALS = 'AttrOfZMATERIAL'
 
 export interface SapSimulatorOptions {
   /** Default '127.0.0.1'. */
@@ -21,7 +23,7 @@ export interface SapSimulatorOptions {
   users?: Record<string, string>
   /** The one logon client that exists; default '100'. Requests without sap-client use it; another value → 401. */
   sapClient?: string
-  /** Initial row count per entity set; defaults: EntityOfZSALES_ITEMS 2500, FactsOfZTYPES 60. */
+  /** Initial row count per entity set; defaults: EntityOfZSALES_ITEMS 2500, FactsOfZTYPES 60, AttrOfZMATERIAL 200. */
   rows?: Partial<Record<string, number>>
   /** Default 1; same seed → identical data. */
   seed?: number

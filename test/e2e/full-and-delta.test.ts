@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SALES_ITEMS, type ChangeRef, type SapRow } from '../../src/simulator/index.js'
+import { MATERIALS, SALES_ITEMS, type ChangeRef, type SapRow } from '../../src/simulator/index.js'
 import { graphql } from '../gql/index.js'
 import { Harness } from '../helpers/harness.js'
 import { expectedLakeRow, keyOf, pick, readRun, type LakeRow } from '../helpers/lake.js'
@@ -122,5 +122,34 @@ describe('a DELTA pipeline', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', rowsWritten: '0', filesWritten: 0, deltaTokenIn: before, deltaTokenOut: before, changeCounts: { created: '0', updated: '0', deleted: '0' } })
     const { manifest } = await readRun(run.manifestUri!)
     expect(manifest).toMatchObject({ rows: 0, files: [] })
+  })
+})
+
+describe('a master-data (AttrOf) set', () => {
+  let h: Harness
+  afterAll(() => h?.stop())
+
+  it('initialises and follows deltas of AttrOfZMATERIAL, 18-digit keys and initial dates intact', async () => {
+    h = await Harness.start({ sim: { rows: { [MATERIALS]: 120 } } })
+    const fields = ['MATNR', 'MTART', 'MATKL', 'MAKTX', 'MEINS', 'BRGEW', 'GEWEI', 'ERSDA', 'LAEDA']
+    const { pipelineId } = await h.createPipeline({ mode: 'DELTA', entitySet: MATERIALS, pageSize: 50, name: 'materials' })
+    const init = await h.run(pipelineId)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '120' })
+    const { rows, types } = await readRun(init.manifestUri!)
+    expect(types).toMatchObject({ MATNR: 'VARCHAR', BRGEW: 'DECIMAL(13,3)', ERSDA: 'DATE', LAEDA: 'DATE' })
+    const expected: LakeRow[] = []
+    for await (const r of h.sim.admin.rows(MATERIALS)) expected.push(pick(expectedLakeRow(r), fields))
+    expect(rows.map((r) => pick(r, fields))).toEqual(expected)
+    expect(rows.every((r) => /^0{8}\d{10}$/.test(String(r.MATNR)))).toBe(true)
+    expect(rows.some((r) => r.LAEDA === null)).toBe(true)
+
+    const changes = [...h.sim.admin.insert(MATERIALS, 4), ...h.sim.admin.update(MATERIALS, 3), ...h.sim.admin.delete(MATERIALS, 2)]
+    const delta = await h.run(pipelineId)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '4', updated: '3', deleted: '2' } })
+    const image = (r: SapRow | null, mode: string, counter: string) => ({ ...pick(expectedLakeRow(r!), fields), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+    const expectedDelta = changes.flatMap((c) =>
+      c.mode === 'C' ? [image(c.after, 'C', '1')] : c.mode === 'U' ? [image(c.before, 'U', '-1'), image(c.after, 'U', '1')] : [image(c.before, 'D', '-1')],
+    )
+    expect((await readRun(delta.manifestUri!)).rows.map((r) => pick(r, [...fields, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(expectedDelta)
   })
 })

@@ -40,12 +40,15 @@ export async function readRun(manifestUri: string): Promise<{ manifest: Manifest
 }
 
 /** A simulator row (ABAP notation) as DuckDB renders the same value read from Parquet. */
+/** DATS fields of the simulator's sets (DuckDB reads them as DATE). */
+const DATS_FIELDS = ['ERDAT', 'ERSDA', 'LAEDA']
+
 export function expectedLakeRow(r: SapRow): LakeRow {
   const out: LakeRow = {}
   for (const [k, v] of Object.entries(r)) out[k] = v
   const dats = (v: unknown) => (v === '00000000' || v == null ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`)
   const tims = (v: unknown) => (v == null ? null : `${String(v).slice(0, 2)}:${String(v).slice(2, 4)}:${String(v).slice(4, 6)}`)
-  if ('ERDAT' in r) out.ERDAT = dats(r.ERDAT)
+  for (const f of DATS_FIELDS) if (f in r) out[f] = dats(r[f])
   if ('ERZET' in r) out.ERZET = tims(r.ERZET)
   return out
 }

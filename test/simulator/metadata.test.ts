@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { SapSimulator } from '../../src/simulator/index.js'
-import { DEMO_SERVICE, SALES_ITEMS, startSapSimulator, TYPES_SET } from '../../src/simulator/index.js'
+import { DEMO_SERVICE, MATERIALS, SALES_ITEMS, startSapSimulator, TYPES_SET } from '../../src/simulator/index.js'
 import { expectSapError, get, parseMetadata } from './helpers.js'
 
 let sim: SapSimulator
@@ -50,7 +50,13 @@ describe('$metadata', () => {
     // nullable properties of the FactsOf set leave Nullable implicit (EDM default true)
     expect(prop(typesSet, 'INT8')['@Nullable']).toBeUndefined()
 
-    for (const es of [SALES_ITEMS, TYPES_SET]) {
+    // the master-data attributes set: the characteristic is the key, the ODQ fields follow it
+    const attr = types.get(MATERIALS)
+    expect(attr.Key.PropertyRef.map((r: Xml) => r['@Name'])).toEqual(['MATNR', 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR'])
+    expect(prop(attr, 'MATNR')).toMatchObject({ '@Type': 'Edm.String', '@MaxLength': '18', '@Nullable': 'false' })
+    expect(prop(attr, 'BRGEW')).toMatchObject({ '@Type': 'Edm.Decimal', '@Precision': '13', '@Scale': '3', '@sap:unit': 'GEWEI' })
+
+    for (const es of [SALES_ITEMS, TYPES_SET, MATERIALS]) {
       const links = types.get(`DeltaLinksOf${es}`)
       expect(links.Key.PropertyRef.map((r: Xml) => r['@Name'])).toEqual(['DeltaToken'])
       expect(prop(links, 'CreatedAt')).toMatchObject({ '@Type': 'Edm.DateTime', '@Precision': '0' })
@@ -81,7 +87,7 @@ describe('service document and unknown resources', () => {
   it('lists every entity set in the JSON service document', async () => {
     const reply = await get(`${sim.serviceUrl}/?$format=json`)
     expect(reply.status).toBe(200)
-    expect(reply.json).toEqual({ d: { EntitySets: [SALES_ITEMS, `DeltaLinksOf${SALES_ITEMS}`, TYPES_SET, `DeltaLinksOf${TYPES_SET}`] } })
+    expect(reply.json).toEqual({ d: { EntitySets: [SALES_ITEMS, `DeltaLinksOf${SALES_ITEMS}`, TYPES_SET, `DeltaLinksOf${TYPES_SET}`, MATERIALS, `DeltaLinksOf${MATERIALS}`] } })
   })
 
   it('answers the AtomPub service document without $format', async () => {
