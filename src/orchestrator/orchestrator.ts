@@ -78,7 +78,8 @@ export class Orchestrator {
     this.#sources = opts.sources ?? sapSourceFactory()
     this.#timing = {
       publishEveryMs: opts.timing?.publishEveryMs ?? 100,
-      persistEveryMs: opts.timing?.persistEveryMs ?? Math.min(2_000, Math.floor(this.#staleAfterMs / 3)),
+      // Also how soon a cancel from another process (the database flag) is seen: about a second.
+      persistEveryMs: opts.timing?.persistEveryMs ?? Math.min(1_000, Math.floor(this.#staleAfterMs / 3)),
     }
   }
 

@@ -28,6 +28,7 @@ describe('SAP behaviours the pipeline must survive (simulator variants)', () => 
     ['inserts delivered as updates (CDS CDC)', { insertsAsUpdates: true }],
     ['paged delta __next links that carry the token', { nextLinkCarriesDeltaToken: true }],
     ['old tokens gone once a newer one is used', { oldTokens: 'gone' }],
+    ['preference-applied on every page', { preferenceAppliedOnLastPage: false }],
   ])('%s: init and two delta rounds deliver every change once', async (_, variants) => {
     h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 90 }, variants } })
     const { pipelineId } = await h.createPipeline({ pageSize: 25 })
