@@ -30,6 +30,12 @@ export interface OrchestratorOptions {
   concurrency?: number
   /** A RUNNING run whose heartbeat is older than this is declared lost (its process died). */
   staleAfterMs?: number
+  /**
+   * How often to look for lost runs after the start-up sweep; 0 = never (an instance whose every
+   * SQL statement is counted). Default: often enough to notice a dead process of this host within
+   * seconds, and stale heartbeats of other hosts within half the stale window.
+   */
+  sweepEveryMs?: number
   timing?: Partial<TrackerTiming>
   /** The SAP side; default: OData and RFC (node-rfc) sources, RFC pools kept per connection. */
   sources?: SourceFactory
@@ -91,13 +97,11 @@ export class Orchestrator {
     this.#queue.start((runId) => this.execute(runId))
     const queued = await this.deps.db.run.findMany({ where: { status: 'QUEUED' }, orderBy: { queuedAt: 'asc' }, select: { id: true, notBefore: true } })
     for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
-    this.#sweepTimer = setInterval(
-      () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
-      // Often enough to notice a dead process of this host within seconds; stale heartbeats of
-      // other hosts are caught within half the stale window.
-      Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2))),
-    )
-    this.#sweepTimer.unref()
+    const every = this.opts.sweepEveryMs ?? Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2)))
+    if (every > 0) {
+      this.#sweepTimer = setInterval(() => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')), every)
+      this.#sweepTimer.unref()
+    }
   }
 
   /** Stops taking runs; runs in flight are released so the next start recovers them at once. */

@@ -69,3 +69,34 @@ it('a run whose process is killed mid-extraction is failed as WORKER_LOST and re
   const { rows } = await readRun(recovered.manifestUri!)
   expect(rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`))
 })
+
+const Progress = graphql(`
+  subscription CrashProgress($runId: ID!) { runProgress(runId: $runId) { status stage rowsExtracted } }
+`)
+const RunPipeline = graphql(`
+  mutation CrashRunPipeline($id: ID!) { runPipeline(id: $id) { id } }
+`)
+
+it('a service stopped mid-run leaves the run to the next start, which fails it as WORKER_LOST and recovers the same delta', async () => {
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 60 }, openRequestIdleMs: 500 } })
+  const { pipelineId } = await h.createPipeline({ name: 'restarted', pageSize: 20 })
+  const init = await h.run(pipelineId)
+  const changes = h.sim.admin.insert(SALES_ITEMS, 50)
+  h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'delta', delayMs: 60_000 })
+  const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
+  for await (const msg of h.subscribe(Progress, { runId: runPipeline.id }))
+    if (Number(msg.data!.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
+
+  await h.restart()
+  const { db } = h.app.services
+  // The new instance's start-up sweep has already judged the old run: lost, with a retry queued.
+  const lost = await db.run.findUniqueOrThrow({ where: { id: runPipeline.id } })
+  expect(lost).toMatchObject({ status: 'FAILED', stage: 'EXTRACTING', errorCode: 'WORKER_LOST', errorRetryable: true, manifestUri: null })
+  const retry = await db.run.findFirstOrThrow({ where: { pipelineId, trigger: 'RETRY' } })
+  expect(retry).toMatchObject({ attempt: 2, extractionMode: 'RECOVERY' })
+
+  const recovered = await h.waitForRun(retry.id)
+  expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut })
+  const { rows } = await readRun(recovered.manifestUri!)
+  expect(rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`))
+})

@@ -102,3 +102,23 @@ describe('live progress', () => {
     expect(rest.pageInfo.hasNextPage).toBe(false)
   })
 })
+
+describe('overlapping stages', () => {
+  let h: Harness
+  afterAll(() => h?.stop())
+
+  it('overlaps the stages: finished files are stored while SAP is still sending pages', async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 60_000 }, latencyMs: 20 } })
+    const big = await h.createPipeline({ name: 'rolled', mode: 'FULL', pageSize: 5_000, output: { maxFileMb: 1, rowGroupRows: 1_000 } })
+    const { runPipeline: run } = await h.gql(RunPipeline, { id: big.pipelineId })
+    const messages = []
+    for await (const msg of h.subscribe(RunProgress, { runId: run.id })) messages.push(msg.data!.runProgress)
+    const last = messages.at(-1)!
+    expect(last).toMatchObject({ status: 'SUCCEEDED', rowsExtracted: '60000' })
+    expect(last.filesWritten).toBeGreaterThan(1)
+    // at least one file was already stored while rows were still arriving
+    const overlapped = messages.find((m) => m.stage === 'EXTRACTING' && m.filesWritten > 0)
+    expect(overlapped).toBeDefined()
+    expect(Number(overlapped!.rowsExtracted)).toBeLessThan(60_000)
+  })
+})

@@ -35,8 +35,8 @@ describe('queries', () => {
   let statements = 0
   const pipelineIds: string[] = []
   beforeAll(async () => {
-    // a long stale-run window keeps the background sweep from adding statements to a measurement
-    h = await Harness.start({ onQuery: () => statements++, orchestrator: { staleAfterMs: 600_000 } })
+    // no background sweep for lost runs: its statements would land in a measurement now and then
+    h = await Harness.start({ onQuery: () => statements++, orchestrator: { sweepEveryMs: 0 } })
   })
   afterAll(() => h?.stop())
 
@@ -89,6 +89,27 @@ describe('queries', () => {
     expect(mine.runs.totalCount).toBe(2)
     expect(mine.runs.edges.every((e) => e.node.pipeline.id === pipelineIds[0] && e.node.status === 'SUCCEEDED')).toBe(true)
     expect((await h.gql(RunsPage, { first: 5, status: 'FAILED' })).runs).toMatchObject({ totalCount: 0, edges: [] })
+  })
+})
+
+describe('GraphiQL', () => {
+  let h: Harness
+  afterAll(() => h?.stop())
+
+  it('is served from the service itself: a browser behind a firewall loads nothing from the internet', async () => {
+    h = await Harness.start()
+    const res = await fetch(`${h.app.url}/graphql`, { headers: { accept: 'text/html' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    const page = await res.text()
+    expect(page).toContain('<title>delta-extractor</title>')
+    expect(page).toMatch(/GraphiQL/)
+    // every tag that could fetch something points at nothing outside the page itself
+    const fetching = [...page.matchAll(/<(?:script|link)\b[^>]*>/gi)].map((m) => m[0])
+    expect(fetching.length).toBeGreaterThan(0)
+    for (const tag of fetching) expect(tag).not.toMatch(/\s(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i)
+    // Yoga's default GraphiQL comes from these CDNs
+    for (const cdn of ['unpkg.com', 'cdn.jsdelivr.net', 'esm.sh']) expect(page).not.toContain(cdn)
   })
 })
 

@@ -38,9 +38,10 @@ export interface ClientError {
 export class Harness {
   private constructor(
     readonly sim: SapSimulator,
-    readonly app: RunningApp,
+    public app: RunningApp,
     readonly db: TestDatabase,
-    readonly ws: Client,
+    public ws: Client,
+    private readonly appOptions: AppOptions,
   ) {}
 
   /** Every response body the service sent (HTTP and websocket), for assertions such as "no secret leaks". */
@@ -49,7 +50,7 @@ export class Harness {
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
     const db = await createTestDatabase()
     const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim })
-    const app = await startApp({
+    const appOptions: AppOptions = {
       dataDir: db.dataDir,
       databaseUrl: db.databaseUrl,
       log: opts.log ?? silentLogger,
@@ -57,9 +58,17 @@ export class Harness {
       listen: { host: '127.0.0.1', port: 0 },
       orchestrator: { staleAfterMs: 30_000, ...opts.orchestrator },
       onQuery: opts.onQuery,
-    })
-    const ws = createClient({ url: `${app.url!.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 })
-    return new Harness(sim, app, db, ws)
+    }
+    const app = await startApp(appOptions)
+    return new Harness(sim, app, db, wsClient(app), appOptions)
+  }
+
+  /** Stops the service the way a deploy or SIGTERM does, then starts a new one on the same database. */
+  async restart(): Promise<void> {
+    await this.ws.dispose()
+    await this.app.stop()
+    this.app = await startApp(this.appOptions)
+    this.ws = wsClient(this.app)
   }
 
   get lakeDir(): string {
@@ -170,6 +179,9 @@ export class Harness {
     await this.db.drop()
   }
 }
+
+const wsClient = (app: RunningApp): Client =>
+  createClient({ url: `${app.url!.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 })
 
 const CreateConnection = graphql(`
   mutation HarnessCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }
