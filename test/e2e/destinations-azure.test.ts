@@ -16,7 +16,10 @@ describeObjectStore<Azurite>({
   kind: 'AZURE_BLOB',
   start: () => Azurite.start(),
   dispose: (a) => a.dispose(),
-  destination: (a, container, prefix) => ({ kind: 'AZURE_BLOB', azureBlob: { container, prefix, connectionString: a.connectionString, blockSizeMb: 1 } }),
+  destination: (a, container, prefix, via) => ({
+    kind: 'AZURE_BLOB',
+    azureBlob: { container, prefix, connectionString: via ? a.connectionStringVia(via) : a.connectionString, blockSizeMb: 1 },
+  }),
   wrongCredentials: (a, container, prefix) => ({
     kind: 'AZURE_BLOB',
     azureBlob: { container, prefix, accountUrl: a.accountUrl, accountName: AZURITE_ACCOUNT, accountKey: WRONG_KEY },

@@ -17,9 +17,9 @@ describeObjectStore<S3rverEmulator>({
   kind: 'S3',
   start: () => S3rverEmulator.start(),
   dispose: (s) => s.dispose(),
-  destination: (s, bucket, prefix) => ({
+  destination: (s, bucket, prefix, via) => ({
     kind: 'S3',
-    s3: { bucket, prefix, endpoint: s.endpoint, forcePathStyle: true, region: 'us-east-1', accessKeyId: S3RVER_KEY_ID, secretAccessKey: SUITE_SECRET, partSizeMb: 5 },
+    s3: { bucket, prefix, endpoint: via ?? s.endpoint, forcePathStyle: true, region: 'us-east-1', accessKeyId: S3RVER_KEY_ID, secretAccessKey: SUITE_SECRET, partSizeMb: 5 },
   }),
   wrongCredentials: (s, bucket, prefix) => ({
     kind: 'S3',
