@@ -16,7 +16,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { isMissingObject, retryingStorageOp } from './object-errors.js'
+import { deleteProbe, isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
@@ -153,7 +153,9 @@ export class S3Destination implements Destination {
         await this.putBytes(name, Buffer.from('probe'), signal)
         if ((await this.readText(name, signal)) !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal })
+        await deleteProbe(this.#where, this.#secrets, name, () =>
+          this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }),
+        )
       },
       signal,
       PROBE_RETRY,

