@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { badInput } from '../errors.js'
 import { parseConnectionString, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-auth.js'
 import type { S3Secrets, S3Settings } from '../storage/s3.js'
-import { httpUrlSchema, parseInput } from './validate.js'
+import { httpUrlProblem, httpUrlSchema, parseInput } from './validate.js'
 
 /**
  * Validation of AZURE_BLOB and S3 destination input, and its split into public settings (stored as
@@ -103,6 +103,10 @@ export function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | nul
     refuse('accountName', 'a connection string (it names the account)')
     const parsed = parseConnectionString(secret.connectionString)
     if ('problem' in parsed) throw badInput(`azureBlob.connectionString: ${parsed.problem}`, 'azureBlob.connectionString')
+    // The endpoint becomes the public accountUrl: held to the accountUrl rule, so no SAS or password
+    // hidden in BlobEndpoint (or EndpointSuffix) is stored in the clear and shown.
+    const endpointProblem = httpUrlProblem(parsed.accountUrl, 'a SAS token goes into SharedAccessSignature')
+    if (endpointProblem) throw badInput(`azureBlob.connectionString: its blob endpoint ${endpointProblem}`, 'azureBlob.connectionString')
     return { config: { ...common, ...parsed, auth: 'CONNECTION_STRING' }, secrets: { connectionString: secret.connectionString } }
   }
   if (secret.sasToken) {

@@ -3,15 +3,13 @@ import type { Db, Pipeline, Connection } from '../db/client.js'
 import { badInput, conflict, notFound } from '../errors.js'
 import { checkWhereSyntax } from '../sap/rfc/index.js'
 import { checkPathTemplate } from '../storage/path-template.js'
+import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
 import { nameSchema, parseInput } from './validate.js'
 
 export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
 export type PipelineMode = 'FULL' | 'DELTA'
-
-/** Compressions the Parquet writer offers; kept here so a pipeline is refused before its first run. */
-export const COMPRESSIONS = ['SNAPPY', 'GZIP', 'UNCOMPRESSED'] as const
 
 const identifier = z
   .string()
@@ -88,7 +86,8 @@ const outputSchema = z.object({
     .string()
     .trim()
     .transform((c) => c.toUpperCase())
-    .pipe(z.enum(COMPRESSIONS, { message: `must be one of ${COMPRESSIONS.join(', ')}` }))
+    // The codecs this process can write, so a pipeline is refused now rather than at its first run.
+    .refine((c) => (SUPPORTED_COMPRESSIONS as readonly string[]).includes(c), `must be one of ${SUPPORTED_COMPRESSIONS.join(', ')}`)
     .nullish(),
   rowGroupRows: z.number().int().min(1_000).max(10_000_000).nullish(),
   maxFileMb: z.number().int().min(1).max(10_240).nullish(),
@@ -196,7 +195,9 @@ export class PipelineCatalog {
       if (problem) throw badInput(`schedule: "${schedule}" is not a valid cron expression: ${problem}`, 'schedule')
     }
     const enabled = input.enabled ?? current?.enabled ?? true
-    const output = input.output != null ? parseInput(outputSchema, input.output, 'output') : undefined
+    const output: z.output<typeof outputSchema> = input.output != null ? parseInput(outputSchema, input.output, 'output') : {}
+    // Field by field: left out (undefined) keeps the stored value, null goes back to the default.
+    const outputField = <K extends keyof typeof output>(k: K) => (output[k] === undefined ? current?.[k] ?? null : output[k] ?? null)
 
     return {
       name,
@@ -215,11 +216,11 @@ export class PipelineCatalog {
       schedule: schedule ?? null,
       timezone: timezone ?? null,
       enabled,
-      pathTemplate: output ? output.pathTemplate ?? null : current?.pathTemplate ?? null,
-      compression: output ? output.compression ?? null : current?.compression ?? null,
-      rowGroupRows: output ? output.rowGroupRows ?? null : current?.rowGroupRows ?? null,
-      maxFileMb: output ? output.maxFileMb ?? null : current?.maxFileMb ?? null,
-      successMarker: output ? output.successMarker ?? null : current?.successMarker ?? null,
+      pathTemplate: outputField('pathTemplate'),
+      compression: outputField('compression'),
+      rowGroupRows: outputField('rowGroupRows'),
+      maxFileMb: outputField('maxFileMb'),
+      successMarker: outputField('successMarker'),
       // ODP over RFC subscribes with a process name derived from the pipeline id, so pipelines never
       // share one; RFC_READ_TABLE has no subscription at all.
       subscriptionKey: mode === 'DELTA' && source.kind === 'ODP_ODATA' ? subscriptionKey(connection, source.entitySet ?? '') : null,

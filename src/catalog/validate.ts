@@ -37,17 +37,23 @@ export const httpUrlSchema = (queryHint: string) =>
     .string()
     .trim()
     .superRefine((v, ctx) => {
-      let u: URL
-      try {
-        u = new URL(v)
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not a valid URL (the value is not repeated here: it may hold a secret)' })
-        return
-      }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' })
-      else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use the user/key fields' })
-      else if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: `must not contain a query or fragment; ${queryHint}` })
+      const problem = httpUrlProblem(v, queryHint)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
     })
+
+/** What is wrong with `v` as such a URL, or null; for URLs that arrive inside other values (connection strings). */
+export function httpUrlProblem(v: string, queryHint: string): string | null {
+  let u: URL
+  try {
+    u = new URL(v)
+  } catch {
+    return 'is not a valid URL (the value is not repeated here: it may hold a secret)'
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http:// or https:// URL'
+  if (u.username || u.password) return 'must not contain credentials; use the user/key fields'
+  if (u.search || u.hash) return `must not contain a query or fragment; ${queryHint}`
+  return null
+}
 
 /** The OData service root, without a trailing slash. */
 export const serviceUrlSchema = httpUrlSchema('use sapClient for sap-client').transform((v) => v.replace(/\/+$/, ''))

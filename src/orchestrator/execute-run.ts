@@ -214,7 +214,7 @@ async function extract(
   try {
     let written = 0
     const encode = async (finished: Promise<WrittenFile[]>) => {
-      for (const f of await finished) uploads.add(f)
+      for (const f of await finished) await uploads.add(f)
       tracker.add({ rowsWritten: BigInt(roller.rowsWritten - written) })
       written = roller.rowsWritten
     }

@@ -11,9 +11,11 @@ export interface StagedFile {
 
 /**
  * Uploads finished Parquet files while extraction goes on, a few at a time. The first failure is
- * kept and re-thrown by `done()` (and by the next `add()`), so the run stops instead of extracting
- * into a destination that has already failed. Each staged file is deleted once it is uploaded,
- * keeping local disk use to a few files whatever the table size.
+ * kept and re-thrown by `done()` (and by `add()`), so the run stops instead of extracting into a
+ * destination that has already failed. Each staged file is deleted once it is uploaded, and `add()`
+ * makes the producer wait while `concurrency` files are already waiting for a free upload slot: a
+ * store slower than SAP holds extraction back instead of filling the disk, so at most
+ * 2 × concurrency staged files (plus the one the writer is filling) exist whatever the table size.
  */
 export class UploadQueue {
   readonly #active = new Set<Promise<void>>()
@@ -33,10 +35,14 @@ export class UploadQueue {
     this.#signal = AbortSignal.any([signal, this.#stop.signal])
   }
 
-  add(file: StagedFile): void {
+  /** Queues a staged file; resolves once there is room for the next one (rejects on an upload failure). */
+  async add(file: StagedFile): Promise<void> {
     this.throwIfFailed()
     this.#waiting.push(file)
     this.pump()
+    // Uploads never reject (upload() keeps the error), and each one that ends starts the next.
+    while (this.#waiting.length >= this.concurrency && this.#active.size) await Promise.race(this.#active)
+    this.throwIfFailed()
   }
 
   /** Resolves with every uploaded file in file order once all are stored. */
@@ -59,7 +65,10 @@ export class UploadQueue {
   private pump(): void {
     while (!this.#error && this.#active.size < this.concurrency && this.#waiting.length) {
       const file = this.#waiting.shift()!
-      const task = this.upload(file).finally(() => this.#active.delete(task))
+      const task = this.upload(file).finally(() => {
+        this.#active.delete(task)
+        this.pump()
+      })
       this.#active.add(task)
     }
   }

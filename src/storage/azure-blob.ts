@@ -4,7 +4,7 @@ import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob'
 import { blobServiceClient, type AzureBlobSecrets, type AzureBlobSettings } from './azure-auth.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
+import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, forEachLimited, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 
@@ -118,7 +118,7 @@ export class AzureBlobDestination implements Destination {
         await this.putBytes(name, Buffer.from('probe'), signal)
         if ((await this.readText(name, signal)) !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
-        await this.#container.deleteBlob(name, { abortSignal: signal })
+        await deleteProbe(this.#where, this.#secrets, name, () => this.#container.deleteBlob(name, { abortSignal: signal }))
       },
       signal,
       PROBE_RETRY,

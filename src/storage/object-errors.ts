@@ -124,3 +124,18 @@ export function retryingStorageOp<T>(
     signal,
   )
 }
+
+/**
+ * The probe's last step. Credentials that may write but not delete (a SAS without `d`, a policy
+ * without s3:DeleteObject) leave the probe object behind: the error says so and names it, so the user
+ * knows what to remove and that the write itself worked.
+ */
+export async function deleteProbe(where: string, secrets: Array<string | undefined>, name: string, del: () => Promise<unknown>): Promise<void> {
+  try {
+    await del()
+  } catch (e) {
+    if (isMissingObject(e)) return
+    const err = storageError(where, e, secrets)
+    throw new DestinationError(err.code, `${err.message}; the probe object ${name} was written and read back but not deleted: delete it by hand`, err.retryable)
+  }
+}

@@ -16,7 +16,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { isMissingObject, retryingStorageOp } from './object-errors.js'
+import { deleteProbe, isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
@@ -153,7 +153,9 @@ export class S3Destination implements Destination {
         await this.putBytes(name, Buffer.from('probe'), signal)
         if ((await this.readText(name, signal)) !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal })
+        await deleteProbe(this.#where, this.#secrets, name, () =>
+          this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }),
+        )
       },
       signal,
       PROBE_RETRY,
@@ -190,10 +192,17 @@ export class S3Destination implements Destination {
       if (options.onProgress) upload.on('httpUploadProgress', (p) => p.loaded !== undefined && options.onProgress!(p.loaded))
       const stored = await upload.done()
       const d = hasher.digest()
-      if (d.bytes !== size || (options.sha256 && d.sha256.toString('hex') !== options.sha256))
-        throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name}: the staged file does not match what the Parquet writer produced`, true)
-      const problem = checkStored(stored, d)
-      if (problem) throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name}: ${problem}`, true)
+      const problem =
+        d.bytes !== size || (options.sha256 && d.sha256.toString('hex') !== options.sha256)
+          ? 'the staged file does not match what the Parquet writer produced'
+          : checkStored(stored, d)
+      if (problem) {
+        // The object is already committed by now (the digests are only complete once the stream ends,
+        // and a service that checks no part checksums stores damaged parts): take it away again, so
+        // no reader finds bytes other than the writer's under this name.
+        await this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }).catch(() => {})
+        throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name}: ${problem}`, true)
+      }
       return { bytes: size }
     } finally {
       signal?.removeEventListener('abort', onAbort)

@@ -30,6 +30,12 @@ const CreatePipeline = graphql(`
 const UpdatePipeline = graphql(`
   mutation CatalogUpdatePipeline($id: ID!, $input: UpdatePipelineInput!) { updatePipeline(id: $id, input: $input) { id name schedule enabled nextRunAt } }
 `)
+const UpdatePipelineOutput = graphql(`
+  mutation CatalogUpdatePipelineOutput($id: ID!, $input: UpdatePipelineInput!) {
+    updatePipeline(id: $id, input: $input) { id output { pathTemplate compression rowGroupRows maxFileMb successMarker } }
+  }
+`)
+const PipelineOutput = graphql(`query CatalogPipelineOutput($id: ID!) { pipeline(id: $id) { output { pathTemplate compression rowGroupRows maxFileMb successMarker } } }`)
 const DeletePipeline = graphql(`mutation CatalogDeletePipeline($id: ID!) { deletePipeline(id: $id) }`)
 const RunPipeline = graphql(`mutation CatalogRunPipeline($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id status } }`)
 const CancelRun = graphql(`mutation CatalogCancelRun($id: ID!) { cancelRun(id: $id) { id } }`)
@@ -185,6 +191,31 @@ describe('connections, destinations and pipelines', () => {
     expect(full.createPipeline).toMatchObject({ schedule: '0 3 * * *', output: { compression: 'GZIP', pathTemplate: '{pipeline}/{yyyy}/{MM}/{dd}/{runId}' } })
     expect(new Date(full.createPipeline.nextRunAt!).toISOString()).toMatch(/T03:00:00.000Z$/)
     await h.gql(DeletePipeline, { id: full.createPipeline.id })
+  })
+
+  it('changes only the output fields an update gives; null puts one back to its default', async () => {
+    const { createPipeline } = await h.gql(CreatePipeline, {
+      input: {
+        name: 'outputs', connectionId: ids.connectionId, destinationId: ids.destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+        output: { pathTemplate: '{entity}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16 },
+      },
+    })
+    const update = async (output: Record<string, unknown>) =>
+      (await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output } })).updatePipeline.output
+    expect(await update({ successMarker: true })).toEqual({ pathTemplate: '{entity}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16, successMarker: true })
+    expect(await update({ pathTemplate: '{pipeline}/{mode}/{runId}' })).toEqual({ pathTemplate: '{pipeline}/{mode}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16, successMarker: true })
+    expect(await update({ compression: null, maxFileMb: 32 })).toEqual({ pathTemplate: '{pipeline}/{mode}/{runId}', compression: 'SNAPPY', rowGroupRows: 5000, maxFileMb: 32, successMarker: true })
+    // an update without output, or with an empty one, keeps all of it
+    expect((await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { name: 'outputs2' } })).updatePipeline.output).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', maxFileMb: 32 })
+    expect(await update({})).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', rowGroupRows: 5000, successMarker: true })
+
+    // a bad template in an update is refused by field, and the stored one stays
+    await expectUnchanged(async () => {
+      const err = await h.gqlError(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { pathTemplate: '{pipeline}/{yyyy}', successMarker: false } } })
+      expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.pathTemplate' })
+    })
+    expect((await h.gql(PipelineOutput, { id: createPipeline.id })).pipeline?.output).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', successMarker: true })
+    await h.gql(DeletePipeline, { id: createPipeline.id })
   })
 
   it('refuses to delete what pipelines still use', async () => {

@@ -46,7 +46,12 @@ export class Azurite implements ObjectLake {
   }
 
   get connectionString(): string {
-    return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${this.accountUrl};`
+    return this.connectionStringVia(`http://127.0.0.1:${this.port}`)
+  }
+
+  /** The connection string for reaching azurite through `baseUrl` (a FaultProxy in front of it). */
+  connectionStringVia(baseUrl: string): string {
+    return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${baseUrl}/${AZURITE_ACCOUNT};`
   }
 
   /** A client of its own (not the service's code): how tests create containers and read back. */
@@ -65,10 +70,11 @@ export class Azurite implements ObjectLake {
     return names.sort()
   }
 
+  /** Container and blob of a URI in this account, reached directly or through a proxy on another port. */
   locate(uri: string): { container: string; name: string } {
-    if (!uri.startsWith(`${this.accountUrl}/`)) throw new Error(`${uri} is not in this azurite account`)
-    const [container, ...rest] = uri.slice(this.accountUrl.length + 1).split('/')
-    return { container, name: rest.join('/') }
+    const m = new RegExp(`^http://127\\.0\\.0\\.1:\\d+/${AZURITE_ACCOUNT}/([^/]+)/(.+)$`).exec(uri)
+    if (!m) throw new Error(`${uri} is not in this azurite account`)
+    return { container: m[1], name: m[2] }
   }
 
   async download(container: string, name: string): Promise<Buffer> {

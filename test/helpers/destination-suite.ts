@@ -4,6 +4,7 @@ import { SALES_ITEMS, type ChangeRef, type SapRow } from '../../src/simulator/in
 import { createLogger } from '../../src/util/logger.js'
 import { graphql } from '../gql/index.js'
 import type { CreateDestinationInput } from '../gql/graphql.js'
+import { FaultProxy } from './fault-proxy.js'
 import { Harness, type HarnessOptions } from './harness.js'
 import { expectedLakeRow, pick, readRun, type LakeRow } from './lake.js'
 import { downloadRun, type ObjectLake } from './object-lake.js'
@@ -17,14 +18,15 @@ export interface StoreEmulator extends ObjectLake {
   list(container: string, prefix?: string): Promise<string[]>
   stop(): Promise<void>
   restart(): Promise<void>
+  readonly port: number
 }
 
 export interface StoreUnderTest<E extends StoreEmulator> {
   kind: 'AZURE_BLOB' | 'S3'
   start(): Promise<E>
   dispose(e: E): Promise<void>
-  /** Destination input with working credentials. */
-  destination(e: E, container: string, prefix: string): Omit<CreateDestinationInput, 'name'>
+  /** Destination input with working credentials; `via` is a base URL that reaches the emulator (a FaultProxy). */
+  destination(e: E, container: string, prefix: string, via?: string): Omit<CreateDestinationInput, 'name'>
   /** The same with credentials the emulator refuses. */
   wrongCredentials(e: E, container: string, prefix: string): Omit<CreateDestinationInput, 'name'>
   /** Every secret string the inputs above contain. */
@@ -66,6 +68,7 @@ const RunEvents = graphql(`query DestSuiteEvents($id: ID!) { run(id: $id) { even
 export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTest<E>): void {
   describe(`${store.kind} destination against its emulator`, () => {
     let emu: E
+    let proxy: FaultProxy
     let h: Harness | undefined
     const responses: string[] = []
     const logLines: string[] = []
@@ -75,6 +78,7 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
     beforeAll(async () => {
       emu = await store.start()
       for (const c of containers) await emu.createContainer(c)
+      proxy = await FaultProxy.start(() => emu.port)
     })
     afterEach(async () => {
       if (h) responses.push(...h.responses)
@@ -82,6 +86,7 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       h = undefined
     })
     afterAll(async () => {
+      await proxy?.close()
       if (emu) await store.dispose(emu)
     })
 
@@ -129,17 +134,23 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
 
     it('fails a run whose emulator stops mid-upload, keeps the delta, and recovers the same changes after a restart', async () => {
       await start({ sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300 }, orchestrator: { retry: { attempts: 3, baseDelayMs: 60_000 } } })
-      const { pipelineId } = await h!.createPipeline({ name: 'stopme', pageSize: 1000, destination: store.destination(emu, 'lake2', ''), output: SMALL_FILES })
+      // Through the proxy, which can hold one upload request at the emulator while the test stops it.
+      const { pipelineId } = await h!.createPipeline({ name: 'stopme', pageSize: 1000, destination: store.destination(emu, 'lake2', '', proxy.url), output: SMALL_FILES })
       const init = await h!.run(pipelineId)
       expect(init.status).toBe('SUCCEEDED')
 
       const changes = h!.sim.admin.insert(SALES_ITEMS, 20_000)
-      // Page 10 of the delta is held back: by then the first ~1 MB file has been uploaded.
-      h!.sim.admin.injectFault({ kind: 'slow', page: 10, read: 'delta', delayMs: 2_000 })
+      // The second file's first request is held after its headers reached the emulator: it is in
+      // flight, for sure, when the emulator stops; the first file is uploaded by then.
+      const held = proxy.hold((r) => r.method === 'PUT' && r.path.endsWith('/part-00001.parquet'))
       const { runPipeline: started } = await h!.gql(RunPipeline, { id: pipelineId })
       for await (const msg of h!.subscribe(Progress, { runId: started.id })) if ((msg.data?.runProgress.filesWritten ?? 0) >= 1) break
+      const inFlight = await held.arrived
+      expect(inFlight.path).toContain(`/${started.id}/`)
       await emu.stop()
+      held.release()
       const failed = await h!.waitForRun(started.id)
+      expect(inFlight.status).toBeUndefined() // its connection was cut, it never got an answer
       expect(failed).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA', deltaTokenIn: init.deltaTokenOut, manifestUri: null, error: { code: 'DESTINATION_UNAVAILABLE', retryable: true } })
       expect(failed.filesWritten).toBeGreaterThanOrEqual(1)
       expect((await h!.gql(DeltaState, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
@@ -150,7 +161,7 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       expect(failedPrefix.length).toBeGreaterThanOrEqual(1)
       expect(failedPrefix.some((n) => n.endsWith('manifest.json'))).toBe(false)
 
-      await until(() => h!.sim.admin.openRequests() === 0) // SAP lets go of the abandoned read
+      await expect.poll(() => h!.sim.admin.openRequests(), { timeout: 10_000 }).toBe(0) // SAP lets go of the abandoned read
       const { runPipeline: retry } = await h!.gql(RunPipeline, { id: pipelineId })
       expect(retry).toMatchObject({ trigger: 'RETRY', extractionMode: 'RECOVERY' })
       const recovered = await h!.waitForRun(retry.id)
@@ -172,9 +183,12 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       expect((await h!.gql(TestDestination, { id: destinationId })).testDestination).toMatchObject({ ok: true, code: null })
 
       await h!.gql(UpdateDestination, { id: destinationId, input: settingsOf(store.wrongCredentials(emu, 'lake', 'creds')) })
+      const asked = performance.now()
       const probe = (await h!.gql(TestDestination, { id: destinationId })).testDestination
+      const roundTrip = performance.now() - asked
       expect(probe).toMatchObject({ ok: false, code: 'DESTINATION_AUTH' })
-      expect(probe.latencyMs).toBeGreaterThanOrEqual(0)
+      // milliseconds of the probe itself: a whole number within the request that carried it
+      expect(Number.isInteger(probe.latencyMs) && probe.latencyMs >= 0 && probe.latencyMs <= Math.ceil(roundTrip)).toBe(true)
 
       const changes = [...h!.sim.admin.insert(SALES_ITEMS, 5), ...h!.sim.admin.update(SALES_ITEMS, 3)]
       const failed = await h!.run(pipelineId)
@@ -248,11 +262,3 @@ const settingsOf = (d: Omit<CreateDestinationInput, 'name'>) => ({ azureBlob: d.
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-/** Waits for a condition of the simulator, failing loudly after a timeout. */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
