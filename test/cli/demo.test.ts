@@ -17,7 +17,7 @@ afterEach(async () => {
 
 it('npm run demo loads, changes and deltas the simulator into Parquet, and says where the files are', async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'de-demo-'))
-  const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
   delete env.DATABASE_URL
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', '--rows', '3000'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
