@@ -24,6 +24,7 @@ async function* rowsOf(state: RfcState, name: string): AsyncGenerator<SapRow> {
 
 const VARIANT_CHECKS: { [K in keyof RfcSimulatorVariants]: (v: unknown) => boolean } = {
   odpBlocked: (v) => typeof v === 'boolean',
+  odpBlockedAs: (v) => v === 'call-rejected' || v === 'authorization',
   strictRowskips: (v) => typeof v === 'boolean',
   readTableModule: (v) => typeof v === 'string',
   unstableOrder: (v) => typeof v === 'boolean',

@@ -194,6 +194,16 @@ export function odpBlockedError(): AbapErrorShape {
   return abapMessage(ODP_BLOCKED_TEXT, 'RODPS_REPL', '100')
 }
 
+/**
+ * The block as B.8 describes it: "rejects every RODPS_REPL_* call with an authorization error". The SDK
+ * reports a refused authorization check as RFC_AUTHORIZATION_FAILURE (RFC_RC 29), which belongs to error
+ * group 3 (LOGON_FAILURE) though the logon itself succeeded. Group placement and text are [INFERRED];
+ * the text deliberately cites no note, as nothing says the system does.
+ */
+export function odpAuthorizationError(user: string, fm: string): RfcLibErrorShape {
+  return libError(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', `Access of user ${user} to function module ${fm} denied`)
+}
+
 /** Call over a client that is not open (node-rfc Client::connectionClosedError). */
 export function closedConnection(what: string): NodeRfcErrorShape {
   return nodeRfcError(`RFM client request over closed connection: ${what}`)

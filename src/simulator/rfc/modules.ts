@@ -4,7 +4,7 @@
  * (latency, injected faults), the Note 3255746 gate of the ODP modules, the module itself, and the
  * answer (which an injected fault may lose after the server did the work).
  */
-import { communicationFailure, dump, functionNotFound, noRfcAuthority, odpBlockedError } from './errors.js'
+import { communicationFailure, dump, functionNotFound, noRfcAuthority, odpAuthorizationError, odpBlockedError } from './errors.js'
 import { buildOutput, readInput } from './iface.js'
 import { ODP_MODULES } from './odp/modules.js'
 import { CATALOG_MODULES } from './odp/catalog.js'
@@ -55,7 +55,9 @@ export async function dispatch(
   signal.throwIfAborted()
   // the S_RFC check runs before the module; the Note 3255746 gate belongs to the ODP modules themselves
   if (state.deniedFunctions.has(name)) throw noRfcAuthority(user, name)
-  if (name.startsWith('RODPS_REPL_') && state.variants.odpBlocked) throw odpBlockedError()
+  if (name.startsWith('RODPS_REPL_') && state.variants.odpBlocked) {
+    throw state.variants.odpBlockedAs === 'authorization' ? odpAuthorizationError(user, name) : odpBlockedError()
+  }
 
   const ctx: CallContext = {
     state,

@@ -67,8 +67,14 @@ export interface RfcSimulatorOptions {
 
 /** Behaviours SAP varies on (or that the reference marks uncertain). */
 export interface RfcSimulatorVariants {
-  /** SAP Note 3255746 block: every RODPS_REPL_* call is refused (errors.ts `odpBlockedError`). */
+  /** SAP Note 3255746 block: every RODPS_REPL_* call is refused (see `odpBlockedAs`). */
   odpBlocked: boolean
+  /**
+   * How a blocked call is refused; SAP has not published the shape. 'call-rejected' (default): an ABAP
+   * E-message with the text vendors report (errors.ts `odpBlockedError`); 'authorization': the
+   * authorization error of B.8 (errors.ts `odpAuthorizationError`).
+   */
+  odpBlockedAs: 'call-rejected' | 'authorization'
   /** C.2 (erpl e62280d): ROWSKIPS not a multiple of ROWCOUNT → OPTION_NOT_VALID. */
   strictRowskips: boolean
   /**
@@ -95,6 +101,7 @@ export interface RfcSimulatorVariants {
 
 export const DEFAULT_RFC_VARIANTS: Readonly<RfcSimulatorVariants> = Object.freeze({
   odpBlocked: false,
+  odpBlockedAs: 'call-rejected',
   strictRowskips: false,
   readTableModule: 'RFC_READ_TABLE',
   unstableOrder: false,

@@ -231,15 +231,19 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe('SOURCE_NOT_FOUND')
   })
 
-  it('the SAP Note 3255746 block: SOURCE_FORBIDDEN that points to ODP over OData', async () => {
-    const sim = await rfcSim({ variants: { odpBlocked: true } })
+  it.each([
+    ['an ABAP message', 'call-rejected', /Unknown caller; Call rejected/],
+    ['an authorization error', 'authorization', /RFC_AUTHORIZATION_FAILURE: Access of user DEMO to function module RODPS_REPL_\w+ denied/],
+  ] as const)('the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData', async (_shape, odpBlockedAs, text) => {
+    const sim = await rfcSim({ variants: { odpBlocked: true, odpBlockedAs } })
     const src = source(sim)
     for (const p of [src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }), src.reset(odpSpec(), signal())]) {
       const e = await sourceError(p)
       expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
-      expect(e.message).toMatch(/Call rejected/)
+      expect(e.message).toMatch(text)
       expect(e.message).toMatch(/3255746/)
       expect(e.message).toMatch(/ODP over OData/)
+      expect(e.message).not.toMatch(/password/)
     }
     // RFC_READ_TABLE is not covered by the note
     expect((await drain(await src.read({ spec: { kind: 'TABLE_RFC', table: 'ZMAT_WIDE', pageSize: 500, subscriber: 'x' }, mode: 'FULL', signal: signal() }))).rows).toHaveLength(300)

@@ -191,4 +191,22 @@ describe('SAP Note 3255746 block (B.7)', () => {
     sim.admin.setVariants({ odpBlocked: false })
     expect((await fetch(pointer, '')).ET_RETURN).toEqual([])
   })
+
+  it('as an authorization error (B.8): RFC_AUTHORIZATION_FAILURE in the logon group, on a connection that stays logged on', async () => {
+    await begin(5)
+    sim.admin.setVariants({ odpBlocked: true, odpBlockedAs: 'authorization' })
+    for (const fm of ['RODPS_REPL_ODP_GET_DETAIL', 'RODPS_REPL_ODP_OPEN']) {
+      expect(await rejection(client.call(fm, { I_CONTEXT: 'ABAP_CDS', I_ODPNAME: ODP.odp }))).toEqual({
+        name: 'RfcLibError',
+        group: 3,
+        code: 29,
+        codeString: 'RFC_AUTHORIZATION_FAILURE',
+        key: 'RFC_AUTHORIZATION_FAILURE',
+        message: `Access of user DEMO to function module ${fm} denied`,
+      })
+    }
+    expect(client.alive).toBe(true)
+    expect((await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', ROWCOUNT: 1 })).DATA).toHaveLength(1)
+    expect(() => sim.admin.setVariants({ odpBlockedAs: 'dump' as never })).toThrow(/invalid value for variant odpBlockedAs/)
+  })
 })
