@@ -148,6 +148,19 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(run.error?.message).toMatch(/OData/)
   })
 
+  it('missing authorization for RODPS_REPL_ODP_OPEN: the run fails at once, not retried, and points to ODP over OData', async () => {
+    env = await start({ odps: { ZSD_ITEMS_CDC: 20 } })
+    env.rfc.admin.setFunctionAuthorization('RODPS_REPL_ODP_OPEN', false)
+    const id = await env.pipeline('unauthorized', 'DELTA', CDC)
+    const run = await env.h.run(id)
+    expect(run).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA_INIT', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
+    expect(run.error?.message).toMatch(/RODPS_REPL_ODP_OPEN/)
+    expect(run.error?.message).toMatch(/ODP over OData/)
+    expect(run.error?.message).not.toContain(SAP_PASSWORD)
+    expect(env.rfc.admin.stats().byFunction['RODPS_REPL_ODP_OPEN']).toBe(1)
+    expect(env.rfc.admin.subscriptions()).toEqual([])
+  })
+
   it('refuses RFC input that cannot work, before saving it', async () => {
     env = await start()
     const bad = async (source: SourceInput, mode: 'FULL' | 'DELTA' = 'FULL') =>

@@ -231,6 +231,17 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe('SOURCE_NOT_FOUND')
   })
 
+  it('a missing S_RFC authorization for RODPS_REPL_ODP_OPEN: SOURCE_FORBIDDEN pointing to ODP over OData, nothing opened', async () => {
+    const sim = await rfcSim({ odps: { [ODP]: 20 } })
+    sim.admin.setFunctionAuthorization('RODPS_REPL_ODP_OPEN', false)
+    const e = await sourceError(source(sim).read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }).then(drain))
+    expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false, sapCode: 'RFC_NO_AUTHORITY' })
+    expect(e.message).toMatch(/RODPS_REPL_ODP_OPEN/)
+    expect(e.message).toMatch(/ODP over OData/)
+    expect(sim.admin.subscriptions()).toEqual([])
+    expect(sim.admin.stats().byFunction['RODPS_REPL_ODP_FETCH']).toBeUndefined()
+  })
+
   it.each([
     ['an ABAP message', 'call-rejected', /Unknown caller; Call rejected/],
     ['an authorization error', 'authorization', /RFC_AUTHORIZATION_FAILURE: Access of user DEMO to function module RODPS_REPL_\w+ denied/],
