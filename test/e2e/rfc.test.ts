@@ -42,6 +42,17 @@ function lake(row: SapRow, columns: string[], kinds: Record<string, string>): La
   return out
 }
 const pick = (r: LakeRow, columns: string[]) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null]))
+const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
+
+/** ODP delta rows the change log implies (§0 change-mode table, before and after images), in change order. */
+function odpDeltaRows(changes: ChangeRef[], columns: string[], kinds: Record<string, string>): LakeRow[] {
+  const image = (row: SapRow, mode: string, counter: string) => ({ ...lake(row, columns, kinds), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+  return changes.flatMap((c) =>
+    c.mode === 'C' ? [image(c.after!, 'C', '1')]
+    : c.mode === 'D' ? [image(c.before!, 'D', '-1')]
+    : [image(c.before!, 'U', '-1'), image(c.after!, 'U', '1')],
+  )
+}
 
 let env: Awaited<ReturnType<typeof start>> | undefined
 afterEach(async () => {
@@ -51,7 +62,7 @@ afterEach(async () => {
 })
 
 describe('TABLE_RFC (RFC_READ_TABLE)', () => {
-  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'CHANGED_AT']
+  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'AEDAT', 'AEZET', 'CHANGED_AT', 'LTEXT']
 
   it('loads a table value for value, and follows a change-timestamp watermark for deltas', async () => {
     env = await start({ tables: { ZSD_ITEMS: 730 } })
@@ -59,20 +70,24 @@ describe('TABLE_RFC (RFC_READ_TABLE)', () => {
     const init = await env.h.run(id)
     expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '730' })
     const { rows, types } = await readRun(init.manifestUri!)
-    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)' })
+    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)', AEDAT: 'DATE', AEZET: 'TIME', LTEXT: 'VARCHAR' })
     const expected: LakeRow[] = []
     for await (const r of env.rfc.admin.rows('ZSD_ITEMS')) expected.push(lake(r, FIELDS, types))
-    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
     expect(rows.map((r) => pick(r, FIELDS)).sort(byKey)).toEqual(expected.sort(byKey))
     expect(rows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true)
     expect(rows.some((r) => r.ERZET === '24:00:00')).toBe(true)
+    expect(rows.some((r) => r.AEDAT === null)).toBe(true)
+    expect(rows.some((r) => /[^\x00-\x7F]/.test(String(r.LTEXT)))).toBe(true)
 
     env.rfc.admin.advanceClock(3600)
     const changes: ChangeRef[] = [...env.rfc.admin.update('ZSD_ITEMS', 6), ...env.rfc.admin.insert('ZSD_ITEMS', 4)]
     const delta = await env.h.run(id)
-    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: null })
-    const delivered = (await readRun(delta.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`).sort()
-    expect(delivered).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}`).sort())
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: null, rowsWritten: '10' })
+    // each changed key once, with its values after the last change (a watermark delta sees only the current row)
+    const after = new Map(changes.map((c) => [`${c.key.VBELN}/${c.key.POSNR}`, c.after!]))
+    const delivered = (await readRun(delta.manifestUri!)).rows.map((r) => pick(r, FIELDS)).sort(byKey)
+    expect(delivered).toEqual([...after.values()].map((r) => lake(r, FIELDS, types)).sort(byKey))
+    expect(delivered.filter((r) => r.AEDAT !== null)).toHaveLength(6) // the updates carry their change date
   })
 
   it('reads a table wider than 512 characters in column groups joined on the key', async () => {
@@ -113,7 +128,6 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(business).toEqual(expect.arrayContaining(['VBELN', 'POSNR', 'ARKTX', 'NETWR', 'NETPR', 'RABAT', 'ANZPK', 'ERDAT', 'ERZET']))
     const expected: LakeRow[] = []
     for await (const r of env.rfc.admin.rows('ZSD_ITEMS_CDC')) expected.push(lake(r, business, types))
-    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
     expect(initRows.map((r) => pick(r, business)).sort(byKey)).toEqual(expected.sort(byKey))
     expect(initRows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true) // negative packed numbers
     expect(new Set(initRows.map((r) => r.ODQ_CHANGEMODE))).toEqual(new Set([''])) // the initial load has no change mode
@@ -128,16 +142,17 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     env.rfc.admin.clearFaults()
     const recovered = await env.h.run(id) // starts the queued automatic retry now
     expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY' })
-    const keys = (await readRun(recovered.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)
-    expect(keys.filter((k) => k.endsWith('/C')).sort()).toEqual(changes.filter((c) => c.mode === 'C').map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`).sort())
-    expect(keys.filter((k) => k.endsWith('/D')).sort()).toEqual(changes.filter((c) => c.mode === 'D').map((c) => `${c.key.VBELN}/${c.key.POSNR}/D`).sort())
+    // every value of every image, in change order, with change mode and entity counter
+    const all = Object.keys(types)
+    const recoveredRows = (await readRun(recovered.manifestUri!)).rows
+    expect(recoveredRows.map((r) => pick(r, all))).toEqual(odpDeltaRows(changes, business, types))
     expect(recovered.changeCounts).toEqual({ created: '300', updated: '10', deleted: '5' })
 
     // confirmed after the commit: the next delta holds only what changed since
-    const later = env.rfc.admin.insert('ZSD_ITEMS_CDC', 2)
+    const later = [...env.rfc.admin.insert('ZSD_ITEMS_CDC', 2), ...env.rfc.admin.update('ZSD_ITEMS_CDC', 1)]
     const next = await env.h.run(id)
-    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '0', deleted: '0' } })
-    expect((await readRun(next.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`)).toEqual(later.map((c) => `${c.key.VBELN}/${c.key.POSNR}`))
+    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '1', deleted: '0' } })
+    expect((await readRun(next.manifestUri!)).rows.map((r) => pick(r, all))).toEqual(odpDeltaRows(later, business, types))
   })
 
   it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {
