@@ -184,5 +184,9 @@ export interface RfcSimulatorAdmin {
   injectFault(fault: RfcFault): void
   clearFaults(): void
   subscriptions(): RfcSubscriptionInfo[]
-  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number }
+  /**
+   * Counters. `calls`/`byFunction` count calls that reached the system (counted as they start);
+   * `running` = calls being served right now, so a test can await "the call has started".
+   */
+  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number; running: number }
 }

@@ -3,7 +3,7 @@
  * timeouts, fault injection (sap-protocols.md D.2, D.3). Expected shapes are those of node-rfc's own
  * test suite (see src/simulator/rfc/errors.ts for the citations).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { RfcSimulator, SimRfcClient } from '../../../src/simulator/rfc/index.js'
 import { startRfcSimulator } from '../../../src/simulator/rfc/index.js'
 import { LOGON, rejection, start } from './helpers.js'
@@ -119,10 +119,11 @@ describe('calls and their errors (D.2, D.3)', () => {
     ;({ sim, client } = await start())
     const running = client.call('RFC_PING_AND_WAIT', { SECONDS: 30 })
     const queued = client.call('RFC_PING', {})
-    await new Promise((r) => setTimeout(r, 20))
+    await vi.waitFor(() => expect(sim.admin.stats()).toMatchObject({ running: 1, byFunction: { RFC_PING_AND_WAIT: 1 } }), { timeout: 5000 })
     await client.cancel()
     expect(await rejection(running)).toEqual(CANCELED)
     expect(await queued).toEqual({})
+    expect(sim.admin.stats()).toMatchObject({ running: 0, byFunction: { RFC_PING_AND_WAIT: 1, RFC_PING: 1 } })
     expect(client.alive).toBe(true)
     await client.cancel() // nothing running: a no-op
   })
@@ -173,7 +174,7 @@ describe('calls and their errors (D.2, D.3)', () => {
   it('closing the simulator breaks running and later calls with RFC_COMMUNICATION_FAILURE', async () => {
     ;({ sim, client } = await start())
     const running = client.call('RFC_PING_AND_WAIT', { SECONDS: 30 })
-    await new Promise((r) => setTimeout(r, 10))
+    await vi.waitFor(() => expect(sim.admin.stats().running).toBe(1), { timeout: 5000 })
     await sim.close()
     expect(await rejection(running)).toMatchObject({ name: 'RfcLibError', key: 'RFC_COMMUNICATION_FAILURE' })
     expect(await rejection(client.call('RFC_PING', {}))).toMatchObject({ key: 'RFC_COMMUNICATION_FAILURE' })
