@@ -107,11 +107,9 @@ describe('checkReturn (BAPIRET2)', () => {
     expect(checkReturn([{ TYPE: 'S', MESSAGE: 'ok' }, { TYPE: 'W', MESSAGE: 'hm' }], ctx)).toHaveLength(2)
     expect(checkReturn(undefined, ctx)).toEqual([])
     expect(() => checkReturn([{ TYPE: 'E', ID: 'RODPS_REPL', NUMBER: '001', MESSAGE: 'No authorization for ODP 0FI_GL_14' }], ctx)).toThrow(/ODP over OData/)
-    try {
-      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined))
-    } catch (e) {
-      expect(e).toMatchObject({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' })
-    }
+    expect(() =>
+      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined)),
+    ).toThrow(expect.objectContaining({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' }))
     expect(() => checkReturn([{ TYPE: 'E', MESSAGE: 'ODP ZX does not exist' }], ctx)).toThrow(expect.objectContaining({ code: 'SOURCE_NOT_FOUND' }))
   })
 
