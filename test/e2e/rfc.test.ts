@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
 import { startRfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
@@ -14,15 +14,18 @@ const CreatePipeline = graphql(`
   mutation RfcCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { kind table odpContext odpName watermarkField } } }
 `)
 const TestConnection = graphql(`mutation RfcTestConnection($id: ID!) { testConnection(id: $id) { ok code message } }`)
+const UpdateRfcConnection = graphql(`
+  mutation RfcUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id rfcConfig { lang } } }
+`)
 
 type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; fields?: string[]; watermarkField?: string; filter?: string; pageSize?: number }
 
 /** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
-async function start(opts: RfcSimulatorOptions = {}) {
+async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number) {
   const rfc = await startRfcSimulator(opts)
-  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), retries: 1, backoffMs: 5 }) } })
+  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5 }) } })
   const { createConnection } = await h.gql(CreateRfcConnection, {
-    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD } },
+    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
   })
   const { createDestination } = await h.gql(CreateLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
   const pipeline = async (name: string, mode: 'FULL' | 'DELTA', source: SourceInput) =>
@@ -112,6 +115,46 @@ describe('TABLE_RFC (RFC_READ_TABLE)', () => {
     expect(run.status).toBe('FAILED')
     expect(run.error?.retryable).toBe(false)
     expect(run.error?.message).toMatch(/\*/)
+  })
+})
+
+describe('RFC connection pool', () => {
+  /** A wide table: each slice reads its column groups in parallel, so one run alone wants several connections. */
+  const WIDE = { kind: 'TABLE_RFC' as const, table: 'ZMAT_WIDE', pageSize: 25 }
+
+  async function expectWideTable(run: { status: string; manifestUri?: string | null }) {
+    expect(run.status).toBe('SUCCEEDED')
+    const { rows, types } = await readRun(run.manifestUri!)
+    const columns = Object.keys(types)
+    const expected: LakeRow[] = []
+    for await (const r of env!.rfc.admin.rows('ZMAT_WIDE')) expected.push(lake(r, columns, types))
+    const sort = (a: LakeRow[]) => [...a].sort((x, y) => `${x.MATNR}/${x.WERKS}`.localeCompare(`${y.MATNR}/${y.WERKS}`))
+    expect(sort(rows.map((r) => pick(r, columns)))).toEqual(sort(expected))
+  }
+
+  it('two runs at once on one RFC connection share its pool: never more logons open than the limit', async () => {
+    env = await start({ tables: { ZMAT_WIDE: 200 }, callLatencyMs: 2 }, 2)
+    const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
+    const runs = await Promise.all([env.h.run(a), env.h.run(b)])
+    for (const run of runs) await expectWideTable(run)
+    // one pool of two for both runs: two logons in all, reused; separate pools would have logged on four times
+    expect(env.rfc.admin.stats().connections).toMatchObject({ peak: 2, logons: 2 })
+  })
+
+  it('a connection changed while a run reads: that run reads on to the end, the next one gets a new pool', async () => {
+    env = await start({ tables: { ZMAT_WIDE: 300 }, callLatencyMs: 2 }, 2)
+    const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
+    const first = env.h.run(a)
+    await vi.waitFor(() => expect(env!.rfc.admin.stats().byFunction['RFC_READ_TABLE']).toBeGreaterThan(4), { timeout: 10_000 })
+    await env.h.gql(UpdateRfcConnection, { id: env.connectionId, input: { rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } } })
+    const second = await env.h.run(b) // replaces the source of the connection while the first run still reads
+    await expectWideTable(await first)
+    await expectWideTable(second)
+    // each pool logged on at most its limit (the old run reused its connections), and the replaced
+    // pool closed its own once unused: only the new pool's stay logged on
+    expect(env.rfc.admin.stats().connections.logons).toBeLessThanOrEqual(4)
+    expect(env.rfc.admin.stats().connections.logons).toBeGreaterThan(2)
+    await vi.waitFor(() => expect(env!.rfc.admin.stats().connections.open).toBeLessThanOrEqual(2), { timeout: 10_000 })
   })
 })
 

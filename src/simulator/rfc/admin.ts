@@ -102,6 +102,6 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
           ...(r.repeatOf !== undefined ? { repeatOf: r.repeatOf } : {}),
         })),
       })),
-    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, faultsFired: state.faults.fired, running: state.running.size }),
+    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, faultsFired: state.faults.fired, running: state.running.size, connections: { ...state.connections } }),
   }
 }

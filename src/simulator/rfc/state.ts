@@ -61,6 +61,8 @@ export interface RfcState {
   faults: RfcFaultRegistry
   odq: OdqStore
   stats: { calls: number; byFunction: Record<string, number> }
+  /** Logged-on connections now, the most there ever were at once, and logons in total. */
+  connections: { open: number; peak: number; logons: number }
   /** RFC_READ_TABLE executions, the salt of `unstableOrder`. */
   readTableCalls: number
   nextClientId: number
@@ -123,6 +125,7 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
     faults: new RfcFaultRegistry(),
     odq: new OdqStore(),
     stats: { calls: 0, byFunction: {} },
+    connections: { open: 0, peak: 0, logons: 0 },
     readTableCalls: 0,
     nextClientId: 1,
     closed: false,

@@ -186,7 +186,8 @@ export interface RfcSimulatorAdmin {
   subscriptions(): RfcSubscriptionInfo[]
   /**
    * Counters. `calls`/`byFunction` count calls that reached the system (counted as they start);
-   * `running` = calls being served right now, so a test can await "the call has started".
+   * `running` = calls being served right now, so a test can await "the call has started";
+   * `connections`: logged-on clients now (`open`), the most at once (`peak`) and logons in total.
    */
-  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number; running: number }
+  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number; running: number; connections: { open: number; peak: number; logons: number } }
 }

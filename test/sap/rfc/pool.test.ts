@@ -153,6 +153,27 @@ describe('RfcPool', () => {
     pool.release(next)
   })
 
+  it('retire lets reads in flight finish on the same connections, and closes them once the pool sits unused', async () => {
+    const { made, factory } = fakeFactory()
+    const pool = new RfcPool(factory, PARAMS, { max: 1 })
+    const held = await pool.acquire()
+    const waiting = pool.acquire()
+    let drained = false
+    const retired = pool.retire(50).then(() => (drained = true))
+    pool.release(held)
+    const next = await waiting // handed over, not refused
+    expect(next).toBe(held)
+    pool.release(next)
+    // the next page of a read still holding the pool: the idle connection again, no new logon
+    expect(await pool.call('RFC_PING', {})).toEqual({ fm: 'RFC_PING', id: 1 })
+    expect(drained).toBe(false)
+    await retired
+    expect(made.map((c) => c.closed)).toEqual([1])
+    expect(pool.stats).toEqual({ open: 0, busy: 0, idle: 0, waiting: 0 })
+    // a late call (an ODP confirm after the commit) still works, on a new connection
+    expect(await pool.call('RFC_PING', {})).toEqual({ fm: 'RFC_PING', id: 2 })
+  })
+
   it('closeAll refuses waiters and closes connections as they come back', async () => {
     const { made, factory } = fakeFactory()
     const pool = new RfcPool(factory, PARAMS, { max: 1 })

@@ -31,6 +31,21 @@ describe('logon (D.2)', () => {
     expect(c.alive).toBe(false)
   })
 
+  it('counts logged-on connections: now, the peak, and logons in total', async () => {
+    sim = await startRfcSimulator()
+    const [a, b] = [sim.createClient(LOGON), sim.createClient(LOGON)]
+    await a.open()
+    await b.open()
+    await a.open() // already open: no second logon
+    await a.close()
+    await a.close()
+    expect(sim.admin.stats().connections).toEqual({ open: 1, peak: 2, logons: 2 })
+    await expect(sim.createClient({ ...LOGON, passwd: 'nope' }).open()).rejects.toMatchObject({ key: 'RFC_LOGON_FAILURE' })
+    expect(sim.admin.stats().connections).toEqual({ open: 1, peak: 2, logons: 2 })
+    await sim.close()
+    expect(sim.admin.stats().connections.open).toBe(0)
+  })
+
   it('rejects wrong credentials and clients like node-rfc, without opening', async () => {
     sim = await startRfcSimulator()
     const message = 'Name or password is incorrect (repeat logon)'
