@@ -150,6 +150,8 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
     default:
       message = `${where} failed: ${keyPrefix}${text}`
       if (MEMORY_DUMPS.test(`${key} ${text}`)) message += ' (SAP ran out of memory for the result: use a smaller page size)'
+      // §C.3: RFC_READ_TABLE cannot cast a row with a STRING into its character work area.
+      if (/^(?:ASSIGN_CASTING_ILLEGAL_CAST|UC_OBJECTS_NOT_CHARLIKE)$/.test(key ?? '')) message += ' (the table has a field RFC_READ_TABLE cannot put into its character row, typically a STRING; leave it out with `fields` — some releases fail even then)'
       // A system without the ODP API (or with it removed) needs the same way out as a blocked one.
       if (odp && code === 'SOURCE_NOT_FOUND') message += `. ${NOTE_3255746_HINT}`
   }

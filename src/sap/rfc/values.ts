@@ -51,6 +51,16 @@ export function kindOf(type: string): AbapKind {
   return DDIC_KINDS[t.toUpperCase()] ?? INTERNAL_KINDS[t] ?? (t.length === 1 ? INTERNAL_KINDS[t.toUpperCase()] : undefined) ?? 'unsupported'
 }
 
+/**
+ * Kind of an RFC_READ_TABLE field. The internal type the module reported decides for strings (DDIC
+ * STRG/SSTR are internal type g, which make the module dump, §C.3); otherwise the DDIC type, which says
+ * more (CURR vs DEC).
+ */
+export function readTableKind(datatype: string | undefined, internal: string): AbapKind {
+  if (/^[gyhruv]$/.test(internal.trim())) return 'unsupported'
+  return kindOf(datatype || internal)
+}
+
 /** The column a field becomes. Packed numbers keep their DDIC precision and scale (never a float). */
 export function columnOf(f: RfcField): Column {
   return {

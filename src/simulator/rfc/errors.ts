@@ -158,6 +158,7 @@ const DUMP_TEXTS: Record<string, string> = {
   TSV_TNEW_PAGE_ALLOC_FAILED: 'No more memory available to add rows to an internal table.',
   SAPSQL_DATA_LOSS: 'Data was lost while copying a value.',
   TIME_OUT: 'Time limit exceeded.',
+  ASSIGN_CASTING_ILLEGAL_CAST: 'Error in ASSIGN assignment in program SAPLSDTX: the structure cannot be cast to the target type.',
 }
 
 export function dump(key: string): AbapErrorShape {

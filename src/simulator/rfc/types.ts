@@ -50,7 +50,7 @@ export interface RfcSimulatorOptions {
   client?: string
   /** Default 1; same seed → identical data. */
   seed?: number
-  /** Row counts of the RFC_READ_TABLE tables; defaults ZSD_ITEMS 2500, ZMAT_WIDE 300. */
+  /** Row counts of the RFC_READ_TABLE tables; defaults ZSD_ITEMS 2500, ZMAT_WIDE 300, ZQM_RESULTS 200. */
   tables?: Partial<Record<string, number>>
   /** Row counts of the ODPs; defaults ZSD_ITEMS_CDC 1000, 0MATERIAL_TEXT 90. */
   odps?: Partial<Record<string, number>>

@@ -44,6 +44,9 @@ describe('toSourceError', () => {
     const dump = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'))
     expect(dump.code).toBe('SOURCE_PROTOCOL')
     expect(dump.message).toMatch(/smaller page size/)
+    const cast = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'ASSIGN_CASTING_ILLEGAL_CAST', 'Error in ASSIGN assignment'))
+    expect(cast).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false })
+    expect(cast.message).toMatch(/typically a STRING; leave it out with `fields`/)
   })
 
   it('the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN pointing to ODP over OData', () => {
