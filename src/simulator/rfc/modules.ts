@@ -1,11 +1,12 @@
 /**
  * The function-module registry and one call's path through the simulated system, in the order a real
  * call takes: function lookup (FU_NOT_FOUND), client-side marshalling (node-rfc / SDK checks), network
- * (latency, injected faults), the Note 3255746 gate of the ODP modules, the module itself, and the
- * answer (which an injected fault may lose after the server did the work).
+ * (latency, injected faults), the Note 3255746 gate of the ODP modules, the module itself (or an injected
+ * A/X message in its ET_RETURN instead), and the answer (which an injected fault may lose after the
+ * server did the work).
  */
 import { communicationFailure, dump, functionNotFound, noRfcAuthority, odpAuthorizationError, odpBlockedError } from './errors.js'
-import { buildOutput, readInput } from './iface.js'
+import { bapiret, buildOutput, readInput } from './iface.js'
 import { ODP_MODULES } from './odp/modules.js'
 import { CATALOG_MODULES } from './odp/catalog.js'
 import { FIELDINFO_MODULE } from './readTable/fieldInfo.js'
@@ -46,8 +47,10 @@ export async function dispatch(
   const input = readInput(fm.iface, params)
 
   let lostResponse: RfcFault | undefined
+  let returnMessage: RfcFault | undefined
   const fault = state.faults.take(name)
   if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 0, signal)
+  else if (fault?.kind === 'return-message') returnMessage = fault
   else if (fault && (fault.kind === 'dump' || fault.lost === 'request')) throw faultError(fault)
   else if (fault) lostResponse = fault
 
@@ -59,6 +62,11 @@ export async function dispatch(
     throw state.variants.odpBlockedAs === 'authorization' ? odpAuthorizationError(user, name) : odpBlockedError()
   }
 
+  // An ET_RETURN answer of type A/X: the module ends before touching the ODQ (B.8 message types)
+  if (returnMessage) {
+    const type = returnMessage.messageType ?? 'A'
+    return buildOutput(fm.iface, input, { ET_RETURN: [bapiret(type, 'RODPS_REPL', '090', returnMessage.message ?? `Processing of ${name} terminated (message type ${type})`)] })
+  }
   const ctx: CallContext = {
     state,
     user,

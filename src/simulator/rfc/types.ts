@@ -110,7 +110,7 @@ export const DEFAULT_RFC_VARIANTS: Readonly<RfcSimulatorVariants> = Object.freez
   odpUpdateImages: 'before-and-after',
 })
 
-export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump'
+export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump' | 'return-message'
 
 /** An injected fault, matched against each call. */
 export interface RfcFault {
@@ -130,6 +130,14 @@ export interface RfcFault {
   lost?: 'request' | 'response'
   /** 'dump': the ABAP runtime error key; default 'TSV_TNEW_PAGE_ALLOC_FAILED'. */
   dumpKey?: string
+  /**
+   * 'return-message' (RODPS_REPL_* modules only, B.8 "ET_RETURN messages for errors (type E/A/X)"): the
+   * module stops before doing anything and answers with one BAPIRET2 line of this type — A (abort) or
+   * X (exit, the module's own short dump) — in ET_RETURN; the call itself succeeds. Default 'A'.
+   */
+  messageType?: 'E' | 'A' | 'X'
+  /** 'return-message': the MESSAGE text. */
+  message?: string
 }
 
 /** One ODQ request of a subscription, as the admin API lists it. */

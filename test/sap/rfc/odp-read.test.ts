@@ -231,6 +231,22 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe('SOURCE_NOT_FOUND')
   })
 
+  it.each([
+    ['A', 'RODPS_REPL_ODP_FETCH'],
+    ['X', 'RODPS_REPL_ODP_OPEN'],
+  ] as const)('an ET_RETURN line of type %s from %s fails the read, not retryable; the delta is repeated afterwards', async (messageType, functionModule) => {
+    const sim = await rfcSim({ odps: { [ODP]: 60 } })
+    const first = await init(sim)
+    const changes = change(sim)
+    sim.admin.injectFault({ kind: 'return-message', functionModule, messageType, message: 'Request terminated in ODQ' })
+    const e = await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))
+    expect(e).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false, sapCode: 'RODPS_REPL/090' })
+    expect(e.message).toContain(`${functionModule} (ABAP_CDS/${ODP}, process PIPE_O) returned ${messageType} RODPS_REPL/090: Request terminated in ODQ`)
+    expect(e.message).toMatch(/ODP over OData/)
+    const retry = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    expect((await drain(retry)).rows).toEqual(expectedDelta(retry.columns, changes))
+  })
+
   it('a missing S_RFC authorization for RODPS_REPL_ODP_OPEN: SOURCE_FORBIDDEN pointing to ODP over OData, nothing opened', async () => {
     const sim = await rfcSim({ odps: { [ODP]: 20 } })
     sim.admin.setFunctionAuthorization('RODPS_REPL_ODP_OPEN', false)

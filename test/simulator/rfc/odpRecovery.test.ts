@@ -154,6 +154,25 @@ describe('CLOSE, RESET and CURSOR_GET_LIST (B.1, B.3)', () => {
   })
 })
 
+describe('ET_RETURN messages of type A and X (B.8)', () => {
+  it('an injected A or X line answers the call instead of the module, which leaves the ODQ untouched', async () => {
+    await begin(5)
+    sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_OPEN', messageType: 'X', message: 'Internal error in ODQ' })
+    const refused = await openOdp(client, 'AX', 'D')
+    expect(refused.E_POINTER).toBe('')
+    expect(refused.ET_RETURN).toMatchObject([{ TYPE: 'X', ID: 'RODPS_REPL', NUMBER: '090', MESSAGE: 'Internal error in ODQ' }])
+    expect(sim.admin.subscriptions()).toEqual([])
+    const pointer = (await openOdp(client, 'AX', 'D')).E_POINTER as string
+    sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH' })
+    const aborted = await fetch(pointer, '')
+    expect(aborted.ET_RETURN).toMatchObject([{ TYPE: 'A', MESSAGE: 'Processing of RODPS_REPL_ODP_FETCH terminated (message type A)' }])
+    expect(aborted.ET_DATA).toEqual([])
+    expect(sim.admin.subscriptions()[0].requests[0].packagesFetched).toBe(0)
+    expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RFC_READ_TABLE' })).toThrow(/RODPS_REPL_/)
+    expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH', messageType: 'W' as never })).toThrow(/E, A or X/)
+  })
+})
+
 describe('SAP Note 3255746 block (B.7)', () => {
   it('refuses every RODPS_REPL_* call while RFC_READ_TABLE keeps working', async () => {
     await begin(5)
