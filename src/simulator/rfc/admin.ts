@@ -31,6 +31,7 @@ const VARIANT_CHECKS: { [K in keyof RfcSimulatorVariants]: (v: unknown) => boole
   s4ReadTable: (v) => typeof v === 'boolean',
   odpNoMoreData: (v) => v === 'with-last-package' || v === 'after-last-package',
   odpUpdateImages: (v) => v === 'before-and-after' || v === 'after-only',
+  odpCursorModes: (v) => typeof v === 'boolean',
 }
 
 /** Rejects unknown variant names and wrong value types, so a typo fails loudly. */

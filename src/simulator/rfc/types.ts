@@ -95,6 +95,11 @@ export interface RfcSimulatorVariants {
    * last package that carries data; 'after-last-package': only on a further FETCH that returns no data.
    */
   odpNoMoreData: 'with-last-package' | 'after-last-package'
+  /**
+   * Extra: RODPS_REPL_CURSOR_GET_LIST's ET_PROCESS carries an EXTRACTION_MODE column (default true);
+   * false = only POINTER, SUBSCRIBER_PROC and CLOSED, the columns B.1 names.
+   */
+  odpCursorModes: boolean
   /** Extra: delta images of an update: ABR 'before-and-after' (U/-1 then U/+1, default) or AIE 'after-only'. */
   odpUpdateImages: 'before-and-after' | 'after-only'
 }
@@ -108,6 +113,7 @@ export const DEFAULT_RFC_VARIANTS: Readonly<RfcSimulatorVariants> = Object.freez
   s4ReadTable: false,
   odpNoMoreData: 'with-last-package',
   odpUpdateImages: 'before-and-after',
+  odpCursorModes: true,
 })
 
 export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump' | 'return-message'

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Column, Row } from '../../../src/sap/fields.js'
 import type { OdpPosition } from '../../../src/sap/rfc/index.js'
+import { comparePointers } from '../../../src/sap/rfc/odp.js'
 import type { ChangeRef, RfcSimulator, SapRow } from '../../../src/simulator/rfc/index.js'
 import { drain, expectedRow, odpSpec, PARAMS, rfcSim, signal, simRows, source, sourceError } from './sim.js'
 
@@ -172,6 +173,42 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))).code).toBe('DELTA_POSITION_LOST')
   })
 
+  it('without EXTRACTION_MODE in ET_PROCESS: recovery where it is certain, DELTA_POSITION_LOST where it would be a guess', async () => {
+    for (const odpCursorModes of [true, false]) {
+      const sim = await rfcSim({ odps: { [ODP]: 60 }, variants: { odpCursorModes } })
+      const first = await init(sim)
+      const changes = change(sim)
+      // a delta dies half-way and is repeated (R) by the next run, which commits
+      const spec = odpSpec({ pageSize: 2 })
+      const broken = await first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() })
+      for await (const _ of broken.pages) break
+      const retry = await first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() })
+      const repeated = await drain(retry)
+      expect(repeated.rows).toEqual(expectedDelta(retry.columns, changes))
+      await retry.confirm!(signal())
+      expect(requests(sim).map((r) => [r.mode, r.state])).toEqual([['D', 'closed'], ['D', 'cancelled'], ['R', 'closed']])
+      // explicit recovery from the position before: one delta and its repeat lie after it
+      const recovery = first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain)
+      if (odpCursorModes) expect((await recovery).rows).toEqual(repeated.rows)
+      else {
+        const e = await sourceError(recovery)
+        expect(e.code).toBe('DELTA_POSITION_LOST')
+        expect(e.message).toMatch(/does not say which of them are repeats/)
+        expect(requests(sim)).toHaveLength(3) // nothing opened on a guess
+      }
+    }
+    // one request after the stored position is certain without the column: R repeats exactly it
+    const sim = await rfcSim({ odps: { [ODP]: 60 }, variants: { odpCursorModes: false } })
+    const first = await init(sim)
+    const changes = change(sim)
+    const r1 = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    await drain(r1)
+    await r1.confirm!(signal())
+    const rep = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    expect((await drain(rep)).rows).toEqual(expectedDelta(rep.columns, changes))
+    expect(requests(sim).at(-1)).toMatchObject({ mode: 'R' })
+  })
+
   it('two pipelines on one ODP: own subscriber processes, both see every change; a failed init is redone cleanly', async () => {
     const sim = await rfcSim({ odps: { [ODP]: 80 } })
     const src = source(sim)
@@ -277,3 +314,10 @@ describe('ODP_RFC (RFC simulator)', () => {
   })
 })
 
+describe('comparePointers', () => {
+  it('orders TSNs as numbers, whatever their rendering', () => {
+    const sorted = ['20260601080000.000000010', '9.5', '20260601080000.00000002', '20260601080000.000000001', '10'].sort(comparePointers)
+    expect(sorted).toEqual(['9.5', '10', '20260601080000.000000001', '20260601080000.000000010', '20260601080000.00000002'])
+    expect(comparePointers('0042.10', '42.1')).toBe(0)
+  })
+})

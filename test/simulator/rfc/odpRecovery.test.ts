@@ -151,6 +151,12 @@ describe('CLOSE, RESET and CURSOR_GET_LIST (B.1, B.3)', () => {
       { POINTER: b, SUBSCRIBER_PROC: 'L2', CLOSED: 'X', EXTRACTION_MODE: 'D' },
     ])
     expect((await cursors('L2')).map((c) => c.POINTER)).toEqual([b])
+    // variant odpCursorModes false: only the columns B.1 names
+    sim.admin.setVariants({ odpCursorModes: false })
+    expect(await cursors()).toEqual([
+      { POINTER: a, SUBSCRIBER_PROC: 'L1', CLOSED: '' },
+      { POINTER: b, SUBSCRIBER_PROC: 'L2', CLOSED: 'X' },
+    ])
   })
 })
 
