@@ -163,7 +163,11 @@ export function signedNumberText(text: string): string | undefined {
   const t = text.trim()
   if (t === '') return undefined
   if (t.includes('*')) {
-    throw new ValueError(`overflowed its output slot (SAP wrote ${JSON.stringify(t)}: the value with sign and decimal point is wider than the field's DDIC length; read it with a wider function module or over ODP)`)
+    // §C.5's wider modules (/BODS/RFC_READ_TABLE, …) widen the row, not the field: every slot is still
+    // DDIC LENG characters, so they would print the same '*'.
+    throw new ValueError(
+      `overflowed its output slot (SAP wrote ${JSON.stringify(t)}: the value with sign and decimal point is wider than the field's DDIC length, which sizes the field in every RFC_READ_TABLE variant; leave the field out with \`fields\`, or read the data over ODP, whose rows have room for sign and point)`,
+    )
   }
   if (t.endsWith('-')) return '-' + t.slice(0, -1).trimEnd()
   if (t.endsWith('+')) return t.slice(0, -1).trimEnd()
