@@ -26,6 +26,8 @@ export interface AppOptions {
   destinations?: DestinationCatalogOptions
   /** Sees every SQL statement (statement counts in tests and benchmarks). */
   onQuery?: (sql: string) => void
+  /** RFC connections open at once per SAP connection (default 4); used when `orchestrator.sources` is not given. */
+  rfcPoolSize?: number
 }
 
 export interface RunningApp {
@@ -49,7 +51,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const bus = new InMemoryProgressBus()
   const connections = new ConnectionCatalog(db, box)
   const destinations = new DestinationCatalog(db, box, opts.destinations)
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory()
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
 

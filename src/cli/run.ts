@@ -17,6 +17,7 @@ export async function runOnce(config: Config, pipelineRef: string, mode: string 
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
     secretKey: config.SECRET_KEY,
+    rfcPoolSize: config.RFC_POOL_SIZE,
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
   })
   try {

@@ -9,6 +9,7 @@ export async function serve(config: Config): Promise<number> {
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
     secretKey: config.SECRET_KEY,
+    rfcPoolSize: config.RFC_POOL_SIZE,
     log,
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,

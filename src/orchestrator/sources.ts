@@ -20,15 +20,21 @@ export interface SourceOptions {
   rfcClientFactory?: RfcClientFactory
   /** RFC connections open at once per SAP connection, shared by all its runs. */
   rfcPoolSize?: number
+  /** How long the pool of a replaced RFC source may sit unused before its connections close (default 5 s). */
+  rfcRetireIdleMs?: number
 }
 
 /**
  * OData sources are cheap and made per use. An RFC source owns a connection pool, and the pool's
- * limit is per SAP connection, so one source is kept per connection (and replaced, its pool
- * closed, when the connection's settings change).
+ * limit is per SAP connection, so one source is kept per connection, shared by all its runs. When
+ * the connection's settings change it is replaced: runs that already hold the old source read on
+ * with it (its pool is retired, not closed, so none of them fails half-way) and new runs get the new
+ * one.
  */
 export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   const rfcSources = new Map<string, { fingerprint: string; source: RfcSource }>()
+  /** Replaced sources whose runs are still reading; closed for good at shutdown. */
+  const retiring = new Set<RfcSource>()
   const factory: SourceFactory = (c, log) => {
     const logFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg)
     if (c.protocol === 'ODATA') {
@@ -41,7 +47,11 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     const fingerprint = createHash('sha256').update(JSON.stringify([c.rfc, c.secrets.password ?? null])).digest('hex')
     const cached = rfcSources.get(c.id)
     if (cached?.fingerprint === fingerprint) return cached.source
-    void cached?.source.close()
+    if (cached) {
+      const old = cached.source
+      retiring.add(old)
+      void old.retire(opts.rfcRetireIdleMs).finally(() => retiring.delete(old))
+    }
     const { lang, ...params } = c.rfc
     const source = createRfcSource(
       { ...params, lang, passwd: c.secrets.password },
@@ -51,8 +61,9 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     return source
   }
   factory.close = async () => {
-    await Promise.all([...rfcSources.values()].map((s) => s.source.close()))
+    await Promise.all([...[...rfcSources.values()].map((s) => s.source), ...retiring].map((s) => s.close()))
     rfcSources.clear()
+    retiring.clear()
   }
   return factory
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
 import { startRfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
@@ -14,15 +14,18 @@ const CreatePipeline = graphql(`
   mutation RfcCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { kind table odpContext odpName watermarkField } } }
 `)
 const TestConnection = graphql(`mutation RfcTestConnection($id: ID!) { testConnection(id: $id) { ok code message } }`)
+const UpdateRfcConnection = graphql(`
+  mutation RfcUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id rfcConfig { lang } } }
+`)
 
 type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; fields?: string[]; watermarkField?: string; filter?: string; pageSize?: number }
 
 /** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
-async function start(opts: RfcSimulatorOptions = {}) {
+async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number) {
   const rfc = await startRfcSimulator(opts)
-  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), retries: 1, backoffMs: 5 }) } })
+  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5 }) } })
   const { createConnection } = await h.gql(CreateRfcConnection, {
-    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD } },
+    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
   })
   const { createDestination } = await h.gql(CreateLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
   const pipeline = async (name: string, mode: 'FULL' | 'DELTA', source: SourceInput) =>
@@ -42,6 +45,17 @@ function lake(row: SapRow, columns: string[], kinds: Record<string, string>): La
   return out
 }
 const pick = (r: LakeRow, columns: string[]) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null]))
+const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
+
+/** ODP delta rows the change log implies (§0 change-mode table, before and after images), in change order. */
+function odpDeltaRows(changes: ChangeRef[], columns: string[], kinds: Record<string, string>): LakeRow[] {
+  const image = (row: SapRow, mode: string, counter: string) => ({ ...lake(row, columns, kinds), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+  return changes.flatMap((c) =>
+    c.mode === 'C' ? [image(c.after!, 'C', '1')]
+    : c.mode === 'D' ? [image(c.before!, 'D', '-1')]
+    : [image(c.before!, 'U', '-1'), image(c.after!, 'U', '1')],
+  )
+}
 
 let env: Awaited<ReturnType<typeof start>> | undefined
 afterEach(async () => {
@@ -51,7 +65,7 @@ afterEach(async () => {
 })
 
 describe('TABLE_RFC (RFC_READ_TABLE)', () => {
-  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'CHANGED_AT']
+  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'AEDAT', 'AEZET', 'CHANGED_AT', 'LTEXT']
 
   it('loads a table value for value, and follows a change-timestamp watermark for deltas', async () => {
     env = await start({ tables: { ZSD_ITEMS: 730 } })
@@ -59,20 +73,24 @@ describe('TABLE_RFC (RFC_READ_TABLE)', () => {
     const init = await env.h.run(id)
     expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '730' })
     const { rows, types } = await readRun(init.manifestUri!)
-    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)' })
+    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)', AEDAT: 'DATE', AEZET: 'TIME', LTEXT: 'VARCHAR' })
     const expected: LakeRow[] = []
     for await (const r of env.rfc.admin.rows('ZSD_ITEMS')) expected.push(lake(r, FIELDS, types))
-    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
     expect(rows.map((r) => pick(r, FIELDS)).sort(byKey)).toEqual(expected.sort(byKey))
     expect(rows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true)
     expect(rows.some((r) => r.ERZET === '24:00:00')).toBe(true)
+    expect(rows.some((r) => r.AEDAT === null)).toBe(true)
+    expect(rows.some((r) => /[^\x00-\x7F]/.test(String(r.LTEXT)))).toBe(true)
 
     env.rfc.admin.advanceClock(3600)
     const changes: ChangeRef[] = [...env.rfc.admin.update('ZSD_ITEMS', 6), ...env.rfc.admin.insert('ZSD_ITEMS', 4)]
     const delta = await env.h.run(id)
-    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: null })
-    const delivered = (await readRun(delta.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`).sort()
-    expect(delivered).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}`).sort())
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: null, rowsWritten: '10' })
+    // each changed key once, with its values after the last change (a watermark delta sees only the current row)
+    const after = new Map(changes.map((c) => [`${c.key.VBELN}/${c.key.POSNR}`, c.after!]))
+    const delivered = (await readRun(delta.manifestUri!)).rows.map((r) => pick(r, FIELDS)).sort(byKey)
+    expect(delivered).toEqual([...after.values()].map((r) => lake(r, FIELDS, types)).sort(byKey))
+    expect(delivered.filter((r) => r.AEDAT !== null)).toHaveLength(6) // the updates carry their change date
   })
 
   it('reads a table wider than 512 characters in column groups joined on the key', async () => {
@@ -100,6 +118,46 @@ describe('TABLE_RFC (RFC_READ_TABLE)', () => {
   })
 })
 
+describe('RFC connection pool', () => {
+  /** A wide table: each slice reads its column groups in parallel, so one run alone wants several connections. */
+  const WIDE = { kind: 'TABLE_RFC' as const, table: 'ZMAT_WIDE', pageSize: 25 }
+
+  async function expectWideTable(run: { status: string; manifestUri?: string | null }) {
+    expect(run.status).toBe('SUCCEEDED')
+    const { rows, types } = await readRun(run.manifestUri!)
+    const columns = Object.keys(types)
+    const expected: LakeRow[] = []
+    for await (const r of env!.rfc.admin.rows('ZMAT_WIDE')) expected.push(lake(r, columns, types))
+    const sort = (a: LakeRow[]) => [...a].sort((x, y) => `${x.MATNR}/${x.WERKS}`.localeCompare(`${y.MATNR}/${y.WERKS}`))
+    expect(sort(rows.map((r) => pick(r, columns)))).toEqual(sort(expected))
+  }
+
+  it('two runs at once on one RFC connection share its pool: never more logons open than the limit', async () => {
+    env = await start({ tables: { ZMAT_WIDE: 200 }, callLatencyMs: 2 }, 2)
+    const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
+    const runs = await Promise.all([env.h.run(a), env.h.run(b)])
+    for (const run of runs) await expectWideTable(run)
+    // one pool of two for both runs: two logons in all, reused; separate pools would have logged on four times
+    expect(env.rfc.admin.stats().connections).toMatchObject({ peak: 2, logons: 2 })
+  })
+
+  it('a connection changed while a run reads: that run reads on to the end, the next one gets a new pool', async () => {
+    env = await start({ tables: { ZMAT_WIDE: 300 }, callLatencyMs: 2 }, 2)
+    const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
+    const first = env.h.run(a)
+    await vi.waitFor(() => expect(env!.rfc.admin.stats().byFunction['RFC_READ_TABLE']).toBeGreaterThan(4), { timeout: 10_000 })
+    await env.h.gql(UpdateRfcConnection, { id: env.connectionId, input: { rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } } })
+    const second = await env.h.run(b) // replaces the source of the connection while the first run still reads
+    await expectWideTable(await first)
+    await expectWideTable(second)
+    // each pool logged on at most its limit (the old run reused its connections), and the replaced
+    // pool closed its own once unused: only the new pool's stay logged on
+    expect(env.rfc.admin.stats().connections.logons).toBeLessThanOrEqual(4)
+    expect(env.rfc.admin.stats().connections.logons).toBeGreaterThan(2)
+    await vi.waitFor(() => expect(env!.rfc.admin.stats().connections.open).toBeLessThanOrEqual(2), { timeout: 10_000 })
+  })
+})
+
 describe('ODP_RFC (RODPS_REPL_*)', () => {
   const CDC = { kind: 'ODP_RFC' as const, odpContext: 'ABAP_CDS', odpName: 'ZSD_ITEMS_CDC', pageSize: 100 }
 
@@ -113,7 +171,6 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(business).toEqual(expect.arrayContaining(['VBELN', 'POSNR', 'ARKTX', 'NETWR', 'NETPR', 'RABAT', 'ANZPK', 'ERDAT', 'ERZET']))
     const expected: LakeRow[] = []
     for await (const r of env.rfc.admin.rows('ZSD_ITEMS_CDC')) expected.push(lake(r, business, types))
-    const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`${b.VBELN}${b.POSNR}`)
     expect(initRows.map((r) => pick(r, business)).sort(byKey)).toEqual(expected.sort(byKey))
     expect(initRows.some((r) => String(r.NETWR).startsWith('-'))).toBe(true) // negative packed numbers
     expect(new Set(initRows.map((r) => r.ODQ_CHANGEMODE))).toEqual(new Set([''])) // the initial load has no change mode
@@ -128,16 +185,17 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     env.rfc.admin.clearFaults()
     const recovered = await env.h.run(id) // starts the queued automatic retry now
     expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY' })
-    const keys = (await readRun(recovered.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}/${r.ODQ_CHANGEMODE}`)
-    expect(keys.filter((k) => k.endsWith('/C')).sort()).toEqual(changes.filter((c) => c.mode === 'C').map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`).sort())
-    expect(keys.filter((k) => k.endsWith('/D')).sort()).toEqual(changes.filter((c) => c.mode === 'D').map((c) => `${c.key.VBELN}/${c.key.POSNR}/D`).sort())
+    // every value of every image, in change order, with change mode and entity counter
+    const all = Object.keys(types)
+    const recoveredRows = (await readRun(recovered.manifestUri!)).rows
+    expect(recoveredRows.map((r) => pick(r, all))).toEqual(odpDeltaRows(changes, business, types))
     expect(recovered.changeCounts).toEqual({ created: '300', updated: '10', deleted: '5' })
 
     // confirmed after the commit: the next delta holds only what changed since
-    const later = env.rfc.admin.insert('ZSD_ITEMS_CDC', 2)
+    const later = [...env.rfc.admin.insert('ZSD_ITEMS_CDC', 2), ...env.rfc.admin.update('ZSD_ITEMS_CDC', 1)]
     const next = await env.h.run(id)
-    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '0', deleted: '0' } })
-    expect((await readRun(next.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`)).toEqual(later.map((c) => `${c.key.VBELN}/${c.key.POSNR}`))
+    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '1', deleted: '0' } })
+    expect((await readRun(next.manifestUri!)).rows.map((r) => pick(r, all))).toEqual(odpDeltaRows(later, business, types))
   })
 
   it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {
@@ -146,6 +204,19 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     const run = await env.h.run(id)
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
     expect(run.error?.message).toMatch(/OData/)
+  })
+
+  it('missing authorization for RODPS_REPL_ODP_OPEN: the run fails at once, not retried, and points to ODP over OData', async () => {
+    env = await start({ odps: { ZSD_ITEMS_CDC: 20 } })
+    env.rfc.admin.setFunctionAuthorization('RODPS_REPL_ODP_OPEN', false)
+    const id = await env.pipeline('unauthorized', 'DELTA', CDC)
+    const run = await env.h.run(id)
+    expect(run).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA_INIT', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
+    expect(run.error?.message).toMatch(/RODPS_REPL_ODP_OPEN/)
+    expect(run.error?.message).toMatch(/ODP over OData/)
+    expect(run.error?.message).not.toContain(SAP_PASSWORD)
+    expect(env.rfc.admin.stats().byFunction['RODPS_REPL_ODP_OPEN']).toBe(1)
+    expect(env.rfc.admin.subscriptions()).toEqual([])
   })
 
   it('refuses RFC input that cannot work, before saving it', async () => {

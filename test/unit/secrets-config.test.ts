@@ -36,7 +36,8 @@ describe('secrets at rest', () => {
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
-    expect(parseConfig({})).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', SCHEDULER: true, WORKER_CONCURRENCY: 2 })
+    expect(parseConfig({})).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', SCHEDULER: true, WORKER_CONCURRENCY: 2, RFC_POOL_SIZE: 4 })
+    expect(parseConfig({ RFC_POOL_SIZE: '2' }).RFC_POOL_SIZE).toBe(2)
   })
 
   it.each([
@@ -44,6 +45,8 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ SECRET_KEY: 'short' }, 'SECRET_KEY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ RFC_POOL_SIZE: '0' }, 'RFC_POOL_SIZE'],
+    [{ RFC_POOL_SIZE: 'four' }, 'RFC_POOL_SIZE'],
   ])('refuses %j naming the variable', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError)
     expect(() => parseConfig(env)).toThrow(name)

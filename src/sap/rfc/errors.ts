@@ -7,9 +7,12 @@
  * - `ABAPError` (exception raised by the module, `key` = exception name, §C.1): TABLE_NOT_AVAILABLE
  *   → SOURCE_NOT_FOUND; FIELD_NOT_VALID / OPTION_NOT_VALID → SOURCE_BAD_REQUEST; NOT_AUTHORIZED →
  *   SOURCE_FORBIDDEN.
- * - Anything refused on a RODPS_REPL_* module is explained with SAP Note 3255746 (§B.7): the modules
- *   are not permitted for third-party tools and blocked on patched systems; ODP over OData is the
- *   supported path.
+ * - Anything SAP refuses on a RODPS_REPL_* module is SOURCE_FORBIDDEN explained with SAP Note 3255746
+ *   (§B.7): the modules are not permitted for third-party tools and blocked on patched systems; ODP over
+ *   OData is the supported path. SAP has not published how the block arrives (§B.8 only says "an
+ *   authorization error"), nor its wording, so the decision rests on the error's shape, never its text:
+ *   every error raised on the ABAP side of such a call is a refusal, except a dropped connection, a
+ *   failed logon, a missing module and an out-of-memory dump.
  *
  * Passwords never reach a message: every text is passed through {@link redact}.
  */
@@ -65,8 +68,12 @@ const ABAP: Record<string, SourceErrorCode> = {
   DATA_BUFFER_EXCEEDED: 'SOURCE_PROTOCOL',
 }
 
-/** Texts of refusals of authority, whatever their key (incl. the Note 3255746 block's "Unknown caller; Call rejected"). */
-const FORBIDDEN_TEXT = /not authori[sz]ed|no authori[sz]ation|authori[sz]ation (?:check )?fail|missing authori[sz]ation|not permitted|no (?:rfc )?authori(?:ty|[sz]ation)|3255746|3635619|call rejected|unknown caller|blocked/i
+/**
+ * Generic wordings of a refused authority (S_RFC, S_TABU_*, UCON "RFC Rejected"), for errors whose
+ * shape does not tell (BAPIRET2 lines have no key). Deliberately no wording of one particular block:
+ * ODP refusals are recognised by shape (see {@link classify}).
+ */
+const FORBIDDEN_TEXT = /not authori[sz]ed|no authori[sz]ation|authori[sz]ation (?:check )?fail|missing authori[sz]ation|not permitted|no (?:rfc )?authori(?:ty|[sz]ation)|\brejected\b/i
 
 /** ABAP runtime errors that say "the result was too big": retrying the same request cannot help. */
 const MEMORY_DUMPS = /TSV_TNEW_PAGE_ALLOC_FAILED|MEMORY_NO_MORE_PAGING|SYSTEM_NO_ROLL|No more (?:memory|storage)/i
@@ -85,14 +92,28 @@ const RC_NAMES: Record<number, string> = {
   29: 'RFC_AUTHORIZATION_FAILURE', 30: 'RFC_AUTHENTICATION_FAILURE', 32: 'RFC_IO_FAILURE',
 }
 
-function classify(err: RfcErrorLike & { codeString?: string }, key: string | undefined, text: string): SourceErrorCode {
+/** RFC_RC codes an ABAP system sends back about the called module (as opposed to local SDK checks). */
+const ABAP_SIDE_RC = new Set(['RFC_ABAP_RUNTIME_FAILURE', 'RFC_ABAP_MESSAGE', 'RFC_ABAP_EXCEPTION', 'RFC_ABAP_CLASS_EXCEPTION', 'RFC_AUTHORIZATION_FAILURE'])
+
+/** node-rfc error groups raised by the ABAP side: 1 ABAP exception, 2 runtime failure or message, 7 authorization. */
+const ABAP_SIDE_GROUPS = new Set([1, 2, 7])
+
+function classify(err: RfcErrorLike & { codeString?: string }, key: string | undefined, text: string, odp: boolean): SourceErrorCode {
   const rc = err.codeString ?? (typeof err.code === 'number' ? RC_NAMES[err.code] : undefined)
-  // Transport and logon first: node-rfc error groups 3 (logon) and 4 (communication).
-  if (err.group === 3 || rc === 'RFC_LOGON_FAILURE' || (key && LIB[key] === 'SOURCE_AUTH')) return 'SOURCE_AUTH'
+  // Transport first: node-rfc error group 4 (communication), and the codes of a dropped, cancelled or timed-out call.
   if (err.group === 4 || (rc && LIB[rc] === 'SOURCE_UNAVAILABLE') || (key && LIB[key] === 'SOURCE_UNAVAILABLE')) return 'SOURCE_UNAVAILABLE'
-  if (key && ABAP[key] === 'SOURCE_FORBIDDEN') return 'SOURCE_FORBIDDEN'
+  // Group 3 is LOGON_FAILURE, but it also carries RFC_AUTHORIZATION_FAILURE: a logged-on user refused a
+  // call, not a wrong password — only the logon codes themselves say "check the password".
+  const authorization = rc === 'RFC_AUTHORIZATION_FAILURE' || key === 'RFC_AUTHORIZATION_FAILURE'
+  if (!authorization && (err.group === 3 || rc === 'RFC_LOGON_FAILURE' || (key && LIB[key] === 'SOURCE_AUTH'))) return 'SOURCE_AUTH'
+  if (authorization || (key && ABAP[key] === 'SOURCE_FORBIDDEN')) return 'SOURCE_FORBIDDEN'
+  if (rc === 'RFC_ABAP_RUNTIME_FAILURE' && (/^TIME_OUT$/.test(key ?? '') || /time limit/i.test(text))) return 'SOURCE_UNAVAILABLE'
+  const abapSide = (rc !== undefined && ABAP_SIDE_RC.has(rc)) || (err.group !== undefined && ABAP_SIDE_GROUPS.has(err.group)) || err.name === 'ABAPError'
+  // An ODP replication call refused by SAP, in whatever words: a missing module and a result too big for
+  // memory keep their own advice, everything else SAP raised is the refusal §B.7 announces.
+  if (odp && abapSide && !(key && ABAP[key] === 'SOURCE_NOT_FOUND') && !MEMORY_DUMPS.test(`${key} ${text}`)) return 'SOURCE_FORBIDDEN'
   if (FORBIDDEN_TEXT.test(text) || (key && FORBIDDEN_TEXT.test(key))) return 'SOURCE_FORBIDDEN'
-  if (rc === 'RFC_ABAP_RUNTIME_FAILURE') return /^TIME_OUT$/.test(key ?? '') || /time limit/i.test(text) ? 'SOURCE_UNAVAILABLE' : 'SOURCE_PROTOCOL'
+  if (rc === 'RFC_ABAP_RUNTIME_FAILURE') return 'SOURCE_PROTOCOL'
   if (key && (ABAP[key] ?? LIB[key])) return (ABAP[key] ?? LIB[key])!
   if (rc && LIB[rc]) return LIB[rc]
   return 'SOURCE_PROTOCOL'
@@ -113,7 +134,7 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
   const odp = ctx.functionModule.startsWith(ODP_RFC_PREFIX)
   const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
   const sapCode = err.abapMsgClass ? `${err.abapMsgClass}/${err.abapMsgNumber ?? ''}` : key
-  const code = classify(err, key, text)
+  const code = classify(err, key, text, odp)
   const keyPrefix = key && key !== text && !text.includes(key) ? `${key}: ` : ''
   let message: string
   switch (code) {
@@ -129,6 +150,8 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
     default:
       message = `${where} failed: ${keyPrefix}${text}`
       if (MEMORY_DUMPS.test(`${key} ${text}`)) message += ' (SAP ran out of memory for the result: use a smaller page size)'
+      // §C.3: RFC_READ_TABLE cannot cast a row with a STRING into its character work area.
+      if (/^(?:ASSIGN_CASTING_ILLEGAL_CAST|UC_OBJECTS_NOT_CHARLIKE)$/.test(key ?? '')) message += ' (the table has a field RFC_READ_TABLE cannot put into its character row, typically a STRING; leave it out with `fields` — some releases fail even then)'
       // A system without the ODP API (or with it removed) needs the same way out as a blocked one.
       if (odp && code === 'SOURCE_NOT_FOUND') message += `. ${NOTE_3255746_HINT}`
   }
@@ -154,7 +177,10 @@ export function checkReturn(ret: unknown, ctx: RfcErrorContext, classify?: (msg:
   const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
   let code = classify?.(first, text)
   if (!code) code = FORBIDDEN_TEXT.test(text) ? 'SOURCE_FORBIDDEN' : /does not exist|not found|unknown/i.test(text) ? 'SOURCE_NOT_FOUND' : 'SOURCE_PROTOCOL'
-  const hint = code === 'SOURCE_FORBIDDEN' && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${NOTE_3255746_HINT}` : ''
+  // ET_RETURN is the module's own answer (it ran), so a caller-side refusal arrives as an exception
+  // (toSourceError). An error line the client cannot place still gets the way out: the API is unreleased
+  // and may change or refuse without notice (§B.7).
+  const hint = (code === 'SOURCE_FORBIDDEN' || code === 'SOURCE_PROTOCOL') && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${NOTE_3255746_HINT}` : ''
   return throwing(new SourceError(code, `${where} returned ${String(first.TYPE).trim()}${id ? ` ${id}` : ''}: ${text}${hint}`, { sapCode: id }))
 }
 

@@ -195,7 +195,26 @@ export async function closePointer(ctx: OdpSourceContext, pointer: string, what:
 interface Cursor {
   pointer: string
   closed: boolean
+  /** F, D or R; '' when ET_PROCESS has no EXTRACTION_MODE column (§B.1 names only POINTER, SUBSCRIBER_PROC, CLOSED). */
   mode: string
+}
+
+/**
+ * Order of two pointers. They are TSNs (ODQ_TSN, DEC 23,9, §0), which sort as numbers: compared by
+ * integer and fraction digits, not as text, so a shorter rendering never sorts wrongly. Anything else
+ * falls back to text order.
+ */
+export function comparePointers(a: string, b: string): number {
+  const num = /^(\d+)(?:\.(\d+))?$/
+  const x = num.exec(a)
+  const y = num.exec(b)
+  if (!x || !y) return a < b ? -1 : a > b ? 1 : 0
+  const [xi, yi] = [x[1].replace(/^0+(?=\d)/, ''), y[1].replace(/^0+(?=\d)/, '')]
+  if (xi.length !== yi.length) return xi.length - yi.length
+  if (xi !== yi) return xi < yi ? -1 : 1
+  const width = Math.max(x[2]?.length ?? 0, y[2]?.length ?? 0)
+  const [xf, yf] = [(x[2] ?? '').padEnd(width, '0'), (y[2] ?? '').padEnd(width, '0')]
+  return xf < yf ? -1 : xf > yf ? 1 : 0
 }
 
 /** Requests of this subscriber process, oldest first; undefined without RODPS_REPL_CURSOR_GET_LIST. */
@@ -215,7 +234,7 @@ async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): P
     .filter((p) => !str(p['SUBSCRIBER_PROC']) || str(p['SUBSCRIBER_PROC']) === t.process)
     .map((p) => ({ pointer: str(p['POINTER']), closed: str(p['CLOSED']) === 'X', mode: str(p['EXTRACTION_MODE']) }))
     .filter((c) => c.pointer !== '')
-    .sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0))
+    .sort((a, b) => comparePointers(a.pointer, b.pointer))
 }
 
 /**
@@ -229,7 +248,14 @@ async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): P
  *   committed delta (the orchestrator passes the position it started from) — R repeats it; more than
  *   one in between cannot be repeated any more;
  * - otherwise D (the changes since the last confirmed request).
- * Pointers are TSNs, so they sort in time order.
+ * Pointers are TSNs, so they sort in time order (see {@link comparePointers}).
+ *
+ * The explicit-recovery rule counts delta requests, and only EXTRACTION_MODE tells a delta from a
+ * repeat of it — a column §B.1 does not name, so it may be missing or blank. Without it the client
+ * does not guess: exactly one request after the stored one is safe whatever its mode (R repeats
+ * precisely that request); with several, "one delta plus its repeats" (R would be right) cannot be
+ * told from "several deltas" (R would skip the earlier ones, D would double the later ones), so the
+ * position is reported lost and a DELTA_INIT asked for.
  */
 async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition, what: string, signal: AbortSignal): Promise<'D' | 'R'> {
   const list = await cursors(ctx, t, signal)
@@ -244,10 +270,16 @@ async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition
     return open.length > 1 ? 'R' : 'D'
   }
   if (open.length > 0) return 'R'
-  const later = list.filter((c) => c.pointer > previous.pointer && c.mode !== 'R')
+  const later = list.filter((c) => comparePointers(c.pointer, previous.pointer) > 0)
+  if (later.length === 0) return 'D'
   if (later.length === 1) return 'R'
-  if (later.length > 1) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${later.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`)
+  if (later.some((c) => c.mode === '')) {
+    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${later.length} requests behind subscriber process ${t.process}, and ODQ does not say which of them are repeats (RODPS_REPL_CURSOR_GET_LIST without EXTRACTION_MODE); repeating or skipping could lose or double changes; run a DELTA_INIT`)
+  }
+  const deltas = later.filter((c) => c.mode !== 'R')
+  if (deltas.length === 1) return 'R'
+  if (deltas.length > 1) {
+    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${deltas.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`)
   }
   return 'D'
 }

@@ -45,6 +45,10 @@ export class RfcPool {
   readonly #waiters: Waiter[] = []
   #opening = 0
   #closed = false
+  /** Set by {@link retire}: how long the pool may sit unused before its connections close. */
+  #retireIdleMs: number | undefined
+  #idleTimer: ReturnType<typeof setTimeout> | undefined
+  #drained: Array<() => void> = []
 
   constructor(factory: RfcClientFactory, params: RfcConnectionParameters, opts: RfcPoolOptions = {}) {
     this.max = Math.max(1, Math.floor(opts.max ?? 4))
@@ -116,6 +120,7 @@ export class RfcPool {
     if (broken || !c.alive || this.#closed) {
       this.#discard(c)
       this.#wakeForOpen()
+      this.#armRetireTimer()
       return
     }
     this.#busy.add(c)
@@ -123,6 +128,33 @@ export class RfcPool {
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) if (w.resolve(c)) return
     this.#busy.delete(c)
     this.#idle.push(c)
+    this.#armRetireTimer()
+  }
+
+  /**
+   * Winds the pool down without failing anyone, for a pool being replaced: reads still holding it
+   * keep being served as usual, and once nothing has used it for `idleMs` its connections close.
+   * (Closing at the first idle moment would log on again for every page of a read, since a read
+   * holds no connection between pages.) Unlike {@link closeAll}, no caller is refused. Resolves
+   * when the connections are closed.
+   */
+  retire(idleMs = 5_000): Promise<void> {
+    this.#retireIdleMs = Math.max(0, idleMs)
+    const drained = new Promise<void>((resolve) => this.#drained.push(resolve))
+    this.#armRetireTimer()
+    return drained
+  }
+
+  #armRetireTimer(): void {
+    if (this.#retireIdleMs === undefined || this.#busy.size + this.#opening + this.#waiters.length > 0) return
+    clearTimeout(this.#idleTimer)
+    this.#idleTimer = setTimeout(() => {
+      // Used again meanwhile: its next release arms the timer anew.
+      if (this.#busy.size + this.#opening + this.#waiters.length > 0) return
+      for (const c of this.#idle.splice(0)) this.#discard(c)
+      for (const resolve of this.#drained.splice(0)) resolve()
+    }, this.#retireIdleMs)
+    this.#idleTimer.unref?.()
   }
 
   /** Runs `fn` on a pooled connection; a transport failure or an abort retires the connection. */
@@ -159,8 +191,10 @@ export class RfcPool {
   /** Closes idle connections now and busy ones when they come back; waiting callers are refused. */
   async closeAll(): Promise<void> {
     this.#closed = true
+    clearTimeout(this.#idleTimer)
     for (const w of this.#waiters.splice(0)) w.reject(new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool was closed'))
     await Promise.all(this.#idle.splice(0).map((c) => closeQuietly(c)))
+    for (const resolve of this.#drained.splice(0)) resolve()
   }
 
   async #open(signal?: AbortSignal): Promise<RfcClient> {
@@ -180,7 +214,10 @@ export class RfcPool {
       throw toSourceError(e, { functionModule: 'RFC logon', secrets: this.secrets })
     } finally {
       this.#opening--
-      if (!client || !this.#busy.has(client)) this.#wakeForOpen()
+      if (!client || !this.#busy.has(client)) {
+        this.#wakeForOpen()
+        this.#armRetireTimer()
+      }
     }
   }
 

@@ -36,6 +36,11 @@ export interface RfcSourceOptions {
 export interface RfcSource extends Source {
   /** Closes the pool's connections; reads still running keep theirs until they finish. */
   close(): Promise<void>
+  /**
+   * For a source being replaced: reads already started keep working to their end (confirm included);
+   * once the pool has sat unused for `idleMs` (default 5 s) its connections close, and this resolves.
+   */
+  retire(idleMs?: number): Promise<void>
   /** Pool counters, for tests and diagnostics. */
   readonly poolStats: { open: number; busy: number; idle: number; waiting: number }
 }
@@ -117,6 +122,12 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
 
     async close(): Promise<void> {
       await ready?.closeAll()
+    },
+
+    async retire(idleMs?: number): Promise<void> {
+      // A pool still being created (driver loading) is retired once it exists; a failed load has none.
+      const p = await pool?.catch(() => undefined)
+      await p?.retire(idleMs)
     },
 
     get poolStats() {

@@ -8,7 +8,7 @@
  */
 import { SourceError } from '../errors.js'
 import type { RfcLogFn, RfcPool } from './pool.js'
-import { kindOf, type RfcField } from './values.js'
+import { readTableKind, type RfcField } from './values.js'
 import { literal, optionLines } from './where.js'
 
 export const READ_TABLE = 'RFC_READ_TABLE'
@@ -56,7 +56,7 @@ export async function describeTable(pool: RfcPool, table: string, opts: Describe
     const internal = String(f['TYPE'] ?? '').trim()
     return {
       name: fieldName,
-      kind: kindOf(d?.datatype || internal),
+      kind: readTableKind(d?.datatype, internal),
       sourceType: d?.datatype || internal,
       length: num(f['LENGTH']),
       decimals: d?.decimals ?? 0,

@@ -110,24 +110,46 @@ function initialOf(w: Watermark): string {
 }
 
 /**
- * Requested fields + key + watermark, in table order. STRING/RAWSTRING fields make RFC_READ_TABLE
- * dump (§C.3): refused when named, left out (with a warning) when reading all fields.
+ * Why RFC_READ_TABLE cannot deliver a field's value whole (§C.3), or undefined when it can. RAW: the
+ * module moves the bytes into a character slot of DDIC LENG places, and hex needs two per byte, so
+ * only the first half arrives (observed for RAW 8 and RAW 16 fields) — a value we must not pass off
+ * as complete.
+ */
+function unreadable(f: RfcField): string | undefined {
+  if (f.kind === 'unsupported') return 'strings make RFC_READ_TABLE dump'
+  if (f.kind === 'raw') return `RFC_READ_TABLE writes its ${f.length} bytes as hex into ${f.length} characters, so only the first half arrives`
+  return undefined
+}
+
+/**
+ * Requested fields + key + watermark, in table order. Fields RFC_READ_TABLE cannot read whole (see
+ * {@link unreadable}) are refused, naming them, whether named or implied by reading all fields:
+ * dropping a column silently would look like a complete copy.
  */
 function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: RfcLogFn): RfcField[] {
   const names = new Set(meta.fields.map((f) => f.name))
+  let chosen = meta.fields
   if (wanted && wanted.length > 0) {
     const upper = wanted.map((n) => n.trim().toUpperCase())
     const unknown = upper.filter((n) => !names.has(n))
     if (unknown.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in table ${meta.table}`)
     const set = new Set([...upper, ...meta.keys, ...(w?.fields.map((f) => f.name) ?? [])])
-    const chosen = meta.fields.filter((f) => set.has(f.name))
-    const bad = chosen.filter((f) => f.kind === 'unsupported')
-    if (bad.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `field${bad.length > 1 ? 's' : ''} ${bad.map((f) => `${f.name} (${f.sourceType})`).join(', ')} cannot be read with RFC_READ_TABLE (strings and long fields make it dump)`)
-    return chosen
+    chosen = meta.fields.filter((f) => set.has(f.name))
   }
-  const skipped = meta.fields.filter((f) => f.kind === 'unsupported')
-  if (skipped.length > 0) log('warn', 'fields RFC_READ_TABLE cannot read are left out', { table: meta.table, fields: skipped.map((f) => f.name) })
-  return meta.fields.filter((f) => f.kind !== 'unsupported')
+  const bad = chosen.filter((f) => unreadable(f) !== undefined)
+  if (bad.length > 0) {
+    const list = bad.map((f) => `${f.name} (${f.sourceType}${f.key ? ', key' : ''}): ${unreadable(f)}`).join('; ')
+    const way = bad.some((f) => f.key || w?.fields.includes(f))
+      ? 'a key or watermark field cannot be left out, so read this table over ODP instead'
+      : wanted && wanted.length > 0
+        ? 'remove it from `fields`'
+        : `list the fields to read in \`fields\`, without ${bad.length > 1 ? 'these' : 'it'}`
+    throw new SourceError('SOURCE_BAD_REQUEST', `table ${meta.table}: ${list}; ${way}`)
+  }
+  const floats = chosen.filter((f) => f.kind === 'float').map((f) => f.name)
+  // FLTP's slot has 16 characters: ' 6.000000000E+02' keeps 10 significant digits of a double's 15-17.
+  if (floats.length > 0) log('warn', 'RFC_READ_TABLE rounds FLTP fields to 10 significant digits', { table: meta.table, fields: floats })
+  return chosen
 }
 
 /** Tracks the highest watermark and the fingerprints of rows inside the moving overlap window. */

@@ -51,6 +51,16 @@ export function kindOf(type: string): AbapKind {
   return DDIC_KINDS[t.toUpperCase()] ?? INTERNAL_KINDS[t] ?? (t.length === 1 ? INTERNAL_KINDS[t.toUpperCase()] : undefined) ?? 'unsupported'
 }
 
+/**
+ * Kind of an RFC_READ_TABLE field. The internal type the module reported decides for strings (DDIC
+ * STRG/SSTR are internal type g, which make the module dump, §C.3); otherwise the DDIC type, which says
+ * more (CURR vs DEC).
+ */
+export function readTableKind(datatype: string | undefined, internal: string): AbapKind {
+  if (/^[gyhruv]$/.test(internal.trim())) return 'unsupported'
+  return kindOf(datatype || internal)
+}
+
 /** The column a field becomes. Packed numbers keep their DDIC precision and scale (never a float). */
 export function columnOf(f: RfcField): Column {
   return {
@@ -153,7 +163,11 @@ export function signedNumberText(text: string): string | undefined {
   const t = text.trim()
   if (t === '') return undefined
   if (t.includes('*')) {
-    throw new ValueError(`overflowed its output slot (SAP wrote ${JSON.stringify(t)}: the value with sign and decimal point is wider than the field's DDIC length; read it with a wider function module or over ODP)`)
+    // §C.5's wider modules (/BODS/RFC_READ_TABLE, …) widen the row, not the field: every slot is still
+    // DDIC LENG characters, so they would print the same '*'.
+    throw new ValueError(
+      `overflowed its output slot (SAP wrote ${JSON.stringify(t)}: the value with sign and decimal point is wider than the field's DDIC length, which sizes the field in every RFC_READ_TABLE variant; leave the field out with \`fields\`, or read the data over ODP, whose rows have room for sign and point)`,
+    )
   }
   if (t.endsWith('-')) return '-' + t.slice(0, -1).trimEnd()
   if (t.endsWith('+')) return t.slice(0, -1).trimEnd()

@@ -24,12 +24,14 @@ async function* rowsOf(state: RfcState, name: string): AsyncGenerator<SapRow> {
 
 const VARIANT_CHECKS: { [K in keyof RfcSimulatorVariants]: (v: unknown) => boolean } = {
   odpBlocked: (v) => typeof v === 'boolean',
+  odpBlockedAs: (v) => v === 'call-rejected' || v === 'authorization',
   strictRowskips: (v) => typeof v === 'boolean',
   readTableModule: (v) => typeof v === 'string',
   unstableOrder: (v) => typeof v === 'boolean',
   s4ReadTable: (v) => typeof v === 'boolean',
   odpNoMoreData: (v) => v === 'with-last-package' || v === 'after-last-package',
   odpUpdateImages: (v) => v === 'before-and-after' || v === 'after-only',
+  odpCursorModes: (v) => typeof v === 'boolean',
 }
 
 /** Rejects unknown variant names and wrong value types, so a typo fails loudly. */
@@ -101,6 +103,6 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
           ...(r.repeatOf !== undefined ? { repeatOf: r.repeatOf } : {}),
         })),
       })),
-    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, faultsFired: state.faults.fired }),
+    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, faultsFired: state.faults.fired, running: state.running.size, connections: { ...state.connections } }),
   }
 }

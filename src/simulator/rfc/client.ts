@@ -46,11 +46,15 @@ export class SimClient implements SimRfcClient {
     if (password === undefined || password !== p.passwd) throw logonFailure()
     this.user = user
     this.isAlive = true
+    const c = this.state.connections
+    c.logons++
+    c.peak = Math.max(c.peak, ++c.open)
     return this
   }
 
   async close(): Promise<void> {
     this.running?.abort(canceledError())
+    if (this.isAlive && !this.state.closed) this.state.connections.open--
     this.isAlive = false
   }
 

@@ -158,6 +158,7 @@ const DUMP_TEXTS: Record<string, string> = {
   TSV_TNEW_PAGE_ALLOC_FAILED: 'No more memory available to add rows to an internal table.',
   SAPSQL_DATA_LOSS: 'Data was lost while copying a value.',
   TIME_OUT: 'Time limit exceeded.',
+  ASSIGN_CASTING_ILLEGAL_CAST: 'Error in ASSIGN assignment in program SAPLSDTX: the structure cannot be cast to the target type.',
 }
 
 export function dump(key: string): AbapErrorShape {
@@ -192,6 +193,16 @@ export function abapMessage(text: string, cls: string, number: string, type = 'E
 export const ODP_BLOCKED_TEXT = 'Unknown caller; Call rejected. See SAP Note 3635619'
 export function odpBlockedError(): AbapErrorShape {
   return abapMessage(ODP_BLOCKED_TEXT, 'RODPS_REPL', '100')
+}
+
+/**
+ * The block as B.8 describes it: "rejects every RODPS_REPL_* call with an authorization error". The SDK
+ * reports a refused authorization check as RFC_AUTHORIZATION_FAILURE (RFC_RC 29), which belongs to error
+ * group 3 (LOGON_FAILURE) though the logon itself succeeded. Group placement and text are [INFERRED];
+ * the text deliberately cites no note, as nothing says the system does.
+ */
+export function odpAuthorizationError(user: string, fm: string): RfcLibErrorShape {
+  return libError(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', `Access of user ${user} to function module ${fm} denied`)
 }
 
 /** Call over a client that is not open (node-rfc Client::connectionClosedError). */

@@ -198,7 +198,7 @@ export function buildOutput(fi: FunctionInterface, input: Record<string, unknown
 }
 
 /** One BAPIRET2 line. */
-export function bapiret(type: 'E' | 'W' | 'S' | 'I' | 'A', id: string, number: string, message: string, v: string[] = []): Record<string, unknown> {
+export function bapiret(type: 'E' | 'W' | 'S' | 'I' | 'A' | 'X', id: string, number: string, message: string, v: string[] = []): Record<string, unknown> {
   return {
     TYPE: type,
     ID: id,

@@ -47,6 +47,7 @@ export async function startRfcSimulator(opts: RfcSimulatorOptions = {}): Promise
     admin,
     close: async () => {
       state.closed = true
+      state.connections.open = 0
       for (const ac of state.running) ac.abort(communicationFailure())
       state.running.clear()
     },

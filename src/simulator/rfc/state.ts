@@ -9,6 +9,7 @@ import { timestampFromMs, timestampToMs } from '../model/abapValues.js'
 import type { RowModel } from './ddic/ddic.js'
 import { toEntityDef } from './ddic/ddic.js'
 import { salesItemsModel } from './ddic/salesItems.js'
+import { qmResultsModel } from './ddic/qmResults.js'
 import { materialTextModel, wideTableModel } from './ddic/wideTable.js'
 import { RfcFaultRegistry } from './faults.js'
 import { OdqStore } from './odp/queue.js'
@@ -34,7 +35,7 @@ export interface SystemClock {
   now: string
 }
 
-export const TABLE_NAMES = { SALES_ITEMS: 'ZSD_ITEMS', WIDE: 'ZMAT_WIDE' } as const
+export const TABLE_NAMES = { SALES_ITEMS: 'ZSD_ITEMS', WIDE: 'ZMAT_WIDE', QM_RESULTS: 'ZQM_RESULTS' } as const
 export const ODP_NAMES = { SALES_ITEMS: 'ZSD_ITEMS_CDC', MATERIAL_TEXT: '0MATERIAL_TEXT' } as const
 export const CONTEXTS = [
   { name: 'ABAP_CDS', text: 'ABAP Core Data Services', release: 'SBC758' },
@@ -61,6 +62,8 @@ export interface RfcState {
   faults: RfcFaultRegistry
   odq: OdqStore
   stats: { calls: number; byFunction: Record<string, number> }
+  /** Logged-on connections now, the most there ever were at once, and logons in total. */
+  connections: { open: number; peak: number; logons: number }
   /** RFC_READ_TABLE executions, the salt of `unstableOrder`. */
   readTableCalls: number
   nextClientId: number
@@ -93,7 +96,7 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
   const client = opts.client ?? '100'
   const seq: SeqClock = { current: 0 }
   const clock: SystemClock = { now: CLOCK_START }
-  const tableModels = [salesItemsModel(TABLE_NAMES.SALES_ITEMS, client), wideTableModel(client)]
+  const tableModels = [salesItemsModel(TABLE_NAMES.SALES_ITEMS, client), wideTableModel(client), qmResultsModel(client)]
   const tableRows = counts(opts.tables, tableModels.map((m) => m.name), 'tables')
   const tables = new Map(tableModels.map((m) => [m.name, dataSet(m, seed, tableRows[m.name] ?? m.defaultRows, seq, clock)]))
   const odpModels = [
@@ -123,6 +126,7 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
     faults: new RfcFaultRegistry(),
     odq: new OdqStore(),
     stats: { calls: 0, byFunction: {} },
+    connections: { open: 0, peak: 0, logons: 0 },
     readTableCalls: 0,
     nextClientId: 1,
     closed: false,

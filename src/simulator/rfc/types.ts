@@ -50,7 +50,7 @@ export interface RfcSimulatorOptions {
   client?: string
   /** Default 1; same seed → identical data. */
   seed?: number
-  /** Row counts of the RFC_READ_TABLE tables; defaults ZSD_ITEMS 2500, ZMAT_WIDE 300. */
+  /** Row counts of the RFC_READ_TABLE tables; defaults ZSD_ITEMS 2500, ZMAT_WIDE 300, ZQM_RESULTS 200. */
   tables?: Partial<Record<string, number>>
   /** Row counts of the ODPs; defaults ZSD_ITEMS_CDC 1000, 0MATERIAL_TEXT 90. */
   odps?: Partial<Record<string, number>>
@@ -67,8 +67,14 @@ export interface RfcSimulatorOptions {
 
 /** Behaviours SAP varies on (or that the reference marks uncertain). */
 export interface RfcSimulatorVariants {
-  /** SAP Note 3255746 block: every RODPS_REPL_* call is refused (errors.ts `odpBlockedError`). */
+  /** SAP Note 3255746 block: every RODPS_REPL_* call is refused (see `odpBlockedAs`). */
   odpBlocked: boolean
+  /**
+   * How a blocked call is refused; SAP has not published the shape. 'call-rejected' (default): an ABAP
+   * E-message with the text vendors report (errors.ts `odpBlockedError`); 'authorization': the
+   * authorization error of B.8 (errors.ts `odpAuthorizationError`).
+   */
+  odpBlockedAs: 'call-rejected' | 'authorization'
   /** C.2 (erpl e62280d): ROWSKIPS not a multiple of ROWCOUNT → OPTION_NOT_VALID. */
   strictRowskips: boolean
   /**
@@ -89,21 +95,28 @@ export interface RfcSimulatorVariants {
    * last package that carries data; 'after-last-package': only on a further FETCH that returns no data.
    */
   odpNoMoreData: 'with-last-package' | 'after-last-package'
+  /**
+   * Extra: RODPS_REPL_CURSOR_GET_LIST's ET_PROCESS carries an EXTRACTION_MODE column (default true);
+   * false = only POINTER, SUBSCRIBER_PROC and CLOSED, the columns B.1 names.
+   */
+  odpCursorModes: boolean
   /** Extra: delta images of an update: ABR 'before-and-after' (U/-1 then U/+1, default) or AIE 'after-only'. */
   odpUpdateImages: 'before-and-after' | 'after-only'
 }
 
 export const DEFAULT_RFC_VARIANTS: Readonly<RfcSimulatorVariants> = Object.freeze({
   odpBlocked: false,
+  odpBlockedAs: 'call-rejected',
   strictRowskips: false,
   readTableModule: 'RFC_READ_TABLE',
   unstableOrder: false,
   s4ReadTable: false,
   odpNoMoreData: 'with-last-package',
   odpUpdateImages: 'before-and-after',
+  odpCursorModes: true,
 })
 
-export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump'
+export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump' | 'return-message'
 
 /** An injected fault, matched against each call. */
 export interface RfcFault {
@@ -123,6 +136,14 @@ export interface RfcFault {
   lost?: 'request' | 'response'
   /** 'dump': the ABAP runtime error key; default 'TSV_TNEW_PAGE_ALLOC_FAILED'. */
   dumpKey?: string
+  /**
+   * 'return-message' (RODPS_REPL_* modules only, B.8 "ET_RETURN messages for errors (type E/A/X)"): the
+   * module stops before doing anything and answers with one BAPIRET2 line of this type — A (abort) or
+   * X (exit, the module's own short dump) — in ET_RETURN; the call itself succeeds. Default 'A'.
+   */
+  messageType?: 'E' | 'A' | 'X'
+  /** 'return-message': the MESSAGE text. */
+  message?: string
 }
 
 /** One ODQ request of a subscription, as the admin API lists it. */
@@ -177,5 +198,10 @@ export interface RfcSimulatorAdmin {
   injectFault(fault: RfcFault): void
   clearFaults(): void
   subscriptions(): RfcSubscriptionInfo[]
-  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number }
+  /**
+   * Counters. `calls`/`byFunction` count calls that reached the system (counted as they start);
+   * `running` = calls being served right now, so a test can await "the call has started";
+   * `connections`: logged-on clients now (`open`), the most at once (`peak`) and logons in total.
+   */
+  stats(): { calls: number; byFunction: Record<string, number>; faultsFired: number; running: number; connections: { open: number; peak: number; logons: number } }
 }

@@ -44,6 +44,9 @@ describe('toSourceError', () => {
     const dump = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'))
     expect(dump.code).toBe('SOURCE_PROTOCOL')
     expect(dump.message).toMatch(/smaller page size/)
+    const cast = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'ASSIGN_CASTING_ILLEGAL_CAST', 'Error in ASSIGN assignment'))
+    expect(cast).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false })
+    expect(cast.message).toMatch(/typically a STRING; leave it out with `fields`/)
   })
 
   it('the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN pointing to ODP over OData', () => {
@@ -61,6 +64,38 @@ describe('toSourceError', () => {
     expect(fu.message).toMatch(/ODP over OData/)
   })
 
+  it('any refusal of a RODPS_REPL_* call is SOURCE_FORBIDDEN with the ODP over OData way out, whatever its words', () => {
+    const refusals = [
+      abap(2, 4, 'RFC_ABAP_MESSAGE', 'Zugriff verweigert', 'Zugriff verweigert', '/ABC/GUARD', '007'),
+      lib(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', 'Access of user DEMO to function module RODPS_REPL_ODP_OPEN denied'),
+      abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'RFC_NO_AUTHORITY', 'User DEMO has no RFC authorization for function module RODPS_REPL_ODP_OPEN.'),
+      abap(1, 5, 'RFC_ABAP_EXCEPTION', 'CALLER_NOT_RELEASED', ' Number:000'),
+      abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'CALL_FUNCTION_NOT_ALLOWED', 'Function module may not be called here.'),
+    ]
+    for (const r of refusals) {
+      const e = map(r, 'RODPS_REPL_ODP_OPEN')
+      expect({ code: e.code, retryable: e.retryable }).toEqual({ code: 'SOURCE_FORBIDDEN', retryable: false })
+      expect(e.message).toContain(r.message.trim())
+      expect(e.message).toMatch(/3255746.*ODP over OData/)
+    }
+    // not refusals: a dropped connection, a wrong password, a time-out, a result too big, a missing module
+    expect(map(lib(4, 1, 'RFC_COMMUNICATION_FAILURE', 'RFC_COMMUNICATION_FAILURE', 'ERROR partner gone'), 'RODPS_REPL_ODP_FETCH').code).toBe('SOURCE_UNAVAILABLE')
+    expect(map(lib(3, 2, 'RFC_LOGON_FAILURE', 'RFC_LOGON_FAILURE', 'Name or password is incorrect (repeat logon)'), 'RODPS_REPL_ODP_OPEN').code).toBe('SOURCE_AUTH')
+    expect(map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TIME_OUT', 'Time limit exceeded.'), 'RODPS_REPL_ODP_FETCH').code).toBe('SOURCE_UNAVAILABLE')
+    const big = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'), 'RODPS_REPL_ODP_FETCH')
+    expect(big.code).toBe('SOURCE_PROTOCOL')
+    expect(big.message).toMatch(/smaller page size/)
+    // a client-side check of node-rfc is our mistake, not SAP's refusal
+    expect(map({ name: 'nodeRfcError', message: 'String expected from NodeJS for ABAP field of type 0' }, 'RODPS_REPL_ODP_OPEN').code).toBe('SOURCE_PROTOCOL')
+  })
+
+  it('an authorization failure in the logon error group is not a wrong password', () => {
+    const e = map(lib(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', 'Access of user DEMO to function module RFC_READ_TABLE denied'))
+    expect(e.code).toBe('SOURCE_FORBIDDEN')
+    expect(e.message).toMatch(/S_RFC/)
+    expect(e.message).not.toMatch(/password/)
+  })
+
   it('passes SourceErrors and aborts through', () => {
     const s = new SourceError('SOURCE_BUSY', 'x')
     expect(toSourceError(s, { functionModule: 'X' })).toBe(s)
@@ -75,11 +110,9 @@ describe('checkReturn (BAPIRET2)', () => {
     expect(checkReturn([{ TYPE: 'S', MESSAGE: 'ok' }, { TYPE: 'W', MESSAGE: 'hm' }], ctx)).toHaveLength(2)
     expect(checkReturn(undefined, ctx)).toEqual([])
     expect(() => checkReturn([{ TYPE: 'E', ID: 'RODPS_REPL', NUMBER: '001', MESSAGE: 'No authorization for ODP 0FI_GL_14' }], ctx)).toThrow(/ODP over OData/)
-    try {
-      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined))
-    } catch (e) {
-      expect(e).toMatchObject({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' })
-    }
+    expect(() =>
+      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined)),
+    ).toThrow(expect.objectContaining({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' }))
     expect(() => checkReturn([{ TYPE: 'E', MESSAGE: 'ODP ZX does not exist' }], ctx)).toThrow(expect.objectContaining({ code: 'SOURCE_NOT_FOUND' }))
   })
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Column, Row } from '../../../src/sap/fields.js'
 import type { OdpPosition } from '../../../src/sap/rfc/index.js'
+import { comparePointers } from '../../../src/sap/rfc/odp.js'
 import type { ChangeRef, RfcSimulator, SapRow } from '../../../src/simulator/rfc/index.js'
 import { drain, expectedRow, odpSpec, PARAMS, rfcSim, signal, simRows, source, sourceError } from './sim.js'
 
@@ -172,6 +173,42 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))).code).toBe('DELTA_POSITION_LOST')
   })
 
+  it('without EXTRACTION_MODE in ET_PROCESS: recovery where it is certain, DELTA_POSITION_LOST where it would be a guess', async () => {
+    for (const odpCursorModes of [true, false]) {
+      const sim = await rfcSim({ odps: { [ODP]: 60 }, variants: { odpCursorModes } })
+      const first = await init(sim)
+      const changes = change(sim)
+      // a delta dies half-way and is repeated (R) by the next run, which commits
+      const spec = odpSpec({ pageSize: 2 })
+      const broken = await first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() })
+      for await (const _ of broken.pages) break
+      const retry = await first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() })
+      const repeated = await drain(retry)
+      expect(repeated.rows).toEqual(expectedDelta(retry.columns, changes))
+      await retry.confirm!(signal())
+      expect(requests(sim).map((r) => [r.mode, r.state])).toEqual([['D', 'closed'], ['D', 'cancelled'], ['R', 'closed']])
+      // explicit recovery from the position before: one delta and its repeat lie after it
+      const recovery = first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain)
+      if (odpCursorModes) expect((await recovery).rows).toEqual(repeated.rows)
+      else {
+        const e = await sourceError(recovery)
+        expect(e.code).toBe('DELTA_POSITION_LOST')
+        expect(e.message).toMatch(/does not say which of them are repeats/)
+        expect(requests(sim)).toHaveLength(3) // nothing opened on a guess
+      }
+    }
+    // one request after the stored position is certain without the column: R repeats exactly it
+    const sim = await rfcSim({ odps: { [ODP]: 60 }, variants: { odpCursorModes: false } })
+    const first = await init(sim)
+    const changes = change(sim)
+    const r1 = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    await drain(r1)
+    await r1.confirm!(signal())
+    const rep = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    expect((await drain(rep)).rows).toEqual(expectedDelta(rep.columns, changes))
+    expect(requests(sim).at(-1)).toMatchObject({ mode: 'R' })
+  })
+
   it('two pipelines on one ODP: own subscriber processes, both see every change; a failed init is redone cleanly', async () => {
     const sim = await rfcSim({ odps: { [ODP]: 80 } })
     const src = source(sim)
@@ -231,18 +268,56 @@ describe('ODP_RFC (RFC simulator)', () => {
     expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe('SOURCE_NOT_FOUND')
   })
 
-  it('the SAP Note 3255746 block: SOURCE_FORBIDDEN that points to ODP over OData', async () => {
-    const sim = await rfcSim({ variants: { odpBlocked: true } })
+  it.each([
+    ['A', 'RODPS_REPL_ODP_FETCH'],
+    ['X', 'RODPS_REPL_ODP_OPEN'],
+  ] as const)('an ET_RETURN line of type %s from %s fails the read, not retryable; the delta is repeated afterwards', async (messageType, functionModule) => {
+    const sim = await rfcSim({ odps: { [ODP]: 60 } })
+    const first = await init(sim)
+    const changes = change(sim)
+    sim.admin.injectFault({ kind: 'return-message', functionModule, messageType, message: 'Request terminated in ODQ' })
+    const e = await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))
+    expect(e).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false, sapCode: 'RODPS_REPL/090' })
+    expect(e.message).toContain(`${functionModule} (ABAP_CDS/${ODP}, process PIPE_O) returned ${messageType} RODPS_REPL/090: Request terminated in ODQ`)
+    expect(e.message).toMatch(/ODP over OData/)
+    const retry = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+    expect((await drain(retry)).rows).toEqual(expectedDelta(retry.columns, changes))
+  })
+
+  it('a missing S_RFC authorization for RODPS_REPL_ODP_OPEN: SOURCE_FORBIDDEN pointing to ODP over OData, nothing opened', async () => {
+    const sim = await rfcSim({ odps: { [ODP]: 20 } })
+    sim.admin.setFunctionAuthorization('RODPS_REPL_ODP_OPEN', false)
+    const e = await sourceError(source(sim).read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }).then(drain))
+    expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false, sapCode: 'RFC_NO_AUTHORITY' })
+    expect(e.message).toMatch(/RODPS_REPL_ODP_OPEN/)
+    expect(e.message).toMatch(/ODP over OData/)
+    expect(sim.admin.subscriptions()).toEqual([])
+    expect(sim.admin.stats().byFunction['RODPS_REPL_ODP_FETCH']).toBeUndefined()
+  })
+
+  it.each([
+    ['an ABAP message', 'call-rejected', /Unknown caller; Call rejected/],
+    ['an authorization error', 'authorization', /RFC_AUTHORIZATION_FAILURE: Access of user DEMO to function module RODPS_REPL_\w+ denied/],
+  ] as const)('the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData', async (_shape, odpBlockedAs, text) => {
+    const sim = await rfcSim({ variants: { odpBlocked: true, odpBlockedAs } })
     const src = source(sim)
     for (const p of [src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }), src.reset(odpSpec(), signal())]) {
       const e = await sourceError(p)
       expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
-      expect(e.message).toMatch(/Call rejected/)
+      expect(e.message).toMatch(text)
       expect(e.message).toMatch(/3255746/)
       expect(e.message).toMatch(/ODP over OData/)
+      expect(e.message).not.toMatch(/password/)
     }
     // RFC_READ_TABLE is not covered by the note
     expect((await drain(await src.read({ spec: { kind: 'TABLE_RFC', table: 'ZMAT_WIDE', pageSize: 500, subscriber: 'x' }, mode: 'FULL', signal: signal() }))).rows).toHaveLength(300)
   })
 })
 
+describe('comparePointers', () => {
+  it('orders TSNs as numbers, whatever their rendering', () => {
+    const sorted = ['20260601080000.000000010', '9.5', '20260601080000.00000002', '20260601080000.000000001', '10'].sort(comparePointers)
+    expect(sorted).toEqual(['9.5', '10', '20260601080000.000000001', '20260601080000.000000010', '20260601080000.00000002'])
+    expect(comparePointers('0042.10', '42.1')).toBe(0)
+  })
+})

@@ -178,3 +178,37 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
     expect(src.poolStats.busy).toBe(0)
   })
 })
+
+describe('TABLE_RFC and the field types RFC_READ_TABLE mangles (§C.3)', () => {
+  it('FLTP: the exponent form read exactly as SAP wrote it, 10 significant digits', async () => {
+    const sim = await rfcSim({ tables: { ZQM_RESULTS: 120 } })
+    const read = await source(sim).read({ spec: tableSpec('ZQM_RESULTS', { fields: ['MBEWERTG', 'MITTELWERT', 'PRUEFDATUM'], pageSize: 50 }), mode: 'FULL', signal: signal() })
+    expect(read.columns.map((c) => `${c.name}:${c.type.kind}`)).toEqual(['MANDT:string', 'PRUEFLOS:string', 'MERKNR:string', 'MBEWERTG:string', 'MITTELWERT:double', 'PRUEFDATUM:date'])
+    const d = await drain(read)
+    const table = await simRows(sim, 'ZQM_RESULTS')
+    // independent of the client: JavaScript's own rounding to 10 significant digits
+    const expected = table.map((r) => [...expectedRow(read.columns, r).slice(0, 4), Number((r.MITTELWERT as number).toExponential(9)), expectedRow(read.columns, r)[5]])
+    expect(d.rows).toEqual(expected)
+    const mean = (r: unknown[]) => r[4] as number
+    expect(d.rows.some((r) => mean(r) < 0) && d.rows.some((r) => mean(r) === 0) && d.rows.some((r) => Math.abs(mean(r)) < 1e-6)).toBe(true)
+  })
+
+  it('RAW and STRING fields: a clear error naming them, before any data is read', async () => {
+    const sim = await rfcSim({ tables: { ZQM_RESULTS: 20 } })
+    const src = source(sim)
+    const refusal = async (fields?: string[]) => {
+      const before = sim.admin.stats().byFunction['RFC_READ_TABLE'] ?? 0
+      const e = await sourceError(src.read({ spec: tableSpec('ZQM_RESULTS', { fields }), mode: 'FULL', signal: signal() }).then(drain))
+      expect(e).toMatchObject({ code: 'SOURCE_BAD_REQUEST', retryable: false })
+      expect(sim.admin.stats().byFunction['RFC_READ_TABLE'] - before).toBe(1) // the NO_DATA call for the field list only
+      return e.message
+    }
+    // all fields: both named, and how to leave them out
+    const all = await refusal()
+    expect(all).toMatch(/PRUEFBEM \(STRG\): strings make RFC_READ_TABLE dump/)
+    expect(all).toMatch(/RES_GUID \(RAW\): .*only the first half arrives/)
+    expect(all).toMatch(/list the fields to read in `fields`, without these/)
+    expect(await refusal(['MITTELWERT', 'PRUEFBEM'])).toMatch(/^table ZQM_RESULTS: PRUEFBEM \(STRG\): strings make RFC_READ_TABLE dump; remove it from `fields`$/)
+    expect(await refusal(['res_guid'])).toMatch(/RES_GUID \(RAW\).*remove it from `fields`/)
+  })
+})

@@ -23,6 +23,8 @@ describe('RFC value parsing (§C.3)', () => {
     const curr = conv('CURR', 11, 2)
     expect(() => curr('*291847608.00')).toThrow(ValueError)
     expect(() => curr('*291847608.00')).toThrow(/overflowed its output slot/)
+    expect(() => curr('*291847608.00')).toThrow(/leave the field out with `fields`, or read the data over ODP/)
+    expect(() => curr('*291847608.00')).not.toThrow(/wider function module/)
     expect(() => conv('P', 3, 1)('*.0')).toThrow(/overflowed/)
   })
 

@@ -3,7 +3,7 @@
  * timeouts, fault injection (sap-protocols.md D.2, D.3). Expected shapes are those of node-rfc's own
  * test suite (see src/simulator/rfc/errors.ts for the citations).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { RfcSimulator, SimRfcClient } from '../../../src/simulator/rfc/index.js'
 import { startRfcSimulator } from '../../../src/simulator/rfc/index.js'
 import { LOGON, rejection, start } from './helpers.js'
@@ -29,6 +29,21 @@ describe('logon (D.2)', () => {
     expect(sim.createClient(LOGON).id).toBe(2)
     await c.close()
     expect(c.alive).toBe(false)
+  })
+
+  it('counts logged-on connections: now, the peak, and logons in total', async () => {
+    sim = await startRfcSimulator()
+    const [a, b] = [sim.createClient(LOGON), sim.createClient(LOGON)]
+    await a.open()
+    await b.open()
+    await a.open() // already open: no second logon
+    await a.close()
+    await a.close()
+    expect(sim.admin.stats().connections).toEqual({ open: 1, peak: 2, logons: 2 })
+    await expect(sim.createClient({ ...LOGON, passwd: 'nope' }).open()).rejects.toMatchObject({ key: 'RFC_LOGON_FAILURE' })
+    expect(sim.admin.stats().connections).toEqual({ open: 1, peak: 2, logons: 2 })
+    await sim.close()
+    expect(sim.admin.stats().connections.open).toBe(0)
   })
 
   it('rejects wrong credentials and clients like node-rfc, without opening', async () => {
@@ -119,10 +134,11 @@ describe('calls and their errors (D.2, D.3)', () => {
     ;({ sim, client } = await start())
     const running = client.call('RFC_PING_AND_WAIT', { SECONDS: 30 })
     const queued = client.call('RFC_PING', {})
-    await new Promise((r) => setTimeout(r, 20))
+    await vi.waitFor(() => expect(sim.admin.stats()).toMatchObject({ running: 1, byFunction: { RFC_PING_AND_WAIT: 1 } }), { timeout: 5000 })
     await client.cancel()
     expect(await rejection(running)).toEqual(CANCELED)
     expect(await queued).toEqual({})
+    expect(sim.admin.stats()).toMatchObject({ running: 0, byFunction: { RFC_PING_AND_WAIT: 1, RFC_PING: 1 } })
     expect(client.alive).toBe(true)
     await client.cancel() // nothing running: a no-op
   })
@@ -173,7 +189,7 @@ describe('calls and their errors (D.2, D.3)', () => {
   it('closing the simulator breaks running and later calls with RFC_COMMUNICATION_FAILURE', async () => {
     ;({ sim, client } = await start())
     const running = client.call('RFC_PING_AND_WAIT', { SECONDS: 30 })
-    await new Promise((r) => setTimeout(r, 10))
+    await vi.waitFor(() => expect(sim.admin.stats().running).toBe(1), { timeout: 5000 })
     await sim.close()
     expect(await rejection(running)).toMatchObject({ name: 'RfcLibError', key: 'RFC_COMMUNICATION_FAILURE' })
     expect(await rejection(client.call('RFC_PING', {}))).toMatchObject({ key: 'RFC_COMMUNICATION_FAILURE' })

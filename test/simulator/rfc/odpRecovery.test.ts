@@ -151,6 +151,31 @@ describe('CLOSE, RESET and CURSOR_GET_LIST (B.1, B.3)', () => {
       { POINTER: b, SUBSCRIBER_PROC: 'L2', CLOSED: 'X', EXTRACTION_MODE: 'D' },
     ])
     expect((await cursors('L2')).map((c) => c.POINTER)).toEqual([b])
+    // variant odpCursorModes false: only the columns B.1 names
+    sim.admin.setVariants({ odpCursorModes: false })
+    expect(await cursors()).toEqual([
+      { POINTER: a, SUBSCRIBER_PROC: 'L1', CLOSED: '' },
+      { POINTER: b, SUBSCRIBER_PROC: 'L2', CLOSED: 'X' },
+    ])
+  })
+})
+
+describe('ET_RETURN messages of type A and X (B.8)', () => {
+  it('an injected A or X line answers the call instead of the module, which leaves the ODQ untouched', async () => {
+    await begin(5)
+    sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_OPEN', messageType: 'X', message: 'Internal error in ODQ' })
+    const refused = await openOdp(client, 'AX', 'D')
+    expect(refused.E_POINTER).toBe('')
+    expect(refused.ET_RETURN).toMatchObject([{ TYPE: 'X', ID: 'RODPS_REPL', NUMBER: '090', MESSAGE: 'Internal error in ODQ' }])
+    expect(sim.admin.subscriptions()).toEqual([])
+    const pointer = (await openOdp(client, 'AX', 'D')).E_POINTER as string
+    sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH' })
+    const aborted = await fetch(pointer, '')
+    expect(aborted.ET_RETURN).toMatchObject([{ TYPE: 'A', MESSAGE: 'Processing of RODPS_REPL_ODP_FETCH terminated (message type A)' }])
+    expect(aborted.ET_DATA).toEqual([])
+    expect(sim.admin.subscriptions()[0].requests[0].packagesFetched).toBe(0)
+    expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RFC_READ_TABLE' })).toThrow(/RODPS_REPL_/)
+    expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH', messageType: 'W' as never })).toThrow(/E, A or X/)
   })
 })
 
@@ -190,5 +215,23 @@ describe('SAP Note 3255746 block (B.7)', () => {
     expect((await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', ROWCOUNT: 1 })).DATA).toHaveLength(1)
     sim.admin.setVariants({ odpBlocked: false })
     expect((await fetch(pointer, '')).ET_RETURN).toEqual([])
+  })
+
+  it('as an authorization error (B.8): RFC_AUTHORIZATION_FAILURE in the logon group, on a connection that stays logged on', async () => {
+    await begin(5)
+    sim.admin.setVariants({ odpBlocked: true, odpBlockedAs: 'authorization' })
+    for (const fm of ['RODPS_REPL_ODP_GET_DETAIL', 'RODPS_REPL_ODP_OPEN']) {
+      expect(await rejection(client.call(fm, { I_CONTEXT: 'ABAP_CDS', I_ODPNAME: ODP.odp }))).toEqual({
+        name: 'RfcLibError',
+        group: 3,
+        code: 29,
+        codeString: 'RFC_AUTHORIZATION_FAILURE',
+        key: 'RFC_AUTHORIZATION_FAILURE',
+        message: `Access of user DEMO to function module ${fm} denied`,
+      })
+    }
+    expect(client.alive).toBe(true)
+    expect((await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', ROWCOUNT: 1 })).DATA).toHaveLength(1)
+    expect(() => sim.admin.setVariants({ odpBlockedAs: 'dump' as never })).toThrow(/invalid value for variant odpBlockedAs/)
   })
 })

@@ -205,3 +205,46 @@ describe('DDIF_FIELDINFO_GET', () => {
     expect((await client.call('DDIF_FIELDINFO_GET', { TABNAME: 'BAPIRET2' })).DDOBJTYPE).toBe('INTTAB')
   })
 })
+
+describe('FLTP, RAW and STRING fields (C.3)', () => {
+  const KEY = ['PRUEFLOS', 'MERKNR']
+
+  it('FLTP in exponent form in its 16-character slot, RAW as hex cut to LENG characters', async () => {
+    ;({ sim, client } = await start({ tables: { ZQM_RESULTS: 40 } }))
+    const meta = (await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZQM_RESULTS', NO_DATA: 'X' })).FIELDS as Array<Record<string, string>>
+    expect(meta.slice(4).map((f) => [f.FIELDNAME, f.TYPE, f.LENGTH])).toEqual([
+      ['MITTELWERT', 'F', '000016'],
+      ['PRUEFDATUM', 'D', '000008'],
+      ['RES_GUID', 'X', '000016'],
+      ['PRUEFBEM', 'g', '000000'],
+    ])
+    const { fields, data } = await read({ QUERY_TABLE: 'ZQM_RESULTS', FIELDS: [...KEY, 'MITTELWERT', 'RES_GUID'].map((FIELDNAME) => ({ FIELDNAME })) })
+    const rows = await allRows(sim, 'ZQM_RESULTS')
+    expect(data).toHaveLength(40)
+    data.forEach((wa, i) => {
+      const slots = sliceWa(wa, fields)
+      const mean = rows[i].MITTELWERT as number
+      // sign position, one digit, 9 decimals, E±dd: 10 significant digits
+      expect(slots.MITTELWERT).toMatch(/^[ -]\d\.\d{9}E[+-]\d{2}$/)
+      expect(Number(slots.MITTELWERT)).toBe(Number(mean.toExponential(9)))
+      // 16 bytes are 32 hex digits; the 16-character slot keeps the first 16 (the first 8 bytes)
+      expect(slots.RES_GUID).toBe(Buffer.from(String(rows[i].RES_GUID), 'base64').toString('hex').toUpperCase().slice(0, 16))
+    })
+    expect(rows.some((r) => r.MITTELWERT === 0) && rows.some((r) => (r.MITTELWERT as number) < 0)).toBe(true)
+    expect(rows.some((r) => Number((r.MITTELWERT as number).toExponential(9)) !== r.MITTELWERT)).toBe(true) // some are rounded
+  })
+
+  it('a STRING field in the request makes the module dump', async () => {
+    ;({ sim, client } = await start({ tables: { ZQM_RESULTS: 5 } }))
+    for (const FIELDS of [[], [{ FIELDNAME: 'PRUEFBEM' }]]) {
+      expect(await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZQM_RESULTS', FIELDS }))).toMatchObject({
+        name: 'ABAPError',
+        group: 2,
+        code: 3,
+        codeString: 'RFC_ABAP_RUNTIME_FAILURE',
+        key: 'ASSIGN_CASTING_ILLEGAL_CAST',
+      })
+    }
+    expect((await read({ QUERY_TABLE: 'ZQM_RESULTS', FIELDS: [{ FIELDNAME: 'PRUEFLOS' }] })).data).toHaveLength(5)
+  })
+})

@@ -6,7 +6,7 @@
 import type { EntityDef, FieldDef } from '../../model/fields.js'
 import type { RowKey, SapRow } from '../../types.js'
 
-export type DdicType = 'CLNT' | 'CHAR' | 'NUMC' | 'CUKY' | 'UNIT' | 'LANG' | 'DATS' | 'TIMS' | 'CURR' | 'QUAN' | 'DEC' | 'INT4'
+export type DdicType = 'CLNT' | 'CHAR' | 'NUMC' | 'CUKY' | 'UNIT' | 'LANG' | 'DATS' | 'TIMS' | 'CURR' | 'QUAN' | 'DEC' | 'INT4' | 'FLTP' | 'RAW' | 'STRG'
 
 /** Which ABAP range options an ODP field accepts in selections (B.1 SEL_EQUAL / SEL_BETWEEN / SEL_PATTERN). */
 export interface SelectionCaps {
@@ -18,7 +18,7 @@ export interface SelectionCaps {
 export interface DdicField {
   name: string
   type: DdicType
-  /** DDIC LENG: characters for C-like types, digits for P types, 10 for INT4. */
+  /** DDIC LENG: characters for C-like types, digits for P types, 10 for INT4, 16 for FLTP, bytes for RAW, 0 for STRG. */
   leng: number
   decimals?: number
   key?: boolean
@@ -28,8 +28,8 @@ export interface DdicField {
   sel?: SelectionCaps
 }
 
-/** ABAP internal type letter (RFC_DB_FLD-TYPE, DFIES-INTTYPE). */
-export type IntType = 'C' | 'N' | 'D' | 'T' | 'P' | 'I'
+/** ABAP internal type letter (RFC_DB_FLD-TYPE, DFIES-INTTYPE); F float, X byte field, g string. */
+export type IntType = 'C' | 'N' | 'D' | 'T' | 'P' | 'I' | 'F' | 'X' | 'g'
 
 export function intType(f: DdicField): IntType {
   switch (f.type) {
@@ -45,6 +45,12 @@ export function intType(f: DdicField): IntType {
       return 'P'
     case 'INT4':
       return 'I'
+    case 'FLTP':
+      return 'F'
+    case 'RAW':
+      return 'X'
+    case 'STRG':
+      return 'g'
     default:
       return 'C'
   }
@@ -61,6 +67,11 @@ export function intLen(f: DdicField): number {
       return Math.floor(f.leng / 2) + 1
     case 'I':
       return 4
+    case 'F':
+    case 'g': // a reference to the string
+      return 8
+    case 'X':
+      return f.leng
     default:
       return f.leng * 2
   }
@@ -78,6 +89,10 @@ export function ddicOutputLen(f: DdicField): number {
       return 8
     case 'I':
       return 11
+    case 'F':
+      return 22
+    case 'X':
+      return f.leng * 2
     case 'P': {
       const dec = f.decimals ?? 0
       const intDigits = f.leng - dec
@@ -116,8 +131,11 @@ const EDM: Record<IntType, FieldDef['edm']> = {
   T: 'Edm.Time',
   P: 'Edm.Decimal',
   I: 'Edm.Int32',
+  F: 'Edm.Double',
+  X: 'Edm.Binary',
+  g: 'Edm.String',
 }
-const ABAP_KIND: Partial<Record<DdicType, FieldDef['abap']>> = { CLNT: 'CHAR', LANG: 'CHAR', DEC: 'DEC', CURR: 'CURR', QUAN: 'QUAN' }
+const ABAP_KIND: Partial<Record<DdicType, FieldDef['abap']>> = { CLNT: 'CHAR', LANG: 'CHAR', DEC: 'DEC', CURR: 'CURR', QUAN: 'QUAN', STRG: 'CHAR' }
 
 /** The row model as an `EntityDef` for the shared `Table` store of src/simulator/data/table.ts. */
 export function toEntityDef(model: RowModel, generate: (seed: number, slot: number) => SapRow, mutate: EntityDef['mutate']): EntityDef {
@@ -128,7 +146,7 @@ export function toEntityDef(model: RowModel, generate: (seed: number, slot: numb
     label: f.text,
     key: f.key,
     nullable: false,
-    ...(intType(f) === 'P' ? { precision: f.leng, scale: f.decimals ?? 0 } : intType(f) === 'I' ? {} : { maxLength: f.leng }),
+    ...(intType(f) === 'P' ? { precision: f.leng, scale: f.decimals ?? 0 } : ['I', 'F', 'g'].includes(intType(f)) ? {} : { maxLength: f.leng }),
   }))
   return { name: model.name, fields, keyFields: model.keyFields, defaultRows: model.defaultRows, generate, mutate, slotOfKey: model.slotOfKey }
 }

@@ -194,6 +194,8 @@ function cursorList(ctx: CallContext, input: Record<string, unknown>): Record<st
         r.odpName === input.I_ODPNAME &&
         (mode === '' || r.mode === mode),
     )
+    // EXTRACTION_MODE is an extra column (B.1 names only POINTER, SUBSCRIBER_PROC, CLOSED); the
+    // interface without it ignores it
     .map((r) => ({ POINTER: r.pointer, SUBSCRIBER_PROC: r.subscriber.process, CLOSED: r.state === 'open' ? '' : 'X', EXTRACTION_MODE: r.mode }))
   return { ET_PROCESS: rows, ET_RETURN: [] }
 }
@@ -251,16 +253,22 @@ export const ODP_MODULES: readonly FunctionModule[] = [
     handler: withReturn(close),
   },
   { iface: { name: 'RODPS_REPL_ODP_RESET', params: [...SUBSCRIBER_PARAMS, ET_RETURN] }, handler: withReturn(reset) },
-  {
+  cursorListModule(true),
+]
+
+/**
+ * RODPS_REPL_CURSOR_GET_LIST; `withMode` false = ET_PROCESS with only the columns B.1 names (no
+ * EXTRACTION_MODE), variant `odpCursorModes`.
+ */
+export function cursorListModule(withMode: boolean): FunctionModule {
+  const row = { POINTER: CHAR(32), SUBSCRIBER_PROC: CHAR(32), CLOSED: CHAR(1), ...(withMode ? { EXTRACTION_MODE: CHAR(1) } : {}) }
+  return {
     iface: {
       name: 'RODPS_REPL_CURSOR_GET_LIST',
-      params: [
-        ...SUBSCRIBER_PARAMS,
-        { name: 'I_EXTRACTION_MODE', dir: 'IMPORT', type: CHAR(1) },
-        { name: 'ET_PROCESS', dir: 'TABLES', type: TABLE({ POINTER: CHAR(32), SUBSCRIBER_PROC: CHAR(32), CLOSED: CHAR(1), EXTRACTION_MODE: CHAR(1) }) },
-        ET_RETURN,
-      ],
+      params: [...SUBSCRIBER_PARAMS, { name: 'I_EXTRACTION_MODE', dir: 'IMPORT', type: CHAR(1) }, { name: 'ET_PROCESS', dir: 'TABLES', type: TABLE(row) }, ET_RETURN],
     },
     handler: withReturn(cursorList),
-  },
-]
+  }
+}
+
+export const CURSOR_LIST_WITHOUT_MODE = cursorListModule(false)

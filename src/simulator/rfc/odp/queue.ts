@@ -82,7 +82,7 @@ export class OdqMessage extends Error {
     readonly number: string,
     message: string,
     readonly vars: string[] = [],
-    readonly type: 'E' | 'W' = 'E',
+    readonly type: 'E' | 'W' | 'A' | 'X' = 'E',
   ) {
     super(message)
   }

@@ -92,6 +92,10 @@ async function readTable(ctx: CallContext, input: Record<string, unknown>, lineL
     fieldsOut.push({ FIELDNAME: field.name, OFFSET: String(offset), LENGTH: String(field.leng), TYPE: intType(field), FIELDTEXT: field.text })
   }
   if (noData) return { FIELDS: fieldsOut, DATA: [] }
+  // C.3: a STRING component cannot be cast into the character work area ("ASSIGN … CASTING"): the module
+  // dumps. Some releases dump even when the string is not requested; the simulator dumps when it is.
+  // The runtime error's name is [INFERRED] from that statement.
+  if (slots.some((s) => intType(s.field) === 'g')) throw dump('ASSIGN_CASTING_ILLEGAL_CAST')
 
   // 5. SELECT * FROM (table) WHERE (OPTIONS), no ORDER BY
   const rowskips = input.ROWSKIPS as number

@@ -25,12 +25,46 @@ export function packedToChar(canonical: string, len: number): string {
   return '*' + text.slice(text.length - (len - 1))
 }
 
-/** The LENG-character slice of one field: C left-aligned, N/D/T as stored, P/I via `packedToChar`. */
+/**
+ * ABAP conversion of a float (type f) to a C field of `len` characters (keyword documentation "Source
+ * Field Type f" → target c): scientific notation, one digit before the point, an exponent with its sign
+ * and at least two digits, and the first position for the sign (blank when positive); the mantissa
+ * keeps as many decimals as fit, rounded. FLTP's DDIC LENG is 16, so RFC_READ_TABLE carries 10
+ * significant digits: ' 6.000000000E+02', '-1.234567890E-07' (C.3 "scientific notation that may not fit
+ * the slot").
+ */
+export function floatToChar(value: number, len: number): string {
+  const sign = value < 0 || Object.is(value, -0) ? '-' : ' '
+  // sign, digit, point and 'E±dd' take 7 places; a three-digit exponent costs one decimal
+  for (let decimals = len - 7; decimals >= 0; decimals--) {
+    const [mantissa, e] = Math.abs(value).toExponential(decimals).split('e')
+    const exp = Number(e)
+    const text = `${sign}${mantissa}E${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`
+    if (text.length <= len) return text.padStart(len)
+  }
+  return '*'.padStart(len)
+}
+
+/**
+ * ABAP conversion of a byte field (type x) to C: two hex digits per byte, cut off at the target's
+ * length. The slot is DDIC LENG characters and LENG counts bytes, so only the first half of the bytes
+ * arrives (observed: RAW 8 password hashes of USR02 come back as 8 hex digits, mydoghasworms/nwrfc #1;
+ * RAW 16 GUIDs cut after 16 digits, PyRFC #208). `value` is base64 (SapRow convention).
+ */
+export function rawToChar(value: string, len: number): string {
+  return Buffer.from(value, 'base64').toString('hex').toUpperCase().slice(0, len).padEnd(len)
+}
+
+/** The LENG-character slice of one field: C left-aligned, N/D/T as stored, P/I via `packedToChar`, F and X converted. */
 export function waValue(f: DdicField, value: SapRow[string]): string {
   switch (intType(f)) {
     case 'P':
     case 'I':
       return packedToChar(String(value), f.leng)
+    case 'F':
+      return floatToChar(Number(value), f.leng)
+    case 'X':
+      return rawToChar(String(value ?? ''), f.leng)
     default: {
       const s = String(value ?? '')
       return s.length >= f.leng ? s.slice(0, f.leng) : s.padEnd(f.leng)
