@@ -36,7 +36,7 @@ describe('ODataOdpClient reads (simulator)', () => {
   it('metadata: entity sets and the column model', async () => {
     const s = await sim({ rows: { [SALES]: 10 } })
     const c = client(s)
-    expect(await c.listEntitySets()).toEqual(['EntityOfZSALES_ITEMS', 'FactsOfZTYPES'])
+    expect(await c.listEntitySets()).toEqual(['EntityOfZSALES_ITEMS', 'FactsOfZTYPES', 'AttrOfZMATERIAL'])
     const info = await c.entitySet(SALES)
     expect(info.keyFields).toEqual(['VBELN', 'POSNR'])
     expect(info.deltaCapable).toBe(true)
