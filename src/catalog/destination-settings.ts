@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { badInput } from '../errors.js'
-import { parseConnectionString, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-auth.js'
-import type { S3Secrets, S3Settings } from '../storage/s3.js'
+import { parseConnectionString, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-settings.js'
+import type { S3Secrets, S3Settings } from '../storage/s3-settings.js'
 import { httpUrlProblem, httpUrlSchema, parseInput } from './validate.js'
 
 /**
@@ -82,7 +82,7 @@ export interface SplitSettings<C> {
  * with a SAS token; or an account name with its key (account URL optional, for other clouds and
  * azurite). Without any secret in the input, the stored one is kept.
  */
-export function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | null): SplitSettings<AzureBlobSettings> {
+export async function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | null): Promise<SplitSettings<AzureBlobSettings>> {
   const a = parseInput(azureSchema, input, 'azureBlob')
   const given = a.connectionString || a.sasToken || a.accountKey
   const secret: AzureBlobSecrets = given ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey } : { ...stored }
@@ -107,6 +107,8 @@ export function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | nul
     // hidden in BlobEndpoint (or EndpointSuffix) is stored in the clear and shown.
     const endpointProblem = httpUrlProblem(parsed.accountUrl, 'a SAS token goes into SharedAccessSignature')
     if (endpointProblem) throw badInput(`azureBlob.connectionString: its blob endpoint ${endpointProblem}`, 'azureBlob.connectionString')
+    const sdkProblem = (await import('../storage/azure-auth.js')).sdkConnectionStringProblem(secret.connectionString)
+    if (sdkProblem) throw badInput(`azureBlob.connectionString: ${sdkProblem}`, 'azureBlob.connectionString')
     return { config: { ...common, ...parsed, auth: 'CONNECTION_STRING' }, secrets: { connectionString: secret.connectionString } }
   }
   if (secret.sasToken) {

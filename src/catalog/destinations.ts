@@ -6,12 +6,11 @@ import { z } from 'zod'
 import type { Db, Destination as DestinationRow } from '../db/client.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
-import type { AzureBlobSecrets, AzureBlobSettings } from '../storage/azure-auth.js'
-import { AzureBlobDestination, azureBlobUri } from '../storage/azure-blob.js'
+import { azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-settings.js'
 import { DestinationError, type Destination } from '../storage/destination.js'
 import { LocalDestination } from '../storage/local.js'
 import { DEFAULT_OBJECT_STORE_OPTIONS, type ObjectStoreOptions } from '../storage/object-store.js'
-import { S3Destination, s3Uri, type S3Secrets, type S3Settings } from '../storage/s3.js'
+import { s3Uri, type S3Secrets, type S3Settings } from '../storage/s3-settings.js'
 import { azureBlobSettings, s3Settings } from './destination-settings.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { nameSchema, parseInput } from './validate.js'
@@ -104,16 +103,23 @@ export class DestinationCatalog {
     return d
   }
 
-  /** The storage implementation for a saved destination, secrets decrypted in memory only. */
-  open(row: DestinationRow): Destination {
+  /**
+   * The storage implementation for a saved destination, secrets decrypted in memory only. The cloud
+   * SDKs are loaded on first use: a service writing to a local folder never holds their ~35 MB.
+   */
+  async open(row: DestinationRow): Promise<Destination> {
     const s = settingsOf(row)
     switch (s.kind) {
       case 'LOCAL':
         return new LocalDestination(s.local.path)
-      case 'AZURE_BLOB':
+      case 'AZURE_BLOB': {
+        const { AzureBlobDestination } = await import('../storage/azure-blob.js')
         return new AzureBlobDestination(s.azureBlob, this.secretsOf<AzureBlobSecrets>(row), this.#objectStore)
-      case 'S3':
+      }
+      case 'S3': {
+        const { S3Destination } = await import('../storage/s3.js')
         return new S3Destination(s.s3, this.secretsOf<S3Secrets>(row), this.#objectStore)
+      }
     }
   }
 
@@ -140,7 +146,7 @@ export class DestinationCatalog {
     const latencyMs = () => Math.round(performance.now() - started)
     let destination: Destination | undefined
     try {
-      destination = this.open(row)
+      destination = await this.open(row)
       await destination.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS))
       return { ok: true, message: `wrote, read back and deleted a probe object under ${destination.uri}`, code: null, latencyMs: latencyMs() }
     } catch (e) {
@@ -167,7 +173,7 @@ export class DestinationCatalog {
       case 'LOCAL':
         return { config: JSON.stringify(await localSettings(input.local)), secret: null as string | null }
       case 'AZURE_BLOB': {
-        const { config, secrets } = azureBlobSettings(input.azureBlob, current ? this.secretsOf<AzureBlobSecrets>(current) : null)
+        const { config, secrets } = await azureBlobSettings(input.azureBlob, current ? this.secretsOf<AzureBlobSecrets>(current) : null)
         return { config: JSON.stringify(config), secret: sealed(secrets) }
       }
       case 'S3': {

@@ -107,7 +107,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
   const outcome = { runId: run.id, pipelineId: run.pipelineId, attempt: run.attempt }
   try {
     await tracker.note('info', `run started (${run.extractionMode})`, { prefix })
-    destination = deps.destinations.open(pipeline.destination)
+    destination = await deps.destinations.open(pipeline.destination)
     await markUncommitted(db, run.id, prefix)
     const swept = await sweepLeftovers(db, run.pipelineId, run.id, destination, log, runSignal)
     if (swept) await tracker.note('info', `removed the uncommitted objects of ${swept} earlier run(s)`)

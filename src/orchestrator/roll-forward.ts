@@ -22,7 +22,7 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
   const key = `${run.uncommittedPrefix}/${MANIFEST_FILE}`
   const pipeline = await db.pipeline.findUnique({ where: { id: run.pipelineId }, include: { destination: true } })
   if (!pipeline) return false
-  const destination = deps.destinations.open(pipeline.destination)
+  const destination = await deps.destinations.open(pipeline.destination)
   let manifest: Manifest | undefined
   try {
     const text = await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))

@@ -1,70 +1,21 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from '@azure/storage-blob'
+import type { AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
 import { redact } from './object-errors.js'
 
-/** How an AZURE_BLOB destination signs its requests: exactly one form per destination. */
-export type AzureBlobAuth = 'CONNECTION_STRING' | 'SAS' | 'ACCOUNT_KEY'
-
-/** Public settings of an AZURE_BLOB destination (stored as config, shown in the API). */
-export interface AzureBlobSettings {
-  container: string
-  /** Folder inside the container, without leading or trailing slash; '' for the container root. */
-  prefix: string
-  /** Blob service endpoint, e.g. https://acct.blob.core.windows.net or http://127.0.0.1:10000/devstoreaccount1 */
-  accountUrl: string
-  accountName?: string
-  auth: AzureBlobAuth
-  /** Size of the staged blocks a file is cut into (MiB). */
-  blockSizeMb?: number
-  /** Blocks of one file in flight at once. */
-  uploadConcurrency?: number
-}
-
-/** Secret settings (sealed at rest, never shown). */
-export interface AzureBlobSecrets {
-  connectionString?: string
-  sasToken?: string
-  accountKey?: string
-}
-
-/** Azurite's documented development account (public, in every Azure SDK). */
-export const AZURITE_ACCOUNT = 'devstoreaccount1'
+export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
 
 /**
- * What a connection string says about where it points, or a problem description. Keys are
- * case-insensitive; values may contain '=' (keys and SAS tokens do).
+ * The SDK has its own, stricter reading of a connection string (key encoding, SAS shape): what it
+ * would refuse at run time is refused when the destination is saved. Undefined when it accepts.
  */
-export function parseConnectionString(cs: string): { accountUrl: string; accountName?: string } | { problem: string } {
-  const parts = new Map<string, string>()
-  for (const item of cs.split(';').map((s) => s.trim()).filter(Boolean)) {
-    const eq = item.indexOf('=')
-    if (eq <= 0) return { problem: 'is not a connection string (expected Key=Value pairs separated by ;)' }
-    parts.set(item.slice(0, eq).toLowerCase(), item.slice(eq + 1))
-  }
-  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true')
-    return { accountUrl: `http://127.0.0.1:10000/${AZURITE_ACCOUNT}`, accountName: AZURITE_ACCOUNT }
-  const accountName = parts.get('accountname')
-  if (!parts.get('accountkey') && !parts.get('sharedaccesssignature'))
-    return { problem: 'needs AccountKey or SharedAccessSignature' }
-  if (parts.get('accountkey') && !accountName) return { problem: 'has AccountKey but no AccountName' }
-  const endpoint = parts.get('blobendpoint')
-  let accountUrl: string
-  if (endpoint) {
-    if (!/^https?:\/\/[^/?#\s]+/i.test(endpoint)) return { problem: 'BlobEndpoint must be an http:// or https:// URL' }
-    accountUrl = endpoint.replace(/\/+$/, '')
-  } else {
-    if (!accountName) return { problem: 'needs BlobEndpoint or AccountName' }
-    const protocol = (parts.get('defaultendpointsprotocol') ?? 'https').toLowerCase()
-    if (protocol !== 'https' && protocol !== 'http') return { problem: 'DefaultEndpointsProtocol must be http or https' }
-    accountUrl = `${protocol}://${accountName}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`
-  }
-  // The SDK has its own, stricter reading (key encoding, SAS shape): refuse now what it would refuse at run time.
+export function sdkConnectionStringProblem(cs: string): string | undefined {
   try {
     BlobServiceClient.fromConnectionString(cs)
+    return undefined
   } catch (e) {
-    const secrets = [parts.get('accountkey'), parts.get('sharedaccesssignature')]
-    return { problem: `is not accepted by the Azure SDK: ${redact(String((e as Error).message), secrets)}` }
+    const secrets = cs.split(';').map((item) => item.slice(item.indexOf('=') + 1)).filter((v) => v.length >= 8)
+    return `is not accepted by the Azure SDK: ${redact(String((e as Error).message), secrets)}`
   }
-  return { accountUrl, accountName }
 }
 
 /** The SDK client for one destination's account, signed the way its settings say. */

@@ -1,23 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob'
-import { blobServiceClient, type AzureBlobSecrets, type AzureBlobSettings } from './azure-auth.js'
+import { blobServiceClient } from './azure-auth.js'
+import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
 import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, forEachLimited, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 
-export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-auth.js'
-
-export const AZURE_DEFAULTS = { blockSizeMb: 8, uploadConcurrency: 4 }
+export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
+export { AZURE_DEFAULTS, azureBlobUri } from './azure-settings.js'
 /** Parallel deletes when a failed run's objects are removed. */
 const DELETE_CONCURRENCY = 16
-
-/** The root URI of an AZURE_BLOB destination: account URL, container, prefix. */
-export function azureBlobUri(s: Pick<AzureBlobSettings, 'accountUrl' | 'container' | 'prefix'>): string {
-  return [s.accountUrl, s.container, s.prefix].filter(Boolean).join('/')
-}
 
 /** Fixed-width block ids (Azure requires equal lengths within a blob); the same index gives the same id. */
 const blockId = (i: number) => Buffer.from(`blk-${String(i).padStart(6, '0')}`).toString('base64')

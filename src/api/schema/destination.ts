@@ -1,7 +1,7 @@
 import { settingsOf } from '../../catalog/destinations.js'
 import type { AzureBlobSettings } from '../../storage/azure-auth.js'
-import { AZURE_DEFAULTS } from '../../storage/azure-blob.js'
-import { S3_DEFAULTS, type S3Settings } from '../../storage/s3.js'
+import { AZURE_DEFAULTS } from '../../storage/azure-settings.js'
+import { S3_DEFAULTS, type S3Settings } from '../../storage/s3-settings.js'
 import { builder } from '../builder.js'
 import { DestinationKindEnum } from './enums.js'
 
