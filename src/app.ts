@@ -1,5 +1,4 @@
 import type { AppServices } from './api/context.js'
-import { createApiServer } from './api/server.js'
 import { ConnectionCatalog } from './catalog/connections.js'
 import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
 import { PipelineCatalog } from './catalog/pipelines.js'
@@ -58,7 +57,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   await orchestrator.start()
   const scheduler = opts.scheduler ? new Scheduler(db, orchestrator, log) : undefined
   scheduler?.start()
-  const api = opts.listen ? createApiServer(services, opts.listen) : undefined
+  // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
+  const api = opts.listen ? (await import('./api/server.js')).createApiServer(services, opts.listen) : undefined
   const url = await api?.start()
   if (url) log.info({ url: `${url}/graphql` }, 'GraphQL API listening (GraphiQL in a browser)')
 
