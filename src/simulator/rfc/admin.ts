@@ -103,6 +103,6 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
           ...(r.repeatOf !== undefined ? { repeatOf: r.repeatOf } : {}),
         })),
       })),
-    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, faultsFired: state.faults.fired, running: state.running.size, connections: { ...state.connections } }),
+    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, rowsVisited: state.stats.rowsVisited, faultsFired: state.faults.fired, running: state.running.size, connections: { ...state.connections } }),
   }
 }

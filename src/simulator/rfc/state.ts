@@ -61,7 +61,8 @@ export interface RfcState {
   deniedFunctions: Set<string>
   faults: RfcFaultRegistry
   odq: OdqStore
-  stats: { calls: number; byFunction: Record<string, number> }
+  /** `rowsVisited`: table rows RFC_READ_TABLE looked at, matching or not (how much of a table a read scanned). */
+  stats: { calls: number; byFunction: Record<string, number>; rowsVisited: number }
   /** Logged-on connections now, the most there ever were at once, and logons in total. */
   connections: { open: number; peak: number; logons: number }
   /** RFC_READ_TABLE executions, the salt of `unstableOrder`. */
@@ -125,7 +126,7 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
     deniedFunctions: new Set(),
     faults: new RfcFaultRegistry(),
     odq: new OdqStore(),
-    stats: { calls: 0, byFunction: {} },
+    stats: { calls: 0, byFunction: {}, rowsVisited: 0 },
     connections: { open: 0, peak: 0, logons: 0 },
     readTableCalls: 0,
     nextClientId: 1,

@@ -127,6 +127,7 @@ async function readTable(ctx: CallContext, input: Record<string, unknown>, lineL
       ctx.signal.throwIfAborted()
     }
     const row = ds.table.rowAt(lo + ((n + rotation) % span), snap)
+    state.stats.rowsVisited++
     if (row === null || !where.predicate(row)) continue
     dbcnt++
     if (dbcnt > rowskips) {
