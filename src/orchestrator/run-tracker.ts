@@ -1,3 +1,4 @@
+import { isRecordNotFound } from '../catalog/prisma-errors.js'
 import type { Db, RunStage, RunStatus } from '../db/client.js'
 import type { Logger } from '../util/logger.js'
 import type { ProgressBus, ProgressKind, RunSnapshot } from './progress.js'
@@ -101,15 +102,19 @@ export class RunTracker {
     const c = this.#counters
     const dirty = this.#dirtyDb
     this.#dirtyDb = false
-    const held = await this.db.run.updateMany({
-      where: { id: this.runId, status: 'RUNNING', workerId: this.workerId },
-      data: { stage: this.#stage, heartbeatAt: new Date(), ...(dirty ? { ...c } : {}) },
-    })
-    if (held.count === 0) {
+    let row: { cancelRequested: boolean }
+    try {
+      // One statement: the write, the lease check (the filters) and the cancel flag read back.
+      row = await this.db.run.update({
+        where: { id: this.runId, status: 'RUNNING', workerId: this.workerId },
+        data: { stage: this.#stage, heartbeatAt: new Date(), ...(dirty ? { ...c } : {}) },
+        select: { cancelRequested: true },
+      })
+    } catch (e) {
+      if (!isRecordNotFound(e)) throw e
       this.onHeartbeat({ cancelRequested: false, leaseLost: true })
       return false
     }
-    const row = await this.db.run.findUniqueOrThrow({ where: { id: this.runId }, select: { cancelRequested: true } })
     this.onHeartbeat({ cancelRequested: row.cancelRequested, leaseLost: false })
     return true
   }

@@ -13,7 +13,8 @@ export function sdkConnectionStringProblem(cs: string): string | undefined {
     BlobServiceClient.fromConnectionString(cs)
     return undefined
   } catch (e) {
-    const secrets = cs.split(';').map((item) => item.slice(item.indexOf('=') + 1)).filter((v) => v.length >= 8)
+    // Only the secret parts are blanked: the account name and endpoint help the user find the mistake.
+    const secrets = cs.split(';').filter((item) => /^\s*(?:AccountKey|SharedAccessSignature)\s*=/i.test(item)).map((item) => item.slice(item.indexOf('=') + 1))
     return `is not accepted by the Azure SDK: ${redact(String((e as Error).message), secrets)}`
   }
 }

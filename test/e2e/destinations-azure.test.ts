@@ -113,6 +113,8 @@ describe('AZURE_BLOB sign-in forms', () => {
     ['a SAS in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/?${SAS_IN_URL};SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
     ['credentials in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://me:${URL_PASSWORD}@a.blob.core.windows.net;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
     ['a fragment in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/#x;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
+    // our reading accepts it (the account name gives the endpoint); the SDK's stricter one does not
+    ['a connection string the Azure SDK refuses', { connectionString: `AccountName=acct;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
     ['a bad container name', { container: 'Bad_Name', connectionString: 'UseDevelopmentStorage=true' }, 'azureBlob.container'],
     ['a prefix with a leading slash', { prefix: '/abs', connectionString: 'UseDevelopmentStorage=true' }, 'azureBlob.prefix'],
   ])('refuses %s (BAD_USER_INPUT, nothing saved)', async (_, azureBlob, field) => {
