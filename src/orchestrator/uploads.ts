@@ -2,6 +2,8 @@ import { rm } from 'node:fs/promises'
 import type { Destination } from '../storage/destination.js'
 
 export interface StagedFile {
+  /** The file's place in the run (0-based): part-00000 is 0. Names sort as text, numbers as numbers. */
+  index: number
   fileName: string
   localPath: string
   rows: number
@@ -45,14 +47,14 @@ export class UploadQueue {
     this.throwIfFailed()
   }
 
-  /** Resolves with every uploaded file in file order once all are stored. */
+  /** Resolves with every uploaded file in file order (by index: part-100000 comes after part-99999) once all are stored. */
   async done(): Promise<StagedFile[]> {
     while (this.#active.size || this.#waiting.length) {
       this.pump()
       await Promise.race(this.#active)
     }
     this.throwIfFailed()
-    return [...this.#uploaded].sort((a, b) => a.fileName.localeCompare(b.fileName))
+    return [...this.#uploaded].sort((a, b) => a.index - b.index)
   }
 
   /** Stops what is in flight and waits for it to let go, so nothing lands after a clean-up. */

@@ -31,6 +31,11 @@ export interface ParquetOutputOptions {
   kvMetadata?: Record<string, string>
   /** Target uncompressed data page size in bytes (default 1 MiB); tuning and tests only. */
   pageBytes?: number
+  /**
+   * Classifies each accepted row (e.g. by its change mode); every file then reports how many rows of
+   * each class it holds, so totals can be checked against an independent count of the source's rows.
+   */
+  countBy?: (row: Row) => string | null
 }
 
 export interface WrittenFile {
@@ -41,6 +46,19 @@ export interface WrittenFile {
   bytes: number
   /** Hex SHA-256 of the whole file. */
   sha256: string
+  /** Rows per class of `countBy`, when the roller was given one. */
+  counts?: Record<string, number>
+}
+
+/**
+ * One line of the roller's ledger: every file it ever opened, how many rows it put there, and whether
+ * the file was handed to the caller. Before a run commits, the files it lists must be exactly these.
+ */
+export interface LedgerEntry {
+  index: number
+  fileName: string
+  rows: number
+  handedOut: boolean
 }
 
 /** Footer key under which every file carries its column descriptions (describeSchema) as JSON. */
@@ -53,6 +71,7 @@ interface OpenFile {
   localPath: string
   file: ParquetFile
   rows: number
+  counts?: Record<string, number>
 }
 
 type State = 'open' | 'failed' | 'finished' | 'aborted'
@@ -66,6 +85,10 @@ export class ParquetRoller {
   private nextIndex = 0
   private buffered = 0
   private written = 0
+  private accepted = 0
+  private readonly opened: LedgerEntry[] = []
+  /** countBy tallies of the rows buffered for the next row group (they join a file with it). */
+  private pendingCounts: Record<string, number> | undefined
   private state: State = 'open'
   /** The write()/finish() in progress, so abort() can wait for it to let go of the file. */
   private inFlight: Promise<unknown> | null = null
@@ -102,6 +125,16 @@ export class ParquetRoller {
     return this.buffered
   }
 
+  /** Rows handed to write() and accepted (checked for width), whether encoded yet or not. */
+  get rowsAccepted(): number {
+    return this.accepted
+  }
+
+  /** Every file this roller opened, in order, with its rows and whether it was handed out. */
+  get ledger(): readonly Readonly<LedgerEntry>[] {
+    return this.opened
+  }
+
   /**
    * Buffers rows (values in column order); encodes and writes a row group each time `rowGroupRows`
    * are buffered. Resolves with the files this call finished (rolled), ready to upload.
@@ -119,10 +152,14 @@ export class ParquetRoller {
   finish(): Promise<WrittenFile[]> {
     return this.run(async () => {
       const finished: WrittenFile[] = []
-      if (this.buffered > 0) await this.writeRowGroup()
+      // The last row group may itself fill the file and close it: that file is handed out too.
+      if (this.buffered > 0) {
+        const rolled = await this.writeRowGroup()
+        if (rolled) finished.push(rolled)
+      }
       if (this.current) finished.push(await this.closeCurrent())
       this.state = 'finished'
-      return finished
+      return this.handOut(finished)
     })
   }
 
@@ -139,6 +176,7 @@ export class ParquetRoller {
     for (const f of this.unreported.splice(0)) await FileSink.remove(f.localPath)
     for (const w of this.writers) w.reset()
     this.buffered = 0
+    this.pendingCounts = undefined
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
@@ -173,8 +211,10 @@ export class ParquetRoller {
             )
           }
         }
+        if (this.opts.countBy) this.tally(rows, from, to)
         for (const writer of this.writers) writer.append(rows, from, to, firstRow)
         this.buffered += to - from
+        this.accepted += to - from
         from = to
         if (this.buffered === groupRows) {
           const file = await this.writeRowGroup()
@@ -182,11 +222,25 @@ export class ParquetRoller {
           if (this.state !== 'open') throw new Error(`ParquetRoller: ${this.state} while writing`)
         }
       }
-      return finished
+      return this.handOut(finished)
     } catch (e) {
       this.unreported.push(...finished)
       throw e
     }
+  }
+
+  private tally(rows: readonly Row[], from: number, to: number): void {
+    const counts = (this.pendingCounts ??= {})
+    const classify = this.opts.countBy!
+    for (let r = from; r < to; r++) {
+      const k = classify(rows[r])
+      if (k !== null) counts[k] = (counts[k] ?? 0) + 1
+    }
+  }
+
+  private handOut(files: WrittenFile[]): WrittenFile[] {
+    for (const f of files) this.opened[f.index].handedOut = true
+    return files
   }
 
   /** Encodes the buffered rows as one row group; closes the file if it reached maxFileBytes. */
@@ -198,6 +252,12 @@ export class ParquetRoller {
     this.buffered = 0
     this.written += rows
     open.rows += rows
+    if (this.pendingCounts) {
+      const counts = (open.counts ??= {})
+      for (const [k, n] of Object.entries(this.pendingCounts)) counts[k] = (counts[k] ?? 0) + n
+      this.pendingCounts = undefined
+    }
+    this.opened[open.index].rows = open.rows
     if (open.file.bytes >= this.opts.maxFileBytes) return this.closeCurrent()
     return undefined
   }
@@ -213,7 +273,8 @@ export class ParquetRoller {
       createdBy: CREATED_BY,
       pageBytes: this.opts.pageBytes ?? PAGE_BYTES,
     })
-    return { index, fileName, localPath, file, rows: 0 }
+    this.opened.push({ index, fileName, rows: 0, handedOut: false })
+    return { index, fileName, localPath, file, rows: 0, counts: this.opts.countBy ? {} : undefined }
   }
 
   private async closeCurrent(): Promise<WrittenFile> {
@@ -221,6 +282,8 @@ export class ParquetRoller {
     if (!open) throw new Error('no open file')
     const { bytes, sha256 } = await open.file.close()
     this.current = null
-    return { index: open.index, fileName: open.fileName, localPath: open.localPath, rows: open.rows, bytes, sha256 }
+    const written: WrittenFile = { index: open.index, fileName: open.fileName, localPath: open.localPath, rows: open.rows, bytes, sha256 }
+    if (open.counts) written.counts = open.counts
+    return written
   }
 }

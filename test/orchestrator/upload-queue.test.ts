@@ -69,7 +69,7 @@ describe('UploadQueue', () => {
         const localPath = join(staging, fileName)
         await writeFile(localPath, bytes)
         mostStaged = Math.max(mostStaged, (await readdir(staging)).length)
-        const file: StagedFile = { fileName, localPath, rows: 1, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+        const file: StagedFile = { index: i, fileName, localPath, rows: 1, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
         handed++
         pending = queue.add(file)
         await pending
@@ -95,5 +95,20 @@ describe('UploadQueue', () => {
     expect(mostStaged).toBeLessThanOrEqual(2 * concurrency)
     expect(await readdir(staging)).toEqual([])
     for (const [name, bytes] of contents) expect((await readFile(join(dir, 'lake', 'run', name))).equals(bytes)).toBe(true)
+  })
+
+  it('lists files in run order past part-99999, where their names no longer sort as text', async () => {
+    const staging = join(dir, 'staging')
+    await mkdir(staging, { recursive: true })
+    const queue = new UploadQueue(new LocalDestination(join(dir, 'lake')), 'run', 2, new AbortController().signal, () => {})
+    // Handed over out of order, as parallel uploads finish them.
+    for (const index of [100_000, 99_999, 100_001, 9_999]) {
+      const fileName = `part-${String(index).padStart(5, '0')}.parquet`
+      const localPath = join(staging, fileName)
+      const bytes = Buffer.from(fileName)
+      await writeFile(localPath, bytes)
+      await queue.add({ index, fileName, localPath, rows: 1, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+    }
+    expect((await queue.done()).map((f) => f.index)).toEqual([9_999, 99_999, 100_000, 100_001])
   })
 })
