@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OUTPUT_DEFAULTS } from '../../src/orchestrator/execute-run.js'
+import { OUTPUT_DEFAULTS } from '../../src/catalog/pipeline-world.js'
 import { ODataOdpClient } from '../../src/sap/odata/index.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import type { Row } from '../../src/sap/fields.js'

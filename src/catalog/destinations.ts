@@ -123,6 +123,24 @@ export class DestinationCatalog {
     }
   }
 
+  /**
+   * The storage a run wrote to, from the public settings it pinned when it started (architecture
+   * rule 8): its clean-up and roll-forward act where its files are, even if the destination has been
+   * edited since. The stored credentials go along only while the destination still points at the
+   * same place; once it points elsewhere they are not sent to the old place, and the run's leftovers
+   * there are left for the operator (a LOCAL folder needs no credentials and is always reachable).
+   */
+  async openPinned(pin: PinnedDestination): Promise<Destination> {
+    const row = await this.db.destination.findUnique({ where: { id: pin.id } })
+    if (row && row.kind === pin.kind && sameLocation(row.config, pin.config)) return this.open({ ...row, config: pin.config })
+    if (pin.kind === 'LOCAL') return this.open({ ...pin, secret: null } as DestinationRow)
+    throw new DestinationError(
+      'DESTINATION_AUTH',
+      `destination ${pin.id} was ${row ? 'changed' : 'deleted'} after the run started; its stored credentials are not sent to ${this.uriOf(pin)}, where the run wrote`,
+      false,
+    )
+  }
+
   /** The destination's root URI, from its public settings alone. */
   uriOf(row: Pick<DestinationRow, 'kind' | 'config'>): string {
     const s = settingsOf(row)
@@ -183,6 +201,23 @@ export class DestinationCatalog {
       }
     }
   }
+}
+
+/** The destination a run started with: enough to find its files again, no secrets. */
+export interface PinnedDestination {
+  id: string
+  kind: DestinationKind
+  config: string
+}
+
+/** Settings that tune uploads without changing where objects go. */
+const TUNING_KEYS = new Set(['blockSizeMb', 'uploadConcurrency', 'partSizeMb'])
+
+/** Whether two stored configs address the same place with the same sign-in (tuning aside). */
+function sameLocation(a: string, b: string): boolean {
+  const strip = (config: string) =>
+    JSON.stringify(Object.entries(JSON.parse(config) as Record<string, unknown>).filter(([k]) => !TUNING_KEYS.has(k)).sort(([x], [y]) => x.localeCompare(y)))
+  return strip(a) === strip(b)
 }
 
 /** A stored destination's public settings, typed by kind. */

@@ -1,9 +1,10 @@
 import { z } from 'zod'
-import type { Db, Pipeline, Connection } from '../db/client.js'
+import type { Connection, Db, Pipeline, Prisma } from '../db/client.js'
 import { badInput, conflict, notFound } from '../errors.js'
 import { checkWhereSyntax } from '../sap/rfc/index.js'
 import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
+import { lockUnheld } from './pipeline-hold.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
 import { nameSchema, parseInput } from './validate.js'
@@ -125,20 +126,42 @@ export class PipelineCatalog {
     }
   }
 
+  /**
+   * Changes a pipeline. The selection (connection, source, fields, filter, mode) of a DELTA pipeline
+   * is what its SAP subscription is made of, so it cannot change while a run is active (that run
+   * would commit the old subscription under the new selection), nor once a subscription exists
+   * (SAP would refuse it: "Illegal change in selection parameters"); resetDelta ends it first.
+   * A pipeline held by resetDelta or deletePipeline cannot change at all meanwhile.
+   */
   async update(id: string, input: UpdatePipelineInput, now = new Date()): Promise<Pipeline> {
     const current = await this.get(id)
     const data = await this.validate(input, current, now)
-    const delta = await this.db.deltaState.findUnique({ where: { pipelineId: id } })
-    if (delta && SELECTION.some((k) => data[k] !== current[k]))
-      throw conflict(
-        `pipeline "${current.name}" has an initialised delta; changing its connection, source or mode would break the SAP subscription ("Illegal change in selection parameters"). Call resetDelta first`,
-        { field: 'source' },
-      )
+    const selectionChanges = SELECTION.some((k) => data[k] !== current[k])
     try {
-      return await this.db.pipeline.update({ where: { id }, data })
+      return await this.db.$transaction(async (tx) => {
+        // Locks the pipeline row: no run starts and no reset begins while this change is checked and made.
+        if (!(await lockUnheld(tx, id))) throw conflict(`pipeline "${current.name}" is being reset or deleted; try again in a moment`)
+        const locked = await tx.pipeline.findUniqueOrThrow({ where: { id }, include: { deltaState: { select: { pipelineId: true } } } })
+        if (selectionChanges && (locked.mode === 'DELTA' || data.mode === 'DELTA')) await this.refuseSelectionChange(tx, locked)
+        return tx.pipeline.update({ where: { id }, data })
+      })
     } catch (e) {
       throw this.uniqueConflict(e, data.name)
     }
+  }
+
+  private async refuseSelectionChange(tx: Prisma.TransactionClient, p: Pipeline & { deltaState: unknown }): Promise<void> {
+    const active = await tx.run.findUnique({ where: { activeKey: p.id }, select: { id: true, status: true } })
+    if (active)
+      throw conflict(
+        `pipeline "${p.name}" has an active run (${active.id}, ${active.status}); its selection (connection, source, fields, filter or mode) cannot change until that run has ended, or the run would commit one selection under another`,
+        { field: 'source', runId: active.id },
+      )
+    if (p.deltaState || p.subscribedAt)
+      throw conflict(
+        `pipeline "${p.name}" has a delta subscription in SAP; changing its connection, source, fields, filter or mode would break it ("Illegal change in selection parameters"). Call resetDelta first`,
+        { field: 'source' },
+      )
   }
 
   async get(id: string): Promise<Pipeline> {

@@ -8,6 +8,8 @@ export interface CommitRecord {
   /** The position the next delta starts from; absent for FULL reads, which leave the delta alone. */
   positionOut?: string | null
   deltaTokenOut: string | null
+  /** The selection the run read with: the delta state belongs to it from now on. */
+  selectionHash?: string
   changeCounts: ChangeCounts | null
   counters: Partial<Counters>
 }
@@ -43,7 +45,13 @@ export async function commitRun(
     })
     if (done.count !== 1) return false
     if (out.positionOut) {
-      const position = { deltaLink: out.positionOut, token: out.deltaTokenOut, lastCommittedRunId: run.id, pendingRunId: null }
+      const position = {
+        deltaLink: out.positionOut,
+        token: out.deltaTokenOut,
+        lastCommittedRunId: run.id,
+        pendingRunId: null,
+        ...(out.selectionHash ? { selectionHash: out.selectionHash } : {}),
+      }
       await tx.deltaState.upsert({
         where: { pipelineId: run.pipelineId },
         create: { pipelineId: run.pipelineId, ...position },

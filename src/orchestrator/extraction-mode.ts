@@ -1,5 +1,5 @@
 import type { DeltaState, ExtractionMode, Pipeline } from '../db/client.js'
-import { badInput } from '../errors.js'
+import { badInput, conflict } from '../errors.js'
 
 /**
  * The extraction mode of a new run: what the pipeline's state implies, or what the caller asked
@@ -8,10 +8,17 @@ import { badInput } from '../errors.js'
  */
 export function extractionModeFor(
   pipeline: Pick<Pipeline, 'mode' | 'name'>,
-  state: Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> | null,
+  state: Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> & { selectionHash?: string | null } | null,
   requested: ExtractionMode | null | undefined,
+  /** Hash of the pipeline's selection now; a delta made with another one cannot be continued. */
+  selection?: string,
 ): ExtractionMode {
   const initialised = !!state?.deltaLink
+  if (initialised && pipeline.mode === 'DELTA' && requested !== 'DELTA_INIT' && state.selectionHash && selection && state.selectionHash !== selection)
+    throw conflict(
+      `pipeline "${pipeline.name}" has a delta subscription made with another selection (connection, source, fields, filter or mode); call resetDelta, or run it with mode DELTA_INIT`,
+      { field: 'mode' },
+    )
   const implied: ExtractionMode =
     pipeline.mode === 'FULL' ? 'FULL' : !initialised ? 'DELTA_INIT' : state.pendingRunId ? 'RECOVERY' : 'DELTA'
   if (!requested || requested === implied) return implied

@@ -1,13 +1,19 @@
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DestinationCatalog } from '../catalog/destinations.js'
 import type { Db } from '../db/client.js'
 import type { Destination } from '../storage/destination.js'
 import type { Logger } from '../util/logger.js'
+import { pinnedOf } from './run/pinned.js'
 
 /**
  * Leftovers of runs that did not commit. A run records its prefix (`Run.uncommittedPrefix`) before
  * it writes anything; the commit clears it, and so does a successful clean-up after a failure. When
  * the clean-up itself fails (the storage went away, which is often why the run failed) or the
  * process died mid-run, the prefix stays recorded: such a prefix has no manifest.json, so readers
- * already know it is incomplete, and the next run of the pipeline removes it here.
+ * already know it is incomplete, and the next run of the pipeline removes it here — on the
+ * destination that run pinned, wherever the pipeline writes now. A prefix whose run published its
+ * manifest is never a leftover: such a run is committed (now or by roll-forward), not failed.
  */
 
 /** Records that `prefix` may receive objects of this run from now on. */
@@ -25,29 +31,61 @@ export async function removeFailedOutput(db: Db, runId: string, destination: Des
   }
 }
 
+export interface LeftoverDeps {
+  db: Db
+  destinations: DestinationCatalog
+  log: Logger
+  stagingDir: string
+}
+
 /**
- * Removes what earlier failed, cancelled or lost runs of the pipeline left behind. Never fails the
- * run that calls it: if the storage is still unreachable, that run will say so itself.
+ * Removes what earlier failed, cancelled or lost runs of the pipeline left behind: their objects,
+ * each on the destination it pinned, and their local staging folders. Never fails the run that calls
+ * it: if the storage is still unreachable, that run will say so itself.
  */
-export async function sweepLeftovers(db: Db, pipelineId: string, currentRunId: string, destination: Destination, log: Logger, signal?: AbortSignal): Promise<number> {
+export async function sweepLeftovers(deps: LeftoverDeps, pipelineId: string, currentRunId: string, signal?: AbortSignal): Promise<number> {
+  const { db, log } = deps
   const stale = await db.run.findMany({
     where: { pipelineId, id: { not: currentRunId }, uncommittedPrefix: { not: null }, status: { in: ['FAILED', 'CANCELLED'] } },
-    select: { id: true, uncommittedPrefix: true },
+    select: { id: true, uncommittedPrefix: true, pinned: true, pipeline: { include: { destination: true } } },
     orderBy: { id: 'asc' },
   })
   let removed = 0
   for (const r of stale) {
+    await rm(join(deps.stagingDir, r.id), { recursive: true, force: true })
+    let destination: Destination | undefined
     try {
+      destination = await deps.destinations.openPinned(pinnedOf(r, () => r.pipeline).destination)
       await destination.removePrefix(r.uncommittedPrefix!, signal)
       await db.run.update({ where: { id: r.id }, data: { uncommittedPrefix: null } })
       removed++
     } catch (err) {
       if (signal?.aborted) throw err
       log.warn({ err: describe(err), runId: r.id }, 'could not remove the leftovers of an earlier run; trying again at the next run')
-      break
+    } finally {
+      destination?.close?.()
     }
   }
   return removed
+}
+
+/**
+ * Staging folders (`DATA_DIR/staging/<runId>`) of runs no process is running any more: what a killed
+ * process left on this machine's disk. A folder of a run that is still RUNNING (another process
+ * sharing DATA_DIR) is left alone.
+ */
+export async function sweepStaging(db: Db, stagingDir: string, log: Logger): Promise<number> {
+  const names = await readdir(stagingDir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [] as string[]
+    throw e
+  })
+  if (!names.length) return 0
+  const running = await db.run.findMany({ where: { id: { in: names }, status: 'RUNNING' }, select: { id: true } })
+  const keep = new Set(running.map((r) => r.id))
+  const stale = names.filter((n) => !keep.has(n))
+  for (const name of stale) await rm(join(stagingDir, name), { recursive: true, force: true })
+  if (stale.length) log.info({ removed: stale.length }, 'removed staging folders left by runs that are no longer running')
+  return stale.length
 }
 
 /** Storage errors are logged by class and message only (their messages are already redacted). */

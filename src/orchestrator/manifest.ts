@@ -1,60 +1,112 @@
+import { z } from 'zod'
 import type { ChangeCounts, Column } from '../sap/fields.js'
 import { describeSchema, type ManifestColumn } from '../transform/index.js'
-import type { StagedFile } from './uploads.js'
+import type { PinnedWorld } from './run/pinned.js'
 
 export const MANIFEST_FILE = 'manifest.json'
 /** Empty object written after the manifest when a pipeline asks for it (Spark, Databricks, Hadoop). */
 export const SUCCESS_MARKER_FILE = '_SUCCESS'
 
+const changeCountsSchema = z.object({ created: z.number(), updated: z.number(), deleted: z.number() })
+
 /**
  * manifest.json: written last into a run's prefix, it is the commit point. A prefix without one is
- * an incomplete run; readers take the file list from here instead of listing the prefix.
+ * an incomplete run; readers take the file list from here instead of listing the prefix. Once
+ * written it is never withdrawn: the run is committed from it, whatever fails afterwards.
  */
-export interface Manifest {
-  manifestVersion: 1
-  runId: string
-  pipeline: { id: string; name: string }
-  source: { kind: string; entitySet: string | null; fields: string[] | null; filter: string | null }
-  extractionMode: string
-  createdAt: string
-  compression: string
-  files: Array<{ path: string; rows: number; bytes: number; sha256: string }>
+export const manifestSchema = z.object({
+  manifestVersion: z.literal(1),
+  runId: z.string(),
+  pipeline: z.object({ id: z.string(), name: z.string() }),
+  source: z.object({
+    kind: z.string(),
+    entitySet: z.string().nullable(),
+    odpContext: z.string().nullable().optional(),
+    odpName: z.string().nullable().optional(),
+    table: z.string().nullable().optional(),
+    fields: z.array(z.string()).nullable(),
+    filter: z.string().nullable(),
+    watermarkField: z.string().nullable().optional(),
+    /** Digest of the selection the run read with (what a delta subscription is made of). */
+    selectionHash: z.string().optional(),
+  }),
+  extractionMode: z.string(),
+  createdAt: z.string(),
+  compression: z.string(),
+  files: z.array(
+    z.object({ path: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string(), changeCounts: changeCountsSchema.optional() }),
+  ),
+  rows: z.number(),
+  bytes: z.number(),
+  schema: z.array(z.custom<ManifestColumn>()),
+  changeCounts: changeCountsSchema.nullable(),
+  deltaTokenIn: z.string().nullable(),
+  deltaTokenOut: z.string().nullable(),
+})
+export type Manifest = z.output<typeof manifestSchema>
+
+export interface ManifestFile {
+  fileName: string
   rows: number
   bytes: number
-  schema: ManifestColumn[]
-  changeCounts: ChangeCounts | null
-  deltaTokenIn: string | null
-  deltaTokenOut: string | null
+  sha256: string
+  counts?: Record<string, number>
 }
 
 export interface ManifestInput {
   runId: string
-  pipeline: { id: string; name: string; sourceKind: string; entitySet: string | null; fields: string | null; filter: string | null }
+  pipelineId: string
+  world: PinnedWorld
   extractionMode: string
-  compression: string
   columns: Column[]
-  files: StagedFile[]
+  files: ManifestFile[]
   changeCounts: ChangeCounts | null
   deltaTokenIn: string | null
   deltaTokenOut: string | null
 }
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
-  const p = m.pipeline
+  const s = m.world.selection
   return {
     manifestVersion: 1,
     runId: m.runId,
-    pipeline: { id: p.id, name: p.name },
-    source: { kind: p.sourceKind, entitySet: p.entitySet, fields: p.fields ? JSON.parse(p.fields) : null, filter: p.filter },
+    pipeline: { id: m.pipelineId, name: m.world.pipelineName },
+    source: {
+      kind: s.kind,
+      entitySet: s.entitySet,
+      odpContext: s.odpContext,
+      odpName: s.odpName,
+      table: s.table,
+      fields: s.fields,
+      filter: s.filter,
+      watermarkField: s.watermarkField,
+      selectionHash: m.world.selectionHash,
+    },
     extractionMode: m.extractionMode,
     createdAt: now.toISOString(),
-    compression: m.compression,
-    files: m.files.map((f) => ({ path: f.fileName, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    compression: m.world.output.compression,
+    files: m.files.map((f) => ({
+      path: f.fileName,
+      rows: f.rows,
+      bytes: f.bytes,
+      sha256: f.sha256,
+      ...(m.changeCounts ? { changeCounts: { created: f.counts?.created ?? 0, updated: f.counts?.updated ?? 0, deleted: f.counts?.deleted ?? 0 } } : {}),
+    })),
     rows: m.files.reduce((n, f) => n + f.rows, 0),
     bytes: m.files.reduce((n, f) => n + f.bytes, 0),
     schema: describeSchema(m.columns),
     changeCounts: m.changeCounts,
     deltaTokenIn: m.deltaTokenIn,
     deltaTokenOut: m.deltaTokenOut,
+  }
+}
+
+/** A manifest read back from a store; undefined when the text is not one. */
+export function parseManifest(text: string): Manifest | undefined {
+  try {
+    const parsed = manifestSchema.safeParse(JSON.parse(text))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
   }
 }

@@ -1,18 +1,23 @@
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
+import { lockUnheld, releaseHold, takeHold } from '../catalog/pipeline-hold.js'
+import { outputSettingsOf, selectionHash, selectionOf } from '../catalog/pipeline-world.js'
 import { isUniqueViolation } from '../catalog/prisma-errors.js'
-import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
+import type { Connection, Db, ExtractionMode, Pipeline, Run, RunTrigger } from '../db/client.js'
 import { conflict, DomainError, notFound } from '../errors.js'
 import type { Logger } from '../util/logger.js'
-import { executeRun, sourceSpecOf, type AbortReason } from './execute-run.js'
 import { extractionModeFor } from './extraction-mode.js'
+import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
 import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
+import { executeRun, type AbortReason } from './run/execute.js'
+import { sourceSpecOf } from './run/pinned.js'
 import { isTerminal } from './status.js'
 import { isDeadLocalWorker, newWorkerId } from './worker-identity.js'
 
@@ -54,6 +59,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 30_000, ma
 export interface RunRequest {
   mode?: ExtractionMode | null
   trigger: RunTrigger
+  /** DELTA_INIT: replace a subscription SAP holds that is not this pipeline's, instead of refusing. */
+  takeover?: boolean
 }
 
 const CANCEL_WAIT_MS = 5_000
@@ -73,6 +80,10 @@ export class Orchestrator {
   readonly #sources: SourceFactory
   #sweepTimer?: NodeJS.Timeout
   #started = false
+
+  get #stagingDir(): string {
+    return join(this.opts.dataDir, 'staging')
+  }
 
   constructor(
     private readonly deps: OrchestratorDeps,
@@ -94,6 +105,7 @@ export class Orchestrator {
     if (this.#started) return
     this.#started = true
     await this.sweepLostRuns()
+    await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
     this.#queue.start((runId) => this.execute(runId))
     const queued = await this.deps.db.run.findMany({ where: { status: 'QUEUED' }, orderBy: { queuedAt: 'asc' }, select: { id: true, notBefore: true } })
     for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
@@ -138,19 +150,35 @@ export class Orchestrator {
 
   private async createRun(pipelineId: string, req: RunRequest & { attempt?: number; notBefore?: Date }): Promise<Run> {
     const { db } = this.deps
-    const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { deltaState: true } })
-    if (!pipeline) throw notFound('pipeline', pipelineId)
-    const extractionMode = extractionModeFor(pipeline, pipeline.deltaState, req.mode)
     let run: Run
     try {
-      run = await db.run.create({
-        data: { pipelineId, activeKey: pipelineId, extractionMode, trigger: req.trigger, attempt: req.attempt ?? 1, notBefore: req.notBefore },
+      run = await db.$transaction(async (tx) => {
+        // Locks the pipeline row first: a reset, delete or selection change cannot slip in between.
+        const free = await lockUnheld(tx, pipelineId)
+        const pipeline = await tx.pipeline.findUnique({ where: { id: pipelineId }, include: { deltaState: true } })
+        if (!pipeline) throw notFound('pipeline', pipelineId)
+        if (!free) throw conflict(`pipeline "${pipeline.name}" is being reset or deleted; try again in a moment`)
+        const extractionMode = extractionModeFor(pipeline, pipeline.deltaState, req.mode, selectionHash(selectionOf(pipeline)))
+        return tx.run.create({
+          data: {
+            pipelineId,
+            activeKey: pipelineId,
+            extractionMode,
+            trigger: req.trigger,
+            attempt: req.attempt ?? 1,
+            notBefore: req.notBefore,
+            takeover: extractionMode === 'DELTA_INIT' && !!req.takeover,
+          },
+        })
       })
     } catch (e) {
       if (!isUniqueViolation(e)) throw e
-      const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true, status: true } })
+      const [pipeline, active] = await Promise.all([
+        db.pipeline.findUnique({ where: { id: pipelineId }, select: { name: true } }),
+        db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true, status: true } }),
+      ])
       throw conflict(
-        `pipeline "${pipeline.name}" already has an active run${active ? ` (${active.id}, ${active.status})` : ''}; one run per pipeline at a time`,
+        `pipeline "${pipeline?.name ?? pipelineId}" already has an active run${active ? ` (${active.id}, ${active.status})` : ''}; one run per pipeline at a time`,
         active ? { runId: active.id } : {},
       )
     }
@@ -225,25 +253,60 @@ export class Orchestrator {
   /**
    * Ends the pipeline's SAP delta subscription (TerminateDeltasFor…) and forgets its position; the
    * next run is a DELTA_INIT. If SAP cannot be reached nothing changes, unless `force` is set, which
-   * forgets the local position anyway (the subscription then stays in SAP until replaced).
+   * forgets the local position anyway (the subscription then stays in SAP until replaced). The
+   * pipeline is held for the whole time: no run starts until the position is gone.
    */
   async resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
-    const { db, log } = this.deps
+    await this.withHold(pipelineId, 'resetDelta', async (pipeline) => {
+      await this.endSubscription(pipeline, opts)
+      await this.deps.db.$transaction([
+        this.deps.db.deltaState.deleteMany({ where: { pipelineId } }),
+        this.deps.db.pipeline.update({ where: { id: pipelineId }, data: { subscribedAt: null } }),
+      ])
+      this.deps.log.info({ pipelineId }, 'delta reset')
+    })
+  }
+
+  /**
+   * Deletes the pipeline and its run history, after ending its SAP subscription (as resetDelta does;
+   * `force` deletes it even when SAP cannot be reached). Held for the whole time, like resetDelta.
+   */
+  async deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.withHold(pipelineId, 'deletePipeline', async (pipeline) => {
+      await this.endSubscription(pipeline, opts)
+      await this.deps.db.pipeline.delete({ where: { id: pipelineId } })
+      this.deps.log.info({ pipelineId }, 'pipeline deleted')
+    })
+  }
+
+  /** Runs `work` while holding the pipeline against new runs and changes; refuses while a run is active. */
+  private async withHold(pipelineId: string, what: string, work: (pipeline: Pipeline & { connection: Connection }) => Promise<void>) {
+    const { db } = this.deps
+    const holder = `${what}:${randomUUID()}`
     const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { connection: true } })
     if (!pipeline) throw notFound('pipeline', pipelineId)
-    const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
-    if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
-    if (pipeline.mode === 'DELTA') {
-      try {
-        const source = this.#sources(this.deps.connections.resolve(pipeline.connection), log)
-        await source.reset(sourceSpecOf(pipeline), AbortSignal.timeout(60_000))
-      } catch (e) {
-        if (!opts.force) throw e
-        log.warn({ err: e, pipelineId }, 'could not terminate the SAP subscription; forgetting the delta anyway (force)')
-      }
+    if (!(await takeHold(db, pipelineId, holder))) throw conflict(`pipeline "${pipeline.name}" is being reset or deleted by another request`)
+    try {
+      const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
+      if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
+      await work(pipeline)
+    } finally {
+      await releaseHold(db, pipelineId, holder)
     }
-    await db.deltaState.deleteMany({ where: { pipelineId } })
-    log.info({ pipelineId }, 'delta reset')
+  }
+
+  /** TerminateDeltasFor… / RODPS_REPL_ODP_RESET for a DELTA pipeline; with `force`, failures are only logged. */
+  private async endSubscription(pipeline: Pipeline & { connection: Connection }, opts: { force?: boolean }): Promise<void> {
+    if (pipeline.mode !== 'DELTA') return
+    const { log } = this.deps
+    try {
+      const source = this.#sources(this.deps.connections.resolve(pipeline.connection), log)
+      const spec = sourceSpecOf({ selection: selectionOf(pipeline), output: outputSettingsOf(pipeline) }, pipeline.id)
+      await source.reset(spec, AbortSignal.timeout(60_000))
+    } catch (e) {
+      if (!opts.force) throw e
+      log.warn({ err: e, pipelineId: pipeline.id }, 'could not terminate the SAP subscription; going on anyway (force)')
+    }
   }
 
   /**
@@ -290,9 +353,10 @@ export class Orchestrator {
         {
           ...this.deps,
           sources: this.#sources,
-          stagingDir: join(this.opts.dataDir, 'staging'),
+          stagingDir: this.#stagingDir,
           timing: this.#timing,
           workerId: this.workerId,
+          staleAfterMs: this.#staleAfterMs,
         },
         runId,
         controller.signal,

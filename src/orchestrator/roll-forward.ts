@@ -1,8 +1,10 @@
 import type { DestinationCatalog } from '../catalog/destinations.js'
 import type { Db, Run } from '../db/client.js'
+import type { Destination } from '../storage/destination.js'
 import type { Logger } from '../util/logger.js'
 import { commitRun } from './commit.js'
-import { MANIFEST_FILE, type Manifest } from './manifest.js'
+import { MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE, type Manifest } from './manifest.js'
+import { pinnedOf } from './run/pinned.js'
 
 /** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
 const MANIFEST_CHECK_MS = 5_000
@@ -11,9 +13,10 @@ const MANIFEST_CHECK_MS = 5_000
  * A run lost while COMMITTING may have written its manifest: then the lake already holds its files
  * as committed, and re-reading the delta would deliver the same changes a second time. Such a run
  * is committed from what it recorded before the manifest (`positionOut`) and from the manifest
- * itself, as its worker would have done. Returns whether it was committed; when the manifest is
- * absent, unreadable or the storage cannot be reached, the run is not committed here and the caller
- * fails it as lost — the next run then removes its prefix, manifest included, and re-reads the delta.
+ * itself, as its worker would have done — on the destination the run pinned, not the pipeline's
+ * current one. Returns whether it was committed; when the manifest is absent, unreadable or the
+ * storage cannot be reached, the run is not committed here and the caller fails it as lost — the
+ * next run then removes its prefix and re-reads the delta.
  */
 export async function rollForward(deps: { db: Db; destinations: DestinationCatalog; log: Logger }, run: Run): Promise<boolean> {
   if (run.stage !== 'COMMITTING' || !run.uncommittedPrefix) return false
@@ -22,23 +25,27 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
   const key = `${run.uncommittedPrefix}/${MANIFEST_FILE}`
   const pipeline = await db.pipeline.findUnique({ where: { id: run.pipelineId }, include: { destination: true } })
   if (!pipeline) return false
-  const destination = await deps.destinations.open(pipeline.destination)
+  const world = pinnedOf(run, () => pipeline)
+  let destination: Destination | undefined
   let manifest: Manifest | undefined
   try {
+    destination = await deps.destinations.openPinned(world.destination)
     const text = await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))
-    manifest = text ? (JSON.parse(text) as Manifest) : undefined
+    manifest = text ? parseManifest(text) : undefined
+    if (manifest?.runId === run.id && world.output.successMarker) await ensureMarker(destination, run.uncommittedPrefix, log)
   } catch (err) {
     log.warn({ runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not tell whether the lost run wrote its manifest; treating it as not committed')
     return false
   } finally {
-    destination.close?.()
+    destination?.close?.()
   }
   if (manifest?.runId !== run.id) return false
 
   const committed = await commitRun(db, run, { heartbeatAt: run.heartbeatAt }, {
-    manifestUri: destination.uriOf(key),
+    manifestUri: destination!.uriOf(key),
     positionOut: run.extractionMode === 'FULL' ? undefined : run.positionOut,
     deltaTokenOut: manifest.deltaTokenOut,
+    selectionHash: run.pinned ? world.selectionHash : undefined,
     changeCounts: manifest.changeCounts,
     counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
   })
@@ -48,4 +55,14 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
   })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
   return true
+}
+
+/** The `_SUCCESS` marker the run's worker may not have got to write; best effort, as there. */
+async function ensureMarker(destination: Destination, prefix: string, log: Logger): Promise<void> {
+  const key = `${prefix}/${SUCCESS_MARKER_FILE}`
+  try {
+    if ((await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))) === null) await destination.putText(key, '', AbortSignal.timeout(MANIFEST_CHECK_MS))
+  } catch (err) {
+    log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not write _SUCCESS for a rolled-forward run')
+  }
 }

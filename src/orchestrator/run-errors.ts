@@ -1,10 +1,37 @@
 import { randomUUID } from 'node:crypto'
 import { SourceError } from '../sap/errors.js'
 import { DestinationError } from '../storage/destination.js'
+import { ParquetSchemaError, ValueConversionError } from '../transform/index.js'
+
+/** Every class of run failure (`Run.error.code`, the GraphQL enum RunErrorCode). Add, never rename. */
+export const RUN_ERROR_CODES = [
+  'SOURCE_UNAVAILABLE',
+  'SOURCE_BUSY',
+  'SOURCE_AUTH',
+  'SOURCE_FORBIDDEN',
+  'SOURCE_DRIVER_MISSING',
+  'SOURCE_NOT_FOUND',
+  'SOURCE_BAD_REQUEST',
+  'SOURCE_PROTOCOL',
+  'DELTA_POSITION_LOST',
+  'DESTINATION_UNAVAILABLE',
+  'DESTINATION_AUTH',
+  'DESTINATION_NOT_FOUND',
+  'DESTINATION_INTEGRITY',
+  'DATA_CONVERSION',
+  'DATA_INTEGRITY',
+  'SCHEMA_CHANGED',
+  'SELECTION_CHANGED',
+  'SUBSCRIPTION_IN_USE',
+  'CANCELLED',
+  'WORKER_LOST',
+  'INTERNAL',
+] as const
+export type RunErrorCode = (typeof RUN_ERROR_CODES)[number]
 
 /** What a failed or cancelled run records (`Run.error` in the API). */
 export interface RunError {
-  code: string
+  code: RunErrorCode
   message: string
   retryable: boolean
 }
@@ -17,6 +44,23 @@ export class RunCancelled extends Error {
   }
 }
 
+/**
+ * A refusal of the run engine itself: the files do not hold exactly the rows the source sent
+ * (DATA_INTEGRITY), the pipeline's selection no longer matches its delta subscription
+ * (SELECTION_CHANGED), or SAP already holds a subscription that is not this pipeline's
+ * (SUBSCRIPTION_IN_USE). None is cured by running the same thing again.
+ */
+export class RunRefused extends Error {
+  override readonly name = 'RunRefused'
+  readonly retryable = false
+  constructor(
+    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 /** A run stopped because its owner lost track of it (crash, restart, stalled heartbeat). */
 export const workerLost = (stage: string): RunError => ({
   code: 'WORKER_LOST',
@@ -24,18 +68,50 @@ export const workerLost = (stage: string): RunError => ({
   retryable: true,
 })
 
+type KnownFailure =
+  | { kind: 'cancelled'; error: RunCancelled }
+  | { kind: 'source'; error: SourceError }
+  | { kind: 'destination'; error: DestinationError }
+  | { kind: 'conversion'; error: ValueConversionError | ParquetSchemaError }
+  | { kind: 'refused'; error: RunRefused }
+  | { kind: 'unexpected'; error: unknown }
+
+function recognise(e: unknown): KnownFailure {
+  if (e instanceof RunCancelled) return { kind: 'cancelled', error: e }
+  if (e instanceof SourceError) return { kind: 'source', error: e }
+  if (e instanceof DestinationError) return { kind: 'destination', error: e }
+  if (e instanceof ValueConversionError || e instanceof ParquetSchemaError) return { kind: 'conversion', error: e }
+  if (e instanceof RunRefused) return { kind: 'refused', error: e }
+  return { kind: 'unexpected', error: e }
+}
+
 /**
  * One mapping from what went wrong to how the run ends. Source and destination errors carry their
- * class (their codes are the RunError codes); an error we did not expect is INTERNAL, its details go to the log under an id
- * and only the id reaches the API (messages of unexpected errors may hold anything).
+ * class (their codes are RunErrorCodes); an error we did not expect is INTERNAL, its details go to
+ * the log under an id and only the id reaches the API (messages of unexpected errors may hold
+ * anything). The switch is exhaustive: a new kind of failure does not compile until it is mapped.
  */
 export function classifyRunError(e: unknown, log: (id: string, e: unknown) => void): RunError {
-  if (e instanceof RunCancelled) return { code: 'CANCELLED', message: e.reason, retryable: false }
-  if (e instanceof SourceError) return { code: e.code, message: e.message, retryable: e.retryable }
-  if (e instanceof DestinationError) return { code: e.code, message: e.message, retryable: e.retryable }
-  if ((e as Error)?.name === 'ValueConversionError')
-    return { code: 'DATA_CONVERSION', message: (e as Error).message, retryable: false }
-  const id = randomUUID()
-  log(id, e)
-  return { code: 'INTERNAL', message: `internal error (log id ${id})`, retryable: false }
+  const failure = recognise(e)
+  switch (failure.kind) {
+    case 'cancelled':
+      return { code: 'CANCELLED', message: failure.error.reason, retryable: false }
+    case 'source':
+    case 'destination':
+    case 'refused':
+      return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }
+    case 'conversion':
+      return { code: 'DATA_CONVERSION', message: failure.error.message, retryable: false }
+    case 'unexpected': {
+      const id = randomUUID()
+      log(id, failure.error)
+      return { code: 'INTERNAL', message: `internal error (log id ${id})`, retryable: false }
+    }
+    default:
+      return assertNever(failure)
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unmapped run failure ${JSON.stringify(x)}`)
 }

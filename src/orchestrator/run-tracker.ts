@@ -20,6 +20,20 @@ export interface TrackerTiming {
   persistEveryMs: number
 }
 
+export interface RunTrackerOptions {
+  db: Db
+  bus: ProgressBus
+  log: Logger
+  runId: string
+  pipelineId: string
+  /** The worker that holds the run; every write is conditional on still holding it (a lease). */
+  workerId: string
+  stage: RunStage
+  timing: TrackerTiming
+  /** Called on each heartbeat: the database's cancel flag, or that the lease is gone. */
+  onHeartbeat: (state: { cancelRequested: boolean; leaseLost: boolean }) => void
+}
+
 /**
  * The live state of one executing run. Stage and status changes go out at once (database and bus);
  * counter changes are coalesced, so a page of 50,000 rows costs one event, not 50,000. The periodic
@@ -33,22 +47,16 @@ export class RunTracker {
   #dirtyDb = false
   #publishTimer?: NodeJS.Timeout
   readonly #heartbeat: NodeJS.Timeout
+  readonly #o: RunTrackerOptions
+  readonly runId: string
+  readonly pipelineId: string
 
-  constructor(
-    private readonly db: Db,
-    private readonly bus: ProgressBus,
-    private readonly log: Logger,
-    readonly runId: string,
-    readonly pipelineId: string,
-    /** The worker that holds the run; every write is conditional on still holding it (a lease). */
-    private readonly workerId: string,
-    stage: RunStage,
-    private readonly timing: TrackerTiming,
-    /** Called on each heartbeat: the database's cancel flag, or that the lease is gone. */
-    private readonly onHeartbeat: (state: { cancelRequested: boolean; leaseLost: boolean }) => void,
-  ) {
-    this.#stage = stage
-    this.#heartbeat = setInterval(() => void this.flush().catch((e) => this.log.warn({ err: e }, 'heartbeat failed')), timing.persistEveryMs)
+  constructor(options: RunTrackerOptions) {
+    this.#o = options
+    this.runId = options.runId
+    this.pipelineId = options.pipelineId
+    this.#stage = options.stage
+    this.#heartbeat = setInterval(() => void this.flush().catch((e) => options.log.warn({ err: e }, 'heartbeat failed')), options.timing.persistEveryMs)
     this.#heartbeat.unref()
   }
 
@@ -74,7 +82,7 @@ export class RunTracker {
     this.#publishTimer ??= setTimeout(() => {
       this.#publishTimer = undefined
       if (this.#dirtyBus) this.publish('counters')
-    }, this.timing.publishEveryMs)
+    }, this.#o.timing.publishEveryMs)
   }
 
   /** Moves to a later stage; earlier stages are ignored, so overlapping work cannot move it back. */
@@ -88,7 +96,7 @@ export class RunTracker {
 
   /** A line in the run's own log (`Run.events`), tagged with the current stage. */
   async note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
-    await this.db.runEvent.create({
+    await this.#o.db.runEvent.create({
       data: { runId: this.runId, level, stage: this.#stage, message, data: data ? JSON.stringify(data, jsonSafe) : null },
     })
   }
@@ -105,17 +113,17 @@ export class RunTracker {
     let row: { cancelRequested: boolean }
     try {
       // One statement: the write, the lease check (the filters) and the cancel flag read back.
-      row = await this.db.run.update({
-        where: { id: this.runId, status: 'RUNNING', workerId: this.workerId },
+      row = await this.#o.db.run.update({
+        where: { id: this.runId, status: 'RUNNING', workerId: this.#o.workerId },
         data: { stage: this.#stage, heartbeatAt: new Date(), ...(dirty ? { ...c } : {}) },
         select: { cancelRequested: true },
       })
     } catch (e) {
       if (!isRecordNotFound(e)) throw e
-      this.onHeartbeat({ cancelRequested: false, leaseLost: true })
+      this.#o.onHeartbeat({ cancelRequested: false, leaseLost: true })
       return false
     }
-    this.onHeartbeat({ cancelRequested: row.cancelRequested, leaseLost: false })
+    this.#o.onHeartbeat({ cancelRequested: row.cancelRequested, leaseLost: false })
     return true
   }
 
@@ -135,6 +143,6 @@ export class RunTracker {
 
   private publish(kind: ProgressKind): void {
     this.#dirtyBus = false
-    this.bus.publish({ kind, ...this.snapshot() })
+    this.#o.bus.publish({ kind, ...this.snapshot() })
   }
 }

@@ -19,10 +19,10 @@ export interface StagedFile {
  * store slower than SAP holds extraction back instead of filling the disk, so at most
  * 2 × concurrency staged files (plus the one the writer is filling) exist whatever the table size.
  */
-export class UploadQueue {
+export class UploadQueue<F extends StagedFile = StagedFile> {
   readonly #active = new Set<Promise<void>>()
-  readonly #waiting: StagedFile[] = []
-  readonly #uploaded: StagedFile[] = []
+  readonly #waiting: F[] = []
+  readonly #uploaded: F[] = []
   readonly #stop = new AbortController()
   readonly #signal: AbortSignal
   #error: unknown
@@ -32,13 +32,13 @@ export class UploadQueue {
     private readonly prefix: string,
     private readonly concurrency: number,
     signal: AbortSignal,
-    private readonly onUploaded: (file: StagedFile) => void,
+    private readonly onUploaded: (file: F) => void,
   ) {
     this.#signal = AbortSignal.any([signal, this.#stop.signal])
   }
 
   /** Queues a staged file; resolves once there is room for the next one (rejects on an upload failure). */
-  async add(file: StagedFile): Promise<void> {
+  async add(file: F): Promise<void> {
     this.throwIfFailed()
     this.#waiting.push(file)
     this.pump()
@@ -48,7 +48,7 @@ export class UploadQueue {
   }
 
   /** Resolves with every uploaded file in file order (by index: part-100000 comes after part-99999) once all are stored. */
-  async done(): Promise<StagedFile[]> {
+  async done(): Promise<F[]> {
     while (this.#active.size || this.#waiting.length) {
       this.pump()
       await Promise.race(this.#active)
@@ -75,7 +75,7 @@ export class UploadQueue {
     }
   }
 
-  private async upload(file: StagedFile): Promise<void> {
+  private async upload(file: F): Promise<void> {
     try {
       await this.destination.putFile(`${this.prefix}/${file.fileName}`, file.localPath, this.#signal, { sha256: file.sha256 })
       await rm(file.localPath, { force: true })

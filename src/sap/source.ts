@@ -72,6 +72,12 @@ export interface SourceRead {
 
 export interface Source {
   read(req: SourceReadRequest): Promise<SourceRead>
+  /**
+   * Whether SAP already holds the delta subscription a DELTA_INIT of `spec` would open (OData: for
+   * this user on this entity set; ODP over RFC: for this subscriber process): a sentence naming it,
+   * or null. Sources without subscriptions (RFC_READ_TABLE) answer null.
+   */
+  subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null>
   /** Ends the delta subscription in SAP (TerminateDeltasFor…, RODPS_REPL_ODP_RESET); the next read must be DELTA_INIT. */
   reset(spec: SourceSpec, signal: AbortSignal): Promise<void>
   /** Logs on and measures a round trip. */

@@ -8,6 +8,7 @@ import {
   RunTrigger,
   SourceKind,
 } from '../../db/generated/sqlite/enums.js'
+import { RUN_ERROR_CODES } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 
 /** GraphQL enums are the database enums: one list of values, no mapping to keep in step. */
@@ -30,4 +31,9 @@ export const RunStageEnum = builder.enumType(RunStage, {
 export const RunTriggerEnum = builder.enumType(RunTrigger, {
   name: 'RunTrigger',
   description: 'MANUAL (CLI), API (runPipeline), SCHEDULE (cron), RETRY (started by the service to recover a lost run)',
+})
+export const RunErrorCodeEnum = builder.enumType('RunErrorCode', {
+  values: RUN_ERROR_CODES,
+  description:
+    'The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline\'s (run with takeover to replace it)',
 })

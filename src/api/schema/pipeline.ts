@@ -1,6 +1,6 @@
 import { sourceOf } from '../../catalog/pipelines.js'
 import type { Pipeline } from '../../db/client.js'
-import { OUTPUT_DEFAULTS } from '../../orchestrator/execute-run.js'
+import { OUTPUT_DEFAULTS } from '../../catalog/pipeline-world.js'
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
 import { PipelineModeEnum, SourceKindEnum } from './enums.js'
@@ -195,8 +195,7 @@ builder.mutationFields((t) => ({
     description: "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
     args: { id: t.arg.id({ required: true }), force: t.arg.boolean() },
     resolve: async (_, { id, force }, { app }) => {
-      await app.orchestrator.resetDelta(String(id), { force: !!force })
-      await app.db.pipeline.delete({ where: { id: String(id) } })
+      await app.orchestrator.deletePipeline(String(id), { force: !!force })
       return String(id)
     },
   }),

@@ -1,8 +1,12 @@
 import type { RunStatus } from '../../db/client.js'
 import type { RunSnapshot } from '../../orchestrator/progress.js'
+import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 import { runProgress } from '../run-progress.js'
-import { ExtractionModeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
+import { ExtractionModeEnum, RunErrorCodeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
+
+/** A stored error code as the enum; a code this release does not know (written by a newer one) reads as INTERNAL. */
+const asRunErrorCode = (code: string): RunErrorCode => ((RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL')
 
 interface ChangeCountsView {
   created: bigint
@@ -19,14 +23,14 @@ const ChangeCounts = builder.objectRef<ChangeCountsView>('ChangeCounts').impleme
 })
 
 interface RunErrorView {
-  code: string
+  code: RunErrorCode
   message: string
   retryable: boolean
 }
 const RunError = builder.objectRef<RunErrorView>('RunError').implement({
-  description: 'Why a run failed or was cancelled. code names the class (SOURCE_UNAVAILABLE, SOURCE_AUTH, SOURCE_NOT_FOUND, DELTA_POSITION_LOST, DESTINATION_UNAVAILABLE, DESTINATION_AUTH, DESTINATION_NOT_FOUND, DESTINATION_INTEGRITY, CANCELLED, WORKER_LOST, INTERNAL, …)',
+  description: 'Why a run failed or was cancelled',
   fields: (t) => ({
-    code: t.exposeString('code'),
+    code: t.expose('code', { type: RunErrorCodeEnum }),
     message: t.exposeString('message'),
     retryable: t.exposeBoolean('retryable'),
   }),
@@ -59,7 +63,7 @@ export const Run = builder.prismaObject('Run', {
       type: RunError,
       nullable: true,
       select: { errorCode: true, errorMessage: true, errorRetryable: true },
-      resolve: (r) => (r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null),
+      resolve: (r) => (r.errorCode ? { code: asRunErrorCode(r.errorCode), message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null),
     }),
     cancelRequested: t.exposeBoolean('cancelRequested'),
     attempt: t.exposeInt('attempt', { description: '1 for a requested run; automatic retries of a failed run count on' }),
@@ -153,10 +157,16 @@ builder.mutationFields((t) => ({
   runPipeline: t.prismaField({
     type: 'Run',
     description: 'Queues a run and returns it at once (status QUEUED). mode defaults to what the pipeline needs next',
-    args: { id: t.arg.id({ required: true }), mode: t.arg({ type: ExtractionModeEnum }) },
+    args: {
+      id: t.arg.id({ required: true }),
+      mode: t.arg({ type: ExtractionModeEnum }),
+      takeover: t.arg.boolean({
+        description: "DELTA_INIT only: replace a delta subscription SAP already holds that is not this pipeline's (another deployment's with the same SAP user, or one a forced resetDelta left). Without it such a run fails with SUBSCRIPTION_IN_USE",
+      }),
+    },
     // The row as created: re-reading it could already show the worker's RUNNING. Nested fields
     // the query asks for are loaded by the Prisma plugin from this row.
-    resolve: (_query, _, { id, mode }, { app }) => app.orchestrator.requestRun(String(id), { mode, trigger: 'API' }),
+    resolve: (_query, _, { id, mode, takeover }, { app }) => app.orchestrator.requestRun(String(id), { mode, trigger: 'API', takeover: !!takeover }),
   }),
   cancelRun: t.prismaField({
     type: 'Run',

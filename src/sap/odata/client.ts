@@ -34,6 +34,7 @@ export class ODataOdpClient {
   readonly #svc: ServiceBase
   readonly #params: Array<[string, string | undefined]>
   readonly #log: LogFn
+  readonly #user?: string
   #metadata?: Promise<ServiceMetadata>
 
   constructor(conn: ODataConnection, opts: ClientOptions = {}) {
@@ -41,6 +42,7 @@ export class ODataOdpClient {
     const user = conn.user ?? svc.user
     const password = conn.password ?? svc.password
     this.#svc = { base: svc.base, origin: svc.origin }
+    this.#user = user
     this.#params = [
       ['sap-client', encodeURIComponent(conn.sapClient ?? svc.sapClient ?? '') || undefined],
       ['sap-language', encodeURIComponent(conn.language ?? svc.language ?? '') || undefined],
@@ -54,6 +56,11 @@ export class ODataOdpClient {
       fetch: opts.fetch ?? globalThis.fetch,
       log: this.#log,
     }
+  }
+
+  /** The SAP user the client logs on as (SAP's subscriptions are per user). */
+  get user(): string | undefined {
+    return this.#user
   }
 
   /** The service URL as configured, without credentials: safe to show. */

@@ -25,6 +25,14 @@ export class ODataSource implements Source {
     }
   }
 
+  async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {
+    const entitySet = entitySetOf(spec)
+    if (!(await this.client.subscribed(entitySet, signal))) return null
+    const newest = (await this.client.deltaLinks(entitySet, signal)).at(-1)
+    const since = newest ? ` (newest delta token ${newest.token}, ${newest.createdAt.toISOString()})` : ''
+    return `SAP user ${this.client.user ?? '(from the service URL)'} already holds a delta subscription on ${entitySet} of ${this.client.serviceUrl}${since}`
+  }
+
   async reset(spec: SourceSpec, signal: AbortSignal): Promise<void> {
     await this.client.terminate(entitySetOf(spec), signal)
   }

@@ -299,6 +299,17 @@ export async function resetOdp(ctx: OdpSourceContext, spec: SourceSpec, signal: 
   await resetSubscription(ctx, targetOf(spec), signal, true)
 }
 
+/**
+ * Whether ODQ already has requests of this pipeline's subscriber process for the ODP (RODPS_REPL_CURSOR_GET_LIST):
+ * a subscription a DELTA_INIT would reset. Null when there is none, or when the system cannot say.
+ */
+export async function odpSubscription(ctx: OdpSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<string | null> {
+  const t = targetOf(spec)
+  const requests = await cursors(ctx, t, signal)
+  if (!requests?.length) return null
+  return `ODQ already holds a subscription of ${ctx.subscriberType}/${ctx.subscriberName}, process ${t.process}, on ${t.context}/${t.odp} (${requests.length} request(s), newest ${requests.at(-1)!.pointer})`
+}
+
 function decodeOdpPosition(text: string | undefined, t: Target, ctx: OdpSourceContext): OdpPosition {
   if (!text?.trim()) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
   let p: Partial<OdpPosition>

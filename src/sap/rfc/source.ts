@@ -8,7 +8,7 @@ import { SourceError } from '../errors.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
 import { toSourceError } from './errors.js'
 import { loadNodeRfc } from './node-rfc.js'
-import { readOdp, resetOdp, type OdpSourceContext } from './odp.js'
+import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
 import { RfcPool, rfcCall, type RfcLogFn } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
 import { readTable, type TableSourceContext } from './table-source.js'
@@ -91,6 +91,10 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
         default:
           throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection reads TABLE_RFC or ODP_RFC sources, not ${req.spec.kind}`)
       }
+    },
+
+    async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {
+      return spec.kind === 'ODP_RFC' ? odpSubscription(await odpCtx(), spec, signal) : null
     },
 
     async reset(spec: SourceSpec, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,65 @@
+import { removeFailedOutput } from '../leftovers.js'
+import { classifyRunError, type RunError } from '../run-errors.js'
+import { abortReason, type RunContext } from './context.js'
+import { LeaseLost } from './publish.js'
+import { commitPublished, releaseForRollForward, type Settled } from './settle.js'
+
+/** How long a failed run may spend removing its files before leaving them to the next run. */
+const CLEANUP_TIMEOUT_MS = 30_000
+
+export type Ended = { status: Settled | 'FAILED' | 'CANCELLED'; error?: RunError }
+
+/**
+ * How a run ends when a stage threw. In this order:
+ * - its manifest is (or may be) in the lake: it is committed, now or by roll-forward, never removed;
+ * - it is no longer this worker's: its outcome and files are the new owner's business;
+ * - the process is shutting down: it is released, and the next start recovers the same delta;
+ * - otherwise it failed (or was cancelled): recorded with its class, and its files removed.
+ */
+export async function endFailed(ctx: RunContext, e: unknown): Promise<Ended> {
+  if (ctx.publication === 'published') return { status: await commitPublished(ctx) }
+  if (ctx.publication === 'in-doubt') return { status: await releaseForRollForward(ctx) }
+  const reason = abortReason(ctx)
+  if (e instanceof LeaseLost || (reason && 'leaseLost' in reason)) {
+    ctx.tracker.stop()
+    ctx.log.warn('run stopped: another process declared it lost and re-ran the pipeline')
+    return { status: 'RELEASED' }
+  }
+  if (reason && 'shutdown' in reason) return { status: await releaseAtShutdown(ctx) }
+  return markFailed(ctx, classifyRunError(reason ?? e, (id, err) => ctx.log.error({ err, errorId: id }, 'run failed unexpectedly')))
+}
+
+/**
+ * Leaves the run RUNNING with a heartbeat in the past: the next start sees a lost run at once, fails
+ * it as WORKER_LOST and runs the pipeline again, recovering the same delta.
+ */
+async function releaseAtShutdown(ctx: RunContext): Promise<Settled> {
+  const { deps, run, tracker } = ctx
+  tracker.stop()
+  await deps.db.run.updateMany({ where: { id: run.id, status: 'RUNNING', workerId: deps.workerId }, data: { heartbeatAt: new Date(0) } })
+  ctx.log.info('run released for recovery at shutdown')
+  return 'RELEASED'
+}
+
+async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
+  const { deps, run, tracker, log } = ctx
+  const status = error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED'
+  tracker.stop()
+  const ended = await deps.db.run.updateMany({
+    where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
+    data: { status, activeKey: null, finishedAt: new Date(), errorCode: error.code, errorMessage: error.message, errorRetryable: error.retryable, ...tracker.counters },
+  })
+  if (ended.count !== 1) {
+    // Declared lost meanwhile: its files are not this worker's leftovers to remove.
+    log.warn({ code: error.code }, "run failed after it stopped being this worker's; leaving its outcome and files alone")
+    return { status: 'RELEASED' }
+  }
+  tracker.publishStatus(status)
+  log.info({ code: error.code }, `run ${status.toLowerCase()}`)
+  await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
+  // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
+  // the next run to remove; without a manifest readers already see it as incomplete). Bounded in
+  // time: a storage outage must not hold a worker slot for the SDK's whole retry schedule.
+  if (ctx.destination) await removeFailedOutput(deps.db, run.id, ctx.destination, ctx.prefix, log, AbortSignal.timeout(CLEANUP_TIMEOUT_MS))
+  return { status, error }
+}

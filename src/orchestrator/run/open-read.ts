@@ -1,0 +1,74 @@
+import { SourceError } from '../../sap/errors.js'
+import type { Source, SourceRead, SourceReadMode, SourceSpec } from '../../sap/source.js'
+import { RunRefused } from '../run-errors.js'
+import type { RunContext } from './context.js'
+import { sourceSpecOf } from './pinned.js'
+
+export interface OpenedRead {
+  read: SourceRead
+  mode: SourceReadMode
+  deltaTokenIn: string | null
+}
+
+/**
+ * Asks SAP for what the run's extraction mode means: a snapshot, a new subscription, or the changes
+ * after the stored position (which is marked as fetched-but-not-committed first, so that a run that
+ * does not commit is followed by a RECOVERY of the same delta).
+ */
+export async function openRead(ctx: RunContext): Promise<OpenedRead> {
+  const { deps, run, world } = ctx
+  const source = deps.sources(deps.connections.resolve(run.pipeline.connection), ctx.log)
+  const spec = sourceSpecOf(world, run.pipelineId)
+  const mode: SourceReadMode = run.extractionMode === 'FULL' ? 'FULL' : run.extractionMode === 'DELTA_INIT' ? 'DELTA_INIT' : 'DELTA'
+  let position: string | undefined
+  let deltaTokenIn: string | null = null
+  if (mode === 'DELTA') ({ position, deltaTokenIn } = await deltaPosition(ctx))
+  // RFC_READ_TABLE deltas follow a watermark: SAP holds no subscription for them.
+  if (mode === 'DELTA_INIT' && spec.kind !== 'TABLE_RFC') await claimSubscription(ctx, source, spec)
+  const read = await source.read({ spec, mode, position, signal: ctx.signal })
+  return { read, mode, deltaTokenIn }
+}
+
+async function deltaPosition(ctx: RunContext): Promise<{ position: string; deltaTokenIn: string | null }> {
+  const { deps, run, world } = ctx
+  const state = run.pipeline.deltaState
+  if (!state?.deltaLink) throw new SourceError('DELTA_POSITION_LOST', 'the pipeline has no stored delta position; run it with mode DELTA_INIT')
+  // The subscription was made with another selection (a change raced the run's start): its deltas
+  // do not answer what this run would claim to have read.
+  if (state.selectionHash && state.selectionHash !== world.selectionHash)
+    throw new RunRefused(
+      'SELECTION_CHANGED',
+      'the pipeline\'s selection (connection, source, fields, filter or mode) is not the one its delta subscription was made with; call resetDelta, or run it with mode DELTA_INIT',
+    )
+  // An explicit RECOVERY with nothing pending repeats the last committed delta from its start token.
+  const repeatFrom = run.extractionMode === 'RECOVERY' && !state.pendingRunId ? state.lastCommittedRun?.deltaTokenIn : null
+  const deltaTokenIn = repeatFrom ?? state.token
+  await deps.db.deltaState.update({ where: { pipelineId: run.pipelineId }, data: { pendingRunId: run.id } })
+  await deps.db.run.update({ where: { id: run.id }, data: { deltaTokenIn } })
+  return { position: repeatFrom ?? state.deltaLink, deltaTokenIn }
+}
+
+/**
+ * SAP keeps one delta subscription per user × service × entity set (OData) and one per subscriber
+ * process (ODP over RFC); a DELTA_INIT replaces it. While the pipeline has no subscription of its own,
+ * one that SAP reports is someone else's — another deployment with the same SAP user, or one a
+ * forced resetDelta left behind — and replacing it would silently take its deltas away. So it is
+ * refused, unless the run was started with `takeover`.
+ */
+async function claimSubscription(ctx: RunContext, source: Source, spec: SourceSpec): Promise<void> {
+  const { deps, run } = ctx
+  if (!run.pipeline.subscribedAt) {
+    const holder = await source.subscription(spec, ctx.signal)
+    if (holder && !run.takeover)
+      throw new RunRefused(
+        'SUBSCRIPTION_IN_USE',
+        `${holder}, and it is not this pipeline's. A DELTA_INIT would take its deltas away from whoever reads them (another deployment using the same SAP user?). Use another SAP user, or run the pipeline with takeover: true to replace it`,
+      )
+    if (holder) {
+      await ctx.tracker.note('warn', `taking over a subscription that was not this pipeline's: ${holder}`)
+      await source.reset(spec, ctx.signal)
+    }
+  }
+  // From now on SAP may hold a subscription that is this pipeline's, committed or not.
+  await deps.db.pipeline.update({ where: { id: run.pipelineId }, data: { subscribedAt: new Date() } })
+}

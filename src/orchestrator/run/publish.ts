@@ -1,0 +1,99 @@
+import { DestinationError } from '../../storage/destination.js'
+import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from '../manifest.js'
+import type { RunContext } from './context.js'
+import type { OpenedRead } from './open-read.js'
+import type { Extracted } from './stream.js'
+
+/** A marker write gets this long; it never holds the commit of a published run for longer. */
+const MARKER_TIMEOUT_MS = 30_000
+
+/** The run stopped being this worker's before it could publish: another process owns it now. */
+export class LeaseLost extends Error {
+  override readonly name = 'LeaseLost'
+}
+
+/**
+ * Writes manifest.json, the commit point (architecture rule 6). Just before, the worker proves it
+ * still holds the run and records where the read ended (`positionOut`), renewing its lease in the
+ * same statement; the write then gets a deadline well inside that lease, so a worker that stalls
+ * cannot publish after another process has declared the run lost. A cancel does not interrupt it:
+ * this close to the commit there is nothing left to save by stopping.
+ *
+ * From the moment the manifest may exist, the run can no longer be failed and cleaned up, only
+ * committed: `ctx.publication` says so to whoever handles what comes next.
+ */
+export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Extracted): Promise<void> {
+  const { deps, run, tracker, destination } = ctx
+  await tracker.setStage('COMMITTING')
+  const isDelta = opened.mode === 'DELTA' && x.changes !== null
+  const manifest = buildManifest({
+    runId: run.id,
+    pipelineId: run.pipelineId,
+    world: ctx.world,
+    extractionMode: run.extractionMode,
+    columns: x.columns,
+    files: x.files,
+    changeCounts: isDelta ? { ...x.changes!.counts } : null,
+    deltaTokenIn: opened.deltaTokenIn,
+    deltaTokenOut: x.end.token ?? null,
+  })
+  const positionOut = opened.mode === 'FULL' ? undefined : x.end.position
+  const held = await deps.db.run.updateMany({
+    where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
+    data: { positionOut: positionOut ?? null, deltaTokenOut: manifest.deltaTokenOut, heartbeatAt: new Date() },
+  })
+  if (held.count !== 1) throw new LeaseLost(`run ${run.id} is no longer this worker's; its manifest is not written`)
+
+  const key = `${ctx.prefix}/${MANIFEST_FILE}`
+  ctx.publication = 'in-doubt'
+  try {
+    await destination!.putText(key, JSON.stringify(manifest, null, 2), AbortSignal.timeout(Math.max(1_000, deps.staleAfterMs / 3)))
+  } catch (e) {
+    ctx.publication = await publicationAfterFailedWrite(ctx, key, e)
+    if (ctx.publication !== 'published') throw e
+  }
+  ctx.publication = 'published'
+  ctx.commit = {
+    manifestUri: destination!.uriOf(key),
+    positionOut,
+    deltaTokenOut: manifest.deltaTokenOut,
+    selectionHash: ctx.world.selectionHash,
+    changeCounts: manifest.changeCounts,
+    counters: {},
+  }
+  if (ctx.world.output.successMarker) await writeMarker(ctx)
+}
+
+/**
+ * A manifest write that failed may still have stored the manifest: a timed-out or aborted request
+ * can complete at the store afterwards. So the manifest is read back: there, it is published. Not
+ * there, it is settled only if the store itself refused the write (auth, missing container…);
+ * after a timeout or a cut connection it stays in doubt, for the lost-run sweep to settle once the
+ * request can no longer be in flight.
+ */
+async function publicationAfterFailedWrite(ctx: RunContext, key: string, e: unknown): Promise<'none' | 'in-doubt' | 'published'> {
+  let text: string | null
+  try {
+    text = await ctx.destination!.getText(key, AbortSignal.timeout(10_000))
+  } catch {
+    return 'in-doubt'
+  }
+  if (text && parseManifest(text)?.runId === ctx.run.id) return 'published'
+  const refused = e instanceof DestinationError && e.code !== 'DESTINATION_UNAVAILABLE'
+  return refused ? 'none' : 'in-doubt'
+}
+
+/**
+ * Spark's `_SUCCESS`, after the manifest. The run is committed by the manifest whatever happens
+ * here; a marker that cannot be written is recorded on the run, not a reason to take the commit back.
+ */
+async function writeMarker(ctx: RunContext): Promise<void> {
+  try {
+    await ctx.destination!.putText(`${ctx.prefix}/${SUCCESS_MARKER_FILE}`, '', AbortSignal.timeout(MARKER_TIMEOUT_MS))
+  } catch (err) {
+    ctx.log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not write _SUCCESS after the manifest')
+    await ctx.tracker
+      .note('warn', `the ${SUCCESS_MARKER_FILE} marker could not be written (${(err as Error)?.message}); the run is committed by manifest.json`)
+      .catch(() => undefined)
+  }
+}

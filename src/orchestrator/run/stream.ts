@@ -1,0 +1,101 @@
+import type { Column } from '../../sap/fields.js'
+import { SourceError } from '../../sap/errors.js'
+import type { SourceReadEnd } from '../../sap/source.js'
+import { ParquetRoller, readFooter, type Compression, type LedgerEntry, type WrittenFile } from '../../transform/index.js'
+import { prefetch } from '../../util/prefetch.js'
+import { ChangeCounter } from '../change-counter.js'
+import { RunRefused } from '../run-errors.js'
+import { UploadQueue, type StagedFile } from '../uploads.js'
+import type { RunContext } from './context.js'
+import type { OpenedRead } from './open-read.js'
+
+const UPLOAD_CONCURRENCY = 2
+/** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
+const PAGES_AHEAD = 1
+
+/** A file as stored under the run's prefix, with the row count its own footer states. */
+export type StoredFile = StagedFile & { footerRows: number; counts?: Record<string, number> }
+
+/** What the read and the writer each say happened: the figures the integrity check compares. */
+export interface Extracted {
+  columns: Column[]
+  end: SourceReadEnd
+  /** Stored files, in run order. */
+  files: StoredFile[]
+  /** Every file the writer opened. */
+  ledger: readonly LedgerEntry[]
+  rowsFromSource: number
+  rowsAccepted: number
+  rowsEncoded: number
+  /** C/U/D counted from the source's pages; null when the rows carry no change mode. */
+  changes: ChangeCounter | null
+}
+
+/**
+ * Streams the source's pages through the Parquet writer into files, each checked against its own
+ * footer and uploaded as soon as it is finished, while extraction goes on.
+ */
+export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead): Promise<Extracted> {
+  const { tracker, world, signal } = ctx
+  await tracker.setStage('EXTRACTING')
+  const changes = new ChangeCounter(read.columns)
+  const roller = new ParquetRoller(read.columns, {
+    dir: ctx.staging,
+    fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
+    compression: world.output.compression as Compression,
+    rowGroupRows: world.output.rowGroupRows,
+    maxFileBytes: world.output.maxFileMb * 1024 * 1024,
+    kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName },
+    countBy: changes.tracksChanges ? changes.classify : undefined,
+  })
+  const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => tracker.add({ filesWritten: 1, bytesWritten: BigInt(f.bytes) }))
+  let reported = 0
+  const store = async (finished: Promise<WrittenFile[]>) => {
+    for (const f of await finished) await uploads.add(await withFooter(f))
+    tracker.add({ rowsWritten: BigInt(roller.rowsWritten - reported) })
+    reported = roller.rowsWritten
+  }
+  try {
+    let rowsFromSource = 0
+    for await (const page of prefetch(read.pages, PAGES_AHEAD)) {
+      signal.throwIfAborted()
+      rowsFromSource += page.rows.length
+      tracker.add({ rowsExtracted: BigInt(page.rows.length) })
+      changes.count(page.rows)
+      await store(roller.write(page.rows))
+    }
+    const end = await read.end()
+    if (mode !== 'FULL' && !end.position) throw new SourceError('SOURCE_PROTOCOL', 'SAP ended the delta read without a delta link; nothing is committed')
+    await tracker.setStage('TRANSFORMING')
+    await store(roller.finish())
+    await tracker.setStage('UPLOADING')
+    const files = await uploads.done()
+    return {
+      columns: read.columns,
+      end,
+      files,
+      ledger: roller.ledger,
+      rowsFromSource,
+      rowsAccepted: roller.rowsAccepted,
+      rowsEncoded: roller.rowsWritten,
+      changes: changes.tracksChanges ? changes : null,
+    }
+  } catch (e) {
+    // In-flight uploads end before the caller removes the run's prefix, or they would land after it.
+    await uploads.abort()
+    await roller.abort().catch(() => {})
+    throw e
+  }
+}
+
+/** Reads the finished file's footer back (the footer only) before it leaves the machine. */
+async function withFooter(f: WrittenFile): Promise<StoredFile> {
+  const footer = await readFooter(f.localPath)
+  const groups = footer.rowGroupRows.reduce((a, b) => a + b, 0)
+  if (footer.rows !== f.rows || groups !== f.rows)
+    throw new RunRefused(
+      'DATA_INTEGRITY',
+      `${f.fileName}: the writer put ${f.rows} rows in it, its footer says ${footer.rows} (row groups: ${groups}); nothing was committed, and the next run reads the same data again`,
+    )
+  return { ...f, footerRows: footer.rows }
+}

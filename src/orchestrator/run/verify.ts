@@ -1,0 +1,51 @@
+import { RunRefused } from '../run-errors.js'
+import type { Extracted } from './stream.js'
+
+/**
+ * The product's promise, checked before anything is committed (architecture rule 7): every row the
+ * source sent is in the files the run lists, exactly once. The counts are kept independently — by
+ * the read loop, by the Parquet writer, by each file's own footer (read back from disk), and by the
+ * writer's ledger of every file it opened — and must all agree; so must the change modes. Any
+ * mismatch fails the run with DATA_INTEGRITY, names the figures, and commits nothing: the delta
+ * position stays where it was and the next run reads the same data again.
+ */
+export function verifyConservation(x: Extracted): void {
+  const problems = [...rowProblems(x), ...ledgerProblems(x), ...changeProblems(x)]
+  if (problems.length)
+    throw new RunRefused(
+      'DATA_INTEGRITY',
+      `the files do not hold exactly the rows the source sent: ${problems.join('; ')}. Nothing was committed; the next run reads the same data again`,
+    )
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+
+function rowProblems(x: Extracted): string[] {
+  const problems: string[] = []
+  const listed = sum(x.files.map((f) => f.rows))
+  const inFooters = sum(x.files.map((f) => f.footerRows))
+  if (x.rowsAccepted !== x.rowsFromSource) problems.push(`the source sent ${x.rowsFromSource} rows, the Parquet writer accepted ${x.rowsAccepted}`)
+  if (x.rowsEncoded !== x.rowsAccepted) problems.push(`the writer accepted ${x.rowsAccepted} rows and encoded ${x.rowsEncoded}`)
+  if (listed !== x.rowsFromSource) problems.push(`the ${x.files.length} file(s) listed hold ${listed} rows, the source sent ${x.rowsFromSource}`)
+  if (inFooters !== listed) problems.push(`the files' footers hold ${inFooters} rows, the list says ${listed}`)
+  return problems
+}
+
+function ledgerProblems(x: Extracted): string[] {
+  const opened = x.ledger.map((e) => `${e.fileName} (${e.rows})`)
+  const listed = x.files.map((f) => `${f.fileName} (${f.rows})`)
+  const problems: string[] = []
+  if (opened.join() !== listed.join()) problems.push(`the writer opened ${opened.length} file(s) [${opened.join(', ')}], the run lists ${listed.length} [${listed.join(', ')}]`)
+  const unhanded = x.ledger.filter((e) => !e.handedOut)
+  if (unhanded.length) problems.push(`the writer never finished ${unhanded.map((e) => e.fileName).join(', ')}`)
+  return problems
+}
+
+function changeProblems(x: Extracted): string[] {
+  if (!x.changes) return []
+  const fromSource: Record<string, number> = { ...x.changes.counts, 'before-image': x.changes.beforeImages }
+  const inFiles: Record<string, number> = { created: 0, updated: 0, deleted: 0, 'before-image': 0 }
+  for (const f of x.files) for (const [k, n] of Object.entries(f.counts ?? {})) inFiles[k] = (inFiles[k] ?? 0) + n
+  const differ = Object.keys(inFiles).filter((k) => inFiles[k] !== (fromSource[k] ?? 0))
+  return differ.map((k) => `the source sent ${fromSource[k] ?? 0} ${k} row(s), the files hold ${inFiles[k]}`)
+}
