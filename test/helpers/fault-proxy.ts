@@ -63,11 +63,19 @@ export interface Hold {
   release(): void
 }
 
+/** Runs when the emulator's answer to a matching request has arrived, before the client gets it. */
+interface Interceptor {
+  match: Matcher
+  /** The client sees the answer only once this resolves. */
+  before: (r: ProxiedRequest) => Promise<void>
+}
+
 export class FaultProxy {
   readonly requests: ProxiedRequest[] = []
   #inFlight = 0
   #peak = 0
   #rules: Rule[] = []
+  #interceptors: Interceptor[] = []
   #seq = 0
 
   private constructor(
@@ -103,6 +111,34 @@ export class FaultProxy {
     this.requests.length = 0
     this.#peak = this.#inFlight
     this.#rules = []
+    this.#interceptors = []
+  }
+
+  /**
+   * Calls `before` with each matching request once the emulator has answered it (the object is
+   * stored, or refused: see `status`), and gives the client the answer only after it resolves — so
+   * a test can look at the store at that exact moment (a reader copying each manifest the instant it
+   * exists, before the writer can do anything else).
+   */
+  onAnswered(match: Matcher, before: (r: ProxiedRequest) => Promise<void>): void {
+    this.#interceptors.push({ match, before })
+  }
+
+  /**
+   * Holds the emulator's answer to the next matching request (the request itself went through and
+   * was acted on) until released: the client waits, as it would for a slow server.
+   */
+  holdAnswer(match: Matcher): Hold {
+    let release!: () => void
+    let arrive!: (r: ProxiedRequest) => void
+    const hold = new Promise<void>((r) => (release = r))
+    const arrived = new Promise<ProxiedRequest>((r) => (arrive = r))
+    let done = false
+    this.#interceptors.push({
+      match: (r) => !done && match(r) && (done = true),
+      before: (r) => (arrive(r), hold),
+    })
+    return { arrived, release }
   }
 
   /**
@@ -184,10 +220,14 @@ export class FaultProxy {
     }
 
     const upstream = httpRequest({ host: '127.0.0.1', port: this.target(), method: req.method, path: req.url, headers: req.headers })
+    const interceptors = this.#interceptors.filter((i) => i.match(record))
     upstream.on('response', (up) => {
       record.status = up.statusCode
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
+      void (async () => {
+        for (const i of interceptors) await i.before(record)
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      })()
     })
     // The emulator went away (stopped, or never there): the client sees its connection cut, as it would.
     upstream.on('error', () => req.socket.destroy())
