@@ -242,6 +242,8 @@ export class Orchestrator {
       await db.run.update({ where: { id: runId }, data: { cancelRequested: true } })
       this.#running.get(runId)?.abort(new RunCancelled())
       const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      // In the run's log: a run past its manifest commits anyway, and this says the cancel came late.
+      if (!isTerminal(current)) await db.runEvent.create({ data: { runId, level: 'warn', stage: current.stage, message: 'cancel requested' } })
       if (!isTerminal(current)) for await (const e of updates) if (isTerminal(e)) break
     } finally {
       clearTimeout(timer)

@@ -114,6 +114,11 @@ export class FaultProxy {
     this.#interceptors = []
   }
 
+  /** Drops the fault and hold rules, keeping what watches answers (onAnswered). */
+  clearFaults(): void {
+    this.#rules = []
+  }
+
   /**
    * Calls `before` with each matching request once the emulator has answered it (the object is
    * stored, or refused: see `status`), and gives the client the answer only after it resolves — so

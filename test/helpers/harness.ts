@@ -15,6 +15,8 @@ export const SAP_PASSWORD = 'Welcome1!'
 
 export interface HarnessOptions {
   sim?: SapSimulatorOptions
+  /** Another harness's simulator (a second deployment against the same SAP system); not closed by this one. */
+  sharedSim?: SapSimulator
   orchestrator?: AppOptions['orchestrator']
   onQuery?: AppOptions['onQuery']
   /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
@@ -42,6 +44,7 @@ export class Harness {
     readonly db: TestDatabase,
     public ws: Client,
     private readonly appOptions: AppOptions,
+    private readonly ownsSim: boolean,
   ) {}
 
   /** Every response body the service sent (HTTP and websocket), for assertions such as "no secret leaks". */
@@ -49,7 +52,7 @@ export class Harness {
 
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
     const db = await createTestDatabase()
-    const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim })
+    const sim = opts.sharedSim ?? (await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim }))
     const appOptions: AppOptions = {
       dataDir: db.dataDir,
       databaseUrl: db.databaseUrl,
@@ -60,7 +63,7 @@ export class Harness {
       onQuery: opts.onQuery,
     }
     const app = await startApp(appOptions)
-    return new Harness(sim, app, db, wsClient(app), appOptions)
+    return new Harness(sim, app, db, wsClient(app), appOptions, !opts.sharedSim)
   }
 
   /** Stops the service the way a deploy or SIGTERM does, then starts a new one on the same database. */
@@ -126,13 +129,15 @@ export class Harness {
       name?: string
       fields?: string[]
       filter?: string
+      /** The SAP service to read (default: the simulator's), e.g. through a proxy in front of it. */
+      serviceUrl?: string
       /** Where files go; a LOCAL folder under the data dir (lakeDir) when omitted. */
       destination?: Omit<CreateDestinationInput, 'name'>
       output?: OutputInput
     } = {},
   ) {
     const { createConnection } = await this.gql(CreateConnection, {
-      input: { name: `sap-${opts.name ?? 'p'}`, protocol: 'ODATA', odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } },
+      input: { name: `sap-${opts.name ?? 'p'}`, protocol: 'ODATA', odataConfig: { serviceUrl: opts.serviceUrl ?? this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } },
     })
     const { createDestination } = await this.gql(CreateDestination, {
       input: { name: `lake-${opts.name ?? 'p'}`, ...(opts.destination ?? { kind: 'LOCAL', local: { path: this.lakeDir } }) },
@@ -151,8 +156,8 @@ export class Harness {
   }
 
   /** Starts a run and follows its runProgress subscription to the end; returns the ended run. */
-  async run(pipelineId: string, mode?: 'FULL' | 'DELTA_INIT' | 'DELTA' | 'RECOVERY') {
-    const { runPipeline } = await this.gql(RunPipeline, { id: pipelineId, mode })
+  async run(pipelineId: string, mode?: 'FULL' | 'DELTA_INIT' | 'DELTA' | 'RECOVERY', takeover?: boolean) {
+    const { runPipeline } = await this.gql(RunPipeline, { id: pipelineId, mode, takeover })
     return this.waitForRun(runPipeline.id)
   }
 
@@ -175,7 +180,7 @@ export class Harness {
   async stop(): Promise<void> {
     await this.ws.dispose()
     await this.app.stop()
-    await this.sim.close()
+    if (this.ownsSim) await this.sim.close()
     await this.db.drop()
   }
 }
@@ -193,7 +198,7 @@ const CreatePipeline = graphql(`
   mutation HarnessCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }
 `)
 const RunPipeline = graphql(`
-  mutation HarnessRunPipeline($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id status extractionMode } }
+  mutation HarnessRunPipeline($id: ID!, $mode: ExtractionMode, $takeover: Boolean) { runPipeline(id: $id, mode: $mode, takeover: $takeover) { id status extractionMode } }
 `)
 const ProgressUntilEnd = graphql(`
   subscription HarnessProgress($runId: ID!) { runProgress(runId: $runId) { status stage } }

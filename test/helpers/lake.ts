@@ -20,7 +20,7 @@ let duck: Promise<DuckDBInstance> | undefined
  * Parquet reader, values in DuckDB's JSON rendering (decimals and big integers as exact strings,
  * DATE as YYYY-MM-DD, TIME as HH:MM:SS[.ffffff]). Also checks each file's sha256 and size.
  */
-export async function readRun(manifestUri: string): Promise<{ manifest: Manifest; rows: LakeRow[]; types: Record<string, string> }> {
+export async function readRun(manifestUri: string): Promise<{ manifest: Manifest & { dir: string }; rows: LakeRow[]; types: Record<string, string> }> {
   const manifest = await readManifest(manifestUri)
   for (const f of manifest.files) {
     const bytes = await readFile(join(manifest.dir, f.path))
