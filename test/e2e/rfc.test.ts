@@ -13,6 +13,7 @@ const CreateLake = graphql(`mutation RfcCreateLake($input: CreateDestinationInpu
 const CreatePipeline = graphql(`
   mutation RfcCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { kind table odpContext odpName watermarkField } } }
 `)
+const ForceReset = graphql(`mutation RfcForceReset($id: ID!) { resetDelta(pipelineId: $id, force: true) { id deltaState { token } } }`)
 const TestConnection = graphql(`mutation RfcTestConnection($id: ID!) { testConnection(id: $id) { ok code message } }`)
 const UpdateRfcConnection = graphql(`
   mutation RfcUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id rfcConfig { lang } } }
@@ -196,6 +197,25 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     const next = await env.h.run(id)
     expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '2', updated: '1', deleted: '0' } })
     expect((await readRun(next.manifestUri!)).rows.map((r) => pick(r, all))).toEqual(odpDeltaRows(later, business, types))
+  })
+
+  it("a subscription a forced resetDelta left in ODQ is not this pipeline's: the next DELTA_INIT refuses it until told to take it over", async () => {
+    env = await start({ odps: { ZSD_ITEMS_CDC: 30 } })
+    const id = await env.pipeline('forced', 'DELTA', CDC)
+    expect(await env.h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '30' })
+    // SAP cannot be reached for the reset: forced, the service forgets its position anyway.
+    env.rfc.admin.injectFault({ kind: 'communication-failure', functionModule: 'RODPS_REPL_ODP_RESET', lost: 'request', times: 10 })
+    expect((await env.h.gql(ForceReset, { id })).resetDelta.deltaState).toBeNull()
+    env.rfc.admin.clearFaults()
+    expect(env.rfc.admin.subscriptions()).toHaveLength(1) // still in ODQ
+
+    const refused = await env.h.run(id)
+    expect(refused).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA_INIT', error: { code: 'SUBSCRIPTION_IN_USE', retryable: false } })
+    expect(refused.error!.message).toMatch(/ODQ already holds a subscription of SAP_BW\/DELTA_EXTRACTOR, process .* on ABAP_CDS\/ZSD_ITEMS_CDC/)
+    const taken = await env.h.run(id, 'DELTA_INIT', true)
+    expect(taken).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '30' })
+    const changes = env.rfc.admin.insert('ZSD_ITEMS_CDC', 3)
+    expect(await env.h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: String(changes.length) } })
   })
 
   it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {

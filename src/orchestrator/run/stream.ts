@@ -1,13 +1,13 @@
 import type { Column } from '../../sap/fields.js'
 import { SourceError } from '../../sap/errors.js'
 import type { SourceReadEnd } from '../../sap/source.js'
-import { ParquetRoller, readFooter, type Compression, type LedgerEntry, type WrittenFile } from '../../transform/index.js'
+import { ParquetRoller, type Compression, type LedgerEntry, type WrittenFile } from '../../transform/index.js'
 import { prefetch } from '../../util/prefetch.js'
 import { ChangeCounter } from '../change-counter.js'
-import { RunRefused } from '../run-errors.js'
 import { UploadQueue, type StagedFile } from '../uploads.js'
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
+import { withFooter } from './verify.js'
 
 const UPLOAD_CONCURRENCY = 2
 /** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
@@ -86,16 +86,4 @@ export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead)
     await roller.abort().catch(() => {})
     throw e
   }
-}
-
-/** Reads the finished file's footer back (the footer only) before it leaves the machine. */
-async function withFooter(f: WrittenFile): Promise<StoredFile> {
-  const footer = await readFooter(f.localPath)
-  const groups = footer.rowGroupRows.reduce((a, b) => a + b, 0)
-  if (footer.rows !== f.rows || groups !== f.rows)
-    throw new RunRefused(
-      'DATA_INTEGRITY',
-      `${f.fileName}: the writer put ${f.rows} rows in it, its footer says ${footer.rows} (row groups: ${groups}); nothing was committed, and the next run reads the same data again`,
-    )
-  return { ...f, footerRows: footer.rows }
 }

@@ -1,5 +1,6 @@
+import { readFooter, type WrittenFile } from '../../transform/index.js'
 import { RunRefused } from '../run-errors.js'
-import type { Extracted } from './stream.js'
+import type { Extracted, StoredFile } from './stream.js'
 
 /**
  * The product's promise, checked before anything is committed (architecture rule 7): every row the
@@ -48,4 +49,21 @@ function changeProblems(x: Extracted): string[] {
   for (const f of x.files) for (const [k, n] of Object.entries(f.counts ?? {})) inFiles[k] = (inFiles[k] ?? 0) + n
   const differ = Object.keys(inFiles).filter((k) => inFiles[k] !== (fromSource[k] ?? 0))
   return differ.map((k) => `the source sent ${fromSource[k] ?? 0} ${k} row(s), the files hold ${inFiles[k]}`)
+}
+
+/**
+ * Reads a finished file's footer back from disk (the footer only: cheap) before the file leaves the
+ * machine, and holds its row count against the writer's. A file that says otherwise is never uploaded.
+ */
+export async function withFooter(f: WrittenFile): Promise<StoredFile> {
+  const footer = await readFooter(f.localPath).catch((e: Error) => {
+    throw new RunRefused('DATA_INTEGRITY', `${f.fileName}: its footer cannot be read back (${e.message}). Nothing was committed; the next run reads the same data again`)
+  })
+  const groups = sum(footer.rowGroupRows)
+  if (footer.rows !== f.rows || groups !== f.rows)
+    throw new RunRefused(
+      'DATA_INTEGRITY',
+      `${f.fileName}: the writer put ${f.rows} rows in it, its footer says ${footer.rows} (row groups: ${groups}). Nothing was committed; the next run reads the same data again`,
+    )
+  return { ...f, footerRows: footer.rows }
 }
