@@ -149,10 +149,7 @@ it('a lease lost after the manifest: the new owner commits the run from it, the 
   const marker = proxy.holdAnswer(isPut('/_SUCCESS')) // stored, but the worker waits for the answer
   const runId = await start(pipelineId)
   await marker.arrived
-  const otherProcess = await anotherProcess(h)
-  await expect
-    .poll(async () => (await otherProcess.sweepLostRuns(), (await db.run.findUniqueOrThrow({ where: { id: runId } })).status), { timeout: 15_000, interval: 200 })
-    .toBe('SUCCEEDED')
+  expect(await sweptByAnotherProcess(h, runId)).toBe('SUCCEEDED')
   marker.release()
   await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 10_000 }).toBe(false)
   expect(await h.waitForRun(runId)).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20', changeCounts: { created: '20' } })
@@ -168,10 +165,7 @@ it('a stalled worker declared lost before its manifest landed cannot publish it 
   const manifest = proxy.hold(isPut('/manifest.json')) // headers at the store, the body held back
   const runId = await start(pipelineId)
   await manifest.arrived
-  const otherProcess = await anotherProcess(h)
-  await expect
-    .poll(async () => (await otherProcess.sweepLostRuns(), (await db.run.findUniqueOrThrow({ where: { id: runId } })).status), { timeout: 15_000, interval: 200 })
-    .toBe('FAILED')
+  expect(await sweptByAnotherProcess(h, runId)).toBe('FAILED')
   expect((await db.run.findUniqueOrThrow({ where: { id: runId } })).errorCode).toBe('WORKER_LOST')
   // The worker gave up its write at the deadline inside its lease, long before it was declared lost.
   await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 10_000 }).toBe(false)
@@ -183,10 +177,16 @@ it('a stalled worker declared lost before its manifest landed cannot publish it 
   await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
 })
 
-/** A second service process on the same database: its own worker id, its own lost-run sweep. */
-async function anotherProcess(harness: Harness): Promise<Orchestrator> {
+/**
+ * A second service process on the same database (its own worker id, its own lost-run sweep) sweeps
+ * until it has settled the run; returns the status it left it in.
+ */
+async function sweptByAnotherProcess(harness: Harness, runId: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'de-other-'))
   other = { dir }
   const { db, bus, log, connections, destinations } = harness.app.services
-  return new Orchestrator({ db, bus, log, connections, destinations }, { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } })
+  const otherProcess = new Orchestrator({ db, bus, log, connections, destinations }, { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } })
+  const status = async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status
+  await expect.poll(async () => (await otherProcess.sweepLostRuns(), await status()), { timeout: 15_000, interval: 200 }).not.toBe('RUNNING')
+  return status()
 }

@@ -21,10 +21,10 @@ export async function commitPublished(ctx: RunContext): Promise<Settled> {
   for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
     try {
       if (await commitRun(deps.db, run, { workerId: deps.workerId }, { ...ctx.commit!, counters: tracker.counters })) return succeeded(ctx)
-      // Not held: our own commit whose reply was lost, or another process owns the run now (and
-      // commits it from the manifest itself).
-      const now = await deps.db.run.findUnique({ where: { id: run.id }, select: { status: true, workerId: true } })
-      if (now?.status === 'SUCCEEDED' && now.workerId === deps.workerId) return succeeded(ctx)
+      // Not held: committed from this manifest already (our own commit whose reply was lost, or
+      // another process's roll-forward), or another process owns the run now and will commit it.
+      const now = await deps.db.run.findUnique({ where: { id: run.id }, select: { status: true, manifestUri: true } })
+      if (now?.status === 'SUCCEEDED' && now.manifestUri === ctx.commit!.manifestUri) return succeeded(ctx)
       log.warn('the run changed hands after its manifest was written; its new owner commits it from the manifest')
       return 'RELEASED'
     } catch (err) {
