@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
-import { lockUnheld, releaseHold, takeHold } from '../catalog/pipeline-hold.js'
-import { outputSettingsOf, selectionHash, selectionOf } from '../catalog/pipeline-world.js'
+import { lockUnheld } from '../catalog/pipeline-hold.js'
+import { selectionHash, selectionOf } from '../catalog/pipeline-world.js'
 import { isUniqueViolation } from '../catalog/prisma-errors.js'
-import type { Connection, Db, ExtractionMode, Pipeline, Run, RunTrigger } from '../db/client.js'
+import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
 import { conflict, DomainError, notFound } from '../errors.js'
 import type { Logger } from '../util/logger.js'
 import { extractionModeFor } from './extraction-mode.js'
@@ -16,8 +15,8 @@ import { rollForward } from './roll-forward.js'
 import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
+import { PipelineAdmin } from './pipeline-admin.js'
 import { executeRun, type AbortReason } from './run/execute.js'
-import { sourceSpecOf } from './run/pinned.js'
 import { isTerminal } from './status.js'
 import { isDeadLocalWorker, newWorkerId } from './worker-identity.js'
 
@@ -78,6 +77,7 @@ export class Orchestrator {
   readonly #timing: TrackerTiming
   readonly #retry: RetryPolicy
   readonly #sources: SourceFactory
+  readonly #admin: PipelineAdmin
   #sweepTimer?: NodeJS.Timeout
   #started = false
 
@@ -93,6 +93,7 @@ export class Orchestrator {
     this.#staleAfterMs = opts.staleAfterMs ?? 30_000
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.#sources = opts.sources ?? sapSourceFactory()
+    this.#admin = new PipelineAdmin({ ...deps, sources: this.#sources })
     this.#timing = {
       publishEveryMs: opts.timing?.publishEveryMs ?? 100,
       // Also how soon a cancel from another process (the database flag) is seen: about a second.
@@ -253,62 +254,15 @@ export class Orchestrator {
   }
 
   /**
-   * Ends the pipeline's SAP delta subscription (TerminateDeltasFor…) and forgets its position; the
-   * next run is a DELTA_INIT. If SAP cannot be reached nothing changes, unless `force` is set, which
-   * forgets the local position anyway (the subscription then stays in SAP until replaced). The
-   * pipeline is held for the whole time: no run starts until the position is gone.
+   * Ends the pipeline's SAP delta subscription and forgets its position (see {@link PipelineAdmin}).
    */
-  async resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.withHold(pipelineId, 'resetDelta', async (pipeline) => {
-      await this.endSubscription(pipeline, opts)
-      await this.deps.db.$transaction([
-        this.deps.db.deltaState.deleteMany({ where: { pipelineId } }),
-        this.deps.db.pipeline.update({ where: { id: pipelineId }, data: { subscribedAt: null } }),
-      ])
-      this.deps.log.info({ pipelineId }, 'delta reset')
-    })
+  resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.#admin.resetDelta(pipelineId, opts)
   }
 
-  /**
-   * Deletes the pipeline and its run history, after ending its SAP subscription (as resetDelta does;
-   * `force` deletes it even when SAP cannot be reached). Held for the whole time, like resetDelta.
-   */
-  async deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.withHold(pipelineId, 'deletePipeline', async (pipeline) => {
-      await this.endSubscription(pipeline, opts)
-      await this.deps.db.pipeline.delete({ where: { id: pipelineId } })
-      this.deps.log.info({ pipelineId }, 'pipeline deleted')
-    })
-  }
-
-  /** Runs `work` while holding the pipeline against new runs and changes; refuses while a run is active. */
-  private async withHold(pipelineId: string, what: string, work: (pipeline: Pipeline & { connection: Connection }) => Promise<void>) {
-    const { db } = this.deps
-    const holder = `${what}:${randomUUID()}`
-    const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { connection: true } })
-    if (!pipeline) throw notFound('pipeline', pipelineId)
-    if (!(await takeHold(db, pipelineId, holder))) throw conflict(`pipeline "${pipeline.name}" is being reset or deleted by another request`)
-    try {
-      const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
-      if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
-      await work(pipeline)
-    } finally {
-      await releaseHold(db, pipelineId, holder)
-    }
-  }
-
-  /** TerminateDeltasFor… / RODPS_REPL_ODP_RESET for a DELTA pipeline; with `force`, failures are only logged. */
-  private async endSubscription(pipeline: Pipeline & { connection: Connection }, opts: { force?: boolean }): Promise<void> {
-    if (pipeline.mode !== 'DELTA') return
-    const { log } = this.deps
-    try {
-      const source = this.#sources(this.deps.connections.resolve(pipeline.connection), log)
-      const spec = sourceSpecOf({ selection: selectionOf(pipeline), output: outputSettingsOf(pipeline) }, pipeline.id)
-      await source.reset(spec, AbortSignal.timeout(60_000))
-    } catch (e) {
-      if (!opts.force) throw e
-      log.warn({ err: e, pipelineId: pipeline.id }, 'could not terminate the SAP subscription; going on anyway (force)')
-    }
+  /** Ends the pipeline's SAP subscription and deletes it with its run history (see {@link PipelineAdmin}). */
+  deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.#admin.deletePipeline(pipelineId, opts)
   }
 
   /**
