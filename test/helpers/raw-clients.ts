@@ -147,3 +147,20 @@ export async function* sseSubscribe(url: string, token: string, query: string, v
     }
   }
 }
+
+/** A request through node:http, which (unlike fetch) lets a test set the Host header. */
+export function nodeRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return import('node:http').then(
+    ({ request }) =>
+      new Promise((resolve, reject) => {
+        const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (d) => (text += d))
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }))
+        })
+        req.on('error', reject)
+        req.end(opts.body)
+      }),
+  )
+}
