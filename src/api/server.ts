@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { GraphQLError, type ExecutionArgs } from 'graphql'
+import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql'
 import { CloseCode } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
 import { createYoga } from 'graphql-yoga'
@@ -42,7 +42,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall. It is a
     // large module (tens of MB resident), so it is loaded when a browser first asks for it.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
-    graphiql: { subscriptionsProtocol: 'WS', title: 'delta-extractor', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2) },
+    // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
+    // request, but never puts it into a websocket's connection_init.
+    graphiql: { subscriptionsProtocol: 'SSE', title: 'delta-extractor', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2) },
     maskedErrors: { maskError: maskError(app.log) },
     plugins: [
       useHttpAuthentication(app.tokens, GRAPHQL_PATH),
@@ -102,6 +104,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
         ctx.extra.socket.once('close', stop)
         return true
       },
+      // extensions.http is the HTTP status of a refusal, meaningless on a socket.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? ({ ...result, errors: result.errors.map(withoutHttp) } as never) : result),
+      onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttp),
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
@@ -158,6 +163,13 @@ function tokenOf(params: Record<string, unknown> | undefined): string | undefine
   for (const [k, v] of Object.entries(params))
     if (typeof v === 'string' && (k.toLowerCase() === 'authorization' || k === 'token')) return bearerToken(v)
   return undefined
+}
+
+function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
+  const json = error instanceof GraphQLError ? error.toJSON() : error
+  if (!json.extensions || !('http' in json.extensions)) return json
+  const { http: _, ...extensions } = json.extensions
+  return { ...json, extensions }
 }
 
 /** Yoga's enveloped execute/subscribe, carried to graphql-ws in rootValue. */

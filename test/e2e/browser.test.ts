@@ -102,7 +102,7 @@ describe('websockets', () => {
   })
 
   it('accepts its own origin, a configured one, and clients that send no Origin', async () => {
-    for (const headers of [{ origin }, { origin: APP }, {}]) {
+    for (const headers of [{ origin }, { origin: APP }, {}] as Array<Record<string, string>>) {
       const { s, acked } = await initSocket(url.replace('http', 'ws'), { authorization: `Bearer ${h.adminToken}` }, headers)
       expect(acked).toBe(true)
       await s.close()

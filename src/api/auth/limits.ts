@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
-import { getNamedType, getNullableType, GraphQLError, isListType, type ExecutionArgs, type ValidationContext } from 'graphql'
-import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity'
+import { getNamedType, getNullableType, GraphQLError, isListType, type ExecutionArgs, type GraphQLField, type ValidationContext } from 'graphql'
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity'
 import type { Plugin } from 'graphql-yoga'
 import { refusal } from './coded-errors.js'
 
@@ -47,19 +47,27 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   ]
 }
 
-/**
- * A field costs 1 plus its selections times the number of objects it can return: a connection's
- * page size (`first`/`last`, capped), an unpaged list UNPAGED_LIST_WEIGHT, an object 1.
- */
-const pageWeight: ComplexityEstimator = ({ field, args, childComplexity }) => {
+/** Whether a field belongs to introspection (__schema, __type and the fields of the __ types). */
+const isIntrospection = (parent: { name: string }, field: { name: string }) => parent.name.startsWith('__') || field.name.startsWith('__')
+
+/** The objects a field can return: a connection's page size (`first`/`last`, capped), an unpaged list UNPAGED_LIST_WEIGHT, an object 1. */
+function rowsOf(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
   const page = args.first ?? args.last
-  const returns = getNullableType(field.type)
-  let n = 1
   if (typeof page === 'number' || field.args.some((a) => a.name === 'first'))
-    n = Math.min(Math.max(typeof page === 'number' ? page : DEFAULT_PAGE, 0), MAX_PAGE)
-  else if (isListType(returns) && !getNamedType(returns).name.endsWith('Edge')) n = UNPAGED_LIST_WEIGHT
-  return 1 + n * childComplexity
+    return Math.min(Math.max(typeof page === 'number' ? page : DEFAULT_PAGE, 0), MAX_PAGE)
+  const returns = getNullableType(field.type)
+  return isListType(returns) && !getNamedType(returns).name.endsWith('Edge') ? UNPAGED_LIST_WEIGHT : 1
 }
+
+/**
+ * Data fields, each once. Introspection is left to graphql-js' own MaxIntrospectionDepthRule (a
+ * standard rule since 16.9): its answers are bounded by the schema unless its lists are nested.
+ */
+const fieldCount: ComplexityEstimator = ({ type, field, childComplexity }) => (isIntrospection(type, field) ? 0 : 1 + childComplexity)
+
+/** A data field costs 1 plus its selections times the objects it can return. */
+const dataCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =>
+  isIntrospection(type, field) ? 0 : 1 + rowsOf(field as GraphQLField<unknown, unknown>, args) * childComplexity
 
 function useCost(limits: QueryLimits): Plugin {
   const check = (args: ExecutionArgs): GraphQLError | undefined => {
@@ -72,10 +80,10 @@ function useCost(limits: QueryLimits): Plugin {
         estimators: [estimator],
       })
     try {
-      const fields = measure(simpleEstimator({ defaultComplexity: 1 }))
+      const fields = measure(fieldCount)
       if (fields > limits.maxFields)
         return refusal(LIMIT_CODE, `the operation selects ${fields} fields; at most ${limits.maxFields} are allowed`, 400, { limit: 'maxFields' })
-      const cost = measure(pageWeight)
+      const cost = measure(dataCost)
       if (cost > limits.maxCost)
         return refusal(LIMIT_CODE, `the operation's cost is ${cost} (fields times the rows they can return); at most ${limits.maxCost} is allowed — ask for smaller pages or fewer nested lists`, 400, { limit: 'maxCost' })
     } catch {
