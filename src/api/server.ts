@@ -85,6 +85,16 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     },
   })
 
+  // graphql-ws closes with 4500 "Internal server error" (and logs a stack) when a client sends a
+  // message only a server may send (next, error, connection_ack). That is the client's mistake:
+  // this listener, registered before graphql-ws', closes such a socket with 4400 first.
+  wss.on('connection', (socket) =>
+    socket.on('message', (data, binary) => {
+      const type = binary ? undefined : messageType(String(data))
+      if (type && !CLIENT_MESSAGES.has(type)) socket.close(CloseCode.BadRequest, 'Bad Request: not a client message')
+    }),
+  )
+
   // graphql-ws runs every operation through Yoga's envelope, so validation, limits, authorization
   // and error masking are the same as over HTTP.
   const ws = useServer<Record<string, unknown> | undefined, SocketExtra>(
@@ -163,6 +173,17 @@ function tokenOf(params: Record<string, unknown> | undefined): string | undefine
   for (const [k, v] of Object.entries(params))
     if (typeof v === 'string' && (k.toLowerCase() === 'authorization' || k === 'token')) return bearerToken(v)
   return undefined
+}
+
+const CLIENT_MESSAGES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete'])
+
+function messageType(text: string): string | undefined {
+  try {
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type
+    return typeof type === 'string' ? type : undefined
+  } catch {
+    return undefined // not JSON: graphql-ws closes with 4400 itself
+  }
 }
 
 function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
