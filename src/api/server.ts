@@ -43,8 +43,14 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     // large module (tens of MB resident), so it is loaded when a browser first asks for it.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
-    // request, but never puts it into a websocket's connection_init.
-    graphiql: { subscriptionsProtocol: 'SSE', title: 'delta-extractor', headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2) },
+    // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
+    // which CSRF prevention lets through only with the header it always adds here.
+    graphiql: {
+      subscriptionsProtocol: 'SSE',
+      title: 'delta-extractor',
+      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
+      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
+    },
     maskedErrors: { maskError: maskError(app.log) },
     plugins: [
       useHttpAuthentication(app.tokens, GRAPHQL_PATH),
