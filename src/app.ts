@@ -1,4 +1,8 @@
 import type { AppServices } from './api/context.js'
+import type { SecurityOptions } from './api/security.js'
+import { AuditLog } from './auth/audit.js'
+import { ensureFirstToken } from './auth/bootstrap.js'
+import { TokenService, type CreatedToken } from './auth/tokens.js'
 import { ConnectionCatalog } from './catalog/connections.js'
 import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
 import { PipelineCatalog } from './catalog/pipelines.js'
@@ -10,6 +14,7 @@ import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestra
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
+import { parseConfig } from './config.js'
 import type { Logger } from './util/logger.js'
 
 export interface AppOptions {
@@ -27,6 +32,14 @@ export interface AppOptions {
   onQuery?: (sql: string) => void
   /** RFC connections open at once per SAP connection (default 4); used when `orchestrator.sources` is not given. */
   rfcPoolSize?: number
+  /** The API's defences (CORS, hosts, limits, rate limit); defaults are those of an empty environment. */
+  security?: Partial<SecurityOptions>
+  /**
+   * Receives the admin token created when a service that listens on loopback starts on a database
+   * without any token (shown once; only its hash is stored). Without it the token is created all
+   * the same and nobody sees it: use `delta-extractor token create`.
+   */
+  onFirstToken?: (created: CreatedToken) => void
 }
 
 export interface RunningApp {
@@ -52,13 +65,24 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const destinations = new DestinationCatalog(db, box, opts.destinations)
   const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
-  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
+  const tokens = new TokenService(db, log)
+  const audit = new AuditLog(db, log)
+  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources, tokens, audit }
+  // Before anything starts: a service that refuses to listen must not have begun running pipelines.
+  if (opts.listen) {
+    try {
+      await ensureFirstToken(tokens, opts.listen.host, opts.onFirstToken)
+    } catch (e) {
+      await db.$disconnect()
+      throw e
+    }
+  }
 
   await orchestrator.start()
   const scheduler = opts.scheduler ? new Scheduler(db, orchestrator, log) : undefined
   scheduler?.start()
   // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
-  const api = opts.listen ? (await import('./api/server.js')).createApiServer(services, opts.listen) : undefined
+  const api = opts.listen ? await createApi(services, opts.listen, opts.security) : undefined
   const url = await api?.start()
   if (url) log.info({ url: `${url}/graphql` }, 'GraphQL API listening (GraphiQL in a browser)')
 
@@ -68,9 +92,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     stop: async () => {
       scheduler?.stop()
       await api?.stop()
+      tokens.close()
       await orchestrator.stop()
       await sources.close?.()
       await db.$disconnect()
     },
   }
+}
+
+async function createApi(services: AppServices, listen: { host: string; port: number }, overrides: Partial<SecurityOptions> = {}) {
+  const [{ createApiServer }, { securityFromConfig }] = await Promise.all([import('./api/server.js'), import('./api/security.js')])
+  const security = { ...securityFromConfig(parseConfig({})), ...overrides }
+  return createApiServer(services, listen, security)
 }

@@ -4,6 +4,11 @@ import { z } from 'zod'
  * The whole environment, parsed once in main.ts. Nothing else reads process.env: code under test
  * receives a Config (or the parts it needs) as arguments.
  */
+const commaList = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -24,6 +29,19 @@ const envSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  CORS_ORIGINS: commaList,
+  /** Host header values accepted (DNS rebinding); default: the bound host, plus localhost names on loopback. */
+  ALLOWED_HOSTS: commaList,
+  /** Largest HTTP body or websocket message accepted. */
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  QUERY_MAX_FIELDS: z.coerce.number().int().min(1).max(100_000).default(300),
+  QUERY_MAX_COST: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
+  /** Mutations one token may send per minute (0 = no limit). */
+  MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
 })
 
 export type Config = z.output<typeof envSchema>

@@ -15,8 +15,13 @@ const USAGE = `usage: delta-extractor <command> [options]
   demo [--rows 100000] [--serve]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet
   worker                        queue workers need REDIS_URL (queue mode); not available yet
+  token create --role admin|operator|viewer --name NAME
+                                create an API token and print it (shown once)
+  token list | token revoke ID|NAME
+                                list tokens; revoke one (takes effect at once)
 
-environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY SCHEDULER (see README)`
+environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY SCHEDULER
+             CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE (see README)`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -42,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { rows: { type: 'string', default: '100000' }, serve: { type: 'boolean', default: false } } })
       return (await import('./cli/demo.js')).demo(config, { rows: Number(values.rows), serve: values.serve })
     }
+    case 'token':
+      return (await import('./cli/token.js')).tokenCommand(config, rest)
     case 'worker':
       console.error('worker: separate worker processes need a shared queue (REDIS_URL, queue mode), which is not available in this release; `serve` runs pipelines itself')
       return 2
@@ -64,6 +71,9 @@ main(process.argv.slice(2)).then(
   (e) => {
     if (e instanceof UsageError || e instanceof ConfigError) {
       console.error(`${e.message}\n\n${USAGE}`)
+      process.exitCode = 2
+    } else if (e instanceof Error && e.name === 'StartupRefused') {
+      console.error(`refusing to start: ${e.message}`)
       process.exitCode = 2
     } else {
       console.error(e)

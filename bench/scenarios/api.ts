@@ -21,9 +21,9 @@ const server = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx'
 const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]()
 const nextReport = async () => JSON.parse((await lines.next()).value as string)
 const ask = async (cmd: string) => (server.stdin!.write(cmd + '\n'), nextReport())
-const { url } = await nextReport()
+const { url, token } = await nextReport()
 const endpoint = `${url}/graphql`
-const api = new GraphQLHttpClient(endpoint)
+const api = new GraphQLHttpClient(endpoint, token)
 
 try {
   const { createConnection: c } = await api.request(
@@ -41,7 +41,7 @@ try {
   const { runPipeline: run } = await api.request(`mutation($id: ID!) { runPipeline(id: $id) { id } }`, { id: p.id })
   const latencies: number[] = []
   let messages = 0
-  const wsClients = Array.from({ length: subscribers }, () => createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 }))
+  const wsClients = Array.from({ length: subscribers }, () => createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } }))
   await Promise.all(
     wsClients.map(async (ws) => {
       let first = true

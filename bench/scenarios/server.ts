@@ -1,6 +1,6 @@
 /**
  * The service alone in its own process, listening on a free port, for load from other processes.
- * Prints `{"url": …}` once it listens; then answers each line on stdin: `stats` → the number of SQL
+ * Prints `{"url": …, "token": …}` (its first admin token) once it listens; then answers each line on stdin: `stats` → the number of SQL
  * statements so far; `seed <pipelineId> <n>` → n finished runs for that pipeline (history for the
  * runs query). Stops on SIGTERM.
  */
@@ -14,8 +14,17 @@ import { peakRssMiB, report } from '../lib.js'
 
 let statements = 0
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-srv-'))
-const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 }, onQuery: () => statements++ })
-report({ url: app.url })
+let token: string | undefined
+const app = await startApp({
+  dataDir: dir,
+  log: silentLogger,
+  listen: { host: '127.0.0.1', port: 0 },
+  onQuery: () => statements++,
+  // The load below is many clients behind one token: the per-token mutation limit is not what is measured.
+  security: { mutationsPerMinute: 0 },
+  onFirstToken: (created) => (token = created.token),
+})
+report({ url: app.url, token })
 for await (const line of createInterface({ input: process.stdin })) {
   const [cmd, ...args] = line.trim().split(/\s+/)
   if (cmd === 'stats') report({ statements, peakRssMiB: peakRssMiB() })

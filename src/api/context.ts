@@ -1,3 +1,6 @@
+import type { AuditLog } from '../auth/audit.js'
+import type { Principal } from '../auth/roles.js'
+import type { TokenService } from '../auth/tokens.js'
 import type { ConnectionCatalog } from '../catalog/connections.js'
 import type { DestinationCatalog } from '../catalog/destinations.js'
 import type { PipelineCatalog } from '../catalog/pipelines.js'
@@ -17,8 +20,12 @@ export interface AppServices {
   destinations: DestinationCatalog
   pipelines: PipelineCatalog
   sources: SourceFactory
+  tokens: TokenService
+  audit: AuditLog
 }
 
 export interface ApiContext {
   app: AppServices
+  /** The caller, resolved from its token once per HTTP request or websocket connection. */
+  principal?: Principal
 }

@@ -1,12 +1,20 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { ExecutionArgs } from 'graphql'
+import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql'
+import { CloseCode } from 'graphql-ws'
 import { useServer } from 'graphql-ws/use/ws'
 import { createYoga } from 'graphql-yoga'
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
 import { WebSocketServer } from 'ws'
+import type { Principal } from '../auth/roles.js'
+import { useAuthorization } from './auth/authorize.js'
+import { bearerToken, useHttpAuthentication, type AuthenticatedServerContext } from './auth/http-auth.js'
+import { useQueryLimits } from './auth/limits.js'
+import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
 import { getSchema } from './schema/index.js'
+import type { SecurityOptions } from './security.js'
 
 export interface ApiServer {
   /** Listens and resolves with the base URL (http://host:port). */
@@ -17,16 +25,39 @@ export interface ApiServer {
 
 export const GRAPHQL_PATH = '/graphql'
 
-export function createApiServer(app: AppServices, listen: { host: string; port: number }): ApiServer {
-  const yoga = createYoga<{}, ApiContext>({
+/** What graphql-ws keeps per socket beside the socket and upgrade request: the caller, once connection_init was accepted. */
+type SocketExtra = { principal?: Principal }
+
+export function createApiServer(app: AppServices, listen: { host: string; port: number }, security: SecurityOptions): ApiServer {
+  const yoga = createYoga<AuthenticatedServerContext, ApiContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => ({ app }),
+    context: ({ principal }) => ({ app, principal }),
+    // Yoga's default answers any origin, with credentials: off unless origins are configured.
+    cors: security.corsOrigins.length
+      ? { origin: security.corsOrigins, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'x-graphql-yoga-csrf'] }
+      : false,
+    maxRequestBodySize: security.maxRequestBytes,
+    multipart: false,
     // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall. It is a
     // large module (tens of MB resident), so it is loaded when a browser first asks for it.
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
-    graphiql: { subscriptionsProtocol: 'WS', title: 'delta-extractor' },
+    // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
+    // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
+    // which CSRF prevention lets through only with the header it always adds here.
+    graphiql: {
+      subscriptionsProtocol: 'SSE',
+      title: 'delta-extractor',
+      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
+      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
+    },
     maskedErrors: { maskError: maskError(app.log) },
+    plugins: [
+      useHttpAuthentication(app.tokens, GRAPHQL_PATH),
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      ...useQueryLimits(security.limits),
+      useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
+    ],
     logging: {
       debug: (...a) => app.log.debug(a.map(String).join(' ')),
       info: (...a) => app.log.info(a.map(String).join(' ')),
@@ -35,18 +66,63 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     },
   })
 
-  const http: Server = createServer(yoga)
+  const guard = new TransportGuard({
+    allowedHosts: security.allowedHosts.length ? security.allowedHosts : defaultAllowedHosts(listen.host),
+    corsOrigins: security.corsOrigins,
+  })
+  const http: Server = createServer((req, res) => {
+    const refusal = guard.check(req) ?? guard.checkBody(req)
+    if (refusal) return respondRefusal(res, refusal)
+    void yoga(req, res)
+  })
   const sockets = new Set<Socket>()
   http.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
-  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH })
+  const wss = new WebSocketServer({
+    server: http,
+    path: GRAPHQL_PATH,
+    // A larger message closes the socket (1009) before it is parsed: the same cap as HTTP bodies.
+    maxPayload: security.maxRequestBytes,
+    verifyClient: ({ req }, done) => {
+      const refusal = guard.check(req)
+      return refusal ? done(false, refusal.status, refusal.message) : done(true)
+    },
+  })
 
-  // graphql-ws runs every operation through Yoga's envelope, so validation, context and error
-  // masking are the same as over HTTP.
-  const ws = useServer(
+  // graphql-ws closes with 4500 "Internal server error" (and logs a stack) when a client sends a
+  // message only a server may send (next, error, connection_ack). That is the client's mistake:
+  // this listener, registered before graphql-ws', closes such a socket with 4400 first.
+  wss.on('connection', (socket) =>
+    socket.on('message', (data, binary) => {
+      const type = binary ? undefined : messageType(String(data))
+      if (type && !CLIENT_MESSAGES.has(type)) socket.close(CloseCode.BadRequest, 'Bad Request: not a client message')
+    }),
+  )
+
+  // graphql-ws runs every operation through Yoga's envelope, so validation, limits, authorization
+  // and error masking are the same as over HTTP.
+  const ws = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
+      // Never put an internal error's text into a close reason.
+      isProd: true,
+      onConnect: async (ctx) => {
+        const token = tokenOf(ctx.connectionParams) ?? bearerToken(ctx.extra.request.headers.authorization)
+        if (!token) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: an API token is required')
+          return false
+        }
+        const principal = await app.tokens.authenticate(token)
+        if (!principal) return false // graphql-ws closes with 4403 Forbidden
+        ctx.extra.principal = principal
+        const stop = app.tokens.onRevoke(principal.tokenId, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: API token revoked'))
+        ctx.extra.socket.once('close', stop)
+        return true
+      },
+      // extensions.http is the HTTP status of a refusal, meaningless on a socket.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? ({ ...result, errors: result.errors.map(withoutHttp) } as never) : result),
+      onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttp),
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
@@ -55,11 +131,19 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
+          principal: ctx.extra.principal,
         })
+        let document
+        try {
+          document = parse(params.query)
+        } catch (e) {
+          if (e instanceof GraphQLError) return [e]
+          throw e
+        }
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } as Envelope,
@@ -87,6 +171,32 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       await new Promise<void>((r) => (http.listening ? http.close(() => r()) : r()))
     },
   }
+}
+
+/** The token in a connection_init payload: `{ Authorization: 'Bearer …' }` (GraphiQL sends its headers) or `{ token }`. */
+function tokenOf(params: Record<string, unknown> | undefined): string | undefined {
+  if (!params || typeof params !== 'object') return undefined
+  for (const [k, v] of Object.entries(params))
+    if (typeof v === 'string' && (k.toLowerCase() === 'authorization' || k === 'token')) return bearerToken(v)
+  return undefined
+}
+
+const CLIENT_MESSAGES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete'])
+
+function messageType(text: string): string | undefined {
+  try {
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type
+    return typeof type === 'string' ? type : undefined
+  } catch {
+    return undefined // not JSON: graphql-ws closes with 4400 itself
+  }
+}
+
+function withoutHttp(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
+  const json = error instanceof GraphQLError ? error.toJSON() : error
+  if (!json.extensions || !('http' in json.extensions)) return json
+  const { http: _, ...extensions } = json.extensions
+  return { ...json, extensions }
 }
 
 /** Yoga's enveloped execute/subscribe, carried to graphql-ws in rootValue. */

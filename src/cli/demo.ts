@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
+import { securityFromConfig } from '../api/security.js'
 import { startApp } from '../app.js'
 import type { Config } from '../config.js'
 import { SALES_ITEMS, startSapSimulator } from '../simulator/index.js'
@@ -22,13 +23,18 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
   const dataDir = resolve(config.DATA_DIR, 'demo')
   await rm(dataDir, { recursive: true, force: true }) // every demo starts from a clean slate
   const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: opts.rows } })
+  // The demo's database is new, so the service creates its first admin token; the demo drives the
+  // API with it, like any client, and shows it when it keeps serving (for GraphiQL).
+  let token: string | undefined
   const app = await startApp({
     dataDir,
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
-    listen: { host: config.HOST, port: opts.serve ? config.PORT : 0 },
+    listen: { host: opts.serve ? config.HOST : '127.0.0.1', port: opts.serve ? config.PORT : 0 },
     scheduler: false,
+    security: securityFromConfig(config),
+    onFirstToken: (created) => (token = created.token),
   })
-  const api = new GraphQLHttpClient(`${app.url}/graphql`)
+  const api = new GraphQLHttpClient(`${app.url}/graphql`, token!)
   try {
     console.log(`SAP simulator: ${sim.serviceUrl} (${opts.rows.toLocaleString('en')} sales items)`)
     console.log(`GraphQL API:   ${app.url}/graphql\n`)
@@ -63,7 +69,8 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
     }
     if (delta.manifestUri) await showSample(fileURLToPath(delta.manifestUri))
     if (opts.serve) {
-      console.log(`\nserving: open ${app.url}/graphql in a browser (GraphiQL). Ctrl-C stops.`)
+      console.log(`\nserving: open ${app.url}/graphql in a browser (GraphiQL) and put this in its headers editor:`)
+      console.log(`  { "Authorization": "Bearer ${token}" }\nCtrl-C stops.`)
       await new Promise<void>((r) => process.once('SIGINT', () => r()))
     }
     return init.status === 'SUCCEEDED' && delta.status === 'SUCCEEDED' ? 0 : 1

@@ -8,14 +8,23 @@ import WebSocket from 'ws'
 export class GraphQLHttpClient {
   readonly #ws: Client
 
-  constructor(private readonly endpoint: string) {
-    this.#ws = createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true })
+  /** `token`: an API token, sent as `Authorization: Bearer` over HTTP and in connection_init over websockets. */
+  constructor(
+    private readonly endpoint: string,
+    private readonly token: string,
+  ) {
+    this.#ws = createClient({
+      url: endpoint.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${token}` },
+    })
   }
 
   async request<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     const res = await fetch(this.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${this.token}` },
       body: JSON.stringify({ query, variables }),
     })
     const body = (await res.json()) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }

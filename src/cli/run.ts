@@ -1,4 +1,5 @@
 import { startApp } from '../app.js'
+import { CLI_ACTOR } from '../auth/audit.js'
 import type { Config } from '../config.js'
 import type { ExtractionMode } from '../db/client.js'
 import { isTerminal } from '../orchestrator/status.js'
@@ -29,6 +30,7 @@ export async function runOnce(config: Config, pipelineRef: string, mode: string 
     }
     const events = bus.subscribe({ pipelineId: pipeline.id })
     const run = await orchestrator.requestRun(pipeline.id, { mode: mode as ExtractionMode | undefined, trigger: 'MANUAL' })
+    await app.services.audit.record({ actor: CLI_ACTOR, action: 'runPipeline', objectType: 'Run', objectId: run.id })
     const bar = createRunBar(`${pipeline.name} ${run.extractionMode}`)
     for await (const e of events) {
       if (e.runId !== run.id) continue

@@ -1,4 +1,6 @@
+import { securityFromConfig } from '../api/security.js'
 import { startApp } from '../app.js'
+import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
 
@@ -14,6 +16,11 @@ export async function serve(config: Config): Promise<number> {
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
     orchestrator: { concurrency: config.WORKER_CONCURRENCY },
+    security: securityFromConfig(config),
+    onFirstToken: (created) => {
+      log.warn({ tokenId: created.apiToken.id, name: created.apiToken.name }, 'no API token existed: created an admin token and printed it on stderr (not in this log)')
+      process.stderr.write(firstTokenNotice(created, config))
+    },
   })
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -25,4 +32,23 @@ export async function serve(config: Config): Promise<number> {
   })
   await app.stop()
   return 0
+}
+
+/**
+ * The first admin token, for a person at the console. It goes to stderr, not into the JSON log on
+ * stdout: logs are shipped and kept, this line is read once. It is shown only here, never again.
+ */
+function firstTokenNotice(created: CreatedToken, config: Config): string {
+  return `
+  No API token existed, so an admin token named "${created.apiToken.name}" was created.
+  It is shown this once (only its hash is stored):
+
+      ${created.token}
+
+  Send it as  Authorization: Bearer <token>  (in GraphiQL: the headers editor at
+  http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}/graphql).
+  Make tokens of your own with  delta-extractor token create --role admin|operator|viewer --name …
+  and revoke this one with  delta-extractor token revoke ${created.apiToken.name}
+
+`
 }

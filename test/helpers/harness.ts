@@ -22,6 +22,8 @@ export interface HarnessOptions {
   /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
   destinations?: AppOptions['destinations']
   log?: Logger
+  /** The API's defences; tests get the defaults except an unlimited mutation rate (see below). */
+  security?: AppOptions['security']
 }
 
 /** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
@@ -44,6 +46,8 @@ export class Harness {
     readonly db: TestDatabase,
     public ws: Client,
     private readonly appOptions: AppOptions,
+    /** The admin token the service created at its first start (its own bootstrap, not a bypass). */
+    readonly adminToken: string,
     private readonly ownsSim: boolean,
   ) {}
 
@@ -61,9 +65,13 @@ export class Harness {
       listen: { host: '127.0.0.1', port: 0 },
       orchestrator: { staleAfterMs: 30_000, ...opts.orchestrator },
       onQuery: opts.onQuery,
+      // Suites send many mutations in a burst; the limit itself is tested in test/e2e/limits.test.ts.
+      security: { mutationsPerMinute: 0, ...opts.security },
     }
-    const app = await startApp(appOptions)
-    return new Harness(sim, app, db, wsClient(app), appOptions, !opts.sharedSim)
+    let adminToken: string | undefined
+    const app = await startApp({ ...appOptions, onFirstToken: (created) => (adminToken = created.token) })
+    if (!adminToken) throw new Error('the service did not create its first admin token')
+    return new Harness(sim, app, db, wsClient(app, adminToken), appOptions, adminToken, !opts.sharedSim)
   }
 
   /** Stops the service the way a deploy or SIGTERM does, then starts a new one on the same database. */
@@ -71,7 +79,7 @@ export class Harness {
     await this.ws.dispose()
     await this.app.stop()
     this.app = await startApp(this.appOptions)
-    this.ws = wsClient(this.app)
+    this.ws = wsClient(this.app, this.adminToken)
   }
 
   get lakeDir(): string {
@@ -79,10 +87,10 @@ export class Harness {
   }
 
   /** Sends an operation over HTTP; returns data and errors as they came. */
-  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R, ClientError['extensions']>> {
+  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token = this.adminToken): Promise<ExecutionResult<R, ClientError['extensions']>> {
     const res = await fetch(`${this.app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: print(doc), variables }),
     })
     const text = await res.text()
@@ -185,8 +193,15 @@ export class Harness {
   }
 }
 
-const wsClient = (app: RunningApp): Client =>
-  createClient({ url: `${app.url!.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 })
+/** A graphql-ws client that sends `token` in connection_init, as GraphiQL and the demo do. */
+export const wsClient = (app: RunningApp, token: string): Client =>
+  createClient({
+    url: `${app.url!.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    lazy: true,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${token}` },
+  })
 
 const CreateConnection = graphql(`
   mutation HarnessCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }

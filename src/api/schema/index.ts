@@ -1,4 +1,5 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql'
+import { auditMutations } from '../auth/audit-mutations.js'
 import { builder } from '../builder.js'
 import './scalars.js'
 import './enums.js'
@@ -6,12 +7,18 @@ import './connection.js'
 import './destination.js'
 import './pipeline.js'
 import './run.js'
+import './token.js'
+import './audit.js'
 
 let schema: GraphQLSchema | undefined
 
 /** The schema, built once per process from the domain files above. */
 export function getSchema(): GraphQLSchema {
-  return (schema ??= builder.toSchema({ sortSchema: true }))
+  if (!schema) {
+    schema = builder.toSchema({ sortSchema: true })
+    auditMutations(schema)
+  }
+  return schema
 }
 
 /** The SDL committed as schema.graphql (and read by codegen). */

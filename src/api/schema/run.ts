@@ -92,7 +92,7 @@ const RunEvent = builder.prismaObject('RunEvent', {
 })
 
 /** The totalCount a Prisma connection hands its connection object: a number or a loader. */
-const totalCountField = (t: { int: Function }) =>
+export const totalCountField = (t: { int: Function }) =>
   t.int({
     resolve: (connection: { totalCount?: number | (() => number | Promise<number>) }) =>
       typeof connection.totalCount === 'function' ? connection.totalCount() : connection.totalCount,
