@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import type { AppServices } from './api/context.js'
 import { ConnectionCatalog } from './catalog/connections.js'
 import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
@@ -10,6 +11,7 @@ import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestra
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
+import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js'
 import type { Logger } from './util/logger.js'
 
 export interface AppOptions {
@@ -27,6 +29,15 @@ export interface AppOptions {
   onQuery?: (sql: string) => void
   /** RFC connections open at once per SAP connection (default 4); used when `orchestrator.sources` is not given. */
   rfcPoolSize?: number
+  /**
+   * Where SAP and object stores may be reached (ALLOW_LOOPBACK, OUTBOUND_ALLOW); default: loopback
+   * refused, no allow list. Used when `orchestrator.sources` is not given, and for object stores.
+   */
+  outbound?: OutboundPolicyOptions
+  /** Folders LOCAL destinations must be inside (LOCAL_ROOTS); default DATA_DIR/lake. */
+  localRoots?: string[]
+  /** S3-compatible endpoints besides AWS's that may sign with the service's default AWS credentials. */
+  s3DefaultCredentialEndpoints?: string[]
 }
 
 export interface RunningApp {
@@ -48,9 +59,15 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const db = await openDb(target, { onQuery: opts.onQuery })
   const box = new SecretBox(resolveSecretKey(opts.secretKey, opts.dataDir))
   const bus = new InMemoryProgressBus()
+  const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
   const connections = new ConnectionCatalog(db, box)
-  const destinations = new DestinationCatalog(db, box, opts.destinations)
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize })
+  const destinations = new DestinationCatalog(
+    db,
+    box,
+    { localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')], s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [] },
+    { objectStore: { ...opts.destinations?.objectStore, outbound } },
+  )
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
 

@@ -10,11 +10,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { startApp } from '../../src/app.js'
 import { silentLogger } from '../../src/util/logger.js'
-import { peakRssMiB, report } from '../lib.js'
+import { peakRssMiB, report, ROOT } from '../lib.js'
 
 let statements = 0
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-srv-'))
-const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 }, onQuery: () => statements++ })
+const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 }, onQuery: () => statements++,
+  // The simulator runs on this machine; the API scenario's lake is bench/out/lake.
+  outbound: { allowLoopback: true, allow: [] }, localRoots: [join(ROOT, 'bench/out')] })
 report({ url: app.url })
 for await (const line of createInterface({ input: process.stdin })) {
   const [cmd, ...args] = line.trim().split(/\s+/)

@@ -27,6 +27,8 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
     listen: { host: config.HOST, port: opts.serve ? config.PORT : 0 },
     scheduler: false,
+    // Its own SAP simulator listens on this machine; the lake is DATA_DIR/demo/lake (the default root).
+    outbound: { allowLoopback: true, allow: [] },
   })
   const api = new GraphQLHttpClient(`${app.url}/graphql`)
   try {

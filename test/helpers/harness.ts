@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../../src/util/logger.js'
 import { graphql } from '../gql/index.js'
 import type { CreateDestinationInput, OutputInput } from '../gql/graphql.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { TEST_OUTBOUND_OPTIONS } from './outbound.js'
 
 export const SAP_USER = 'DEMO'
 export const SAP_PASSWORD = 'Welcome1!'
@@ -20,6 +21,8 @@ export interface HarnessOptions {
   /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
   destinations?: AppOptions['destinations']
   log?: Logger
+  /** Overrides of the service's security settings (the tests' default allows loopback, LOCAL roots = the data dir). */
+  security?: Pick<AppOptions, 'outbound' | 'localRoots' | 's3DefaultCredentialEndpoints' | 'secretKey'>
 }
 
 /** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
@@ -58,6 +61,11 @@ export class Harness {
       listen: { host: '127.0.0.1', port: 0 },
       orchestrator: { staleAfterMs: 30_000, ...opts.orchestrator },
       onQuery: opts.onQuery,
+      // The simulator and the emulators listen on 127.0.0.1; LOCAL destinations go under the
+      // test's temporary data dir (lakeDir and its siblings).
+      outbound: TEST_OUTBOUND_OPTIONS,
+      localRoots: [db.dataDir],
+      ...opts.security,
     }
     const app = await startApp(appOptions)
     return new Harness(sim, app, db, wsClient(app), appOptions)
