@@ -154,7 +154,7 @@ export class ODataOdpClient {
     const v = holder?.[flag]
     if (v === true || v === 'true' || v === 'X') return true
     if (v === false || v === 'false' || v === '') return false
-    throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}: ${JSON.stringify(json).slice(0, 200)}`)
+    throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}`)
   }
 }
 
