@@ -5,6 +5,8 @@ import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/de
 import { PipelineCatalog } from './catalog/pipelines.js'
 import { openDb } from './db/client.js'
 import { migrate } from './db/migrate.js'
+import { verifiedKeyFile, verifySecretKey } from './db/key-check.js'
+import { ensurePrivateDir } from './db/private-files.js'
 import { resolveSecretKey, SecretBox } from './db/secrets.js'
 import { dbTarget, describeTarget } from './db/target.js'
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
@@ -53,11 +55,23 @@ export interface RunningApp {
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { log } = opts
+  if (ensurePrivateDir(opts.dataDir).openToOthers)
+    log.warn({ dataDir: opts.dataDir }, 'DATA_DIR can be read by other users of this machine (it holds the database and the secret key): chmod 700 it')
   const target = dbTarget(opts.databaseUrl, opts.dataDir)
   const migrations = await migrate(target)
   log.info({ db: describeTarget(target), applied: migrations.applied }, 'database ready')
   const db = await openDb(target, { onQuery: opts.onQuery })
-  const box = new SecretBox(resolveSecretKey(opts.secretKey, opts.dataDir))
+  let box: SecretBox
+  try {
+    // A wrong key refuses to start here, rather than failing on each secret later.
+    const where = describeTarget(target)
+    box = opts.secretKey
+      ? (await verifySecretKey(db, new SecretBox(opts.secretKey), where), new SecretBox(opts.secretKey))
+      : await verifiedKeyFile(db, opts.dataDir, resolveSecretKey(undefined, opts.dataDir), where)
+  } catch (e) {
+    await db.$disconnect()
+    throw e
+  }
   const bus = new InMemoryProgressBus()
   const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
   const connections = new ConnectionCatalog(db, box)
