@@ -3,6 +3,7 @@ import type { AppServices } from './api/context.js'
 import { ConnectionCatalog } from './catalog/connections.js'
 import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
 import { PipelineCatalog } from './catalog/pipelines.js'
+import { sourceChecker } from './catalog/source-check.js'
 import { openDb } from './db/client.js'
 import { migrate } from './db/migrate.js'
 import { verifiedKeyFile, verifySecretKey } from './db/key-check.js'
@@ -83,7 +84,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   )
   const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
-  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
+  const pipelines = new PipelineCatalog(db, sourceChecker({ connections, sources, log }))
+  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines, sources }
 
   await orchestrator.start()
   const scheduler = opts.scheduler ? new Scheduler(db, orchestrator, log) : undefined

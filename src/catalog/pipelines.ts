@@ -6,6 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
+import { sourceCheckWrite, type SourceChecker } from './source-check.js'
 import { nameSchema, parseInput } from './validate.js'
 
 export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
@@ -114,12 +115,17 @@ export type UpdatePipelineInput = { [K in keyof CreatePipelineInput]?: CreatePip
 const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'odpContext', 'odpName', 'table', 'fields', 'filter', 'watermarkField', 'mode'] as const
 
 export class PipelineCatalog {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Checks an ODP_ODATA source against SAP's metadata (source-check.ts); absent: not checked. */
+    private readonly checkSource?: SourceChecker,
+  ) {}
 
   async create(input: CreatePipelineInput, now = new Date()): Promise<Pipeline> {
     const data = await this.validate(input, undefined, now)
+    const checked = await this.checkSource?.(data)
     try {
-      return await this.db.pipeline.create({ data })
+      return await this.db.pipeline.create({ data: { ...data, ...sourceCheckWrite(checked, 'create') } })
     } catch (e) {
       throw this.uniqueConflict(e, data.name)
     }
@@ -134,8 +140,9 @@ export class PipelineCatalog {
         `pipeline "${current.name}" has an initialised delta; changing its connection, source or mode would break the SAP subscription ("Illegal change in selection parameters"). Call resetDelta first`,
         { field: 'source' },
       )
+    const checked = await this.checkSource?.(data, current)
     try {
-      return await this.db.pipeline.update({ where: { id }, data })
+      return await this.db.pipeline.update({ where: { id }, data: { ...data, ...sourceCheckWrite(checked, 'update') } })
     } catch (e) {
       throw this.uniqueConflict(e, data.name)
     }

@@ -20,6 +20,8 @@ export interface OutboundPolicyOptions {
   allowLoopback: boolean
   /** When not empty, every connection must match an entry (see {@link parseAllowEntry}). */
   allow: readonly string[]
+  /** Stands in for DNS (tests of rebinding); default: the operating system's resolver, as connections use it. */
+  resolver?: (host: string) => Promise<Array<{ address: string; family: 4 | 6 }>>
 }
 
 export type OutboundVerdict = { allowed: true } | { allowed: false; reason: string }
@@ -109,10 +111,12 @@ function splitPort(entry: string): [string, string | undefined] {
 export class OutboundPolicy {
   readonly allowLoopback: boolean
   readonly #allow: AllowEntry[]
+  readonly #resolve: NonNullable<OutboundPolicyOptions['resolver']>
 
   constructor(options: OutboundPolicyOptions) {
     this.allowLoopback = options.allowLoopback
     this.#allow = options.allow.map(parseAllowEntry)
+    this.#resolve = options.resolver ?? ((host) => lookup(host, { all: true, verbatim: true }) as Promise<Array<{ address: string; family: 4 | 6 }>>)
   }
 
   /** Whether connecting to `address` for `host:port` is allowed. `host` is the name as configured. */
@@ -138,7 +142,7 @@ export class OutboundPolicy {
   async resolve(host: string, port: number): Promise<{ address: string; family: 4 | 6 }> {
     const bare = host.replace(/^\[|\]$/g, '')
     const literal = isIP(bare)
-    const addresses = literal ? [{ address: bare, family: literal as 4 | 6 }] : ((await lookup(bare, { all: true, verbatim: true })) as Array<{ address: string; family: 4 | 6 }>)
+    const addresses = literal ? [{ address: bare, family: literal as 4 | 6 }] : await this.#resolve(bare)
     if (!addresses.length) throw Object.assign(new Error(`${bare} does not resolve`), { code: 'ENOTFOUND' })
     for (const a of addresses) {
       const verdict = this.decide(bare, port, a.address)

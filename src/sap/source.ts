@@ -70,10 +70,21 @@ export interface SourceRead {
   confirm?(signal: AbortSignal): Promise<void>
 }
 
+/** Something a source spec names that SAP does not have; `field` is the SourceInput field (or `mode`). */
+export interface SourceSpecProblem {
+  field: 'entitySet' | 'fields' | 'filter' | 'mode'
+  message: string
+}
+
 export interface Source {
   read(req: SourceReadRequest): Promise<SourceRead>
   /** Ends the delta subscription in SAP (TerminateDeltasFor…, RODPS_REPL_ODP_RESET); the next read must be DELTA_INIT. */
   reset(spec: SourceSpec, signal: AbortSignal): Promise<void>
   /** Logs on and measures a round trip. */
   ping(signal: AbortSignal): Promise<{ latencyMs: number }>
+  /**
+   * Checks a spec against SAP's own description of it (metadata) without reading data: resolves
+   * with the first problem found, or undefined; rejects when SAP cannot be asked.
+   */
+  check?(spec: SourceSpec, mode: 'FULL' | 'DELTA', signal: AbortSignal): Promise<SourceSpecProblem | undefined>
 }

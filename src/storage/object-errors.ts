@@ -95,6 +95,8 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
     return new DestinationError('DESTINATION_INTEGRITY', say('the service received different bytes than were sent'), true)
   if (status === 408 || status === 429 || (status !== undefined && status >= 500) || NETWORK_CODES.has(code ?? ''))
     return new DestinationError('DESTINATION_UNAVAILABLE', say(`not reachable or not answering: ${firstLine(message)}`), true)
+  if (status !== undefined && status >= 300 && status < 400)
+    return new DestinationError('DESTINATION_UNAVAILABLE', say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)'), false)
   if (status !== undefined && status >= 400)
     return new DestinationError('DESTINATION_UNAVAILABLE', say(`request refused: ${firstLine(message)}`), false)
   // Anything else (a client-side configuration problem, an unexpected SDK failure): not retried.
@@ -110,8 +112,19 @@ const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
  */
 function serviceMessage(message: string, code: string | undefined): string {
   if (/deserializ|responseBody|<[a-z!?/]/i.test(message)) return 'the answer is not a storage service error message'
-  if (code && NETWORK_CODES.has(code)) return code
+  if (code && NETWORK_CODES.has(code)) return NETWORK_TEXT[code] ?? 'the connection failed'
   return firstLine(message).replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/gi, '(address)')
+}
+
+const NETWORK_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connect timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
 }
 
 /** The policy's refusal, wherever the SDK put it (cause chain, wrapped request errors). */

@@ -109,6 +109,23 @@ export class Harness {
     return r.errors[0] as ClientError
   }
 
+  /** Sends an operation (a query or mutation) over the websocket instead of HTTP; returns data and errors as they came. */
+  async requestWs<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R, ClientError['extensions']>> {
+    const it = this.subscribe(doc, variables)
+    try {
+      const first = await it.next()
+      if (first.done) throw new Error('the websocket operation completed without a result')
+      return first.value as ExecutionResult<R, ClientError['extensions']>
+    } catch (e) {
+      // graphql-ws delivers errors found before execution (validation) as an error message: the iterator throws them.
+      if (!Array.isArray(e)) throw e
+      this.responses.push(JSON.stringify(e))
+      return { errors: e } as ExecutionResult<R, ClientError['extensions']>
+    } finally {
+      await it.return?.()
+    }
+  }
+
   subscribe<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<ExecutionResult<R>> {
     const it = this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<ExecutionResult<R>>
     const responses = this.responses

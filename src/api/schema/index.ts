@@ -6,6 +6,7 @@ import './connection.js'
 import './destination.js'
 import './pipeline.js'
 import './run.js'
+import './source-check.js'
 
 let schema: GraphQLSchema | undefined
 
