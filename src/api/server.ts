@@ -6,6 +6,7 @@ import { createYoga } from 'graphql-yoga'
 import { WebSocketServer } from 'ws'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { useInputGuard } from './input-guard.js'
 import { getSchema } from './schema/index.js'
 
 export interface ApiServer {
@@ -27,6 +28,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     graphiql: { subscriptionsProtocol: 'WS', title: 'delta-extractor' },
     maskedErrors: { maskError: maskError(app.log) },
+    // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
+    plugins: [useInputGuard()],
     logging: {
       debug: (...a) => app.log.debug(a.map(String).join(' ')),
       info: (...a) => app.log.info(a.map(String).join(' ')),

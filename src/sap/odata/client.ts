@@ -72,6 +72,17 @@ export class ODataOdpClient {
     return info
   }
 
+  /**
+   * Like {@link entitySet}, with one request and no retries: for checking a pipeline while it is
+   * saved, where an unreachable SAP should be reported at once, not after the backoff of a run.
+   */
+  async entitySetNow(name: string, signal?: AbortSignal): Promise<EntitySetInfo> {
+    const res = await httpGet({ ...this.#http, retries: 0 }, this.metadataUrl(), { accept: 'xml', signal })
+    const md = new ServiceMetadata(res.text, this.#log)
+    this.#metadata ??= Promise.resolve(md)
+    return this.entitySet(name, signal)
+  }
+
   /** Data entity sets (EntityOf…, FactsOf…, AttrOf…, TextsOf…), without the DeltaLinksOf… history sets. */
   async listEntitySets(signal?: AbortSignal): Promise<string[]> {
     return this.dataSets(await this.metadata(signal))

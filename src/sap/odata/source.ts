@@ -40,7 +40,7 @@ export class ODataSource implements Source {
   async check(spec: SourceSpec, mode: 'FULL' | 'DELTA', signal: AbortSignal): Promise<SourceSpecProblem | undefined> {
     let info
     try {
-      info = await this.client.entitySet(entitySetOf(spec), signal)
+      info = await this.client.entitySetNow(entitySetOf(spec), signal)
     } catch (e) {
       // Not in the metadata SAP sent (no HTTP status: SAP answered); a 404 of the service is the connection's problem.
       if (e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND' && e.httpStatus === undefined) return { field: 'entitySet', message: e.message }
