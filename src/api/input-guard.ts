@@ -77,11 +77,12 @@ const isResult = (r: unknown): r is ExecutionResult => !!r && typeof r === 'obje
 /**
  * The error with every request value replaced: quoted (as inspect() and print() show strings) and
  * bare (as numbers and enum literals appear), bare only between non-word characters so that a
- * value inside a longer word (a schema name) is left alone. Errors from resolvers (they have an
- * originalError) are ours and carry no request values; they are left as they are.
+ * value inside a longer word (a schema name) is left alone. Errors from resolvers (an originalError
+ * that is not GraphQL's) are the service's own and say what they mean; they are left as they are.
  */
 export function scrub(e: GraphQLError, values: InputValue[]): GraphQLError {
-  if (e.originalError) return e
+  // Variable coercion wraps the scalar's own GraphQLError ("String cannot represent…"): scrubbed too.
+  if (e.originalError && !(e.originalError instanceof GraphQLError)) return e
   let message = e.message
   for (const v of [...new Set(values.map((x) => x.value))].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
     message = message.split(JSON.stringify(v)).join('"…"')

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
 import { useInputGuard } from './input-guard.js'
+import { yogaLogger } from './request-log.js'
 import { getSchema } from './schema/index.js'
 
 export interface ApiServer {
@@ -28,14 +29,10 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     graphiql: { subscriptionsProtocol: 'WS', title: 'delta-extractor' },
     maskedErrors: { maskError: maskError(app.log) },
+    // Structured, through pino's redaction; never the query text or variables (request-log.ts).
+    logging: yogaLogger(app.log),
     // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
     plugins: [useInputGuard()],
-    logging: {
-      debug: (...a) => app.log.debug(a.map(String).join(' ')),
-      info: (...a) => app.log.info(a.map(String).join(' ')),
-      warn: (...a) => app.log.warn(a.map(String).join(' ')),
-      error: (...a) => app.log.error(a.map(String).join(' ')),
-    },
   })
 
   const http: Server = createServer(yoga)

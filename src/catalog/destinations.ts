@@ -92,6 +92,9 @@ export class DestinationCatalog {
     const current = await this.get(id)
     const kind = current.kind as DestinationKind
     const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
+    // Settings of another kind are refused, not ignored (they may carry a secret meant for elsewhere).
+    for (const other of Object.values(INPUT_FIELD))
+      if (other !== INPUT_FIELD[kind] && input[other] != null) throw badInput(`a ${kind} destination takes ${INPUT_FIELD[kind]} only`, other)
     const given = input[INPUT_FIELD[kind]] != null
     const next = given ? await this.settingsFor(kind, input, current) : { config: current.config, secret: current.secret }
     try {

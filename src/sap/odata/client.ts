@@ -46,8 +46,10 @@ export class ODataOdpClient {
       ['sap-language', encodeURIComponent(conn.language ?? svc.language ?? '') || undefined],
     ]
     this.#log = opts.log ?? noLog
+    const basic = user ? Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64') : undefined
     this.#http = {
-      authorization: user ? `Basic ${Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64')}` : undefined,
+      authorization: basic ? `Basic ${basic}` : undefined,
+      secrets: [password, basic].filter((s): s is string => !!s),
       timeoutMs: conn.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       retries: opts.retries ?? DEFAULT_RETRIES,
       backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,

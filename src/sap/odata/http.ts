@@ -25,6 +25,11 @@ export interface HttpConfig {
   backoffMs: number
   fetch: typeof fetch
   log: LogFn
+  /**
+   * The password (and its Authorization form): blanked from error messages, for a server that
+   * quotes the request back (a proxy's error page, a hostile endpoint).
+   */
+  secrets?: string[]
 }
 
 export interface GetOptions {
@@ -151,6 +156,7 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
       // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
       // configured origin only; the target is not shown either, as it may be an internal address.
       const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
+      verdict.error.message = blank(verdict.error.message, cfg.secrets)
       if (!verdict.retry) throw lostRead(verdict.error, lastFailure, opts.continuation === true)
       failure = verdict.error
       waitMs = retryAfterMs(res.headers.get('retry-after'))
@@ -296,6 +302,12 @@ function lostRead(error: SourceError, previous: SourceError | undefined, continu
   if ((!previous && !continuation) || (error.code !== 'SOURCE_BAD_REQUEST' && error.code !== 'SOURCE_NOT_FOUND')) return error
   const lead = previous ? `${previous.message}; the retry was refused` : 'SAP no longer serves the next page of this read (its extraction request ended)'
   return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, { httpStatus: error.httpStatus, sapCode: error.sapCode, cause: error })
+}
+
+function blank(text: string, secrets: string[] | undefined): string {
+  let out = text
+  for (const s of secrets ?? []) if (s.length >= 4) out = out.split(s).join('***')
+  return out
 }
 
 /** Exponential backoff with jitter in [½, 1] of the step, capped. */
