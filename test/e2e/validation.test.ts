@@ -15,6 +15,7 @@ const UpdatePipeline = graphql(`
 `)
 const ConnectionById = graphql(`query VaConnection($id: ID!) { connection(id: $id) { id } }`)
 const Counts = graphql(`query VaCounts { connections { id } destinations { id } pipelines { id } }`)
+const Progress = graphql(`subscription VaProgress($runId: ID!) { runProgress(runId: $runId) { status } }`)
 
 let h: Harness
 let connectionId: string
@@ -47,6 +48,11 @@ describe.each(['http', 'ws'] as const)('control characters over %s', (via) => {
     expect(r.errors?.[0]).toMatchObject({ message: expect.stringContaining(`(found ${code})`), extensions: { code: 'BAD_USER_INPUT', field } })
     expect(r.data ?? null).toBeNull()
     expect(await counts()).toBe(before)
+  })
+
+  it('refuses them in a subscription’s arguments too', async () => {
+    const r = await h.requestWs(Progress, { runId: 'run\u0000' })
+    expect(r.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'runId' } })
   })
 
   it('refuses control characters written into the query itself (escaped string literals)', async () => {
