@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import type { AppServices } from './api/context.js'
 import type { SecurityOptions } from './api/security.js'
 import { AuditLog } from './auth/audit.js'
@@ -6,8 +7,11 @@ import { TokenService, type CreatedToken } from './auth/tokens.js'
 import { ConnectionCatalog } from './catalog/connections.js'
 import { DestinationCatalog, type DestinationCatalogOptions } from './catalog/destinations.js'
 import { PipelineCatalog } from './catalog/pipelines.js'
+import { sourceChecker } from './catalog/source-check.js'
 import { openDb } from './db/client.js'
 import { migrate } from './db/migrate.js'
+import { verifiedKeyFile, verifySecretKey } from './db/key-check.js'
+import { ensurePrivateDir } from './db/private-files.js'
 import { resolveSecretKey, SecretBox } from './db/secrets.js'
 import { dbTarget, describeTarget } from './db/target.js'
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
@@ -15,6 +19,7 @@ import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
+import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js'
 import type { Logger } from './util/logger.js'
 
 export interface AppOptions {
@@ -40,6 +45,15 @@ export interface AppOptions {
    * the same and nobody sees it: use `delta-extractor token create`.
    */
   onFirstToken?: (created: CreatedToken) => void
+  /**
+   * Where SAP and object stores may be reached (ALLOW_LOOPBACK, OUTBOUND_ALLOW); default: loopback
+   * refused, no allow list. Used when `orchestrator.sources` is not given, and for object stores.
+   */
+  outbound?: OutboundPolicyOptions
+  /** Folders LOCAL destinations must be inside (LOCAL_ROOTS); default DATA_DIR/lake. */
+  localRoots?: string[]
+  /** S3-compatible endpoints besides AWS's that may sign with the service's default AWS credentials. */
+  s3DefaultCredentialEndpoints?: string[]
 }
 
 export interface RunningApp {
@@ -55,19 +69,38 @@ export interface RunningApp {
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { log } = opts
+  if (ensurePrivateDir(opts.dataDir).openToOthers)
+    log.warn({ dataDir: opts.dataDir }, 'DATA_DIR can be read by other users of this machine (it holds the database and the secret key): chmod 700 it')
   const target = dbTarget(opts.databaseUrl, opts.dataDir)
   const migrations = await migrate(target)
   log.info({ db: describeTarget(target), applied: migrations.applied }, 'database ready')
   const db = await openDb(target, { onQuery: opts.onQuery })
-  const box = new SecretBox(resolveSecretKey(opts.secretKey, opts.dataDir))
+  let box: SecretBox
+  try {
+    // A wrong key refuses to start here, rather than failing on each secret later.
+    const where = describeTarget(target)
+    box = opts.secretKey
+      ? (await verifySecretKey(db, new SecretBox(opts.secretKey), where), new SecretBox(opts.secretKey))
+      : await verifiedKeyFile(db, opts.dataDir, resolveSecretKey(undefined, opts.dataDir), where)
+  } catch (e) {
+    await db.$disconnect()
+    throw e
+  }
   const bus = new InMemoryProgressBus()
+  const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
   const connections = new ConnectionCatalog(db, box)
-  const destinations = new DestinationCatalog(db, box, opts.destinations)
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize })
+  const destinations = new DestinationCatalog(
+    db,
+    box,
+    { localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')], s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [] },
+    { objectStore: { ...opts.destinations?.objectStore, outbound } },
+  )
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const tokens = new TokenService(db, log)
   const audit = new AuditLog(db, log)
-  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources, tokens, audit }
+  const pipelines = new PipelineCatalog(db, sourceChecker({ connections, sources, log }))
+  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines, sources, tokens, audit }
   // Before anything starts: a service that refuses to listen must not have begun running pipelines.
   if (opts.listen) {
     try {

@@ -1,13 +1,24 @@
+import { delimiter, isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
+import { parseAllowEntry } from './net/outbound-policy.js'
 
 /**
  * The whole environment, parsed once in main.ts. Nothing else reads process.env: code under test
  * receives a Config (or the parts it needs) as arguments.
  */
-const commaList = z
-  .string()
-  .default('')
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+const flag = (byDefault: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(byDefault)
+    .transform((v) => v === 'true')
+
+/** A list in one variable: comma- or whitespace-separated, empty entries ignored. */
+const list = (separator: RegExp) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(separator).map((s) => s.trim()).filter(Boolean))
+const commaList = list(/,/)
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -19,16 +30,15 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: z.string().url().optional(),
   SECRET_KEY: z.string().min(16, 'SECRET_KEY must be at least 16 characters').optional(),
+  /** The key `delta-extractor rotate-key` re-encrypts every stored secret under. */
+  NEW_SECRET_KEY: z.string().min(16, 'NEW_SECRET_KEY must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Runs one process works on at the same time. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** RFC connections open at once per SAP connection, shared by all its runs (the limit a basis team sets). */
   RFC_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
   /** Set to false on API-only instances that must not fire cron schedules. */
-  SCHEDULER: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
+  SCHEDULER: flag('true'),
   /** Browser origins allowed to call the API (CORS); none by default. */
   CORS_ORIGINS: commaList,
   /** Host header values accepted (DNS rebinding); default: the bound host, plus localhost names on loopback. */
@@ -42,9 +52,30 @@ const envSchema = z.object({
   QUERY_MAX_TOKENS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
   /** Mutations one token may send per minute (0 = no limit). */
   MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
+  /** Outbound connections to 127.0.0.0/8 and ::1 (a simulator or emulator on this machine). */
+  ALLOW_LOOPBACK: flag('false'),
+  /** When set, every outbound connection must match one entry: host, host:port, *.domain, address, CIDR. */
+  OUTBOUND_ALLOW: list(/[\s,]+/).superRefine((entries, ctx) => {
+    for (const e of entries) {
+      try {
+        parseAllowEntry(e)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    }
+  }),
+  /** Folders LOCAL destinations must live under, separated like PATH; default DATA_DIR/lake. */
+  LOCAL_ROOTS: list(new RegExp(`[${delimiter === ';' ? ';' : ':'}]`)).refine((roots) => roots.every(isAbsolute), 'every root must be an absolute path'),
+  /** S3-compatible endpoints (besides AWS) that may sign with the service's default AWS credentials. */
+  S3_DEFAULT_CREDENTIALS_ENDPOINTS: list(/[\s,]+/).superRefine((urls, ctx) => {
+    for (const u of urls) if (!/^https?:\/\/[^/?#\s]+\/?$/.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" must be an http(s) origin such as https://minio.corp.example:9000` })
+  }),
 })
 
-export type Config = z.output<typeof envSchema>
+export type Config = Omit<z.output<typeof envSchema>, 'LOCAL_ROOTS'> & {
+  /** Absolute; DATA_DIR/lake when LOCAL_ROOTS is not set. */
+  LOCAL_ROOTS: string[]
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -56,5 +87,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       'invalid environment: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
     )
-  return parsed.data
+  const c = parsed.data
+  return { ...c, LOCAL_ROOTS: c.LOCAL_ROOTS.length ? c.LOCAL_ROOTS : [resolve(c.DATA_DIR, 'lake')] }
 }

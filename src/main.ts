@@ -10,6 +10,9 @@ const USAGE = `usage: delta-extractor <command> [options]
   serve                         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules
   run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
   migrate                       apply database migrations and exit
+  rotate-key                    re-encrypt every stored secret under a new key, in one transaction
+                                (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
+                                generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
   simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
@@ -20,8 +23,9 @@ const USAGE = `usage: delta-extractor <command> [options]
   token list | token revoke ID|NAME
                                 list tokens; revoke one (takes effect at once)
 
-environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY SCHEDULER
-             CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE (see README)`
+environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY NEW_SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY RFC_POOL_SIZE SCHEDULER
+             CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE
+             ALLOW_LOOPBACK OUTBOUND_ALLOW LOCAL_ROOTS S3_DEFAULT_CREDENTIALS_ENDPOINTS (see README)`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -36,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate':
       return (await import('./cli/migrate.js')).migrateOnly(config)
+    case 'rotate-key':
+      return (await import('./cli/rotate-key.js')).rotateKey(config)
     case 'simulate-sap': {
       const { values } = parseArgs({
         args: rest,
@@ -74,6 +80,10 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2
     } else if (e instanceof Error && e.name === 'StartupRefused') {
       console.error(`refusing to start: ${e.message}`)
+      process.exitCode = 2
+    } else if ((e as Error)?.name === 'SecretKeyMismatch') {
+      // A refusal to start, not a crash: the message says what to do, a stack trace would not help.
+      console.error(`delta-extractor: ${(e as Error).message}`)
       process.exitCode = 2
     } else {
       console.error(e)

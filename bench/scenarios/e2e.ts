@@ -16,7 +16,8 @@ import { peakRssMiB, report } from '../lib.js'
 const [serviceUrl, pageSize] = process.argv.slice(2)
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-'))
 // Listening like `npm start` does: the figures are those of the service as people run it.
-const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 } })
+// The simulator runs on this machine: loopback is allowed, as ALLOW_LOOPBACK=true would.
+const app = await startApp({ dataDir: dir, log: silentLogger, listen: { host: '127.0.0.1', port: 0 }, outbound: { allowLoopback: true, allow: [] } })
 try {
   const { connections, destinations, pipelines, orchestrator, bus, db } = app.services
   const c = await connections.create({ name: 'sap', protocol: 'ODATA', odataConfig: { serviceUrl, sapClient: '100', user: 'DEMO', password: 'Welcome1!' } })

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { startApp } from '../../src/app.js'
 import { silentLogger } from '../../src/util/logger.js'
-import { peakRssMiB, report } from '../lib.js'
+import { peakRssMiB, report, ROOT } from '../lib.js'
 
 let statements = 0
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-srv-'))
@@ -23,6 +23,9 @@ const app = await startApp({
   // The load below is many clients behind one token: the per-token mutation limit is not what is measured.
   security: { mutationsPerMinute: 0 },
   onFirstToken: (created) => (token = created.token),
+  // The simulator runs on this machine; the API scenario's lake is bench/out/lake.
+  outbound: { allowLoopback: true, allow: [] },
+  localRoots: [join(ROOT, 'bench/out')],
 })
 report({ url: app.url, token })
 for await (const line of createInterface({ input: process.stdin })) {

@@ -13,6 +13,8 @@ import { useQueryLimits } from './auth/limits.js'
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { useInputGuard } from './input-guard.js'
+import { yogaLogger } from './request-log.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
 
@@ -55,15 +57,13 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     plugins: [
       useHttpAuthentication(app.tokens, GRAPHQL_PATH),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
+      useInputGuard(),
       ...useQueryLimits(security.limits),
       useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
     ],
-    logging: {
-      debug: (...a) => app.log.debug(a.map(String).join(' ')),
-      info: (...a) => app.log.info(a.map(String).join(' ')),
-      warn: (...a) => app.log.warn(a.map(String).join(' ')),
-      error: (...a) => app.log.error(a.map(String).join(' ')),
-    },
+    // Structured, through pino's redaction; never the query text or variables (request-log.ts).
+    logging: yogaLogger(app.log),
   })
 
   const guard = new TransportGuard({

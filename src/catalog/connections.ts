@@ -46,6 +46,19 @@ export const rfcConfigSchema = z
     if (c.ashost && !c.sysnr) ctx.addIssue({ code: 'custom', message: 'is required with ashost', path: ['sysnr'] })
   })
 
+/**
+ * Where a connection's password goes: OData: the service URL's scheme, host and port (the password
+ * travels in a Basic Authorization header to that origin); RFC: the application server (ashost,
+ * sysnr), message server (mshost, msserv, sysid, group) and SAProuter string. Path, client, user
+ * and language do not move it to another machine.
+ */
+export function passwordBinding(protocol: Protocol, settings: Record<string, unknown>): string {
+  if (protocol === 'ODATA') return new URL(String(settings.serviceUrl)).origin
+  const keys = ['ashost', 'sysnr', 'mshost', 'msserv', 'sysid', 'group', 'saprouter'] as const
+  const parts = keys.filter((k) => settings[k]).map((k) => `${k}=${String(settings[k]).toLowerCase()}`)
+  return parts.join(' ')
+}
+
 export type ODataSettings = Omit<z.output<typeof odataConfigSchema>, 'password'>
 export type RfcSettings = Omit<z.output<typeof rfcConfigSchema>, 'passwd'>
 export interface ConnectionSecrets {
@@ -153,7 +166,8 @@ export class ConnectionCatalog {
 
   /**
    * Validates the protocol's config and splits it into public settings and encrypted secrets. An
-   * omitted password keeps the stored one; null or '' removes it.
+   * omitted password keeps the stored one, as long as it goes where it was given for (see
+   * {@link passwordBinding}); null or '' removes it.
    */
   private settingsFor(
     protocol: Protocol,
@@ -171,6 +185,16 @@ export class ConnectionCatalog {
     const { password, passwd, ...settings } = parsed as { password?: string | null; passwd?: string | null }
     const given = protocol === 'ODATA' ? password : passwd
     const previous = current?.secret ? this.box.open<ConnectionSecrets>(current.secret).password : undefined
+    if (given === undefined && previous && current) {
+      const [before, after] = [passwordBinding(protocol, JSON.parse(current.config)), passwordBinding(protocol, settings)]
+      const name = protocol === 'ODATA' ? 'password' : 'passwd'
+      // Refused rather than dropped: nothing changes on a mistake, and the message says what to send.
+      if (before !== after)
+        throw badInput(
+          `${field}.${name}: the stored password was given for ${before}; it is not sent to ${after}. Give ${name} again in the same request (or "" to save the connection without one)`,
+          `${field}.${name}`,
+        )
+    }
     const next = given === undefined ? previous : given || undefined
     return { config: JSON.stringify(settings), secret: next ? this.box.seal({ password: next } satisfies ConnectionSecrets) : null }
   }

@@ -7,7 +7,9 @@ import { httpUrlProblem, httpUrlSchema, parseInput } from './validate.js'
 /**
  * Validation of AZURE_BLOB and S3 destination input, and its split into public settings (stored as
  * `config`, shown by the API) and secrets (sealed into `secret`, never shown). Secrets left out of
- * an update keep their stored values, as SAP passwords do.
+ * an update keep their stored values, as SAP passwords do, but only while they would go where they
+ * were given for (see {@link secretBinding}): an update that points a stored key at another
+ * account, endpoint or bucket must give the key again.
  */
 
 const nullish = <T extends z.ZodType>(s: T) => s.nullish().transform((v) => (v == null || v === '' ? undefined : v))
@@ -82,10 +84,18 @@ export interface SplitSettings<C> {
  * with a SAS token; or an account name with its key (account URL optional, for other clouds and
  * azurite). Without any secret in the input, the stored one is kept.
  */
-export async function azureBlobSettings(input: unknown, stored: AzureBlobSecrets | null): Promise<SplitSettings<AzureBlobSettings>> {
+export async function azureBlobSettings(input: unknown, stored: Stored<AzureBlobSecrets, AzureBlobSettings> | null): Promise<SplitSettings<AzureBlobSettings>> {
   const a = parseInput(azureSchema, input, 'azureBlob')
   const given = a.connectionString || a.sasToken || a.accountKey
-  const secret: AzureBlobSecrets = given ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey } : { ...stored }
+  const secret: AzureBlobSecrets = given ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey } : { ...stored?.secrets }
+  const split = await azureSplit(a, secret)
+  if (!given && stored) keepOnlyIfBound('azureBlob', stored.config, split.config, secretField(stored.config.auth))
+  return split
+}
+
+const secretField = (auth: AzureBlobSettings['auth']) => (auth === 'CONNECTION_STRING' ? 'connectionString' : auth === 'SAS' ? 'sasToken' : 'accountKey')
+
+async function azureSplit(a: z.output<typeof azureSchema>, secret: AzureBlobSecrets): Promise<SplitSettings<AzureBlobSettings>> {
   const forms = [secret.connectionString && 'connectionString', secret.sasToken && 'sasToken', secret.accountKey && 'accountKey'].filter(Boolean)
   if (forms.length !== 1)
     throw badInput(
@@ -126,7 +136,7 @@ export async function azureBlobSettings(input: unknown, stored: AzureBlobSecrets
  * default credential chain of the service's environment (env, profile, IAM role). Without a secret
  * in the input, the stored one is kept as long as the key id stays the same.
  */
-export function s3Settings(input: unknown, stored: { secrets: S3Secrets; accessKeyId?: string } | null): SplitSettings<S3Settings> {
+export function s3Settings(input: unknown, stored: Stored<S3Secrets, S3Settings> | null): SplitSettings<S3Settings> {
   const s = parseInput(s3Schema, input, 's3')
   const { secretAccessKey, ...rest } = s
   const config: S3Settings = { ...rest, forcePathStyle: s.forcePathStyle ?? undefined }
@@ -134,7 +144,52 @@ export function s3Settings(input: unknown, stored: { secrets: S3Secrets; accessK
     if (secretAccessKey) throw badInput('s3.accessKeyId: is required with secretAccessKey', 's3.accessKeyId')
     return { config, secrets: null }
   }
-  const secret = secretAccessKey ?? (stored?.accessKeyId === s.accessKeyId ? stored.secrets.secretAccessKey : undefined)
+  const kept = stored?.config.accessKeyId === s.accessKeyId ? stored.secrets.secretAccessKey : undefined
+  if (!secretAccessKey && kept) keepOnlyIfBound('s3', stored!.config, config, 'secretAccessKey')
+  const secret = secretAccessKey ?? kept
   if (!secret) throw badInput('s3.secretAccessKey: is required with accessKeyId (leave both out for the default AWS credential chain)', 's3.secretAccessKey')
   return { config, secrets: { secretAccessKey: secret } }
+}
+
+/** What is stored for a destination: its sealed secrets (opened) and its public settings. */
+export interface Stored<S, C> {
+  secrets: S
+  config: C
+}
+
+/**
+ * Where a destination's secret goes: the endpoint (scheme, host, port) and what it signs for there.
+ * Azure: the account URL and account name (a SAS token or key belongs to one account). S3: the
+ * endpoint (AWS when none), bucket and addressing style (virtual-hosted style puts the bucket into
+ * the host name). Region, prefix, container and tuning are not part of it: they change where on the
+ * same service the key is used, not who receives it.
+ */
+export function secretBinding(kind: 'azureBlob' | 's3', c: AzureBlobSettings | S3Settings): string {
+  if (kind === 'azureBlob') {
+    const a = c as AzureBlobSettings
+    return JSON.stringify([origin(a.accountUrl), new URL(a.accountUrl).pathname.replace(/\/+$/, ''), a.accountName ?? ''])
+  }
+  const s3 = c as S3Settings
+  return JSON.stringify([s3.endpoint ? origin(s3.endpoint) : 'aws', s3.bucket, !!s3.forcePathStyle])
+}
+
+const origin = (url: string) => new URL(url).origin
+
+/**
+ * Refuses to carry a stored secret over to another binding: the caller must give it again in the
+ * same request. Refusing (rather than dropping the secret) changes nothing on a mistake and says
+ * what is needed; a destination cannot be saved without its sign-in anyway.
+ */
+function keepOnlyIfBound(kind: 'azureBlob' | 's3', before: AzureBlobSettings | S3Settings, after: AzureBlobSettings | S3Settings, field: string): void {
+  if (secretBinding(kind, before) === secretBinding(kind, after)) return
+  throw badInput(
+    `${kind}.${field}: the stored ${field} was given for ${describeBinding(kind, before)}; it is not sent to ${describeBinding(kind, after)}. Give ${field} again in the same request`,
+    `${kind}.${field}`,
+  )
+}
+
+function describeBinding(kind: 'azureBlob' | 's3', c: AzureBlobSettings | S3Settings): string {
+  if (kind === 'azureBlob') return (c as AzureBlobSettings).accountUrl
+  const s3 = c as S3Settings
+  return `bucket "${s3.bucket}" at ${s3.endpoint ?? 'AWS'}${s3.forcePathStyle ? ' (path style)' : ''}`
 }

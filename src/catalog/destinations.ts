@@ -9,8 +9,9 @@ import { badInput, conflict, notFound } from '../errors.js'
 import { azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-settings.js'
 import { DestinationError, type Destination } from '../storage/destination.js'
 import { LocalDestination } from '../storage/local.js'
+import { LocalRoots } from '../storage/local-roots.js'
 import { DEFAULT_OBJECT_STORE_OPTIONS, type ObjectStoreOptions } from '../storage/object-store.js'
-import { s3Uri, type S3Secrets, type S3Settings } from '../storage/s3-settings.js'
+import { defaultCredentialsProblem, s3Uri, type S3Secrets, type S3Settings } from '../storage/s3-settings.js'
 import { azureBlobSettings, s3Settings } from './destination-settings.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { nameSchema, parseInput } from './validate.js'
@@ -51,15 +52,28 @@ export interface DestinationCatalogOptions {
   objectStore?: Partial<ObjectStoreOptions>
 }
 
+/** What the service allows destinations to be, from its configuration. */
+export interface DestinationPolicy {
+  /** Folders LOCAL destinations must be inside (LOCAL_ROOTS). */
+  localRoots: readonly string[]
+  /** S3-compatible endpoints (besides AWS) that may use the service's default AWS credentials. */
+  s3DefaultCredentialEndpoints: readonly string[]
+}
+
 export class DestinationCatalog {
   readonly #objectStore: ObjectStoreOptions
+  readonly #roots: LocalRoots
+  readonly #s3DefaultEndpoints: readonly string[]
 
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
+    policy: DestinationPolicy,
     options: DestinationCatalogOptions = {},
   ) {
     this.#objectStore = { ...DEFAULT_OBJECT_STORE_OPTIONS, ...options.objectStore }
+    this.#roots = new LocalRoots(policy.localRoots)
+    this.#s3DefaultEndpoints = policy.s3DefaultCredentialEndpoints
   }
 
   async create(input: CreateDestinationInput): Promise<DestinationRow> {
@@ -78,6 +92,9 @@ export class DestinationCatalog {
     const current = await this.get(id)
     const kind = current.kind as DestinationKind
     const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
+    // Settings of another kind are refused, not ignored (they may carry a secret meant for elsewhere).
+    for (const other of Object.values(INPUT_FIELD))
+      if (other !== INPUT_FIELD[kind] && input[other] != null) throw badInput(`a ${kind} destination takes ${INPUT_FIELD[kind]} only`, other)
     const given = input[INPUT_FIELD[kind]] != null
     const next = given ? await this.settingsFor(kind, input, current) : { config: current.config, secret: current.secret }
     try {
@@ -111,12 +128,15 @@ export class DestinationCatalog {
     const s = settingsOf(row)
     switch (s.kind) {
       case 'LOCAL':
-        return new LocalDestination(s.local.path)
+        return new LocalDestination(s.local.path, this.#roots)
       case 'AZURE_BLOB': {
         const { AzureBlobDestination } = await import('../storage/azure-blob.js')
         return new AzureBlobDestination(s.azureBlob, this.secretsOf<AzureBlobSecrets>(row), this.#objectStore)
       }
       case 'S3': {
+        // Settings saved before S3_DEFAULT_CREDENTIALS_ENDPOINTS changed are held to it too.
+        const problem = defaultCredentialsProblem(s.s3, this.#s3DefaultEndpoints)
+        if (problem) throw new DestinationError('DESTINATION_AUTH', `S3 bucket "${s.s3.bucket}": ${problem}`, false)
         const { S3Destination } = await import('../storage/s3.js')
         return new S3Destination(s.s3, this.secretsOf<S3Secrets>(row), this.#objectStore)
       }
@@ -189,14 +209,17 @@ export class DestinationCatalog {
     const sealed = (secrets: Record<string, string> | null) => (secrets ? this.box.seal(secrets) : null)
     switch (kind) {
       case 'LOCAL':
-        return { config: JSON.stringify(await localSettings(input.local)), secret: null as string | null }
+        return { config: JSON.stringify(await localSettings(input.local, this.#roots)), secret: null as string | null }
       case 'AZURE_BLOB': {
-        const { config, secrets } = await azureBlobSettings(input.azureBlob, current ? this.secretsOf<AzureBlobSecrets>(current) : null)
+        const stored = current ? { secrets: this.secretsOf<AzureBlobSecrets>(current), config: JSON.parse(current.config) as AzureBlobSettings } : null
+        const { config, secrets } = await azureBlobSettings(input.azureBlob, stored)
         return { config: JSON.stringify(config), secret: sealed(secrets) }
       }
       case 'S3': {
-        const stored = current ? { secrets: this.secretsOf<S3Secrets>(current), accessKeyId: (JSON.parse(current.config) as S3Settings).accessKeyId } : null
+        const stored = current ? { secrets: this.secretsOf<S3Secrets>(current), config: JSON.parse(current.config) as S3Settings } : null
         const { config, secrets } = s3Settings(input.s3, stored)
+        const problem = defaultCredentialsProblem(config, this.#s3DefaultEndpoints)
+        if (problem) throw badInput(`s3.endpoint: ${problem}`, 's3.endpoint')
         return { config: JSON.stringify(config), secret: sealed(secrets) }
       }
     }
@@ -233,14 +256,19 @@ export function settingsOf(row: Pick<DestinationRow, 'kind' | 'config'>): Destin
   }
 }
 
-async function localSettings(input: unknown): Promise<LocalSettings> {
+async function localSettings(input: unknown, roots: LocalRoots): Promise<LocalSettings> {
   const { path } = parseInput(localSchema, input, 'local')
   const absolute = resolve(path)
+  // Outside the roots nothing is touched, and the answer is the same whether the path exists or not.
+  const outside = badInput(`local.path: must be inside one of the folders LOCAL_ROOTS allows (${roots.describe()}); symlinks are followed`, 'local.path')
+  if (!roots.contains(absolute) || !(await roots.containsReal(absolute).catch(() => false))) throw outside
   // Fail now, not at 3 a.m. in the first scheduled run.
   try {
     await mkdir(absolute, { recursive: true })
     await access(absolute, constants.W_OK)
+    if (!(await roots.containsReal(absolute))) throw outside
   } catch (e) {
+    if (e === outside) throw e
     throw badInput(`local.path: cannot write to ${absolute} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'local.path')
   }
   return { path: absolute }

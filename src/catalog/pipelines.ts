@@ -7,6 +7,7 @@ import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { lockUnheld } from './pipeline-hold.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
+import { sourceCheckWrite, type SourceChecker } from './source-check.js'
 import { nameSchema, parseInput } from './validate.js'
 
 export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
@@ -115,12 +116,17 @@ export type UpdatePipelineInput = { [K in keyof CreatePipelineInput]?: CreatePip
 const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'odpContext', 'odpName', 'table', 'fields', 'filter', 'watermarkField', 'mode'] as const
 
 export class PipelineCatalog {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Checks an ODP_ODATA source against SAP's metadata (source-check.ts); absent: not checked. */
+    private readonly checkSource?: SourceChecker,
+  ) {}
 
   async create(input: CreatePipelineInput, now = new Date()): Promise<Pipeline> {
     const data = await this.validate(input, undefined, now)
+    const checked = await this.checkSource?.(data)
     try {
-      return await this.db.pipeline.create({ data })
+      return await this.db.pipeline.create({ data: { ...data, ...sourceCheckWrite(checked, 'create') } })
     } catch (e) {
       throw this.uniqueConflict(e, data.name)
     }
@@ -137,13 +143,15 @@ export class PipelineCatalog {
     const current = await this.get(id)
     const data = await this.validate(input, current, now)
     const selectionChanges = SELECTION.some((k) => data[k] !== current[k])
+    // Asked before the transaction: SAP's answer may take a moment, the row lock must not.
+    const checked = await this.checkSource?.(data, current)
     try {
       return await this.db.$transaction(async (tx) => {
         // Locks the pipeline row: no run starts and no reset begins while this change is checked and made.
         if (!(await lockUnheld(tx, id))) throw conflict(`pipeline "${current.name}" is being reset or deleted; try again in a moment`)
         const locked = await tx.pipeline.findUniqueOrThrow({ where: { id }, include: { deltaState: { select: { pipelineId: true } } } })
         if (selectionChanges && (locked.mode === 'DELTA' || data.mode === 'DELTA')) await this.refuseSelectionChange(tx, locked)
-        return tx.pipeline.update({ where: { id }, data })
+        return tx.pipeline.update({ where: { id }, data: { ...data, ...sourceCheckWrite(checked, 'update') } })
       })
     } catch (e) {
       throw this.uniqueConflict(e, data.name)

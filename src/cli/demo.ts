@@ -33,6 +33,8 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
     scheduler: false,
     security: securityFromConfig(config),
     onFirstToken: (created) => (token = created.token),
+    // Its own SAP simulator listens on this machine; the lake is DATA_DIR/demo/lake (the default root).
+    outbound: { allowLoopback: true, allow: [] },
   })
   const api = new GraphQLHttpClient(`${app.url}/graphql`, token!)
   try {

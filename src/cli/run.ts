@@ -19,6 +19,9 @@ export async function runOnce(config: Config, pipelineRef: string, mode: string 
     databaseUrl: config.DATABASE_URL,
     secretKey: config.SECRET_KEY,
     rfcPoolSize: config.RFC_POOL_SIZE,
+    outbound: { allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW },
+    localRoots: config.LOCAL_ROOTS,
+    s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
   })
   try {

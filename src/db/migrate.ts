@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
+import { preparePrivateFile } from './private-files.js'
 import type { DbTarget } from './target.js'
 
 /**
@@ -46,6 +47,7 @@ function checkDrift(name: string, storedChecksum: string, checksum: string) {
 }
 
 function migrateSqlite(file: string): MigrationResult {
+  preparePrivateFile(file)
   const db = new Database(file)
   try {
     db.pragma('busy_timeout = 10000')

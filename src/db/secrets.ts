@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ensurePrivateDir } from './private-files.js'
 
 /**
  * Encrypts secrets at rest (SAP passwords, storage keys) with AES-256-GCM. The stored form is
@@ -37,10 +38,21 @@ export class SecretBox {
  */
 export function resolveSecretKey(secretKey: string | undefined, dataDir: string): string {
   if (secretKey) return secretKey
-  const file = join(dataDir, 'secret.key')
+  const file = keyFile(dataDir)
   if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(dataDir, { recursive: true })
-  const key = randomBytes(32).toString('base64')
-  writeFileSync(file, key + '\n', { mode: 0o600 })
+  ensurePrivateDir(dataDir)
+  const key = generateKey()
+  writeKeyFile(file, key)
   return key
+}
+
+/** Where a generated key lives: DATA_DIR/secret.key. */
+export const keyFile = (dataDir: string) => join(dataDir, 'secret.key')
+
+export const generateKey = () => randomBytes(32).toString('base64')
+
+/** Writes a key file readable by the owner only (also when the file existed with wider rights). */
+export function writeKeyFile(file: string, key: string): void {
+  writeFileSync(file, key + '\n', { mode: 0o600 })
+  chmodSync(file, 0o600)
 }

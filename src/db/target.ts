@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { ensurePrivateDir } from './private-files.js'
 
 /** Which database the service uses: DATABASE_URL when set, else a SQLite file under DATA_DIR. */
 export type DbTarget = { provider: 'sqlite'; file: string } | { provider: 'postgresql'; url: string }
@@ -7,7 +7,7 @@ export type DbTarget = { provider: 'sqlite'; file: string } | { provider: 'postg
 export function dbTarget(databaseUrl: string | undefined, dataDir: string): DbTarget {
   if (databaseUrl?.startsWith('postgres')) return { provider: 'postgresql', url: databaseUrl }
   if (databaseUrl?.startsWith('file:')) return { provider: 'sqlite', file: resolve(databaseUrl.slice('file:'.length)) }
-  mkdirSync(dataDir, { recursive: true })
+  ensurePrivateDir(dataDir)
   return { provider: 'sqlite', file: resolve(join(dataDir, 'delta-extractor.db')) }
 }
 

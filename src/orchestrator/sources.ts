@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { ResolvedConnection } from '../catalog/connections.js'
 import { ODataOdpClient, ODataSource } from '../sap/odata/index.js'
-import { createRfcSource, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
+import { guardedFetch } from '../net/guarded-http.js'
+import { OutboundPolicy } from '../net/outbound-policy.js'
+import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
 import type { Source } from '../sap/source.js'
 import type { Logger } from '../util/logger.js'
 
@@ -13,6 +15,11 @@ export interface SourceFactory {
 }
 
 export interface SourceOptions {
+  /**
+   * Where SAP may be reached (checked on every connection, OData and RFC). Default: the strict
+   * policy (no loopback, no allow list); tests and the demo pass one that allows their simulators.
+   */
+  outbound?: OutboundPolicy
   /** Transient-failure retries of each SAP request (the client's own backoff; Retry-After is honoured). */
   retries?: number
   backoffMs?: number
@@ -35,12 +42,16 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   const rfcSources = new Map<string, { fingerprint: string; source: RfcSource }>()
   /** Replaced sources whose runs are still reading; closed for good at shutdown. */
   const retiring = new Set<RfcSource>()
+  const outbound = opts.outbound ?? new OutboundPolicy({ allowLoopback: false, allow: [] })
+  // One connection pool for every OData source of this factory, each connection checked.
+  const fetch = guardedFetch(outbound)
+  const connectGuard = rfcConnectGuard(outbound)
   const factory: SourceFactory = (c, log) => {
     const logFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg)
     if (c.protocol === 'ODATA') {
       const client = new ODataOdpClient(
         { serviceUrl: c.odata.serviceUrl, sapClient: c.odata.sapClient, user: c.odata.user, password: c.secrets.password, language: c.odata.language },
-        { retries: opts.retries, backoffMs: opts.backoffMs, log: logFn },
+        { retries: opts.retries, backoffMs: opts.backoffMs, log: logFn, fetch },
       )
       return new ODataSource(client)
     }
@@ -55,7 +66,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     const { lang, ...params } = c.rfc
     const source = createRfcSource(
       { ...params, lang, passwd: c.secrets.password },
-      { clientFactory: opts.rfcClientFactory, poolSize: opts.rfcPoolSize, log: logFn, retries: opts.retries, backoffMs: opts.backoffMs },
+      { clientFactory: opts.rfcClientFactory, connectGuard, poolSize: opts.rfcPoolSize, log: logFn, retries: opts.retries, backoffMs: opts.backoffMs },
     )
     rfcSources.set(c.id, { fingerprint, source })
     return source
@@ -64,6 +75,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     await Promise.all([...[...rfcSources.values()].map((s) => s.source), ...retiring].map((s) => s.close()))
     rfcSources.clear()
     retiring.clear()
+    await fetch.close()
   }
   return factory
 }

@@ -22,6 +22,8 @@ export type SourceErrorCode =
   | 'SOURCE_FORBIDDEN'
   /** The protocol's driver is not installed here (node-rfc and SAP's NW RFC SDK for RFC connections). */
   | 'SOURCE_DRIVER_MISSING'
+  /** The outbound policy refuses the host (link-local, metadata, loopback, not in OUTBOUND_ALLOW). */
+  | 'OUTBOUND_REFUSED'
 
 const RETRYABLE: Record<SourceErrorCode, boolean> = {
   SOURCE_UNAVAILABLE: true,
@@ -33,6 +35,7 @@ const RETRYABLE: Record<SourceErrorCode, boolean> = {
   SOURCE_BAD_REQUEST: false,
   SOURCE_FORBIDDEN: false,
   SOURCE_DRIVER_MISSING: false,
+  OUTBOUND_REFUSED: false,
 }
 
 export interface SourceErrorDetails {

@@ -70,6 +70,12 @@ export interface SourceRead {
   confirm?(signal: AbortSignal): Promise<void>
 }
 
+/** Something a source spec names that SAP does not have; `field` is the SourceInput field (or `mode`). */
+export interface SourceSpecProblem {
+  field: 'entitySet' | 'fields' | 'filter' | 'mode'
+  message: string
+}
+
 export interface Source {
   read(req: SourceReadRequest): Promise<SourceRead>
   /**
@@ -82,4 +88,9 @@ export interface Source {
   reset(spec: SourceSpec, signal: AbortSignal): Promise<void>
   /** Logs on and measures a round trip. */
   ping(signal: AbortSignal): Promise<{ latencyMs: number }>
+  /**
+   * Checks a spec against SAP's own description of it (metadata) without reading data: resolves
+   * with the first problem found, or undefined; rejects when SAP cannot be asked.
+   */
+  check?(spec: SourceSpec, mode: 'FULL' | 'DELTA', signal: AbortSignal): Promise<SourceSpecProblem | undefined>
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob'
+import { guardedAgents } from '../net/guarded-http.js'
 import { blobServiceClient } from './azure-auth.js'
 import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
 import { md5Of } from './checksum.js'
@@ -44,6 +45,7 @@ export class AzureBlobDestination implements Destination {
   readonly #concurrency: number
   readonly #where: string
   readonly #secrets: string[]
+  readonly #agents: ReturnType<typeof guardedAgents>
 
   constructor(
     private readonly settings: AzureBlobSettings,
@@ -56,6 +58,7 @@ export class AzureBlobDestination implements Destination {
     this.#secrets = [secrets.connectionString, secrets.sasToken, secrets.accountKey].filter((s): s is string => !!s)
     this.uri = azureBlobUri(settings)
     this.#where = `Azure Blob container "${settings.container}" at ${settings.accountUrl}`
+    this.#agents = guardedAgents(options.outbound)
     try {
       const service = blobServiceClient(settings, secrets, {
         retryOptions: {
@@ -65,13 +68,18 @@ export class AzureBlobDestination implements Destination {
           tryTimeoutInMs: options.requestTimeoutMs,
         },
         userAgentOptions: { userAgentPrefix: 'delta-extractor' },
-      })
+      }, this.#agents)
       this.#container = service.getContainerClient(settings.container)
     } catch (e) {
       // A malformed key or connection string: nothing a retry would fix.
       const err = storageError(this.#where, e, this.#secrets)
       throw new DestinationError('DESTINATION_AUTH', err.message, false)
     }
+  }
+
+  close(): void {
+    this.#agents.http.destroy()
+    this.#agents.https.destroy()
   }
 
   uriOf(key: string): string {

@@ -4,6 +4,7 @@ import { access, copyFile, mkdir, readFile, rename, rm, stat, unlink, writeFile 
 import { dirname, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
+import type { LocalRoots } from './local-roots.js'
 
 /**
  * A folder on this machine (or a mounted share). Every object is written to a temporary name beside
@@ -13,7 +14,15 @@ export class LocalDestination implements Destination {
   readonly root: string
   readonly uri: string
 
-  constructor(path: string) {
+  /**
+   * @param allowed when given, every folder written to must resolve (symlinks followed) inside one
+   * of these roots; checked before each write, so a symlink planted after the destination was saved
+   * does not lead outside.
+   */
+  constructor(
+    path: string,
+    private readonly allowed?: LocalRoots,
+  ) {
     this.root = resolve(path)
     this.uri = pathToFileURL(this.root).href
   }
@@ -25,7 +34,7 @@ export class LocalDestination implements Destination {
   async putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }> {
     signal?.throwIfAborted()
     const target = this.pathOf(key)
-    await this.io(() => mkdir(dirname(target), { recursive: true }))
+    await this.folderFor(target)
     const tmp = `${target}.${randomUUID()}.tmp`
     try {
       await this.io(() => copyFile(localPath, tmp))
@@ -44,7 +53,7 @@ export class LocalDestination implements Destination {
   async putText(key: string, body: string, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted()
     const target = this.pathOf(key)
-    await this.io(() => mkdir(dirname(target), { recursive: true }))
+    await this.folderFor(target)
     const tmp = `${target}.${randomUUID()}.tmp`
     await this.io(() => writeFile(tmp, body))
     await this.io(() => rename(tmp, target))
@@ -60,16 +69,33 @@ export class LocalDestination implements Destination {
   }
 
   async removePrefix(prefix: string): Promise<void> {
-    await this.io(() => rm(this.pathOf(prefix), { recursive: true, force: true }))
+    const target = this.pathOf(prefix)
+    await this.checkInside(dirname(target))
+    await this.io(() => rm(target, { recursive: true, force: true }))
   }
 
   async probe(): Promise<void> {
+    await this.checkInside(this.root)
     await this.io(() => mkdir(this.root, { recursive: true }))
     await this.io(() => access(this.root, constants.W_OK))
     const key = `.delta-extractor-probe-${randomUUID()}`
     await this.putText(key, 'probe')
     if ((await this.getText(key)) !== 'probe') throw new DestinationError('DESTINATION_UNAVAILABLE', 'probe object read back differently', true)
     await this.io(() => unlink(this.pathOf(key)))
+  }
+
+  /** Creates the folder of `target`, refusing it when it resolves outside the allowed roots. */
+  private async folderFor(target: string): Promise<void> {
+    await this.checkInside(dirname(target))
+    await this.io(() => mkdir(dirname(target), { recursive: true }))
+    await this.checkInside(dirname(target))
+  }
+
+  private async checkInside(dir: string): Promise<void> {
+    if (!this.allowed) return
+    const inside = this.allowed.contains(dir) && (await this.io(() => this.allowed!.containsReal(dir)))
+    if (!inside)
+      throw new DestinationError('DESTINATION_AUTH', `local destination ${this.root}: ${dir} is outside the folders LOCAL_ROOTS allows (symlinks are followed); move the destination under ${this.allowed.describe()}`, false)
   }
 
   /** Keys never climb out of the root, whatever a path template produced. */

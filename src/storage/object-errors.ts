@@ -81,7 +81,10 @@ export function isAbort(e: unknown, signal?: AbortSignal): boolean {
  */
 export function storageError(where: string, e: unknown, secrets: Array<string | undefined>): DestinationError {
   if (e instanceof DestinationError) return e
-  const { status, code, message } = factsOf(e)
+  const refused = outboundRefusal(e)
+  if (refused) return new DestinationError('OUTBOUND_REFUSED', `${where}: ${refused.message}`, false)
+  const { status, code, message: raw } = factsOf(e)
+  const message = serviceMessage(raw, code)
   const tag = [status, code].filter(Boolean).join(' ')
   const say = (text: string) => redact(`${where}: ${text}${tag ? ` (${tag})` : ''}`, secrets)
   if (AUTH_CODES.has(code ?? '') || status === 401 || status === 403)
@@ -92,6 +95,8 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
     return new DestinationError('DESTINATION_INTEGRITY', say('the service received different bytes than were sent'), true)
   if (status === 408 || status === 429 || (status !== undefined && status >= 500) || NETWORK_CODES.has(code ?? ''))
     return new DestinationError('DESTINATION_UNAVAILABLE', say(`not reachable or not answering: ${firstLine(message)}`), true)
+  if (status !== undefined && status >= 300 && status < 400)
+    return new DestinationError('DESTINATION_UNAVAILABLE', say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)'), false)
   if (status !== undefined && status >= 400)
     return new DestinationError('DESTINATION_UNAVAILABLE', say(`request refused: ${firstLine(message)}`), false)
   // Anything else (a client-side configuration problem, an unexpected SDK failure): not retried.
@@ -99,6 +104,38 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
 }
 
 const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
+
+/**
+ * The part of an SDK message fit to show: the storage service's own one-line message. Not shown:
+ * bodies the SDK quotes when it cannot parse an answer (an endpoint may be any internal service),
+ * and socket messages, which name the address a host resolved to.
+ */
+function serviceMessage(message: string, code: string | undefined): string {
+  if (/deserializ|responseBody|<[a-z!?/]/i.test(message)) return 'the answer is not a storage service error message'
+  if (code && NETWORK_CODES.has(code)) return NETWORK_TEXT[code] ?? 'the connection failed'
+  return firstLine(message).replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/gi, '(address)')
+}
+
+const NETWORK_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connect timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+}
+
+/** The policy's refusal, wherever the SDK put it (cause chain, wrapped request errors). */
+function outboundRefusal(e: unknown): Error | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    if ((c as { code?: unknown }).code === 'E_OUTBOUND_REFUSED' || (c as { name?: unknown }).name === 'OutboundRefused') return c as Error
+    const m = /the outbound policy refuses [^\n]*/.exec(String((c as { message?: unknown }).message ?? ''))
+    if (m) return new Error(m[0])
+  }
+  return undefined
+}
 
 /**
  * Runs a storage operation with the destination's retry policy, turning SDK errors into

@@ -1,3 +1,4 @@
+import { OutboundPolicy } from '../net/outbound-policy.js'
 import { DestinationError } from './destination.js'
 import { DEFAULT_STORAGE_RETRY, type RetryOptions } from './retry.js'
 
@@ -9,9 +10,16 @@ export interface ObjectStoreOptions {
   sdkTries: number
   /** Longest wait for one HTTP request (one block or part, not a whole file). */
   requestTimeoutMs: number
+  /** Which hosts the SDKs may connect to; checked on every new connection. */
+  outbound: OutboundPolicy
 }
 
-export const DEFAULT_OBJECT_STORE_OPTIONS: ObjectStoreOptions = { retry: DEFAULT_STORAGE_RETRY, sdkTries: 3, requestTimeoutMs: 120_000 }
+export const DEFAULT_OBJECT_STORE_OPTIONS: ObjectStoreOptions = {
+  retry: DEFAULT_STORAGE_RETRY,
+  sdkTries: 3,
+  requestTimeoutMs: 120_000,
+  outbound: new OutboundPolicy({ allowLoopback: false, allow: [] }),
+}
 
 /** One try only: testDestination must answer quickly, and says why it failed rather than waiting. */
 export const PROBE_RETRY: RetryOptions = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 }

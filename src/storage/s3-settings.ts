@@ -29,3 +29,17 @@ export const S3_DEFAULTS = { region: 'us-east-1', partSizeMb: 8, uploadConcurren
 export function s3Uri(s: Pick<S3Settings, 'bucket' | 'prefix'>): string {
   return `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''}`
 }
+
+/**
+ * Without static keys an S3 destination signs with the service's own AWS credentials (environment,
+ * profile, instance role). Those go to AWS only, or to endpoints an administrator named
+ * (S3_DEFAULT_CREDENTIALS_ENDPOINTS): otherwise anyone who may create a destination could have the
+ * service sign requests for a server of their choosing. Undefined when the settings are fine.
+ */
+export function defaultCredentialsProblem(s: Pick<S3Settings, 'accessKeyId' | 'endpoint'>, allowedEndpoints: readonly string[]): string | undefined {
+  if (s.accessKeyId || !s.endpoint) return undefined
+  const u = new URL(s.endpoint)
+  if (u.protocol === 'https:' && /(^|\.)amazonaws\.com(\.cn)?$/i.test(u.hostname)) return undefined
+  if (allowedEndpoints.some((a) => new URL(a).origin === u.origin)) return undefined
+  return `the service's default AWS credentials are used only with AWS endpoints, and ${u.origin} is not one: give accessKeyId and secretAccessKey, or have an administrator list the endpoint in S3_DEFAULT_CREDENTIALS_ENDPOINTS`
+}

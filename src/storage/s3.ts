@@ -14,6 +14,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { guardedAgents } from '../net/guarded-http.js'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
 import { deleteProbe, isMissingObject, retryingStorageOp } from './object-errors.js'
@@ -23,6 +24,11 @@ import { checkStored } from './s3-verify.js'
 import { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
 
 export { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
+
+function agentsFor(options: ObjectStoreOptions) {
+  const { http, https } = guardedAgents(options.outbound)
+  return { httpAgent: http, httpsAgent: https }
+}
 
 /**
  * A folder in an S3 bucket (AWS or S3-compatible). Files go up with @aws-sdk/lib-storage: one
@@ -67,7 +73,8 @@ export class S3Destination implements Destination {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: options.sdkTries,
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs },
+      // Agents of its own (the client destroys them on close), each connection checked by the policy.
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs, ...agentsFor(options) },
     })
   }
 

@@ -39,7 +39,8 @@ it('a run whose process is killed mid-extraction is failed as WORKER_LOST and re
   h.sim.admin.injectFault({ kind: 'slow', page: 3, read: 'delta', delayMs: 60_000 })
 
   // Another process runs the pipeline (`delta-extractor run`) on the same database and gets stuck on page 2.
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: h.db.dataDir, LOG_LEVEL: 'error' }
+  // The simulator listens on 127.0.0.1; the lake is DATA_DIR/lake, the default LOCAL_ROOTS.
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: h.db.dataDir, LOG_LEVEL: 'error', ALLOW_LOOPBACK: 'true' }
   if (h.db.databaseUrl) env.DATABASE_URL = h.db.databaseUrl
   else delete env.DATABASE_URL
   child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', 'crashy'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })

@@ -46,7 +46,8 @@ describe('S3 credentials and settings', () => {
   beforeAll(async () => {
     s3 = await S3rverEmulator.start()
     await s3.createBucket('lake')
-    h = await Harness.start()
+    // s3rver stands in for an S3-compatible service an administrator allowed the default credentials for.
+    h = await Harness.start({ access: { s3DefaultCredentialEndpoints: [s3.endpoint] } })
   })
   afterAll(async () => {
     await h?.stop()

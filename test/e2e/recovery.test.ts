@@ -3,6 +3,7 @@ import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { SALES_ITEMS, type ChangeRef } from '../../src/simulator/index.js'
 import { graphql } from '../gql/index.js'
 import { Harness } from '../helpers/harness.js'
+import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { readRun, type LakeRow } from '../helpers/lake.js'
 
 const PipelineToken = graphql(`
@@ -37,7 +38,7 @@ describe('recovery after a failed delta', () => {
     h = await Harness.start({
       sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300, variants: { faultEndsRead } },
       // few quick client retries, so the injected fault outlasts them
-      orchestrator: { sources: sapSourceFactory({ retries: 1, backoffMs: 5 }), retry: { attempts: 3, baseDelayMs: 60_000 } },
+      orchestrator: { sources: sapSourceFactory({ retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }), retry: { attempts: 3, baseDelayMs: 60_000 } },
     })
     const { pipelineId } = await h.createPipeline({ pageSize: 40 })
     const init = await h.run(pipelineId)

@@ -4,6 +4,7 @@ import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
 import { startRfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
+import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { readRun, type LakeRow } from '../helpers/lake.js'
 
 const CreateRfcConnection = graphql(`
@@ -24,9 +25,9 @@ type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?:
 /** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
 async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number) {
   const rfc = await startRfcSimulator(opts)
-  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5 }) } })
+  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }) } })
   const { createConnection } = await h.gql(CreateRfcConnection, {
-    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
+    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
   })
   const { createDestination } = await h.gql(CreateLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
   const pipeline = async (name: string, mode: 'FULL' | 'DELTA', source: SourceInput) =>
@@ -147,7 +148,7 @@ describe('RFC connection pool', () => {
     const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
     const first = env.h.run(a)
     await vi.waitFor(() => expect(env!.rfc.admin.stats().byFunction['RFC_READ_TABLE']).toBeGreaterThan(4), { timeout: 10_000 })
-    await env.h.gql(UpdateRfcConnection, { id: env.connectionId, input: { rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } } })
+    await env.h.gql(UpdateRfcConnection, { id: env.connectionId, input: { rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } } })
     const second = await env.h.run(b) // replaces the source of the connection while the first run still reads
     await expectWideTable(await first)
     await expectWideTable(second)
@@ -255,7 +256,7 @@ describe('without SAP NW RFC SDK', () => {
     const h = await Harness.start() // the real default: node-rfc, which cannot load here
     try {
       const { createConnection } = await h.gql(CreateRfcConnection, {
-        input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'erp.example', sysnr: '00', client: '100', user: 'U', passwd: 'p' } },
+        input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: 'U', passwd: 'p' } },
       })
       expect(createConnection.rfcConfig).toEqual({ client: '100', user: 'U', hasPassword: true })
       const { testConnection } = await h.gql(TestConnection, { id: createConnection.id })

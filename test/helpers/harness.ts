@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../../src/util/logger.js'
 import { graphql } from '../gql/index.js'
 import type { CreateDestinationInput, OutputInput } from '../gql/graphql.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { TEST_OUTBOUND_OPTIONS } from './outbound.js'
 
 export const SAP_USER = 'DEMO'
 export const SAP_PASSWORD = 'Welcome1!'
@@ -24,6 +25,8 @@ export interface HarnessOptions {
   log?: Logger
   /** The API's defences; tests get the defaults except an unlimited mutation rate (see below). */
   security?: AppOptions['security']
+  /** What the service may reach and where it may write (the tests' default allows loopback, LOCAL roots = the data dir). */
+  access?: Pick<AppOptions, 'outbound' | 'localRoots' | 's3DefaultCredentialEndpoints' | 'secretKey'>
 }
 
 /** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
@@ -67,6 +70,11 @@ export class Harness {
       onQuery: opts.onQuery,
       // Suites send many mutations in a burst; the limit itself is tested in test/e2e/limits.test.ts.
       security: { mutationsPerMinute: 0, ...opts.security },
+      // The simulator and the emulators listen on 127.0.0.1; LOCAL destinations go under the
+      // test's temporary data dir (lakeDir and its siblings).
+      outbound: TEST_OUTBOUND_OPTIONS,
+      localRoots: [db.dataDir],
+      ...opts.access,
     }
     let adminToken: string | undefined
     const app = await startApp({ ...appOptions, onFirstToken: (created) => (adminToken = created.token) })
@@ -110,6 +118,23 @@ export class Harness {
     const r = await this.request(doc, variables)
     if (!r.errors?.length) throw new Error(`expected a GraphQL error, got ${JSON.stringify(r.data)}`)
     return r.errors[0] as ClientError
+  }
+
+  /** Sends an operation (a query or mutation) over the websocket instead of HTTP; returns data and errors as they came. */
+  async requestWs<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R, ClientError['extensions']>> {
+    const it = this.subscribe(doc, variables)
+    try {
+      const first = await it.next()
+      if (first.done) throw new Error('the websocket operation completed without a result')
+      return first.value as ExecutionResult<R, ClientError['extensions']>
+    } catch (e) {
+      // graphql-ws delivers errors found before execution (validation) as an error message: the iterator throws them.
+      if (!Array.isArray(e)) throw e
+      this.responses.push(JSON.stringify(e))
+      return { errors: e } as ExecutionResult<R, ClientError['extensions']>
+    } finally {
+      await it.return?.()
+    }
   }
 
   subscribe<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<ExecutionResult<R>> {

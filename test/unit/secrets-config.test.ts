@@ -40,7 +40,30 @@ describe('configuration', () => {
     expect(parseConfig({ RFC_POOL_SIZE: '2' }).RFC_POOL_SIZE).toBe(2)
   })
 
+  it('reads the security settings: loopback off, no allow list, LOCAL_ROOTS under DATA_DIR by default', () => {
+    expect(parseConfig({ DATA_DIR: '/srv/de' })).toMatchObject({ ALLOW_LOOPBACK: false, OUTBOUND_ALLOW: [], LOCAL_ROOTS: ['/srv/de/lake'], S3_DEFAULT_CREDENTIALS_ENDPOINTS: [] })
+    expect(
+      parseConfig({
+        ALLOW_LOOPBACK: 'true',
+        OUTBOUND_ALLOW: 'sap.corp.example:44300, *.corp.example 10.0.0.0/8,[fd00::1]:443',
+        LOCAL_ROOTS: '/srv/lake:/mnt/share',
+        S3_DEFAULT_CREDENTIALS_ENDPOINTS: 'https://minio.corp.example:9000',
+      }),
+    ).toMatchObject({
+      ALLOW_LOOPBACK: true,
+      OUTBOUND_ALLOW: ['sap.corp.example:44300', '*.corp.example', '10.0.0.0/8', '[fd00::1]:443'],
+      LOCAL_ROOTS: ['/srv/lake', '/mnt/share'],
+      S3_DEFAULT_CREDENTIALS_ENDPOINTS: ['https://minio.corp.example:9000'],
+    })
+  })
+
   it.each([
+    [{ ALLOW_LOOPBACK: 'yes' }, 'ALLOW_LOOPBACK'],
+    [{ OUTBOUND_ALLOW: '10.0.0.0/40' }, 'OUTBOUND_ALLOW entry "10.0.0.0/40"'],
+    [{ OUTBOUND_ALLOW: 'not a host!' }, 'OUTBOUND_ALLOW'],
+    [{ LOCAL_ROOTS: 'relative/lake' }, 'LOCAL_ROOTS'],
+    [{ S3_DEFAULT_CREDENTIALS_ENDPOINTS: 'minio:9000' }, 'S3_DEFAULT_CREDENTIALS_ENDPOINTS'],
+    [{ NEW_SECRET_KEY: 'short' }, 'NEW_SECRET_KEY'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ SECRET_KEY: 'short' }, 'SECRET_KEY'],

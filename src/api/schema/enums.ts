@@ -35,5 +35,5 @@ export const RunTriggerEnum = builder.enumType(RunTrigger, {
 export const RunErrorCodeEnum = builder.enumType('RunErrorCode', {
   values: RUN_ERROR_CODES,
   description:
-    'The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline\'s (run with takeover to replace it)',
+    'The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline\'s (run with takeover to replace it). OUTBOUND_REFUSED: the outbound policy refuses the host (link-local or metadata address, loopback without ALLOW_LOOPBACK, outside OUTBOUND_ALLOW)',
 })

@@ -9,6 +9,7 @@ import './pipeline.js'
 import './run.js'
 import './token.js'
 import './audit.js'
+import './source-check.js'
 
 let schema: GraphQLSchema | undefined
 

@@ -48,8 +48,10 @@ export class ODataOdpClient {
       ['sap-language', encodeURIComponent(conn.language ?? svc.language ?? '') || undefined],
     ]
     this.#log = opts.log ?? noLog
+    const basic = user ? Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64') : undefined
     this.#http = {
-      authorization: user ? `Basic ${Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64')}` : undefined,
+      authorization: basic ? `Basic ${basic}` : undefined,
+      secrets: [password, basic].filter((s): s is string => !!s),
       timeoutMs: conn.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       retries: opts.retries ?? DEFAULT_RETRIES,
       backoffMs: opts.backoffMs ?? DEFAULT_BACKOFF_MS,
@@ -77,6 +79,17 @@ export class ODataOdpClient {
       throw new SourceError('SOURCE_NOT_FOUND', `entity set ${name} is not in ${redactUrl(this.#svc.base)}; it has ${sets.length > 20 ? `${sets.slice(0, 20).join(', ')}, …` : sets.join(', ') || 'none'}`)
     }
     return info
+  }
+
+  /**
+   * Like {@link entitySet}, with one request and no retries: for checking a pipeline while it is
+   * saved, where an unreachable SAP should be reported at once, not after the backoff of a run.
+   */
+  async entitySetNow(name: string, signal?: AbortSignal): Promise<EntitySetInfo> {
+    const res = await httpGet({ ...this.#http, retries: 0 }, this.metadataUrl(), { accept: 'xml', signal })
+    const md = new ServiceMetadata(res.text, this.#log)
+    this.#metadata ??= Promise.resolve(md)
+    return this.entitySet(name, signal)
   }
 
   /** Data entity sets (EntityOf…, FactsOf…, AttrOf…, TextsOf…), without the DeltaLinksOf… history sets. */
@@ -161,7 +174,7 @@ export class ODataOdpClient {
     const v = holder?.[flag]
     if (v === true || v === 'true' || v === 'X') return true
     if (v === false || v === 'false' || v === '') return false
-    throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}: ${JSON.stringify(json).slice(0, 200)}`)
+    throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}`)
   }
 }
 

@@ -25,6 +25,11 @@ export interface HttpConfig {
   backoffMs: number
   fetch: typeof fetch
   log: LogFn
+  /**
+   * The password (and its Authorization form): blanked from error messages, for a server that
+   * quotes the request back (a proxy's error page, a hostile endpoint).
+   */
+  secrets?: string[]
 }
 
 export interface GetOptions {
@@ -148,17 +153,18 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
         return
       }
       const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
+      // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
+      // configured origin only; the target is not shown either, as it may be an internal address.
       const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
-      if (res.status >= 300 && res.status < 400) {
-        const location = res.headers.get('location')
-        if (location) verdict.error.message += ` (Location: ${redactUrl(location)})`
-      }
+      verdict.error.message = blank(verdict.error.message, cfg.secrets)
       if (!verdict.retry) throw lostRead(verdict.error, lastFailure, opts.continuation === true)
       failure = verdict.error
       waitMs = retryAfterMs(res.headers.get('retry-after'))
     } catch (e) {
       if (signal?.aborted) throw abortReason(signal)
       if (e instanceof SourceError) throw e
+      const refused = outboundRefusal(e)
+      if (refused) throw new SourceError('OUTBOUND_REFUSED', `${refused.message} (GET ${safeUrl})`, { cause: e })
       if (deadline.timedOut) {
         failure = new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
       } else if (isNetworkError(e)) {
@@ -298,6 +304,12 @@ function lostRead(error: SourceError, previous: SourceError | undefined, continu
   return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, { httpStatus: error.httpStatus, sapCode: error.sapCode, cause: error })
 }
 
+function blank(text: string, secrets: string[] | undefined): string {
+  let out = text
+  for (const s of secrets ?? []) if (s.length >= 4) out = out.split(s).join('***')
+  return out
+}
+
 /** Exponential backoff with jitter in [½, 1] of the step, capped. */
 export function backoff(baseMs: number, attempt: number): number {
   const step = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt)
@@ -365,12 +377,35 @@ function isNetworkError(e: unknown): boolean {
   return e instanceof TypeError && (e.message === 'fetch failed' || e.message === 'terminated' || !!(e as { cause?: unknown }).cause)
 }
 
+const NETWORK_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connect timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+}
+
+/**
+ * The failure as a code and a few words. Socket messages name the address a host resolved to
+ * (`connect ECONNREFUSED 10.1.2.3:8000`), which is not the caller's business; TLS failures keep
+ * their code (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE…), which says enough.
+ */
 function describeNetworkError(e: unknown): string {
   const code = errorCode(e)
-  let deepest: unknown = e
-  while ((deepest as { cause?: unknown })?.cause) deepest = (deepest as { cause?: unknown }).cause
-  const msg = (deepest as Error)?.message ?? String(deepest)
-  return code && !msg.includes(code) ? `${code} ${msg}` : msg
+  if (code) return NETWORK_TEXT[code] ? `${code} (${NETWORK_TEXT[code]})` : code
+  return (e as Error)?.message === 'terminated' ? 'the connection closed mid-answer' : 'the request failed'
+}
+
+/** The OutboundRefused somewhere in an error's cause chain (fetch wraps connector errors). */
+function outboundRefusal(e: unknown): Error | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++)
+    if ((c as { code?: unknown }).code === 'E_OUTBOUND_REFUSED') return c as Error
+  return undefined
 }
 
 
@@ -383,7 +418,6 @@ export async function httpGetJson(cfg: HttpConfig, url: string, opts: Omit<GetOp
     return { json, res, parseMs: performance.now() - started }
   } catch (e) {
     const type = res.headers.get('content-type') ?? 'no content-type'
-    const head = res.text.slice(0, 120).replace(/\s+/g, ' ')
-    throw new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}): ${JSON.stringify(head)}`, { httpStatus: res.status, cause: e })
+    throw new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}, ${res.text.length} characters)`, { httpStatus: res.status, cause: e })
   }
 }

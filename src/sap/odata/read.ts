@@ -334,9 +334,10 @@ class Batcher {
 function shapeError(e: BodyShapeError, url: string, res: Response | undefined, head: string): SourceError {
   if (e.reason === 'no-results') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array`)
   if (e.reason === 'too-large') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array (${e.message})`)
+  // The body's text is not repeated: the URL may point at another service than SAP.
   const type = res?.headers.get('content-type') ?? 'no content-type'
-  const shown = JSON.stringify(head.slice(0, 120).replace(/\s+/g, ' '))
-  return new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}): ${shown} (${e.message})`, { httpStatus: res?.status, cause: e })
+  const html = /^\s*</.test(head) ? ', an HTML or XML page' : ''
+  return new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}${html})`, { httpStatus: res?.status, cause: e })
 }
 
 interface Envelope {

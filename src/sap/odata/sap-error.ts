@@ -16,7 +16,12 @@ export interface SapError {
   code?: string
   message?: string
   details: SapErrorDetail[]
+  /** The body is no SAP Gateway error message (an HTML page, a proxy's text, another service): its text is not repeated. */
+  foreign?: boolean
 }
+
+/** Longest SAP message text carried into an error: enough for SAP's messages, not for a page. */
+const MESSAGE_LIMIT = 300
 
 /** SAP message id of "Could not open data access via extraction API RODPS_REPL_ODP_OPEN" (A.6.6). */
 export const ODP_BUSY_MESSAGE = 'RSODP_ODATA/013'
@@ -25,7 +30,9 @@ const xml = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseT
 
 /**
  * Reads `{"error":{code, message:{value}, innererror:{errordetails}}}` (errordetails as an array or
- * as `{errordetail:[…]}`), the same shape in XML, or falls back to the first line of plain text.
+ * as `{errordetail:[…]}`) or the same shape in XML. Anything else is `foreign`, and none of its text
+ * is kept: the URL may point at some other service (a database, a metadata endpoint, an intranet
+ * page), and its answer must not be shown to whoever configured the URL.
  */
 export function parseSapError(body: string): SapError {
   const text = body.trim()
@@ -52,9 +59,7 @@ export function parseSapError(body: string): SapError {
       .map((d) => ({ code: str(d['code']), message: messageText(d['message']), severity: str(d['severity']) }))
     return { code: str(err['code']), message: messageText(err['message']), details }
   }
-  // HTML logon pages, proxies' text bodies: keep a readable first chunk.
-  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()
-  return { message: plain ? plain.slice(0, 200) : undefined, details: [] }
+  return { details: [], foreign: text !== '' }
 }
 
 function str(v: unknown): string | undefined {
@@ -62,12 +67,13 @@ function str(v: unknown): string | undefined {
 }
 
 function messageText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v || undefined
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>
-    return str(o['value']) ?? str(o['#text'])
-  }
-  return undefined
+  const text = typeof v === 'string' ? v || undefined : v && typeof v === 'object' ? (str((v as Record<string, unknown>)['value']) ?? str((v as Record<string, unknown>)['#text'])) : undefined
+  return text === undefined ? undefined : shorten(text)
+}
+
+function shorten(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim()
+  return one.length > MESSAGE_LIMIT ? `${one.slice(0, MESSAGE_LIMIT)}…` : one
 }
 
 /** One line: main message plus distinct detail messages with their SAP ids. */
@@ -80,7 +86,7 @@ export function describeSapError(e: SapError): string {
     else if (d.code && !parts.some((p) => p.includes(d.code!))) parts.push(`[${d.code}]`)
     else if (m) parts.push(m)
   }
-  return parts.join('; ')
+  return shorten(parts.join('; '))
 }
 
 /** The SAP message id worth surfacing: a detail's `CLASS/NNN`, else the top-level code if it is one. */
@@ -114,8 +120,8 @@ export type StatusVerdict = { retry: true; error: SourceError } | { retry: false
 export function classifyStatus(status: number, body: SapError, ctx: StatusContext): StatusVerdict {
   const sapCode = sapMessageId(body)
   const text = describeSapError(body)
-  const make = (code: SourceErrorCode, lead: string) =>
-    new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${text ? `: ${text}` : ''}`, { httpStatus: status, sapCode })
+  const said = text ? `: ${text}` : body.foreign ? ': the answer is not an SAP Gateway error message' : ''
+  const make = (code: SourceErrorCode, lead: string) => new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${said}`, { httpStatus: status, sapCode })
   const delta = ctx.mode === 'DELTA' && !ctx.continuation
 
   if (status === 401) return { retry: false, error: make('SOURCE_AUTH', 'SAP rejected the logon: check user, password and sap-client') }

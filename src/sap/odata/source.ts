@@ -1,5 +1,8 @@
-import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
+import { SourceError } from '../errors.js'
+import type { Source, SourceRead, SourceReadRequest, SourceSpec, SourceSpecProblem } from '../source.js'
 import type { ODataOdpClient } from './client.js'
+import { validateFilter } from './filter.js'
+import { selectColumns } from './read.js'
 
 /** ODP over OData as a {@link Source}: the position is the delta link SAP returned, verbatim. */
 export class ODataSource implements Source {
@@ -39,6 +42,34 @@ export class ODataSource implements Source {
 
   ping(signal: AbortSignal): Promise<{ latencyMs: number }> {
     return this.client.ping(signal)
+  }
+
+  /** The checks a read makes before its first data request, against `$metadata` only. */
+  async check(spec: SourceSpec, mode: 'FULL' | 'DELTA', signal: AbortSignal): Promise<SourceSpecProblem | undefined> {
+    let info
+    try {
+      info = await this.client.entitySetNow(entitySetOf(spec), signal)
+    } catch (e) {
+      // Not in the metadata SAP sent (no HTTP status: SAP answered); a 404 of the service is the connection's problem.
+      if (e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND' && e.httpStatus === undefined) return { field: 'entitySet', message: e.message }
+      throw e
+    }
+    const problem = (field: SourceSpecProblem['field'], check: () => void): SourceSpecProblem | undefined => {
+      try {
+        check()
+        return undefined
+      } catch (e) {
+        if (e instanceof SourceError && e.code === 'SOURCE_BAD_REQUEST') return { field, message: e.message }
+        throw e
+      }
+    }
+    return (
+      problem('fields', () => selectColumns(info, spec.fields)) ??
+      (spec.filter?.trim() ? problem('filter', () => validateFilter(spec.filter!, info)) : undefined) ??
+      (mode === 'DELTA' && !info.deltaCapable
+        ? { field: 'mode', message: `entity set ${info.entitySet} is not delta-capable (no sap:change-tracking): use mode FULL` }
+        : undefined)
+    )
   }
 }
 

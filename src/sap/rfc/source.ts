@@ -4,6 +4,7 @@
  * so a machine without SAP's NW RFC SDK runs everything else and fails RFC use with
  * SOURCE_DRIVER_MISSING.
  */
+import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
 import { SourceError } from '../errors.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
 import { toSourceError } from './errors.js'
@@ -16,6 +17,8 @@ import { readTable, type TableSourceContext } from './table-source.js'
 export interface RfcSourceOptions {
   /** Stands in for node-rfc (the simulator's `createClient`); default: node-rfc, loaded lazily. */
   clientFactory?: RfcClientFactory
+  /** Checks (and pins) the host of every logon before the driver opens it (the outbound policy). */
+  connectGuard?: RfcConnectGuard
   /** Connections open at once for this connection (default 4). */
   poolSize?: number
   log?: RfcLogFn
@@ -60,7 +63,7 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
   // The driver loads on first use; a missing SDK rejects every use with the same clear error.
   const getPool = (): Promise<RfcPool> =>
     (pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then(
-      (factory) => (ready = new RfcPool(factory, params, { max: opts.poolSize ?? 4, log })),
+      (factory) => (ready = new RfcPool(opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory, params, { max: opts.poolSize ?? 4, log })),
     ))
   const timeout = opts.callTimeoutSeconds ?? 600
 

@@ -33,9 +33,18 @@ describe('parseSapError', () => {
     expect(e.message).toBe("Resource not found for segment 'Foo'")
     expect(e.details[0].code).toBe('/IWBEP/CM_MGW_RT/020')
   })
-  it('falls back to readable text for HTML and plain bodies', () => {
-    expect(parseSapError('<html><head><title>Logon</title></head><body><h1>Anmeldung   fehlgeschlagen</h1></body></html>').message).toBe('Logon Anmeldung fehlgeschlagen')
+  it('keeps no text of a body that is not an SAP error (the URL may point at another service)', () => {
+    const html = parseSapError('<html><head><title>Logon</title></head><body><h1>Anmeldung   fehlgeschlagen</h1></body></html>')
+    expect(html).toEqual({ details: [], foreign: true })
+    expect(parseSapError('ERROR: relation "users" does not exist')).toEqual({ details: [], foreign: true })
+    expect(parseSapError('{"Code":"Success","AccessKeyId":"ASIA…","SecretAccessKey":"…"}')).toEqual({ details: [], foreign: true })
     expect(parseSapError('').message).toBeUndefined()
+    const refused = classifyStatus(502, html, { url: 'http://10.0.0.5:5432/x' }).error
+    expect(refused.message).toBe('SAP is unavailable (HTTP 502 for http://10.0.0.5:5432/x): the answer is not an SAP Gateway error message')
+  })
+  it('shortens an SAP message to one line of at most 300 characters', () => {
+    const long = JSON.stringify({ error: { code: 'SY/530', message: { value: `line one\n${'x'.repeat(400)}` } } })
+    expect(parseSapError(long).message).toBe(`line one ${'x'.repeat(291)}…`)
   })
 })
 

@@ -256,7 +256,8 @@ describe('streamed pages', () => {
       messages.push(e.message)
     }
     expect(messages[0]).toContain('application/json that is not JSON')
-    expect(messages[0]).toContain('SAP NetWeaver Logon')
+    expect(messages[0]).toContain('an HTML or XML page')
+    expect(messages[0]).not.toContain('NetWeaver') // the body's text is not repeated
     expect(messages[1]).toContain('that is not JSON')
     expect(messages[2]).toContain('has no d.results array')
   })

@@ -153,7 +153,7 @@ describe('HTTP transport of the OData client', () => {
     expect(calls).toBe(3)
   })
 
-  it('an HTML logon page with status 200 is SOURCE_PROTOCOL, a redirect names its target', async () => {
+  it('an HTML logon page with status 200 is SOURCE_PROTOCOL; a redirect is not followed and its target not shown', async () => {
     const s = await script((_req, res, url) => {
       if (url.pathname.endsWith('/EntityOfZSALES')) res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>SAP NetWeaver Logon</body></html>')
       else res.writeHead(302, { location: 'https://idp.example/saml?user=x&password=hunter2' }).end()
@@ -162,10 +162,14 @@ describe('HTTP transport of the OData client', () => {
     const e1 = await rejection(drain(await client.read({ entitySet: 'EntityOfZSALES', mode: 'FULL', pageSize: 10 })))
     expect(e1.code).toBe('SOURCE_PROTOCOL')
     expect(e1.message).toContain('text/html that is not JSON')
+    expect(e1.message).not.toContain('Logon')
     const e2 = await rejection(client.subscribed('EntityOfZSALES'))
-    expect(e2.code).toBe('SOURCE_PROTOCOL')
-    expect(e2.message).toContain('Location: https://idp.example/saml?user=x&password=***')
+    expect(e2).toMatchObject({ code: 'SOURCE_PROTOCOL', httpStatus: 302 })
+    expect(e2.message).toContain('the service redirected')
+    expect(e2.message).not.toContain('idp.example')
     expect(e2.message).not.toContain('hunter2')
+    // one request each: the redirect was not followed
+    expect(s.requests.filter((q) => q.url.includes('SubscribedTo'))).toHaveLength(1)
   })
 
   it('stops at once on abort, cancelling the in-flight request', async () => {

@@ -1,0 +1,104 @@
+import { GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql'
+import type { Plugin } from 'graphql-yoga'
+import { literalValues, variableValues, type InputValue } from './input-values.js'
+
+/**
+ * Two rules for every operation, on HTTP and websockets alike (graphql-ws runs through Yoga's
+ * envelope), in one place rather than per field:
+ *
+ * 1. No control characters in any string input: NUL breaks PostgreSQL (an INTERNAL error instead of
+ *    an answer), and the rest have no business in names, hosts, keys or paths. Tab, newline and
+ *    carriage return are allowed in `filter` only, the one multi-line input (OData $filter and ABAP
+ *    WHERE clauses are typed over several lines). Refused with BAD_USER_INPUT before any resolver.
+ * 2. Errors that GraphQL itself raises about the request (syntax, validation, variable types) quote
+ *    the offending value ("String cannot represent a non string value: …", "got invalid value
+ *    {…}"); a password sent with a wrong type would come back in the response and reach logs.
+ *    Those messages keep their wording with every value the request carried replaced by "…".
+ */
+export function useInputGuard(): Plugin {
+  return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof GraphQLError) replaceParseResult(scrubSyntax(result))
+    },
+    onValidate: ({ params }) => ({ result, setResult }) => {
+      if (result.length) setResult(result.map((e) => scrub(e, literalValues(params.documentAST))))
+    },
+    onExecute: ({ args, setResultAndStopExecution }) => {
+      const refused = refusal(args.document, args.variableValues)
+      if (refused) return setResultAndStopExecution(refused)
+      const values = requestValues(args.document, args.variableValues)
+      return {
+        onExecuteDone: ({ result, setResult }) => {
+          if (isResult(result) && result.errors?.length) setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
+        },
+      }
+    },
+    onSubscribe: ({ args, setResultAndStopExecution }) => {
+      const refused = refusal(args.document, args.variableValues)
+      if (refused) return setResultAndStopExecution(refused)
+      const values = requestValues(args.document, args.variableValues)
+      return {
+        onSubscribeResult: ({ result, setResult }) => {
+          if (isResult(result) && result.errors?.length) setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
+        },
+      }
+    },
+  }
+}
+
+/** C0 controls, DEL and C1 controls. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/
+const MULTI_LINE = new Set(['filter'])
+
+function refusal(document: DocumentNode, variables: unknown): ExecutionResult | undefined {
+  for (const { path, value } of [...variableValues(variables), ...literalValues(document)]) {
+    const last = path.split('.').at(-1) ?? ''
+    const bad = (MULTI_LINE.has(last) ? CONTROL_BUT_LINES : CONTROL).exec(value)
+    if (!bad) continue
+    const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+    return {
+      errors: [
+        new GraphQLError(`${path}: must not contain control characters (found ${code})${MULTI_LINE.has(last) ? '' : '; tab and line breaks are allowed in filter only'}`, {
+          extensions: { code: 'BAD_USER_INPUT', field: path },
+        }),
+      ],
+    }
+  }
+  return undefined
+}
+
+function requestValues(document: DocumentNode, variables: unknown): InputValue[] {
+  return [...variableValues(variables), ...literalValues(document)]
+}
+
+const isResult = (r: unknown): r is ExecutionResult => !!r && typeof r === 'object' && !(Symbol.asyncIterator in r)
+
+/**
+ * The error with every request value replaced: quoted (as inspect() and print() show strings) and
+ * bare (as numbers and enum literals appear), bare only between non-word characters so that a
+ * value inside a longer word (a schema name) is left alone. Errors from resolvers (an originalError
+ * that is not GraphQL's) are the service's own and say what they mean; they are left as they are.
+ */
+export function scrub(e: GraphQLError, values: InputValue[]): GraphQLError {
+  // Variable coercion wraps the scalar's own GraphQLError ("String cannot represent…"): scrubbed too.
+  if (e.originalError && !(e.originalError instanceof GraphQLError)) return e
+  let message = e.message
+  for (const v of [...new Set(values.map((x) => x.value))].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
+    message = message.split(JSON.stringify(v)).join('"…"')
+    message = message.replace(new RegExp(`(?<![\\w])${escapeRegExp(v)}(?![\\w])`, 'g'), '…')
+  }
+  return message === e.message ? e : copy(e, message)
+}
+
+/** Syntax errors quote the token they stumbled on: `Unexpected Name "hunter2"`. */
+function scrubSyntax(e: GraphQLError): GraphQLError {
+  const message = e.message.replace(/\b(Name|String|BlockString|Int|Float) "(?:[^"\\]|\\.)*"/g, '$1')
+  return message === e.message ? e : copy(e, message)
+}
+
+function copy(e: GraphQLError, message: string): GraphQLError {
+  return new GraphQLError(message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: e.extensions })
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

@@ -1,0 +1,60 @@
+import type { Pipeline } from '../db/client.js'
+import { badInput } from '../errors.js'
+import type { SourceFactory } from '../orchestrator/sources.js'
+import { SourceError } from '../sap/errors.js'
+import type { Logger } from '../util/logger.js'
+import type { ConnectionCatalog } from './connections.js'
+
+/**
+ * An ODP_ODATA pipeline's entity set, fields and $filter, checked against the service's $metadata
+ * when the pipeline is saved, so a typo is refused (BAD_USER_INPUT naming the field) instead of
+ * failing the first run hours later. RFC sources check their WHERE clause syntax at save already
+ * (pipelines.ts); their fields are checked by SAP at the first read.
+ *
+ * When SAP cannot be asked (down, wrong password, refused by the outbound policy), the pipeline is
+ * saved anyway and the result says so: `Pipeline.sourceCheck { status: UNCHECKED, message }`.
+ */
+export interface SourceCheckResult {
+  status: 'CHECKED' | 'UNCHECKED'
+  message: string | null
+  checkedAt: Date
+}
+
+/** The pipeline row being saved, as PipelineCatalog builds it. */
+type PipelineData = Pick<Pipeline, 'connectionId' | 'sourceKind' | 'entitySet' | 'fields' | 'filter' | 'mode'>
+
+/** Checks `next` (against `current` on an update: unchanged sources are not asked again); throws BAD_USER_INPUT. */
+export type SourceChecker = (next: PipelineData, current?: Pipeline) => Promise<SourceCheckResult | undefined>
+
+const CHECKED_FIELDS = ['connectionId', 'sourceKind', 'entitySet', 'fields', 'filter', 'mode'] as const
+
+export function sourceChecker(deps: { connections: ConnectionCatalog; sources: SourceFactory; log: Logger }, opts: { timeoutMs?: number } = {}): SourceChecker {
+  const timeoutMs = opts.timeoutMs ?? 15_000
+  return async (next, current) => {
+    if (next.sourceKind !== 'ODP_ODATA') return undefined
+    if (current && CHECKED_FIELDS.every((k) => next[k] === current[k])) return undefined
+    const connection = deps.connections.resolve(await deps.connections.get(next.connectionId))
+    const source = deps.sources(connection, deps.log)
+    const spec = { kind: next.sourceKind, entitySet: next.entitySet ?? undefined, fields: next.fields ? (JSON.parse(next.fields) as string[]) : undefined, filter: next.filter ?? undefined, pageSize: 1, subscriber: '' }
+    const checkedAt = new Date()
+    let problem
+    try {
+      problem = await source.check?.(spec, next.mode, AbortSignal.timeout(timeoutMs))
+    } catch (e) {
+      const why = e instanceof SourceError ? `${e.code}: ${e.message}` : (e as Error)?.name === 'TimeoutError' ? `SAP did not answer within ${timeoutMs / 1000} s` : 'unexpected error (see the service log)'
+      if (!(e instanceof SourceError)) deps.log.warn({ err: e, connectionId: next.connectionId }, 'source check against SAP failed')
+      return { status: 'UNCHECKED', message: `not checked against SAP's metadata: ${why}`, checkedAt }
+    }
+    if (problem) {
+      const field = problem.field === 'mode' ? 'mode' : `source.${problem.field}`
+      throw badInput(`${field}: ${problem.message}`, field)
+    }
+    return { status: 'CHECKED', message: null, checkedAt }
+  }
+}
+
+/** The nested write that stores a check with the pipeline row (nothing when there was none). */
+export function sourceCheckWrite(result: SourceCheckResult | undefined, op: 'create' | 'update') {
+  if (!result) return {}
+  return op === 'create' ? { sourceCheck: { create: result } } : { sourceCheck: { upsert: { create: result, update: result } } }
+}

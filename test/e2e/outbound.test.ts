@@ -1,0 +1,154 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { sapSourceFactory } from '../../src/orchestrator/sources.js'
+import { graphql } from '../gql/index.js'
+import type { CreateDestinationInput } from '../gql/graphql.js'
+import { startForeignServer, type ForeignServer } from '../helpers/foreign-server.js'
+import { Harness, SAP_PASSWORD, SAP_USER, type HarnessOptions } from '../helpers/harness.js'
+import { TEST_OUTBOUND } from '../helpers/outbound.js'
+
+const CreateConnection = graphql(`mutation ObCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`)
+const TestConnection = graphql(`mutation ObTestConnection($id: ID!) { testConnection(id: $id) { ok code message } }`)
+const CreateDestination = graphql(`mutation ObCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
+const TestDestination = graphql(`mutation ObTestDestination($id: ID!) { testDestination(id: $id) { ok code message } }`)
+const PipelineCheck = graphql(`query ObPipelineCheck($id: ID!) { pipeline(id: $id) { sourceCheck { status message } } }`)
+const CreatePipeline = graphql(`mutation ObCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id sourceCheck { status message } } }`)
+
+/** Text a foreign service answers with: it must never come back to the caller. */
+const INTERNAL = 'INTERNAL-BODY-7f3a'
+
+let h: Harness | undefined
+const servers: ForeignServer[] = []
+afterEach(async () => {
+  // Nothing a foreign service said reached any response, on either transport.
+  if (h) expect(h.responses.filter((r) => r.includes(INTERNAL))).toEqual([])
+  await h?.stop()
+  h = undefined
+  for (const s of servers.splice(0)) await s.close()
+})
+
+const start = async (opts: HarnessOptions = {}) => (h = await Harness.start(opts))
+const STRICT = { access: { outbound: { allowLoopback: false, allow: [] } } }
+
+type Transport = 'http' | 'ws'
+const TRANSPORTS: Transport[] = ['http', 'ws']
+/** One operation over the given transport; fails the test on errors. */
+async function call<R, V>(via: Transport, doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+  const r = via === 'http' ? await h!.request(doc, variables) : await h!.requestWs(doc, variables)
+  if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`)
+  return r.data as R
+}
+
+let n = 0
+const odata = (serviceUrl: string) => ({ name: `c${n++}`, protocol: 'ODATA' as const, odataConfig: { serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } })
+async function testConnectionTo(via: Transport, serviceUrl: string) {
+  const { createConnection } = await call(via, CreateConnection, { input: odata(serviceUrl) })
+  return (await call(via, TestConnection, { id: createConnection.id })).testConnection
+}
+async function testDestinationOf(via: Transport, input: Omit<CreateDestinationInput, 'name'>) {
+  const { createDestination } = await call(via, CreateDestination, { input: { name: `d${n++}`, ...input } })
+  return (await call(via, TestDestination, { id: createDestination.id })).testDestination
+}
+
+describe('outbound policy', () => {
+  it('refuses the service’s own machine unless ALLOW_LOOPBACK, in every spelling of its address, before a request is sent', async () => {
+    await start(STRICT)
+    const port = new URL(h!.sim.url).port
+    const spellings = ['127.0.0.1', 'localhost', '0x7f000001', '2130706433', '127.1', '[::ffff:127.0.0.1]', '[::1]']
+    for (const via of TRANSPORTS)
+      for (const host of spellings) {
+        const t = await testConnectionTo(via, `http://${host}:${port}/sap/opu/odata/sap/ZDELTA_DEMO_SRV`)
+        expect([via, host, t]).toEqual([via, host, { ok: false, code: 'OUTBOUND_REFUSED', message: expect.stringContaining('loopback address (set ALLOW_LOOPBACK=true to allow)') }])
+      }
+    expect(h!.sim.admin.stats().requests).toBe(0)
+  })
+
+  it('a run against a refused host fails at once as OUTBOUND_REFUSED, not retried; the pipeline was saved with its source unchecked', async () => {
+    await start(STRICT)
+    const { pipelineId } = await h!.createPipeline({ name: 'refused' })
+    expect((await h!.gql(PipelineCheck, { id: pipelineId })).pipeline?.sourceCheck).toEqual({ status: 'UNCHECKED', message: expect.stringContaining('OUTBOUND_REFUSED') })
+    const run = await h!.run(pipelineId)
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'OUTBOUND_REFUSED', retryable: false } })
+    expect(h!.sim.admin.stats().requests).toBe(0)
+  })
+
+  it('refuses link-local and cloud metadata addresses even with loopback allowed: SAP, S3 endpoints and Azure account URLs', async () => {
+    await start()
+    for (const via of TRANSPORTS) {
+      for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fd00:ec2::254]/latest', 'http://[fe80::1]:8000/sap', 'http://[::ffff:169.254.169.254]/x', 'http://0xa9fea9fe/x'])
+        expect(await testConnectionTo(via, url)).toMatchObject({ ok: false, code: 'OUTBOUND_REFUSED', message: expect.stringContaining('always refused') })
+      expect(await testDestinationOf(via, { kind: 'S3', s3: { bucket: 'lake', endpoint: 'http://169.254.169.254', forcePathStyle: true, accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' } })).toMatchObject({
+        ok: false,
+        code: 'OUTBOUND_REFUSED',
+      })
+      expect(await testDestinationOf(via, { kind: 'AZURE_BLOB', azureBlob: { container: 'lake', accountUrl: 'http://169.254.169.254/acct', sasToken: 'sv=2024-01-01&sig=abc' } })).toMatchObject({
+        ok: false,
+        code: 'OUTBOUND_REFUSED',
+      })
+    }
+  })
+
+  it('OUTBOUND_ALLOW pins every connection: a listed name passes, the same machine under another name does not', async () => {
+    await start({ access: { outbound: { allowLoopback: true, allow: ['localhost'] } } })
+    const port = new URL(h!.sim.url).port
+    for (const via of TRANSPORTS) {
+      expect(await testConnectionTo(via, `http://localhost:${port}/sap/opu/odata/sap/ZDELTA_DEMO_SRV`)).toMatchObject({ ok: true, code: null })
+      expect(await testConnectionTo(via, `http://127.0.0.1:${port}/sap/opu/odata/sap/ZDELTA_DEMO_SRV`)).toMatchObject({
+        ok: false,
+        code: 'OUTBOUND_REFUSED',
+        message: expect.stringContaining('not listed in OUTBOUND_ALLOW'),
+      })
+    }
+  })
+})
+
+describe('answers of services that are not SAP or storage', () => {
+  it('are not repeated by testConnection, testDestination or run errors: status and class only; redirects are not followed', async () => {
+    // No retries of the 500s: the answers, not the backoff, are under test.
+    await start({ orchestrator: { sources: sapSourceFactory({ retries: 0, outbound: TEST_OUTBOUND }) } })
+    const elsewhere = await startForeignServer()
+    const foreign = await startForeignServer((req, res) => {
+      const path = req.url ?? ''
+      if (path.startsWith('/redir')) return void res.writeHead(path.includes('acct') ? 307 : 302, { location: `${elsewhere.url}/stolen?${INTERNAL}` }).end()
+      if (path.startsWith('/json')) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: INTERNAL }))
+      if (path.startsWith('/page')) return void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${INTERNAL}</body></html>`)
+      res.writeHead(500, { 'content-type': 'text/html' }).end(`<html><h1>${INTERNAL}</h1><p>FATAL: password authentication failed</p></html>`)
+    })
+    servers.push(elsewhere, foreign)
+    for (const via of TRANSPORTS) {
+      const answers = {
+        err: await testConnectionTo(via, `${foreign.url}/err/sap`),
+        json: await testConnectionTo(via, `${foreign.url}/json/sap`),
+        page: await testConnectionTo(via, `${foreign.url}/page/sap`),
+        redir: await testConnectionTo(via, `${foreign.url}/redir/sap`),
+      }
+      expect(answers.err).toMatchObject({ ok: false, code: 'SOURCE_UNAVAILABLE', message: expect.stringContaining('HTTP 500') })
+      expect(answers.err.message).toContain('the answer is not an SAP Gateway error message')
+      expect(answers.json).toMatchObject({ ok: false, code: 'SOURCE_BAD_REQUEST', message: expect.stringContaining('HTTP 400') })
+      expect(answers.page).toMatchObject({ ok: false, code: 'SOURCE_PROTOCOL', message: expect.stringContaining('did not return OData metadata') })
+      expect(answers.redir).toMatchObject({ ok: false, code: 'SOURCE_PROTOCOL', message: expect.stringContaining('HTTP 302') })
+      for (const a of Object.values(answers)) expect(a.message).not.toContain(String(elsewhere.port))
+
+      const s3 = await testDestinationOf(via, { kind: 'S3', s3: { bucket: 'lake', endpoint: `${foreign.url}/err`, forcePathStyle: true, accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' } })
+      expect(s3).toMatchObject({ ok: false, code: 'DESTINATION_UNAVAILABLE', message: expect.stringContaining('500') })
+      const azure = await testDestinationOf(via, { kind: 'AZURE_BLOB', azureBlob: { container: 'lake', accountUrl: `${foreign.url}/err`, sasToken: 'sv=2024-01-01&sig=abc' } })
+      expect(azure).toMatchObject({ ok: false, code: 'DESTINATION_UNAVAILABLE', message: expect.stringContaining('500') })
+      const azureRedirect = await testDestinationOf(via, { kind: 'AZURE_BLOB', azureBlob: { container: 'lake', accountUrl: `${foreign.url}/redir-acct`, sasToken: 'sv=2024-01-01&sig=abc' } })
+      expect(azureRedirect).toMatchObject({ ok: false, message: expect.stringContaining('redirects are not followed') })
+      expect(azureRedirect.message).not.toContain(String(elsewhere.port))
+    }
+    // Neither the SAP password (Basic) nor a SAS token followed a redirect to the other server.
+    expect(elsewhere.requests).toEqual([])
+    expect(foreign.requests.some((r) => r.authorization?.startsWith('Basic '))).toBe(true)
+
+    // A run's error is held to the same rule.
+    const { createConnection } = await h!.gql(CreateConnection, { input: odata(`${foreign.url}/json/sap`) })
+    const { createDestination } = await h!.gql(CreateDestination, { input: { name: 'lake', kind: 'LOCAL', local: { path: h!.lakeDir } } })
+    const { createPipeline } = await h!.gql(CreatePipeline, {
+      input: { name: 'foreign', connectionId: createConnection.id, destinationId: createDestination.id, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: 'EntityOfX' } },
+    })
+    expect(createPipeline.sourceCheck).toMatchObject({ status: 'UNCHECKED' })
+    const run = await h!.run(createPipeline.id)
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_BAD_REQUEST', message: expect.stringContaining('HTTP 400') } })
+  })
+})
