@@ -22,6 +22,8 @@
  *
  * `null` stands for a missing value in any column.
  */
+import { SourceError } from './errors.js'
+
 export type ColumnType =
   | { kind: 'string'; maxLength?: number }
   | { kind: 'decimal'; precision: number; scale: number }
@@ -90,6 +92,8 @@ export function classifyChange(mode: Value, counter: Value): keyof ChangeCounts 
     case null:
       return null
     default:
-      throw new Error(`unknown ODQ change mode ${JSON.stringify(mode)}`)
+      // SAP documents no other mode: treating one as an upsert could resurrect a deleted row, so the
+      // run stops with a class of its own instead of an internal error.
+      throw new SourceError('SOURCE_PROTOCOL', `SAP sent an unknown ODQ change mode ${JSON.stringify(mode)} (expected C, U, D or blank); nothing is committed`)
   }
 }
