@@ -1,8 +1,9 @@
 import { z } from 'zod'
-import type { Db, Connection } from '../db/client.js'
+import type { Connection, Db, Prisma } from '../db/client.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
 import { nameSchema, optionalText, parseInput, serviceUrlSchema } from './validate.js'
+import { lockUnheld } from './pipeline-hold.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { subscriptionKey } from './pipelines.js'
 
@@ -57,6 +58,40 @@ export function passwordBinding(protocol: Protocol, settings: Record<string, unk
   const keys = ['ashost', 'sysnr', 'mshost', 'msserv', 'sysid', 'group', 'saprouter'] as const
   const parts = keys.filter((k) => settings[k]).map((k) => `${k}=${String(settings[k]).toLowerCase()}`)
   return parts.join(' ')
+}
+
+/**
+ * Who SAP thinks is calling: the system, client and user behind a connection. SAP keeps delta
+ * subscriptions per user (and service or subscriber process), so a change of any of these leaves a
+ * DELTA pipeline's subscription behind. Password and language are not part of it.
+ */
+export function sapIdentity(protocol: Protocol, settings: Record<string, unknown>): string {
+  const norm = (v: unknown) => String(v ?? '').trim().toLowerCase()
+  if (protocol === 'ODATA') {
+    const url = new URL(String(settings.serviceUrl))
+    return ['ODATA', `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase(), norm(settings.sapClient), norm(settings.user)].join('|')
+  }
+  return ['RFC', passwordBinding(protocol, settings), norm(settings.client), norm(settings.user)].join('|')
+}
+
+/**
+ * A connection's SAP system, client or user may change only while none of its DELTA pipelines has a
+ * run going or a subscription in SAP: the run would commit one identity's subscription under the
+ * other, and the subscription would be left behind in SAP. Each pipeline's row is locked first (see
+ * pipeline-hold.ts), so no run can start in between.
+ */
+async function refuseIdentityChange(tx: Prisma.TransactionClient, connectionId: string): Promise<void> {
+  const pipelines = await tx.pipeline.findMany({ where: { connectionId, mode: 'DELTA' }, select: { id: true, name: true } })
+  for (const { id, name } of pipelines) {
+    if (!(await lockUnheld(tx, id))) throw conflict(`pipeline "${name}" is being reset or deleted; try again in a moment`)
+    const p = await tx.pipeline.findUniqueOrThrow({ where: { id }, select: { subscribedAt: true, deltaState: { select: { pipelineId: true } } } })
+    const active = await tx.run.findUnique({ where: { activeKey: id }, select: { id: true } })
+    if (active || p.subscribedAt || p.deltaState)
+      throw conflict(
+        `changing the SAP system, client or user of this connection would ${active ? `change it under the active run ${active.id} of` : 'orphan the SAP delta subscription of'} pipeline "${name}"; ${active ? 'wait for the run to end, then ' : ''}call resetDelta on it first`,
+        { field: 'config', pipelineId: id },
+      )
+  }
 }
 
 export type ODataSettings = Omit<z.output<typeof odataConfigSchema>, 'password'>
@@ -123,8 +158,10 @@ export class ConnectionCatalog {
       throw conflict(
         `changing the service URL, SAP user or client would orphan the SAP delta subscription of pipeline(s) ${broken.map((p) => `"${p.name}"`).join(', ')}; call resetDelta on them first`,
       )
+    const identityChanges = sapIdentity(current.protocol, JSON.parse(current.config)) !== sapIdentity(current.protocol, JSON.parse(next.config))
     try {
       return await this.db.$transaction(async (tx) => {
+        if (identityChanges) await refuseIdentityChange(tx, id)
         for (const p of rekeyed.filter((p) => p.key !== p.subscriptionKey))
           await tx.pipeline.update({ where: { id: p.id }, data: { subscriptionKey: p.key } })
         return tx.connection.update({ where: { id }, data: { name, config: next.config, secret: next.secret } })

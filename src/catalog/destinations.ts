@@ -12,7 +12,7 @@ import { LocalDestination } from '../storage/local.js'
 import { LocalRoots } from '../storage/local-roots.js'
 import { DEFAULT_OBJECT_STORE_OPTIONS, type ObjectStoreOptions } from '../storage/object-store.js'
 import { defaultCredentialsProblem, s3Uri, type S3Secrets, type S3Settings } from '../storage/s3-settings.js'
-import { azureBlobSettings, s3Settings } from './destination-settings.js'
+import { azureBlobSettings, s3Settings, secretBinding } from './destination-settings.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { nameSchema, parseInput } from './validate.js'
 
@@ -146,14 +146,18 @@ export class DestinationCatalog {
   /**
    * The storage a run wrote to, from the public settings it pinned when it started (architecture
    * rule 8): its clean-up and roll-forward act where its files are, even if the destination has been
-   * edited since. The stored credentials go along only while the destination still points at the
-   * same place; once it points elsewhere they are not sent to the old place, and the run's leftovers
+   * edited since. They sign in with the destination's current credentials (a rotated key still
+   * works) as long as those are bound to the same endpoint, account or bucket (secretBinding); once
+   * the destination points elsewhere they are not sent to the old place, and the run's leftovers
    * there are left for the operator (a LOCAL folder needs no credentials and is always reachable).
    */
   async openPinned(pin: PinnedDestination): Promise<Destination> {
-    const row = await this.db.destination.findUnique({ where: { id: pin.id } })
-    if (row && row.kind === pin.kind && sameLocation(row.config, pin.config)) return this.open({ ...row, config: pin.config })
     if (pin.kind === 'LOCAL') return this.open({ ...pin, secret: null } as DestinationRow)
+    const row = await this.db.destination.findUnique({ where: { id: pin.id } })
+    const field = INPUT_FIELD[pin.kind] as 'azureBlob' | 's3'
+    const [pinned, now] = [JSON.parse(pin.config), row ? JSON.parse(row.config) : null]
+    if (row && row.kind === pin.kind && secretBinding(field, pinned) === secretBinding(field, now))
+      return this.open({ ...row, config: JSON.stringify({ ...now, ...placeOf(field, pinned) }) })
     throw new DestinationError(
       'DESTINATION_AUTH',
       `destination ${pin.id} was ${row ? 'changed' : 'deleted'} after the run started; its stored credentials are not sent to ${this.uriOf(pin)}, where the run wrote`,
@@ -233,14 +237,9 @@ export interface PinnedDestination {
   config: string
 }
 
-/** Settings that tune uploads without changing where objects go. */
-const TUNING_KEYS = new Set(['blockSizeMb', 'uploadConcurrency', 'partSizeMb'])
-
-/** Whether two stored configs address the same place with the same sign-in (tuning aside). */
-function sameLocation(a: string, b: string): boolean {
-  const strip = (config: string) =>
-    JSON.stringify(Object.entries(JSON.parse(config) as Record<string, unknown>).filter(([k]) => !TUNING_KEYS.has(k)).sort(([x], [y]) => x.localeCompare(y)))
-  return strip(a) === strip(b)
+/** Where inside the signed-for account or bucket a run's objects are (the part that may have moved since). */
+function placeOf(field: 'azureBlob' | 's3', c: Record<string, unknown>): Record<string, unknown> {
+  return field === 'azureBlob' ? { container: c.container, prefix: c.prefix } : { prefix: c.prefix, region: c.region }
 }
 
 /** A stored destination's public settings, typed by kind. */

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import type { Pipeline } from '../db/client.js'
+import type { Connection, Pipeline } from '../db/client.js'
+import { sapIdentity } from './connections.js'
 import { DEFAULT_PATH_TEMPLATE } from '../storage/path-template.js'
 import type { Compression } from '../transform/index.js'
 
@@ -20,6 +21,8 @@ export const OUTPUT_DEFAULTS = {
 
 export const selectionSchema = z.object({
   connectionId: z.string(),
+  /** The SAP system, client and user of the connection (see sapIdentity): a subscription belongs to them. */
+  sapIdentity: z.string(),
   mode: z.enum(['FULL', 'DELTA']),
   kind: z.enum(['ODP_ODATA', 'ODP_RFC', 'TABLE_RFC']),
   entitySet: z.string().nullable(),
@@ -46,9 +49,10 @@ export type OutputSettings = z.output<typeof outputSettingsSchema>
 
 export const fieldsOf = (p: Pick<Pipeline, 'fields'>): string[] | null => (p.fields ? z.array(z.string()).parse(JSON.parse(p.fields)) : null)
 
-export function selectionOf(p: Pipeline): Selection {
+export function selectionOf(p: Pipeline & { connection: Pick<Connection, 'protocol' | 'config'> }): Selection {
   return {
     connectionId: p.connectionId,
+    sapIdentity: sapIdentity(p.connection.protocol, JSON.parse(p.connection.config) as Record<string, unknown>),
     mode: p.mode,
     kind: p.sourceKind,
     entitySet: p.entitySet,

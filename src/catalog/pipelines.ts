@@ -150,6 +150,10 @@ export class PipelineCatalog {
         // Locks the pipeline row: no run starts and no reset begins while this change is checked and made.
         if (!(await lockUnheld(tx, id))) throw conflict(`pipeline "${current.name}" is being reset or deleted; try again in a moment`)
         const locked = await tx.pipeline.findUniqueOrThrow({ where: { id }, include: { deltaState: { select: { pipelineId: true } } } })
+        // The change was merged onto the pipeline as read before the lock: if another change landed
+        // since, writing it would silently undo that one.
+        const moved = (Object.keys(data) as Array<keyof typeof data>).filter((k) => k in locked && String(locked[k as keyof Pipeline]) !== String(current[k as keyof Pipeline]))
+        if (moved.length) throw conflict(`pipeline "${current.name}" was changed by another request meanwhile (${moved.join(', ')}); read it again and retry`)
         if (selectionChanges && (locked.mode === 'DELTA' || data.mode === 'DELTA')) await this.refuseSelectionChange(tx, locked)
         return tx.pipeline.update({ where: { id }, data: { ...data, ...sourceCheckWrite(checked, 'update') } })
       })

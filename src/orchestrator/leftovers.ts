@@ -47,7 +47,7 @@ export async function sweepLeftovers(deps: LeftoverDeps, pipelineId: string, cur
   const { db, log } = deps
   const stale = await db.run.findMany({
     where: { pipelineId, id: { not: currentRunId }, uncommittedPrefix: { not: null }, status: { in: ['FAILED', 'CANCELLED'] } },
-    select: { id: true, uncommittedPrefix: true, pinned: true, pipeline: { include: { destination: true } } },
+    select: { id: true, uncommittedPrefix: true, pinned: true, pipeline: { include: { destination: true, connection: true } } },
     orderBy: { id: 'asc' },
   })
   let removed = 0

@@ -12,7 +12,7 @@ import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
-import { RunCancelled, workerLost } from './run-errors.js'
+import { RunCancelled, workerLost, type RunError } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { PipelineAdmin } from './pipeline-admin.js'
@@ -64,6 +64,8 @@ export interface RunRequest {
 
 const CANCEL_WAIT_MS = 5_000
 const SWEEP_EVERY_MS = 5_000
+/** How stale the heartbeat of a run of a dead local process must be before it is declared lost. */
+const DEAD_WORKER_GRACE_MS = 5_000
 
 /**
  * The run lifecycle: accepts run requests, hands them to workers through the queue, cancels them,
@@ -156,7 +158,7 @@ export class Orchestrator {
       run = await db.$transaction(async (tx) => {
         // Locks the pipeline row first: a reset, delete or selection change cannot slip in between.
         const free = await lockUnheld(tx, pipelineId)
-        const pipeline = await tx.pipeline.findUnique({ where: { id: pipelineId }, include: { deltaState: true } })
+        const pipeline = await tx.pipeline.findUnique({ where: { id: pipelineId }, include: { deltaState: true, connection: true } })
         if (!pipeline) throw notFound('pipeline', pipelineId)
         if (!free) throw conflict(`pipeline "${pipeline.name}" is being reset or deleted; try again in a moment`)
         const extractionMode = extractionModeFor(pipeline, pipeline.deltaState, req.mode, selectionHash(selectionOf(pipeline)))
@@ -268,32 +270,50 @@ export class Orchestrator {
   /**
    * Fails RUNNING runs whose process is gone — its heartbeat stopped, or it was a process of this
    * host that no longer exists — and queues a new run of each pipeline, which re-reads the same
-   * delta (RECOVERY). A lost run that had already written its manifest is committed instead.
+   * delta (RECOVERY). A lost run that had already written its manifest is committed instead; one
+   * whose store cannot tell (unreachable, credentials gone) is left as it is and asked again at the
+   * next sweep, unless someone cancelled it, accepting that its delta may be delivered twice.
    */
   async sweepLostRuns(): Promise<number> {
     const { db, log } = this.deps
-    const cutoff = new Date(Date.now() - this.#staleAfterMs)
+    const now = Date.now()
+    const cutoff = new Date(now - this.#staleAfterMs)
+    // A dead process of this host is known at once — but a live one sharing this host's name and
+    // pid (containers on the host network) must not be taken for it: its heartbeat is recent.
+    const deadGrace = new Date(now - Math.min(this.#staleAfterMs, DEAD_WORKER_GRACE_MS))
     const running = await db.run.findMany({ where: { status: 'RUNNING', id: { notIn: [...this.#running.keys()] } } })
     const lost = running.filter(
-      (r) => !r.heartbeatAt || r.heartbeatAt < cutoff || isDeadLocalWorker(r.workerId, this.workerId),
+      (r) => !r.heartbeatAt || r.heartbeatAt < cutoff || (isDeadLocalWorker(r.workerId, this.workerId) && r.heartbeatAt < deadGrace),
     )
     for (const run of lost) {
-      if (await rollForward(this.deps, run)) {
+      const settled = await rollForward(this.deps, run)
+      if (settled === 'committed') {
         this.publish(await db.run.findUniqueOrThrow({ where: { id: run.id } }))
         continue
       }
-      const error = workerLost(run.stage)
-      const marked = await db.run.updateMany({
-        where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
-        data: { status: 'FAILED', activeKey: null, finishedAt: new Date(), errorCode: error.code, errorMessage: error.message, errorRetryable: true },
-      })
-      if (marked.count !== 1) continue // another process got there first, or the run came back to life
-      await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: JSON.stringify({ code: error.code }) } })
-      this.publish({ ...run, status: 'FAILED' })
-      log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'run lost by its worker; re-running the pipeline')
-      await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)
+      if (settled === 'unknown' && !run.cancelRequested) continue
+      await this.failLostRun(run, settled === 'unknown')
     }
     return lost.length
+  }
+
+  private async failLostRun(run: Run, cancelledInDoubt: boolean): Promise<void> {
+    const { db, log } = this.deps
+    const error: RunError = cancelledInDoubt
+      ? { code: 'CANCELLED', message: 'cancelled while its commit could not be settled (its store did not say whether its manifest exists); if it does, the next run delivers its changes again', retryable: false }
+      : workerLost(run.stage)
+    const marked = await db.run.updateMany({
+      where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
+      data: {
+        status: cancelledInDoubt ? 'CANCELLED' : 'FAILED', activeKey: null, finishedAt: new Date(),
+        errorCode: error.code, errorMessage: error.message, errorRetryable: error.retryable,
+      },
+    })
+    if (marked.count !== 1) return // another process got there first, or the run came back to life
+    await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: JSON.stringify({ code: error.code }) } })
+    this.publish({ ...run, status: cancelledInDoubt ? 'CANCELLED' : 'FAILED' })
+    log.warn({ runId: run.id, pipelineId: run.pipelineId, code: error.code }, 'run lost by its worker')
+    if (error.retryable) await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)
   }
 
   /** Whether this process is executing the run right now. */

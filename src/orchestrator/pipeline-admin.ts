@@ -51,10 +51,12 @@ export class PipelineAdmin {
   private async withHold(pipelineId: string, what: string, work: (pipeline: PipelineWithConnection) => Promise<void>): Promise<void> {
     const { db } = this.deps
     const holder = `${what}:${randomUUID()}`
-    const pipeline = await db.pipeline.findUnique({ where: { id: pipelineId }, include: { connection: true } })
-    if (!pipeline) throw notFound('pipeline', pipelineId)
-    if (!(await takeHold(db, pipelineId, holder))) throw conflict(`pipeline "${pipeline.name}" is being reset or deleted by another request`)
+    const named = await db.pipeline.findUnique({ where: { id: pipelineId }, select: { name: true } })
+    if (!named) throw notFound('pipeline', pipelineId)
+    if (!(await takeHold(db, pipelineId, holder))) throw conflict(`pipeline "${named.name}" is being reset or deleted by another request`)
     try {
+      // Read under the hold: what it says cannot change until the work is done.
+      const pipeline = await db.pipeline.findUniqueOrThrow({ where: { id: pipelineId }, include: { connection: true } })
       const active = await db.run.findUnique({ where: { activeKey: pipelineId }, select: { id: true } })
       if (active) throw conflict(`pipeline "${pipeline.name}" has an active run (${active.id}); cancel it first`, { runId: active.id })
       await work(pipeline)
@@ -63,9 +65,14 @@ export class PipelineAdmin {
     }
   }
 
-  /** TerminateDeltasFor… / RODPS_REPL_ODP_RESET for a DELTA pipeline; with `force`, failures are only logged. */
+  /**
+   * TerminateDeltasFor… / RODPS_REPL_ODP_RESET for a DELTA pipeline that holds a subscription of its
+   * own; with `force`, failures are only logged. A pipeline that never subscribed (or whose position
+   * SAP reported lost: taken over or ended elsewhere) sends nothing: SAP's subscription for this
+   * user is then someone else's, and ending it would take their deltas away.
+   */
   private async endSubscription(pipeline: PipelineWithConnection, opts: { force?: boolean }): Promise<void> {
-    if (pipeline.mode !== 'DELTA') return
+    if (pipeline.mode !== 'DELTA' || !pipeline.subscribedAt) return
     const { log } = this.deps
     try {
       const source = this.deps.sources(this.deps.connections.resolve(pipeline.connection), log)

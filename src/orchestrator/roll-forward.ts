@@ -10,21 +10,28 @@ import { pinnedOf } from './run/pinned.js'
 const MANIFEST_CHECK_MS = 5_000
 
 /**
+ * What a lost run's store says: its manifest is there and the run is now committed from it; the
+ * store answered that there is none (the run may be failed and its delta re-read); or nobody can
+ * tell yet (the store is unreachable, its credentials no longer work) — then the run must stay as
+ * it is, since failing it would re-deliver changes a reader may already have taken.
+ */
+export type RollForward = 'committed' | 'absent' | 'unknown'
+
+/**
  * A run lost while COMMITTING may have written its manifest: then the lake already holds its files
  * as committed, and re-reading the delta would deliver the same changes a second time. Such a run
  * is committed from what it recorded before the manifest (`positionOut`) and from the manifest
  * itself, as its worker would have done — on the destination the run pinned, not the pipeline's
- * current one. Returns whether it was committed; when the manifest is absent, unreadable or the
- * storage cannot be reached, the run is not committed here and the caller fails it as lost — the
- * next run then removes its prefix and re-reads the delta.
+ * current one.
  */
-export async function rollForward(deps: { db: Db; destinations: DestinationCatalog; log: Logger }, run: Run): Promise<boolean> {
-  if (run.stage !== 'COMMITTING' || !run.uncommittedPrefix) return false
-  if (run.extractionMode !== 'FULL' && !run.positionOut) return false
+export async function rollForward(deps: { db: Db; destinations: DestinationCatalog; log: Logger }, run: Run): Promise<RollForward> {
+  // Before COMMITTING (or before it recorded its position) a run cannot have written a manifest.
+  if (run.stage !== 'COMMITTING' || !run.uncommittedPrefix) return 'absent'
+  if (run.extractionMode !== 'FULL' && !run.positionOut) return 'absent'
   const { db, log } = deps
   const key = `${run.uncommittedPrefix}/${MANIFEST_FILE}`
-  const pipeline = await db.pipeline.findUnique({ where: { id: run.pipelineId }, include: { destination: true } })
-  if (!pipeline) return false
+  const pipeline = await db.pipeline.findUnique({ where: { id: run.pipelineId }, include: { destination: true, connection: true } })
+  if (!pipeline) return 'absent' // deleted: its runs go with it
   const world = pinnedOf(run, () => pipeline)
   let destination: Destination | undefined
   let manifest: Manifest | undefined
@@ -34,12 +41,12 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
     manifest = text ? parseManifest(text) : undefined
     if (manifest?.runId === run.id && world.output.successMarker) await ensureMarker(destination, run.uncommittedPrefix, log)
   } catch (err) {
-    log.warn({ runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not tell whether the lost run wrote its manifest; treating it as not committed')
-    return false
+    log.warn({ runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not tell whether the lost run wrote its manifest; it stays as it is until the store answers')
+    return 'unknown'
   } finally {
     destination?.close?.()
   }
-  if (manifest?.runId !== run.id) return false
+  if (manifest?.runId !== run.id) return 'absent'
 
   const committed = await commitRun(db, run, { heartbeatAt: run.heartbeatAt }, {
     manifestUri: destination!.uriOf(key),
@@ -49,12 +56,12 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
     changeCounts: manifest.changeCounts,
     counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
   })
-  if (!committed) return false
+  if (!committed) return 'unknown' // changed hands meanwhile: whoever holds it now settles it
   await db.runEvent.create({
     data: { runId: run.id, level: 'warn', stage: 'COMMITTING', message: 'its worker stopped after writing manifest.json; committed from the manifest' },
   })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
-  return true
+  return 'committed'
 }
 
 /** The `_SUCCESS` marker the run's worker may not have got to write; best effort, as there. */

@@ -7,7 +7,8 @@
  * hears back. After each fault the pipeline runs on; across every manifest the reader ever saw,
  * each row and each change must appear exactly once.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtempSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
@@ -22,6 +23,7 @@ import { S3RVER_KEY_ID, S3rverEmulator } from '../helpers/s3rver.js'
 
 const RunPipeline = graphql(`mutation AfterManifestRun($id: ID!) { runPipeline(id: $id) { id } }`)
 const CancelRun = graphql(`mutation AfterManifestCancel($id: ID!) { cancelRun(id: $id) { id status stage } }`)
+const UpdateDestination = graphql(`mutation AfterManifestUpdateDestination($id: ID!, $input: UpdateDestinationInput!) { updateDestination(id: $id, input: $input) { id } }`)
 
 const STALE_AFTER_MS = 1_500
 const isPut = (suffix: string): Matcher => (r) => r.method === 'PUT' && r.path.endsWith(suffix)
@@ -134,6 +136,48 @@ it('a cancel that arrives after the manifest does not take the commit back', asy
   await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
 })
 
+it('a store that cannot be read when the run is swept: the run waits, it is neither failed nor re-read', async () => {
+  const { h, proxy, reader, pipelineId, snapshot } = await setUp({ sweepEveryMs: 0 })
+  const { db, orchestrator } = h.app.services
+  const changes = h.sim.admin.insert(SALES_ITEMS, 20)
+  const fault = await refuseCommits(db, h.db.kind)
+  const runId = await start(pipelineId)
+  await expect.poll(() => reader.copies.length, { timeout: 20_000 }).toBe(2)
+  await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 20_000 }).toBe(false) // left to the sweep
+  await fault.remove()
+  // The store stops answering reads: two whole sweeps cannot tell whether the manifest is there.
+  const reads = proxy.inject('503', (r) => r.method === 'GET' && r.path.endsWith('/manifest.json'), 'every')
+  await orchestrator.sweepLostRuns()
+  await orchestrator.sweepLostRuns()
+  expect(reads.length).toBeGreaterThan(1)
+  expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'RUNNING', stage: 'COMMITTING' })
+  proxy.clearFaults()
+  const ended = h.waitForRun(runId)
+  await orchestrator.sweepLostRuns()
+  expect(await ended).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20' })
+  expect(await db.run.count({ where: { pipelineId, trigger: 'RETRY' } })).toBe(0)
+  await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
+})
+
+it('a run lost after its manifest is committed from it with the destination\'s current sign-in, though its prefix moved since', async () => {
+  const { h, pipelineId, snapshot } = await setUp()
+  const { db, orchestrator } = h.app.services
+  const changes = h.sim.admin.insert(SALES_ITEMS, 20)
+  const fault = await refuseCommits(db, h.db.kind)
+  const runId = await start(pipelineId)
+  const ended = h.waitForRun(runId, 60_000)
+  await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 20_000 }).toBe(false)
+  const { destinationId } = await db.pipeline.findUniqueOrThrow({ where: { id: pipelineId } })
+  const dest = await db.destination.findUniqueOrThrow({ where: { id: destinationId } })
+  // The destination now writes under another prefix (same bucket, same key): the run's files are where they were.
+  const { bucket, endpoint, forcePathStyle, accessKeyId } = JSON.parse(dest.config)
+  await h.gql(UpdateDestination, { id: destinationId, input: { s3: { bucket, endpoint, forcePathStyle, accessKeyId, prefix: 'moved', secretAccessKey: 'S3RVER' } } })
+  await fault.remove()
+  expect(await ended).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20' })
+  expect(await db.run.count({ where: { pipelineId, trigger: 'RETRY' } })).toBe(0)
+  await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
+})
+
 /**
  * A stalled worker: its heartbeat timer does not get to run (a long GC pause, a frozen VM), so it
  * cannot learn from the database that another process has taken its run over. The other process
@@ -142,16 +186,15 @@ it('a cancel that arrives after the manifest does not take the commit back', asy
  */
 const STALLED = { sweepEveryMs: 0, timing: { persistEveryMs: 60_000 } }
 
-it('a lease lost after the manifest: the new owner commits the run from it, the old worker takes nothing back', async () => {
-  const { h, proxy, pipelineId, snapshot } = await setUp(STALLED)
+it('a run whose worker gave its commit up after the manifest is committed from it by another process, and by nothing else', async () => {
+  const { h, pipelineId, snapshot } = await setUp({ sweepEveryMs: 0 })
   const { db, orchestrator } = h.app.services
   const changes = h.sim.admin.insert(SALES_ITEMS, 20)
-  const marker = proxy.holdAnswer(isPut('/_SUCCESS')) // stored, but the worker waits for the answer
+  const fault = await refuseCommits(db, h.db.kind)
   const runId = await start(pipelineId)
-  await marker.arrived
+  await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 20_000 }).toBe(false)
+  await fault.remove()
   expect(await sweptByAnotherProcess(h, runId)).toBe('SUCCEEDED')
-  marker.release()
-  await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 10_000 }).toBe(false)
   expect(await h.waitForRun(runId)).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20', changeCounts: { created: '20' } })
   const events = await db.runEvent.findMany({ where: { runId } })
   expect(events.map((e) => e.message)).toContain('its worker stopped after writing manifest.json; committed from the manifest')
@@ -177,15 +220,34 @@ it('a stalled worker declared lost before its manifest landed cannot publish it 
   await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
 })
 
-/**
- * A second service process on the same database (its own worker id, its own lost-run sweep) sweeps
- * until it has settled the run; returns the status it left it in.
- */
-async function sweptByAnotherProcess(harness: Harness, runId: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'de-other-'))
+it('a live worker on the same host is not declared lost inside its lease: its manifest write finishes and commits', async () => {
+  const { h, proxy, pipelineId, snapshot } = await setUp(STALLED)
+  const { db } = h.app.services
+  const changes = h.sim.admin.insert(SALES_ITEMS, 20)
+  const manifest = proxy.hold(isPut('/manifest.json'))
+  const runId = await start(pipelineId)
+  await manifest.arrived
+  // Another process on this host with the same pid (a container on the host network): it must not
+  // take the run for its own dead incarnation while the run's lease is fresh.
+  await anotherProcess(h).sweepLostRuns()
+  expect((await db.run.findUniqueOrThrow({ where: { id: runId } })).status).toBe('RUNNING')
+  manifest.release()
+  expect(await h.waitForRun(runId)).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20' })
+  await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
+})
+
+/** A second service process on the same database: its own worker id, its own lost-run sweep. */
+function anotherProcess(harness: Harness): Orchestrator {
+  const dir = mkdtempSync(join(tmpdir(), 'de-other-'))
   other = { dir }
   const { db, bus, log, connections, destinations } = harness.app.services
-  const otherProcess = new Orchestrator({ db, bus, log, connections, destinations }, { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } })
+  return new Orchestrator({ db, bus, log, connections, destinations }, { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } })
+}
+
+/** Another process sweeps until it has settled the run; returns the status it left it in. */
+async function sweptByAnotherProcess(harness: Harness, runId: string): Promise<string> {
+  const { db } = harness.app.services
+  const otherProcess = anotherProcess(harness)
   const status = async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status
   await expect.poll(async () => (await otherProcess.sweepLostRuns(), await status()), { timeout: 15_000, interval: 200 }).not.toBe('RUNNING')
   return status()

@@ -24,6 +24,7 @@ const UpdatePipeline = graphql(`
 const UpdateDestination = graphql(`
   mutation PinnedUpdateDestination($id: ID!, $input: UpdateDestinationInput!) { updateDestination(id: $id, input: $input) { id uri } }
 `)
+const UpdateConnection = graphql(`mutation PinnedUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id } }`)
 const CreateDestination = graphql(`mutation PinnedCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
 const ResetDelta = graphql(`mutation PinnedResetDelta($id: ID!, $force: Boolean) { resetDelta(pipelineId: $id, force: $force) { id deltaState { token } } }`)
 const DeletePipeline = graphql(`mutation PinnedDeletePipeline($id: ID!) { deletePipeline(id: $id) }`)
@@ -80,6 +81,43 @@ describe('the selection of a DELTA pipeline', () => {
     const reinit = await h.run(pipelineId)
     expect(reinit).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '60' })
     expect((await readRun(reinit.manifestUri!)).manifest.source.filter).toBeNull()
+  })
+})
+
+describe('the SAP identity and the concurrent changes of a DELTA pipeline', () => {
+  it("its connection's SAP user cannot change under the first DELTA_INIT, nor while SAP holds the subscription", async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 30 } } })
+    const { pipelineId, connectionId } = await h.createPipeline({ name: 'who', pageSize: 10 })
+    h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'init', delayMs: 60_000 })
+    const runId = (await h.gql(RunPipeline, { id: pipelineId })).runPipeline.id
+    await untilExtracting(h, runId)
+    const otherUser = { odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: 'OTHER', password: 'Welcome1!' } }
+    const during = await h.gqlError(UpdateConnection, { id: connectionId, input: otherUser })
+    expect(during.extensions).toMatchObject({ code: 'CONFLICT', pipelineId })
+    expect(during.message).toMatch(/active run/)
+    expect((await h.gql(CancelRun, { id: runId })).cancelRun.status).toBe('CANCELLED')
+    expect((await h.gqlError(UpdateConnection, { id: connectionId, input: otherUser })).message).toMatch(/resetDelta/)
+    h.sim.admin.clearFaults()
+    await h.gql(ResetDelta, { id: pipelineId })
+    await h.gql(UpdateConnection, { id: connectionId, input: { name: 'renamed-only' } }) // not the identity: always fine
+    await h.gql(UpdateConnection, { id: connectionId, input: otherUser })
+  })
+
+  it('a change based on an outdated read of the pipeline is refused instead of undoing another one', async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 30 } } })
+    proxy = await FaultProxy.start(() => Number(new URL(h!.sim.serviceUrl).port))
+    const { pipelineId } = await h.createPipeline({ name: 'stale', mode: 'FULL', pageSize: 10, serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname })
+    // Change A (a new filter) waits for SAP's metadata to be checked; change B (a rename) lands meanwhile.
+    const metadata = proxy.holdAnswer((r) => r.path.endsWith('/$metadata'))
+    const a = h.request(UpdatePipeline, { id: pipelineId, input: { source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter: "VBELN le '0000000002'" } } })
+    await metadata.arrived
+    await h.gql(UpdatePipeline, { id: pipelineId, input: { name: 'renamed' } })
+    metadata.release()
+    const refused = (await a).errors?.[0]
+    expect(refused?.extensions?.code).toBe('CONFLICT')
+    expect(refused?.message).toMatch(/changed by another request meanwhile \(name\)/)
+    const now = await h.app.services.db.pipeline.findUniqueOrThrow({ where: { id: pipelineId } })
+    expect(now).toMatchObject({ name: 'renamed', filter: null })
   })
 })
 
@@ -212,6 +250,22 @@ describe("a delta subscription that is not the pipeline's", () => {
     const events = await h2.app.services.db.runEvent.findMany({ where: { runId: taken.id, level: 'warn' } })
     expect(events.map((e) => e.message).join('\n')).toMatch(/taking over a subscription that was not this pipeline's/)
     expect(h.sim.admin.subscriptions().filter((s) => s.entitySet === SALES_ITEMS)).toHaveLength(1)
+  })
+
+  it("deleting or resetting a pipeline that never subscribed does not end another deployment's subscription", async () => {
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 20 } } })
+    h2 = await Harness.start({ sharedSim: h.sim })
+    const { pipelineId: prod } = await h.createPipeline({ name: 'prod', pageSize: 20 })
+    const { pipelineId: test } = await h2.createPipeline({ name: 'test', pageSize: 20 })
+    expect((await h.run(prod)).status).toBe('SUCCEEDED')
+    expect((await h2.run(test)).error?.code).toBe('SUBSCRIPTION_IN_USE')
+    await h2.gql(ResetDelta, { id: test })
+    expect((await h2.gql(DeletePipeline, { id: test })).deletePipeline).toBe(test)
+    expect(h.sim.admin.subscriptions().filter((s) => s.entitySet === SALES_ITEMS)).toHaveLength(1)
+    const changes = h.sim.admin.insert(SALES_ITEMS, 2)
+    const delta = await h.run(prod)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', rowsWritten: '2' })
+    expect(keysOf((await readRun(delta.manifestUri!)).rows)).toEqual(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`))
   })
 
   it('a subscription a forced resetDelta left in SAP is refused at the next DELTA_INIT until taken over', async () => {

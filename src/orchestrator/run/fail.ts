@@ -56,6 +56,9 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
   }
   tracker.publishStatus(status)
   log.info({ code: error.code }, `run ${status.toLowerCase()}`)
+  // SAP no longer knows the position: the subscription was ended or taken over elsewhere, and is
+  // not this pipeline's to end any more (resetDelta then only forgets the local position).
+  if (error.code === 'DELTA_POSITION_LOST') await deps.db.pipeline.update({ where: { id: run.pipelineId }, data: { subscribedAt: null } })
   await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
   // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
   // the next run to remove; without a manifest readers already see it as incomplete). Bounded in

@@ -1,6 +1,7 @@
 import { SourceError } from '../../sap/errors.js'
 import type { Source, SourceRead, SourceReadMode, SourceSpec } from '../../sap/source.js'
 import { RunRefused } from '../run-errors.js'
+import { LeaseLost } from './publish.js'
 import type { RunContext } from './context.js'
 import { sourceSpecOf } from './pinned.js'
 
@@ -43,8 +44,13 @@ async function deltaPosition(ctx: RunContext): Promise<{ position: string; delta
   // An explicit RECOVERY with nothing pending repeats the last committed delta from its start token.
   const repeatFrom = run.extractionMode === 'RECOVERY' && !state.pendingRunId ? state.lastCommittedRun?.deltaTokenIn : null
   const deltaTokenIn = repeatFrom ?? state.token
-  await deps.db.deltaState.update({ where: { pipelineId: run.pipelineId }, data: { pendingRunId: run.id } })
-  await deps.db.run.update({ where: { id: run.id }, data: { deltaTokenIn } })
+  await deps.db.$transaction(async (tx) => {
+    // Only while the run is still this worker's: a run declared lost must not mark the delta
+    // pending after its new owner has committed it.
+    const held = await tx.run.updateMany({ where: { id: run.id, status: 'RUNNING', workerId: deps.workerId }, data: { deltaTokenIn } })
+    if (held.count !== 1) throw new LeaseLost(`run ${run.id} is no longer this worker's`)
+    await tx.deltaState.update({ where: { pipelineId: run.pipelineId }, data: { pendingRunId: run.id } })
+  })
   return { position: repeatFrom ?? state.deltaLink, deltaTokenIn }
 }
 
@@ -62,7 +68,7 @@ async function claimSubscription(ctx: RunContext, source: Source, spec: SourceSp
     if (holder && !run.takeover)
       throw new RunRefused(
         'SUBSCRIPTION_IN_USE',
-        `${holder}, and it is not this pipeline's. A DELTA_INIT would take its deltas away from whoever reads them (another deployment using the same SAP user?). Use another SAP user, or run the pipeline with takeover: true to replace it`,
+        `${holder}, and it is not this pipeline's. A DELTA_INIT would take its deltas away from whoever reads them (another deployment using the same SAP user?). Use another SAP user, or run the pipeline with takeover: true to replace it (also when it is this pipeline's own, left behind after SAP reported its delta position lost or a forced resetDelta)`,
       )
     if (holder) {
       await ctx.tracker.note('warn', `taking over a subscription that was not this pipeline's: ${holder}`)

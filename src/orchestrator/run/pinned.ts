@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import type { PinnedDestination } from '../../catalog/destinations.js'
 import { outputSettingsOf, outputSettingsSchema, selectionHash, selectionOf, selectionSchema } from '../../catalog/pipeline-world.js'
-import type { Destination as DestinationRow, Pipeline, Run } from '../../db/client.js'
+import type { Connection, Destination as DestinationRow, Pipeline, Run } from '../../db/client.js'
 import type { SourceSpec } from '../../sap/source.js'
 
 const pinnedSchema = z.object({
@@ -20,7 +20,9 @@ const pinnedSchema = z.object({
 })
 export type PinnedWorld = z.output<typeof pinnedSchema>
 
-export function pinWorld(p: Pipeline & { destination: DestinationRow }): PinnedWorld {
+export type PipelineWorldRow = Pipeline & { destination: DestinationRow; connection: Connection }
+
+export function pinWorld(p: PipelineWorldRow): PinnedWorld {
   const selection = selectionOf(p)
   return {
     v: 1,
@@ -36,7 +38,7 @@ export function pinWorld(p: Pipeline & { destination: DestinationRow }): PinnedW
  * The world a run pinned; for a run claimed before worlds were pinned (an upgrade mid-run), the
  * pipeline as it is now is the best there is.
  */
-export function pinnedOf(run: Pick<Run, 'pinned'>, pipeline: () => Pipeline & { destination: DestinationRow }): PinnedWorld {
+export function pinnedOf(run: Pick<Run, 'pinned'>, pipeline: () => PipelineWorldRow): PinnedWorld {
   return run.pinned ? pinnedSchema.parse(JSON.parse(run.pinned)) : pinWorld(pipeline())
 }
 

@@ -4,8 +4,6 @@ import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
 
-/** A marker write gets this long; it never holds the commit of a published run for longer. */
-const MARKER_TIMEOUT_MS = 30_000
 
 /** The run stopped being this worker's before it could publish: another process owns it now. */
 export class LeaseLost extends Error {
@@ -89,7 +87,8 @@ async function publicationAfterFailedWrite(ctx: RunContext, key: string, e: unkn
  */
 async function writeMarker(ctx: RunContext): Promise<void> {
   try {
-    await ctx.destination!.putText(`${ctx.prefix}/${SUCCESS_MARKER_FILE}`, '', AbortSignal.timeout(MARKER_TIMEOUT_MS))
+    // Within the lease, like the manifest: a hanging marker must not hold the commit past it.
+    await ctx.destination!.putText(`${ctx.prefix}/${SUCCESS_MARKER_FILE}`, '', AbortSignal.timeout(Math.max(1_000, ctx.deps.staleAfterMs / 3)))
   } catch (err) {
     ctx.log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not write _SUCCESS after the manifest')
     await ctx.tracker

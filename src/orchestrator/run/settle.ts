@@ -44,14 +44,17 @@ function succeeded(ctx: RunContext): Settled {
 
 /**
  * Hands a run whose manifest exists, or may exist, to the lost-run sweep: it stays RUNNING in
- * COMMITTING with a heartbeat in the past, so the next sweep (in any process) reads the store and
- * commits it from its manifest, or fails it as lost when there is none. Nothing is removed.
+ * COMMITTING, so a sweep (in any process) reads the store and commits it from its manifest, or fails
+ * it as lost when the store says there is none. Nothing is removed. A published manifest can be
+ * committed by the next sweep; a manifest in doubt gets a full lease first, so that a write still
+ * in flight at the store has landed (or died) before anyone looks.
  */
 export async function releaseForRollForward(ctx: RunContext): Promise<Settled> {
   const { deps, run, tracker, log } = ctx
   tracker.stop()
+  const heartbeatAt = ctx.publication === 'published' ? new Date(0) : new Date()
   await deps.db.run
-    .updateMany({ where: { id: run.id, status: 'RUNNING', workerId: deps.workerId }, data: { stage: 'COMMITTING', heartbeatAt: new Date(0) } })
+    .updateMany({ where: { id: run.id, status: 'RUNNING', workerId: deps.workerId }, data: { stage: 'COMMITTING', heartbeatAt } })
     .catch((err) => log.warn({ err }, 'could not hand the run to the lost-run sweep; its heartbeat goes stale by itself'))
   log.warn({ publication: ctx.publication }, 'run left for roll-forward: its manifest is, or may be, in the lake')
   return 'RELEASED'

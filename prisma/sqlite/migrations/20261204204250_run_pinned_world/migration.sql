@@ -54,3 +54,7 @@ CREATE INDEX "Run_pipelineId_queuedAt_idx" ON "Run"("pipelineId", "queuedAt");
 CREATE INDEX "Run_status_idx" ON "Run"("status");
 PRAGMA foreign_keys=ON;
 PRAGMA defer_foreign_keys=OFF;
+
+-- Pipelines initialised before subscribedAt existed hold a subscription in SAP: say so (same
+-- column type as updatedAt, so the value is stored the way Prisma stores dates on this database).
+UPDATE "Pipeline" SET "subscribedAt" = "updatedAt" WHERE "id" IN (SELECT "pipelineId" FROM "DeltaState");
