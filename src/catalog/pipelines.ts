@@ -4,6 +4,7 @@ import { badInput, conflict, notFound } from '../errors.js'
 import { checkWhereSyntax } from '../sap/rfc/index.js'
 import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
+import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -277,9 +278,9 @@ export function sourceOf(p: Pipeline): z.output<typeof sourceSchema> {
 
 /**
  * SAP's identity of an ODP subscription over OData: user × service × entity set (sap-protocols.md
- * A.6.6), within one system and client.
+ * A.6.6), within one system and client. `c` is an ODATA connection (ODP_ODATA sources need one).
  */
-export function subscriptionKey(c: Connection, entitySet: string): string {
-  const s = JSON.parse(c.config) as { serviceUrl: string; sapClient?: string; user?: string }
+export function subscriptionKey(c: Pick<Connection, 'id' | 'name' | 'config'>, entitySet: string): string {
+  const s = odataSettingsOf(c)
   return ['ODATA', s.serviceUrl.toLowerCase(), s.sapClient ?? '', (s.user ?? '').toUpperCase(), entitySet].join('|')
 }

@@ -1,6 +1,5 @@
-import type { Connection } from '../../db/client.js'
+import { publicSettingsOf, type ODataSettings, type RfcSettings } from '../../catalog/connection-config.js'
 import { builder } from '../builder.js'
-import type { ODataSettings, RfcSettings } from '../../catalog/connections.js'
 import { ProtocolEnum } from './enums.js'
 import { SourceError } from '../../sap/errors.js'
 
@@ -35,10 +34,8 @@ const RfcConfig = builder.objectRef<RfcView>('RfcConfig').implement({
   }),
 })
 
-const settingsOf = <T>(c: Pick<Connection, 'config' | 'secret'>): T & { hasPassword: boolean } => ({
-  ...(JSON.parse(c.config) as T),
-  hasPassword: c.secret != null,
-})
+/** The columns the settings are read from (id and name: a row that does not parse is named in the error). */
+const SETTINGS_COLUMNS = { id: true, name: true, protocol: true, config: true, secret: true } as const
 
 builder.prismaObject('Connection', {
   description: 'An SAP system reached over OData or RFC',
@@ -46,18 +43,8 @@ builder.prismaObject('Connection', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     protocol: t.expose('protocol', { type: ProtocolEnum }),
-    odataConfig: t.field({
-      type: ODataConfig,
-      nullable: true,
-      select: { config: true, secret: true, protocol: true },
-      resolve: (c) => (c.protocol === 'ODATA' ? settingsOf<ODataSettings>(c) : null),
-    }),
-    rfcConfig: t.field({
-      type: RfcConfig,
-      nullable: true,
-      select: { config: true, secret: true, protocol: true },
-      resolve: (c) => (c.protocol === 'RFC' ? settingsOf<RfcSettings>(c) : null),
-    }),
+    odataConfig: t.field({ type: ODataConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).odata }),
+    rfcConfig: t.field({ type: RfcConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).rfc }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
