@@ -7,6 +7,7 @@ import { z } from 'zod'
 import type { Pipeline } from '../db/client.js'
 import { DEFAULT_PATH_TEMPLATE } from '../storage/path-template.js'
 import type { Compression } from '../transform/index.js'
+import { parseStored } from './stored-json.js'
 
 /** Output defaults where a pipeline leaves them open. */
 export const OUTPUT_DEFAULTS = {
@@ -44,7 +45,13 @@ export const outputSettingsSchema = z.object({
 /** How a run writes, defaults filled in (pageSize is here: it changes paging, not the subscription). */
 export type OutputSettings = z.output<typeof outputSettingsSchema>
 
-export const fieldsOf = (p: Pick<Pipeline, 'fields'>): string[] | null => (p.fields ? z.array(z.string()).parse(JSON.parse(p.fields)) : null)
+/** `Pipeline.fields`: the SAP field names to extract, as JSON; null means all. */
+const fieldsSchema = z.array(z.string())
+
+/** A pipeline's field list, from the one place `Pipeline.fields` is parsed. `id` is absent for a row not yet written. */
+export function fieldsOf(p: Pick<Pipeline, 'fields'> & Partial<Pick<Pipeline, 'id' | 'name'>>): string[] | null {
+  return p.fields ? parseStored(fieldsSchema, { table: 'pipeline', id: p.id, name: p.name }, 'fields', p.fields) : null
+}
 
 export function selectionOf(p: Pipeline): Selection {
   return {
@@ -70,7 +77,7 @@ export function selectionHash(s: Selection): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex')
 }
 
-export function outputSettingsOf(p: Pipeline): OutputSettings {
+export function outputSettingsOf(p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize'>): OutputSettings {
   return {
     pathTemplate: p.pathTemplate ?? OUTPUT_DEFAULTS.pathTemplate,
     compression: p.compression ?? OUTPUT_DEFAULTS.compression,

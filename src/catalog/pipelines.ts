@@ -6,6 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
+import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
 import { sourceCheckWrite, type SourceChecker } from './source-check.js'
@@ -261,15 +262,18 @@ export class PipelineCatalog {
   }
 }
 
+/** The source columns of a pipeline row. */
+export type SourceColumns = Pick<Pipeline, 'id' | 'name' | 'sourceKind' | 'entitySet' | 'odpContext' | 'odpName' | 'table' | 'fields' | 'filter' | 'watermarkField' | 'pageSize'>
+
 /** The source settings of a stored pipeline, in input shape. */
-export function sourceOf(p: Pipeline): z.output<typeof sourceSchema> {
+export function sourceOf(p: SourceColumns): z.output<typeof sourceSchema> {
   return {
     kind: p.sourceKind,
     entitySet: p.entitySet,
     odpContext: p.odpContext,
     odpName: p.odpName,
     table: p.table,
-    fields: p.fields ? (JSON.parse(p.fields) as string[]) : null,
+    fields: fieldsOf(p),
     filter: p.filter,
     watermarkField: p.watermarkField,
     pageSize: p.pageSize,

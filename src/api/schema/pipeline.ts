@@ -1,6 +1,5 @@
 import { sourceOf } from '../../catalog/pipelines.js'
-import type { Pipeline } from '../../db/client.js'
-import { OUTPUT_DEFAULTS } from '../../catalog/pipeline-world.js'
+import { OUTPUT_DEFAULTS, outputSettingsOf, type OutputSettings } from '../../catalog/pipeline-world.js'
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
 import { PipelineModeEnum, SourceKindEnum } from './enums.js'
@@ -22,14 +21,7 @@ const Source = builder.objectRef<SourceView>('Source').implement({
   }),
 })
 
-interface OutputView {
-  pathTemplate: string
-  compression: string
-  rowGroupRows: number
-  maxFileMb: number
-  successMarker: boolean
-}
-const Output = builder.objectRef<OutputView>('Output').implement({
+const Output = builder.objectRef<OutputSettings>('Output').implement({
   description: 'How files are written: the effective values, defaults filled in',
   fields: (t) => ({
     pathTemplate: t.exposeString('pathTemplate'),
@@ -40,10 +32,12 @@ const Output = builder.objectRef<OutputView>('Output').implement({
   }),
 })
 
+/** id and name too: a row whose fields do not parse is named in the error. */
 const SOURCE_COLUMNS = {
-  sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
+  id: true, name: true, sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
   fields: true, filter: true, watermarkField: true, pageSize: true,
 } as const
+const OUTPUT_COLUMNS = { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true, pageSize: true } as const
 
 builder.prismaObject('Pipeline', {
   description: 'What to extract from SAP, how, where to, and when',
@@ -52,23 +46,13 @@ builder.prismaObject('Pipeline', {
     name: t.exposeString('name'),
     connection: t.relation('connection'),
     destination: t.relation('destination'),
-    source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p as Pipeline) }),
+    source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p) }),
     mode: t.expose('mode', { type: PipelineModeEnum }),
     schedule: t.exposeString('schedule', { nullable: true, description: 'Cron expression (5 fields, optional seconds, @daily…)' }),
     timezone: t.exposeString('timezone', { nullable: true, description: 'IANA zone of the schedule; UTC when null' }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
     enabled: t.exposeBoolean('enabled'),
-    output: t.field({
-      type: Output,
-      select: { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true },
-      resolve: (p) => ({
-        pathTemplate: p.pathTemplate ?? DEFAULT_PATH_TEMPLATE,
-        compression: p.compression ?? OUTPUT_DEFAULTS.compression,
-        rowGroupRows: p.rowGroupRows ?? OUTPUT_DEFAULTS.rowGroupRows,
-        maxFileMb: p.maxFileMb ?? OUTPUT_DEFAULTS.maxFileMb,
-        successMarker: p.successMarker ?? false,
-      }),
-    }),
+    output: t.field({ type: Output, select: OUTPUT_COLUMNS, resolve: (p) => outputSettingsOf(p) }),
     deltaState: t.relation('deltaState', { nullable: true }),
     runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, totalCount: true }, RunConnection),
     lastRun: t.field({
