@@ -12,6 +12,7 @@ import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
+import { eventDataText } from './run-event-data.js'
 import { RunCancelled, workerLost } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
@@ -288,7 +289,7 @@ export class Orchestrator {
         data: { status: 'FAILED', activeKey: null, finishedAt: new Date(), errorCode: error.code, errorMessage: error.message, errorRetryable: true },
       })
       if (marked.count !== 1) continue // another process got there first, or the run came back to life
-      await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: JSON.stringify({ code: error.code }) } })
+      await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: eventDataText({ code: error.code }) } })
       this.publish({ ...run, status: 'FAILED' })
       log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'run lost by its worker; re-running the pipeline')
       await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)

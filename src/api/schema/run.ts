@@ -1,5 +1,6 @@
 import type { RunStatus } from '../../db/client.js'
 import type { RunSnapshot } from '../../orchestrator/progress.js'
+import { eventDataOf } from '../../orchestrator/run-event-data.js'
 import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 import { runProgress } from '../run-progress.js'
@@ -87,7 +88,7 @@ const RunEvent = builder.prismaObject('RunEvent', {
     level: t.exposeString('level'),
     stage: t.expose('stage', { type: RunStageEnum }),
     message: t.exposeString('message'),
-    data: t.field({ type: 'JSON', nullable: true, select: { data: true }, resolve: (e) => (e.data ? JSON.parse(e.data) : null) }),
+    data: t.field({ type: 'JSON', nullable: true, select: { id: true, data: true }, resolve: (e) => eventDataOf(e) }),
   }),
 })
 
