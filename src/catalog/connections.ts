@@ -2,6 +2,9 @@ import { z } from 'zod'
 import type { Db, Connection } from '../db/client.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
+import type { SourceFactory } from '../orchestrator/sources.js'
+import { SourceError } from '../sap/errors.js'
+import type { Logger } from '../util/logger.js'
 import {
   connectionSecretsOf,
   connectionSettingsOf,
@@ -92,10 +95,22 @@ export type ResolvedConnection =
   | { id: string; name: string; protocol: 'ODATA'; odata: ODataSettings; secrets: ConnectionSecrets }
   | { id: string; name: string; protocol: 'RFC'; rfc: RfcSettings; secrets: ConnectionSecrets }
 
+/** Result of testConnection. */
+export interface ConnectionTestResult {
+  ok: boolean
+  message: string | null
+  code: string | null
+  latencyMs: number | null
+}
+
+const TEST_TIMEOUT_MS = 30_000
+
 export class ConnectionCatalog {
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
+    /** The SAP side, for testConnection. */
+    private readonly sap: { sources: SourceFactory; log: Logger },
   ) {}
 
   async create(input: CreateConnectionInput): Promise<Connection> {
@@ -157,6 +172,23 @@ export class ConnectionCatalog {
 
   resolve(c: Connection): ResolvedConnection {
     return { id: c.id, name: c.name, ...connectionSettingsOf(c), secrets: this.secretsOf(c) }
+  }
+
+  /**
+   * Logs on to SAP (fetches the service metadata) and measures the round trip. SAP-side problems
+   * are answers (ok false, with their class), not errors.
+   */
+  async test(id: string): Promise<ConnectionTestResult> {
+    const connection = this.resolve(await this.get(id))
+    const started = performance.now()
+    try {
+      const { latencyMs } = await this.sap.sources(connection, this.sap.log).ping(AbortSignal.timeout(TEST_TIMEOUT_MS))
+      return { ok: true, message: `logged on to ${connection.name}`, code: null, latencyMs }
+    } catch (e) {
+      // Only source errors carry messages fit for users; anything else is masked like any other error.
+      if (!(e instanceof SourceError)) throw e
+      return { ok: false, message: e.message, code: e.code, latencyMs: Math.round(performance.now() - started) }
+    }
   }
 
   private secretsOf(c: Pick<Connection, 'id' | 'name' | 'secret'>): ConnectionSecrets {
