@@ -256,13 +256,14 @@ export class Orchestrator {
 
   /**
    * Ends the pipeline's SAP delta subscription and forgets its position (see {@link PipelineAdmin}).
+   * Returns the pipeline's id.
    */
-  resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     return this.#admin.resetDelta(pipelineId, opts)
   }
 
-  /** Ends the pipeline's SAP subscription and deletes it with its run history (see {@link PipelineAdmin}). */
-  deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** Ends the pipeline's SAP subscription and deletes it with its run history (see {@link PipelineAdmin}). Returns its id. */
+  deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     return this.#admin.deletePipeline(pipelineId, opts)
   }
 

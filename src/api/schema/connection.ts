@@ -122,18 +122,14 @@ builder.mutationFields((t) => ({
   createConnection: t.prismaField({
     type: 'Connection',
     args: { input: t.arg({ type: CreateConnectionInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const c = await app.connections.create(input)
-      return app.db.connection.findUniqueOrThrow({ ...query, where: { id: c.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.connection.findUniqueOrThrow({ ...query, where: { id: (await app.connections.create(input)).id } }),
   }),
   updateConnection: t.prismaField({
     type: 'Connection',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateConnectionInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const c = await app.connections.update(String(id), input)
-      return app.db.connection.findUniqueOrThrow({ ...query, where: { id: c.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.connection.findUniqueOrThrow({ ...query, where: { id: (await app.connections.update(String(id), input)).id } }),
   }),
   deleteConnection: t.id({
     args: { id: t.arg.id({ required: true }) },

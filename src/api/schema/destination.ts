@@ -158,18 +158,14 @@ builder.mutationFields((t) => ({
   createDestination: t.prismaField({
     type: 'Destination',
     args: { input: t.arg({ type: CreateDestinationInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const d = await app.destinations.create(input)
-      return app.db.destination.findUniqueOrThrow({ ...query, where: { id: d.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.destination.findUniqueOrThrow({ ...query, where: { id: (await app.destinations.create(input)).id } }),
   }),
   updateDestination: t.prismaField({
     type: 'Destination',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateDestinationInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const d = await app.destinations.update(String(id), input)
-      return app.db.destination.findUniqueOrThrow({ ...query, where: { id: d.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.destination.findUniqueOrThrow({ ...query, where: { id: (await app.destinations.update(String(id), input)).id } }),
   }),
   deleteDestination: t.id({
     args: { id: t.arg.id({ required: true }) },

@@ -1,4 +1,4 @@
-import { sourceOf } from '../../catalog/pipelines.js'
+import { sourceOf, type CreatePipelineInput as CreateInput, type UpdatePipelineInput as UpdateInput } from '../../catalog/pipelines.js'
 import { OUTPUT_DEFAULTS, outputSettingsOf, type OutputSettings } from '../../catalog/pipeline-world.js'
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
@@ -162,34 +162,25 @@ builder.mutationFields((t) => ({
   createPipeline: t.prismaField({
     type: 'Pipeline',
     args: { input: t.arg({ type: CreatePipelineInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const p = await app.pipelines.create(ids(input) as Parameters<typeof app.pipelines.create>[0])
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: (await app.pipelines.create(ids(input) as CreateInput)).id } }),
   }),
   updatePipeline: t.prismaField({
     type: 'Pipeline',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdatePipelineInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const p = await app.pipelines.update(String(id), ids(input) as Parameters<typeof app.pipelines.update>[1])
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: (await app.pipelines.update(String(id), ids(input) as UpdateInput)).id } }),
   }),
   deletePipeline: t.id({
     description: "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
     args: { id: t.arg.id({ required: true }), force: t.arg.boolean() },
-    resolve: async (_, { id, force }, { app }) => {
-      await app.orchestrator.deletePipeline(String(id), { force: !!force })
-      return String(id)
-    },
+    resolve: (_, { id, force }, { app }) => app.orchestrator.deletePipeline(String(id), { force: !!force }),
   }),
   resetDelta: t.prismaField({
     type: 'Pipeline',
     description: "Terminates the pipeline's SAP delta subscription and forgets its token; the next run is a DELTA_INIT. force: forget it even when SAP cannot be reached",
     args: { pipelineId: t.arg.id({ required: true }), force: t.arg.boolean() },
-    resolve: async (query, _, { pipelineId, force }, { app }) => {
-      await app.orchestrator.resetDelta(String(pipelineId), { force: !!force })
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: String(pipelineId) } })
-    },
+    resolve: async (query, _, { pipelineId, force }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: await app.orchestrator.resetDelta(String(pipelineId), { force: !!force }) } }),
   }),
 }))
