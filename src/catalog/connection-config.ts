@@ -41,7 +41,12 @@ export type ConnectionSettings = { protocol: 'ODATA'; odata: ODataSettings } | {
 
 type ConfigRow = Pick<Connection, 'protocol' | 'config'> & Partial<Pick<Connection, 'id' | 'name'>>
 
-const rowRef = (c: Partial<Pick<Connection, 'id' | 'name'>>): RowRef => ({ table: 'connection', id: c.id, name: c.name })
+const rowRef = (c: Partial<Pick<Connection, 'id' | 'name'>>): RowRef => ({
+  table: 'connection',
+  id: c.id,
+  name: c.name,
+  repair: 'updateConnection with its whole config and password saves it again',
+})
 
 export function connectionSettingsOf(c: ConfigRow): ConnectionSettings {
   return c.protocol === 'ODATA'

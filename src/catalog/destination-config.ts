@@ -63,7 +63,12 @@ export type DestinationSettings =
 
 type ConfigRow = Pick<DestinationRow, 'kind' | 'config'> & Partial<Pick<DestinationRow, 'id' | 'name'>>
 
-const rowRef = (d: Partial<Pick<DestinationRow, 'id' | 'name'>>): RowRef => ({ table: 'destination', id: d.id, name: d.name })
+const rowRef = (d: Partial<Pick<DestinationRow, 'id' | 'name'>>): RowRef => ({
+  table: 'destination',
+  id: d.id,
+  name: d.name,
+  repair: 'updateDestination with its settings and secret saves it again',
+})
 
 /** A stored destination's public settings, typed by kind. */
 export function settingsOf(d: ConfigRow): DestinationSettings {

@@ -50,7 +50,8 @@ const fieldsSchema = z.array(z.string())
 
 /** A pipeline's field list, from the one place `Pipeline.fields` is parsed. `id` is absent for a row not yet written. */
 export function fieldsOf(p: Pick<Pipeline, 'fields'> & Partial<Pick<Pipeline, 'id' | 'name'>>): string[] | null {
-  return p.fields ? parseStored(fieldsSchema, { table: 'pipeline', id: p.id, name: p.name }, 'fields', p.fields) : null
+  const row = { table: 'pipeline', id: p.id, name: p.name, repair: 'updatePipeline with its source saves it again' }
+  return p.fields ? parseStored(fieldsSchema, row, 'field list', p.fields) : null
 }
 
 export function selectionOf(p: Pipeline): Selection {

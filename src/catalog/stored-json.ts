@@ -11,6 +11,8 @@ export interface RowRef {
   table: string
   id?: string
   name?: string
+  /** How a user puts the row right, where the API can. */
+  repair?: string
 }
 
 /**
@@ -24,7 +26,7 @@ export class StoredRowError extends Error {
     readonly column: string,
     readonly problem: string,
   ) {
-    super(`${describeRow(row)}: its stored ${column} ${problem}; it was written by hand or by another version. Save it again through the API`)
+    super(`${describeRow(row)}: its stored ${column} ${problem} (written by hand, or by another version?)${row.repair ? `; ${row.repair}` : ''}`)
   }
 }
 
