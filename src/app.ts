@@ -88,14 +88,14 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   }
   const bus = new InMemoryProgressBus()
   const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
-  const connections = new ConnectionCatalog(db, box)
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
+  const connections = new ConnectionCatalog(db, box, { sources, log })
   const destinations = new DestinationCatalog(
     db,
     box,
     { localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')], s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [] },
     { objectStore: { ...opts.destinations?.objectStore, outbound } },
   )
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const tokens = new TokenService(db, log)
   const audit = new AuditLog(db, log)

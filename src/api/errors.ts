@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql'
 import { randomUUID } from 'node:crypto'
+import { StoredRowError } from '../catalog/stored-json.js'
 import { DomainError } from '../errors.js'
 import { SourceError } from '../sap/errors.js'
 import { DestinationError } from '../storage/destination.js'
@@ -19,6 +20,11 @@ export function maskError(log: Logger) {
       return new GraphQLError(original.message, { path, extensions: { code: original.code, retryable: original.retryable } })
     if (original instanceof GraphQLError) return original // validation and parse errors, already safe
     const id = randomUUID()
+    // Our own words (row, column, what does not fit; never the value): the caller learns which row to save again.
+    if (original instanceof StoredRowError) {
+      log.error({ err: original, errorId: id, path }, 'a stored row does not fit its schema')
+      return new GraphQLError(original.message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', errorId: id } })
+    }
     log.error({ err: original, errorId: id, path }, 'unexpected error in a GraphQL operation')
     return new GraphQLError(`Unexpected error (id ${id})`, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', errorId: id } })
   }

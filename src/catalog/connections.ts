@@ -2,10 +2,22 @@ import { z } from 'zod'
 import type { Connection, Db, Prisma } from '../db/client.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
+import type { SourceFactory } from '../orchestrator/sources.js'
+import { SourceError } from '../sap/errors.js'
+import type { Logger } from '../util/logger.js'
+import {
+  connectionSecretsOf,
+  connectionSettingsOf,
+  type ConnectionSecrets,
+  type ConnectionSettings,
+  type ODataSettings,
+  type RfcSettings,
+} from './connection-config.js'
 import { nameSchema, optionalText, parseInput, serviceUrlSchema } from './validate.js'
 import { lockUnheld } from './pipeline-hold.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { subscriptionKey } from './pipelines.js'
+import { StoredRowError } from './stored-json.js'
 
 export type Protocol = 'ODATA' | 'RFC'
 
@@ -53,10 +65,10 @@ export const rfcConfigSchema = z
  * sysnr), message server (mshost, msserv, sysid, group) and SAProuter string. Path, client, user
  * and language do not move it to another machine.
  */
-export function passwordBinding(protocol: Protocol, settings: Record<string, unknown>): string {
-  if (protocol === 'ODATA') return new URL(String(settings.serviceUrl)).origin
+export function passwordBinding(s: ConnectionSettings): string {
+  if (s.protocol === 'ODATA') return new URL(s.odata.serviceUrl).origin
   const keys = ['ashost', 'sysnr', 'mshost', 'msserv', 'sysid', 'group', 'saprouter'] as const
-  const parts = keys.filter((k) => settings[k]).map((k) => `${k}=${String(settings[k]).toLowerCase()}`)
+  const parts = keys.filter((k) => s.rfc[k]).map((k) => `${k}=${s.rfc[k]!.toLowerCase()}`)
   return parts.join(' ')
 }
 
@@ -65,13 +77,13 @@ export function passwordBinding(protocol: Protocol, settings: Record<string, unk
  * subscriptions per user (and service or subscriber process), so a change of any of these leaves a
  * DELTA pipeline's subscription behind. Password and language are not part of it.
  */
-export function sapIdentity(protocol: Protocol, settings: Record<string, unknown>): string {
+export function sapIdentity(s: ConnectionSettings): string {
   const norm = (v: unknown) => String(v ?? '').trim().toLowerCase()
-  if (protocol === 'ODATA') {
-    const url = new URL(String(settings.serviceUrl))
-    return ['ODATA', `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase(), norm(settings.sapClient), norm(settings.user)].join('|')
+  if (s.protocol === 'ODATA') {
+    const url = new URL(s.odata.serviceUrl)
+    return ['ODATA', `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase(), norm(s.odata.sapClient), norm(s.odata.user)].join('|')
   }
-  return ['RFC', passwordBinding(protocol, settings), norm(settings.client), norm(settings.user)].join('|')
+  return ['RFC', passwordBinding(s), norm(s.rfc.client), norm(s.rfc.user)].join('|')
 }
 
 /**
@@ -92,12 +104,6 @@ async function refuseIdentityChange(tx: Prisma.TransactionClient, connectionId: 
         { field: 'config', pipelineId: id },
       )
   }
-}
-
-export type ODataSettings = Omit<z.output<typeof odataConfigSchema>, 'password'>
-export type RfcSettings = Omit<z.output<typeof rfcConfigSchema>, 'passwd'>
-export interface ConnectionSecrets {
-  password?: string
 }
 
 const createSchema = z.object({
@@ -124,10 +130,22 @@ export type ResolvedConnection =
   | { id: string; name: string; protocol: 'ODATA'; odata: ODataSettings; secrets: ConnectionSecrets }
   | { id: string; name: string; protocol: 'RFC'; rfc: RfcSettings; secrets: ConnectionSecrets }
 
+/** Result of testConnection. */
+export interface ConnectionTestResult {
+  ok: boolean
+  message: string | null
+  code: string | null
+  latencyMs: number | null
+}
+
+const TEST_TIMEOUT_MS = 30_000
+
 export class ConnectionCatalog {
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
+    /** The SAP side, for testConnection. */
+    private readonly sap: { sources: SourceFactory; log: Logger },
   ) {}
 
   async create(input: CreateConnectionInput): Promise<Connection> {
@@ -158,7 +176,16 @@ export class ConnectionCatalog {
       throw conflict(
         `changing the service URL, SAP user or client would orphan the SAP delta subscription of pipeline(s) ${broken.map((p) => `"${p.name}"`).join(', ')}; call resetDelta on them first`,
       )
-    const identityChanges = sapIdentity(current.protocol, JSON.parse(current.config)) !== sapIdentity(current.protocol, JSON.parse(next.config))
+    // A stored config that cannot be read any more counts as a change of identity: it is being repaired.
+    const identityBefore = (() => {
+      try {
+        return sapIdentity(connectionSettingsOf(current))
+      } catch (e) {
+        if (e instanceof StoredRowError) return null
+        throw e
+      }
+    })()
+    const identityChanges = identityBefore !== sapIdentity(connectionSettingsOf({ ...current, config: next.config }))
     try {
       return await this.db.$transaction(async (tx) => {
         if (identityChanges) await refuseIdentityChange(tx, id)
@@ -190,11 +217,28 @@ export class ConnectionCatalog {
   }
 
   resolve(c: Connection): ResolvedConnection {
-    const secrets = c.secret ? this.box.open<ConnectionSecrets>(c.secret) : {}
-    const settings = JSON.parse(c.config)
-    return c.protocol === 'ODATA'
-      ? { id: c.id, name: c.name, protocol: 'ODATA', odata: settings, secrets }
-      : { id: c.id, name: c.name, protocol: 'RFC', rfc: settings, secrets }
+    return { id: c.id, name: c.name, ...connectionSettingsOf(c), secrets: this.secretsOf(c) }
+  }
+
+  /**
+   * Logs on to SAP (fetches the service metadata) and measures the round trip. SAP-side problems
+   * are answers (ok false, with their class), not errors.
+   */
+  async test(id: string): Promise<ConnectionTestResult> {
+    const connection = this.resolve(await this.get(id))
+    const started = performance.now()
+    try {
+      const { latencyMs } = await this.sap.sources(connection, this.sap.log).ping(AbortSignal.timeout(TEST_TIMEOUT_MS))
+      return { ok: true, message: `logged on to ${connection.name}`, code: null, latencyMs }
+    } catch (e) {
+      // Only source errors carry messages fit for users; anything else is masked like any other error.
+      if (!(e instanceof SourceError)) throw e
+      return { ok: false, message: e.message, code: e.code, latencyMs: Math.round(performance.now() - started) }
+    }
+  }
+
+  private secretsOf(c: Pick<Connection, 'id' | 'name' | 'secret'>): ConnectionSecrets {
+    return c.secret ? connectionSecretsOf(c, this.box.open(c.secret)) : {}
   }
 
   private wrongConfig(protocol: Protocol) {
@@ -217,22 +261,44 @@ export class ConnectionCatalog {
         : [input.rfcConfig, input.odataConfig, 'rfcConfig']
     if (other != null) throw this.wrongConfig(protocol)
     if (mine == null) throw badInput(`${field} is required for a ${protocol} connection`, field)
-    const parsed =
-      protocol === 'ODATA' ? parseInput(odataConfigSchema, mine, field) : parseInput(rfcConfigSchema, mine, field)
-    const { password, passwd, ...settings } = parsed as { password?: string | null; passwd?: string | null }
-    const given = protocol === 'ODATA' ? password : passwd
-    const previous = current?.secret ? this.box.open<ConnectionSecrets>(current.secret).password : undefined
+    const { settings, given } = splitInput(protocol, mine, field)
+    // Opened only when kept: a connection whose stored secret cannot be read is repaired by giving it again.
+    const previous = given === undefined && current ? this.secretsOf(current).password : undefined
     if (given === undefined && previous && current) {
-      const [before, after] = [passwordBinding(protocol, JSON.parse(current.config)), passwordBinding(protocol, settings)]
+      const [before, after] = [this.bindingOf(current), passwordBinding(settings)]
       const name = protocol === 'ODATA' ? 'password' : 'passwd'
       // Refused rather than dropped: nothing changes on a mistake, and the message says what to send.
       if (before !== after)
         throw badInput(
-          `${field}.${name}: the stored password was given for ${before}; it is not sent to ${after}. Give ${name} again in the same request (or "" to save the connection without one)`,
+          `${field}.${name}: the stored password was given for ${before ?? 'settings that can no longer be read'}; it is not sent to ${after}. Give ${name} again in the same request (or "" to save the connection without one)`,
           `${field}.${name}`,
         )
     }
     const next = given === undefined ? previous : given || undefined
-    return { config: JSON.stringify(settings), secret: next ? this.box.seal({ password: next } satisfies ConnectionSecrets) : null }
+    const config = settings.protocol === 'ODATA' ? settings.odata : settings.rfc
+    return { config: JSON.stringify(config), secret: next ? this.box.seal({ password: next } satisfies ConnectionSecrets) : null }
   }
+
+  /** Where the stored password was given for; undefined when the stored config cannot be read (then it goes nowhere new). */
+  private bindingOf(current: Connection): string | undefined {
+    try {
+      return passwordBinding(connectionSettingsOf(current))
+    } catch (e) {
+      if (e instanceof StoredRowError) return undefined
+      throw e
+    }
+  }
+}
+
+/**
+ * Validated input, split into the settings to store (typed by the stored shape, so what is written
+ * reads back) and the password given: undefined keeps the stored one, null or '' removes it.
+ */
+function splitInput(protocol: Protocol, input: unknown, field: string): { settings: ConnectionSettings; given: string | null | undefined } {
+  if (protocol === 'ODATA') {
+    const { password, ...odata } = parseInput(odataConfigSchema, input, field)
+    return { settings: { protocol, odata }, given: password }
+  }
+  const { passwd, ...rfc } = parseInput(rfcConfigSchema, input, field)
+  return { settings: { protocol, rfc }, given: passwd }
 }

@@ -6,14 +6,17 @@ import { z } from 'zod'
 import type { Db, Destination as DestinationRow } from '../db/client.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
-import { azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from '../storage/azure-settings.js'
+import { azureBlobUri } from '../storage/azure-settings.js'
 import { DestinationError, type Destination } from '../storage/destination.js'
 import { LocalDestination } from '../storage/local.js'
 import { LocalRoots } from '../storage/local-roots.js'
 import { DEFAULT_OBJECT_STORE_OPTIONS, type ObjectStoreOptions } from '../storage/object-store.js'
-import { defaultCredentialsProblem, s3Uri, type S3Secrets, type S3Settings } from '../storage/s3-settings.js'
+import type { AzureBlobSettings } from '../storage/azure-settings.js'
+import { defaultCredentialsProblem, s3Uri, type S3Settings } from '../storage/s3-settings.js'
+import { azureBlobConfigOf, azureBlobSecretsOf, s3ConfigOf, s3SecretsOf, settingsOf, type LocalSettings } from './destination-config.js'
 import { azureBlobSettings, s3Settings, secretBinding } from './destination-settings.js'
 import { isUniqueViolation } from './prisma-errors.js'
+import { StoredRowError } from './stored-json.js'
 import { nameSchema, parseInput } from './validate.js'
 
 export type DestinationKind = 'LOCAL' | 'AZURE_BLOB' | 'S3'
@@ -28,13 +31,6 @@ export interface CreateDestinationInput {
   s3?: unknown
 }
 export type UpdateDestinationInput = { name?: string | null; local?: unknown; azureBlob?: unknown; s3?: unknown }
-
-export type LocalSettings = { path: string }
-/** A destination's public settings by kind, as stored in `config`. */
-export type DestinationSettings =
-  | { kind: 'LOCAL'; local: LocalSettings }
-  | { kind: 'AZURE_BLOB'; azureBlob: AzureBlobSettings }
-  | { kind: 'S3'; s3: S3Settings }
 
 /** Result of testDestination. */
 export interface DestinationTestResult {
@@ -131,14 +127,14 @@ export class DestinationCatalog {
         return new LocalDestination(s.local.path, this.#roots)
       case 'AZURE_BLOB': {
         const { AzureBlobDestination } = await import('../storage/azure-blob.js')
-        return new AzureBlobDestination(s.azureBlob, this.secretsOf<AzureBlobSecrets>(row), this.#objectStore)
+        return new AzureBlobDestination(s.azureBlob, azureBlobSecretsOf(row, this.opened(row)), this.#objectStore)
       }
       case 'S3': {
         // Settings saved before S3_DEFAULT_CREDENTIALS_ENDPOINTS changed are held to it too.
         const problem = defaultCredentialsProblem(s.s3, this.#s3DefaultEndpoints)
         if (problem) throw new DestinationError('DESTINATION_AUTH', `S3 bucket "${s.s3.bucket}": ${problem}`, false)
         const { S3Destination } = await import('../storage/s3.js')
-        return new S3Destination(s.s3, this.secretsOf<S3Secrets>(row), this.#objectStore)
+        return new S3Destination(s.s3, s3SecretsOf(row, this.opened(row)), this.#objectStore)
       }
     }
   }
@@ -155,9 +151,11 @@ export class DestinationCatalog {
     if (pin.kind === 'LOCAL') return this.open({ ...pin, secret: null } as DestinationRow)
     const row = await this.db.destination.findUnique({ where: { id: pin.id } })
     const field = INPUT_FIELD[pin.kind] as 'azureBlob' | 's3'
-    const [pinned, now] = [JSON.parse(pin.config), row ? JSON.parse(row.config) : null]
-    if (row && row.kind === pin.kind && secretBinding(field, pinned) === secretBinding(field, now))
-      return this.open({ ...row, config: JSON.stringify({ ...now, ...placeOf(field, pinned) }) })
+    if (row && row.kind === pin.kind) {
+      const [pinned, now] = [cloudConfigOf(settingsOf(pin)), cloudConfigOf(settingsOf(row))]
+      if (secretBinding(field, pinned) === secretBinding(field, now))
+        return this.open({ ...row, config: JSON.stringify({ ...now, ...placeOf(field, pinned) }) })
+    }
     throw new DestinationError(
       'DESTINATION_AUTH',
       `destination ${pin.id} was ${row ? 'changed' : 'deleted'} after the run started; its stored credentials are not sent to ${this.uriOf(pin)}, where the run wrote`,
@@ -166,7 +164,7 @@ export class DestinationCatalog {
   }
 
   /** The destination's root URI, from its public settings alone. */
-  uriOf(row: Pick<DestinationRow, 'kind' | 'config'>): string {
+  uriOf(row: Pick<DestinationRow, 'kind' | 'config'> & Partial<Pick<DestinationRow, 'id' | 'name'>>): string {
     const s = settingsOf(row)
     switch (s.kind) {
       case 'LOCAL':
@@ -201,8 +199,23 @@ export class DestinationCatalog {
     }
   }
 
-  private secretsOf<T>(row: Pick<DestinationRow, 'secret'>): T {
-    return (row.secret ? this.box.open<T>(row.secret) : {}) as T
+  /** What a sealed `secret` opens to; an empty object when there is none. */
+  private opened(row: Pick<DestinationRow, 'secret'>): unknown {
+    return row.secret ? this.box.open(row.secret) : {}
+  }
+
+  /**
+   * What an update keeps of the stored row; null when there is none, or when it cannot be read: the
+   * update must then give the secret again, which is how such a row is repaired.
+   */
+  private kept<T>(current: DestinationRow | undefined, read: (row: DestinationRow) => T): T | null {
+    if (!current) return null
+    try {
+      return read(current)
+    } catch (e) {
+      if (e instanceof StoredRowError) return null
+      throw e
+    }
   }
 
   private async settingsFor(kind: DestinationKind, input: UpdateDestinationInput, current: DestinationRow | undefined) {
@@ -215,12 +228,12 @@ export class DestinationCatalog {
       case 'LOCAL':
         return { config: JSON.stringify(await localSettings(input.local, this.#roots)), secret: null as string | null }
       case 'AZURE_BLOB': {
-        const stored = current ? { secrets: this.secretsOf<AzureBlobSecrets>(current), config: JSON.parse(current.config) as AzureBlobSettings } : null
+        const stored = this.kept(current, (row) => ({ config: azureBlobConfigOf(row), secrets: azureBlobSecretsOf(row, this.opened(row)) }))
         const { config, secrets } = await azureBlobSettings(input.azureBlob, stored)
         return { config: JSON.stringify(config), secret: sealed(secrets) }
       }
       case 'S3': {
-        const stored = current ? { secrets: this.secretsOf<S3Secrets>(current), config: JSON.parse(current.config) as S3Settings } : null
+        const stored = this.kept(current, (row) => ({ config: s3ConfigOf(row), secrets: s3SecretsOf(row, this.opened(row)) }))
         const { config, secrets } = s3Settings(input.s3, stored)
         const problem = defaultCredentialsProblem(config, this.#s3DefaultEndpoints)
         if (problem) throw badInput(`s3.endpoint: ${problem}`, 's3.endpoint')
@@ -238,21 +251,14 @@ export interface PinnedDestination {
 }
 
 /** Where inside the signed-for account or bucket a run's objects are (the part that may have moved since). */
-function placeOf(field: 'azureBlob' | 's3', c: Record<string, unknown>): Record<string, unknown> {
-  return field === 'azureBlob' ? { container: c.container, prefix: c.prefix } : { prefix: c.prefix, region: c.region }
+function placeOf(field: 'azureBlob' | 's3', c: AzureBlobSettings | S3Settings): Partial<AzureBlobSettings & S3Settings> {
+  return field === 'azureBlob' ? { container: (c as AzureBlobSettings).container, prefix: c.prefix } : { prefix: c.prefix, region: (c as S3Settings).region }
 }
 
-/** A stored destination's public settings, typed by kind. */
-export function settingsOf(row: Pick<DestinationRow, 'kind' | 'config'>): DestinationSettings {
-  const config = JSON.parse(row.config)
-  switch (row.kind) {
-    case 'LOCAL':
-      return { kind: 'LOCAL', local: config as LocalSettings }
-    case 'AZURE_BLOB':
-      return { kind: 'AZURE_BLOB', azureBlob: config as AzureBlobSettings }
-    case 'S3':
-      return { kind: 'S3', s3: config as S3Settings }
-  }
+/** The public settings of a cloud destination. */
+function cloudConfigOf(s: ReturnType<typeof settingsOf>): AzureBlobSettings | S3Settings {
+  if (s.kind === 'LOCAL') throw new Error('a LOCAL destination has no cloud settings')
+  return s.kind === 'AZURE_BLOB' ? s.azureBlob : s.s3
 }
 
 async function localSettings(input: unknown, roots: LocalRoots): Promise<LocalSettings> {

@@ -5,9 +5,11 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import type { Connection, Pipeline } from '../db/client.js'
+import { connectionSettingsOf } from './connection-config.js'
 import { sapIdentity } from './connections.js'
 import { DEFAULT_PATH_TEMPLATE } from '../storage/path-template.js'
 import type { Compression } from '../transform/index.js'
+import { parseStored } from './stored-json.js'
 
 /** Output defaults where a pipeline leaves them open. */
 export const OUTPUT_DEFAULTS = {
@@ -47,12 +49,19 @@ export const outputSettingsSchema = z.object({
 /** How a run writes, defaults filled in (pageSize is here: it changes paging, not the subscription). */
 export type OutputSettings = z.output<typeof outputSettingsSchema>
 
-export const fieldsOf = (p: Pick<Pipeline, 'fields'>): string[] | null => (p.fields ? z.array(z.string()).parse(JSON.parse(p.fields)) : null)
+/** `Pipeline.fields`: the SAP field names to extract, as JSON; null means all. */
+const fieldsSchema = z.array(z.string())
 
-export function selectionOf(p: Pipeline & { connection: Pick<Connection, 'protocol' | 'config'> }): Selection {
+/** A pipeline's field list, from the one place `Pipeline.fields` is parsed. `id` is absent for a row not yet written. */
+export function fieldsOf(p: Pick<Pipeline, 'fields'> & Partial<Pick<Pipeline, 'id' | 'name'>>): string[] | null {
+  const row = { table: 'pipeline', id: p.id, name: p.name, repair: 'updatePipeline with its source saves it again' }
+  return p.fields ? parseStored(fieldsSchema, row, 'field list', p.fields) : null
+}
+
+export function selectionOf(p: Pipeline & { connection: Pick<Connection, 'id' | 'name' | 'protocol' | 'config'> }): Selection {
   return {
     connectionId: p.connectionId,
-    sapIdentity: sapIdentity(p.connection.protocol, JSON.parse(p.connection.config) as Record<string, unknown>),
+    sapIdentity: sapIdentity(connectionSettingsOf(p.connection)),
     mode: p.mode,
     kind: p.sourceKind,
     entitySet: p.entitySet,
@@ -74,7 +83,7 @@ export function selectionHash(s: Selection): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex')
 }
 
-export function outputSettingsOf(p: Pipeline): OutputSettings {
+export function outputSettingsOf(p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize'>): OutputSettings {
   return {
     pathTemplate: p.pathTemplate ?? OUTPUT_DEFAULTS.pathTemplate,
     compression: p.compression ?? OUTPUT_DEFAULTS.compression,

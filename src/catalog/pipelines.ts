@@ -4,7 +4,9 @@ import { badInput, conflict, notFound } from '../errors.js'
 import { checkWhereSyntax } from '../sap/rfc/index.js'
 import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
+import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
+import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
 import { sourceCheckWrite, type SourceChecker } from './source-check.js'
@@ -264,15 +266,18 @@ export class PipelineCatalog {
   }
 }
 
+/** The source columns of a pipeline row. */
+export type SourceColumns = Pick<Pipeline, 'id' | 'name' | 'sourceKind' | 'entitySet' | 'odpContext' | 'odpName' | 'table' | 'fields' | 'filter' | 'watermarkField' | 'pageSize'>
+
 /** The source settings of a stored pipeline, in input shape. */
-export function sourceOf(p: Pipeline): z.output<typeof sourceSchema> {
+export function sourceOf(p: SourceColumns): z.output<typeof sourceSchema> {
   return {
     kind: p.sourceKind,
     entitySet: p.entitySet,
     odpContext: p.odpContext,
     odpName: p.odpName,
     table: p.table,
-    fields: p.fields ? (JSON.parse(p.fields) as string[]) : null,
+    fields: fieldsOf(p),
     filter: p.filter,
     watermarkField: p.watermarkField,
     pageSize: p.pageSize,
@@ -281,9 +286,9 @@ export function sourceOf(p: Pipeline): z.output<typeof sourceSchema> {
 
 /**
  * SAP's identity of an ODP subscription over OData: user × service × entity set (sap-protocols.md
- * A.6.6), within one system and client.
+ * A.6.6), within one system and client. `c` is an ODATA connection (ODP_ODATA sources need one).
  */
-export function subscriptionKey(c: Connection, entitySet: string): string {
-  const s = JSON.parse(c.config) as { serviceUrl: string; sapClient?: string; user?: string }
+export function subscriptionKey(c: Pick<Connection, 'id' | 'name' | 'config'>, entitySet: string): string {
+  const s = odataSettingsOf(c)
   return ['ODATA', s.serviceUrl.toLowerCase(), s.sapClient ?? '', (s.user ?? '').toUpperCase(), entitySet].join('|')
 }

@@ -4,6 +4,7 @@ import type { SourceFactory } from '../orchestrator/sources.js'
 import { SourceError } from '../sap/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { ConnectionCatalog } from './connections.js'
+import { fieldsOf } from './pipeline-world.js'
 
 /**
  * An ODP_ODATA pipeline's entity set, fields and $filter, checked against the service's $metadata
@@ -21,7 +22,7 @@ export interface SourceCheckResult {
 }
 
 /** The pipeline row being saved, as PipelineCatalog builds it. */
-type PipelineData = Pick<Pipeline, 'connectionId' | 'sourceKind' | 'entitySet' | 'fields' | 'filter' | 'mode'>
+type PipelineData = Pick<Pipeline, 'name' | 'connectionId' | 'sourceKind' | 'entitySet' | 'fields' | 'filter' | 'mode'>
 
 /** Checks `next` (against `current` on an update: unchanged sources are not asked again); throws BAD_USER_INPUT. */
 export type SourceChecker = (next: PipelineData, current?: Pipeline) => Promise<SourceCheckResult | undefined>
@@ -35,7 +36,7 @@ export function sourceChecker(deps: { connections: ConnectionCatalog; sources: S
     if (current && CHECKED_FIELDS.every((k) => next[k] === current[k])) return undefined
     const connection = deps.connections.resolve(await deps.connections.get(next.connectionId))
     const source = deps.sources(connection, deps.log)
-    const spec = { kind: next.sourceKind, entitySet: next.entitySet ?? undefined, fields: next.fields ? (JSON.parse(next.fields) as string[]) : undefined, filter: next.filter ?? undefined, pageSize: 1, subscriber: '' }
+    const spec = { kind: next.sourceKind, entitySet: next.entitySet ?? undefined, fields: fieldsOf(next) ?? undefined, filter: next.filter ?? undefined, pageSize: 1, subscriber: '' }
     const checkedAt = new Date()
     let problem
     try {

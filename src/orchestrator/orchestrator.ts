@@ -12,6 +12,7 @@ import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
+import { eventDataText } from './run-event-data.js'
 import { RunCancelled, workerLost, type RunError } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
@@ -257,13 +258,14 @@ export class Orchestrator {
 
   /**
    * Ends the pipeline's SAP delta subscription and forgets its position (see {@link PipelineAdmin}).
+   * Returns the pipeline's id.
    */
-  resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     return this.#admin.resetDelta(pipelineId, opts)
   }
 
-  /** Ends the pipeline's SAP subscription and deletes it with its run history (see {@link PipelineAdmin}). */
-  deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** Ends the pipeline's SAP subscription and deletes it with its run history (see {@link PipelineAdmin}). Returns its id. */
+  deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     return this.#admin.deletePipeline(pipelineId, opts)
   }
 
@@ -310,7 +312,7 @@ export class Orchestrator {
       },
     })
     if (marked.count !== 1) return // another process got there first, or the run came back to life
-    await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: JSON.stringify({ code: error.code }) } })
+    await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: eventDataText({ code: error.code }) } })
     this.publish({ ...run, status: cancelledInDoubt ? 'CANCELLED' : 'FAILED' })
     log.warn({ runId: run.id, pipelineId: run.pipelineId, code: error.code }, 'run lost by its worker')
     if (error.retryable) await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)

@@ -27,7 +27,7 @@ export class PipelineAdmin {
    * `force` is set, which forgets the local position anyway (the subscription then stays in SAP, and
    * the next DELTA_INIT reports it as not this pipeline's until it is taken over).
    */
-  async resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  async resetDelta(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     await this.withHold(pipelineId, 'resetDelta', async (pipeline) => {
       await this.endSubscription(pipeline, opts)
       const { db } = this.deps
@@ -37,15 +37,17 @@ export class PipelineAdmin {
       ])
       this.deps.log.info({ pipelineId }, 'delta reset')
     })
+    return pipelineId
   }
 
   /** Deletes the pipeline and its run history, after ending its SAP subscription as resetDelta does. */
-  async deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<void> {
+  async deletePipeline(pipelineId: string, opts: { force?: boolean } = {}): Promise<string> {
     await this.withHold(pipelineId, 'deletePipeline', async (pipeline) => {
       await this.endSubscription(pipeline, opts)
       await this.deps.db.pipeline.delete({ where: { id: pipelineId } })
       this.deps.log.info({ pipelineId }, 'pipeline deleted')
     })
+    return pipelineId
   }
 
   private async withHold(pipelineId: string, what: string, work: (pipeline: PipelineWithConnection) => Promise<void>): Promise<void> {

@@ -20,6 +20,15 @@ export function snapshotOf(run: Pick<RunSnapshot, 'pipelineId' | 'status' | 'sta
   return { runId: id, pipelineId, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten, at: new Date() }
 }
 
+/**
+ * A run row as of a change: status, stage and counters of the change itself (the row may already
+ * be further on when it is read), everything else as read.
+ */
+export function asOfChange<R extends object>(run: R, e: RunSnapshot): R & Omit<RunSnapshot, 'runId' | 'pipelineId' | 'at'> {
+  const { status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten } = e
+  return { ...run, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten }
+}
+
 /** `status` and `stage` events are never throttled; `counters` are, to about ten a second per run. */
 export type ProgressKind = 'status' | 'stage' | 'counters'
 export interface ProgressEvent extends RunSnapshot {

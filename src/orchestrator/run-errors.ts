@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { StoredRowError } from '../catalog/stored-json.js'
 import { SourceError } from '../sap/errors.js'
 import { DestinationError } from '../storage/destination.js'
 import { ParquetSchemaError, ValueConversionError } from '../transform/index.js'
@@ -75,6 +76,7 @@ type KnownFailure =
   | { kind: 'destination'; error: DestinationError }
   | { kind: 'conversion'; error: ValueConversionError | ParquetSchemaError }
   | { kind: 'refused'; error: RunRefused }
+  | { kind: 'stored'; error: StoredRowError }
   | { kind: 'unexpected'; error: unknown }
 
 function recognise(e: unknown): KnownFailure {
@@ -83,6 +85,7 @@ function recognise(e: unknown): KnownFailure {
   if (e instanceof DestinationError) return { kind: 'destination', error: e }
   if (e instanceof ValueConversionError || e instanceof ParquetSchemaError) return { kind: 'conversion', error: e }
   if (e instanceof RunRefused) return { kind: 'refused', error: e }
+  if (e instanceof StoredRowError) return { kind: 'stored', error: e }
   return { kind: 'unexpected', error: e }
 }
 
@@ -103,6 +106,9 @@ export function classifyRunError(e: unknown, log: (id: string, e: unknown) => vo
       return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }
     case 'conversion':
       return { code: 'DATA_CONVERSION', message: failure.error.message, retryable: false }
+    case 'stored':
+      // Still INTERNAL (the service's own data is at fault), but the message names the row to save again.
+      return { code: 'INTERNAL', message: failure.error.message, retryable: false }
     case 'unexpected': {
       const id = randomUUID()
       log(id, failure.error)

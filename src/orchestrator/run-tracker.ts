@@ -2,9 +2,8 @@ import { isRecordNotFound } from '../catalog/prisma-errors.js'
 import type { Db, RunStage, RunStatus } from '../db/client.js'
 import type { Logger } from '../util/logger.js'
 import type { ProgressBus, ProgressKind, RunSnapshot } from './progress.js'
+import { eventDataText } from './run-event-data.js'
 import { STAGE_ORDER } from './status.js'
-
-const jsonSafe = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)
 
 export interface Counters {
   rowsExtracted: bigint
@@ -97,7 +96,7 @@ export class RunTracker {
   /** A line in the run's own log (`Run.events`), tagged with the current stage. */
   async note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
     await this.#o.db.runEvent.create({
-      data: { runId: this.runId, level, stage: this.#stage, message, data: data ? JSON.stringify(data, jsonSafe) : null },
+      data: { runId: this.runId, level, stage: this.#stage, message, data: eventDataText(data) },
     })
   }
 

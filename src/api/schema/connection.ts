@@ -1,8 +1,7 @@
-import type { Connection } from '../../db/client.js'
+import { publicSettingsOf, type ODataSettings, type RfcSettings } from '../../catalog/connection-config.js'
+import type { ConnectionTestResult } from '../../catalog/connections.js'
 import { builder } from '../builder.js'
-import type { ODataSettings, RfcSettings } from '../../catalog/connections.js'
 import { ProtocolEnum } from './enums.js'
-import { SourceError } from '../../sap/errors.js'
 
 type ODataView = ODataSettings & { hasPassword: boolean }
 type RfcView = RfcSettings & { hasPassword: boolean }
@@ -35,10 +34,8 @@ const RfcConfig = builder.objectRef<RfcView>('RfcConfig').implement({
   }),
 })
 
-const settingsOf = <T>(c: Pick<Connection, 'config' | 'secret'>): T & { hasPassword: boolean } => ({
-  ...(JSON.parse(c.config) as T),
-  hasPassword: c.secret != null,
-})
+/** The columns the settings are read from (id and name: a row that does not parse is named in the error). */
+const SETTINGS_COLUMNS = { id: true, name: true, protocol: true, config: true, secret: true } as const
 
 builder.prismaObject('Connection', {
   description: 'An SAP system reached over OData or RFC',
@@ -46,18 +43,8 @@ builder.prismaObject('Connection', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     protocol: t.expose('protocol', { type: ProtocolEnum }),
-    odataConfig: t.field({
-      type: ODataConfig,
-      nullable: true,
-      select: { config: true, secret: true, protocol: true },
-      resolve: (c) => (c.protocol === 'ODATA' ? settingsOf<ODataSettings>(c) : null),
-    }),
-    rfcConfig: t.field({
-      type: RfcConfig,
-      nullable: true,
-      select: { config: true, secret: true, protocol: true },
-      resolve: (c) => (c.protocol === 'RFC' ? settingsOf<RfcSettings>(c) : null),
-    }),
+    odataConfig: t.field({ type: ODataConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).odata }),
+    rfcConfig: t.field({ type: RfcConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).rfc }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -108,12 +95,6 @@ const UpdateConnectionInput = builder.inputType('UpdateConnectionInput', {
   }),
 })
 
-interface ConnectionTestResult {
-  ok: boolean
-  message: string | null
-  code: string | null
-  latencyMs: number | null
-}
 const ConnectionTest = builder.objectRef<ConnectionTestResult>('ConnectionTest').implement({
   description: 'Result of testConnection: reachability and logon, measured',
   fields: (t) => ({
@@ -141,18 +122,14 @@ builder.mutationFields((t) => ({
   createConnection: t.prismaField({
     type: 'Connection',
     args: { input: t.arg({ type: CreateConnectionInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const c = await app.connections.create(input)
-      return app.db.connection.findUniqueOrThrow({ ...query, where: { id: c.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.connection.findUniqueOrThrow({ ...query, where: { id: (await app.connections.create(input)).id } }),
   }),
   updateConnection: t.prismaField({
     type: 'Connection',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateConnectionInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const c = await app.connections.update(String(id), input)
-      return app.db.connection.findUniqueOrThrow({ ...query, where: { id: c.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.connection.findUniqueOrThrow({ ...query, where: { id: (await app.connections.update(String(id), input)).id } }),
   }),
   deleteConnection: t.id({
     args: { id: t.arg.id({ required: true }) },
@@ -162,17 +139,6 @@ builder.mutationFields((t) => ({
     type: ConnectionTest,
     description: 'Logs on to SAP (fetches the service metadata) and measures the round trip. Never throws for SAP-side problems: ok is false and code/message say why',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_, { id }, { app }) => {
-      const connection = app.connections.resolve(await app.connections.get(String(id)))
-      const started = performance.now()
-      try {
-        const { latencyMs } = await app.sources(connection, app.log).ping(AbortSignal.timeout(30_000))
-        return { ok: true, message: `logged on to ${connection.name}`, code: null, latencyMs }
-      } catch (e) {
-        // Only source errors carry messages fit for users; anything else is masked like any other error.
-        if (!(e instanceof SourceError)) throw e
-        return { ok: false, message: e.message, code: e.code, latencyMs: Math.round(performance.now() - started) }
-      }
-    },
+    resolve: (_, { id }, { app }) => app.connections.test(String(id)),
   }),
 }))

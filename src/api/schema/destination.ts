@@ -1,4 +1,5 @@
-import { settingsOf } from '../../catalog/destinations.js'
+import { publicSettingsOf } from '../../catalog/destination-config.js'
+import type { DestinationTestResult } from '../../catalog/destinations.js'
 import type { AzureBlobSettings } from '../../storage/azure-auth.js'
 import { AZURE_DEFAULTS } from '../../storage/azure-settings.js'
 import { S3_DEFAULTS, type S3Settings } from '../../storage/s3-settings.js'
@@ -49,6 +50,9 @@ const S3DestinationConfig = builder.objectRef<S3Settings>('S3DestinationConfig')
   }),
 })
 
+/** The columns the settings are read from (id and name: a row that does not parse is named in the error). */
+const SETTINGS_COLUMNS = { id: true, name: true, kind: true, config: true } as const
+
 builder.prismaObject('Destination', {
   description: 'Where a pipeline writes its Parquet files',
   fields: (t) => ({
@@ -57,37 +61,13 @@ builder.prismaObject('Destination', {
     kind: t.expose('kind', { type: DestinationKindEnum }),
     uri: t.string({
       description: 'The root as a URI: file:///…, s3://bucket/prefix, https://account.blob.core.windows.net/container/prefix',
-      select: { kind: true, config: true },
+      select: SETTINGS_COLUMNS,
       resolve: (d, _, { app }) => app.destinations.uriOf(d),
     }),
     hasCredentials: t.boolean({ description: 'A secret (key, SAS token, connection string) is stored', select: { secret: true }, resolve: (d) => d.secret != null }),
-    local: t.field({
-      type: LocalDestinationConfig,
-      nullable: true,
-      select: { kind: true, config: true },
-      resolve: (d) => {
-        const s = settingsOf(d)
-        return s.kind === 'LOCAL' ? s.local : null
-      },
-    }),
-    azureBlob: t.field({
-      type: AzureBlobDestinationConfig,
-      nullable: true,
-      select: { kind: true, config: true },
-      resolve: (d) => {
-        const s = settingsOf(d)
-        return s.kind === 'AZURE_BLOB' ? s.azureBlob : null
-      },
-    }),
-    s3: t.field({
-      type: S3DestinationConfig,
-      nullable: true,
-      select: { kind: true, config: true },
-      resolve: (d) => {
-        const s = settingsOf(d)
-        return s.kind === 'S3' ? s.s3 : null
-      },
-    }),
+    local: t.field({ type: LocalDestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).local }),
+    azureBlob: t.field({ type: AzureBlobDestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).azureBlob }),
+    s3: t.field({ type: S3DestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).s3 }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -150,7 +130,7 @@ const UpdateDestinationInput = builder.inputType('UpdateDestinationInput', {
 })
 
 const DestinationTest = builder
-  .objectRef<{ ok: boolean; message: string; code: string | null; latencyMs: number }>('DestinationTest')
+  .objectRef<DestinationTestResult>('DestinationTest')
   .implement({
     description: 'Result of testDestination: credentials and write permission, proven with a probe object',
     fields: (t) => ({
@@ -178,18 +158,14 @@ builder.mutationFields((t) => ({
   createDestination: t.prismaField({
     type: 'Destination',
     args: { input: t.arg({ type: CreateDestinationInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const d = await app.destinations.create(input)
-      return app.db.destination.findUniqueOrThrow({ ...query, where: { id: d.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.destination.findUniqueOrThrow({ ...query, where: { id: (await app.destinations.create(input)).id } }),
   }),
   updateDestination: t.prismaField({
     type: 'Destination',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateDestinationInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const d = await app.destinations.update(String(id), input)
-      return app.db.destination.findUniqueOrThrow({ ...query, where: { id: d.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.destination.findUniqueOrThrow({ ...query, where: { id: (await app.destinations.update(String(id), input)).id } }),
   }),
   deleteDestination: t.id({
     args: { id: t.arg.id({ required: true }) },

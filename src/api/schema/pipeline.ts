@@ -1,6 +1,5 @@
-import { sourceOf } from '../../catalog/pipelines.js'
-import type { Pipeline } from '../../db/client.js'
-import { OUTPUT_DEFAULTS } from '../../catalog/pipeline-world.js'
+import { sourceOf, type CreatePipelineInput as CreateInput, type UpdatePipelineInput as UpdateInput } from '../../catalog/pipelines.js'
+import { OUTPUT_DEFAULTS, outputSettingsOf, type OutputSettings } from '../../catalog/pipeline-world.js'
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
 import { PipelineModeEnum, SourceKindEnum } from './enums.js'
@@ -22,14 +21,7 @@ const Source = builder.objectRef<SourceView>('Source').implement({
   }),
 })
 
-interface OutputView {
-  pathTemplate: string
-  compression: string
-  rowGroupRows: number
-  maxFileMb: number
-  successMarker: boolean
-}
-const Output = builder.objectRef<OutputView>('Output').implement({
+const Output = builder.objectRef<OutputSettings>('Output').implement({
   description: 'How files are written: the effective values, defaults filled in',
   fields: (t) => ({
     pathTemplate: t.exposeString('pathTemplate'),
@@ -40,10 +32,12 @@ const Output = builder.objectRef<OutputView>('Output').implement({
   }),
 })
 
+/** id and name too: a row whose fields do not parse is named in the error. */
 const SOURCE_COLUMNS = {
-  sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
+  id: true, name: true, sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
   fields: true, filter: true, watermarkField: true, pageSize: true,
 } as const
+const OUTPUT_COLUMNS = { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true, pageSize: true } as const
 
 builder.prismaObject('Pipeline', {
   description: 'What to extract from SAP, how, where to, and when',
@@ -52,23 +46,13 @@ builder.prismaObject('Pipeline', {
     name: t.exposeString('name'),
     connection: t.relation('connection'),
     destination: t.relation('destination'),
-    source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p as Pipeline) }),
+    source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p) }),
     mode: t.expose('mode', { type: PipelineModeEnum }),
     schedule: t.exposeString('schedule', { nullable: true, description: 'Cron expression (5 fields, optional seconds, @daily…)' }),
     timezone: t.exposeString('timezone', { nullable: true, description: 'IANA zone of the schedule; UTC when null' }),
     nextRunAt: t.expose('nextRunAt', { type: 'DateTime', nullable: true }),
     enabled: t.exposeBoolean('enabled'),
-    output: t.field({
-      type: Output,
-      select: { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true },
-      resolve: (p) => ({
-        pathTemplate: p.pathTemplate ?? DEFAULT_PATH_TEMPLATE,
-        compression: p.compression ?? OUTPUT_DEFAULTS.compression,
-        rowGroupRows: p.rowGroupRows ?? OUTPUT_DEFAULTS.rowGroupRows,
-        maxFileMb: p.maxFileMb ?? OUTPUT_DEFAULTS.maxFileMb,
-        successMarker: p.successMarker ?? false,
-      }),
-    }),
+    output: t.field({ type: Output, select: OUTPUT_COLUMNS, resolve: (p) => outputSettingsOf(p) }),
     deltaState: t.relation('deltaState', { nullable: true }),
     runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, totalCount: true }, RunConnection),
     lastRun: t.field({
@@ -178,34 +162,25 @@ builder.mutationFields((t) => ({
   createPipeline: t.prismaField({
     type: 'Pipeline',
     args: { input: t.arg({ type: CreatePipelineInput, required: true }) },
-    resolve: async (query, _, { input }, { app }) => {
-      const p = await app.pipelines.create(ids(input) as Parameters<typeof app.pipelines.create>[0])
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
-    },
+    resolve: async (query, _, { input }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: (await app.pipelines.create(ids(input) as CreateInput)).id } }),
   }),
   updatePipeline: t.prismaField({
     type: 'Pipeline',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdatePipelineInput, required: true }) },
-    resolve: async (query, _, { id, input }, { app }) => {
-      const p = await app.pipelines.update(String(id), ids(input) as Parameters<typeof app.pipelines.update>[1])
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: p.id } })
-    },
+    resolve: async (query, _, { id, input }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: (await app.pipelines.update(String(id), ids(input) as UpdateInput)).id } }),
   }),
   deletePipeline: t.id({
     description: "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
     args: { id: t.arg.id({ required: true }), force: t.arg.boolean() },
-    resolve: async (_, { id, force }, { app }) => {
-      await app.orchestrator.deletePipeline(String(id), { force: !!force })
-      return String(id)
-    },
+    resolve: (_, { id, force }, { app }) => app.orchestrator.deletePipeline(String(id), { force: !!force }),
   }),
   resetDelta: t.prismaField({
     type: 'Pipeline',
     description: "Terminates the pipeline's SAP delta subscription and forgets its token; the next run is a DELTA_INIT. force: forget it even when SAP cannot be reached",
     args: { pipelineId: t.arg.id({ required: true }), force: t.arg.boolean() },
-    resolve: async (query, _, { pipelineId, force }, { app }) => {
-      await app.orchestrator.resetDelta(String(pipelineId), { force: !!force })
-      return app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: String(pipelineId) } })
-    },
+    resolve: async (query, _, { pipelineId, force }, { app }) =>
+      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: await app.orchestrator.resetDelta(String(pipelineId), { force: !!force }) } }),
   }),
 }))

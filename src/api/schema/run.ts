@@ -1,5 +1,6 @@
 import type { RunStatus } from '../../db/client.js'
-import type { RunSnapshot } from '../../orchestrator/progress.js'
+import { asOfChange, type RunSnapshot } from '../../orchestrator/progress.js'
+import { eventDataOf } from '../../orchestrator/run-event-data.js'
 import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 import { runProgress } from '../run-progress.js'
@@ -87,7 +88,7 @@ const RunEvent = builder.prismaObject('RunEvent', {
     level: t.exposeString('level'),
     stage: t.expose('stage', { type: RunStageEnum }),
     message: t.exposeString('message'),
-    data: t.field({ type: 'JSON', nullable: true, select: { data: true }, resolve: (e) => (e.data ? JSON.parse(e.data) : null) }),
+    data: t.field({ type: 'JSON', nullable: true, select: { id: true, data: true }, resolve: (e) => eventDataOf(e) }),
   }),
 })
 
@@ -172,10 +173,8 @@ builder.mutationFields((t) => ({
     type: 'Run',
     description: 'Cancels a queued or running run; returns it once it has stopped (CANCELLED). The delta state is untouched',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _, { id }, { app }) => {
-      const run = await app.orchestrator.cancelRun(String(id))
-      return app.db.run.findUniqueOrThrow({ ...query, where: { id: run.id } })
-    },
+    resolve: async (query, _, { id }, { app }) =>
+      app.db.run.findUniqueOrThrow({ ...query, where: { id: (await app.orchestrator.cancelRun(String(id))).id } }),
   }),
 }))
 
@@ -193,10 +192,7 @@ builder.subscriptionFields((t) => ({
     args: { pipelineId: t.arg.id() },
     subscribe: (_, { pipelineId }, { app }) =>
       app.bus.subscribe({ pipelineId: pipelineId == null ? undefined : String(pipelineId), kinds: ['status', 'stage'] }),
-    resolve: async (query, e, _, { app }) => {
-      const { status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten } = e as unknown as RunSnapshot
-      const run = await app.db.run.findUniqueOrThrow({ ...query, where: { id: (e as unknown as RunSnapshot).runId } })
-      return { ...run, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten }
-    },
+    resolve: async (query, e, _, { app }) =>
+      asOfChange(await app.db.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }), e),
   }),
 }))

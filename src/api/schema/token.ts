@@ -52,9 +52,7 @@ builder.mutationFields((t) => ({
     type: ApiToken,
     description: 'Revokes a token at once, closing its open websockets and subscriptions (admin)',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _, { id }, { app }) => {
-      const revoked = await app.tokens.revoke(String(id))
-      return app.db.apiToken.findUniqueOrThrow({ ...query, where: { id: revoked.id } })
-    },
+    resolve: async (query, _, { id }, { app }) =>
+      app.db.apiToken.findUniqueOrThrow({ ...query, where: { id: (await app.tokens.revoke(String(id))).id } }),
   }),
 }))

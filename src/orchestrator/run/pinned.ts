@@ -3,10 +3,15 @@
  * how and where it writes (output settings, destination). Everything the run does — its read, its
  * files, its manifest, its commit, and the roll-forward or clean-up others may do for it later —
  * uses this, never the pipeline as it may have been edited since.
+ *
+ * `Run.pinned` is run data, written and read by the run engine only, so its schema lives here; the
+ * parts that describe a pipeline (selection, output settings) are the catalogue's, and come from
+ * there (pipeline-world.ts).
  */
 import { z } from 'zod'
 import type { PinnedDestination } from '../../catalog/destinations.js'
 import { outputSettingsOf, outputSettingsSchema, selectionHash, selectionOf, selectionSchema } from '../../catalog/pipeline-world.js'
+import { parseStored } from '../../catalog/stored-json.js'
 import type { Connection, Destination as DestinationRow, Pipeline, Run } from '../../db/client.js'
 import type { SourceSpec } from '../../sap/source.js'
 
@@ -38,8 +43,8 @@ export function pinWorld(p: PipelineWorldRow): PinnedWorld {
  * The world a run pinned; for a run claimed before worlds were pinned (an upgrade mid-run), the
  * pipeline as it is now is the best there is.
  */
-export function pinnedOf(run: Pick<Run, 'pinned'>, pipeline: () => PipelineWorldRow): PinnedWorld {
-  return run.pinned ? pinnedSchema.parse(JSON.parse(run.pinned)) : pinWorld(pipeline())
+export function pinnedOf(run: Pick<Run, 'id' | 'pinned'>, pipeline: () => PipelineWorldRow): PinnedWorld {
+  return run.pinned ? parseStored(pinnedSchema, { table: 'run', id: run.id }, 'pinned world', run.pinned) : pinWorld(pipeline())
 }
 
 /** The source settings the SAP side reads with. */
