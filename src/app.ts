@@ -50,7 +50,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const bus = new InMemoryProgressBus()
   const connections = new ConnectionCatalog(db, box)
   const destinations = new DestinationCatalog(db, box, opts.destinations)
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize })
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, log })
   const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines: new PipelineCatalog(db), sources }
 
