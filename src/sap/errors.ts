@@ -59,7 +59,3 @@ export class SourceError extends Error {
     this.sapCode = details.sapCode
   }
 }
-
-export function isSourceError(e: unknown): e is SourceError {
-  return e instanceof SourceError
-}

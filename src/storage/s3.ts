@@ -22,8 +22,6 @@ import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
 import { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
 
-export { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
-
 /**
  * A folder in an S3 bucket (AWS or S3-compatible). Files go up with @aws-sdk/lib-storage: one
  * PutObject up to the part size, a multipart upload above it, parts sent `uploadConcurrency` at a

@@ -53,12 +53,6 @@ export interface NodeRfcErrorShape {
 
 export type SimRfcErrorShape = RfcLibErrorShape | AbapErrorShape | NodeRfcErrorShape
 
-export function isSimRfcError(e: unknown): e is SimRfcErrorShape {
-  if (typeof e !== 'object' || e === null) return false
-  const name = (e as { name?: unknown }).name
-  return name === 'RfcLibError' || name === 'ABAPError' || name === 'nodeRfcError'
-}
-
 function libError(group: number, code: number, codeString: string, key: string, message: string, rfmPath?: RfmPath): RfcLibErrorShape {
   return { name: 'RfcLibError', group, code, codeString, key, message, ...(rfmPath ? { rfmPath } : {}) }
 }
