@@ -248,12 +248,16 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(await env.h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: String(changes.length) } })
   })
 
-  it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {
+  it("refused by SAP Note 3255746: the run fails at once with SAP's text, points to ODP over OData and says the opt-out expires", async () => {
     env = await start({ variants: { odpBlocked: true } })
     const id = await env.pipeline('blocked', 'DELTA', CDC)
     const run = await env.h.run(id)
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
-    expect(run.error?.message).toMatch(/OData/)
+    expect(run.error?.message).toContain('Unknown caller; Call rejected. See SAP Note 3635619')
+    expect(run.error?.message).toMatch(/ODP over OData is the supported path/)
+    expect(run.error?.message).toMatch(/report RODPS_REPL_SECUREACCESS_OPTOUT .*expires at the end of 2026/)
+    // refused at the first call: nothing opened in ODQ
+    expect(env.rfc.admin.subscriptions()).toEqual([])
   })
 
   it('missing authorization for RODPS_REPL_ODP_OPEN: the run fails at once, not retried, and points to ODP over OData', async () => {
