@@ -55,7 +55,7 @@ it('the installed command (bin/delta-extractor.js, compiled) applies the committ
 it('npm start runs dist/ with the Node flags the README measures, and serves the API', async () => {
   const [node, ...args] = scripts.start.split(/\s+/)
   expect(node).toBe('node')
-  expect(args).toEqual(['--max-old-space-size=512', '--liftoff-only', 'dist/src/main.js', 'serve'])
+  expect(args).toEqual(['--max-old-space-size=512', '--max-semi-space-size=16', '--liftoff-only', 'dist/src/main.js', 'serve'])
   child = spawn(process.execPath, args, { cwd: ROOT, env: await freshEnv(), stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
