@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --rows 1000000 --big 5000000 --quick]
+ * npm run bench [-- --rows 1000000 --big 5000000 --quick --only e2e,memory --sources]
  *
  * Measures whether the extractor keeps up with SAP, each figure against a reference measured in
  * the same run on the same machine (absolute numbers on a shared 2-core box are noise; ratios are
@@ -8,15 +8,19 @@
  *  a. end to end: simulator (own process) → OData → Parquet → local folder, pages of 50,000
  *  b. the source alone and the Parquet stage alone; end to end as a ratio to the slower one
  *  c. our Parquet writer against DuckDB's on the same rows
- *  d. peak RSS of the service process at --rows and at --big rows
+ *  d. idle RSS of `npm start` (compiled, and from the sources through tsx); peak RSS of the service
+ *     process at --rows and at --big rows
  *  e. 200 graphql-ws subscribers on one run; runs(first: 50) under 50 concurrent clients
  *  f. the RFC path: table read and ODP full load through the RFC simulator → Parquet
+ *
+ * Service processes run the compiled JavaScript, as `npm start` does; `--sources` runs them from the
+ * TypeScript sources through the tsx loader instead (how the service ran before, for comparison).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ROOT, runScenario, startSimulatorProcess } from './lib.js'
+import { buildBench, idleServiceRss, ROOT, runScenario, startSimulatorProcess } from './lib.js'
 
 const { values } = parseArgs({
   options: {
@@ -24,8 +28,13 @@ const { values } = parseArgs({
     big: { type: 'string', default: '5000000' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    sources: { type: 'boolean', default: false },
   },
 })
+if (values.sources) process.env.BENCH_FROM_SOURCES = '1'
+// Always: the idle figures compare compiled code with the sources whatever --sources says.
+buildBench()
+const code = values.sources ? 'sources through tsx' : 'compiled (dist/)'
 const rows = values.quick ? 100_000 : Number(values.rows)
 const big = values.quick ? 300_000 : Number(values.big)
 const PAGE = 50_000
@@ -38,6 +47,7 @@ const previous: Record<string, unknown> = values.only && existsSync(RESULTS) ? J
 const results: Record<string, unknown> = {
   ...previous,
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAvgAtStart: loadavg()[0] },
+  code,
   at: new Date().toISOString(),
   rows,
 }
@@ -86,6 +96,20 @@ if (only('duckdb')) {
 }
 
 if (only('memory')) {
+  // Idle first, on a quiet machine: each mode twice, alternating, the lower figure kept (a shared box's
+  // page cache and load move single readings by a few MiB).
+  const idle = { compiled: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>>, sources: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>> }
+  for (let i = 0; i < 2; i++) {
+    idle.compiled.push(await idleServiceRss(false))
+    idle.sources.push(await idleServiceRss(true))
+  }
+  const lowest = (a: typeof idle.compiled) => a.reduce((x, y) => (y.rssMiB < x.rssMiB ? y : x))
+  const [compiled, sources] = [lowest(idle.compiled), lowest(idle.sources)]
+  Object.assign(results, { idle: measured({ compiled, sources }) })
+  table.push(
+    ['d. idle RSS of npm start (compiled JavaScript)', rss(compiled.rssMiB), `listening after ${fmt(compiled.startSeconds, 1)} s; peak so far ${fmt(compiled.peakRssMiB)} MiB`],
+    ['d. idle RSS from the sources (tsx loader)', rss(sources.rssMiB), `listening after ${fmt(sources.startSeconds, 1)} s; peak so far ${fmt(sources.peakRssMiB)} MiB`],
+  )
   const sim = await startSimulatorProcess(big)
   try {
     const r = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, String(PAGE)])
@@ -126,6 +150,6 @@ if (only('rfc')) {
 mkdirSync(join(ROOT, 'bench'), { recursive: true })
 writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
 const width = Math.max(...table.map((r) => r[0].length))
-console.log(`\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`)
+console.log(`\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`)
 for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
 console.log('\nwritten to bench/results.json')

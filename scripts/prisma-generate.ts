@@ -33,9 +33,12 @@ for (const v of variants) {
     '}',
     '',
     'generator client {',
-    '  provider     = "prisma-client"',
-    `  output       = "../../src/db/generated/${v.dir}"`,
-    '  moduleFormat = "esm"',
+    '  provider            = "prisma-client"',
+    `  output              = "../../src/db/generated/${v.dir}"`,
+    '  moduleFormat        = "esm"',
+    // Node's ESM loader needs the extension (the compiled dist/ runs without tsx); tsx, vitest and tsc
+    // map `.js` back to the generated `.ts`.
+    '  importFileExtension = "js"',
     '}',
     ...(v.pothos
       ? [

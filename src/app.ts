@@ -88,7 +88,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   }
   const bus = new InMemoryProgressBus()
   const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound })
+  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound, log })
   const connections = new ConnectionCatalog(db, box, { sources, log })
   const destinations = new DestinationCatalog(
     db,

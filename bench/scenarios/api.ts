@@ -13,11 +13,11 @@ import { createClient } from 'graphql-ws'
 import WebSocket from 'ws'
 import { GraphQLHttpClient } from '../../src/cli/graphql-client.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
-import { percentile, report, ROOT, SERVICE_NODE_FLAGS } from '../lib.js'
+import { benchScript, percentile, report, ROOT, SERVICE_NODE_FLAGS } from '../lib.js'
 
 const [serviceUrl, subscribers, clients, seconds] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a))) as [string, number, number, number]
 
-const server = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '--import', 'tsx', 'bench/scenarios/server.ts'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+const server = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...benchScript('scenarios/server')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
 const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]()
 const nextReport = async () => JSON.parse((await lines.next()).value as string)
 const ask = async (cmd: string) => (server.stdin!.write(cmd + '\n'), nextReport())

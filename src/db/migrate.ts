@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { preparePrivateFile } from './private-files.js'
@@ -18,10 +18,19 @@ export interface MigrationResult {
   alreadyApplied: string[]
 }
 
-const MIGRATIONS_ROOT = join(import.meta.dirname, '../../prisma')
+/**
+ * The project's prisma/ folder: above src/db when run from sources (tsx, tests), above dist/src/db when
+ * compiled. Looked for rather than assumed, since a wrong path would quietly apply no migrations.
+ */
+function migrationsRoot(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'prisma', 'models.prisma'))) return join(dir, 'prisma')
+    if (dirname(dir) === dir) throw new MigrationError(`no prisma/ folder with the migrations above ${import.meta.dirname}`)
+  }
+}
 
 export function listMigrations(provider: DbTarget['provider']): Array<{ name: string; sql: string; checksum: string }> {
-  const dir = join(MIGRATIONS_ROOT, provider === 'sqlite' ? 'sqlite' : 'pg', 'migrations')
+  const dir = join(migrationsRoot(), provider === 'sqlite' ? 'sqlite' : 'pg', 'migrations')
   if (!existsSync(dir)) return []
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())

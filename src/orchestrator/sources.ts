@@ -3,12 +3,13 @@ import type { ResolvedConnection } from '../catalog/connections.js'
 import { ODataOdpClient, ODataSource } from '../sap/odata/index.js'
 import { guardedFetch } from '../net/guarded-http.js'
 import { OutboundPolicy } from '../net/outbound-policy.js'
-import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
+import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcLogFn, type RfcSource } from '../sap/rfc/index.js'
 import type { Source } from '../sap/source.js'
 import type { Logger } from '../util/logger.js'
 
 /** The SAP side of a saved connection. */
 export interface SourceFactory {
+  /** The source as the caller (a run, an API request) uses it: everything it does is logged through `log`. */
   (connection: ResolvedConnection, log: Logger): Source
   /** Closes what the factory keeps open (RFC connection pools). */
   close?(): Promise<void>
@@ -29,14 +30,22 @@ export interface SourceOptions {
   rfcPoolSize?: number
   /** How long the pool of a replaced RFC source may sit unused before its connections close (default 5 s). */
   rfcRetireIdleMs?: number
+  /** For what an RFC connection pool does on no run's behalf (a replaced pool closing its connections). */
+  log?: Logger
 }
+
+const logFnOf =
+  (log: Logger): RfcLogFn =>
+  (level, msg, data) =>
+    log[level](data ?? {}, msg)
 
 /**
  * OData sources are cheap and made per use. An RFC source owns a connection pool, and the pool's
  * limit is per SAP connection, so one source is kept per connection, shared by all its runs. When
  * the connection's settings change it is replaced: runs that already hold the old source read on
  * with it (its pool is retired, not closed, so none of them fails half-way) and new runs get the new
- * one.
+ * one. Each caller gets its own view of the shared source, logging through the caller's logger: the
+ * source outlives the run that created it, and a later run's lines must carry that run's id.
  */
 export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   const rfcSources = new Map<string, { fingerprint: string; source: RfcSource }>()
@@ -47,7 +56,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   const fetch = guardedFetch(outbound)
   const connectGuard = rfcConnectGuard(outbound)
   const factory: SourceFactory = (c, log) => {
-    const logFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg)
+    const logFn = logFnOf(log)
     if (c.protocol === 'ODATA') {
       const client = new ODataOdpClient(
         { serviceUrl: c.odata.serviceUrl, sapClient: c.odata.sapClient, user: c.odata.user, password: c.secrets.password, language: c.odata.language },
@@ -57,7 +66,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     }
     const fingerprint = createHash('sha256').update(JSON.stringify([c.rfc, c.secrets.password ?? null])).digest('hex')
     const cached = rfcSources.get(c.id)
-    if (cached?.fingerprint === fingerprint) return cached.source
+    if (cached?.fingerprint === fingerprint) return cached.source.forRun(logFn)
     if (cached) {
       const old = cached.source
       retiring.add(old)
@@ -66,10 +75,17 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     const { lang, ...params } = c.rfc
     const source = createRfcSource(
       { ...params, lang, passwd: c.secrets.password },
-      { clientFactory: opts.rfcClientFactory, connectGuard, poolSize: opts.rfcPoolSize, log: logFn, retries: opts.retries, backoffMs: opts.backoffMs },
+      {
+        clientFactory: opts.rfcClientFactory,
+        connectGuard,
+        poolSize: opts.rfcPoolSize,
+        log: opts.log ? logFnOf(opts.log.child({ connectionId: c.id })) : undefined,
+        retries: opts.retries,
+        backoffMs: opts.backoffMs,
+      },
     )
     rfcSources.set(c.id, { fingerprint, source })
-    return source
+    return source.forRun(logFn)
   }
   factory.close = async () => {
     await Promise.all([...[...rfcSources.values()].map((s) => s.source), ...retiring].map((s) => s.close()))

@@ -62,7 +62,3 @@ export class SourceError extends Error {
     this.sapCode = details.sapCode
   }
 }
-
-export function isSourceError(e: unknown): e is SourceError {
-  return e instanceof SourceError
-}

@@ -30,7 +30,7 @@ export type {
   SimulatorAdmin,
   SimulatorVariants,
 } from './types.js'
-export { DEFAULT_VARIANTS, DEMO_SERVICE, MATERIALS, SALES_ITEMS, TYPES_SET } from './types.js'
+export { DEMO_SERVICE, MATERIALS, SALES_ITEMS, TYPES_SET } from './types.js'
 
 /** Starts a simulator on `host:port` (default 127.0.0.1 and a free port) and resolves once it listens. */
 export async function startSapSimulator(opts: SapSimulatorOptions = {}): Promise<SapSimulator> {

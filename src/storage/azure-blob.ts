@@ -10,8 +10,6 @@ import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from '.
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, forEachLimited, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 
-export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
-export { AZURE_DEFAULTS, azureBlobUri } from './azure-settings.js'
 /** Parallel deletes when a failed run's objects are removed. */
 const DELETE_CONCURRENCY = 16
 

@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 
 /** What an object store reports about a stored object, as far as it tells. */
 export interface Digests {
@@ -51,13 +50,6 @@ export class PartHasher {
     this.#part = null
     this.#inPart = 0
   }
-}
-
-/** Digests of a local file (tests, probes); uploads hash while they stream instead. */
-export async function digestFile(path: string, partSize: number): Promise<Digests> {
-  const h = new PartHasher(partSize)
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
-  return h.digest()
 }
 
 export const md5Of = (b: Uint8Array): Buffer => createHash('md5').update(b).digest()

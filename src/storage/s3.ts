@@ -23,8 +23,6 @@ import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
 import { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
 
-export { S3_DEFAULTS, s3Uri, type S3Secrets, type S3Settings } from './s3-settings.js'
-
 function agentsFor(options: ObjectStoreOptions) {
   const { http, https } = guardedAgents(options.outbound)
   return { httpAgent: http, httpsAgent: https }

@@ -5,6 +5,6 @@ export { SUPPORTED_COMPRESSIONS, UnsupportedCompressionError } from './compressi
 export type { Compression } from './compression.js'
 export { describeSchema, parquetSchema, ParquetSchemaError } from './schema.js'
 export type { ManifestColumn } from './schema.js'
-export { ValueConversionError, decimalToUnscaled, unscaledToDecimal } from './convert.js'
+export { ValueConversionError } from './convert.js'
 export { readFooter } from './footer.js'
 export type { FooterFacts } from './footer.js'

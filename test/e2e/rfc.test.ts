@@ -3,6 +3,7 @@ import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import type { ChangeRef, SapRow } from '../../src/simulator/index.js'
 import { startRfcSimulator, type RfcSimulatorOptions } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
+import { createLogger, type Logger } from '../../src/util/logger.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { readRun, type LakeRow } from '../helpers/lake.js'
@@ -23,9 +24,9 @@ const UpdateRfcConnection = graphql(`
 type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; fields?: string[]; watermarkField?: string; filter?: string; pageSize?: number }
 
 /** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
-async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number) {
+async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number, log?: Logger) {
   const rfc = await startRfcSimulator(opts)
-  const h = await Harness.start({ orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }) } })
+  const h = await Harness.start({ log, orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }) } })
   const { createConnection } = await h.gql(CreateRfcConnection, {
     input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
   })
@@ -158,6 +159,35 @@ describe('RFC connection pool', () => {
     expect(env.rfc.admin.stats().connections.logons).toBeGreaterThan(2)
     await vi.waitFor(() => expect(env!.rfc.admin.stats().connections.open).toBeLessThanOrEqual(2), { timeout: 10_000 })
   })
+
+  it("each run on a shared RFC connection logs under its own run id, not under the id of the run that opened the pool", async () => {
+    const lines: Array<{ msg: string; runId?: string; pipelineId?: string }> = []
+    const log = createLogger('debug', { write: (l: string) => void lines.push(JSON.parse(l)) })
+    env = await start({ tables: { ZSD_ITEMS: 120 }, odps: { ZSD_ITEMS_CDC: 40 } }, 2, log)
+    const table = await env.pipeline('items', 'FULL', { kind: 'TABLE_RFC', table: 'ZSD_ITEMS', fields: ['VBELN', 'POSNR', 'MATNR', 'NETWR'], pageSize: 50 })
+    const odp = await env.pipeline('cdc', 'DELTA', { kind: 'ODP_RFC', odpContext: 'ABAP_CDS', odpName: 'ZSD_ITEMS_CDC', pageSize: 50 })
+    /** The lines the RFC source and its pool wrote while one run ran, by message. */
+    const rfcLinesOf = async (pipelineId: string) => {
+      const from = lines.length
+      const run = await env!.h.run(pipelineId)
+      expect(run, JSON.stringify(run.error)).toMatchObject({ status: 'SUCCEEDED' })
+      const rfcLines = lines.slice(from).filter((l) => /^(TABLE_RFC|ODP|RFC )/.test(l.msg))
+      return { run, runIds: [...new Set(rfcLines.map((l) => l.runId))], pipelineIds: [...new Set(rfcLines.map((l) => l.pipelineId))], messages: rfcLines.map((l) => l.msg) }
+    }
+    const first = await rfcLinesOf(table)
+    expect(first.messages).toEqual(expect.arrayContaining(['RFC connection opened', 'TABLE_RFC read planned', 'TABLE_RFC read finished']))
+    expect(first.runIds).toEqual([first.run.id])
+    // the same connection, so the same source and pool: every line of the later runs under their own id
+    const second = await rfcLinesOf(odp)
+    expect(second.messages).toEqual(expect.arrayContaining(['ODP request opened', 'ODP request read', 'ODP request closed (confirmed)']))
+    expect(second.runIds).toEqual([second.run.id])
+    expect(second.pipelineIds).toEqual([odp])
+    const third = await rfcLinesOf(table)
+    expect(third.messages).toEqual(expect.arrayContaining(['TABLE_RFC read planned', 'TABLE_RFC read finished']))
+    expect(third.runIds).toEqual([third.run.id])
+    expect(new Set([first.run.id, second.run.id, third.run.id]).size).toBe(3)
+    expect(env.rfc.admin.stats().connections.logons).toBeLessThanOrEqual(2)
+  })
 })
 
 describe('ODP_RFC (RODPS_REPL_*)', () => {
@@ -219,12 +249,16 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(await env.h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: String(changes.length) } })
   })
 
-  it('refused by SAP Note 3255746: the run fails at once and points to ODP over OData', async () => {
+  it("refused by SAP Note 3255746: the run fails at once with SAP's text, points to ODP over OData and says the opt-out expires", async () => {
     env = await start({ variants: { odpBlocked: true } })
     const id = await env.pipeline('blocked', 'DELTA', CDC)
     const run = await env.h.run(id)
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_FORBIDDEN', retryable: false } })
-    expect(run.error?.message).toMatch(/OData/)
+    expect(run.error?.message).toContain('Unknown caller; Call rejected. See SAP Note 3635619')
+    expect(run.error?.message).toMatch(/ODP over OData is the supported path/)
+    expect(run.error?.message).toMatch(/report RODPS_REPL_SECUREACCESS_OPTOUT .*expires at the end of 2026/)
+    // refused at the first call: nothing opened in ODQ
+    expect(env.rfc.admin.subscriptions()).toEqual([])
   })
 
   it('missing authorization for RODPS_REPL_ODP_OPEN: the run fails at once, not retried, and points to ODP over OData', async () => {

@@ -63,6 +63,7 @@ const RunPipeline = graphql(`mutation DestSuiteRun($id: ID!) { runPipeline(id: $
 const Progress = graphql(`subscription DestSuiteProgress($runId: ID!) { runProgress(runId: $runId) { status filesWritten } }`)
 const CreatePipeline = graphql(`mutation DestSuiteCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`)
 const PipelineCount = graphql(`query DestSuitePipelines { pipelines { id } }`)
+const QueuedRuns = graphql(`query DestSuiteQueued($pipelineId: ID!) { runs(pipelineId: $pipelineId, status: QUEUED, first: 5) { edges { node { id trigger } } } }`)
 const RunEvents = graphql(`query DestSuiteEvents($id: ID!) { run(id: $id) { events(first: 100) { edges { node { message } } } } }`)
 
 export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTest<E>): void {
@@ -162,8 +163,13 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       expect(failedPrefix.some((n) => n.endsWith('manifest.json'))).toBe(false)
 
       await expect.poll(() => h!.sim.admin.openRequests(), { timeout: 10_000 }).toBe(0) // SAP lets go of the abandoned read
+      // The automatic retry is queued once the failed run has wound down, after its FAILED status went
+      // out (it first tries to remove its files from the stopped store): wait for it, then start it now.
+      const queued = async () => (await h!.gql(QueuedRuns, { pipelineId })).runs.edges.map((e) => e.node)
+      await expect.poll(async () => (await queued()).map((r) => r.trigger), { timeout: 15_000 }).toEqual(['RETRY'])
+      const [waiting] = await queued()
       const { runPipeline: retry } = await h!.gql(RunPipeline, { id: pipelineId })
-      expect(retry).toMatchObject({ trigger: 'RETRY', extractionMode: 'RECOVERY' })
+      expect(retry).toMatchObject({ id: waiting.id, trigger: 'RETRY', extractionMode: 'RECOVERY' })
       const recovered = await h!.waitForRun(retry.id)
       expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut, changeCounts: { created: '20000' } })
       const { rows, manifest } = await readBack(recovered.manifestUri!)

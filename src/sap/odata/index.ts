@@ -1,7 +1,5 @@
 /** ODP over OData v2: the client the orchestrator and the API layer use. */
 export { ODataOdpClient } from './client.js'
-export { parseDeltaToken } from './delta-link.js'
-export { validateFilter } from './filter.js'
 export type {
   ClientOptions,
   DeltaLinkEntry,

@@ -9,10 +9,12 @@
  *   SOURCE_FORBIDDEN.
  * - Anything SAP refuses on a RODPS_REPL_* module is SOURCE_FORBIDDEN explained with SAP Note 3255746
  *   (§B.7): the modules are not permitted for third-party tools and blocked on patched systems; ODP over
- *   OData is the supported path. SAP has not published how the block arrives (§B.8 only says "an
- *   authorization error"), nor its wording, so the decision rests on the error's shape, never its text:
+ *   OData is the supported path, and SAP's opt-out report only buys time until the end of 2026
+ *   (addendum 2026-12). Patched systems answer "Unknown caller; Call rejected. See SAP Note 3635619",
+ *   but SAP has not published how that text travels (§B.8 only says "an authorization error"), and
+ *   other guards word it their own way, so the decision rests on the error's shape, never its text:
  *   every error raised on the ABAP side of such a call is a refusal, except a dropped connection, a
- *   failed logon, a missing module and an out-of-memory dump.
+ *   failed logon, a missing module and an out-of-memory dump. The message carries SAP's text as sent.
  *
  * Passwords never reach a message: every text is passed through {@link redact}.
  */
@@ -21,9 +23,19 @@ import type { Bapiret2, RfcErrorLike } from './rfc-client.js'
 
 export const ODP_RFC_PREFIX = 'RODPS_REPL_'
 
-/** Why a RODPS_REPL_* refusal is not a configuration slip (§B.7). */
+/** Why ODP over RFC is a dead end, and the way out (§B.7): for any ODP call that cannot work. */
 export const NOTE_3255746_HINT =
-  'SAP Note 3255746 does not permit third-party use of the ODP replication RFC modules (RODPS_REPL_*), and patched systems block them; extract this ODP with an ODP over OData connection (a Gateway service generated for the ODP) instead'
+  'SAP Note 3255746 does not permit third-party use of the ODP replication RFC modules (RODPS_REPL_*), and systems with security note 3748819 block them; ODP over OData is the supported path: extract this ODP with an ODP over OData connection (a Gateway service generated for the ODP) instead'
+
+/**
+ * Added to a refusal only: the opt-out lifts the block, so a team that needs a few more months can
+ * find it, but it must not read as a fix (addendum 2026-12).
+ */
+export const ODP_OPT_OUT_HINT =
+  "SAP's report RODPS_REPL_SECUREACCESS_OPTOUT lifts the block for a while, but the opt-out expires at the end of 2026"
+
+/** The hint for an ODP call SAP answered with `code`. */
+const odpHint = (code: SourceErrorCode) => (code === 'SOURCE_FORBIDDEN' ? `${NOTE_3255746_HINT}. ${ODP_OPT_OUT_HINT}` : NOTE_3255746_HINT)
 
 /** An RFC call ended by our own AbortSignal (node-rfc cancel): rethrown as the signal's reason. */
 export class RfcAborted extends Error {}
@@ -142,7 +154,7 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
       message = `SAP refused the RFC logon: ${text} (check user, password and client of the connection)`
       break
     case 'SOURCE_FORBIDDEN':
-      message = odp ? `SAP refused ${where}: ${keyPrefix}${text}. ${NOTE_3255746_HINT}` : `SAP refused ${where}: ${keyPrefix}${text} (the RFC user lacks an authorization, e.g. S_RFC for the module or S_TABU_DIS/S_TABU_NAM for the table)`
+      message = odp ? `SAP refused ${where}: ${keyPrefix}${text}. ${odpHint(code)}` : `SAP refused ${where}: ${keyPrefix}${text} (the RFC user lacks an authorization, e.g. S_RFC for the module or S_TABU_DIS/S_TABU_NAM for the table)`
       break
     case 'SOURCE_UNAVAILABLE':
       message = `RFC call ${where} failed: ${keyPrefix}${text}`
@@ -180,7 +192,7 @@ export function checkReturn(ret: unknown, ctx: RfcErrorContext, classify?: (msg:
   // ET_RETURN is the module's own answer (it ran), so a caller-side refusal arrives as an exception
   // (toSourceError). An error line the client cannot place still gets the way out: the API is unreleased
   // and may change or refuse without notice (§B.7).
-  const hint = (code === 'SOURCE_FORBIDDEN' || code === 'SOURCE_PROTOCOL') && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${NOTE_3255746_HINT}` : ''
+  const hint = (code === 'SOURCE_FORBIDDEN' || code === 'SOURCE_PROTOCOL') && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${odpHint(code)}` : ''
   return throwing(new SourceError(code, `${where} returned ${String(first.TYPE).trim()}${id ? ` ${id}` : ''}: ${text}${hint}`, { sapCode: id }))
 }
 

@@ -58,7 +58,7 @@ const num = (v: unknown) => Number(String(v ?? '').trim() || '0')
 
 export async function readOdpFields(ctx: { pool: RfcPool; log: RfcLogFn; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
   const fm = `${ODP_RFC_PREFIX}ODP_GET_DETAIL`
-  const res = await ctx.pool.call(fm, { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp }, { signal, timeout: ctx.timeout, what: `${context}/${odp}` })
+  const res = await ctx.pool.call(fm, { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp }, { signal, timeout: ctx.timeout, what: `${context}/${odp}`, log: ctx.log })
   checkReturn(res['ET_RETURN'], { functionModule: fm, what: `${context}/${odp}`, secrets: ctx.pool.secrets })
   const raw = Array.isArray(res['ET_FIELDS']) ? (res['ET_FIELDS'] as Record<string, unknown>[]) : []
   if (raw.length === 0) throw new SourceError('SOURCE_NOT_FOUND', `ODP ${context}/${odp} has no fields (does it exist in context ${context}?)`)

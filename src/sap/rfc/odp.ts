@@ -125,7 +125,7 @@ export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Pr
     // Delta-type requests (D, the init included, and R) carry the ODQ fields (§B.4); a row that lacks
     // them ends in 0x00 padding and decodes as blank / 0, so expecting them is the safe side.
     const layout = new OdpLayout(delivered, extraction !== 'F')
-    const client = await ctx.pool.acquire(signal)
+    const client = await ctx.pool.acquire(signal, ctx.log)
     let broken = false
     try {
       const res = await call(client, FM.open, {
@@ -163,7 +163,7 @@ export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Pr
       broken = signal.aborted || (e instanceof SourceError && e.code === 'SOURCE_UNAVAILABLE')
       throw e
     } finally {
-      ctx.pool.release(client, broken)
+      ctx.pool.release(client, broken, ctx.log)
     }
     if (mode === 'FULL') return { token: pointer }
     const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context: t.context, odp: t.odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process: t.process, pointer }
@@ -188,7 +188,7 @@ export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Pr
 }
 
 export async function closePointer(ctx: OdpSourceContext, pointer: string, what: string, signal: AbortSignal): Promise<void> {
-  const res = await ctx.pool.call(FM.close, { I_POINTER: pointer }, { signal, timeout: ctx.timeout, what })
+  const res = await ctx.pool.call(FM.close, { I_POINTER: pointer }, { signal, timeout: ctx.timeout, what, log: ctx.log })
   checkReturn(res['ET_RETURN'], { functionModule: FM.close, what, secrets: ctx.pool.secrets })
 }
 
@@ -223,7 +223,7 @@ async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): P
   const what = `${t.odp}, process ${t.process}`
   try {
     // I_EXTRACTION_MODE blank: requests of every mode — a repeat (R) left open must be seen too.
-    res = await ctx.pool.call(FM.cursors, { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' }, { signal, timeout: ctx.timeout, what })
+    res = await ctx.pool.call(FM.cursors, { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' }, { signal, timeout: ctx.timeout, what, log: ctx.log })
   } catch (e) {
     if (e instanceof SourceError && e.sapCode === 'FU_NOT_FOUND') return undefined
     throw e
@@ -286,7 +286,7 @@ async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition
 
 /** RODPS_REPL_ODP_RESET: ends the subscription of the process (§B.1); `quiet` tolerates "none exists". */
 export async function resetSubscription(ctx: OdpSourceContext, t: Target, signal: AbortSignal, quiet = false): Promise<void> {
-  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), { signal, timeout: ctx.timeout, what: `${t.odp}, process ${t.process}` })
+  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), { signal, timeout: ctx.timeout, what: `${t.odp}, process ${t.process}`, log: ctx.log })
   try {
     checkReturn(res['ET_RETURN'], { functionModule: FM.reset, what: `${t.odp}, process ${t.process}`, secrets: ctx.pool.secrets })
   } catch (e) {

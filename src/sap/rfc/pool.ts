@@ -17,6 +17,11 @@ export interface RfcPoolOptions {
   max?: number
   /** How long `acquire` waits for a free connection (default 120 s). */
   acquireTimeoutMs?: number
+  /**
+   * For what the pool does on nobody's behalf (a retired pool closing its idle connections). What it
+   * does for a caller goes to the caller's log (`log` of acquire, release, use and call): the pool
+   * outlives the run that opened it, and its lines must carry the id of the run they serve.
+   */
   log?: RfcLogFn
 }
 
@@ -29,6 +34,8 @@ export interface RfcCallOptions {
 }
 
 interface Waiter {
+  /** The waiting caller's log: a connection opened for it is logged there. */
+  log: RfcLogFn
   /** false when the caller gave up meanwhile (abort, timeout): the connection was not taken. */
   resolve: (c: RfcClient) => boolean
   reject: (e: unknown) => void
@@ -69,7 +76,7 @@ export class RfcPool {
   }
 
   /** A connection for the caller's exclusive use until {@link release}. Opens one if below `max`. */
-  async acquire(signal?: AbortSignal): Promise<RfcClient> {
+  async acquire(signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<RfcClient> {
     signal?.throwIfAborted()
     if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool is closed')
     while (this.#idle.length > 0) {
@@ -78,12 +85,13 @@ export class RfcPool {
         this.#busy.add(c)
         return c
       }
-      this.#log('debug', 'dropping a dead idle RFC connection', { id: c.id })
+      log('debug', 'dropping a dead idle RFC connection', { id: c.id })
     }
-    if (this.#busy.size + this.#opening < this.max) return this.#open(signal)
+    if (this.#busy.size + this.#opening < this.max) return this.#open(log, signal)
     return new Promise<RfcClient>((resolve, reject) => {
       let settled = false
       const w: Waiter = {
+        log,
         resolve: (c) => {
           if (settled) return false
           settled = true
@@ -115,10 +123,10 @@ export class RfcPool {
   }
 
   /** Gives a connection back; `broken` (or a dead one) is closed and its slot freed for a new one. */
-  release(c: RfcClient, broken = false): void {
+  release(c: RfcClient, broken = false, log: RfcLogFn = this.#log): void {
     if (!this.#busy.delete(c)) return
     if (broken || !c.alive || this.#closed) {
-      this.#discard(c)
+      this.#discard(c, log)
       this.#wakeForOpen()
       this.#armRetireTimer()
       return
@@ -151,15 +159,15 @@ export class RfcPool {
     this.#idleTimer = setTimeout(() => {
       // Used again meanwhile: its next release arms the timer anew.
       if (this.#busy.size + this.#opening + this.#waiters.length > 0) return
-      for (const c of this.#idle.splice(0)) this.#discard(c)
+      for (const c of this.#idle.splice(0)) this.#discard(c, this.#log)
       for (const resolve of this.#drained.splice(0)) resolve()
     }, this.#retireIdleMs)
     this.#idleTimer.unref?.()
   }
 
   /** Runs `fn` on a pooled connection; a transport failure or an abort retires the connection. */
-  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const c = await this.acquire(signal)
+  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<T> {
+    const c = await this.acquire(signal, log)
     let broken = false
     try {
       return await fn(c)
@@ -167,7 +175,7 @@ export class RfcPool {
       broken = isConnectionFailure(e) || signal?.aborted === true
       throw e
     } finally {
-      this.release(c, broken)
+      this.release(c, broken, log)
     }
   }
 
@@ -175,14 +183,15 @@ export class RfcPool {
    * One call on a pooled connection. `retries` > 0 repeats it on a fresh connection after a
    * communication failure (exponential backoff): only for calls that read, never for ODQ requests.
    */
-  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number } = {}): Promise<Record<string, unknown>> {
+  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: RfcLogFn } = {}): Promise<Record<string, unknown>> {
+    const log = opts.log ?? this.#log
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.use((c) => rfcCall(c, fm, params, { ...opts, secrets: this.secrets }), opts.signal)
+        return await this.use((c) => rfcCall(c, fm, params, { ...opts, secrets: this.secrets }), opts.signal, log)
       } catch (e) {
         if (opts.signal?.aborted || !(e instanceof SourceError) || !e.retryable || attempt >= (opts.retries ?? 0)) throw e
         const wait = (opts.backoffMs ?? 500) * 2 ** attempt
-        this.#log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
+        log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
         await sleep(wait, undefined, { signal: opts.signal })
       }
     }
@@ -197,7 +206,7 @@ export class RfcPool {
     for (const resolve of this.#drained.splice(0)) resolve()
   }
 
-  async #open(signal?: AbortSignal): Promise<RfcClient> {
+  async #open(log: RfcLogFn, signal?: AbortSignal): Promise<RfcClient> {
     this.#opening++
     let client: RfcClient | undefined
     try {
@@ -207,7 +216,7 @@ export class RfcPool {
       await raceAbort(opening, signal, () => opening.then(() => closeQuietly(c)))
       if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool was closed')
       this.#busy.add(client)
-      this.#log('debug', 'RFC connection opened', { id: client.id, busy: this.#busy.size })
+      log('debug', 'RFC connection opened', { id: client.id, busy: this.#busy.size })
       return client
     } catch (e) {
       if (client) void closeQuietly(client)
@@ -225,13 +234,13 @@ export class RfcPool {
   #wakeForOpen(): void {
     if (this.#closed || this.#waiters.length === 0 || this.#busy.size + this.#opening >= this.max) return
     const w = this.#waiters.shift()!
-    this.#open().then((c) => {
-      if (!w.resolve(c)) this.release(c)
+    this.#open(w.log).then((c) => {
+      if (!w.resolve(c)) this.release(c, false, w.log)
     }, w.reject)
   }
 
-  #discard(c: RfcClient): void {
-    this.#log('debug', 'RFC connection retired', { id: c.id, alive: c.alive })
+  #discard(c: RfcClient, log: RfcLogFn): void {
+    log('debug', 'RFC connection retired', { id: c.id, alive: c.alive })
     void closeQuietly(c)
   }
 }

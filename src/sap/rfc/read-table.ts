@@ -237,6 +237,6 @@ export class TablePager {
 
   private callWithRetry(params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
     this.calls++
-    return this.ctx.pool.call(READ_TABLE, params, { signal, timeout: this.ctx.timeout, what: `table ${this.plan.table}`, retries: this.ctx.retries ?? 2, backoffMs: this.ctx.backoffMs })
+    return this.ctx.pool.call(READ_TABLE, params, { signal, timeout: this.ctx.timeout, what: `table ${this.plan.table}`, retries: this.ctx.retries ?? 2, backoffMs: this.ctx.backoffMs, log: this.ctx.log })
   }
 }

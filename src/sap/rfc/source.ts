@@ -21,6 +21,10 @@ export interface RfcSourceOptions {
   connectGuard?: RfcConnectGuard
   /** Connections open at once for this connection (default 4). */
   poolSize?: number
+  /**
+   * The log of the source itself: its own read/subscription/reset/ping calls, and what the pool does
+   * on nobody's behalf. A run logs through {@link RfcSource.forRun} instead.
+   */
   log?: RfcLogFn
   /** Seconds per RFC call before node-rfc cancels it (default 600). */
   callTimeoutSeconds?: number
@@ -37,6 +41,12 @@ export interface RfcSourceOptions {
 }
 
 export interface RfcSource extends Source {
+  /**
+   * The source as one run (or one API request) uses it: the same connection pool, but everything
+   * done for that user, pool events included, is logged through `log`. The source outlives the run
+   * that created it, so it must not keep that run's log for the next one.
+   */
+  forRun(log: RfcLogFn): Source
   /** Closes the pool's connections; reads still running keep theirs until they finish. */
   close(): Promise<void>
   /**
@@ -57,17 +67,17 @@ export interface RfcSource extends Source {
  * await read.confirm?.(signal)
  */
 export function createRfcSource(params: RfcConnectionParameters, opts: RfcSourceOptions = {}): RfcSource {
-  const log: RfcLogFn = opts.log ?? (() => undefined)
+  const sourceLog: RfcLogFn = opts.log ?? (() => undefined)
   let pool: Promise<RfcPool> | undefined
   let ready: RfcPool | undefined
   // The driver loads on first use; a missing SDK rejects every use with the same clear error.
   const getPool = (): Promise<RfcPool> =>
     (pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then(
-      (factory) => (ready = new RfcPool(opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory, params, { max: opts.poolSize ?? 4, log })),
+      (factory) => (ready = new RfcPool(opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory, params, { max: opts.poolSize ?? 4, log: sourceLog })),
     ))
   const timeout = opts.callTimeoutSeconds ?? 600
 
-  const tableCtx = async (): Promise<TableSourceContext> => ({
+  const tableCtx = async (log: RfcLogFn): Promise<TableSourceContext> => ({
     pool: await getPool(),
     log,
     timeout,
@@ -76,7 +86,7 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
     overlapSeconds: opts.watermarkOverlapSeconds,
     now: opts.now,
   })
-  const odpCtx = async (): Promise<OdpSourceContext> => ({
+  const odpCtx = async (log: RfcLogFn): Promise<OdpSourceContext> => ({
     pool: await getPool(),
     log,
     timeout,
@@ -84,27 +94,28 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
     subscriberName: (opts.subscriberName ?? 'DELTA_EXTRACTOR').toUpperCase(),
   })
 
-  return {
+  /** What a run does through the source, with the log it is given. */
+  const using = (log: RfcLogFn): Source => ({
     async read(req: SourceReadRequest): Promise<SourceRead> {
       switch (req.spec.kind) {
         case 'TABLE_RFC':
-          return readTable(await tableCtx(), req)
+          return readTable(await tableCtx(log), req)
         case 'ODP_RFC':
-          return readOdp(await odpCtx(), req)
+          return readOdp(await odpCtx(log), req)
         default:
           throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection reads TABLE_RFC or ODP_RFC sources, not ${req.spec.kind}`)
       }
     },
 
     async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {
-      return spec.kind === 'ODP_RFC' ? odpSubscription(await odpCtx(), spec, signal) : null
+      return spec.kind === 'ODP_RFC' ? odpSubscription(await odpCtx(log), spec, signal) : null
     },
 
     async reset(spec: SourceSpec, signal: AbortSignal): Promise<void> {
       // A watermark lives only in the stored position: forgetting it is the orchestrator's part.
       if (spec.kind === 'TABLE_RFC') return
       if (spec.kind !== 'ODP_RFC') throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection has no ${spec.kind} subscriptions`)
-      await resetOdp(await odpCtx(), spec, signal)
+      await resetOdp(await odpCtx(log), spec, signal)
     },
 
     /** Opens a fresh connection (a real logon, not a pooled one) and calls RFC_PING. */
@@ -126,6 +137,12 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
         if (client?.alive) await client.close().catch(() => undefined)
       }
     },
+  })
+
+  return {
+    ...using(sourceLog),
+
+    forRun: using,
 
     async close(): Promise<void> {
       await ready?.closeAll()

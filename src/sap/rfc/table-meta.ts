@@ -46,7 +46,7 @@ export interface DescribeOptions {
 export async function describeTable(pool: RfcPool, table: string, opts: DescribeOptions = {}): Promise<TableMeta> {
   const name = table.trim().toUpperCase()
   if (!/^[A-Z0-9_/]{1,30}$/.test(name)) throw new SourceError('SOURCE_BAD_REQUEST', `${JSON.stringify(table)} is not an SAP table name (up to 30 characters A-Z, 0-9, _ and /)`)
-  const res = await pool.call(READ_TABLE, { QUERY_TABLE: name, NO_DATA: 'X', DELIMITER: '', FIELDS: [], OPTIONS: [] }, { signal: opts.signal, timeout: opts.timeout, what: `fields of ${name}`, retries: opts.retries, backoffMs: opts.backoffMs })
+  const res = await pool.call(READ_TABLE, { QUERY_TABLE: name, NO_DATA: 'X', DELIMITER: '', FIELDS: [], OPTIONS: [] }, { signal: opts.signal, timeout: opts.timeout, what: `fields of ${name}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log })
   const raw = Array.isArray(res['FIELDS']) ? (res['FIELDS'] as Record<string, unknown>[]) : []
   if (raw.length === 0) throw new SourceError('SOURCE_PROTOCOL', `${READ_TABLE} returned no FIELDS for ${name}`)
   const dict = await dictionary(pool, name, opts)
@@ -72,7 +72,7 @@ export async function describeTable(pool: RfcPool, table: string, opts: Describe
 /** Key flags and decimals per field, from DDIF_FIELDINFO_GET, else DD03L; undefined if neither works. */
 async function dictionary(pool: RfcPool, table: string, opts: DescribeOptions): Promise<Map<string, DictField> | undefined> {
   try {
-    const res = await pool.call('DDIF_FIELDINFO_GET', { TABNAME: table }, { signal: opts.signal, timeout: opts.timeout, what: `dictionary of ${table}`, retries: opts.retries, backoffMs: opts.backoffMs })
+    const res = await pool.call('DDIF_FIELDINFO_GET', { TABNAME: table }, { signal: opts.signal, timeout: opts.timeout, what: `dictionary of ${table}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log })
     const rows = (res['DFIES_TAB'] ?? res['DFIES_WA']) as Record<string, unknown>[] | undefined
     if (Array.isArray(rows) && rows.length > 0) {
       return new Map(rows.map((r) => [str(r['FIELDNAME']), { key: str(r['KEYFLAG']) === 'X', decimals: num(r['DECIMALS']), length: num(r['LENG']), datatype: str(r['DATATYPE']) }]))
@@ -100,7 +100,7 @@ async function dd03l(pool: RfcPool, table: string, opts: DescribeOptions): Promi
       FIELDS: ['FIELDNAME', 'KEYFLAG', 'DATATYPE', 'DECIMALS'].map((f) => ({ FIELDNAME: f })),
       OPTIONS: optionLines(['TABNAME', '=', literal(table), 'AND', 'AS4LOCAL', '=', "'A'"]).map((TEXT) => ({ TEXT })),
     },
-    { signal: opts.signal, timeout: opts.timeout, what: `DD03L for ${table}`, retries: opts.retries, backoffMs: opts.backoffMs },
+    { signal: opts.signal, timeout: opts.timeout, what: `DD03L for ${table}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log },
   )
   const rows = Array.isArray(res['DATA']) ? (res['DATA'] as Record<string, unknown>[]) : []
   if (rows.length === 0) return undefined

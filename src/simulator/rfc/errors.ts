@@ -53,12 +53,6 @@ export interface NodeRfcErrorShape {
 
 export type SimRfcErrorShape = RfcLibErrorShape | AbapErrorShape | NodeRfcErrorShape
 
-export function isSimRfcError(e: unknown): e is SimRfcErrorShape {
-  if (typeof e !== 'object' || e === null) return false
-  const name = (e as { name?: unknown }).name
-  return name === 'RfcLibError' || name === 'ABAPError' || name === 'nodeRfcError'
-}
-
 function libError(group: number, code: number, codeString: string, key: string, message: string, rfmPath?: RfmPath): RfcLibErrorShape {
   return { name: 'RfcLibError', group, code, codeString, key, message, ...(rfmPath ? { rfmPath } : {}) }
 }
@@ -185,10 +179,9 @@ export function abapMessage(text: string, cls: string, number: string, type = 'E
 
 /**
  * The refusal of a system patched against unpermitted ODP-RFC use (SAP Note 3255746 v10/v11; the blocking
- * patch is SAP security note 3748819). Wording: Theobald knowledge base "ODP API Restriction Opt-Out until
- * EOY 2026" reports that blocked extractions "return the following error message: Unknown caller; Call
- * rejected. See SAP Note 3635619" [VENDOR]. How the text travels is not published: we send it as an ABAP
- * E-message in RFC context (RFC_ABAP_MESSAGE); message class and number are [INFERRED] placeholders.
+ * patch is SAP security note 3748819), in SAP's words: "Unknown caller; Call rejected. See SAP Note
+ * 3635619" (sap-protocols.md, addendum 2026-12). How the text travels is not published: we send it as an
+ * ABAP E-message in RFC context (RFC_ABAP_MESSAGE); message class and number are [INFERRED] placeholders.
  */
 export const ODP_BLOCKED_TEXT = 'Unknown caller; Call rejected. See SAP Note 3635619'
 export function odpBlockedError(): AbapErrorShape {

@@ -32,10 +32,8 @@ export type {
   SapRow,
   SimRfcClient,
 } from './types.js'
-export { DEFAULT_RFC_VARIANTS } from './types.js'
 export type { AbapErrorShape, NodeRfcErrorShape, RfcLibErrorShape, RfmPath, SimRfcErrorShape } from './errors.js'
-export { isSimRfcError, ODP_BLOCKED_TEXT } from './errors.js'
-export { CONTEXTS, ODP_NAMES, TABLE_NAMES } from './state.js'
+export { ODP_BLOCKED_TEXT } from './errors.js'
 
 /** Starts a simulated SAP system reachable through `createClient(...)`. Nothing listens on a port. */
 export async function startRfcSimulator(opts: RfcSimulatorOptions = {}): Promise<RfcSimulator> {

@@ -49,19 +49,21 @@ describe('toSourceError', () => {
     expect(cast.message).toMatch(/typically a STRING; leave it out with `fields`/)
   })
 
-  it('the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN pointing to ODP over OData', () => {
+  it('the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN: SAP\'s text, ODP over OData as the supported path, the opt-out and its end', () => {
     const text = 'Unknown caller; Call rejected. See SAP Note 3635619'
     const e = map(abap(2, 4, 'RFC_ABAP_MESSAGE', text, text, 'RODPS_REPL', '100'), 'RODPS_REPL_ODP_OPEN')
     expect(e.code).toBe('SOURCE_FORBIDDEN')
     expect(e.retryable).toBe(false)
-    expect(e.message).toContain(text)
-    expect(e.message).toMatch(/3255746/)
-    expect(e.message).toMatch(/ODP over OData/)
+    expect(e.message).toBe(
+      'SAP refused RODPS_REPL_ODP_OPEN (table ZSD_ITEMS): Unknown caller; Call rejected. See SAP Note 3635619. SAP Note 3255746 does not permit third-party use of the ODP replication RFC modules (RODPS_REPL_*), and systems with security note 3748819 block them; ODP over OData is the supported path: extract this ODP with an ODP over OData connection (a Gateway service generated for the ODP) instead. ' +
+        "SAP's report RODPS_REPL_SECUREACCESS_OPTOUT lifts the block for a while, but the opt-out expires at the end of 2026",
+    )
     expect(e.sapCode).toBe('RODPS_REPL/100')
-    // a missing module on an ODP call: not found, with the same way out
+    // a missing module on an ODP call: not found, with the same way out; no opt-out brings a module back
     const fu = map(abap(1, 5, 'RFC_ABAP_EXCEPTION', 'FU_NOT_FOUND', 'ID:FL Type:E Number:046 RODPS_REPL_ODP_OPEN', 'FL', '046'), 'RODPS_REPL_ODP_OPEN')
     expect(fu.code).toBe('SOURCE_NOT_FOUND')
-    expect(fu.message).toMatch(/ODP over OData/)
+    expect(fu.message).toMatch(/ODP over OData is the supported path/)
+    expect(fu.message).not.toMatch(/OPTOUT/)
   })
 
   it('any refusal of a RODPS_REPL_* call is SOURCE_FORBIDDEN with the ODP over OData way out, whatever its words', () => {
@@ -76,7 +78,7 @@ describe('toSourceError', () => {
       const e = map(r, 'RODPS_REPL_ODP_OPEN')
       expect({ code: e.code, retryable: e.retryable }).toEqual({ code: 'SOURCE_FORBIDDEN', retryable: false })
       expect(e.message).toContain(r.message.trim())
-      expect(e.message).toMatch(/3255746.*ODP over OData/)
+      expect(e.message).toMatch(/3255746.*ODP over OData is the supported path.*RODPS_REPL_SECUREACCESS_OPTOUT.*expires at the end of 2026/)
     }
     // not refusals: a dropped connection, a wrong password, a time-out, a result too big, a missing module
     expect(map(lib(4, 1, 'RFC_COMMUNICATION_FAILURE', 'RFC_COMMUNICATION_FAILURE', 'ERROR partner gone'), 'RODPS_REPL_ODP_FETCH').code).toBe('SOURCE_UNAVAILABLE')

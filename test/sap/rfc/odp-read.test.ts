@@ -298,7 +298,7 @@ describe('ODP_RFC (RFC simulator)', () => {
   it.each([
     ['an ABAP message', 'call-rejected', /Unknown caller; Call rejected/],
     ['an authorization error', 'authorization', /RFC_AUTHORIZATION_FAILURE: Access of user DEMO to function module RODPS_REPL_\w+ denied/],
-  ] as const)('the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData', async (_shape, odpBlockedAs, text) => {
+  ] as const)('the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData and to the expiring opt-out', async (_shape, odpBlockedAs, text) => {
     const sim = await rfcSim({ variants: { odpBlocked: true, odpBlockedAs } })
     const src = source(sim)
     for (const p of [src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }), src.reset(odpSpec(), signal())]) {
@@ -306,7 +306,8 @@ describe('ODP_RFC (RFC simulator)', () => {
       expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
       expect(e.message).toMatch(text)
       expect(e.message).toMatch(/3255746/)
-      expect(e.message).toMatch(/ODP over OData/)
+      expect(e.message).toMatch(/ODP over OData is the supported path/)
+      expect(e.message).toMatch(/RODPS_REPL_SECUREACCESS_OPTOUT .*expires at the end of 2026/)
       expect(e.message).not.toMatch(/password/)
     }
     // RFC_READ_TABLE is not covered by the note

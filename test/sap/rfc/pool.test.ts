@@ -174,6 +174,31 @@ describe('RfcPool', () => {
     expect(await pool.call('RFC_PING', {})).toEqual({ fm: 'RFC_PING', id: 2 })
   })
 
+  it("logs what it does for a caller in that caller's log, and only what it does on its own in the pool's", async () => {
+    const { factory } = fakeFactory()
+    const lines: string[] = []
+    const logOf = (who: string) => (_level: string, msg: string) => void lines.push(`${who}: ${msg}`)
+    const pool = new RfcPool(factory, PARAMS, { max: 1, log: logOf('pool') })
+    const held = await pool.acquire(undefined, logOf('run 1'))
+    const waiting = pool.acquire(undefined, logOf('run 2'))
+    pool.release(held, true, logOf('run 1')) // broken: its slot goes to a new connection for run 2
+    pool.release(await waiting, false, logOf('run 2'))
+    await expect(pool.call('BREAK', {}, { retries: 1, backoffMs: 1, log: logOf('run 3') })).rejects.toMatchObject({ code: 'SOURCE_UNAVAILABLE' })
+    expect(await pool.call('RFC_PING', {}, { log: logOf('run 4') })).toMatchObject({ fm: 'RFC_PING' })
+    await pool.retire(1) // closes the idle connection on nobody's behalf
+    expect(lines).toEqual([
+      'run 1: RFC connection opened',
+      'run 1: RFC connection retired',
+      'run 2: RFC connection opened',
+      'run 3: RFC connection retired',
+      'run 3: BREAK failed; retrying on a fresh connection',
+      'run 3: RFC connection opened',
+      'run 3: RFC connection retired',
+      'run 4: RFC connection opened',
+      'pool: RFC connection retired',
+    ])
+  })
+
   it('closeAll refuses waiters and closes connections as they come back', async () => {
     const { made, factory } = fakeFactory()
     const pool = new RfcPool(factory, PARAMS, { max: 1 })
