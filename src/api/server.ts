@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql'
 import { CloseCode } from 'graphql-ws'
@@ -13,6 +13,7 @@ import { useQueryLimits } from './auth/limits.js'
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
 import { getSchema } from './schema/index.js'
@@ -41,18 +42,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       : false,
     maxRequestBodySize: security.maxRequestBytes,
     multipart: false,
-    // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall. It is a
-    // large module (tens of MB resident), so it is loaded when a browser first asks for it.
-    renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
-    // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
-    // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
-    // which CSRF prevention lets through only with the header it always adds here.
-    graphiql: {
-      subscriptionsProtocol: 'SSE',
-      title: 'delta-extractor',
-      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
-      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
-    },
+    // Served by GraphiQLPage below, from one cached buffer.
+    graphiql: false,
     maskedErrors: { maskError: maskError(app.log) },
     plugins: [
       useHttpAuthentication(app.tokens, GRAPHQL_PATH),
@@ -66,6 +57,19 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     logging: yogaLogger(app.log),
   })
 
+  // The bundled GraphiQL (Yoga's default loads it from a CDN, blank behind a firewall).
+  // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
+  // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
+  // which CSRF prevention lets through only with the header it always adds here.
+  const graphiql = new GraphiQLPage(
+    {
+      subscriptionsProtocol: 'SSE',
+      title: 'delta-extractor',
+      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
+      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
+    },
+    app.log,
+  )
   const guard = new TransportGuard({
     allowedHosts: security.allowedHosts.length ? security.allowedHosts : defaultAllowedHosts(listen.host),
     corsOrigins: security.corsOrigins,
@@ -73,6 +77,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   const http: Server = createServer((req, res) => {
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
+    // The page holds no data and no token (the token goes into its headers editor): served without one.
+    if (pathOf(req) === GRAPHQL_PATH && GraphiQLPage.wants(req)) return graphiql.serve(req, res)
     void yoga(req, res)
   })
   const sockets = new Set<Socket>()
@@ -180,6 +186,9 @@ function tokenOf(params: Record<string, unknown> | undefined): string | undefine
     if (typeof v === 'string' && (k.toLowerCase() === 'authorization' || k === 'token')) return bearerToken(v)
   return undefined
 }
+
+/** The request target's path, as sent: no normalising, so `//graphql` and `/graphql/` are not `/graphql`. */
+const pathOf = (req: IncomingMessage) => (req.url ?? '').split('?')[0]
 
 const CLIENT_MESSAGES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete'])
 
