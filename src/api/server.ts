@@ -46,7 +46,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     graphiql: false,
     maskedErrors: { maskError: maskError(app.log) },
     plugins: [
-      useHttpAuthentication(app.tokens, GRAPHQL_PATH),
+      useHttpAuthentication(app.tokens),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
       // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
       useInputGuard(),
@@ -77,8 +77,11 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   const http: Server = createServer((req, res) => {
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
+    // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the
+    // token check among them) would each have to match paths the same way. One exact path instead.
+    if (pathOf(req) !== GRAPHQL_PATH) return respondRefusal(res, { status: 404, code: 'NOT_FOUND', message: `not found: the API is at ${GRAPHQL_PATH}` })
     // The page holds no data and no token (the token goes into its headers editor): served without one.
-    if (pathOf(req) === GRAPHQL_PATH && GraphiQLPage.wants(req)) return graphiql.serve(req, res)
+    if (GraphiQLPage.wants(req)) return graphiql.serve(req, res)
     void yoga(req, res)
   })
   const sockets = new Set<Socket>()
