@@ -16,6 +16,7 @@ import { maskError } from './errors.js'
 import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
+import { useRequestParseErrors } from './request-parse.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
 
@@ -48,6 +49,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     plugins: [
       useHttpAuthentication(app.tokens),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useRequestParseErrors(app.log),
       // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
       useInputGuard(),
       ...useQueryLimits(security.limits),
