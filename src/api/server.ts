@@ -10,6 +10,7 @@ import type { Principal } from '../auth/roles.js'
 import { useAuthorization } from './auth/authorize.js'
 import { bearerToken, useHttpAuthentication, type AuthenticatedServerContext } from './auth/http-auth.js'
 import { useQueryLimits } from './auth/limits.js'
+import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscription-limits.js'
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
@@ -54,6 +55,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       useInputGuard(),
       ...useQueryLimits(security.limits),
       useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
+      useSubscriptionLimit(security.subscriptions.perToken),
     ],
     // Structured, through pino's redaction; never the query text or variables (request-log.ts).
     logging: yogaLogger(app.log),
@@ -112,6 +114,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     }),
   )
 
+  const socketsPerToken = new PerTokenCount(security.subscriptions.socketsPerToken)
   // graphql-ws runs every operation through Yoga's envelope, so validation, limits, authorization
   // and error masking are the same as over HTTP.
   const ws = useServer<Record<string, unknown> | undefined, SocketExtra>(
@@ -126,6 +129,11 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
         }
         const principal = await app.tokens.authenticate(token)
         if (!principal) return false // graphql-ws closes with 4403 Forbidden
+        if (!socketsPerToken.take(principal.tokenId)) {
+          ctx.extra.socket.close(TOO_MANY_SOCKETS, `Too many connections: at most ${socketsPerToken.max} websockets per API token`)
+          return false
+        }
+        ctx.extra.socket.once('close', () => socketsPerToken.release(principal.tokenId))
         ctx.extra.principal = principal
         const stop = app.tokens.onRevoke(principal.tokenId, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: API token revoked'))
         ctx.extra.socket.once('close', stop)
@@ -137,6 +145,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws holds an entry per operation from the moment its frame arrives (this one included).
+        const { perSocket } = security.subscriptions
+        if (perSocket > 0 && Object.keys(ctx.subscriptions).length > perSocket) return [tooMany('operations open on this websocket', perSocket, 'perSocket')]
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -183,6 +194,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     },
   }
 }
+
+/** Close code of a socket over SOCKETS_PER_TOKEN: graphql-ws' 4429 (no retry by its client), with its own reason. */
+const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests
 
 /** The token in a connection_init payload: `{ Authorization: 'Bearer …' }` (GraphiQL sends its headers) or `{ token }`. */
 function tokenOf(params: Record<string, unknown> | undefined): string | undefined {
