@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql'
-import { CloseCode } from 'graphql-ws'
-import { useServer } from 'graphql-ws/use/ws'
+import { CloseCode, type ServerOptions } from 'graphql-ws'
 import { createYoga } from 'graphql-yoga'
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
 import { WebSocketServer } from 'ws'
@@ -17,6 +16,7 @@ import { maskError } from './errors.js'
 import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
+import { serveGraphqlWs } from './ws-server.js'
 import { useRequestParseErrors } from './request-parse.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
@@ -104,8 +104,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     },
   })
 
-  // graphql-ws closes with 4500 "Internal server error" (and logs a stack) when a client sends a
-  // message only a server may send (next, error, connection_ack). That is the client's mistake:
+  // graphql-ws throws on a message only a server may send (next, error, connection_ack), which
+  // ends in 4500 "Internal server error" and an error in the log. That is the client's mistake:
   // this listener, registered before graphql-ws', closes such a socket with 4400 first.
   wss.on('connection', (socket) =>
     socket.on('message', (data, binary) => {
@@ -117,10 +117,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   const socketsPerToken = new PerTokenCount(security.subscriptions.socketsPerToken)
   // graphql-ws runs every operation through Yoga's envelope, so validation, limits, authorization
   // and error masking are the same as over HTTP.
-  const ws = useServer<Record<string, unknown> | undefined, SocketExtra>(
+  const ws = serveGraphqlWs<Record<string, unknown> | undefined, SocketExtra>(
     {
-      // Never put an internal error's text into a close reason.
-      isProd: true,
       onConnect: async (ctx) => {
         const token = tokenOf(ctx.connectionParams) ?? bearerToken(ctx.extra.request.headers.authorization)
         if (!token) {
@@ -175,6 +173,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       },
     },
     wss,
+    app.log,
   )
 
   return {
@@ -232,4 +231,4 @@ interface Envelope {
   execute: (args: ExecutionArgs) => OperationResult
   subscribe: (args: ExecutionArgs) => OperationResult
 }
-type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>
+type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>
