@@ -58,7 +58,7 @@ const envSchema = z.object({
   SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().min(0).max(1_000_000).default(500),
   /** Websockets one token may hold open (0 = no limit). */
   SOCKETS_PER_TOKEN: z.coerce.number().int().min(0).max(1_000_000).default(50),
-  /** Outbound connections to 127.0.0.0/8 and ::1 (a simulator or emulator on this machine). */
+  /** Outbound connections to this machine: 127.0.0.0/8, ::1 and its interfaces' addresses (a simulator or emulator here). */
   ALLOW_LOOPBACK: flag('false'),
   /** When set, every outbound connection must match one entry: host, host:port, *.domain, address, CIDR. */
   OUTBOUND_ALLOW: list(/[\s,]+/).superRefine((entries, ctx) => {

@@ -1,4 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core'
+import { networkInterfaces } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { graphql } from '../gql/index.js'
@@ -61,6 +62,24 @@ describe('outbound policy', () => {
         expect([via, host, t]).toEqual([via, host, { ok: false, code: 'OUTBOUND_REFUSED', message: expect.stringContaining('loopback address (set ALLOW_LOOPBACK=true to allow)') }])
       }
     expect(h!.sim.admin.stats().requests).toBe(0)
+  })
+
+  it('refuses the machine’s own non-loopback addresses unless ALLOW_LOOPBACK: a service bound to 0.0.0.0 is reached there', async () => {
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal && !a.address.startsWith('fe80:'))
+      .map((a) => (a!.family === 'IPv6' ? `[${a!.address}]` : a!.address))
+    if (!own.length) return // a machine with loopback only: nothing to check
+    const local = await startForeignServer(undefined, '::')
+    servers.push(local)
+    await start(STRICT)
+    for (const via of TRANSPORTS)
+      for (const host of own)
+        expect([host, await testConnectionTo(via, `http://${host}:${local.port}/sap/x`)]).toEqual([
+          host,
+          { ok: false, code: 'OUTBOUND_REFUSED', message: expect.stringContaining('an address of this machine (set ALLOW_LOOPBACK=true to allow)') },
+        ])
+    expect(local.requests).toEqual([])
   })
 
   it('a run against a refused host fails at once as OUTBOUND_REFUSED, not retried; the pipeline was saved with its source unchecked', async () => {
