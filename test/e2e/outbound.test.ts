@@ -170,4 +170,35 @@ describe('answers of services that are not SAP or storage', () => {
     const run = await h!.run(createPipeline.id)
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_BAD_REQUEST', message: expect.stringContaining('HTTP 400') } })
   })
+
+  it('storage: an answer that is not the store’s own error document shows its status only; the store’s errors keep their message', async () => {
+    await start()
+    const foreign = await startForeignServer((req, res) => {
+      const send = (status: number, type: string, body: string) => void res.writeHead(status, { 'content-type': type }).end(req.method === 'HEAD' ? undefined : body)
+      const xml = (root: string, code: string, message: string) => `<?xml version="1.0" encoding="utf-8"?><${root}><Code>${code}</Code><Message>${message}</Message><RequestId>r1</RequestId></${root}>`
+      switch (req.url!.split('/')[1]) {
+        case 'text400': return send(400, 'text/plain', `${INTERNAL} plain text`)
+        case 'text500': return send(500, 'text/plain', `${INTERNAL}-500 plain text`) // the S3 SDK quoted it in "… occurred while parsing the response body"
+        case 'json': return send(400, 'application/json', JSON.stringify({ error: { code: 'Oops', message: INTERNAL } }))
+        case 'xml': return send(400, 'application/xml', xml('Error', 'NotAStoreCode', INTERNAL))
+        case 'lookalike': return send(400, 'application/xml', xml('Response', 'InvalidHeaderValue', INTERNAL))
+        case 'azure': return send(400, 'application/xml', xml('Error', 'InvalidHeaderValue', 'The value for one of the HTTP headers is not in the correct format.\nRequestId:r1'))
+        case 's3': return send(400, 'application/xml', xml('Error', 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive'))
+      }
+    })
+    servers.push(foreign)
+    const azure = (path: string) => ({ kind: 'AZURE_BLOB' as const, azureBlob: { container: 'lake', accountUrl: `${foreign.url}/${path}/acct`, sasToken: 'sv=2024-01-01&sig=abc' } })
+    const s3 = (path: string) => ({ kind: 'S3' as const, s3: { bucket: 'lake', endpoint: `${foreign.url}/${path}`, forcePathStyle: true, accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' } })
+    // The status, and the code only when it is one of the store's (a fixed vocabulary, nothing the service said).
+    const foreignAnswer = (status: number) => ({ ok: false, code: 'DESTINATION_UNAVAILABLE', message: expect.stringMatching(new RegExp(`: the answer is not a storage service error message \\(${status}( InvalidHeaderValue)?\\)$`)) })
+    for (const via of TRANSPORTS) {
+      for (const [path, status] of [['text400', 400], ['text500', 500], ['json', 400], ['xml', 400], ['lookalike', 400]] as const)
+        expect([path, await testDestinationOf(via, azure(path))]).toEqual([path, expect.objectContaining(foreignAnswer(status))])
+      // S3's SDK keeps no body once it has read an XML error, so a look-alike with a real code is shown like a real one.
+      for (const [path, status] of [['text400', 400], ['text500', 500], ['json', 400], ['xml', 400]] as const)
+        expect([path, await testDestinationOf(via, s3(path))]).toEqual([path, expect.objectContaining(foreignAnswer(status))])
+      expect((await testDestinationOf(via, azure('azure'))).message).toContain('request refused: The value for one of the HTTP headers is not in the correct format. (400 InvalidHeaderValue)')
+      expect((await testDestinationOf(via, s3('s3'))).message).toContain('request refused: Part number must be an integer between 1 and 10000, inclusive (400 InvalidArgument)')
+    }
+  })
 })
