@@ -13,6 +13,7 @@ const USAGE = `usage: delta-extractor <command> [options]
   rotate-key                    re-encrypt every stored secret under a new key, in one transaction
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
                                 generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
+                                (a running one refuses to save secrets until restarted with the new key)
   simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
