@@ -131,6 +131,10 @@ describe('answers of services that are not SAP or storage', () => {
       if (path.startsWith('/redir')) return void res.writeHead(path.includes('acct') ? 307 : 302, { location: `${elsewhere.url}/stolen?${INTERNAL}` }).end()
       if (path.startsWith('/json')) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: INTERNAL }))
       if (path.startsWith('/page')) return void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body>${INTERNAL}</body></html>`)
+      // Answers that start like EDMX but are none: a ping used to call them metadata.
+      if (path.startsWith('/edmx')) return void res.writeHead(200, { 'content-type': 'application/xml' }).end(`<edmx:Edmx>\u2039${INTERNAL}\u2026`)
+      if (path.startsWith('/cut')) return void res.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0"?><edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx"><edmx:DataServices><Schema Namespace="${INTERNAL}">`)
+      if (path.startsWith('/empty')) return void res.writeHead(200, { 'content-type': 'application/xml' }).end(`<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx"><${INTERNAL}/></edmx:Edmx>`)
       res.writeHead(500, { 'content-type': 'text/html' }).end(`<html><h1>${INTERNAL}</h1><p>FATAL: password authentication failed</p></html>`)
     })
     servers.push(elsewhere, foreign)
@@ -140,12 +144,16 @@ describe('answers of services that are not SAP or storage', () => {
         json: await testConnectionTo(via, `${foreign.url}/json/sap`),
         page: await testConnectionTo(via, `${foreign.url}/page/sap`),
         redir: await testConnectionTo(via, `${foreign.url}/redir/sap`),
+        edmx: await testConnectionTo(via, `${foreign.url}/edmx/sap`),
+        cut: await testConnectionTo(via, `${foreign.url}/cut/sap`),
+        empty: await testConnectionTo(via, `${foreign.url}/empty/sap`),
       }
       expect(answers.err).toMatchObject({ ok: false, code: 'SOURCE_UNAVAILABLE', message: expect.stringContaining('HTTP 500') })
       expect(answers.err.message).toContain('the answer is not an SAP Gateway error message')
       expect(answers.json).toMatchObject({ ok: false, code: 'SOURCE_BAD_REQUEST', message: expect.stringContaining('HTTP 400') })
       expect(answers.page).toMatchObject({ ok: false, code: 'SOURCE_PROTOCOL', message: expect.stringContaining('did not return OData metadata') })
       expect(answers.redir).toMatchObject({ ok: false, code: 'SOURCE_PROTOCOL', message: expect.stringContaining('HTTP 302') })
+      for (const a of [answers.edmx, answers.cut, answers.empty]) expect(a).toMatchObject({ ok: false, code: 'SOURCE_PROTOCOL', message: expect.stringContaining('did not return OData metadata') })
       for (const a of Object.values(answers)) expect(a.message).not.toContain(String(elsewhere.port))
 
       const s3 = await testDestinationOf(via, { kind: 'S3', s3: { bucket: 'lake', endpoint: `${foreign.url}/err`, forcePathStyle: true, accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'x' } })
