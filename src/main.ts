@@ -22,7 +22,7 @@ const USAGE = `usage: delta-extractor <command> [options]
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
   token list | token revoke ID|NAME
-                                list tokens; revoke one (takes effect at once)
+                                list tokens; revoke one (a running service notices within 5 s)
 
 environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY NEW_SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY RFC_POOL_SIZE SCHEDULER
              CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE
