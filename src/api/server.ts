@@ -127,6 +127,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
         }
         const principal = await app.tokens.authenticate(token)
         if (!principal) return false // graphql-ws closes with 4403 Forbidden
+        // Closed while the token was looked up: its 'close' has fired, so nothing taken below would be given back.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false
         if (!socketsPerToken.take(principal.tokenId)) {
           ctx.extra.socket.close(TOO_MANY_SOCKETS, `Too many connections: at most ${socketsPerToken.max} websockets per API token`)
           return false
