@@ -52,7 +52,13 @@ const envSchema = z.object({
   QUERY_MAX_TOKENS: z.coerce.number().int().min(10).max(1_000_000).default(2_000),
   /** Mutations one token may send per minute (0 = no limit). */
   MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
-  /** Outbound connections to 127.0.0.0/8 and ::1 (a simulator or emulator on this machine). */
+  /** Operations open at once on one websocket (0 = no limit). */
+  SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  /** Subscriptions one token may hold open, websockets and SSE together (0 = no limit). */
+  SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  /** Websockets one token may hold open (0 = no limit). */
+  SOCKETS_PER_TOKEN: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  /** Outbound connections to this machine: 127.0.0.0/8, ::1 and its interfaces' addresses (a simulator or emulator here). */
   ALLOW_LOOPBACK: flag('false'),
   /** When set, every outbound connection must match one entry: host, host:port, *.domain, address, CIDR. */
   OUTBOUND_ALLOW: list(/[\s,]+/).superRefine((entries, ctx) => {

@@ -3,7 +3,7 @@
  * that does not allow the request. The API turns them into GraphQL errors with `extensions.code`;
  * anything else that escapes a resolver is masked.
  */
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED'
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'UNAUTHENTICATED' | 'SECRET_KEY_ROTATED'
 
 export class DomainError extends Error {
   override readonly name = 'DomainError'

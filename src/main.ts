@@ -13,6 +13,7 @@ const USAGE = `usage: delta-extractor <command> [options]
   rotate-key                    re-encrypt every stored secret under a new key, in one transaction
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
                                 generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
+                                (a running one refuses to save secrets until restarted with the new key)
   simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
@@ -21,10 +22,11 @@ const USAGE = `usage: delta-extractor <command> [options]
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
   token list | token revoke ID|NAME
-                                list tokens; revoke one (takes effect at once)
+                                list tokens; revoke one (a running service notices within 5 s)
 
 environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY NEW_SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY RFC_POOL_SIZE SCHEDULER
              CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE
+             SUBSCRIPTIONS_PER_SOCKET SUBSCRIPTIONS_PER_TOKEN SOCKETS_PER_TOKEN
              ALLOW_LOOPBACK OUTBOUND_ALLOW LOCAL_ROOTS S3_DEFAULT_CREDENTIALS_ENDPOINTS (see README)`
 
 async function main(argv: string[]): Promise<number> {

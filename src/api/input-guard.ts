@@ -1,5 +1,6 @@
 import { GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
+import { CONTROL, CONTROL_BUT_LINES, firstControl } from '../util/control-chars.js'
 import { literalValues, variableValues, type InputValue } from './input-values.js'
 
 /**
@@ -46,17 +47,13 @@ export function useInputGuard(): Plugin {
   }
 }
 
-/** C0 controls, DEL and C1 controls. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
-const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/
 const MULTI_LINE = new Set(['filter'])
 
 function refusal(document: DocumentNode, variables: unknown): ExecutionResult | undefined {
   for (const { path, value } of [...variableValues(variables), ...literalValues(document)]) {
     const last = path.split('.').at(-1) ?? ''
-    const bad = (MULTI_LINE.has(last) ? CONTROL_BUT_LINES : CONTROL).exec(value)
-    if (!bad) continue
-    const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+    const code = firstControl(value, MULTI_LINE.has(last) ? CONTROL_BUT_LINES : CONTROL)
+    if (!code) continue
     return {
       errors: [
         new GraphQLError(`${path}: must not contain control characters (found ${code})${MULTI_LINE.has(last) ? '' : '; tab and line breaks are allowed in filter only'}`, {

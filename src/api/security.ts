@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import type { QueryLimits } from './auth/limits.js'
+import type { SubscriptionLimits } from './auth/subscription-limits.js'
 
 /** The API's defences, as settings. From the environment via securityFromConfig; tests pass their own. */
 export interface SecurityOptions {
@@ -12,6 +13,8 @@ export interface SecurityOptions {
   limits: QueryLimits
   /** Mutations per token per minute; 0 = unlimited. */
   mutationsPerMinute: number
+  /** Open subscriptions and websockets per token (and operations per socket); 0 = unlimited. */
+  subscriptions: SubscriptionLimits
 }
 
 export function securityFromConfig(c: Config): SecurityOptions {
@@ -27,5 +30,6 @@ export function securityFromConfig(c: Config): SecurityOptions {
       maxTokens: c.QUERY_MAX_TOKENS,
     },
     mutationsPerMinute: c.MUTATIONS_PER_MINUTE,
+    subscriptions: { perSocket: c.SUBSCRIPTIONS_PER_SOCKET, perToken: c.SUBSCRIPTIONS_PER_TOKEN, socketsPerToken: c.SOCKETS_PER_TOKEN },
   }
 }

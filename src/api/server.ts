@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError } from 'graphql'
-import { CloseCode } from 'graphql-ws'
-import { useServer } from 'graphql-ws/use/ws'
+import { CloseCode, type ServerOptions } from 'graphql-ws'
 import { createYoga } from 'graphql-yoga'
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
 import { WebSocketServer } from 'ws'
@@ -10,11 +9,15 @@ import type { Principal } from '../auth/roles.js'
 import { useAuthorization } from './auth/authorize.js'
 import { bearerToken, useHttpAuthentication, type AuthenticatedServerContext } from './auth/http-auth.js'
 import { useQueryLimits } from './auth/limits.js'
+import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscription-limits.js'
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
+import { serveGraphqlWs } from './ws-server.js'
+import { useRequestParseErrors } from './request-parse.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
 
@@ -41,31 +44,36 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       : false,
     maxRequestBodySize: security.maxRequestBytes,
     multipart: false,
-    // The bundled GraphiQL: Yoga's default loads it from a CDN, blank behind a firewall. It is a
-    // large module (tens of MB resident), so it is loaded when a browser first asks for it.
-    renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
-    // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
-    // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
-    // which CSRF prevention lets through only with the header it always adds here.
-    graphiql: {
-      subscriptionsProtocol: 'SSE',
-      title: 'delta-extractor',
-      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
-      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
-    },
+    // Served by GraphiQLPage below, from one cached buffer.
+    graphiql: false,
     maskedErrors: { maskError: maskError(app.log) },
     plugins: [
-      useHttpAuthentication(app.tokens, GRAPHQL_PATH),
+      useHttpAuthentication(app.tokens),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useRequestParseErrors(app.log),
       // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
       useInputGuard(),
       ...useQueryLimits(security.limits),
       useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
+      useSubscriptionLimit(security.subscriptions.perToken),
     ],
     // Structured, through pino's redaction; never the query text or variables (request-log.ts).
     logging: yogaLogger(app.log),
   })
 
+  // The bundled GraphiQL (Yoga's default loads it from a CDN, blank behind a firewall).
+  // Subscriptions over SSE: GraphiQL sends the headers editor's Authorization with every HTTP
+  // request, but never puts it into a websocket's connection_init. Its SSE requests are GETs,
+  // which CSRF prevention lets through only with the header it always adds here.
+  const graphiql = new GraphiQLPage(
+    {
+      subscriptionsProtocol: 'SSE',
+      title: 'delta-extractor',
+      headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
+      additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
+    },
+    app.log,
+  )
   const guard = new TransportGuard({
     allowedHosts: security.allowedHosts.length ? security.allowedHosts : defaultAllowedHosts(listen.host),
     corsOrigins: security.corsOrigins,
@@ -73,6 +81,11 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   const http: Server = createServer((req, res) => {
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
+    // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the
+    // token check among them) would each have to match paths the same way. One exact path instead.
+    if (pathOf(req) !== GRAPHQL_PATH) return respondRefusal(res, { status: 404, code: 'NOT_FOUND', message: `not found: the API is at ${GRAPHQL_PATH}` })
+    // The page holds no data and no token (the token goes into its headers editor): served without one.
+    if (GraphiQLPage.wants(req)) return graphiql.serve(req, res)
     void yoga(req, res)
   })
   const sockets = new Set<Socket>()
@@ -91,8 +104,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     },
   })
 
-  // graphql-ws closes with 4500 "Internal server error" (and logs a stack) when a client sends a
-  // message only a server may send (next, error, connection_ack). That is the client's mistake:
+  // graphql-ws throws on a message only a server may send (next, error, connection_ack), which
+  // ends in 4500 "Internal server error" and an error in the log. That is the client's mistake:
   // this listener, registered before graphql-ws', closes such a socket with 4400 first.
   wss.on('connection', (socket) =>
     socket.on('message', (data, binary) => {
@@ -101,12 +114,11 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     }),
   )
 
+  const socketsPerToken = new PerTokenCount(security.subscriptions.socketsPerToken)
   // graphql-ws runs every operation through Yoga's envelope, so validation, limits, authorization
   // and error masking are the same as over HTTP.
-  const ws = useServer<Record<string, unknown> | undefined, SocketExtra>(
+  const ws = serveGraphqlWs<Record<string, unknown> | undefined, SocketExtra>(
     {
-      // Never put an internal error's text into a close reason.
-      isProd: true,
       onConnect: async (ctx) => {
         const token = tokenOf(ctx.connectionParams) ?? bearerToken(ctx.extra.request.headers.authorization)
         if (!token) {
@@ -115,6 +127,13 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
         }
         const principal = await app.tokens.authenticate(token)
         if (!principal) return false // graphql-ws closes with 4403 Forbidden
+        // Closed while the token was looked up: its 'close' has fired, so nothing taken below would be given back.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false
+        if (!socketsPerToken.take(principal.tokenId)) {
+          ctx.extra.socket.close(TOO_MANY_SOCKETS, `Too many connections: at most ${socketsPerToken.max} websockets per API token`)
+          return false
+        }
+        ctx.extra.socket.once('close', () => socketsPerToken.release(principal.tokenId))
         ctx.extra.principal = principal
         const stop = app.tokens.onRevoke(principal.tokenId, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: API token revoked'))
         ctx.extra.socket.once('close', stop)
@@ -126,6 +145,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
+        // graphql-ws holds an entry per operation from the moment its frame arrives (this one included).
+        const { perSocket } = security.subscriptions
+        if (perSocket > 0 && Object.keys(ctx.subscriptions).length > perSocket) return [tooMany('operations open on this websocket', perSocket, 'perSocket')]
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -153,6 +175,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       },
     },
     wss,
+    app.log,
   )
 
   return {
@@ -173,6 +196,9 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   }
 }
 
+/** Close code of a socket over SOCKETS_PER_TOKEN: graphql-ws' 4429 (no retry by its client), with its own reason. */
+const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests
+
 /** The token in a connection_init payload: `{ Authorization: 'Bearer …' }` (GraphiQL sends its headers) or `{ token }`. */
 function tokenOf(params: Record<string, unknown> | undefined): string | undefined {
   if (!params || typeof params !== 'object') return undefined
@@ -180,6 +206,9 @@ function tokenOf(params: Record<string, unknown> | undefined): string | undefine
     if (typeof v === 'string' && (k.toLowerCase() === 'authorization' || k === 'token')) return bearerToken(v)
   return undefined
 }
+
+/** The request target's path, as sent: no normalising, so `//graphql` and `/graphql/` are not `/graphql`. */
+const pathOf = (req: IncomingMessage) => (req.url ?? '').split('?')[0]
 
 const CLIENT_MESSAGES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete'])
 
@@ -204,4 +233,4 @@ interface Envelope {
   execute: (args: ExecutionArgs) => OperationResult
   subscribe: (args: ExecutionArgs) => OperationResult
 }
-type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>
+type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>

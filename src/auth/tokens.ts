@@ -4,7 +4,9 @@ import type { ApiToken, Db } from '../db/client.js'
 import { conflict, notFound } from '../errors.js'
 import { isUniqueViolation } from '../catalog/prisma-errors.js'
 import { nameSchema, parseInput } from '../catalog/validate.js'
+import { firstControl } from '../util/control-chars.js'
 import type { Logger } from '../util/logger.js'
+import { CLI_ACTOR } from './audit.js'
 import { ROLES, type Principal, type Role } from './roles.js'
 
 /** Prefix of every secret: recognisable in a leaked config file or a secret scanner's rules. */
@@ -29,7 +31,20 @@ export interface CreatedToken {
 
 type RevokeListener = () => void
 
-const createSchema = z.object({ name: nameSchema, role: z.enum(ROLES) })
+/**
+ * A token's name is the audit trail's actor: the command line's own name is not available, and
+ * control characters are refused here too, so the command line (which has no GraphQL input guard
+ * in front of it) holds names to the same rule as the API.
+ */
+const tokenName = z
+  .string()
+  .superRefine((n, ctx) => {
+    const code = firstControl(n)
+    if (code) ctx.addIssue({ code: 'custom', message: `must not contain control characters (found ${code})` })
+  })
+  .pipe(nameSchema)
+  .refine((n) => n.toLowerCase() !== CLI_ACTOR, { message: `"${CLI_ACTOR}" is reserved: it is the audit trail's name for the command line` })
+const createSchema = z.object({ name: tokenName, role: z.enum(ROLES) })
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
 

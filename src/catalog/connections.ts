@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Connection, Db, Prisma } from '../db/client.js'
+import { lockCurrentKey, withCurrentKey } from '../db/current-key.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
 import type { SourceFactory } from '../orchestrator/sources.js'
@@ -152,7 +153,7 @@ export class ConnectionCatalog {
     const base = parseInput(createSchema, input)
     const { config, secret } = this.settingsFor(base.protocol, input, undefined)
     try {
-      return await this.db.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } })
+      return await withCurrentKey(this.db, this.box, (tx) => tx.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } }))
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a connection named "${base.name}" already exists`, { field: 'name' })
       throw e
@@ -188,6 +189,7 @@ export class ConnectionCatalog {
     const identityChanges = identityBefore !== sapIdentity(connectionSettingsOf({ ...current, config: next.config }))
     try {
       return await this.db.$transaction(async (tx) => {
+        await lockCurrentKey(tx, this.box)
         if (identityChanges) await refuseIdentityChange(tx, id)
         for (const p of rekeyed.filter((p) => p.key !== p.subscriptionKey))
           await tx.pipeline.update({ where: { id: p.id }, data: { subscriptionKey: p.key } })

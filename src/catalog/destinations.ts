@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
 import type { Db, Destination as DestinationRow } from '../db/client.js'
+import { withCurrentKey } from '../db/current-key.js'
 import type { SecretBox } from '../db/secrets.js'
 import { badInput, conflict, notFound } from '../errors.js'
 import { azureBlobUri } from '../storage/azure-settings.js'
@@ -77,7 +78,7 @@ export class DestinationCatalog {
     const kind = parseInput(z.enum(['LOCAL', 'AZURE_BLOB', 'S3']), input.kind, 'kind')
     const { config, secret } = await this.settingsFor(kind, input, undefined)
     try {
-      return await this.db.destination.create({ data: { name, kind, config, secret } })
+      return await withCurrentKey(this.db, this.box, (tx) => tx.destination.create({ data: { name, kind, config, secret } }))
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a destination named "${name}" already exists`, { field: 'name' })
       throw e
@@ -94,7 +95,7 @@ export class DestinationCatalog {
     const given = input[INPUT_FIELD[kind]] != null
     const next = given ? await this.settingsFor(kind, input, current) : { config: current.config, secret: current.secret }
     try {
-      return await this.db.destination.update({ where: { id }, data: { name, ...next } })
+      return await withCurrentKey(this.db, this.box, (tx) => tx.destination.update({ where: { id }, data: { name, ...next } }))
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a destination named "${name}" already exists`, { field: 'name' })
       throw e

@@ -9,7 +9,8 @@ import { dbTarget, describeTarget } from '../db/target.js'
 
 /**
  * `delta-extractor rotate-key`: re-encrypts every stored secret under a new key, in one transaction.
- * Stop the service first: a running one still holds the old key.
+ * Stop the service first: a running one still holds the old key (it refuses to save secrets under
+ * it, see db/current-key.ts, until it is restarted with the new one).
  *
  * - SECRET_KEY set: the new key is NEW_SECRET_KEY; afterwards set SECRET_KEY to it.
  * - no SECRET_KEY (the generated DATA_DIR/secret.key): a new key is generated (or NEW_SECRET_KEY

@@ -7,6 +7,7 @@ import { openDb } from '../db/client.js'
 import { migrate } from '../db/migrate.js'
 import { dbTarget } from '../db/target.js'
 import { DomainError } from '../errors.js'
+import { printable } from '../util/control-chars.js'
 import { createLogger } from '../util/logger.js'
 
 export const TOKEN_USAGE = `token create --role admin|operator|viewer --name NAME   prints the new token (shown once)
@@ -44,7 +45,7 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
         const all = await tokens.list()
         if (!all.length) console.log('no tokens (a service on 127.0.0.1 creates "initial-admin" at its first start)')
         for (const t of all)
-          console.log([t.id, t.name, t.role.toLowerCase(), `created ${t.createdAt.toISOString()}`, `last used ${t.lastUsedAt?.toISOString() ?? 'never'}`, t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : 'active'].join('  '))
+          console.log([t.id, printable(t.name), t.role.toLowerCase(), `created ${t.createdAt.toISOString()}`, `last used ${t.lastUsedAt?.toISOString() ?? 'never'}`, t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : 'active'].join('  '))
         return 0
       }
       case 'revoke': {
@@ -54,7 +55,7 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
         }
         const revoked = await tokens.revoke(rest[0])
         await audit.record({ actor: CLI_ACTOR, action: 'revokeApiToken', objectType: 'ApiToken', objectId: revoked.id })
-        console.log(`revoked "${revoked.name}" (id ${revoked.id}) at ${revoked.revokedAt!.toISOString()}`)
+        console.log(`revoked "${printable(revoked.name)}" (id ${revoked.id}) at ${revoked.revokedAt!.toISOString()}`)
         return 0
       }
       default:

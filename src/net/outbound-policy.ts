@@ -1,12 +1,13 @@
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 
 /**
  * Which hosts the service may connect to (SAP systems, object stores). SAP lives on private
  * networks, so private ranges are allowed; what is refused is what an attacker who can edit a
  * connection or destination would aim at from inside: cloud metadata services and link-local
- * addresses (always), the service's own machine (unless ALLOW_LOOPBACK), and, when OUTBOUND_ALLOW
- * is set, anything it does not list.
+ * addresses (always), the service's own machine, by loopback or by any of its interface addresses
+ * (unless ALLOW_LOOPBACK), and, when OUTBOUND_ALLOW is set, anything it does not list.
  *
  * Decisions are made on the address a name resolved to, for every new connection (see
  * guarded-http.ts and the RFC guard), so a name that resolves to a harmless address at save time and
@@ -16,7 +17,7 @@ import { BlockList, isIP } from 'node:net'
  */
 
 export interface OutboundPolicyOptions {
-  /** 127.0.0.0/8 and ::1: refused unless true (the demo and the tests reach their simulators there). */
+  /** This machine (127.0.0.0/8, ::1, its interfaces' addresses): refused unless true (the demo and the tests reach their simulators there). */
   allowLoopback: boolean
   /** When not empty, every connection must match an entry (see {@link parseAllowEntry}). */
   allow: readonly string[]
@@ -129,6 +130,7 @@ export class OutboundPolicy {
     if (LOOPBACK.check(a, t)) {
       if (!this.allowLoopback) return refuse('a loopback address (set ALLOW_LOOPBACK=true to allow)')
     } else if (ALWAYS_REFUSED.check(a, t)) return refuse('a link-local, cloud metadata or reserved address (always refused)')
+    else if (!this.allowLoopback && ownAddresses().check(a, t)) return refuse('an address of this machine (set ALLOW_LOOPBACK=true to allow)')
     if (this.#allow.length && !this.#allow.some((e) => matches(e, host, port, a, t))) return refuse('not listed in OUTBOUND_ALLOW')
     return { allowed: true }
   }
@@ -150,6 +152,18 @@ export class OutboundPolicy {
     }
     return addresses[0]
   }
+}
+
+/**
+ * The machine's own interface addresses: a service bound to 0.0.0.0 answers on each of them as on
+ * 127.0.0.1, so they are loopback by another name. Read anew for every decision (a decision precedes
+ * a new connection, which costs far more), so an address gained since start counts too.
+ */
+function ownAddresses(): BlockList {
+  const list = new BlockList()
+  for (const addresses of Object.values(networkInterfaces()))
+    for (const { address, family } of addresses ?? []) list.addAddress(address.split('%')[0], family === 'IPv4' ? 'ipv4' : 'ipv6')
+  return list
 }
 
 function refuse(reason: string): OutboundVerdict {

@@ -1,5 +1,6 @@
 import { withRetry, type RetryOptions } from './retry.js'
 import { DestinationError } from './destination.js'
+import { AZURE_BLOB_CODES, S3_CODES } from './store-error-codes.js'
 
 /**
  * Turning Azure and AWS SDK errors into DestinationErrors: one class per cause, a message a user can
@@ -83,37 +84,66 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
   if (e instanceof DestinationError) return e
   const refused = outboundRefusal(e)
   if (refused) return new DestinationError('OUTBOUND_REFUSED', `${where}: ${refused.message}`, false)
-  const { status, code, message: raw } = factsOf(e)
-  const message = serviceMessage(raw, code)
-  const tag = [status, code].filter(Boolean).join(' ')
-  const say = (text: string) => redact(`${where}: ${text}${tag ? ` (${tag})` : ''}`, secrets)
+  const facts = factsOf(e)
+  const { status, code } = facts
+  const { code: shownCode, text } = shown(e, facts)
+  const tag = [status, shownCode].filter(Boolean).join(' ')
+  const say = (lead: string, withText = true) => redact(`${where}: ${lead}${withText && text ? `: ${text}` : ''}${tag ? ` (${tag})` : ''}`, secrets)
   if (AUTH_CODES.has(code ?? '') || status === 401 || status === 403)
-    return new DestinationError('DESTINATION_AUTH', say('access refused; check the credentials and their permission to write'), false)
+    return new DestinationError('DESTINATION_AUTH', say('access refused; check the credentials and their permission to write', false), false)
   if (NOT_FOUND_CODES.has(code ?? ''))
-    return new DestinationError('DESTINATION_NOT_FOUND', say('the container or bucket does not exist; create it first'), false)
-  if (INTEGRITY_CODES.has(code ?? '') || /content-?md5|checksum/i.test(code === 'InvalidOperation' ? message : ''))
-    return new DestinationError('DESTINATION_INTEGRITY', say('the service received different bytes than were sent'), true)
+    return new DestinationError('DESTINATION_NOT_FOUND', say('the container or bucket does not exist; create it first', false), false)
+  if (INTEGRITY_CODES.has(code ?? '') || /content-?md5|checksum/i.test(code === 'InvalidOperation' ? facts.message : ''))
+    return new DestinationError('DESTINATION_INTEGRITY', say('the service received different bytes than were sent', false), true)
   if (status === 408 || status === 429 || (status !== undefined && status >= 500) || NETWORK_CODES.has(code ?? ''))
-    return new DestinationError('DESTINATION_UNAVAILABLE', say(`not reachable or not answering: ${firstLine(message)}`), true)
+    return new DestinationError('DESTINATION_UNAVAILABLE', say('not reachable or not answering'), true)
   if (status !== undefined && status >= 300 && status < 400)
-    return new DestinationError('DESTINATION_UNAVAILABLE', say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)'), false)
-  if (status !== undefined && status >= 400)
-    return new DestinationError('DESTINATION_UNAVAILABLE', say(`request refused: ${firstLine(message)}`), false)
+    return new DestinationError('DESTINATION_UNAVAILABLE', say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)', false), false)
+  if (status !== undefined && status >= 400) return new DestinationError('DESTINATION_UNAVAILABLE', say('request refused'), false)
   // Anything else (a client-side configuration problem, an unexpected SDK failure): not retried.
-  return new DestinationError('DESTINATION_UNAVAILABLE', say(firstLine(message)), false)
+  return new DestinationError('DESTINATION_UNAVAILABLE', redact(`${where}: ${text ?? 'the storage client failed'}${tag ? ` (${tag})` : ''}`, secrets), false)
 }
 
 const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
 
+const FOREIGN = 'the answer is not a storage service error message'
+
 /**
- * The part of an SDK message fit to show: the storage service's own one-line message. Not shown:
- * bodies the SDK quotes when it cannot parse an answer (an endpoint may be any internal service),
- * and socket messages, which name the address a host resolved to.
+ * What of a failure may be shown. An HTTP answer came from whatever the endpoint points at, which
+ * may be any internal service: its message is shown only when the answer is an error document in
+ * the store's own format carrying one of the store's codes (store-error-codes.ts), and its code
+ * only when it is one of those; otherwise the status alone, and a note that the answer was not a
+ * storage error. Without an HTTP answer the text is the SDK's or the socket's own, shown without
+ * the address a host resolved to.
  */
-function serviceMessage(message: string, code: string | undefined): string {
-  if (/deserializ|responseBody|<[a-z!?/]/i.test(message)) return 'the answer is not a storage service error message'
+function shown(e: unknown, f: Facts): { code?: string; text?: string } {
+  if (f.status === undefined) return { code: f.code, text: localMessage(f.message, f.code) }
+  const x = e as { name?: string; $metadata?: unknown; Code?: unknown; $responseBodyText?: unknown; response?: { bodyAsText?: string } }
+  const azure = x?.name === 'RestError'
+  const codes = azure ? AZURE_BLOB_CODES : x?.$metadata ? S3_CODES : undefined
+  const code = f.code && (codes?.has(f.code) || NETWORK_CODES.has(f.code)) ? f.code : undefined
+  const said = f.message.trim() !== '' && f.message !== 'UnknownError' // the AWS SDK's word for "no body"
+  if (!code || !codes?.has(code) || !said) return { code, text: said ? FOREIGN : undefined }
+  const own = azure ? azureErrorCode(x.response?.bodyAsText) === code : x.Code === code && x.$responseBodyText === undefined
+  return { code, text: own ? firstLine(f.message).replace(ADDRESS, '(address)') : FOREIGN }
+}
+
+/** The <Code> of an Azure Storage error document (`<Error><Code>…</Code><Message>…</Message>…</Error>`), or undefined for anything else. */
+function azureErrorCode(body: string | undefined): string | undefined {
+  return body ? /^\s*(?:<\?xml[^>]*\?>\s*)?<Error>\s*<Code>([A-Za-z0-9]+)<\/Code>\s*<Message>[^<]*<\/Message>[\s\S]*<\/Error>\s*$/.exec(body)?.[1] : undefined
+}
+
+const ADDRESS = /\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/gi
+
+/**
+ * The SDK's or the socket's own message, for failures without an HTTP answer. Not shown: a body the
+ * SDK quotes when it cannot parse an answer, and socket messages, which name the address a host
+ * resolved to.
+ */
+function localMessage(message: string, code: string | undefined): string {
+  if (/deserializ|response ?body|<[a-z!?/]/i.test(message)) return FOREIGN
   if (code && NETWORK_CODES.has(code)) return NETWORK_TEXT[code] ?? 'the connection failed'
-  return firstLine(message).replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/gi, '(address)')
+  return firstLine(message).replace(ADDRESS, '(address)')
 }
 
 const NETWORK_TEXT: Record<string, string> = {

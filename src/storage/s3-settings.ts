@@ -39,7 +39,22 @@ export function s3Uri(s: Pick<S3Settings, 'bucket' | 'prefix'>): string {
 export function defaultCredentialsProblem(s: Pick<S3Settings, 'accessKeyId' | 'endpoint'>, allowedEndpoints: readonly string[]): string | undefined {
   if (s.accessKeyId || !s.endpoint) return undefined
   const u = new URL(s.endpoint)
-  if (u.protocol === 'https:' && /(^|\.)amazonaws\.com(\.cn)?$/i.test(u.hostname)) return undefined
+  if (u.protocol === 'https:' && isS3Host(u.hostname)) return undefined
   if (allowedEndpoints.some((a) => new URL(a).origin === u.origin)) return undefined
   return `the service's default AWS credentials are used only with AWS endpoints, and ${u.origin} is not one: give accessKeyId and secretAccessKey, or have an administrator list the endpoint in S3_DEFAULT_CREDENTIALS_ENDPOINTS`
 }
+
+/** An AWS region: us-east-1, eu-central-2, us-gov-west-1, cn-north-1 … */
+const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2}'
+/**
+ * S3's own host names, not every name under amazonaws.com (API Gateway, load balancers and other
+ * services there answer for their owners): s3.amazonaws.com and s3(-fips)(.dualstack).REGION or
+ * s3-REGION, with a bucket in front (virtual-hosted style); access points; PrivateLink endpoints.
+ */
+const S3_HOSTS = [
+  new RegExp(`^(?:[a-z0-9.-]+\\.)?s3(?:-fips)?(?:\\.dualstack)?(?:[.-]${REGION})?\\.amazonaws\\.com(?:\\.cn)?$`),
+  new RegExp(`^(?:[a-z0-9-]+\\.)?s3-accesspoint(?:-fips)?(?:\\.dualstack)?\\.${REGION}\\.amazonaws\\.com(?:\\.cn)?$`),
+  new RegExp(`^(?:[a-z0-9.-]+\\.)?vpce-[a-z0-9-]+\\.s3\\.${REGION}\\.vpce\\.amazonaws\\.com(?:\\.cn)?$`),
+]
+
+export const isS3Host = (hostname: string): boolean => S3_HOSTS.some((r) => r.test(hostname.toLowerCase().replace(/\.$/, '')))

@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startApp, type AppOptions, type RunningApp } from '../../src/app.js'
+import { openDb } from '../../src/db/client.js'
 import { dbTarget } from '../../src/db/target.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+import { gqlPost, initSocket } from '../helpers/raw-clients.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const KEY_A = 'the-first-key-of-this-test-0001'
@@ -169,11 +171,16 @@ describe('rotate-key', () => {
 
     const r = await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })
     expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('destination "stray"')
+    // A start checks every secret, and names the one its key does not open.
+    await expect(start(KEY_A)).rejects.toThrow(`not the secrets of destination "stray" (${stray.id})`)
+    const other = await openDb(dbTarget(db.databaseUrl, db.dataDir))
+    await other.destination.delete({ where: { id: stray.id } })
+    await other.$disconnect()
     app = await start(KEY_A)
-    expect(await rows()).toEqual(secretsBefore)
+    expect((await rows()).filter((s) => s !== stray.secret)).toEqual(secretsBefore.filter((s) => s !== stray.secret))
     expect(await check()).toBe(checkBefore)
     expect((await secretsOf(app, ids)).password).toBe('pw-of-the-connection')
-    await app.services.db.destination.delete({ where: { id: stray.id } })
   })
 
   it('asks for NEW_SECRET_KEY when SECRET_KEY is set', async () => {
@@ -181,6 +188,69 @@ describe('rotate-key', () => {
     const r = await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: undefined })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('NEW_SECRET_KEY')
+  })
+})
+
+describe('rotate-key while a service runs', () => {
+  const CREATE = 'mutation($i: CreateConnectionInput!) { createConnection(input: $i) { id } }'
+  const RENAME = 'mutation($id: ID!) { updateDestination(id: $id, input: { name: "renamed" }) { id } }'
+  const input = (name: string) => ({ i: { name, protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/sap/opu/odata/sap/Z_SRV', user: 'U', password: `pw-${name}` } } })
+
+  it('the running service refuses to save a secret under the old key (SECRET_KEY_ROTATED, HTTP and websockets); the new key starts with everything', async () => {
+    db = await createTestDatabase()
+    let token = ''
+    app = await start(KEY_A, { listen: { host: '127.0.0.1', port: 0 }, onFirstToken: (c) => (token = c.token) })
+    const ids = await seed(app)
+    const url = `${app.url}/graphql`
+    expect((await gqlPost(url, token, CREATE, input('before'))).json?.errors).toBeUndefined()
+
+    expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({ code: 0 })
+    const rotated = async () => [...(await app!.services.db.connection.findMany()), ...(await app!.services.db.destination.findMany())].map((r) => [r.name, r.secret])
+
+    const stored = await rotated()
+    const refusal = { message: 'the secret key was rotated while this service was running; restart it with the new key (nothing was saved)', extensions: { code: 'SECRET_KEY_ROTATED' } }
+    const http = await gqlPost(url, token, CREATE, input('after-http'))
+    expect(http.json?.errors).toEqual([expect.objectContaining(refusal)])
+    expect((await gqlPost(url, token, RENAME, { id: ids.destinationId })).json?.errors).toEqual([expect.objectContaining(refusal)])
+    const { s, acked } = await initSocket(url.replace('http', 'ws'), { authorization: `Bearer ${token}` })
+    expect(acked).toBe(true)
+    s.send({ id: '1', type: 'subscribe', payload: { query: CREATE, variables: input('after-ws') } })
+    expect((await s.next((m) => m.id === '1' && m.type === 'next')).payload.errors).toEqual([expect.objectContaining(refusal)])
+    await s.close()
+    expect(await rotated()).toEqual(stored)
+    await app.stop()
+    app = undefined
+
+    // The reviewer's repro ended here with "Unexpected error" on the next testConnection.
+    app = await start(KEY_B)
+    expect((await secretsOf(app, ids)).password).toBe('pw-of-the-connection')
+    const before = await app.services.db.connection.findFirstOrThrow({ where: { name: 'before' } })
+    expect(app.services.connections.resolve(before).secrets.password).toBe('pw-before')
+    expect(await app.services.db.connection.count({ where: { name: { startsWith: 'after' } } })).toBe(0)
+  })
+
+  it('a database left on two keys refuses to start, naming the rows; rotate-key with the old and new key finishes it', async () => {
+    db = await createTestDatabase()
+    app = await start(KEY_A)
+    const ids = await seed(app)
+    await app.stop()
+    app = undefined
+    expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({ code: 0 })
+    // What a service that ran on through rotate-key wrote before this fix: a secret under the old key.
+    const other = await openDb(dbTarget(db.databaseUrl, db.dataDir))
+    const { SecretBox } = await import('../../src/db/secrets.js')
+    const stale = await other.connection.create({ data: { name: 'stale', protocol: 'ODATA', config: '{"serviceUrl":"https://sap.example/x"}', secret: new SecretBox(KEY_A).seal({ password: 'pw-stale' }) } })
+    await other.$disconnect()
+
+    await expect(start(KEY_B)).rejects.toMatchObject({ name: 'SecretKeyMismatch', message: expect.stringContaining(`not the secrets of connection "stale" (${stale.id})`) })
+    const r = await cli(['serve'], { SECRET_KEY: KEY_B, PORT: '0', SCHEDULER: 'false' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('connection "stale"')
+
+    expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({ code: 0, stdout: expect.stringContaining('1 secret(s) re-encrypted') })
+    app = await start(KEY_B)
+    expect(app.services.connections.resolve(await app.services.connections.get(stale.id)).secrets.password).toBe('pw-stale')
+    expect((await secretsOf(app, ids)).password).toBe('pw-of-the-connection')
   })
 })
 

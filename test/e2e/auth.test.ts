@@ -9,7 +9,7 @@ import { openDb } from '../../src/db/client.js'
 import { dbTarget } from '../../src/db/target.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { Harness } from '../helpers/harness.js'
-import { gqlPost, initSocket, openSocket, sseSubscribe } from '../helpers/raw-clients.js'
+import { gqlPost, initSocket, nodeRequest, openSocket, sseSubscribe } from '../helpers/raw-clients.js'
 
 let h: Harness
 let url: string
@@ -44,6 +44,23 @@ describe('HTTP', () => {
   it('refuses SSE subscriptions without a token', async () => {
     const r = await gqlPost(url, undefined, 'subscription { runUpdates { id } }', {}, { accept: 'text/event-stream' })
     expect(r.status).toBe(401)
+  })
+
+  it('serves one exact path: /graphql/, //graphql and other spellings are 404 before anything runs, token or not', async () => {
+    const origin = h.app.url!
+    for (const path of ['/graphql/', '//graphql', '/x/graphql', '/graphql//', '/GRAPHQL', '/health'])
+      for (const token of [undefined, h.adminToken]) {
+        const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
+        const post = await nodeRequest(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ query: '{ secretThing }' }) })
+        const sse = await nodeRequest(`${origin}${path}?query=${encodeURIComponent('subscription { runUpdates { id } }')}`, { headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...auth } })
+        const page = await nodeRequest(`${origin}${path}`, { headers: { accept: 'text/html' } })
+        for (const r of [post, sse, page]) {
+          expect([path, r.status]).toEqual([path, 404])
+          expect(JSON.parse(r.text).errors[0].extensions.code).toBe('NOT_FOUND')
+        }
+      }
+    const s = await openSocket(`${wsUrl}/`)
+    expect(s.refused).toBe(400)
   })
 
   it('answers with the token of the request', async () => {

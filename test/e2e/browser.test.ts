@@ -2,6 +2,10 @@
  * Issue 10, point 2: what a web page in the user's browser could make the service do. Every request
  * here carries a valid admin token where it matters, so a refusal is the browser defences' doing.
  */
+import { connect, type Socket } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Harness } from '../helpers/harness.js'
 import { gqlPost, initSocket, nodeRequest, openSocket, rawPost } from '../helpers/raw-clients.js'
@@ -92,6 +96,57 @@ describe('bodies a cross-site form can send', () => {
     const html = await r.text()
     expect(html).toContain('graphiql')
     expect(html).not.toContain(h.adminToken)
+  })
+})
+
+describe('the GraphiQL page', () => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  /** Memory that a response body can take: JS heap (strings) and buffers (socket queues). */
+  const held = () => (gc(), process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers)
+
+  /** A client that asks for the page and stops reading once the first bytes came: as `curl --limit-rate` does. */
+  const slowReader = (port: string) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect(Number(port), '127.0.0.1', () => s.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/html\r\n\r\n`))
+      s.once('error', reject)
+      s.once('data', () => (s.pause(), resolve(s)))
+    })
+
+  it('is one buffer for every reader: slow readers without a token do not each hold a copy of its 9 MB', async () => {
+    const first = await fetch(url, { headers: { accept: 'text/html' } })
+    expect((await first.arrayBuffer()).byteLength).toBeGreaterThan(1_000_000)
+    const before = held()
+    const readers: Socket[] = []
+    try {
+      for (let i = 0; i < 20; i++) readers.push(await slowReader(new URL(origin).port))
+      // A copy per reader was ~45 MB each (the rendered string and its encoding in the socket queue).
+      expect(held() - before).toBeLessThan(60 * 1024 * 1024)
+    } finally {
+      for (const s of readers) s.destroy()
+    }
+  })
+
+  it('is revalidated by its ETag and sent gzipped to browsers that take it', async () => {
+    const plain = await fetch(url, { headers: { accept: 'text/html', 'accept-encoding': 'identity' } })
+    const html = Buffer.from(await plain.arrayBuffer())
+    const etag = plain.headers.get('etag')
+    expect(etag).toMatch(/^".+"$/)
+    expect(plain.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    const again = await nodeRequest(url, { headers: { accept: 'text/html', 'if-none-match': etag! } })
+    expect([again.status, again.text]).toEqual([304, ''])
+    const zipped = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) =>
+      import('node:http').then(({ get }) =>
+        get(url, { headers: { accept: 'text/html', 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }))
+        }).on('error', reject),
+      ),
+    )
+    expect(zipped.encoding).toBe('gzip')
+    expect(zipped.body.length).toBeLessThan(html.length / 2)
+    expect(gunzipSync(zipped.body).equals(html)).toBe(true)
   })
 })
 

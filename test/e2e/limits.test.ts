@@ -6,7 +6,8 @@
 import { getIntrospectionQuery } from 'graphql'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createLogger } from '../../src/util/logger.js'
 import { Harness } from '../helpers/harness.js'
 import { gqlPost, initSocket, rawPost } from '../helpers/raw-clients.js'
 
@@ -16,8 +17,9 @@ const gc = runInNewContext('gc') as () => void
 let h: Harness
 let url: string
 let statements = 0
+const lines: string[] = []
 beforeAll(async () => {
-  h = await Harness.start({ onQuery: () => statements++, security: { mutationsPerMinute: 3 } })
+  h = await Harness.start({ onQuery: () => statements++, security: { mutationsPerMinute: 3 }, log: createLogger('info', { write: (l: string) => void lines.push(l) }) })
   url = `${h.app.url}/graphql`
   await h.createPipeline({ mode: 'FULL' }).catch(() => undefined) // three mutations: the budget of the admin token is spent here
 })
@@ -115,8 +117,19 @@ describe('message size', () => {
     expect(r.status).toBe(413)
     const { s, acked } = await initSocket(url.replace('http', 'ws'), { authorization: `Bearer ${h.adminToken}` })
     expect(acked).toBe(true)
-    s.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ connections { id } }', variables: { pad: 'x'.repeat(1024 * 1024) } } }))
-    expect((await s.closed).code).toBe(1009)
+    const printed = vi.spyOn(console, 'error')
+    const before = lines.length
+    try {
+      s.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ connections { id } }', variables: { pad: 'x'.repeat(1024 * 1024) } } }))
+      expect((await s.closed).code).toBe(1009)
+      // Said once, in the JSON log, as the client's doing; nothing on stderr (graphql-ws printed a RangeError's stack there).
+      expect(printed).not.toHaveBeenCalled()
+    } finally {
+      printed.mockRestore()
+    }
+    expect(lines.slice(before).map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 30, msg: 'websocket closed: the client broke the protocol', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' }),
+    ])
     // The service is unharmed.
     expect((await gqlPost(url, h.adminToken, '{ connections { id } }')).status).toBe(200)
   })

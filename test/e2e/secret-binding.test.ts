@@ -131,12 +131,13 @@ describe.each(['http', 'ws'] as const)('over %s', (via) => {
   })
 
   it('the service’s default AWS credentials sign for AWS endpoints only, unless an administrator allowed the endpoint', async () => {
-    for (const endpoint of [other.url, 'https://s3.evil.example', 'http://s3.eu-central-1.amazonaws.com']) {
+    // Under amazonaws.com but not S3: API Gateway and load balancers answer for whoever owns them.
+    for (const endpoint of [other.url, 'https://s3.evil.example', 'http://s3.eu-central-1.amazonaws.com', 'https://abc123.execute-api.us-east-1.amazonaws.com', 'https://my-lb-1234.us-east-1.elb.amazonaws.com', 'https://s3-website-us-east-1.amazonaws.com', 'https://s3.amazonaws.com.evil.example']) {
       const e = await refused(via, CreateDestination, { input: { name: `chain-${n++}`, kind: 'S3', s3: { bucket: 'lake', endpoint } } })
       expect([endpoint, e.extensions]).toEqual([endpoint, { code: 'BAD_USER_INPUT', field: 's3.endpoint' }])
       expect(e.message).toContain('S3_DEFAULT_CREDENTIALS_ENDPOINTS')
     }
-    for (const endpoint of [undefined, 'https://s3.eu-central-1.amazonaws.com', 'https://s3.cn-north-1.amazonaws.com.cn'])
+    for (const endpoint of [undefined, 'https://s3.eu-central-1.amazonaws.com', 'https://s3.cn-north-1.amazonaws.com.cn', 'https://s3.amazonaws.com', 'https://s3-fips.dualstack.us-gov-west-1.amazonaws.com'])
       expect((await ok(via, CreateDestination, { input: { name: `chain-${n++}`, kind: 'S3', s3: { bucket: 'lake', endpoint } } })).createDestination).toMatchObject({ hasCredentials: false })
     // A destination with keys that drops them for the default chain is held to the same rule.
     const { createDestination: d } = await ok(via, CreateDestination, { input: { name: `keys-${n++}`, kind: 'S3', s3: { bucket: 'lake', endpoint: other.url, accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's' } } })

@@ -165,6 +165,41 @@ describe.each(['http', 'ws'] as const)('over %s', (via) => {
   })
 })
 
+describe('requests that are not JSON where JSON is due', () => {
+  const mutation = 'mutation($i: CreateConnectionInput!) { createConnection(input: $i) { id } }'
+  const input = () => JSON.stringify({ name: 'json', protocol: 'ODATA', odataConfig: odata() })
+
+  it('a malformed body is 400 BAD_REQUEST without the parser’s message, which quotes the body', async () => {
+    for (const body of [
+      `{"query":${JSON.stringify(mutation)},"variables":{"i":${input().replace(/}}$/, ',}}')}}`, // a trailing comma
+      `{"query":${JSON.stringify(mutation)},"variables":{"i":${input()}}x`,
+      `{"query":${JSON.stringify(mutation)},"variables":{"i":${input()}`,
+    ]) {
+      const res = await fetch(`${h.app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${h.adminToken}` }, body })
+      const text = await res.text()
+      h.responses.push(text)
+      record('malformed JSON body', JSON.parse(text))
+      expect([res.status, JSON.parse(text)]).toEqual([400, { errors: [{ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } }] }])
+    }
+  })
+
+  it('malformed variables in a GET are 400 BAD_REQUEST, logged at info, not an internal error', async () => {
+    for (const variables of ['{', `{"i":${input()}`, `{"password":"${SECRET}",}`]) {
+      const before = lines.length
+      const res = await fetch(`${h.app.url}/graphql?query=${encodeURIComponent('{ __typename }')}&variables=${encodeURIComponent(variables)}`, {
+        headers: { authorization: `Bearer ${h.adminToken}`, accept: 'application/graphql-response+json', 'x-graphql-yoga-csrf': '1' },
+      })
+      const text = await res.text()
+      h.responses.push(text)
+      record('malformed GET variables', JSON.parse(text))
+      expect([res.status, JSON.parse(text).errors[0].extensions]).toEqual([400, { code: 'BAD_REQUEST' }])
+      const logged = lines.slice(before).map((l) => JSON.parse(l) as { level: number; msg: string; code?: string })
+      expect(logged.filter((e) => e.level >= 40)).toEqual([])
+      expect(logged).toContainEqual(expect.objectContaining({ level: 30, msg: 'request refused', code: 'BAD_REQUEST' }))
+    }
+  })
+})
+
 it('no secret in any response or log line; every case above failed; refusals logged as structured objects, at info', () => {
   expect(JSON.stringify(outcomes.filter((o) => !o.failed))).toBe('[]')
   expect(outcomes.length).toBeGreaterThan(60)

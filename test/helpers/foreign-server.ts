@@ -13,7 +13,11 @@ export interface ForeignServer {
   close(): Promise<void>
 }
 
-export async function startForeignServer(handler: (req: IncomingMessage, res: ServerResponse) => void = (_q, r) => void r.writeHead(200).end('hello')): Promise<ForeignServer> {
+export async function startForeignServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void = (_q, r) => void r.writeHead(200).end('hello'),
+  /** Where it listens: 127.0.0.1, or '0.0.0.0' / '::' for every address of the machine. */
+  host = '127.0.0.1',
+): Promise<ForeignServer> {
   const requests: ForeignServer['requests'] = []
   const sockets = new Set<Socket>()
   const server = createServer((req, res) => {
@@ -25,7 +29,7 @@ export async function startForeignServer(handler: (req: IncomingMessage, res: Se
     sockets.add(s)
     s.once('close', () => sockets.delete(s))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 import { createServer, get, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { guardedAgents, guardedFetch } from '../../src/net/guarded-http.js'
 import { OutboundPolicy, parseAllowEntry } from '../../src/net/outbound-policy.js'
@@ -30,6 +31,20 @@ describe('the decision on a resolved address', () => {
   it.each(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::127.0.0.1', '64:ff9b::7f00:1'])('refuses loopback %s unless ALLOW_LOOPBACK', (address) => {
     expect(strict.decide('h', 80, address)).toEqual({ allowed: false, reason: 'a loopback address (set ALLOW_LOOPBACK=true to allow)' })
     expect(loopbackOk.decide('h', 80, address)).toEqual({ allowed: true })
+  })
+
+  // The machine's own addresses (other than loopback and link-local, which are refused anyway).
+  const own = Object.values(networkInterfaces())
+    .flat()
+    .map((a) => a!.address)
+    .filter((a) => !/^(127\.|::1$|fe80:)/i.test(a))
+  it.skipIf(!own.length)('refuses the machine’s own interface addresses unless ALLOW_LOOPBACK: a service on 0.0.0.0 answers there too', () => {
+    for (const address of own) {
+      expect([address, strict.decide('h', 80, address)]).toEqual([address, { allowed: false, reason: 'an address of this machine (set ALLOW_LOOPBACK=true to allow)' }])
+      expect(loopbackOk.decide('h', 80, address)).toEqual({ allowed: true })
+    }
+    const v4 = own.find((a) => isIP(a) === 4)
+    if (v4) expect(strict.decide('h', 80, `::ffff:${v4}`).allowed).toBe(false)
   })
 
   it.each(['10.1.2.3', '172.16.0.5', '192.168.10.20', 'fd12:3456::1', '8.8.8.8', '2001:db8::1'])('allows private and public %s (SAP lives on private networks)', (address) => {

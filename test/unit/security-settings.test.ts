@@ -17,6 +17,7 @@ describe('settings', () => {
       maxRequestBytes: 1024 * 1024,
       limits: { maxDepth: 8, maxAliases: 15, maxFields: 300, maxCost: 20_000, maxTokens: 2_000 },
       mutationsPerMinute: 120,
+      subscriptions: { perSocket: 100, perToken: 500, socketsPerToken: 50 },
     })
   })
 

@@ -16,14 +16,14 @@ export function bearerToken(header: string | null | undefined): string | undefin
 
 /**
  * HTTP and SSE: the token is resolved once per request, before the body is parsed, so a caller
- * without a valid token costs one hash and (at most) one indexed lookup. GraphiQL's page itself
- * (GET with Accept: text/html) is answered earlier by Yoga and needs no token: it holds no data,
- * and the token goes into its headers editor.
+ * without a valid token costs one hash and (at most) one indexed lookup. Every request that reaches
+ * Yoga is checked, whatever its path (server.ts lets one path through). GraphiQL's page itself (GET
+ * with Accept: text/html) is answered before Yoga and needs no token: it holds no data, and the
+ * token goes into its headers editor. CORS preflights are answered by Yoga's CORS plugin, before this.
  */
-export function useHttpAuthentication(tokens: TokenService, endpoint: string): Plugin<{}, AuthenticatedServerContext> {
+export function useHttpAuthentication(tokens: TokenService): Plugin<{}, AuthenticatedServerContext> {
   return {
-    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      if (url.pathname !== endpoint) return
+    async onRequest({ request, serverContext, endResponse, fetchAPI }) {
       const token = bearerToken(request.headers.get('authorization'))
       const principal = token ? await tokens.authenticate(token) : undefined
       if (principal) {

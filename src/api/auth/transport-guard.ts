@@ -89,6 +89,12 @@ function hostOf(hostHeader: string): string | undefined {
   }
 }
 
+/**
+ * The Origin names the host and port the request came to. The scheme is not compared on purpose:
+ * behind a TLS proxy GraphiQL's page is https://api.example and the service itself speaks plain
+ * HTTP with Host api.example, and one host and port serve one scheme, so no page of another scheme
+ * can carry this host and port.
+ */
 function sameOrigin(origin: string, hostHeader: string): boolean {
   try {
     const o = new URL(origin)

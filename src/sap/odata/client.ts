@@ -2,6 +2,7 @@
  * ODP extraction over an SAP Gateway OData v2 service (sap-protocols.md §A): metadata, reads with
  * paging and delta links, and subscription control. All calls are GETs (no CSRF token needed, A.3).
  */
+import { XMLValidator } from 'fast-xml-parser'
 import { SourceError } from '../errors.js'
 import { readDeltaLinks } from './delta-links-set.js'
 import { abortReason, httpGet, httpGetJson, throwIfAborted, type HttpConfig } from './http.js'
@@ -133,12 +134,21 @@ export class ODataOdpClient {
     return readDeltaLinks(this.#http, this.#svc, set, this.#params, signal)
   }
 
-  /** Fetches `$metadata` uncached: proves reachability, logon and authorization for the service. */
+  /**
+   * Fetches `$metadata` uncached: proves reachability, logon and authorization for the service, and
+   * that the answer is OData metadata: well-formed XML with edmx:Edmx/DataServices/Schema, parsed
+   * as a read would parse it (an answer that merely starts like EDMX passed before). What the
+   * parser said is not repeated: the URL may point at some other service.
+   */
   async ping(signal?: AbortSignal): Promise<{ latencyMs: number }> {
     const started = performance.now()
     const res = await httpGet(this.#http, this.metadataUrl(), { accept: 'xml', signal })
-    if (!/<(?:\w+:)?Edmx[\s>]/.test(res.text.slice(0, 4096))) {
-      throw new SourceError('SOURCE_PROTOCOL', `${redactUrl(this.metadataUrl())} did not return OData metadata (is serviceUrl the root of an OData v2 service?)`)
+    const refused = new SourceError('SOURCE_PROTOCOL', `${redactUrl(this.metadataUrl())} did not return OData metadata (is serviceUrl the root of an OData v2 service?)`)
+    if (!/<(?:\w+:)?Edmx[\s>]/.test(res.text.slice(0, 4096)) || XMLValidator.validate(res.text) !== true) throw refused
+    try {
+      new ServiceMetadata(res.text)
+    } catch {
+      throw refused
     }
     return { latencyMs: Math.round(performance.now() - started) }
   }

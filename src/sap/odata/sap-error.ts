@@ -22,6 +22,10 @@ export interface SapError {
 
 /** Longest SAP message text carried into an error: enough for SAP's messages, not for a page. */
 const MESSAGE_LIMIT = 300
+/** Error details read from a body: SAP sends a few; a body with hundreds is no SAP message to repeat. */
+const MAX_DETAILS = 10
+/** An SAP message id: message class (optionally in a /NAMESPACE/) and number, e.g. RSODP_ODATA/013, /IWBEP/CM_MGW_RT/020. */
+const MESSAGE_ID = /^(?:\/[A-Z0-9_]{1,10}\/)?[A-Z0-9_]{1,30}\/\d{3}$/i
 
 /** SAP message id of "Could not open data access via extraction API RODPS_REPL_ODP_OPEN" (A.6.6). */
 export const ODP_BUSY_MESSAGE = 'RSODP_ODATA/013'
@@ -56,10 +60,17 @@ export function parseSapError(body: string): SapError {
     if (list && !Array.isArray(list) && typeof list === 'object') list = (list as Record<string, unknown>)['errordetail']
     const details = (Array.isArray(list) ? list : list ? [list] : [])
       .filter((d): d is Record<string, unknown> => d !== null && typeof d === 'object')
-      .map((d) => ({ code: str(d['code']), message: messageText(d['message']), severity: str(d['severity']) }))
+      .slice(0, MAX_DETAILS)
+      .map((d) => ({ code: messageId(d['code']), message: messageText(d['message']), severity: str(d['severity']) }))
     return { code: str(err['code']), message: messageText(err['message']), details }
   }
   return { details: [], foreign: text !== '' }
+}
+
+/** A detail's code when it is an SAP message id; any other text in that place is not repeated. */
+function messageId(v: unknown): string | undefined {
+  const code = str(v)
+  return code && MESSAGE_ID.test(code) ? code : undefined
 }
 
 function str(v: unknown): string | undefined {
@@ -71,8 +82,16 @@ function messageText(v: unknown): string | undefined {
   return text === undefined ? undefined : shorten(text)
 }
 
+/**
+ * SAP's message text and nothing else: markup a page or a proxy wraps it in and control characters
+ * are dropped, and it is cut to one line of MESSAGE_LIMIT characters.
+ */
 function shorten(text: string): string {
-  const one = text.replace(/\s+/g, ' ').trim()
+  const one = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   return one.length > MESSAGE_LIMIT ? `${one.slice(0, MESSAGE_LIMIT)}…` : one
 }
 
@@ -91,7 +110,7 @@ export function describeSapError(e: SapError): string {
 
 /** The SAP message id worth surfacing: a detail's `CLASS/NNN`, else the top-level code if it is one. */
 export function sapMessageId(e: SapError): string | undefined {
-  const ids = [...e.details.map((d) => d.code), e.code].filter((c): c is string => !!c && /^[\w/]+\/\d{3}$/.test(c))
+  const ids = [...e.details.map((d) => d.code), e.code].filter((c): c is string => !!c && MESSAGE_ID.test(c))
   return ids.find((c) => c === ODP_BUSY_MESSAGE) ?? ids[0]
 }
 

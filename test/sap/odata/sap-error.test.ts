@@ -42,6 +42,32 @@ describe('parseSapError', () => {
     const refused = classifyStatus(502, html, { url: 'http://10.0.0.5:5432/x' }).error
     expect(refused.message).toBe('SAP is unavailable (HTTP 502 for http://10.0.0.5:5432/x): the answer is not an SAP Gateway error message')
   })
+  it('keeps only SAP’s message text from a body shaped like an SAP error: no markup, control characters or codes that are not message ids', () => {
+    const body = {
+      error: {
+        code: 'SY/530',
+        message: { value: '<html><body><b>Order 4711</b> is locked\u001b[2J by user X</body></html>' },
+        innererror: {
+          errordetails: [
+            { code: 'INTERNAL-DETAIL-CODE with text', message: 'first' },
+            { code: '/IWBEP/CM_MGW_RT/020', message: '<script>alert(1)</script>Resource not found' },
+            ...Array.from({ length: 200 }, (_, i) => ({ code: `Z/${String(i).padStart(3, '0')}`, message: `detail ${i}` })),
+          ],
+        },
+      },
+    }
+    const e = parseSapError(JSON.stringify(body))
+    expect(e.message).toBe('Order 4711 is locked [2J by user X')
+    expect(e.details).toHaveLength(10)
+    expect(e.details.slice(0, 2)).toEqual([
+      { code: undefined, message: 'first', severity: undefined },
+      { code: '/IWBEP/CM_MGW_RT/020', message: 'alert(1) Resource not found', severity: undefined },
+    ])
+    const line = describeSapError(e)
+    expect(line).toBe('Order 4711 is locked [2J by user X; first; [/IWBEP/CM_MGW_RT/020] alert(1) Resource not found; [Z/000] detail 0; [Z/001] detail 1; [Z/002] detail 2; [Z/003] detail 3; [Z/004] detail 4; [Z/005] detail 5; [Z/006] detail 6; [Z/007] detail 7')
+    expect(line).not.toContain('INTERNAL')
+  })
+
   it('shortens an SAP message to one line of at most 300 characters', () => {
     const long = JSON.stringify({ error: { code: 'SY/530', message: { value: `line one\n${'x'.repeat(400)}` } } })
     expect(parseSapError(long).message).toBe(`line one ${'x'.repeat(291)}…`)
