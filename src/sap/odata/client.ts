@@ -4,7 +4,8 @@
  */
 import { SourceError } from '../errors.js'
 import { readDeltaLinks } from './delta-links-set.js'
-import { abortReason, httpGet, httpGetJson, throwIfAborted, type HttpConfig } from './http.js'
+import { raceAbort } from '../../util/abort.js'
+import { httpGet, httpGetJson, type HttpConfig } from './http.js'
 import { DELTA_LINKS_PREFIX, ServiceMetadata } from './metadata.js'
 import { startRead } from './read.js'
 import type { ClientOptions, DeltaLinkEntry, EntitySetInfo, LogFn, ODataConnection, ReadRequest, ReadResult } from './types.js'
@@ -162,7 +163,7 @@ export class ODataOdpClient {
         this.#metadata = undefined
         throw e
       })
-    return raceSignal(this.#metadata, signal)
+    return raceAbort(this.#metadata, signal)
   }
 
   private async functionFlag(fn: string, flag: string, signal?: AbortSignal): Promise<boolean> {
@@ -176,23 +177,4 @@ export class ODataOdpClient {
     if (v === false || v === 'false' || v === '') return false
     throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}`)
   }
-}
-
-function raceSignal<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p
-  throwIfAborted(signal)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
 }

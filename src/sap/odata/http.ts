@@ -9,6 +9,7 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { abortReason, raceAbort, throwIfAborted } from '../../util/abort.js'
 import { SourceError } from '../errors.js'
 import type { CookieJar } from './cookies.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
@@ -129,7 +130,9 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
         const resent = skip > 0 ? createHash('sha1') : undefined
         reader = res.body?.getReader()
         while (reader) {
-          const r = await readOrAbort(reader, deadline.signal)
+          // raced: undici leaves a read pending forever when its fetch is aborted after the whole
+          // body arrived but before the reader saw its end (Node 20.20), hanging a cancelled run
+          const r = await raceAbort(reader.read(), deadline.signal)
           if (r.done) break
           let chunk = r.value
           if (skip > 0) {
@@ -191,31 +194,6 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
       throw abortReason(signal!)
     }
   }
-}
-
-/**
- * `reader.read()`, rejected with the abort reason as soon as `signal` aborts. undici leaves a read
- * pending forever when its fetch is aborted after the whole body arrived but before the reader saw
- * its end (Node 20.20), which would hang a cancelled run. The listener is removed after every read:
- * racing each read against one long-lived promise would pile up a reaction per chunk on it, keeping
- * every chunk of the page alive.
- */
-function readOrAbort<T>(reader: ReadableStreamDefaultReader<T>, signal: AbortSignal): Promise<ReadableStreamReadResult<T>> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    reader.read().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(r)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
 }
 
 function sameBytes(resent: Hash, yielded: Hash, bytes: number, safeUrl: string): void {
@@ -330,15 +308,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Math.min(ms, MAX_RETRY_AFTER_MS)
 }
 
-/** The abort reason as fetch reports it: `signal.reason` (a DOMException named AbortError by default). */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw abortReason(signal)
-}
-
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */
 async function readLimited(res: Response, limit: number, signal: AbortSignal): Promise<string> {
   if (!res.body) return ''
@@ -348,7 +317,7 @@ async function readLimited(res: Response, limit: number, signal: AbortSignal): P
   let done = false
   try {
     while (size < limit) {
-      const r = await readOrAbort(reader, signal)
+      const r = await raceAbort(reader.read(), signal)
       if (r.done) {
         done = true
         break

@@ -6,6 +6,7 @@
  * `alive === false` are closed and replaced, never handed out again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { raceAbort } from '../../util/abort.js'
 import { SourceError } from '../errors.js'
 import { RfcAborted, toSourceError } from './errors.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
@@ -277,27 +278,4 @@ export async function rfcCall(
     if (signal?.aborted) throw signal.reason
     throw toSourceError(e, { functionModule: fm, what: opts.what, secrets: opts.secrets })
   }
-}
-
-/** Settles with `p`, or rejects with the signal's reason as soon as it aborts (running `onAbort`). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Promise<unknown>): Promise<T> {
-  if (!signal) return p
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort().catch(() => undefined)
-      reject(signal.reason)
-    }
-    if (signal.aborted) return abort()
-    signal.addEventListener('abort', abort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', abort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', abort)
-        reject(e)
-      },
-    )
-  })
 }
