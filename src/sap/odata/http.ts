@@ -10,6 +10,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { abortReason, raceAbort, throwIfAborted } from '../../util/abort.js'
+import { backoff, retryAfterMs, type BackoffPolicy } from '../../util/backoff.js'
 import { SourceError } from '../errors.js'
 import type { CookieJar } from './cookies.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
@@ -63,8 +64,8 @@ export interface HttpResult {
   ms: number
 }
 
-const MAX_BACKOFF_MS = 30_000
-const MAX_RETRY_AFTER_MS = 300_000
+/** Doubling from `backoffMs` up to 30 s, each delay somewhere in its upper half. */
+const backoffPolicy = (cfg: HttpConfig): BackoffPolicy => ({ baseMs: cfg.backoffMs, maxMs: 30_000, jitter: [0.5, 1] })
 const ERROR_BODY_LIMIT = 64 * 1024
 const NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
@@ -186,7 +187,7 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
       throw failure
     }
     lastFailure = failure
-    const delay = waitMs ?? backoff(cfg.backoffMs, attempt)
+    const delay = backoff(backoffPolicy(cfg), attempt, { retryAfterMs: waitMs })
     cfg.log('warn', 'SAP request failed, retrying', { url: safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus, resumeAtByte: yielded || undefined })
     try {
       await sleep(delay, undefined, { signal })
@@ -286,26 +287,6 @@ function blank(text: string, secrets: string[] | undefined): string {
   let out = text
   for (const s of secrets ?? []) if (s.length >= 4) out = out.split(s).join('***')
   return out
-}
-
-/** Exponential backoff with jitter in [½, 1] of the step, capped. */
-export function backoff(baseMs: number, attempt: number): number {
-  const step = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt)
-  return Math.round(step * (0.5 + Math.random() * 0.5))
-}
-
-/** `Retry-After` as seconds or an HTTP date, in ms (capped); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  const v = value.trim()
-  let ms: number
-  if (/^\d+$/.test(v)) ms = Number(v) * 1000
-  else {
-    const at = Date.parse(v)
-    if (Number.isNaN(at)) return undefined
-    ms = Math.max(0, at - now)
-  }
-  return Math.min(ms, MAX_RETRY_AFTER_MS)
 }
 
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */

@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { raceAbort } from '../../util/abort.js'
+import { backoff } from '../../util/backoff.js'
 import { SourceError } from '../errors.js'
 import { RfcAborted, toSourceError } from './errors.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
@@ -33,6 +34,9 @@ export interface RfcCallOptions {
   /** For messages: what the call is for (`table VBAP`). */
   what?: string
 }
+
+/** Retries of a read call double from `backoffMs` up to this; without jitter, as few callers share a pool. */
+const MAX_BACKOFF_MS = 30_000
 
 interface Waiter {
   /** The waiting caller's log: a connection opened for it is logged there. */
@@ -191,7 +195,7 @@ export class RfcPool {
         return await this.use((c) => rfcCall(c, fm, params, { ...opts, secrets: this.secrets }), opts.signal, log)
       } catch (e) {
         if (opts.signal?.aborted || !(e instanceof SourceError) || !e.retryable || attempt >= (opts.retries ?? 0)) throw e
-        const wait = (opts.backoffMs ?? 500) * 2 ** attempt
+        const wait = backoff({ baseMs: opts.backoffMs ?? 500, maxMs: MAX_BACKOFF_MS }, attempt)
         log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
         await sleep(wait, undefined, { signal: opts.signal })
       }
