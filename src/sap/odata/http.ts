@@ -11,6 +11,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { abortReason, raceAbort, throwIfAborted } from '../../util/abort.js'
 import { backoff, retryAfterMs, type BackoffPolicy } from '../../util/backoff.js'
+import { redact } from '../../util/redact.js'
 import { SourceError } from '../errors.js'
 import type { CookieJar } from './cookies.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
@@ -160,7 +161,7 @@ export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptio
       // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
       // configured origin only; the target is not shown either, as it may be an internal address.
       const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
-      verdict.error.message = blank(verdict.error.message, cfg.secrets)
+      verdict.error.message = redact(verdict.error.message, cfg.secrets ?? [])
       if (!verdict.retry) throw lostRead(verdict.error, lastFailure, opts.continuation === true)
       failure = verdict.error
       waitMs = retryAfterMs(res.headers.get('retry-after'))
@@ -281,12 +282,6 @@ function lostRead(error: SourceError, previous: SourceError | undefined, continu
   if ((!previous && !continuation) || (error.code !== 'SOURCE_BAD_REQUEST' && error.code !== 'SOURCE_NOT_FOUND')) return error
   const lead = previous ? `${previous.message}; the retry was refused` : 'SAP no longer serves the next page of this read (its extraction request ended)'
   return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, { httpStatus: error.httpStatus, sapCode: error.sapCode, cause: error })
-}
-
-function blank(text: string, secrets: string[] | undefined): string {
-  let out = text
-  for (const s of secrets ?? []) if (s.length >= 4) out = out.split(s).join('***')
-  return out
 }
 
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */
