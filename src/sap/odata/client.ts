@@ -8,13 +8,13 @@ import { raceAbort } from '../../util/abort.js'
 import { httpGet, httpGetJson, type HttpConfig } from './http.js'
 import { DELTA_LINKS_PREFIX, ServiceMetadata } from './metadata.js'
 import { startRead } from './read.js'
-import type { ClientOptions, DeltaLinkEntry, EntitySetInfo, LogFn, ODataConnection, ReadRequest, ReadResult } from './types.js'
+import { silentLog, type SapLog } from '../log.js'
+import type { ClientOptions, DeltaLinkEntry, EntitySetInfo, ODataConnection, ReadRequest, ReadResult } from './types.js'
 import { parseServiceUrl, redactUrl, withParams, type ServiceBase } from './urls.js'
 
 const DEFAULT_TIMEOUT_MS = 120_000
 const DEFAULT_RETRIES = 4
 const DEFAULT_BACKOFF_MS = 500
-const noLog: LogFn = () => undefined
 
 
 /**
@@ -34,7 +34,7 @@ export class ODataOdpClient {
   readonly #http: HttpConfig
   readonly #svc: ServiceBase
   readonly #params: Array<[string, string | undefined]>
-  readonly #log: LogFn
+  readonly #log: SapLog
   readonly #user?: string
   #metadata?: Promise<ServiceMetadata>
 
@@ -48,7 +48,7 @@ export class ODataOdpClient {
       ['sap-client', encodeURIComponent(conn.sapClient ?? svc.sapClient ?? '') || undefined],
       ['sap-language', encodeURIComponent(conn.language ?? svc.language ?? '') || undefined],
     ]
-    this.#log = opts.log ?? noLog
+    this.#log = opts.log ?? silentLog
     const basic = user ? Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64') : undefined
     this.#http = {
       authorization: basic ? `Basic ${basic}` : undefined,

@@ -15,7 +15,8 @@ import { redact } from '../../util/redact.js'
 import { SourceError } from '../errors.js'
 import type { CookieJar } from './cookies.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
-import type { LogFn, ReadMode } from './types.js'
+import type { SapLog } from '../log.js'
+import type { ReadMode } from './types.js'
 import { redactUrl } from './urls.js'
 
 export { CookieJar } from './cookies.js'
@@ -27,7 +28,7 @@ export interface HttpConfig {
   retries: number
   backoffMs: number
   fetch: typeof fetch
-  log: LogFn
+  log: SapLog
   /**
    * The password (and its Authorization form): blanked from error messages, for a server that
    * quotes the request back (a proxy's error page, a hostile endpoint).

@@ -17,7 +17,8 @@ import { DELTA_LINKS_PREFIX, type ServiceMetadata } from './metadata.js'
 import { validateFilter } from './filter.js'
 import { pickDeltaLink, readDeltaLinks } from './delta-links-set.js'
 import { BodyShapeError, ResultsScanner } from './results-scanner.js'
-import type { EntitySetInfo, LogFn, Page, ReadEnd, ReadRequest, ReadResult } from './types.js'
+import type { SapLog } from '../log.js'
+import type { EntitySetInfo, Page, ReadEnd, ReadRequest, ReadResult } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
 import { buildRowPlan, convertRows, type RowPlan } from './values.js'
 
@@ -36,7 +37,7 @@ export interface ReadContext {
   /** `sap-client`, `sap-language`: appended to every URL that lacks them. */
   params: Array<[string, string | undefined]>
   metadata: ServiceMetadata
-  log: LogFn
+  log: SapLog
 }
 
 /** Validates the request against the metadata and returns the lazy result. Throws before any HTTP. */

@@ -7,7 +7,8 @@ import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from
 import { SourceError } from '../errors.js'
 import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
 import { RawRowDecoder, type RawLine } from './fragments.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { columnOf, kindOf, slotConverter, ValueError, type RfcField, type SlotConverter } from './values.js'
 
 export interface OdpField extends RfcField {
@@ -56,7 +57,7 @@ export class OdpFieldsInfo {
 const flag = (v: unknown) => String(v ?? '').trim() === 'X'
 const num = (v: unknown) => Number(String(v ?? '').trim() || '0')
 
-export async function readOdpFields(ctx: { pool: RfcPool; log: RfcLogFn; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
+export async function readOdpFields(ctx: { pool: RfcPool; log: SapLog; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
   const fm = `${ODP_RFC_PREFIX}ODP_GET_DETAIL`
   const res = await ctx.pool.call(fm, { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp }, { signal, timeout: ctx.timeout, what: `${context}/${odp}`, log: ctx.log })
   checkReturn(res['ET_RETURN'], { functionModule: fm, what: `${context}/${odp}`, secrets: ctx.pool.secrets })

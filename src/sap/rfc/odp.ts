@@ -20,7 +20,8 @@ import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
 import { lazyRead, type LazyRead } from './lazy-read.js'
 import { odpColumns, OdpLayout, readOdpFields, type OdpFieldsInfo } from './odp-fields.js'
 import { parseSelection } from './odp-selection.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { rfcCall } from './pool.js'
 import type { RfcClient } from './rfc-client.js'
 
@@ -34,7 +35,7 @@ export const FM = {
 
 export interface OdpSourceContext {
   pool: RfcPool
-  log: RfcLogFn
+  log: SapLog
   /** Seconds per RFC call. */
   timeout?: number
   /** `I_SUBSCRIBER_TYPE`, as registered in the system (ODQMON); default SAP_BW. */

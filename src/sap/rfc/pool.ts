@@ -9,10 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { raceAbort } from '../../util/abort.js'
 import { backoff } from '../../util/backoff.js'
 import { SourceError } from '../errors.js'
+import { silentLog, type SapLog } from '../log.js'
 import { RfcAborted, toSourceError } from './errors.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
-
-export type RfcLogFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => void
 
 export interface RfcPoolOptions {
   /** Connections open at most (default 4). */
@@ -24,7 +23,7 @@ export interface RfcPoolOptions {
    * does for a caller goes to the caller's log (`log` of acquire, release, use and call): the pool
    * outlives the run that opened it, and its lines must carry the id of the run they serve.
    */
-  log?: RfcLogFn
+  log?: SapLog
 }
 
 export interface RfcCallOptions {
@@ -40,7 +39,7 @@ const MAX_BACKOFF_MS = 30_000
 
 interface Waiter {
   /** The waiting caller's log: a connection opened for it is logged there. */
-  log: RfcLogFn
+  log: SapLog
   /** false when the caller gave up meanwhile (abort, timeout): the connection was not taken. */
   resolve: (c: RfcClient) => boolean
   reject: (e: unknown) => void
@@ -51,7 +50,7 @@ export class RfcPool {
   readonly #factory: RfcClientFactory
   readonly #params: RfcConnectionParameters
   readonly #acquireTimeoutMs: number
-  readonly #log: RfcLogFn
+  readonly #log: SapLog
   readonly #idle: RfcClient[] = []
   readonly #busy = new Set<RfcClient>()
   readonly #waiters: Waiter[] = []
@@ -67,7 +66,7 @@ export class RfcPool {
     this.#factory = factory
     this.#params = params
     this.#acquireTimeoutMs = opts.acquireTimeoutMs ?? 120_000
-    this.#log = opts.log ?? (() => undefined)
+    this.#log = opts.log ?? silentLog
   }
 
   /** Open connections (busy + idle + being opened) and callers waiting. */
@@ -81,7 +80,7 @@ export class RfcPool {
   }
 
   /** A connection for the caller's exclusive use until {@link release}. Opens one if below `max`. */
-  async acquire(signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<RfcClient> {
+  async acquire(signal?: AbortSignal, log: SapLog = this.#log): Promise<RfcClient> {
     signal?.throwIfAborted()
     if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool is closed')
     while (this.#idle.length > 0) {
@@ -128,7 +127,7 @@ export class RfcPool {
   }
 
   /** Gives a connection back; `broken` (or a dead one) is closed and its slot freed for a new one. */
-  release(c: RfcClient, broken = false, log: RfcLogFn = this.#log): void {
+  release(c: RfcClient, broken = false, log: SapLog = this.#log): void {
     if (!this.#busy.delete(c)) return
     if (broken || !c.alive || this.#closed) {
       this.#discard(c, log)
@@ -171,7 +170,7 @@ export class RfcPool {
   }
 
   /** Runs `fn` on a pooled connection; a transport failure or an abort retires the connection. */
-  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<T> {
+  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal, log: SapLog = this.#log): Promise<T> {
     const c = await this.acquire(signal, log)
     let broken = false
     try {
@@ -188,7 +187,7 @@ export class RfcPool {
    * One call on a pooled connection. `retries` > 0 repeats it on a fresh connection after a
    * communication failure (exponential backoff): only for calls that read, never for ODQ requests.
    */
-  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: RfcLogFn } = {}): Promise<Record<string, unknown>> {
+  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: SapLog } = {}): Promise<Record<string, unknown>> {
     const log = opts.log ?? this.#log
     for (let attempt = 0; ; attempt++) {
       try {
@@ -211,7 +210,7 @@ export class RfcPool {
     for (const resolve of this.#drained.splice(0)) resolve()
   }
 
-  async #open(log: RfcLogFn, signal?: AbortSignal): Promise<RfcClient> {
+  async #open(log: SapLog, signal?: AbortSignal): Promise<RfcClient> {
     this.#opening++
     let client: RfcClient | undefined
     try {
@@ -244,7 +243,7 @@ export class RfcPool {
     }, w.reject)
   }
 
-  #discard(c: RfcClient, log: RfcLogFn): void {
+  #discard(c: RfcClient, log: SapLog): void {
     log('debug', 'RFC connection retired', { id: c.id, alive: c.alive })
     void closeQuietly(c)
   }

@@ -24,7 +24,8 @@
  * the groups of one slice are read in parallel through the connection pool and joined on the key.
  */
 import { SourceError } from '../errors.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { READ_TABLE } from './table-meta.js'
 import { signedNumberText, type RfcField } from './values.js'
 import { and, literal, optionLines, or, type Condition } from './where.js'
@@ -38,7 +39,7 @@ export interface RawRow {
 
 export interface PagerContext {
   pool: RfcPool
-  log: RfcLogFn
+  log: SapLog
   /** Seconds per call. */
   timeout?: number
   /** Retries of a call after a communication failure (reads are idempotent). Default 2. */

@@ -10,7 +10,8 @@ import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../sourc
 import { toSourceError } from './errors.js'
 import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
-import { RfcPool, rfcCall, type RfcLogFn } from './pool.js'
+import { silentLog, type SapLog } from '../log.js'
+import { RfcPool, rfcCall } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
 import { readTable, type TableSourceContext } from './table-source.js'
 
@@ -25,7 +26,7 @@ export interface RfcSourceOptions {
    * The log of the source itself: its own read/subscription/reset/ping calls, and what the pool does
    * on nobody's behalf. A run logs through {@link RfcSource.forRun} instead.
    */
-  log?: RfcLogFn
+  log?: SapLog
   /** Seconds per RFC call before node-rfc cancels it (default 600). */
   callTimeoutSeconds?: number
   /** TABLE_RFC: overlap window of watermark deltas (default 1 day for dates, 1 hour for timestamps). */
@@ -46,7 +47,7 @@ export interface RfcSource extends Source {
    * done for that user, pool events included, is logged through `log`. The source outlives the run
    * that created it, so it must not keep that run's log for the next one.
    */
-  forRun(log: RfcLogFn): Source
+  forRun(log: SapLog): Source
   /** Closes the pool's connections; reads still running keep theirs until they finish. */
   close(): Promise<void>
   /**
@@ -67,7 +68,7 @@ export interface RfcSource extends Source {
  * await read.confirm?.(signal)
  */
 export function createRfcSource(params: RfcConnectionParameters, opts: RfcSourceOptions = {}): RfcSource {
-  const sourceLog: RfcLogFn = opts.log ?? (() => undefined)
+  const sourceLog: SapLog = opts.log ?? silentLog
   let pool: Promise<RfcPool> | undefined
   let ready: RfcPool | undefined
   // The driver loads on first use; a missing SDK rejects every use with the same clear error.
@@ -77,7 +78,7 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
     ))
   const timeout = opts.callTimeoutSeconds ?? 600
 
-  const tableCtx = async (log: RfcLogFn): Promise<TableSourceContext> => ({
+  const tableCtx = async (log: SapLog): Promise<TableSourceContext> => ({
     pool: await getPool(),
     log,
     timeout,
@@ -86,7 +87,7 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
     overlapSeconds: opts.watermarkOverlapSeconds,
     now: opts.now,
   })
-  const odpCtx = async (log: RfcLogFn): Promise<OdpSourceContext> => ({
+  const odpCtx = async (log: SapLog): Promise<OdpSourceContext> => ({
     pool: await getPool(),
     log,
     timeout,
@@ -95,7 +96,7 @@ export function createRfcSource(params: RfcConnectionParameters, opts: RfcSource
   })
 
   /** What a run does through the source, with the log it is given. */
-  const using = (log: RfcLogFn): Source => ({
+  const using = (log: SapLog): Source => ({
     async read(req: SourceReadRequest): Promise<SourceRead> {
       switch (req.spec.kind) {
         case 'TABLE_RFC':

@@ -8,7 +8,8 @@ import { SourceError } from '../errors.js'
 import type { SourceReadEnd, SourceReadRequest } from '../source.js'
 import { planColumnGroups } from './column-groups.js'
 import { lazyRead, type LazyRead } from './lazy-read.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
 import { columnOf, textConverter, ValueError, type AbapKind, type RfcField, type TextConverter } from './values.js'
@@ -20,7 +21,7 @@ import { parseWhere, type Condition } from './where.js'
 
 export interface TableSourceContext {
   pool: RfcPool
-  log: RfcLogFn
+  log: SapLog
   /** Seconds per RFC call. */
   timeout?: number
   retries?: number
@@ -126,7 +127,7 @@ function unreadable(f: RfcField): string | undefined {
  * {@link unreadable}) are refused, naming them, whether named or implied by reading all fields:
  * dropping a column silently would look like a complete copy.
  */
-function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: RfcLogFn): RfcField[] {
+function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: SapLog): RfcField[] {
   const names = new Set(meta.fields.map((f) => f.name))
   let chosen = meta.fields
   if (wanted && wanted.length > 0) {
