@@ -6,7 +6,8 @@ import { SourceError } from '../errors.js'
 import { httpGetJson, type CookieJar, type HttpConfig } from './http.js'
 import type { DeltaLinkEntry } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
-import { converterFor, ValueError } from './values.js'
+import { ValueError } from '../values.js'
+import { converterFor } from './values.js'
 
 const toTimestamp = converterFor({ kind: 'timestamp' })
 const toBoolean = converterFor({ kind: 'boolean' })

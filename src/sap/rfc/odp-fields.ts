@@ -9,7 +9,8 @@ import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
 import { RawRowDecoder, type RawLine } from './fragments.js'
 import type { SapLog } from '../log.js'
 import type { RfcPool } from './pool.js'
-import { columnOf, kindOf, slotConverter, ValueError, type RfcField, type SlotConverter } from './values.js'
+import { badValue, ValueError } from '../values.js'
+import { columnOf, kindOf, slotConverter, type RfcField, type SlotConverter } from './values.js'
 
 export interface OdpField extends RfcField {
   /** Characters the field takes in a raw row. */
@@ -128,9 +129,7 @@ export class OdpLayout {
           row[i] = this.converters[i](text, offsets[i], widths[i])
         } catch (e) {
           if (!(e instanceof ValueError)) throw e
-          const slot = (j: number) => text.substr(offsets[j], widths[j]).trim()
-          const key = this.fields.flatMap((f, j) => (f.key ? [`${f.name}=${slot(j)}`] : [])).join(', ')
-          throw new SourceError('SOURCE_PROTOCOL', `ODP column ${this.fields[i].name} (${this.fields[i].sourceType}), row ${rowBase + r + 1}${key ? ` (${key})` : ''}: value ${JSON.stringify(slot(i))} ${e.message}`)
+          throw this.badValue(text, i, rowBase + r + 1, e.message)
         }
       }
       if (this.withOdqFields) {
@@ -144,5 +143,13 @@ export class OdpLayout {
       out[r] = row
     }
     return out
+  }
+
+  private badValue(text: string, i: number, row: number, reason: string): SourceError {
+    const { offsets, widths } = this.decoder
+    const slot = (j: number) => text.substr(offsets[j], widths[j]).trim()
+    const key = this.fields.flatMap((f, j) => (f.key ? [`${f.name}=${slot(j)}`] : [])).join(', ')
+    const f = this.fields[i]
+    return badValue({ column: `ODP column ${f.name} (${f.sourceType})`, row, key, value: JSON.stringify(slot(i)), reason })
   }
 }

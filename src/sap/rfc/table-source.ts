@@ -12,7 +12,8 @@ import type { SapLog } from '../log.js'
 import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
-import { columnOf, textConverter, ValueError, type AbapKind, type RfcField, type TextConverter } from './values.js'
+import { badValue, ValueError } from '../values.js'
+import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
 import {
   capFuture, decodePosition, encodePosition, fingerprint, lowerBound, resolveWatermark, sinceCondition, watermarkValue,
   type TablePosition, type Watermark,
@@ -58,7 +59,7 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
     since = sinceCondition(watermark!, previous.watermark ? lowerBound(watermark!, previous.watermark, overlap) : initialOf(watermark!))
   }
   const columns = fields.map(columnOf)
-  const converters = fields.map(textConverter)
+  const convert = rowConverter(fields, plan.keys)
   const pager = new TablePager(ctx, plan, [...andFilter(filter, since)], spec.pageSize)
   ctx.log('info', 'TABLE_RFC read planned', { table: meta.table, mode, fields: fields.length, groups: plan.groups.length, keys: plan.keys.map((k) => k.name), since: previous?.watermark })
   const wmIdx = watermark?.fields.map((f) => fields.indexOf(f))
@@ -81,7 +82,7 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
           skipped++
           continue
         }
-        out.push(convert(raw, fields, converters, rowsOut + out.length, plan.keys))
+        out.push(convert(raw, rowsOut + out.length))
       }
       rowsOut += out.length
       yield out
@@ -201,17 +202,21 @@ class Window {
   }
 }
 
-function convert(raw: RawRow, fields: RfcField[], converters: TextConverter[], rowNo: number, keys: RfcField[]): Row {
-  const row: Row = new Array(fields.length)
-  for (let i = 0; i < fields.length; i++) {
-    try {
-      row[i] = converters[i](raw.texts[i] ?? '')
-    } catch (e) {
-      if (!(e instanceof ValueError)) throw e
-      const key = keys.map((k) => `${k.name}=${(raw.texts[fields.indexOf(k)] ?? '').trim()}`).join(', ')
-      throw new SourceError('SOURCE_PROTOCOL', `column ${fields[i].name} (${fields[i].sourceType}), row ${rowNo + 1}${key ? ` (${key})` : ''}: value ${JSON.stringify(raw.texts[i]?.trim())} ${e.message}`)
+/** Converts joined raw rows; a value that does not fit names its column, row and key. */
+function rowConverter(fields: RfcField[], keys: RfcField[]): (raw: RawRow, rowNo: number) => Row {
+  const converters = fields.map(textConverter)
+  return (raw, rowNo) => {
+    const row: Row = new Array(fields.length)
+    for (let i = 0; i < fields.length; i++) {
+      try {
+        row[i] = converters[i](raw.texts[i] ?? '')
+      } catch (e) {
+        if (!(e instanceof ValueError)) throw e
+        const key = keys.map((k) => `${k.name}=${(raw.texts[fields.indexOf(k)] ?? '').trim()}`).join(', ')
+        const column = `column ${fields[i].name} (${fields[i].sourceType})`
+        throw badValue({ column, row: rowNo + 1, key, value: JSON.stringify(raw.texts[i]?.trim()), reason: e.message })
+      }
     }
+    return row
   }
-  return row
 }
-
