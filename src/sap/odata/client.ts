@@ -131,7 +131,7 @@ export class ODataOdpClient {
     await this.entitySet(entitySet, signal)
     const set = DELTA_LINKS_PREFIX + entitySet
     if (!md.has(set)) return []
-    return readDeltaLinks(this.#http, this.#svc, set, this.#params, signal)
+    return readDeltaLinks({ http: this.#http, svc: this.#svc, params: this.#params }, set, { signal })
   }
 
   /** Fetches `$metadata` uncached: proves reachability, logon and authorization for the service. */

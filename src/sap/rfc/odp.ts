@@ -13,13 +13,13 @@
  * request the committed run read. The token shown to people is that pointer (a TSN).
  */
 import { createHash } from 'node:crypto'
-import type { Row } from '../fields.js'
 import { SourceError } from '../errors.js'
-import type { SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
-import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
-import { lazyRead, type LazyRead } from './lazy-read.js'
-import { odpColumns, OdpLayout, readOdpFields, type OdpFieldsInfo } from './odp-fields.js'
-import { parseSelection } from './odp-selection.js'
+import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
+import type { SourcePage, SourceReadEnd, SourceReadMode, SourceReadRequest, SourceSpec } from '../source.js'
+import { checkReturn, ODP_RFC_PREFIX, type RfcErrorContext } from './errors.js'
+import type { RawLine } from './fragments.js'
+import { odpColumns, OdpLayout, readOdpFields, type OdpField, type OdpFieldsInfo } from './odp-fields.js'
+import { parseSelection, type SelectionRow } from './odp-selection.js'
 import type { SapLog } from '../log.js'
 import type { RfcPool } from './pool.js'
 import { rfcCall } from './pool.js'
@@ -93,98 +93,168 @@ const str = (v: unknown): string => String(v ?? '').trim()
 export type OdpRead = LazyRead & { confirm(signal: AbortSignal): Promise<void> }
 
 export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Promise<OdpRead> {
-  const { spec, mode, signal } = req
+  const request = new OdpRequest(ctx, await planOdp(ctx, req), req.signal)
+  const read = lazyRead({ columns: odpColumns(request.plan.delivered), produce: () => request.pages(), onAbandon: () => request.abandon() })
+  return { ...read, confirm: (signal) => request.confirm(signal) }
+}
+
+/** What one read asks ODQ for, checked against the ODP's fields before anything is opened. */
+interface OdpPlan {
+  t: Target
+  mode: SourceReadMode
+  pageSize: number
+  delivered: OdpField[]
+  /** The pipeline names its fields: send them as IT_PROJECTION. */
+  projected: boolean
+  selection: SelectionRow[]
+  /** DELTA: the request the last committed run read. */
+  previous?: OdpPosition
+  /** The ODP and subscriber process, for messages and logs. */
+  what: string
+}
+
+async function planOdp(ctx: OdpSourceContext, { spec, mode, position, signal }: SourceReadRequest): Promise<OdpPlan> {
   const t = targetOf(spec)
-  if (!Number.isSafeInteger(spec.pageSize) || spec.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(spec.pageSize)}`)
+  requirePageSize('pageSize', spec.pageSize)
   const info = await readOdpFields(ctx, t.context, t.odp, signal)
   if (mode !== 'FULL' && !info.deltaCapable) throw new SourceError('SOURCE_BAD_REQUEST', `ODP ${t.context}/${t.odp} has no delta (GET_DETAIL E_DELTA is blank); read it FULL`)
-  const delivered = info.select(spec.fields)
-  const selection = spec.filter?.trim() ? parseSelection(spec.filter, info) : []
-  let previous: OdpPosition | undefined
-  if (mode === 'DELTA') previous = decodeOdpPosition(req.position, t, ctx)
-  const what = `${t.context}/${t.odp}, process ${t.process}`
-  const caller = { functionModule: '', what, secrets: ctx.pool.secrets }
-  let pointer: string | undefined
-  let closed = false
-
-  let completed = false
-  // OPEN and FETCH of one request go over one connection, held for the whole read.
-  const call = (c: RfcClient, fm: string, params: Record<string, unknown>) => rfcCall(c, fm, params, { signal, timeout: ctx.timeout, what, secrets: ctx.pool.secrets })
-
-  async function extractionMode(): Promise<'F' | 'D' | 'R'> {
-    if (mode === 'FULL') return 'F'
-    if (mode === 'DELTA_INIT') {
-      // A fresh init: drop whatever subscription this process had (a failed earlier init included).
-      await resetSubscription(ctx, t, signal, true)
-      return 'D'
-    }
-    return deltaMode(ctx, t, previous!, what, signal)
+  return {
+    t,
+    mode,
+    pageSize: spec.pageSize,
+    delivered: info.select(spec.fields),
+    projected: !!spec.fields?.length,
+    selection: spec.filter?.trim() ? parseSelection(spec.filter, info) : [],
+    previous: mode === 'DELTA' ? decodeOdpPosition(position, t, ctx) : undefined,
+    what: `${t.context}/${t.odp}, process ${t.process}`,
   }
+}
 
-  async function* run(): AsyncGenerator<Row[], SourceReadEnd> {
-    const extraction = await extractionMode()
+type Extraction = 'F' | 'D' | 'R'
+
+/**
+ * One ODQ request: OPEN, FETCH until E_NO_MORE_DATA over one connection held for the whole read, and
+ * CLOSE only in confirm(), after the run committed (§B.3).
+ */
+class OdpRequest {
+  private pointer: string | undefined
+  private completed = false
+  private closed = false
+
+  constructor(
+    private readonly ctx: OdpSourceContext,
+    readonly plan: OdpPlan,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async *pages(): AsyncGenerator<SourcePage, SourceReadEnd> {
+    const { ctx, signal } = this
+    const extraction = await this.extractionMode()
     // Delta-type requests (D, the init included, and R) carry the ODQ fields (§B.4); a row that lacks
     // them ends in 0x00 padding and decodes as blank / 0, so expecting them is the safe side.
-    const layout = new OdpLayout(delivered, extraction !== 'F')
+    const layout = new OdpLayout(this.plan.delivered, extraction !== 'F')
     const client = await ctx.pool.acquire(signal, ctx.log)
     let broken = false
     try {
-      const res = await call(client, FM.open, {
-        ...subscriberParams(ctx, t),
-        I_EXTRACTION_MODE: extraction,
-        I_EXPLICIT_CLOSE: 'X',
-        I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes),
-        ...(spec.fields?.length ? { IT_PROJECTION: delivered.map((f) => ({ FIELDNAME: f.name })) } : {}),
-        ...(selection.length ? { IT_SELECTIONS: selection } : {}),
-      })
-      checkReturn(res['ET_RETURN'], { ...caller, functionModule: FM.open }, (_l, text) =>
-        // §B.5: a subscription keeps the selection it was initialised with.
-        /illegal change in selection/i.test(text) ? 'SOURCE_BAD_REQUEST' : undefined,
-      )
-      pointer = str(res['E_POINTER'])
-      if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${what}`)
-      ctx.log('info', 'ODP request opened', { odp: t.odp, process: t.process, mode: extraction, pointer, repeats: extraction === 'R' ? previous?.pointer : undefined })
-      let pkg = ''
-      let rows = 0
-      for (let n = 1; ; n++) {
-        const f = await call(client, FM.fetch, { I_POINTER: pointer, I_PACKAGE: pkg, I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes) })
-        checkReturn(f['ET_RETURN'], { ...caller, functionModule: FM.fetch })
-        const data = Array.isArray(f['ET_DATA']) ? (f['ET_DATA'] as unknown[]) : []
-        const decoded = layout.rows(data as never, rows)
-        rows += decoded.length
-        for (let i = 0; i < decoded.length; i += spec.pageSize) yield decoded.slice(i, i + spec.pageSize)
-        pkg = str(f['E_PACKAGE'])
-        // §B.3: until E_NO_MORE_DATA = 'X' (or an empty package, which some releases send last).
-        if (str(f['E_NO_MORE_DATA']) === 'X' || data.length === 0) break
-        if (n > 1_000_000) throw new SourceError('SOURCE_PROTOCOL', `${FM.fetch} never said E_NO_MORE_DATA`)
-      }
-      ctx.log('info', 'ODP request read', { odp: t.odp, pointer, rows })
-      completed = true
+      const pointer = (this.pointer = await this.open(client, extraction, layout))
+      yield* this.fetchAll(client, pointer, layout)
+      this.completed = true
+      return this.end(pointer)
     } catch (e) {
       broken = signal.aborted || (e instanceof SourceError && e.code === 'SOURCE_UNAVAILABLE')
       throw e
     } finally {
       ctx.pool.release(client, broken, ctx.log)
     }
-    if (mode === 'FULL') return { token: pointer }
-    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context: t.context, odp: t.odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process: t.process, pointer }
+  }
+
+  /** A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R. */
+  async abandon(): Promise<void> {
+    if (this.plan.mode === 'FULL' && this.pointer && !this.closed) await closePointer(this.ctx, this.pointer, this.plan.what, new AbortController().signal).catch(() => undefined)
+  }
+
+  async confirm(signal: AbortSignal): Promise<void> {
+    const { ctx, plan, pointer } = this
+    // Closing a request that was not read to the end would drop the rest of it from ODQ.
+    if (!this.completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${plan.what} before its read ended; the request stays open for a repeat`)
+    if (!pointer || this.closed) return
+    await closePointer(ctx, pointer, plan.what, signal)
+    this.closed = true
+    ctx.log('info', 'ODP request closed (confirmed)', { odp: plan.t.odp, process: plan.t.process, pointer })
+  }
+
+  private async extractionMode(): Promise<Extraction> {
+    const { ctx, plan, signal } = this
+    if (plan.mode === 'FULL') return 'F'
+    if (plan.mode === 'DELTA_INIT') {
+      // A fresh init: drop whatever subscription this process had (a failed earlier init included).
+      await resetSubscription(ctx, plan.t, signal, true)
+      return 'D'
+    }
+    return deltaMode(ctx, { t: plan.t, previous: plan.previous!, what: plan.what, signal })
+  }
+
+  /** RODPS_REPL_ODP_OPEN; returns the request's pointer. */
+  private async open(client: RfcClient, extraction: Extraction, layout: OdpLayout): Promise<string> {
+    const { ctx, plan } = this
+    const res = await this.call(client, FM.open, {
+      ...subscriberParams(ctx, plan.t),
+      I_EXTRACTION_MODE: extraction,
+      I_EXPLICIT_CLOSE: 'X',
+      I_MAXPACKAGESIZE: this.packageBytes(layout),
+      ...(plan.projected ? { IT_PROJECTION: plan.delivered.map((f) => ({ FIELDNAME: f.name })) } : {}),
+      ...(plan.selection.length ? { IT_SELECTIONS: plan.selection } : {}),
+    })
+    checkReturn(res['ET_RETURN'], this.errorContext(FM.open), (_l, text) =>
+      // §B.5: a subscription keeps the selection it was initialised with.
+      /illegal change in selection/i.test(text) ? 'SOURCE_BAD_REQUEST' : undefined,
+    )
+    const pointer = str(res['E_POINTER'])
+    if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${plan.what}`)
+    ctx.log('info', 'ODP request opened', { odp: plan.t.odp, process: plan.t.process, mode: extraction, pointer, repeats: extraction === 'R' ? plan.previous?.pointer : undefined })
+    return pointer
+  }
+
+  /** RODPS_REPL_ODP_FETCH until the last package, each cut into pages of `pageSize` rows. */
+  private async *fetchAll(client: RfcClient, pointer: string, layout: OdpLayout): AsyncGenerator<SourcePage> {
+    const { ctx, plan } = this
+    let pkg = ''
+    let rows = 0
+    for (let n = 1; ; n++) {
+      const f = await this.call(client, FM.fetch, { I_POINTER: pointer, I_PACKAGE: pkg, I_MAXPACKAGESIZE: this.packageBytes(layout) })
+      checkReturn(f['ET_RETURN'], this.errorContext(FM.fetch))
+      const data = Array.isArray(f['ET_DATA']) ? (f['ET_DATA'] as RawLine[]) : []
+      const decoded = layout.rows(data, rows)
+      rows += decoded.length
+      for (let i = 0; i < decoded.length; i += plan.pageSize) yield { rows: decoded.slice(i, i + plan.pageSize) }
+      pkg = str(f['E_PACKAGE'])
+      // §B.3: until E_NO_MORE_DATA = 'X' (or an empty package, which some releases send last).
+      if (str(f['E_NO_MORE_DATA']) === 'X' || data.length === 0) break
+      if (n > 1_000_000) throw new SourceError('SOURCE_PROTOCOL', `${FM.fetch} never said E_NO_MORE_DATA`)
+    }
+    ctx.log('info', 'ODP request read', { odp: plan.t.odp, pointer, rows })
+  }
+
+  private end(pointer: string): SourceReadEnd {
+    const { ctx, plan } = this
+    if (plan.mode === 'FULL') return { token: pointer }
+    const { context, odp, process } = plan.t
+    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context, odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process, pointer }
     return { position: JSON.stringify(position), token: pointer }
   }
 
-  const read = lazyRead(odpColumns(delivered), run, async () => {
-    // A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R.
-    if (mode === 'FULL' && pointer && !closed) await closePointer(ctx, pointer, what, new AbortController().signal).catch(() => undefined)
-  })
-  return {
-    ...read,
-    async confirm(confirmSignal: AbortSignal) {
-      // Closing a request that was not read to the end would drop the rest of it from ODQ.
-      if (!completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${what} before its read ended; the request stays open for a repeat`)
-      if (!pointer || closed) return
-      await closePointer(ctx, pointer, what, confirmSignal)
-      closed = true
-      ctx.log('info', 'ODP request closed (confirmed)', { odp: t.odp, process: t.process, pointer })
-    },
+  /** OPEN and FETCH of one request go over the one connection the read holds. */
+  private call(client: RfcClient, fm: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return rfcCall(client, fm, params, { signal: this.signal, timeout: this.ctx.timeout, what: this.plan.what, secrets: this.ctx.pool.secrets })
+  }
+
+  private errorContext(functionModule: string): RfcErrorContext {
+    return { functionModule, what: this.plan.what, secrets: this.ctx.pool.secrets }
+  }
+
+  /** `I_MAXPACKAGESIZE` for `pageSize` rows. */
+  private packageBytes(layout: OdpLayout): number {
+    return Math.max(this.ctx.maxPackageBytes ?? 0, this.plan.pageSize * layout.rowBytes)
   }
 }
 
@@ -258,7 +328,14 @@ async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): P
  * told from "several deltas" (R would skip the earlier ones, D would double the later ones), so the
  * position is reported lost and a DELTA_INIT asked for.
  */
-async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition, what: string, signal: AbortSignal): Promise<'D' | 'R'> {
+interface DeltaRequest {
+  t: Target
+  previous: OdpPosition
+  what: string
+  signal: AbortSignal
+}
+
+async function deltaMode(ctx: OdpSourceContext, { t, previous, what, signal }: DeltaRequest): Promise<'D' | 'R'> {
   const list = await cursors(ctx, t, signal)
   if (list === undefined) return 'D'
   if (list.length === 0) {
