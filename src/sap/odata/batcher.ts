@@ -1,5 +1,5 @@
 /**
- * Server pages in batches of rows (sap-protocols.md §A.6.1): the scanner's parsed groups converted
+ * Server pages in batches of rows (docs/sap-protocols.md#a-6-1): the scanner's parsed groups converted
  * and cut to the size the consumer takes, so memory holds a batch, not a server page.
  */
 import type { Row } from '../fields.js'

@@ -1,5 +1,5 @@
 /**
- * A per-request timeout that covers the body (sap-protocols.md §A.6.1: a page may stream for long),
+ * A per-request timeout that covers the body (docs/sap-protocols.md#a-6-1: a page may stream for long),
  * without counting the time the caller holds a chunk.
  */
 
