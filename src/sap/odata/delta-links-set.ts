@@ -3,10 +3,10 @@
  * Used to list tokens and as the fallback when a change-tracked read carried no inline link.
  */
 import { SourceError } from '../errors.js'
+import { ValueError } from '../values.js'
 import { httpGetJson, type CookieJar, type HttpConfig } from './http.js'
 import type { DeltaLinkEntry } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
-import { ValueError } from '../values.js'
 import { converterFor } from './values.js'
 
 const toTimestamp = converterFor({ kind: 'timestamp' })

@@ -3,8 +3,8 @@
  * Entity sets are mapped lazily, so one property of an unsupported type only breaks the set that has it.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type ColumnType } from '../fields.js'
 import { SourceError } from '../errors.js'
+import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type ColumnType } from '../fields.js'
 import type { SapLog } from '../log.js'
 import type { EntitySetInfo } from './types.js'
 

@@ -3,13 +3,13 @@
  * of its raw rows (§B.4): delivered fields in ET_FIELDS order, OUTPUTLENG characters each, the ODQ
  * change mode and entity counter appended for delta requests.
  */
-import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
 import { SourceError } from '../errors.js'
+import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
+import type { SapLog } from '../log.js'
+import { badValue, ValueError } from '../values.js'
 import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
 import { RawRowDecoder, type RawLine } from './fragments.js'
-import type { SapLog } from '../log.js'
 import type { RfcPool } from './pool.js'
-import { badValue, ValueError } from '../values.js'
 import { columnOf, kindOf, slotConverter, type RfcField, type SlotConverter } from './values.js'
 
 export interface OdpField extends RfcField {

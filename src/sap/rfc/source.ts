@@ -4,13 +4,13 @@
  * so a machine without SAP's NW RFC SDK runs everything else and fails RFC use with
  * SOURCE_DRIVER_MISSING.
  */
-import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
 import { SourceError } from '../errors.js'
+import { silentLog, type SapLog } from '../log.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
+import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
 import { toSourceError } from './errors.js'
 import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
-import { silentLog, type SapLog } from '../log.js'
 import { RfcPool, rfcCall } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
 import { readTable, type TableSourceContext } from './table-source.js'

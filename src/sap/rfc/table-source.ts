@@ -3,16 +3,16 @@
  * rows changed since the position, de-duplicated — see watermark.ts). Rows are typed per §C.3 by
  * values.ts; paging and column groups are read-table.ts.
  */
-import type { Row } from '../fields.js'
 import { SourceError } from '../errors.js'
-import type { SourcePage, SourceReadEnd, SourceReadRequest } from '../source.js'
-import { planColumnGroups } from './column-groups.js'
+import type { Row } from '../fields.js'
 import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
 import type { SapLog } from '../log.js'
+import type { SourcePage, SourceReadEnd, SourceReadRequest } from '../source.js'
+import { badValue, ValueError } from '../values.js'
+import { planColumnGroups } from './column-groups.js'
 import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
-import { badValue, ValueError } from '../values.js'
 import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
 import {
   capFuture, decodePosition, encodePosition, fingerprint, lowerBound, resolveWatermark, sinceCondition, watermarkValue,
