@@ -6,6 +6,7 @@ import { selectionHash, selectionOf } from '../catalog/pipeline-world.js'
 import { isUniqueViolation } from '../catalog/prisma-errors.js'
 import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
 import { conflict, DomainError, notFound } from '../errors.js'
+import { backoff } from '../util/backoff.js'
 import type { Logger } from '../util/logger.js'
 import { extractionModeFor } from './extraction-mode.js'
 import { sweepStaging } from './leftovers.js'
@@ -215,9 +216,10 @@ export class Orchestrator {
     }
   }
 
+  /** Exact, without jitter: the delays are documented (30 s, then 60 s) and shown to people. */
   private backoffMs(attempt: number): number {
     const { baseDelayMs, maxDelayMs } = this.#retry
-    return Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1))
+    return backoff({ baseMs: baseDelayMs, maxMs: maxDelayMs }, attempt - 1)
   }
 
   /**

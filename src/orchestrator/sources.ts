@@ -3,7 +3,8 @@ import type { ResolvedConnection } from '../catalog/connections.js'
 import { ODataOdpClient, ODataSource } from '../sap/odata/index.js'
 import { guardedFetch } from '../net/guarded-http.js'
 import { OutboundPolicy } from '../net/outbound-policy.js'
-import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcLogFn, type RfcSource } from '../sap/rfc/index.js'
+import type { SapLog } from '../sap/log.js'
+import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
 import type { Source } from '../sap/source.js'
 import type { Logger } from '../util/logger.js'
 
@@ -34,8 +35,8 @@ export interface SourceOptions {
   log?: Logger
 }
 
-const logFnOf =
-  (log: Logger): RfcLogFn =>
+const sapLogOf =
+  (log: Logger): SapLog =>
   (level, msg, data) =>
     log[level](data ?? {}, msg)
 
@@ -56,17 +57,17 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   const fetch = guardedFetch(outbound)
   const connectGuard = rfcConnectGuard(outbound)
   const factory: SourceFactory = (c, log) => {
-    const logFn = logFnOf(log)
+    const sapLog = sapLogOf(log)
     if (c.protocol === 'ODATA') {
       const client = new ODataOdpClient(
         { serviceUrl: c.odata.serviceUrl, sapClient: c.odata.sapClient, user: c.odata.user, password: c.secrets.password, language: c.odata.language },
-        { retries: opts.retries, backoffMs: opts.backoffMs, log: logFn, fetch },
+        { retries: opts.retries, backoffMs: opts.backoffMs, log: sapLog, fetch },
       )
       return new ODataSource(client)
     }
     const fingerprint = createHash('sha256').update(JSON.stringify([c.rfc, c.secrets.password ?? null])).digest('hex')
     const cached = rfcSources.get(c.id)
-    if (cached?.fingerprint === fingerprint) return cached.source.forRun(logFn)
+    if (cached?.fingerprint === fingerprint) return cached.source.forRun(sapLog)
     if (cached) {
       const old = cached.source
       retiring.add(old)
@@ -79,13 +80,13 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
         clientFactory: opts.rfcClientFactory,
         connectGuard,
         poolSize: opts.rfcPoolSize,
-        log: opts.log ? logFnOf(opts.log.child({ connectionId: c.id })) : undefined,
+        log: opts.log ? sapLogOf(opts.log.child({ connectionId: c.id })) : undefined,
         retries: opts.retries,
         backoffMs: opts.backoffMs,
       },
     )
     rfcSources.set(c.id, { fingerprint, source })
-    return source.forRun(logFn)
+    return source.forRun(sapLog)
   }
   factory.close = async () => {
     await Promise.all([...[...rfcSources.values()].map((s) => s.source), ...retiring].map((s) => s.close()))

@@ -11,7 +11,7 @@ import {
   type WebResource,
 } from '@azure/storage-blob'
 import type { AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
-import { redact } from './object-errors.js'
+import { redact } from '../util/redact.js'
 
 export type { AzureBlobAuth, AzureBlobSecrets, AzureBlobSettings } from './azure-settings.js'
 

@@ -1,4 +1,5 @@
 import { withRetry, type RetryOptions } from './retry.js'
+import { redact } from '../util/redact.js'
 import { DestinationError } from './destination.js'
 import { AZURE_BLOB_CODES, S3_CODES } from './store-error-codes.js'
 
@@ -53,16 +54,6 @@ function factsOf(e: unknown): Facts {
     x?.cause?.code ??
     (x?.name && x.name !== 'Error' && x.name !== 'RestError' && !/^\d+$/.test(x.name) ? x.name : undefined)
   return { status, code, message: String(x?.message ?? e) }
-}
-
-/** Removes secrets from text: the given values and anything shaped like a SAS signature or key. */
-export function redact(text: string, secrets: Array<string | undefined>): string {
-  let out = text
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***')
-  return out
-    .replace(/([?&](?:sig|se|sv|sp|st|spr|srt|ss|sr|skoid|sktid|skt|ske|sks|skv)=)[^&\s'"]*/gi, '$1***')
-    .replace(/(AccountKey|SharedAccessSignature|SecretAccessKey)=[^;\s'"]*/gi, '$1=***')
-    .replace(/(Authorization:?\s*)(SharedKey|AWS4-HMAC-SHA256|Bearer)\s+[^\s'"]+/gi, '$1$2 ***')
 }
 
 /** True for a missing object (as opposed to a missing container or bucket). */

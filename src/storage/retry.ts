@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { backoff } from '../util/backoff.js'
 import { DestinationError } from './destination.js'
 
 /**
@@ -19,8 +20,7 @@ export const DEFAULT_STORAGE_RETRY: RetryOptions = { attempts: 4, baseDelayMs: 1
 
 /** The backoff before try `attempt + 1` (attempt counts from 1). */
 export function backoffDelay(attempt: number, o: RetryOptions, random = Math.random): number {
-  const exp = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1))
-  return Math.round(exp * (0.75 + random() * 0.5))
+  return backoff({ baseMs: o.baseDelayMs, maxMs: o.maxDelayMs, jitter: [0.75, 1.25] }, attempt - 1, { random })
 }
 
 /**

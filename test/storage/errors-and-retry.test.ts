@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DestinationError } from '../../src/storage/destination.js'
-import { isMissingObject, redact, storageError } from '../../src/storage/object-errors.js'
+import { isMissingObject, storageError } from '../../src/storage/object-errors.js'
+import { redact } from '../../src/util/redact.js'
 import { backoffDelay, withRetry } from '../../src/storage/retry.js'
 
 const azure = (statusCode: number | undefined, code: string, message = 'x') => Object.assign(new Error(message), { name: 'RestError', statusCode, code })

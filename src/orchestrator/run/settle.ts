@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { backoff, type BackoffPolicy } from '../../util/backoff.js'
 import { commitRun } from '../commit.js'
 import type { RunContext } from './context.js'
 
 /** Database commit attempts of a published run before it is left to the lost-run sweep. */
 const COMMIT_ATTEMPTS = 4
-const COMMIT_BACKOFF_MS = 250
+/** 250, 500, 1,000 ms between them: a busy database frees up quickly, and the run holds its lease. */
+const COMMIT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 1_000 }
 
 export type Settled = 'SUCCEEDED' | 'RELEASED'
 
@@ -29,7 +31,7 @@ export async function commitPublished(ctx: RunContext): Promise<Settled> {
       return 'RELEASED'
     } catch (err) {
       log.warn({ err, attempt }, 'the database commit of a published run failed')
-      if (attempt < COMMIT_ATTEMPTS) await sleep(COMMIT_BACKOFF_MS * 2 ** (attempt - 1))
+      if (attempt < COMMIT_ATTEMPTS) await sleep(backoff(COMMIT_BACKOFF, attempt - 1))
     }
   }
   await releaseForRollForward(ctx)

@@ -5,16 +5,17 @@
 import { XMLValidator } from 'fast-xml-parser'
 import { SourceError } from '../errors.js'
 import { readDeltaLinks } from './delta-links-set.js'
-import { abortReason, httpGet, httpGetJson, throwIfAborted, type HttpConfig } from './http.js'
+import { raceAbort } from '../../util/abort.js'
+import { httpGet, httpGetJson, type HttpConfig } from './http.js'
 import { DELTA_LINKS_PREFIX, ServiceMetadata } from './metadata.js'
 import { startRead } from './read.js'
-import type { ClientOptions, DeltaLinkEntry, EntitySetInfo, LogFn, ODataConnection, ReadRequest, ReadResult } from './types.js'
+import { silentLog, type SapLog } from '../log.js'
+import type { ClientOptions, DeltaLinkEntry, EntitySetInfo, ODataConnection, ReadRequest, ReadResult } from './types.js'
 import { parseServiceUrl, redactUrl, withParams, type ServiceBase } from './urls.js'
 
 const DEFAULT_TIMEOUT_MS = 120_000
 const DEFAULT_RETRIES = 4
 const DEFAULT_BACKOFF_MS = 500
-const noLog: LogFn = () => undefined
 
 
 /**
@@ -34,7 +35,7 @@ export class ODataOdpClient {
   readonly #http: HttpConfig
   readonly #svc: ServiceBase
   readonly #params: Array<[string, string | undefined]>
-  readonly #log: LogFn
+  readonly #log: SapLog
   readonly #user?: string
   #metadata?: Promise<ServiceMetadata>
 
@@ -48,7 +49,7 @@ export class ODataOdpClient {
       ['sap-client', encodeURIComponent(conn.sapClient ?? svc.sapClient ?? '') || undefined],
       ['sap-language', encodeURIComponent(conn.language ?? svc.language ?? '') || undefined],
     ]
-    this.#log = opts.log ?? noLog
+    this.#log = opts.log ?? silentLog
     const basic = user ? Buffer.from(`${user}:${password ?? ''}`, 'utf8').toString('base64') : undefined
     this.#http = {
       authorization: basic ? `Basic ${basic}` : undefined,
@@ -131,7 +132,7 @@ export class ODataOdpClient {
     await this.entitySet(entitySet, signal)
     const set = DELTA_LINKS_PREFIX + entitySet
     if (!md.has(set)) return []
-    return readDeltaLinks(this.#http, this.#svc, set, this.#params, signal)
+    return readDeltaLinks({ http: this.#http, svc: this.#svc, params: this.#params }, set, { signal })
   }
 
   /**
@@ -172,7 +173,7 @@ export class ODataOdpClient {
         this.#metadata = undefined
         throw e
       })
-    return raceSignal(this.#metadata, signal)
+    return raceAbort(this.#metadata, signal)
   }
 
   private async functionFlag(fn: string, flag: string, signal?: AbortSignal): Promise<boolean> {
@@ -186,23 +187,4 @@ export class ODataOdpClient {
     if (v === false || v === 'false' || v === '') return false
     throw new SourceError('SOURCE_PROTOCOL', `${fn} answered without a boolean ${flag}`)
   }
-}
-
-function raceSignal<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p
-  throwIfAborted(signal)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
 }

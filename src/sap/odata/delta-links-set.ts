@@ -3,24 +3,28 @@
  * Used to list tokens and as the fallback when a change-tracked read carried no inline link.
  */
 import { SourceError } from '../errors.js'
+import { ValueError } from '../values.js'
 import { httpGetJson, type CookieJar, type HttpConfig } from './http.js'
 import type { DeltaLinkEntry } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
-import { converterFor, ValueError } from './values.js'
+import { converterFor } from './values.js'
 
 const toTimestamp = converterFor({ kind: 'timestamp' })
 const toBoolean = converterFor({ kind: 'boolean' })
 const MAX_PAGES = 1000
 
+/** How to reach the service: its HTTP settings, base URL and the parameters every URL carries. */
+export interface ServiceContext {
+  http: HttpConfig
+  svc: ServiceBase
+  /** `sap-client`, `sap-language`. */
+  params: Array<[string, string | undefined]>
+}
+
 /** Every entry of `DeltaLinksOf…`, following `__next`, ordered oldest first. */
-export async function readDeltaLinks(
-  http: HttpConfig,
-  svc: ServiceBase,
-  set: string,
-  params: Array<[string, string | undefined]>,
-  signal?: AbortSignal,
-  jar?: CookieJar,
-): Promise<DeltaLinkEntry[]> {
+export async function readDeltaLinks(service: ServiceContext, set: string, opts: { signal?: AbortSignal; jar?: CookieJar } = {}): Promise<DeltaLinkEntry[]> {
+  const { http, svc, params } = service
+  const { signal, jar } = opts
   const out: DeltaLinkEntry[] = []
   let url: string | undefined = withParams(`${svc.base}/${encodeURIComponent(set)}?$format=json`, params)
   for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {

@@ -85,60 +85,68 @@ class FilterChecker {
       const c = s[p]
       if (/\s/.test(c)) {
         p++
-        continue
-      }
-      if (c === '(' || c === ')' || c === ',') {
+      } else if (c === '(' || c === ')' || c === ',') {
         out.push({ t: 'punct', c, pos: p++ })
-        continue
-      }
-      if (c === "'") {
+      } else if (c === "'") {
         const end = this.stringEnd(p)
         out.push({ t: 'lit', lit: 'string', pos: p, text: s.slice(p, end) })
         p = end
-        continue
-      }
-      const num = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[mMdDfFlL]?/.exec(s.slice(p))
-      if (num && (c !== '-' || this.expectsOperand(out))) {
-        const after = s[p + num[0].length]
-        if (after !== undefined && /[A-Za-z_]/.test(after)) this.fail(`malformed number ${JSON.stringify(s.slice(p, p + num[0].length + 1))}`, p)
-        out.push({ t: 'lit', lit: 'number', pos: p, text: num[0] })
-        p += num[0].length
-        continue
-      }
-      const id = /^[A-Za-z_][A-Za-z0-9_/]*/.exec(s.slice(p))
-      if (id) {
-        const word = id[0]
-        const typed = TYPED_PREFIX[word.toLowerCase()]
-        if (typed && s[p + word.length] === "'") {
-          const end = this.stringEnd(p + word.length)
-          out.push({ t: 'lit', lit: typed, pos: p, text: s.slice(p, end) })
-          p = end
-        } else if (word === 'true' || word === 'false') {
-          out.push({ t: 'lit', lit: 'boolean', pos: p, text: word })
-          p += word.length
-        } else if (word === 'null') {
-          out.push({ t: 'lit', lit: 'null', pos: p, text: word })
-          p += word.length
-        } else if (!KEYWORDS.has(word) && KEYWORDS.has(word.toLowerCase()) && !this.kinds.has(word)) {
-          this.fail(`write operators in lower case: '${word.toLowerCase()}' instead of '${word}'`, p)
-        } else if (KEYWORDS.has(word)) {
-          out.push({ t: 'op', op: word, pos: p })
-          p += word.length
+      } else {
+        const tok = this.number(p, out) ?? this.word(p)
+        if (tok) {
+          out.push(tok)
+          p = tok.pos + this.tokenLength(tok)
+        } else if (c === '-') {
+          out.push({ t: 'op', op: '-', pos: p++ })
         } else {
-          out.push({ t: 'id', name: word, pos: p })
-          p += word.length
+          for (const [re, hint] of MISTAKES) if (re.test(s.slice(p))) this.fail(hint, p)
+          this.fail(`unexpected character ${JSON.stringify(c)}`, p)
         }
-        continue
       }
-      if (c === '-') {
-        out.push({ t: 'op', op: '-', pos: p++ })
-        continue
-      }
-      for (const [re, hint] of MISTAKES) if (re.test(s.slice(p))) this.fail(hint, p)
-      this.fail(`unexpected character ${JSON.stringify(c)}`, p)
     }
     out.push({ t: 'end', pos: s.length })
     return out
+  }
+
+  /** A number literal at `p`; a `-` is a sign only where an operand is expected. */
+  private number(p: number, out: Tok[]): Tok | undefined {
+    const s = this.text
+    const num = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[mMdDfFlL]?/.exec(s.slice(p))
+    if (!num || (s[p] === '-' && !this.expectsOperand(out))) return undefined
+    const after = s[p + num[0].length]
+    if (after !== undefined && /[A-Za-z_]/.test(after)) this.fail(`malformed number ${JSON.stringify(s.slice(p, p + num[0].length + 1))}`, p)
+    return { t: 'lit', lit: 'number', pos: p, text: num[0] }
+  }
+
+  /** A word at `p`: a typed literal (`datetime'…'`), true/false/null, an operator or a field. */
+  private word(p: number): Tok | undefined {
+    const s = this.text
+    const id = /^[A-Za-z_][A-Za-z0-9_/]*/.exec(s.slice(p))
+    if (!id) return undefined
+    const word = id[0]
+    const typed = TYPED_PREFIX[word.toLowerCase()]
+    if (typed && s[p + word.length] === "'") return { t: 'lit', lit: typed, pos: p, text: s.slice(p, this.stringEnd(p + word.length)) }
+    if (word === 'true' || word === 'false') return { t: 'lit', lit: 'boolean', pos: p, text: word }
+    if (word === 'null') return { t: 'lit', lit: 'null', pos: p, text: word }
+    if (!KEYWORDS.has(word) && KEYWORDS.has(word.toLowerCase()) && !this.kinds.has(word)) {
+      this.fail(`write operators in lower case: '${word.toLowerCase()}' instead of '${word}'`, p)
+    }
+    if (KEYWORDS.has(word)) return { t: 'op', op: word, pos: p }
+    return { t: 'id', name: word, pos: p }
+  }
+
+  /** Characters a token takes in the text. */
+  private tokenLength(tok: Tok): number {
+    switch (tok.t) {
+      case 'lit':
+        return tok.text.length
+      case 'id':
+        return tok.name.length
+      case 'op':
+        return tok.op.length
+      default:
+        return 1
+    }
   }
 
   /** Index after the closing quote of a literal opening at `start` (`''` is an escaped quote). */

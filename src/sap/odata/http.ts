@@ -9,10 +9,16 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { abortReason, raceAbort, throwIfAborted } from '../../util/abort.js'
+import { backoff, retryAfterMs, type BackoffPolicy } from '../../util/backoff.js'
+import { redact } from '../../util/redact.js'
 import { SourceError } from '../errors.js'
+import type { SapLog } from '../log.js'
 import type { CookieJar } from './cookies.js'
+import { Deadline } from './deadline.js'
+import { describeNetworkError, isNetworkError, outboundRefusal } from './network-errors.js'
 import { classifyStatus, parseSapError } from './sap-error.js'
-import type { LogFn, ReadMode } from './types.js'
+import type { ReadMode } from './types.js'
 import { redactUrl } from './urls.js'
 
 export { CookieJar } from './cookies.js'
@@ -24,7 +30,7 @@ export interface HttpConfig {
   retries: number
   backoffMs: number
   fetch: typeof fetch
-  log: LogFn
+  log: SapLog
   /**
    * The password (and its Authorization form): blanked from error messages, for a server that
    * quotes the request back (a proxy's error page, a hostile endpoint).
@@ -62,13 +68,9 @@ export interface HttpResult {
   ms: number
 }
 
-const MAX_BACKOFF_MS = 30_000
-const MAX_RETRY_AFTER_MS = 300_000
+/** Doubling from `backoffMs` up to 30 s, each delay somewhere in its upper half. */
+const backoffPolicy = (cfg: HttpConfig): BackoffPolicy => ({ baseMs: cfg.backoffMs, maxMs: 30_000, jitter: [0.5, 1] })
 const ERROR_BODY_LIMIT = 64 * 1024
-const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-])
 
 /** GET `url`; resolves with the body of a 2xx answer, throws SourceError or the abort reason. */
 export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): Promise<HttpResult> {
@@ -92,130 +94,149 @@ export async function httpGet(cfg: HttpConfig, url: string, opts: GetOptions): P
  * SOURCE_UNAVAILABLE (the run is retried from its start) rather than yield a row twice or lose one.
  */
 export async function* httpGetBody(cfg: HttpConfig, url: string, opts: BodyOptions): AsyncGenerator<Uint8Array, void, undefined> {
-  const safeUrl = redactUrl(url)
-  const headers: Record<string, string> = {
-    Accept: opts.accept === 'json' ? 'application/json' : 'application/xml',
-    DataServiceVersion: '2.0',
-    MaxDataServiceVersion: '2.0',
-  }
-  if (cfg.authorization) headers['Authorization'] = cfg.authorization
-  if (opts.prefer) headers['Prefer'] = opts.prefer
-  const signal = opts.signal
-  /** Bytes yielded so far and their hash, to resume after them on a retry. */
-  let yielded = 0
-  const yieldedHash = opts.restart || cfg.retries === 0 ? undefined : createHash('sha1')
-
-  let lastFailure: SourceError | undefined
+  const get = new BodyGet(cfg, url, opts)
   for (let attempt = 0; ; attempt++) {
-    throwIfAborted(signal)
+    throwIfAborted(opts.signal)
+    const retry = yield* get.attempt(attempt)
+    if (!retry) return
+    await get.wait(retry, attempt)
+  }
+}
+
+/** A failure a retry may cure, and how long SAP asked us to wait (Retry-After). */
+interface Retry {
+  failure: SourceError
+  waitMs?: number
+}
+
+/** The attempts of one GET, and what they share: headers, the bytes yielded so far, the last failure. */
+class BodyGet {
+  private readonly safeUrl: string
+  private readonly headers: Record<string, string>
+  /** Bytes yielded so far and their hash, to resume after them on a retry. */
+  private yielded = 0
+  private readonly yieldedHash: Hash | undefined
+  private lastFailure: SourceError | undefined
+
+  constructor(
+    private readonly cfg: HttpConfig,
+    private readonly url: string,
+    private readonly opts: BodyOptions,
+  ) {
+    this.safeUrl = redactUrl(url)
+    this.headers = {
+      Accept: opts.accept === 'json' ? 'application/json' : 'application/xml',
+      DataServiceVersion: '2.0',
+      MaxDataServiceVersion: '2.0',
+    }
+    if (cfg.authorization) this.headers['Authorization'] = cfg.authorization
+    if (opts.prefer) this.headers['Prefer'] = opts.prefer
+    this.yieldedHash = opts.restart || cfg.retries === 0 ? undefined : createHash('sha1')
+  }
+
+  /** Yields the body of a 2xx answer; returns undefined once it is whole, or a failure worth a retry. */
+  async *attempt(attempt: number): AsyncGenerator<Uint8Array, Retry | undefined> {
+    const { cfg, opts } = this
     const cookie = opts.jar?.header()
-    if (cookie) headers['Cookie'] = cookie
-    const deadline = new Deadline(cfg.timeoutMs, signal)
+    if (cookie) this.headers['Cookie'] = cookie
+    const deadline = new Deadline(cfg.timeoutMs, opts.signal)
     const started = performance.now()
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-    let done = false
-    let failure: SourceError
-    let waitMs: number | undefined
     try {
-      const res = await cfg.fetch(url, { method: 'GET', headers, signal: deadline.signal, redirect: 'manual' })
+      const res = await cfg.fetch(this.url, { method: 'GET', headers: this.headers, signal: deadline.signal, redirect: 'manual' })
       opts.jar?.store(res.headers)
-      if (res.status >= 200 && res.status < 300) {
-        opts.onResponse?.(res)
-        if (yielded > 0 && opts.restart) {
-          opts.restart()
-          yielded = 0
-        }
-        let skip = yielded
-        const resent = skip > 0 ? createHash('sha1') : undefined
-        reader = res.body?.getReader()
-        while (reader) {
-          const r = await readOrAbort(reader, deadline.signal)
-          if (r.done) break
-          let chunk = r.value
-          if (skip > 0) {
-            const n = Math.min(skip, chunk.byteLength)
-            resent!.update(chunk.subarray(0, n))
-            skip -= n
-            chunk = chunk.subarray(n)
-            if (skip === 0) sameBytes(resent!, yieldedHash!, yielded, safeUrl)
-            if (chunk.byteLength === 0) continue
-          }
-          yieldedHash?.update(chunk)
-          yielded += chunk.byteLength
-          deadline.pause()
-          yield chunk
-          deadline.resume()
-        }
-        done = true
-        if (skip > 0) throw resentDiffers(yielded, safeUrl, 'ended before')
-        const ms = performance.now() - started
-        cfg.log('debug', 'GET', { url: safeUrl, status: res.status, ms: Math.round(ms), bytes: yielded, attempt })
-        return
-      }
-      const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
-      // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
-      // configured origin only; the target is not shown either, as it may be an internal address.
-      const verdict = classifyStatus(res.status, parseSapError(body), { url: safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
-      verdict.error.message = blank(verdict.error.message, cfg.secrets)
-      if (!verdict.retry) throw lostRead(verdict.error, lastFailure, opts.continuation === true)
-      failure = verdict.error
-      waitMs = retryAfterMs(res.headers.get('retry-after'))
+      if (res.status < 200 || res.status >= 300) return await this.refused(res, deadline)
+      opts.onResponse?.(res)
+      yield* this.body(res, deadline)
+      cfg.log('debug', 'GET', { url: this.safeUrl, status: res.status, ms: Math.round(performance.now() - started), bytes: this.yielded, attempt })
+      return undefined
     } catch (e) {
-      if (signal?.aborted) throw abortReason(signal)
-      if (e instanceof SourceError) throw e
-      const refused = outboundRefusal(e)
-      if (refused) throw new SourceError('OUTBOUND_REFUSED', `${refused.message} (GET ${safeUrl})`, { cause: e })
-      if (deadline.timedOut) {
-        failure = new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
-      } else if (isNetworkError(e)) {
-        failure = new SourceError('SOURCE_UNAVAILABLE', `connection to SAP failed: ${describeNetworkError(e)} (GET ${safeUrl})`, { cause: e })
-      } else {
-        throw new SourceError('SOURCE_PROTOCOL', `request failed: ${(e as Error)?.message ?? String(e)} (GET ${safeUrl})`, { cause: e })
-      }
+      return { failure: this.transportFailure(e, deadline) }
     } finally {
       deadline.dispose()
-      // The caller stopped early, or the body failed: let go of the socket. Not awaited: on a body
-      // undici has already aborted, cancel() (like read()) may never settle.
-      if (reader && !done) reader.cancel().catch(() => undefined)
     }
+  }
+
+  /** Throws the failure when no retries are left; otherwise waits out the backoff. */
+  async wait({ failure, waitMs }: Retry, attempt: number): Promise<void> {
+    const { cfg, opts } = this
     if (attempt >= cfg.retries) {
       if (cfg.retries > 0) failure.message += ` (gave up after ${attempt + 1} attempts)`
       throw failure
     }
-    lastFailure = failure
-    const delay = waitMs ?? backoff(cfg.backoffMs, attempt)
-    cfg.log('warn', 'SAP request failed, retrying', { url: safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus, resumeAtByte: yielded || undefined })
+    this.lastFailure = failure
+    const delay = backoff(backoffPolicy(cfg), attempt, { retryAfterMs: waitMs })
+    cfg.log('warn', 'SAP request failed, retrying', { url: this.safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus, resumeAtByte: this.yielded || undefined })
     try {
-      await sleep(delay, undefined, { signal })
+      await sleep(delay, undefined, { signal: opts.signal })
     } catch {
-      throw abortReason(signal!)
+      throw abortReason(opts.signal!)
     }
   }
-}
 
-/**
- * `reader.read()`, rejected with the abort reason as soon as `signal` aborts. undici leaves a read
- * pending forever when its fetch is aborted after the whole body arrived but before the reader saw
- * its end (Node 20.20), which would hang a cancelled run. The listener is removed after every read:
- * racing each read against one long-lived promise would pile up a reaction per chunk on it, keeping
- * every chunk of the page alive.
- */
-function readOrAbort<T>(reader: ReadableStreamDefaultReader<T>, signal: AbortSignal): Promise<ReadableStreamReadResult<T>> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    reader.read().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(r)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(e)
-      },
-    )
-  })
+  /** The body of a 2xx answer; after a retry, the bytes yielded before are checked and passed over. */
+  private async *body(res: Response, deadline: Deadline): AsyncGenerator<Uint8Array> {
+    if (this.yielded > 0 && this.opts.restart) {
+      this.opts.restart()
+      this.yielded = 0
+    }
+    let skip = this.yielded
+    const resent = skip > 0 ? createHash('sha1') : undefined
+    const reader = res.body?.getReader()
+    let done = false
+    try {
+      while (reader) {
+        // raced: undici leaves a read pending forever when its fetch is aborted after the whole
+        // body arrived but before the reader saw its end (Node 20.20), hanging a cancelled run
+        const r = await raceAbort(reader.read(), deadline.signal)
+        if (r.done) break
+        let chunk = r.value
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.byteLength)
+          resent!.update(chunk.subarray(0, n))
+          skip -= n
+          chunk = chunk.subarray(n)
+          if (skip === 0) sameBytes(resent!, this.yieldedHash!, this.yielded, this.safeUrl)
+          if (chunk.byteLength === 0) continue
+        }
+        this.yieldedHash?.update(chunk)
+        this.yielded += chunk.byteLength
+        deadline.pause()
+        yield chunk
+        deadline.resume()
+      }
+      done = true
+    } finally {
+      // The caller stopped early, or the body failed: let go of the socket. Not awaited: on a body
+      // undici has already aborted, cancel() (like read()) may never settle.
+      if (reader && !done) reader.cancel().catch(() => undefined)
+    }
+    if (skip > 0) throw resentDiffers(this.yielded, this.safeUrl, 'ended before')
+  }
+
+  /** A non-2xx answer: a failure a retry may cure (with SAP's Retry-After), or thrown. */
+  private async refused(res: Response, deadline: Deadline): Promise<Retry> {
+    const { opts } = this
+    const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
+    // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
+    // configured origin only; the target is not shown either, as it may be an internal address.
+    const verdict = classifyStatus(res.status, parseSapError(body), { url: this.safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
+    verdict.error.message = redact(verdict.error.message, this.cfg.secrets ?? [])
+    if (!verdict.retry) throw lostRead(verdict.error, this.lastFailure, opts.continuation === true)
+    return { failure: verdict.error, waitMs: retryAfterMs(res.headers.get('retry-after')) }
+  }
+
+  /** What failed on the way: a timeout or a dropped connection is worth a retry, the rest is thrown. */
+  private transportFailure(e: unknown, deadline: Deadline): SourceError {
+    const { cfg, safeUrl } = this
+    const signal = this.opts.signal
+    if (signal?.aborted) throw abortReason(signal)
+    if (e instanceof SourceError) throw e
+    const refused = outboundRefusal(e)
+    if (refused) throw new SourceError('OUTBOUND_REFUSED', `${refused.message} (GET ${safeUrl})`, { cause: e })
+    if (deadline.timedOut) return new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
+    if (isNetworkError(e)) return new SourceError('SOURCE_UNAVAILABLE', `connection to SAP failed: ${describeNetworkError(e)} (GET ${safeUrl})`, { cause: e })
+    throw new SourceError('SOURCE_PROTOCOL', `request failed: ${(e as Error)?.message ?? String(e)} (GET ${safeUrl})`, { cause: e })
+  }
 }
 
 function sameBytes(resent: Hash, yielded: Hash, bytes: number, safeUrl: string): void {
@@ -230,69 +251,6 @@ function resentDiffers(bytes: number, safeUrl: string, how: string): SourceError
 }
 
 /**
- * The abort signal of one attempt: the caller's signal plus a timeout that counts only the time the
- * request waits for SAP. While the caller works on a yielded chunk the clock stops, so a slow
- * consumer (back-pressure) is not mistaken for a slow SAP.
- */
-class Deadline {
-  private readonly ctl = new AbortController()
-  private readonly startedAt = performance.now()
-  private readonly onAbort: () => void
-  private timer: NodeJS.Timeout | undefined
-  private pausedAt = -1
-  private pausedMs = 0
-  private disposed = false
-  timedOut = false
-
-  constructor(
-    private readonly ms: number,
-    private readonly outer?: AbortSignal,
-  ) {
-    this.onAbort = () => this.ctl.abort(outer?.reason)
-    outer?.addEventListener('abort', this.onAbort, { once: true })
-    this.arm(ms)
-  }
-
-  get signal(): AbortSignal {
-    return this.ctl.signal
-  }
-
-  pause(): void {
-    this.pausedAt = performance.now()
-  }
-
-  resume(): void {
-    if (this.pausedAt < 0) return
-    this.pausedMs += performance.now() - this.pausedAt
-    this.pausedAt = -1
-    if (!this.timer && !this.disposed) this.arm(this.ms - this.activeMs())
-  }
-
-  dispose(): void {
-    this.disposed = true
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.outer?.removeEventListener('abort', this.onAbort)
-  }
-
-  private activeMs(): number {
-    return performance.now() - this.startedAt - this.pausedMs
-  }
-
-  // One timer per attempt, re-armed for the remainder when it fires early (time spent paused).
-  private arm(delay: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      if (this.pausedAt >= 0) return // resume() re-arms
-      const left = this.ms - this.activeMs()
-      if (left > 1) return this.arm(left)
-      this.timedOut = true
-      this.ctl.abort(new DOMException('request timed out', 'TimeoutError'))
-    }, Math.max(0, delay))
-  }
-}
-
-/**
  * SAP ends a paged ODP read when a page fails, the connection drops or the consumer idles too long;
  * the `$skiptoken` of the next page is then refused with a 400/404. Neither the request nor the
  * caller is wrong, and restarting the read (the run) helps, so that is SOURCE_UNAVAILABLE. Auth
@@ -304,41 +262,6 @@ function lostRead(error: SourceError, previous: SourceError | undefined, continu
   return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, { httpStatus: error.httpStatus, sapCode: error.sapCode, cause: error })
 }
 
-function blank(text: string, secrets: string[] | undefined): string {
-  let out = text
-  for (const s of secrets ?? []) if (s.length >= 4) out = out.split(s).join('***')
-  return out
-}
-
-/** Exponential backoff with jitter in [½, 1] of the step, capped. */
-export function backoff(baseMs: number, attempt: number): number {
-  const step = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt)
-  return Math.round(step * (0.5 + Math.random() * 0.5))
-}
-
-/** `Retry-After` as seconds or an HTTP date, in ms (capped); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  const v = value.trim()
-  let ms: number
-  if (/^\d+$/.test(v)) ms = Number(v) * 1000
-  else {
-    const at = Date.parse(v)
-    if (Number.isNaN(at)) return undefined
-    ms = Math.max(0, at - now)
-  }
-  return Math.min(ms, MAX_RETRY_AFTER_MS)
-}
-
-/** The abort reason as fetch reports it: `signal.reason` (a DOMException named AbortError by default). */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw abortReason(signal)
-}
-
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */
 async function readLimited(res: Response, limit: number, signal: AbortSignal): Promise<string> {
   if (!res.body) return ''
@@ -348,7 +271,7 @@ async function readLimited(res: Response, limit: number, signal: AbortSignal): P
   let done = false
   try {
     while (size < limit) {
-      const r = await readOrAbort(reader, signal)
+      const r = await raceAbort(reader.read(), signal)
       if (r.done) {
         done = true
         break
@@ -361,53 +284,6 @@ async function readLimited(res: Response, limit: number, signal: AbortSignal): P
   }
   return Buffer.concat(chunks).toString('utf8')
 }
-
-function errorCode(e: unknown): string | undefined {
-  for (let c: unknown = e, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
-    const code = (c as { code?: unknown }).code
-    if (typeof code === 'string') return code
-  }
-  return undefined
-}
-
-function isNetworkError(e: unknown): boolean {
-  const code = errorCode(e)
-  if (code && NETWORK_CODES.has(code)) return true
-  // undici: "fetch failed" (connect), "terminated" (socket closed mid-body).
-  return e instanceof TypeError && (e.message === 'fetch failed' || e.message === 'terminated' || !!(e as { cause?: unknown }).cause)
-}
-
-const NETWORK_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connect timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-}
-
-/**
- * The failure as a code and a few words. Socket messages name the address a host resolved to
- * (`connect ECONNREFUSED 10.1.2.3:8000`), which is not the caller's business; TLS failures keep
- * their code (ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE…), which says enough.
- */
-function describeNetworkError(e: unknown): string {
-  const code = errorCode(e)
-  if (code) return NETWORK_TEXT[code] ? `${code} (${NETWORK_TEXT[code]})` : code
-  return (e as Error)?.message === 'terminated' ? 'the connection closed mid-answer' : 'the request failed'
-}
-
-/** The OutboundRefused somewhere in an error's cause chain (fetch wraps connector errors). */
-function outboundRefusal(e: unknown): Error | undefined {
-  for (let c: unknown = e, depth = 0; c && depth < 4; c = (c as { cause?: unknown }).cause, depth++)
-    if ((c as { code?: unknown }).code === 'E_OUTBOUND_REFUSED') return c as Error
-  return undefined
-}
-
 
 /** GET and JSON.parse; a 2xx body that is not JSON (an HTML logon page, XML) is SOURCE_PROTOCOL. */
 export async function httpGetJson(cfg: HttpConfig, url: string, opts: Omit<GetOptions, 'accept'>): Promise<{ json: unknown; res: HttpResult; parseMs: number }> {

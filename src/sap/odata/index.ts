@@ -4,8 +4,6 @@ export type {
   ClientOptions,
   DeltaLinkEntry,
   EntitySetInfo,
-  LogFn,
-  LogLevel,
   ODataConnection,
   Page,
   ReadEnd,

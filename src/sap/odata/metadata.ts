@@ -3,9 +3,10 @@
  * Entity sets are mapped lazily, so one property of an unsupported type only breaks the set that has it.
  */
 import { XMLParser } from 'fast-xml-parser'
-import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type ColumnType } from '../fields.js'
 import { SourceError } from '../errors.js'
-import type { EntitySetInfo, LogFn } from './types.js'
+import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type ColumnType } from '../fields.js'
+import type { SapLog } from '../log.js'
+import type { EntitySetInfo } from './types.js'
 
 const SAP_NS = 'http://www.sap.com/Protocols/SAPData'
 /** Largest precision Parquet readers commonly accept (DuckDB, Spark, Arrow decimal128). */
@@ -45,7 +46,7 @@ export class ServiceMetadata {
   private readonly mapped = new Map<string, EntitySetInfo>()
   private readonly sap: string
 
-  constructor(xml: string, private readonly log?: LogFn) {
+  constructor(xml: string, private readonly log?: SapLog) {
     let doc: XmlNode
     try {
       doc = parser.parse(xml) as XmlNode

@@ -63,52 +63,62 @@ export class PageEnvelope {
         continue
       }
       i++
-      if (isSpace(c)) continue
-      if (!this.started) {
-        if (c === 0xef || c === 0xbb || c === 0xbf) continue // a UTF-8 BOM; TextDecoder drops it from the envelope
-        if (c !== LBRACE) throw new BodyShapeError('syntax', 'the body does not start with {')
-        this.started = true
-      }
-      const top = this.stack[this.stack.length - 1]
-      switch (c) {
-        case LBRACE:
-        case LBRACKET:
-          if (c === LBRACKET && this.valueNext && this.atResults()) {
-            this.copy(i)
-            this.sawResults = this.entered = true
-            return i
-          }
-          this.stack.push(c)
-          this.keyNext = c === LBRACE
-          this.valueNext = false
-          break
-        case RBRACE:
-        case RBRACKET:
-          if (this.stack.pop() === undefined) throw new BodyShapeError('syntax', `unexpected ${String.fromCharCode(c)}`)
-          this.keyNext = this.valueNext = false
-          break
-        case QUOTE:
-          this.inString = true
-          this.readingKey = this.keyNext && top === LBRACE
-          if (this.readingKey) {
-            this.copy(i)
-            this.keyAt = this.envLen
-          }
-          this.keyNext = this.valueNext = false
-          break
-        case COLON:
-          this.valueNext = true
-          break
-        case COMMA:
-          this.keyNext = top === LBRACE
-          this.valueNext = false
-          break
-        default:
-          this.valueNext = false
-      }
+      if (isSpace(c) || !this.start(c)) continue
+      if (this.structure(c, i)) return i
     }
     this.copy(Math.min(i, len))
     return i
+  }
+
+  /** Before the body's first `{`: whether `c` is JSON to follow (false for the bytes of a BOM). */
+  private start(c: number): boolean {
+    if (this.started) return true
+    if (c === 0xef || c === 0xbb || c === 0xbf) return false // a UTF-8 BOM; TextDecoder drops it from the envelope
+    if (c !== LBRACE) throw new BodyShapeError('syntax', 'the body does not start with {')
+    this.started = true
+    return true
+  }
+
+  /** One structural byte outside strings, `i` just after it; true when it opened results. */
+  private structure(c: number, i: number): boolean {
+    const top = this.stack[this.stack.length - 1]
+    switch (c) {
+      case LBRACE:
+      case LBRACKET:
+        if (c === LBRACKET && this.valueNext && this.atResults()) {
+          this.copy(i)
+          this.sawResults = this.entered = true
+          return true
+        }
+        this.stack.push(c)
+        this.keyNext = c === LBRACE
+        this.valueNext = false
+        break
+      case RBRACE:
+      case RBRACKET:
+        if (this.stack.pop() === undefined) throw new BodyShapeError('syntax', `unexpected ${String.fromCharCode(c)}`)
+        this.keyNext = this.valueNext = false
+        break
+      case QUOTE:
+        this.inString = true
+        this.readingKey = this.keyNext && top === LBRACE
+        if (this.readingKey) {
+          this.copy(i)
+          this.keyAt = this.envLen
+        }
+        this.keyNext = this.valueNext = false
+        break
+      case COLON:
+        this.valueNext = true
+        break
+      case COMMA:
+        this.keyNext = top === LBRACE
+        this.valueNext = false
+        break
+      default:
+        this.valueNext = false
+    }
+    return false
   }
 
   /** Results ended with the `]` at `at` in the caller's buffer: it is copied with what follows. */

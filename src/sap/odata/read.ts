@@ -8,17 +8,21 @@
  * pages. `__next`/`__delta` are known only at the end of a body; the rows before are already out, and
  * the links are judged (A.6.5) exactly as if the page had been read whole.
  */
+import { throwIfAborted } from '../../util/abort.js'
 import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
 import { SourceError } from '../errors.js'
+import { lazyRead, requirePageSize } from '../lazy-read.js'
+import type { SapLog } from '../log.js'
+import { Batcher } from './batcher.js'
 import { hasDeltaToken, isLink, isTerminalDeltaNext, parseDeltaToken } from './delta-link.js'
-import { CookieJar, httpGetBody, throwIfAborted, type HttpConfig } from './http.js'
-import { DELTA_LINKS_PREFIX, type ServiceMetadata } from './metadata.js'
-import { validateFilter } from './filter.js'
 import { pickDeltaLink, readDeltaLinks } from './delta-links-set.js'
+import { validateFilter } from './filter.js'
+import { CookieJar, httpGetBody, type HttpConfig } from './http.js'
+import { DELTA_LINKS_PREFIX, type ServiceMetadata } from './metadata.js'
 import { BodyShapeError, ResultsScanner } from './results-scanner.js'
-import type { EntitySetInfo, LogFn, Page, ReadEnd, ReadRequest, ReadResult } from './types.js'
+import type { EntitySetInfo, Page, ReadEnd, ReadRequest, ReadResult } from './types.js'
 import { pinToService, redactUrl, withParams, type ServiceBase } from './urls.js'
-import { buildRowPlan, convertRows, type RowPlan } from './values.js'
+import { buildRowPlan } from './values.js'
 
 /**
  * Rows per yielded page unless the request says otherwise. Small on purpose: a batch lives until the
@@ -35,15 +39,13 @@ export interface ReadContext {
   /** `sap-client`, `sap-language`: appended to every URL that lacks them. */
   params: Array<[string, string | undefined]>
   metadata: ServiceMetadata
-  log: LogFn
+  log: SapLog
 }
 
 /** Validates the request against the metadata and returns the lazy result. Throws before any HTTP. */
 export function startRead(ctx: ReadContext, info: EntitySetInfo, req: ReadRequest): ReadResult {
-  if (!Number.isSafeInteger(req.pageSize) || req.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(req.pageSize)}`)
-  if (req.batchRows !== undefined && (!Number.isSafeInteger(req.batchRows) || req.batchRows < 1)) {
-    throw new SourceError('SOURCE_BAD_REQUEST', `batchRows must be a positive integer, got ${String(req.batchRows)}`)
-  }
+  requirePageSize('pageSize', req.pageSize)
+  if (req.batchRows !== undefined) requirePageSize('batchRows', req.batchRows)
   if (req.mode !== 'FULL' && !info.deltaCapable) {
     throw new SourceError('SOURCE_BAD_REQUEST', `entity set ${info.entitySet} is not delta-capable (no sap:change-tracking, no ${DELTA_LINKS_PREFIX}${info.entitySet}); use a FULL read`)
   }
@@ -59,12 +61,13 @@ export function startRead(ctx: ReadContext, info: EntitySetInfo, req: ReadReques
       url = pinned(ctx, req.deltaLink.trim())
       columns = columnsOfLink(info, url, req.select, columns)
     } else {
-      url = withParams(entitySetUrl(ctx, info, columns, req, token), ctx.params)
+      url = withParams(entitySetUrl(ctx, { info, columns, req, token }), ctx.params)
     }
   } else {
-    url = withParams(entitySetUrl(ctx, info, columns, req), ctx.params)
+    url = withParams(entitySetUrl(ctx, { info, columns, req }), ctx.params)
   }
-  return new Reader(ctx, info, req, columns, url, token).result()
+  const opts: ReaderOptions = { ctx, info, req, columns, firstUrl: url, token }
+  return lazyRead<Page, ReadEnd>({ columns, produce: () => new Reader(opts).pages() })
 }
 
 /** Selected business fields + business key + ODQ fields, in `$metadata` order. */
@@ -83,7 +86,16 @@ function listNames(names: string[], max = 30): string {
   return names.length > max ? `${names.slice(0, max).join(', ')}, … (${names.length} in all)` : names.join(', ')
 }
 
-function entitySetUrl(ctx: ReadContext, info: EntitySetInfo, columns: Column[], req: ReadRequest, token?: string): string {
+interface EntitySetQuery {
+  info: EntitySetInfo
+  columns: Column[]
+  /** Its `select` and `filter`. */
+  req: ReadRequest
+  /** Read the changes after this delta token. */
+  token?: string
+}
+
+function entitySetUrl(ctx: ReadContext, { info, columns, req, token }: EntitySetQuery): string {
   let url = `${ctx.svc.base}/${encodeURIComponent(info.entitySet)}?$format=json`
   if (req.select && req.select.length > 0) url += `&$select=${columns.map((c) => c.name).join(',')}`
   if (req.filter && req.filter.trim() !== '') url += `&$filter=${encodeURIComponent(req.filter.trim())}`
@@ -117,216 +129,130 @@ function columnsOfLink(info: EntitySetInfo, url: string, select: string[] | unde
   return fromLink
 }
 
+interface ReaderOptions {
+  ctx: ReadContext
+  info: EntitySetInfo
+  req: ReadRequest
+  columns: Column[]
+  firstUrl: string
+  /** DELTA: the token the read starts from. */
+  token?: string
+}
+
+/** The pages of one read, server page after server page (A.9a); made when the first page is asked for. */
 class Reader {
-  private settle!: { resolve: (e: ReadEnd) => void; reject: (e: unknown) => void }
-  private readonly endPromise: Promise<ReadEnd>
-  private started = false
-  private settled = false
+  private readonly jar = new CookieJar()
+  private readonly scanner = new ResultsScanner()
+  private readonly batches: Batcher
+  private readonly prefer: string
+  /** Batches and rows yielded, server pages read. */
+  private index = 0
+  private rows = 0
+  private httpPages = 0
 
-  constructor(
-    private readonly ctx: ReadContext,
-    private readonly info: EntitySetInfo,
-    private readonly req: ReadRequest,
-    private readonly columns: Column[],
-    private readonly firstUrl: string,
-    private readonly token: string | undefined,
-  ) {
-    this.endPromise = new Promise<ReadEnd>((resolve, reject) => (this.settle = { resolve, reject }))
-    // end() may never be called (the consumer failed first); do not let that crash the process.
-    this.endPromise.catch(() => undefined)
+  constructor(private readonly o: ReaderOptions) {
+    const { req } = o
+    this.batches = new Batcher(this.scanner, buildRowPlan(o.columns), req.batchRows ?? DEFAULT_BATCH_ROWS)
+    const max = `odata.maxpagesize=${req.pageSize}`
+    this.prefer = req.mode === 'DELTA_INIT' ? `odata.track-changes, ${max}` : max
   }
 
-  result(): ReadResult {
-    return {
-      columns: this.columns,
-      pages: { [Symbol.asyncIterator]: () => this.iterate() },
-      end: () => this.endPromise,
-    }
-  }
-
-  private async *iterate(): AsyncGenerator<Page> {
-    if (this.started) throw new SourceError('SOURCE_BAD_REQUEST', 'the pages of a read can be iterated only once')
-    this.started = true
-    try {
-      yield* this.run()
-    } catch (e) {
-      this.finish(undefined, e)
-      throw e
-    } finally {
-      this.finish(undefined, new DOMException('the read was closed before its last page', 'AbortError'))
-    }
-  }
-
-  private finish(end: ReadEnd | undefined, error?: unknown): void {
-    if (this.settled) return
-    this.settled = true
-    if (end) this.settle.resolve(end)
-    else this.settle.reject(error)
-  }
-
-  private async *run(): AsyncGenerator<Page> {
-    const { ctx, req } = this
-    const plan = buildRowPlan(this.columns)
-    const jar = new CookieJar()
-    const prefer = req.mode === 'DELTA_INIT' ? `odata.track-changes, odata.maxpagesize=${req.pageSize}` : `odata.maxpagesize=${req.pageSize}`
+  async *pages(): AsyncGenerator<Page, ReadEnd> {
     const visited = new Set<string>()
-    let url: string | undefined = this.firstUrl
+    let url: string | undefined = this.o.firstUrl
     let deltaLink: string | undefined
-    let index = 0
-    let rows = 0
-    let httpPages = 0
-
-    const scanner = new ResultsScanner()
-    const batches = new Batcher(scanner, plan, req.batchRows ?? DEFAULT_BATCH_ROWS)
     while (url !== undefined) {
       visited.add(url)
-      const continuation = httpPages > 0
-      const started = performance.now()
-      const stats = batches.startPage(rows)
-      let res: Response | undefined
-      let json: unknown
-      const body = httpGetBody(ctx.http, url, { accept: 'json', prefer, signal: req.signal, jar, mode: req.mode, token: this.token, continuation, onResponse: (r) => (res = r) })
-      try {
-        for await (const chunk of body) {
-          for (let batch = batches.next(chunk); batch; batch = batches.next()) {
-            // one chunk can hold several batches: an abort stops between them, not at the next read
-            throwIfAborted(req.signal)
-            rows += batch.length
-            yield { index: index++, rows: batch }
-          }
-        }
-        json = scanner.finish()
-        const rest = batches.rest()
-        if (rest) {
-          rows += rest.length
-          yield { index: index++, rows: rest }
-        }
-      } catch (e) {
-        if (e instanceof BodyShapeError) throw shapeError(e, url, res, scanner.head)
-        throw e
-      }
-      httpPages++
-      const d = envelope(json, url)
-      if (d.delta !== undefined) deltaLink = d.delta
+      const links = yield* this.serverPage(url)
+      if (links.delta !== undefined) deltaLink = links.delta
       url = undefined
-      if (d.next !== undefined) {
-        if (isTerminalDeltaNext(d.next)) {
-          // A.6.5 case 2: following it would open the next delta request and lose this position.
-          deltaLink ??= d.next
-        } else {
-          url = pinned(ctx, d.next)
-          if (visited.has(url)) throw new SourceError('SOURCE_PROTOCOL', `the server sent the same next-page link twice (${redactUrl(url)}); stopping instead of looping`)
-        }
+      if (links.next !== undefined && isTerminalDeltaNext(links.next)) {
+        // A.6.5 case 2: following it would open the next delta request and lose this position.
+        deltaLink ??= links.next
+      } else if (links.next !== undefined) {
+        url = pinned(this.o.ctx, links.next)
+        if (visited.has(url)) throw new SourceError('SOURCE_PROTOCOL', `the server sent the same next-page link twice (${redactUrl(url)}); stopping instead of looping`)
       }
-      ctx.log('debug', 'page', {
-        entitySet: this.info.entitySet,
-        page: httpPages,
-        rows: stats.rows,
-        ms: Math.round(performance.now() - started),
-        parseMs: Math.round(stats.parseMs),
-        convertMs: Math.round(stats.convertMs),
-        preferenceApplied: (res as Response | undefined)?.headers.get('preference-applied') ?? undefined,
-      })
     }
-
-    const end: ReadEnd = { pages: index, rows }
-    if (req.mode !== 'FULL') {
-      if (deltaLink === undefined) {
-        // A.6.5 case 3: only now, after the last page of however many (erpl-web #250).
-        deltaLink = await this.fallbackLink(jar, rows)
-      }
-      end.deltaLink = deltaLink
-      try {
-        end.deltaToken = parseDeltaToken(deltaLink)
-      } catch (e) {
-        throw new SourceError('SOURCE_PROTOCOL', `the delta link the server sent carries no token: ${redactUrl(deltaLink)}`, { cause: e })
-      }
-    } else if (deltaLink !== undefined) {
-      ctx.log('debug', 'ignoring a delta link on a FULL read', { entitySet: this.info.entitySet })
-    }
-    ctx.log('info', 'read finished', { entitySet: this.info.entitySet, mode: req.mode, pages: end.pages, rows, token: end.deltaToken })
-    this.finish(end)
+    return this.end(deltaLink)
   }
 
-  private async fallbackLink(jar: CookieJar, rowsRead: number): Promise<string> {
-    const { ctx, info, req } = this
+  /** One server page: its rows in batches as the body arrives, then its `__next` and `__delta`. */
+  private async *serverPage(url: string): AsyncGenerator<Page, Envelope> {
+    const { ctx, req, token } = this.o
+    const started = performance.now()
+    const stats = this.batches.startPage(this.rows)
+    let res: Response | undefined
+    let json: unknown
+    const continuation = this.httpPages > 0
+    const body = httpGetBody(ctx.http, url, { accept: 'json', prefer: this.prefer, signal: req.signal, jar: this.jar, mode: req.mode, token, continuation, onResponse: (r) => (res = r) })
+    try {
+      for await (const chunk of body) {
+        for (let batch = this.batches.next(chunk); batch; batch = this.batches.next()) {
+          // one chunk can hold several batches: an abort stops between them, not at the next read
+          throwIfAborted(req.signal)
+          yield this.page(batch)
+        }
+      }
+      json = this.scanner.finish()
+      const rest = this.batches.rest()
+      if (rest) yield this.page(rest)
+    } catch (e) {
+      if (e instanceof BodyShapeError) throw shapeError(e, url, res, this.scanner.head)
+      throw e
+    }
+    this.httpPages++
+    const preferenceApplied = (res as Response | undefined)?.headers.get('preference-applied') ?? undefined
+    const ms = Math.round(performance.now() - started)
+    ctx.log('debug', 'page', { entitySet: this.o.info.entitySet, page: this.httpPages, rows: stats.rows, ms, parseMs: Math.round(stats.parseMs), convertMs: Math.round(stats.convertMs), preferenceApplied })
+    return envelope(json, url)
+  }
+
+  private page(rows: Row[]): Page {
+    this.rows += rows.length
+    return { index: this.index++, rows }
+  }
+
+  /** The read's end; for a delta, the link to store (A.6.5). */
+  private async end(deltaLink: string | undefined): Promise<ReadEnd> {
+    const { ctx, info, req } = this.o
+    const end: ReadEnd = { pages: this.index, rows: this.rows }
+    if (req.mode !== 'FULL') {
+      // A.6.5 case 3: only now, after the last page of however many (erpl-web #250).
+      end.deltaLink = deltaLink ?? (await this.fallbackLink())
+      end.deltaToken = tokenOf(end.deltaLink)
+    } else if (deltaLink !== undefined) {
+      ctx.log('debug', 'ignoring a delta link on a FULL read', { entitySet: info.entitySet })
+    }
+    ctx.log('info', 'read finished', { entitySet: info.entitySet, mode: req.mode, pages: end.pages, rows: end.rows, token: end.deltaToken })
+    return end
+  }
+
+  private async fallbackLink(): Promise<string> {
+    const { ctx, info, req, columns, token } = this.o
     const set = DELTA_LINKS_PREFIX + info.entitySet
     if (!ctx.metadata.has(set)) {
       throw new SourceError('SOURCE_PROTOCOL', `SAP sent no delta link for ${req.mode} of ${info.entitySet} and the service has no ${set} to look it up; refusing to report a delta without a token`)
     }
     ctx.log('warn', 'no delta link in the response; looking it up in DeltaLinksOf', { entitySet: info.entitySet, mode: req.mode })
-    const entries = await readDeltaLinks(ctx.http, ctx.svc, set, ctx.params, req.signal, jar)
+    const entries = await readDeltaLinks(ctx, set, { signal: req.signal, jar: this.jar })
     const pick = pickDeltaLink(entries, req.mode === 'DELTA_INIT')
     if (!pick) {
       throw new SourceError('SOURCE_PROTOCOL', `SAP sent no delta link for ${req.mode} of ${info.entitySet} and ${set} is empty; refusing to report a delta without a token`)
     }
     // An empty delta may keep its token (observed), but a delta that delivered rows must end on a
     // newer one, or the next run would deliver the same rows again.
-    if (req.mode === 'DELTA' && pick.token === this.token && rowsRead > 0)
-      throw new SourceError('SOURCE_PROTOCOL', `SAP delivered ${rowsRead} changes but ${set} lists no token newer than ${pick.token}; refusing to commit a position that would repeat them`)
-    return entitySetUrl(ctx, info, this.columns, req, pick.token)
+    if (req.mode === 'DELTA' && pick.token === token && this.rows > 0)
+      throw new SourceError('SOURCE_PROTOCOL', `SAP delivered ${this.rows} changes but ${set} lists no token newer than ${pick.token}; refusing to commit a position that would repeat them`)
+    return entitySetUrl(ctx, { info, columns, req, token: pick.token })
   }
 }
 
-interface PageStats {
-  rows: number
-  parseMs: number
-  convertMs: number
-}
-
-/**
- * Turns the scanner's small parsed groups into converted batches of exactly `batchRows` rows (the
- * last of a page: fewer). Its own class, not generator code, so the parsed objects are garbage as
- * soon as a group is converted: a generator's locals would live on while the consumer holds a batch.
- */
-class Batcher {
-  private rows: Row[] = []
-  private rowBase = 0
-  private stats: PageStats = { rows: 0, parseMs: 0, convertMs: 0 }
-
-  constructor(
-    private readonly scanner: ResultsScanner,
-    private readonly plan: RowPlan,
-    private readonly batchRows: number,
-  ) {}
-
-  /** A new server page starts after `rowsBefore` rows; returns its counters. */
-  startPage(rowsBefore: number): PageStats {
-    this.scanner.reset()
-    this.rows = []
-    this.rowBase = rowsBefore
-    return (this.stats = { rows: 0, parseMs: 0, convertMs: 0 })
-  }
-
-  /** Feeds `chunk` (if any); returns the next full batch, or undefined until the bytes of one arrived. */
-  next(chunk?: Uint8Array): Row[] | undefined {
-    const { scanner, stats } = this
-    for (;;) {
-      scanner.maxRows = this.batchRows - this.rows.length
-      const t0 = performance.now()
-      if (chunk) scanner.push(chunk)
-      chunk = undefined
-      const raw = scanner.take()
-      const t1 = performance.now()
-      stats.parseMs += t1 - t0
-      if (raw === undefined) return undefined
-      const converted = convertRows(raw, this.plan, this.rowBase + stats.rows)
-      stats.convertMs += performance.now() - t1
-      stats.rows += converted.length
-      for (const row of converted) this.rows.push(row)
-      if (this.rows.length >= this.batchRows) return this.take()
-    }
-  }
-
-  /** The rows of the page not yet handed out, if any. */
-  rest(): Row[] | undefined {
-    return this.rows.length > 0 ? this.take() : undefined
-  }
-
-  private take(): Row[] {
-    const out = this.rows
-    this.rows = []
-    return out
+function tokenOf(deltaLink: string): string {
+  try {
+    return parseDeltaToken(deltaLink)
+  } catch (e) {
+    throw new SourceError('SOURCE_PROTOCOL', `the delta link the server sent carries no token: ${redactUrl(deltaLink)}`, { cause: e })
   }
 }
 

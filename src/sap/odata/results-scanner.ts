@@ -39,6 +39,11 @@ const EXPECT_NEXT = 1 // after ',': an element
 const IN_ELEMENT = 2 // an element started (a scalar ends at ',' or ']')
 const ELEMENT_DONE = 3 // a container or string element closed: ',' or ']' must follow
 
+// What a byte at the array level means for the scan loop.
+const GO_ON = 0
+const OPENED = 1 // an object or array element began: depth 1
+const STOP = 2 // a group is ready, or results ended
+
 // Cutting out a row's `__metadata` member.
 const DROP_NONE = 0
 const DROP_NAME = 1 // name read, its value not yet started
@@ -157,7 +162,8 @@ export class ResultsScanner {
 
   /**
    * Inside results: finds element boundaries and the `__metadata` members to leave out. Returns false
-   * when it needs more bytes, true when a group is ready or results ended.
+   * when it needs more bytes, true when a group is ready or results ended. The per-byte loop keeps
+   * position and depth in locals; what happens once per member or element is in methods.
    */
   private scanResults(): boolean {
     const buf = this.buf
@@ -183,110 +189,124 @@ export class ResultsScanner {
       }
       const c = buf[i++]
       if (c === QUOTE) {
-        if (depth === 1) {
-          if (this.keyPos) {
-            if (!this.dropped) {
-              const avail = Math.min(len - i, METADATA.length)
-              let k = 0
-              while (k < avail && buf[i + k] === METADATA[k]) k++
-              if (k === METADATA.length) {
-                this.keyPos = false
-                this.dropped = true
-                this.drop = DROP_NAME
-                this.dropName = i - 1
-                this.dropSep = this.memberSep
-                i += METADATA.length
-                continue
-              }
-              if (k === avail) {
-                // so far the name reads `__metadata`, but its end has not arrived: look again then
-                this.depth = depth
-                this.pos = i - 1
-                return false
-              }
-            }
-            this.keyPos = false
-          } else if (this.drop === DROP_NAME) {
-            this.drop = DROP_NONE // a string value: keep the member
+        if (depth === 1 && this.keyPos && !this.dropped) {
+          const next = this.metadataName(i)
+          if (next < 0) {
+            this.depth = depth
+            this.pos = i - 1
+            return false
           }
+          // `__metadata`: its name is passed over, not scanned as a string
+          if (next !== i) {
+            i = next
+            continue
+          }
+        } else if (depth === 1) {
+          if (this.keyPos) this.keyPos = false
+          else if (this.drop === DROP_NAME) this.drop = DROP_NONE // a string value: keep the member
         } else if (depth === 0) {
           if (this.state === IN_ELEMENT || this.state === ELEMENT_DONE) throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
           this.startElement(i - 1)
         }
         this.inString = true
-        continue
-      }
-      if (depth > 0) {
-        if (c === LBRACE || c === LBRACKET) {
-          if (depth === 1 && this.drop === DROP_NAME) this.drop = c === LBRACE ? DROP_VALUE : DROP_NONE
-          depth++
-        } else if (c === RBRACE || c === RBRACKET) {
-          depth--
-          if (depth === 1) {
-            if (this.drop === DROP_VALUE) {
-              this.drop = DROP_AFTER
-              this.dropEnd = i
-            }
-          } else if (depth === 0) {
-            // the last member: the comma before it goes with it
-            if (this.drop === DROP_AFTER) this.cut(this.dropSep >= 0 ? this.dropSep : this.dropName, this.dropEnd)
-            this.drop = DROP_NONE
-            this.state = ELEMENT_DONE
-          }
-        } else if (depth === 1) {
-          if (c === COMMA) {
-            if (this.drop === DROP_AFTER) {
-              this.cut(this.dropName, i) // the comma after it goes with it
-              this.drop = DROP_NONE
-            }
-            if (this.drop === DROP_NAME) this.drop = DROP_NONE
-            this.memberSep = i - 1
-            this.keyPos = this.isObject
-          } else if (this.drop === DROP_NAME && c !== COLON && !isSpace(c)) {
-            this.drop = DROP_NONE // a scalar value: keep the member
-          }
-        }
-        continue
-      }
-      // the array level
-      if (isSpace(c)) continue
-      if (c === COMMA) {
-        if (this.state !== IN_ELEMENT && this.state !== ELEMENT_DONE) throw new BodyShapeError('syntax', 'a comma without an element in d.results')
-        this.completeElement(i - 1)
-        this.state = EXPECT_NEXT
-        if (this.ready) {
+      } else if (depth === 1 && c === COLON) {
+        // after a member name: nothing to decide
+      } else if (depth === 1 && c === COMMA) {
+        if (this.drop !== DROP_NONE) this.dropBeforeComma(i)
+        this.memberSep = i - 1
+        this.keyPos = this.isObject
+      } else if (depth > 0) {
+        depth = this.nested(c, i, depth)
+      } else {
+        const step = this.arrayByte(c, i)
+        if (step === OPENED) depth = 1
+        else if (step === STOP) {
           this.depth = depth
           this.pos = i
           return true
-        }
-      } else if (c === RBRACKET) {
-        if (this.state === EXPECT_NEXT) throw new BodyShapeError('syntax', 'a trailing comma in d.results')
-        if (this.state !== EXPECT_FIRST) this.completeElement(i - 1)
-        this.ready = this.count > 0
-        // back outside: the ']' is copied into the envelope
-        this.inResults = false
-        this.envelope.resume(i - 1)
-        this.pos = i
-        return true
-      } else if (c === RBRACE) {
-        throw new BodyShapeError('syntax', 'unexpected } in d.results')
-      } else {
-        if (this.state === ELEMENT_DONE || (this.state === IN_ELEMENT && (c === LBRACE || c === LBRACKET))) {
-          throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
-        }
-        if (this.state !== IN_ELEMENT) this.startElement(i - 1)
-        if (c === LBRACE || c === LBRACKET) {
-          depth = 1
-          this.isObject = c === LBRACE
-          this.keyPos = this.isObject
-          this.memberSep = -1
-          this.dropped = false
         }
       }
     }
     this.depth = depth
     this.pos = i
     return false
+  }
+
+  /**
+   * A member name opens (its quote just before `at`) while `__metadata` is not yet found. Returns
+   * where scanning goes on: `at` (scan the name as a string), past the name when it is `__metadata`
+   * (the member is cut out), or -1 when it might be but its end has not arrived.
+   */
+  private metadataName(at: number): number {
+    const avail = Math.min(this.len - at, METADATA.length)
+    let k = 0
+    while (k < avail && this.buf[at + k] === METADATA[k]) k++
+    if (k === avail && k < METADATA.length) return -1 // so far it reads `__metadata`: look again with more bytes
+    this.keyPos = false
+    if (k < METADATA.length) return at
+    this.dropped = true
+    this.drop = DROP_NAME
+    this.dropName = at - 1
+    this.dropSep = this.memberSep
+    return at + METADATA.length
+  }
+
+  /** A byte outside strings inside an element, `at` just after it; returns the new depth. */
+  private nested(c: number, at: number, depth: number): number {
+    if (c === LBRACE || c === LBRACKET) {
+      if (depth === 1 && this.drop === DROP_NAME) this.drop = c === LBRACE ? DROP_VALUE : DROP_NONE
+      return depth + 1
+    }
+    if (c === RBRACE || c === RBRACKET) {
+      if (depth === 2 && this.drop === DROP_VALUE) {
+        this.drop = DROP_AFTER
+        this.dropEnd = at
+      } else if (depth === 1) {
+        // the last member: the comma before it goes with it
+        if (this.drop === DROP_AFTER) this.cut(this.dropSep >= 0 ? this.dropSep : this.dropName, this.dropEnd)
+        this.drop = DROP_NONE
+        this.state = ELEMENT_DONE
+      }
+      return depth - 1
+    }
+    if (depth === 1 && this.drop === DROP_NAME && !isSpace(c)) this.drop = DROP_NONE // a scalar value: keep the member
+    return depth
+  }
+
+  /** A comma at depth 1 (`at` just after it) while a `__metadata` member is being cut. */
+  private dropBeforeComma(at: number): void {
+    if (this.drop === DROP_AFTER) this.cut(this.dropName, at) // the comma after it goes with it
+    if (this.drop === DROP_AFTER || this.drop === DROP_NAME) this.drop = DROP_NONE
+  }
+
+  /** A byte at the level of the results array, `at` just after it: between and around elements. */
+  private arrayByte(c: number, at: number): number {
+    if (isSpace(c)) return GO_ON
+    if (c === COMMA) {
+      if (this.state !== IN_ELEMENT && this.state !== ELEMENT_DONE) throw new BodyShapeError('syntax', 'a comma without an element in d.results')
+      this.completeElement(at - 1)
+      this.state = EXPECT_NEXT
+      return this.ready ? STOP : GO_ON
+    }
+    if (c === RBRACKET) {
+      if (this.state === EXPECT_NEXT) throw new BodyShapeError('syntax', 'a trailing comma in d.results')
+      if (this.state !== EXPECT_FIRST) this.completeElement(at - 1)
+      this.ready = this.count > 0
+      // back outside: the ']' is copied into the envelope
+      this.inResults = false
+      this.envelope.resume(at - 1)
+      return STOP
+    }
+    if (c === RBRACE) throw new BodyShapeError('syntax', 'unexpected } in d.results')
+    const opens = c === LBRACE || c === LBRACKET
+    if (this.state === ELEMENT_DONE || (this.state === IN_ELEMENT && opens)) throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
+    if (this.state !== IN_ELEMENT) this.startElement(at - 1)
+    if (!opens) return GO_ON
+    this.isObject = c === LBRACE
+    this.keyPos = this.isObject
+    this.memberSep = -1
+    this.dropped = false
+    return OPENED
   }
 
   private startElement(at: number): void {

@@ -3,6 +3,7 @@
  * names; keep them stable.
  */
 import type { Column, Row } from '../fields.js'
+import type { SapLog } from '../log.js'
 
 /** Where and as whom to reach one SAP Gateway OData service. */
 export interface ODataConnection {
@@ -19,15 +20,12 @@ export interface ODataConnection {
   timeoutMs?: number
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn'
-export type LogFn = (level: LogLevel, msg: string, data?: Record<string, unknown>) => void
-
 export interface ClientOptions {
   /** Transient retries per request (default 4). */
   retries?: number
   /** Base backoff in ms (default 500); exponential with full jitter, capped; Retry-After wins on 503/429. */
   backoffMs?: number
-  log?: LogFn
+  log?: SapLog
   /** Injectable for tests; defaults to the global fetch. */
   fetch?: typeof fetch
 }

@@ -4,13 +4,12 @@
  *
  * Every converter is exact: decimals stay decimal text, Int64 becomes bigint, times are integer
  * microseconds computed from digit strings. A value that does not fit its column throws
- * {@link ValueError}; {@link convertRows} turns that into a SourceError naming column, row and value.
+ * ValueError (src/sap/values.ts); {@link convertRows} turns that into a SourceError naming column, row
+ * and value.
  */
 import { MICROS_PER_DAY, type Column, type ColumnType, type Row, type Value } from '../fields.js'
 import { SourceError } from '../errors.js'
-
-/** Thrown by a converter; carries only the reason, the caller adds column/row/value. */
-export class ValueError extends Error {}
+import { badValue, canonicalDecimal, decimalText, rowLabel, ValueError } from '../values.js'
 
 export type Converter = (raw: unknown) => Value
 
@@ -22,56 +21,10 @@ const MAX_DATE_MS = 8.64e15
 // Decimal
 // ---------------------------------------------------------------------------------------------
 
-const DECIMAL_RE = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/
-
-/**
- * Canonical text of a DECIMAL(precision, scale) value: optional `-`, no leading zeros, exactly
- * `scale` fraction digits, no negative zero (`-0.00` → `0.00`). Digits beyond the scale are accepted
- * only when they are zeros: anything else would be rounding, which we never do silently.
- */
-export function canonicalDecimal(text: string, precision: number, scale: number): string {
-  const m = DECIMAL_RE.exec(text)
-  if (m === null || (m[2] === '' && !m[3])) throw new ValueError('is not a decimal number')
-  let int = m[2]
-  let frac = m[3] ?? ''
-  if (m[4] !== undefined) {
-    // Exponent forms only arrive when a server sent a JSON number that JS printed as 1e+21 & co.
-    const digits = int + frac
-    const point = int.length + Number(m[4])
-    if (point <= 0) {
-      int = ''
-      frac = '0'.repeat(-point) + digits
-    } else if (point >= digits.length) {
-      int = digits + '0'.repeat(point - digits.length)
-      frac = ''
-    } else {
-      int = digits.slice(0, point)
-      frac = digits.slice(point)
-    }
-  }
-  int = int.replace(/^0+/, '')
-  if (frac.length > scale) {
-    if (/[^0]/.test(frac.slice(scale))) throw new ValueError(`has more than ${scale} decimal places (Decimal(${precision},${scale}))`)
-    frac = frac.slice(0, scale)
-  } else if (frac.length < scale) {
-    frac = frac.padEnd(scale, '0')
-  }
-  if (int.length > precision - scale) throw new ValueError(`does not fit Decimal(${precision},${scale})`)
-  const negative = m[1] === '-' && (int !== '' || /[1-9]/.test(frac))
-  return (negative ? '-' : '') + (int === '' ? '0' : int) + (scale > 0 ? '.' + frac : '')
-}
-
 function decimalConverter(precision: number, scale: number): Converter {
-  // Fast path: what SAP sends nearly always is already canonical ("1234.50", "-3.000", "0").
-  const intDigits = precision - scale
-  const intPart = intDigits > 0 ? `(?:0|[1-9]\\d{0,${intDigits - 1}})` : '0'
-  const fast = new RegExp(`^-?${intPart}${scale > 0 ? `\\.\\d{${scale}}` : ''}$`)
-  const negZero = /^-0(?:\.0*)?$/
+  const canonical = decimalText(precision, scale)
   return (raw) => {
-    if (typeof raw === 'string') {
-      if (fast.test(raw) && !negZero.test(raw)) return raw
-      return canonicalDecimal(raw, precision, scale)
-    }
+    if (typeof raw === 'string') return canonical(raw)
     if (typeof raw === 'number' && Number.isFinite(raw)) return canonicalDecimal(String(raw), precision, scale)
     throw new ValueError('is not a decimal string')
   }
@@ -313,6 +266,8 @@ export function converterFor(type: ColumnType): Converter {
   }
 }
 
+const NOT_AN_OBJECT = 'row is not an object'
+
 /** Built once per read: property names and converters in column order. */
 export interface RowPlan {
   names: string[]
@@ -342,7 +297,7 @@ export function convertRows(results: unknown[], plan: RowPlan, rowBase = 0): Row
   try {
     for (; j < results.length; j++) {
       const obj = results[j] as Record<string, unknown>
-      if (obj === null || typeof obj !== 'object') throw new ValueError('row is not an object')
+      if (obj === null || typeof obj !== 'object') throw new ValueError(NOT_AN_OBJECT)
       const row: Value[] = new Array(width)
       for (i = 0; i < width; i++) {
         const v = obj[names[i]]
@@ -354,21 +309,29 @@ export function convertRows(results: unknown[], plan: RowPlan, rowBase = 0): Row
     }
   } catch (e) {
     if (!(e instanceof ValueError)) throw e
-    throw rowError(results[j], plan, rowBase + j, i, e.message)
+    throw rowError({ obj: results[j], plan, row: rowBase + j + 1, col: i, reason: e.message })
   }
   return out
 }
 
-function rowError(obj: unknown, plan: RowPlan, rowNo: number, col: number, reason: string): SourceError {
+interface RowFailure {
+  obj: unknown
+  plan: RowPlan
+  /** 1-based. */
+  row: number
+  col: number
+  reason: string
+}
+
+function rowError({ obj, plan, row, col, reason }: RowFailure): SourceError {
   const o = (obj !== null && typeof obj === 'object' ? obj : {}) as Record<string, unknown>
   const name = plan.names[col]
   const key = plan.keyIndexes
     .filter((k) => k !== col)
     .map((k) => `${plan.names[k]}=${preview(o[plan.names[k]])}`)
     .join(', ')
-  const where = `row ${rowNo + 1}${key ? ` (${key})` : ''}`
-  const msg = reason === 'row is not an object' ? `${where} is not an object: ${preview(obj)}` : `column ${name}, ${where}: value ${preview(o[name])} ${reason}`
-  return new SourceError('SOURCE_PROTOCOL', msg)
+  if (reason === NOT_AN_OBJECT) return new SourceError('SOURCE_PROTOCOL', `${rowLabel(row, key)} is not an object: ${preview(obj)}`)
+  return badValue({ column: `column ${name}`, row, key, value: preview(o[name]), reason })
 }
 
 /** Short JSON rendering of a value for messages. */

@@ -18,6 +18,7 @@
  *
  * Passwords never reach a message: every text is passed through {@link redact}.
  */
+import { redact } from '../../util/redact.js'
 import { SourceError, type SourceErrorCode } from '../errors.js'
 import type { Bapiret2, RfcErrorLike } from './rfc-client.js'
 
@@ -39,15 +40,6 @@ const odpHint = (code: SourceErrorCode) => (code === 'SOURCE_FORBIDDEN' ? `${NOT
 
 /** An RFC call ended by our own AbortSignal (node-rfc cancel): rethrown as the signal's reason. */
 export class RfcAborted extends Error {}
-
-const SECRET_MASK = '*****'
-
-/** Removes every occurrence of each secret from a text. */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text
-  for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join(SECRET_MASK)
-  return out
-}
 
 const LIB: Record<string, SourceErrorCode> = {
   RFC_LOGON_FAILURE: 'SOURCE_AUTH',

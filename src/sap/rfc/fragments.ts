@@ -107,15 +107,15 @@ export class RawRowDecoder {
         p++
         units++
       } else if (b >= 0xf0 && b < 0xf5) {
-        this.continuation(buf, p, 3, rowIndex, start)
+        if (!continues(buf, p, 3)) throw notUtf8(rowIndex, p - start)
         p += 4
         units += 2
       } else if (b >= 0xe0 && b < 0xf0) {
-        this.continuation(buf, p, 2, rowIndex, start)
+        if (!continues(buf, p, 2)) throw notUtf8(rowIndex, p - start)
         p += 3
         units++
       } else if (b >= 0xc2 && b < 0xe0) {
-        this.continuation(buf, p, 1, rowIndex, start)
+        if (!continues(buf, p, 1)) throw notUtf8(rowIndex, p - start)
         p += 2
         units++
       } else {
@@ -127,16 +127,19 @@ export class RawRowDecoder {
     return p
   }
 
-  private continuation(buf: Buffer, p: number, count: number, rowIndex: number, start: number): void {
-    for (let k = 1; k <= count; k++) {
-      // Past the buffer end is reported by rowEnd; anything else must be 10xxxxxx.
-      if (p + k < buf.length && (buf[p + k] & 0xc0) !== 0x80) throw protocol(`row ${rowIndex + 1} is not valid UTF-8 at byte ${p - start}`)
-    }
-  }
-
   private fields(row: string): string[] {
     const out = new Array<string>(this.widths.length)
     for (let i = 0; i < this.widths.length; i++) out[i] = row.substr(this.offsets[i], this.widths[i])
     return out
   }
+}
+
+/** Whether the `count` bytes after the lead byte at `p` are 10xxxxxx (past the end: rowEnd reports it). */
+function continues(buf: Buffer, p: number, count: number): boolean {
+  for (let k = 1; k <= count; k++) if (p + k < buf.length && (buf[p + k] & 0xc0) !== 0x80) return false
+  return true
+}
+
+function notUtf8(rowIndex: number, offset: number): SourceError {
+  return protocol(`row ${rowIndex + 1} is not valid UTF-8 at byte ${offset}`)
 }

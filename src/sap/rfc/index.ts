@@ -2,7 +2,7 @@
 export { createRfcSource } from './source.js'
 export type { RfcSource, RfcSourceOptions } from './source.js'
 export type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
-export type { RfcLogFn, RfcPoolOptions } from './pool.js'
+export type { RfcPoolOptions } from './pool.js'
 export type { OdpPosition } from './odp.js'
 export type { TablePosition } from './watermark.js'
 export { checkWhereSyntax } from './where.js'

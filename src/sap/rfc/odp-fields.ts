@@ -3,12 +3,14 @@
  * of its raw rows (§B.4): delivered fields in ET_FIELDS order, OUTPUTLENG characters each, the ODQ
  * change mode and entity counter appended for delta requests.
  */
-import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
 import { SourceError } from '../errors.js'
+import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../fields.js'
+import type { SapLog } from '../log.js'
+import { badValue, ValueError } from '../values.js'
 import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
 import { RawRowDecoder, type RawLine } from './fragments.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
-import { columnOf, kindOf, slotConverter, ValueError, type RfcField, type SlotConverter } from './values.js'
+import type { RfcPool } from './pool.js'
+import { columnOf, kindOf, slotConverter, type RfcField, type SlotConverter } from './values.js'
 
 export interface OdpField extends RfcField {
   /** Characters the field takes in a raw row. */
@@ -56,7 +58,7 @@ export class OdpFieldsInfo {
 const flag = (v: unknown) => String(v ?? '').trim() === 'X'
 const num = (v: unknown) => Number(String(v ?? '').trim() || '0')
 
-export async function readOdpFields(ctx: { pool: RfcPool; log: RfcLogFn; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
+export async function readOdpFields(ctx: { pool: RfcPool; log: SapLog; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
   const fm = `${ODP_RFC_PREFIX}ODP_GET_DETAIL`
   const res = await ctx.pool.call(fm, { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp }, { signal, timeout: ctx.timeout, what: `${context}/${odp}`, log: ctx.log })
   checkReturn(res['ET_RETURN'], { functionModule: fm, what: `${context}/${odp}`, secrets: ctx.pool.secrets })
@@ -127,9 +129,7 @@ export class OdpLayout {
           row[i] = this.converters[i](text, offsets[i], widths[i])
         } catch (e) {
           if (!(e instanceof ValueError)) throw e
-          const slot = (j: number) => text.substr(offsets[j], widths[j]).trim()
-          const key = this.fields.flatMap((f, j) => (f.key ? [`${f.name}=${slot(j)}`] : [])).join(', ')
-          throw new SourceError('SOURCE_PROTOCOL', `ODP column ${this.fields[i].name} (${this.fields[i].sourceType}), row ${rowBase + r + 1}${key ? ` (${key})` : ''}: value ${JSON.stringify(slot(i))} ${e.message}`)
+          throw this.badValue(text, i, rowBase + r + 1, e.message)
         }
       }
       if (this.withOdqFields) {
@@ -143,5 +143,13 @@ export class OdpLayout {
       out[r] = row
     }
     return out
+  }
+
+  private badValue(text: string, i: number, row: number, reason: string): SourceError {
+    const { offsets, widths } = this.decoder
+    const slot = (j: number) => text.substr(offsets[j], widths[j]).trim()
+    const key = this.fields.flatMap((f, j) => (f.key ? [`${f.name}=${slot(j)}`] : [])).join(', ')
+    const f = this.fields[i]
+    return badValue({ column: `ODP column ${f.name} (${f.sourceType})`, row, key, value: JSON.stringify(slot(i)), reason })
   }
 }

@@ -8,7 +8,7 @@
 import { SourceError } from '../errors.js'
 import type { OdpFieldsInfo } from './odp-fields.js'
 import type { AbapKind } from './values.js'
-import { parseWhere } from './where.js'
+import { parseWhere, type Condition } from './where.js'
 
 export interface SelectionRow {
   FIELDNAME: string
@@ -33,70 +33,81 @@ function likeToCp(pattern: string): string {
 
 export function parseSelection(filter: string, info: OdpFieldsInfo): SelectionRow[] {
   const kinds = new Map<string, AbapKind>(info.fields.map((f) => [f.name, f.kind]))
-  const t = parseWhere(filter, kinds)
-  const rows: SelectionRow[] = []
-  let i = 0
-
-  const predicate = (): SelectionRow[] => {
-    let sign: 'I' | 'E' = 'I'
-    const field = t[i++]
-    if (!kinds.has(field)) throw bad(`expected a field, found ${field}`)
-    let op = t[i++]
-    if (op === 'NOT') {
-      sign = 'E'
-      op = t[i++]
-    }
-    const value = () => {
-      const v = t[i++]
-      if (kinds.has(v)) throw bad(`${field} can only be compared with values, not with the field ${v}`)
-      return unquote(v)
-    }
-    if (OPS[op]) return [{ FIELDNAME: field, SIGN: sign, OPTION: OPS[op], LOW: value(), HIGH: '' }]
-    if (op === 'BETWEEN') {
-      const low = value()
-      i++ // AND
-      return [{ FIELDNAME: field, SIGN: sign, OPTION: 'BT', LOW: low, HIGH: value() }]
-    }
-    if (op === 'LIKE') {
-      const low = likeToCp(value())
-      if (t[i] === 'ESCAPE') throw bad('LIKE … ESCAPE has no ODP range equivalent')
-      return [{ FIELDNAME: field, SIGN: sign, OPTION: 'CP', LOW: low, HIGH: '' }]
-    }
-    if (op === 'IN') {
-      const out: SelectionRow[] = []
-      i++ // (
-      for (;;) {
-        out.push({ FIELDNAME: field, SIGN: sign, OPTION: 'EQ', LOW: value(), HIGH: '' })
-        if (t[i++] === ')') break
-      }
-      return out
-    }
-    throw bad(`${op} is not expressible as a selection range`)
-  }
-
-  const term = (): void => {
-    if (t[i] === 'NOT') throw bad('use <>, NOT BETWEEN, NOT LIKE or NOT IN instead of a leading NOT')
-    if (t[i] === '(') {
-      i++
-      const group: SelectionRow[] = [...predicate()]
-      while (t[i] === 'OR') {
-        i++
-        group.push(...predicate())
-      }
-      if (t[i++] !== ')') throw bad('only OR-ed conditions on one field may be put in parentheses')
-      if (new Set(group.map((r) => r.FIELDNAME)).size > 1) throw bad('OR may only combine conditions on the same field (different fields are AND-ed in ODP selections)')
-      rows.push(...group)
-    } else rows.push(...predicate())
-  }
-
-  term()
-  while (i < t.length) {
-    if (t[i] !== 'AND') throw bad(`${t[i]} here: combine conditions on different fields with AND only`)
-    i++
-    term()
-  }
+  const rows = new SelectionParser(parseWhere(filter, kinds), kinds).parse()
   checkCapabilities(rows, info)
   return rows
+}
+
+/** Walks the tokens parseWhere accepted: conditions AND-ed, one field's conditions OR-ed in parentheses. */
+class SelectionParser {
+  private i = 0
+
+  constructor(
+    private readonly t: Condition,
+    private readonly kinds: ReadonlyMap<string, AbapKind>,
+  ) {}
+
+  parse(): SelectionRow[] {
+    const rows = this.term()
+    while (this.i < this.t.length) {
+      if (this.t[this.i] !== 'AND') throw bad(`${this.t[this.i]} here: combine conditions on different fields with AND only`)
+      this.i++
+      rows.push(...this.term())
+    }
+    return rows
+  }
+
+  private term(): SelectionRow[] {
+    const t = this.t
+    if (t[this.i] === 'NOT') throw bad('use <>, NOT BETWEEN, NOT LIKE or NOT IN instead of a leading NOT')
+    if (t[this.i] !== '(') return this.predicate()
+    this.i++
+    const group = this.predicate()
+    while (t[this.i] === 'OR') {
+      this.i++
+      group.push(...this.predicate())
+    }
+    if (t[this.i++] !== ')') throw bad('only OR-ed conditions on one field may be put in parentheses')
+    if (new Set(group.map((r) => r.FIELDNAME)).size > 1) throw bad('OR may only combine conditions on the same field (different fields are AND-ed in ODP selections)')
+    return group
+  }
+
+  /** One condition on one field: its range rows (several for IN). */
+  private predicate(): SelectionRow[] {
+    const t = this.t
+    const field = t[this.i++]
+    if (!this.kinds.has(field)) throw bad(`expected a field, found ${field}`)
+    let sign: 'I' | 'E' = 'I'
+    let op = t[this.i++]
+    if (op === 'NOT') {
+      sign = 'E'
+      op = t[this.i++]
+    }
+    const row = (OPTION: string, LOW: string, HIGH = ''): SelectionRow => ({ FIELDNAME: field, SIGN: sign, OPTION, LOW, HIGH })
+    if (OPS[op]) return [row(OPS[op], this.value(field))]
+    if (op === 'BETWEEN') {
+      const low = this.value(field)
+      this.i++ // AND
+      return [row('BT', low, this.value(field))]
+    }
+    if (op === 'LIKE') {
+      const low = likeToCp(this.value(field))
+      if (t[this.i] === 'ESCAPE') throw bad('LIKE … ESCAPE has no ODP range equivalent')
+      return [row('CP', low)]
+    }
+    if (op !== 'IN') throw bad(`${op} is not expressible as a selection range`)
+    const out: SelectionRow[] = []
+    this.i++ // (
+    do out.push(row('EQ', this.value(field)))
+    while (t[this.i++] !== ')')
+    return out
+  }
+
+  private value(field: string): string {
+    const v = this.t[this.i++]
+    if (this.kinds.has(v)) throw bad(`${field} can only be compared with values, not with the field ${v}`)
+    return unquote(v)
+  }
 }
 
 function checkCapabilities(rows: SelectionRow[], info: OdpFieldsInfo): void {

@@ -12,287 +12,185 @@
  * Position (opaque JSON, see {@link OdpPosition}): the subscriber identity and the pointer of the
  * request the committed run read. The token shown to people is that pointer (a TSN).
  */
-import { createHash } from 'node:crypto'
-import type { Row } from '../fields.js'
 import { SourceError } from '../errors.js'
-import type { SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
-import { checkReturn, ODP_RFC_PREFIX } from './errors.js'
-import { lazyRead, type LazyRead } from './lazy-read.js'
-import { odpColumns, OdpLayout, readOdpFields, type OdpFieldsInfo } from './odp-fields.js'
-import { parseSelection } from './odp-selection.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
+import type { SourcePage, SourceReadEnd, SourceReadMode, SourceReadRequest, SourceSpec } from '../source.js'
+import { checkReturn, type RfcErrorContext } from './errors.js'
+import type { RawLine } from './fragments.js'
+import { odpColumns, OdpLayout, readOdpFields, type OdpField, type OdpFieldsInfo } from './odp-fields.js'
+import { parseSelection, type SelectionRow } from './odp-selection.js'
+import { closePointer, cursors, deltaMode, FM, resetSubscription, str, subscriberParams, targetOf, type OdpPosition, type OdpSourceContext, type Target } from './odq.js'
 import { rfcCall } from './pool.js'
 import type { RfcClient } from './rfc-client.js'
 
-export const FM = {
-  open: `${ODP_RFC_PREFIX}ODP_OPEN`,
-  fetch: `${ODP_RFC_PREFIX}ODP_FETCH`,
-  close: `${ODP_RFC_PREFIX}ODP_CLOSE`,
-  reset: `${ODP_RFC_PREFIX}ODP_RESET`,
-  cursors: `${ODP_RFC_PREFIX}CURSOR_GET_LIST`,
-} as const
-
-export interface OdpSourceContext {
-  pool: RfcPool
-  log: RfcLogFn
-  /** Seconds per RFC call. */
-  timeout?: number
-  /** `I_SUBSCRIBER_TYPE`, as registered in the system (ODQMON); default SAP_BW. */
-  subscriberType: string
-  /** `I_SUBSCRIBER_NAME`; the subscriber process comes from the pipeline. */
-  subscriberName: string
-  /** `I_MAXPACKAGESIZE` floor in bytes; SAP will not go below 50 MB anyway (§B.3). */
-  maxPackageBytes?: number
-}
-
-/** What a committed ODP_RFC run leaves behind for the next DELTA. */
-export interface OdpPosition {
-  v: 1
-  kind: 'ODP_RFC'
-  context: string
-  odp: string
-  subscriberType: string
-  subscriberName: string
-  process: string
-  /** `E_POINTER` of the request the run read (closed by `confirm`). */
-  pointer: string
-}
-
-/**
- * `I_SUBSCRIBER_PROCESS` for a pipeline: CHAR 32 of `[A-Z0-9_]` (§B.3). A subscriber that already
- * fits is used as it is (upper-cased); anything else is cleaned, cut and suffixed with a hash of the
- * original, so it stays stable across runs and distinct between pipelines.
- */
-export function subscriberProcess(subscriber: string): string {
-  const s = subscriber.trim()
-  if (s === '') throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs a subscriber (the pipeline id)')
-  const clean = s.toUpperCase().replace(/[^A-Z0-9_]/g, '_')
-  if (clean === s.toUpperCase() && clean.length <= 32) return clean
-  const hash = createHash('sha256').update(s).digest('hex').slice(0, 8).toUpperCase()
-  return `${clean.slice(0, 23)}_${hash}`
-}
-
-interface Target {
-  context: string
-  odp: string
-  process: string
-}
-
-function targetOf(spec: SourceSpec): Target {
-  if (!spec.odpContext || !spec.odpName) throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs odpContext (e.g. SAPI, ABAP_CDS) and odpName')
-  return { context: spec.odpContext.trim().toUpperCase(), odp: spec.odpName.trim().toUpperCase(), process: subscriberProcess(spec.subscriber) }
-}
-
-function subscriberParams(ctx: OdpSourceContext, t: Target): Record<string, string> {
-  return { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_SUBSCRIBER_NAME: ctx.subscriberName, I_SUBSCRIBER_PROCESS: t.process, I_CONTEXT: t.context, I_ODPNAME: t.odp }
-}
-
-const str = (v: unknown): string => String(v ?? '').trim()
+export type { OdpPosition, OdpSourceContext }
 
 export type OdpRead = LazyRead & { confirm(signal: AbortSignal): Promise<void> }
 
 export async function readOdp(ctx: OdpSourceContext, req: SourceReadRequest): Promise<OdpRead> {
-  const { spec, mode, signal } = req
+  const request = new OdpRequest(ctx, await planOdp(ctx, req), req.signal)
+  const read = lazyRead({ columns: odpColumns(request.plan.delivered), produce: () => request.pages(), onAbandon: () => request.abandon() })
+  return { ...read, confirm: (signal) => request.confirm(signal) }
+}
+
+/** What one read asks ODQ for, checked against the ODP's fields before anything is opened. */
+interface OdpPlan {
+  t: Target
+  mode: SourceReadMode
+  pageSize: number
+  delivered: OdpField[]
+  /** The pipeline names its fields: send them as IT_PROJECTION. */
+  projected: boolean
+  selection: SelectionRow[]
+  /** DELTA: the request the last committed run read. */
+  previous?: OdpPosition
+  /** The ODP and subscriber process, for messages and logs. */
+  what: string
+}
+
+async function planOdp(ctx: OdpSourceContext, { spec, mode, position, signal }: SourceReadRequest): Promise<OdpPlan> {
   const t = targetOf(spec)
-  if (!Number.isSafeInteger(spec.pageSize) || spec.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(spec.pageSize)}`)
+  requirePageSize('pageSize', spec.pageSize)
   const info = await readOdpFields(ctx, t.context, t.odp, signal)
   if (mode !== 'FULL' && !info.deltaCapable) throw new SourceError('SOURCE_BAD_REQUEST', `ODP ${t.context}/${t.odp} has no delta (GET_DETAIL E_DELTA is blank); read it FULL`)
-  const delivered = info.select(spec.fields)
-  const selection = spec.filter?.trim() ? parseSelection(spec.filter, info) : []
-  let previous: OdpPosition | undefined
-  if (mode === 'DELTA') previous = decodeOdpPosition(req.position, t, ctx)
-  const what = `${t.context}/${t.odp}, process ${t.process}`
-  const caller = { functionModule: '', what, secrets: ctx.pool.secrets }
-  let pointer: string | undefined
-  let closed = false
-
-  let completed = false
-  // OPEN and FETCH of one request go over one connection, held for the whole read.
-  const call = (c: RfcClient, fm: string, params: Record<string, unknown>) => rfcCall(c, fm, params, { signal, timeout: ctx.timeout, what, secrets: ctx.pool.secrets })
-
-  async function extractionMode(): Promise<'F' | 'D' | 'R'> {
-    if (mode === 'FULL') return 'F'
-    if (mode === 'DELTA_INIT') {
-      // A fresh init: drop whatever subscription this process had (a failed earlier init included).
-      await resetSubscription(ctx, t, signal, true)
-      return 'D'
-    }
-    return deltaMode(ctx, t, previous!, what, signal)
+  return {
+    t,
+    mode,
+    pageSize: spec.pageSize,
+    delivered: info.select(spec.fields),
+    projected: !!spec.fields?.length,
+    selection: spec.filter?.trim() ? parseSelection(spec.filter, info) : [],
+    previous: mode === 'DELTA' ? decodeOdpPosition(position, t, ctx) : undefined,
+    what: `${t.context}/${t.odp}, process ${t.process}`,
   }
+}
 
-  async function* run(): AsyncGenerator<Row[], SourceReadEnd> {
-    const extraction = await extractionMode()
+type Extraction = 'F' | 'D' | 'R'
+
+/**
+ * One ODQ request: OPEN, FETCH until E_NO_MORE_DATA over one connection held for the whole read, and
+ * CLOSE only in confirm(), after the run committed (§B.3).
+ */
+class OdpRequest {
+  private pointer: string | undefined
+  private completed = false
+  private closed = false
+
+  constructor(
+    private readonly ctx: OdpSourceContext,
+    readonly plan: OdpPlan,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async *pages(): AsyncGenerator<SourcePage, SourceReadEnd> {
+    const { ctx, signal } = this
+    const extraction = await this.extractionMode()
     // Delta-type requests (D, the init included, and R) carry the ODQ fields (§B.4); a row that lacks
     // them ends in 0x00 padding and decodes as blank / 0, so expecting them is the safe side.
-    const layout = new OdpLayout(delivered, extraction !== 'F')
+    const layout = new OdpLayout(this.plan.delivered, extraction !== 'F')
     const client = await ctx.pool.acquire(signal, ctx.log)
     let broken = false
     try {
-      const res = await call(client, FM.open, {
-        ...subscriberParams(ctx, t),
-        I_EXTRACTION_MODE: extraction,
-        I_EXPLICIT_CLOSE: 'X',
-        I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes),
-        ...(spec.fields?.length ? { IT_PROJECTION: delivered.map((f) => ({ FIELDNAME: f.name })) } : {}),
-        ...(selection.length ? { IT_SELECTIONS: selection } : {}),
-      })
-      checkReturn(res['ET_RETURN'], { ...caller, functionModule: FM.open }, (_l, text) =>
-        // §B.5: a subscription keeps the selection it was initialised with.
-        /illegal change in selection/i.test(text) ? 'SOURCE_BAD_REQUEST' : undefined,
-      )
-      pointer = str(res['E_POINTER'])
-      if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${what}`)
-      ctx.log('info', 'ODP request opened', { odp: t.odp, process: t.process, mode: extraction, pointer, repeats: extraction === 'R' ? previous?.pointer : undefined })
-      let pkg = ''
-      let rows = 0
-      for (let n = 1; ; n++) {
-        const f = await call(client, FM.fetch, { I_POINTER: pointer, I_PACKAGE: pkg, I_MAXPACKAGESIZE: Math.max(ctx.maxPackageBytes ?? 0, spec.pageSize * layout.rowBytes) })
-        checkReturn(f['ET_RETURN'], { ...caller, functionModule: FM.fetch })
-        const data = Array.isArray(f['ET_DATA']) ? (f['ET_DATA'] as unknown[]) : []
-        const decoded = layout.rows(data as never, rows)
-        rows += decoded.length
-        for (let i = 0; i < decoded.length; i += spec.pageSize) yield decoded.slice(i, i + spec.pageSize)
-        pkg = str(f['E_PACKAGE'])
-        // §B.3: until E_NO_MORE_DATA = 'X' (or an empty package, which some releases send last).
-        if (str(f['E_NO_MORE_DATA']) === 'X' || data.length === 0) break
-        if (n > 1_000_000) throw new SourceError('SOURCE_PROTOCOL', `${FM.fetch} never said E_NO_MORE_DATA`)
-      }
-      ctx.log('info', 'ODP request read', { odp: t.odp, pointer, rows })
-      completed = true
+      const pointer = (this.pointer = await this.open(client, extraction, layout))
+      yield* this.fetchAll(client, pointer, layout)
+      this.completed = true
+      return this.end(pointer)
     } catch (e) {
       broken = signal.aborted || (e instanceof SourceError && e.code === 'SOURCE_UNAVAILABLE')
       throw e
     } finally {
       ctx.pool.release(client, broken, ctx.log)
     }
-    if (mode === 'FULL') return { token: pointer }
-    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context: t.context, odp: t.odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process: t.process, pointer }
+  }
+
+  /** A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R. */
+  async abandon(): Promise<void> {
+    if (this.plan.mode === 'FULL' && this.pointer && !this.closed) await closePointer(this.ctx, this.pointer, this.plan.what, new AbortController().signal).catch(() => undefined)
+  }
+
+  async confirm(signal: AbortSignal): Promise<void> {
+    const { ctx, plan, pointer } = this
+    // Closing a request that was not read to the end would drop the rest of it from ODQ.
+    if (!this.completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${plan.what} before its read ended; the request stays open for a repeat`)
+    if (!pointer || this.closed) return
+    await closePointer(ctx, pointer, plan.what, signal)
+    this.closed = true
+    ctx.log('info', 'ODP request closed (confirmed)', { odp: plan.t.odp, process: plan.t.process, pointer })
+  }
+
+  private async extractionMode(): Promise<Extraction> {
+    const { ctx, plan, signal } = this
+    if (plan.mode === 'FULL') return 'F'
+    if (plan.mode === 'DELTA_INIT') {
+      // A fresh init: drop whatever subscription this process had (a failed earlier init included).
+      await resetSubscription(ctx, plan.t, signal, true)
+      return 'D'
+    }
+    return deltaMode(ctx, { t: plan.t, previous: plan.previous!, what: plan.what, signal })
+  }
+
+  /** RODPS_REPL_ODP_OPEN; returns the request's pointer. */
+  private async open(client: RfcClient, extraction: Extraction, layout: OdpLayout): Promise<string> {
+    const { ctx, plan } = this
+    const res = await this.call(client, FM.open, {
+      ...subscriberParams(ctx, plan.t),
+      I_EXTRACTION_MODE: extraction,
+      I_EXPLICIT_CLOSE: 'X',
+      I_MAXPACKAGESIZE: this.packageBytes(layout),
+      ...(plan.projected ? { IT_PROJECTION: plan.delivered.map((f) => ({ FIELDNAME: f.name })) } : {}),
+      ...(plan.selection.length ? { IT_SELECTIONS: plan.selection } : {}),
+    })
+    checkReturn(res['ET_RETURN'], this.errorContext(FM.open), (_l, text) =>
+      // §B.5: a subscription keeps the selection it was initialised with.
+      /illegal change in selection/i.test(text) ? 'SOURCE_BAD_REQUEST' : undefined,
+    )
+    const pointer = str(res['E_POINTER'])
+    if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${plan.what}`)
+    ctx.log('info', 'ODP request opened', { odp: plan.t.odp, process: plan.t.process, mode: extraction, pointer, repeats: extraction === 'R' ? plan.previous?.pointer : undefined })
+    return pointer
+  }
+
+  /** RODPS_REPL_ODP_FETCH until the last package, each cut into pages of `pageSize` rows. */
+  private async *fetchAll(client: RfcClient, pointer: string, layout: OdpLayout): AsyncGenerator<SourcePage> {
+    const { ctx, plan } = this
+    let pkg = ''
+    let rows = 0
+    for (let n = 1; ; n++) {
+      const f = await this.call(client, FM.fetch, { I_POINTER: pointer, I_PACKAGE: pkg, I_MAXPACKAGESIZE: this.packageBytes(layout) })
+      checkReturn(f['ET_RETURN'], this.errorContext(FM.fetch))
+      const data = Array.isArray(f['ET_DATA']) ? (f['ET_DATA'] as RawLine[]) : []
+      const decoded = layout.rows(data, rows)
+      rows += decoded.length
+      for (let i = 0; i < decoded.length; i += plan.pageSize) yield { rows: decoded.slice(i, i + plan.pageSize) }
+      pkg = str(f['E_PACKAGE'])
+      // §B.3: until E_NO_MORE_DATA = 'X' (or an empty package, which some releases send last).
+      if (str(f['E_NO_MORE_DATA']) === 'X' || data.length === 0) break
+      if (n > 1_000_000) throw new SourceError('SOURCE_PROTOCOL', `${FM.fetch} never said E_NO_MORE_DATA`)
+    }
+    ctx.log('info', 'ODP request read', { odp: plan.t.odp, pointer, rows })
+  }
+
+  private end(pointer: string): SourceReadEnd {
+    const { ctx, plan } = this
+    if (plan.mode === 'FULL') return { token: pointer }
+    const { context, odp, process } = plan.t
+    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context, odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process, pointer }
     return { position: JSON.stringify(position), token: pointer }
   }
 
-  const read = lazyRead(odpColumns(delivered), run, async () => {
-    // A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R.
-    if (mode === 'FULL' && pointer && !closed) await closePointer(ctx, pointer, what, new AbortController().signal).catch(() => undefined)
-  })
-  return {
-    ...read,
-    async confirm(confirmSignal: AbortSignal) {
-      // Closing a request that was not read to the end would drop the rest of it from ODQ.
-      if (!completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${what} before its read ended; the request stays open for a repeat`)
-      if (!pointer || closed) return
-      await closePointer(ctx, pointer, what, confirmSignal)
-      closed = true
-      ctx.log('info', 'ODP request closed (confirmed)', { odp: t.odp, process: t.process, pointer })
-    },
+  /** OPEN and FETCH of one request go over the one connection the read holds. */
+  private call(client: RfcClient, fm: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return rfcCall(client, fm, params, { signal: this.signal, timeout: this.ctx.timeout, what: this.plan.what, secrets: this.ctx.pool.secrets })
   }
-}
 
-export async function closePointer(ctx: OdpSourceContext, pointer: string, what: string, signal: AbortSignal): Promise<void> {
-  const res = await ctx.pool.call(FM.close, { I_POINTER: pointer }, { signal, timeout: ctx.timeout, what, log: ctx.log })
-  checkReturn(res['ET_RETURN'], { functionModule: FM.close, what, secrets: ctx.pool.secrets })
-}
+  private errorContext(functionModule: string): RfcErrorContext {
+    return { functionModule, what: this.plan.what, secrets: this.ctx.pool.secrets }
+  }
 
-interface Cursor {
-  pointer: string
-  closed: boolean
-  /** F, D or R; '' when ET_PROCESS has no EXTRACTION_MODE column (§B.1 names only POINTER, SUBSCRIBER_PROC, CLOSED). */
-  mode: string
-}
-
-/**
- * Order of two pointers. They are TSNs (ODQ_TSN, DEC 23,9, §0), which sort as numbers: compared by
- * integer and fraction digits, not as text, so a shorter rendering never sorts wrongly. Anything else
- * falls back to text order.
- */
-export function comparePointers(a: string, b: string): number {
-  const num = /^(\d+)(?:\.(\d+))?$/
-  const x = num.exec(a)
-  const y = num.exec(b)
-  if (!x || !y) return a < b ? -1 : a > b ? 1 : 0
-  const [xi, yi] = [x[1].replace(/^0+(?=\d)/, ''), y[1].replace(/^0+(?=\d)/, '')]
-  if (xi.length !== yi.length) return xi.length - yi.length
-  if (xi !== yi) return xi < yi ? -1 : 1
-  const width = Math.max(x[2]?.length ?? 0, y[2]?.length ?? 0)
-  const [xf, yf] = [(x[2] ?? '').padEnd(width, '0'), (y[2] ?? '').padEnd(width, '0')]
-  return xf < yf ? -1 : xf > yf ? 1 : 0
-}
-
-/** Requests of this subscriber process, oldest first; undefined without RODPS_REPL_CURSOR_GET_LIST. */
-async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSignal): Promise<Cursor[] | undefined> {
-  let res: Record<string, unknown>
-  const what = `${t.odp}, process ${t.process}`
-  try {
-    // I_EXTRACTION_MODE blank: requests of every mode — a repeat (R) left open must be seen too.
-    res = await ctx.pool.call(FM.cursors, { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' }, { signal, timeout: ctx.timeout, what, log: ctx.log })
-  } catch (e) {
-    if (e instanceof SourceError && e.sapCode === 'FU_NOT_FOUND') return undefined
-    throw e
+  /** `I_MAXPACKAGESIZE` for `pageSize` rows. */
+  private packageBytes(layout: OdpLayout): number {
+    return Math.max(this.ctx.maxPackageBytes ?? 0, this.plan.pageSize * layout.rowBytes)
   }
-  checkReturn(res['ET_RETURN'], { functionModule: FM.cursors, what, secrets: ctx.pool.secrets })
-  const list = Array.isArray(res['ET_PROCESS']) ? (res['ET_PROCESS'] as Record<string, unknown>[]) : []
-  return list
-    .filter((p) => !str(p['SUBSCRIBER_PROC']) || str(p['SUBSCRIBER_PROC']) === t.process)
-    .map((p) => ({ pointer: str(p['POINTER']), closed: str(p['CLOSED']) === 'X', mode: str(p['EXTRACTION_MODE']) }))
-    .filter((c) => c.pointer !== '')
-    .sort((a, b) => comparePointers(a.pointer, b.pointer))
-}
-
-/**
- * D or R for a DELTA from the stored position (the request the last committed run read):
- * - no requests at all: the subscription is gone (reset in ODQMON or by another tool) — opening D
- *   would silently start a new init, so the position is reported lost;
- * - the stored request still open: the run committed but its confirm did not get through — close it
- *   now, then D;
- * - another request open: a run read it and did not commit — repeat it with R;
- * - all closed, and exactly one delta request after the stored one: an explicit recovery of the last
- *   committed delta (the orchestrator passes the position it started from) — R repeats it; more than
- *   one in between cannot be repeated any more;
- * - otherwise D (the changes since the last confirmed request).
- * Pointers are TSNs, so they sort in time order (see {@link comparePointers}).
- *
- * The explicit-recovery rule counts delta requests, and only EXTRACTION_MODE tells a delta from a
- * repeat of it — a column §B.1 does not name, so it may be missing or blank. Without it the client
- * does not guess: exactly one request after the stored one is safe whatever its mode (R repeats
- * precisely that request); with several, "one delta plus its repeats" (R would be right) cannot be
- * told from "several deltas" (R would skip the earlier ones, D would double the later ones), so the
- * position is reported lost and a DELTA_INIT asked for.
- */
-async function deltaMode(ctx: OdpSourceContext, t: Target, previous: OdpPosition, what: string, signal: AbortSignal): Promise<'D' | 'R'> {
-  const list = await cursors(ctx, t, signal)
-  if (list === undefined) return 'D'
-  if (list.length === 0) {
-    throw new SourceError('DELTA_POSITION_LOST', `ODQ has no requests of subscriber process ${t.process} for ${t.context}/${t.odp} (the subscription was reset or deleted); run a DELTA_INIT`)
-  }
-  const open = list.filter((c) => !c.closed)
-  if (open.some((c) => c.pointer === previous.pointer)) {
-    await closePointer(ctx, previous.pointer, what, signal)
-    ctx.log('warn', 'closed the request of the last committed run, whose confirm had not arrived', { odp: t.odp, pointer: previous.pointer })
-    return open.length > 1 ? 'R' : 'D'
-  }
-  if (open.length > 0) return 'R'
-  const later = list.filter((c) => comparePointers(c.pointer, previous.pointer) > 0)
-  if (later.length === 0) return 'D'
-  if (later.length === 1) return 'R'
-  if (later.some((c) => c.mode === '')) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${later.length} requests behind subscriber process ${t.process}, and ODQ does not say which of them are repeats (RODPS_REPL_CURSOR_GET_LIST without EXTRACTION_MODE); repeating or skipping could lose or double changes; run a DELTA_INIT`)
-  }
-  const deltas = later.filter((c) => c.mode !== 'R')
-  if (deltas.length === 1) return 'R'
-  if (deltas.length > 1) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${deltas.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`)
-  }
-  return 'D'
-}
-
-/** RODPS_REPL_ODP_RESET: ends the subscription of the process (§B.1); `quiet` tolerates "none exists". */
-export async function resetSubscription(ctx: OdpSourceContext, t: Target, signal: AbortSignal, quiet = false): Promise<void> {
-  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), { signal, timeout: ctx.timeout, what: `${t.odp}, process ${t.process}`, log: ctx.log })
-  try {
-    checkReturn(res['ET_RETURN'], { functionModule: FM.reset, what: `${t.odp}, process ${t.process}`, secrets: ctx.pool.secrets })
-  } catch (e) {
-    if (!(quiet && e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND')) throw e
-  }
-  ctx.log('info', 'ODP subscription reset', { odp: t.odp, process: t.process })
 }
 
 export async function resetOdp(ctx: OdpSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<void> {

@@ -6,11 +6,12 @@
  * `alive === false` are closed and replaced, never handed out again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { raceAbort } from '../../util/abort.js'
+import { backoff } from '../../util/backoff.js'
 import { SourceError } from '../errors.js'
+import { silentLog, type SapLog } from '../log.js'
 import { RfcAborted, toSourceError } from './errors.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
-
-export type RfcLogFn = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => void
 
 export interface RfcPoolOptions {
   /** Connections open at most (default 4). */
@@ -22,7 +23,7 @@ export interface RfcPoolOptions {
    * does for a caller goes to the caller's log (`log` of acquire, release, use and call): the pool
    * outlives the run that opened it, and its lines must carry the id of the run they serve.
    */
-  log?: RfcLogFn
+  log?: SapLog
 }
 
 export interface RfcCallOptions {
@@ -33,9 +34,12 @@ export interface RfcCallOptions {
   what?: string
 }
 
+/** Retries of a read call double from `backoffMs` up to this; without jitter, as few callers share a pool. */
+const MAX_BACKOFF_MS = 30_000
+
 interface Waiter {
   /** The waiting caller's log: a connection opened for it is logged there. */
-  log: RfcLogFn
+  log: SapLog
   /** false when the caller gave up meanwhile (abort, timeout): the connection was not taken. */
   resolve: (c: RfcClient) => boolean
   reject: (e: unknown) => void
@@ -46,7 +50,7 @@ export class RfcPool {
   readonly #factory: RfcClientFactory
   readonly #params: RfcConnectionParameters
   readonly #acquireTimeoutMs: number
-  readonly #log: RfcLogFn
+  readonly #log: SapLog
   readonly #idle: RfcClient[] = []
   readonly #busy = new Set<RfcClient>()
   readonly #waiters: Waiter[] = []
@@ -62,7 +66,7 @@ export class RfcPool {
     this.#factory = factory
     this.#params = params
     this.#acquireTimeoutMs = opts.acquireTimeoutMs ?? 120_000
-    this.#log = opts.log ?? (() => undefined)
+    this.#log = opts.log ?? silentLog
   }
 
   /** Open connections (busy + idle + being opened) and callers waiting. */
@@ -76,7 +80,7 @@ export class RfcPool {
   }
 
   /** A connection for the caller's exclusive use until {@link release}. Opens one if below `max`. */
-  async acquire(signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<RfcClient> {
+  async acquire(signal?: AbortSignal, log: SapLog = this.#log): Promise<RfcClient> {
     signal?.throwIfAborted()
     if (this.#closed) throw new SourceError('SOURCE_UNAVAILABLE', 'the RFC connection pool is closed')
     while (this.#idle.length > 0) {
@@ -123,7 +127,7 @@ export class RfcPool {
   }
 
   /** Gives a connection back; `broken` (or a dead one) is closed and its slot freed for a new one. */
-  release(c: RfcClient, broken = false, log: RfcLogFn = this.#log): void {
+  release(c: RfcClient, broken = false, log: SapLog = this.#log): void {
     if (!this.#busy.delete(c)) return
     if (broken || !c.alive || this.#closed) {
       this.#discard(c, log)
@@ -166,7 +170,7 @@ export class RfcPool {
   }
 
   /** Runs `fn` on a pooled connection; a transport failure or an abort retires the connection. */
-  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal, log: RfcLogFn = this.#log): Promise<T> {
+  async use<T>(fn: (c: RfcClient) => Promise<T>, signal?: AbortSignal, log: SapLog = this.#log): Promise<T> {
     const c = await this.acquire(signal, log)
     let broken = false
     try {
@@ -183,14 +187,14 @@ export class RfcPool {
    * One call on a pooled connection. `retries` > 0 repeats it on a fresh connection after a
    * communication failure (exponential backoff): only for calls that read, never for ODQ requests.
    */
-  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: RfcLogFn } = {}): Promise<Record<string, unknown>> {
+  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: SapLog } = {}): Promise<Record<string, unknown>> {
     const log = opts.log ?? this.#log
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.use((c) => rfcCall(c, fm, params, { ...opts, secrets: this.secrets }), opts.signal, log)
       } catch (e) {
         if (opts.signal?.aborted || !(e instanceof SourceError) || !e.retryable || attempt >= (opts.retries ?? 0)) throw e
-        const wait = (opts.backoffMs ?? 500) * 2 ** attempt
+        const wait = backoff({ baseMs: opts.backoffMs ?? 500, maxMs: MAX_BACKOFF_MS }, attempt)
         log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
         await sleep(wait, undefined, { signal: opts.signal })
       }
@@ -206,7 +210,7 @@ export class RfcPool {
     for (const resolve of this.#drained.splice(0)) resolve()
   }
 
-  async #open(log: RfcLogFn, signal?: AbortSignal): Promise<RfcClient> {
+  async #open(log: SapLog, signal?: AbortSignal): Promise<RfcClient> {
     this.#opening++
     let client: RfcClient | undefined
     try {
@@ -239,7 +243,7 @@ export class RfcPool {
     }, w.reject)
   }
 
-  #discard(c: RfcClient, log: RfcLogFn): void {
+  #discard(c: RfcClient, log: SapLog): void {
     log('debug', 'RFC connection retired', { id: c.id, alive: c.alive })
     void closeQuietly(c)
   }
@@ -277,27 +281,4 @@ export async function rfcCall(
     if (signal?.aborted) throw signal.reason
     throw toSourceError(e, { functionModule: fm, what: opts.what, secrets: opts.secrets })
   }
-}
-
-/** Settles with `p`, or rejects with the signal's reason as soon as it aborts (running `onAbort`). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Promise<unknown>): Promise<T> {
-  if (!signal) return p
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      onAbort().catch(() => undefined)
-      reject(signal.reason)
-    }
-    if (signal.aborted) return abort()
-    signal.addEventListener('abort', abort, { once: true })
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', abort)
-        resolve(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', abort)
-        reject(e)
-      },
-    )
-  })
 }

@@ -24,7 +24,8 @@
  * the groups of one slice are read in parallel through the connection pool and joined on the key.
  */
 import { SourceError } from '../errors.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { READ_TABLE } from './table-meta.js'
 import { signedNumberText, type RfcField } from './values.js'
 import { and, literal, optionLines, or, type Condition } from './where.js'
@@ -38,7 +39,7 @@ export interface RawRow {
 
 export interface PagerContext {
   pool: RfcPool
-  log: RfcLogFn
+  log: SapLog
   /** Seconds per call. */
   timeout?: number
   /** Retries of a call after a communication failure (reads are idempotent). Default 2. */
@@ -57,6 +58,16 @@ export interface TablePlan {
 }
 
 const MAX_PAGE_RETRIES = 5
+
+/** One RFC_READ_TABLE call: which fields, which rows. */
+interface GroupCall {
+  fields: string[]
+  cond: Condition
+  /** ROWCOUNT. */
+  rowCount: number
+  /** ROWSKIPS: only tables without a known key are paged by offset. */
+  skip?: number
+}
 
 export class TablePager {
   private readonly index: Map<string, number>
@@ -94,7 +105,7 @@ export class TablePager {
     // table in SAP. Once a probe overflows, later probes read only the key.
     let dataProbe = true
     for (;;) {
-      const probe = await this.readGroup(dataProbe ? this.plan.groups[0] : keyGroup, this.range(lo, undefined), N + 1, signal)
+      const probe = await this.readGroup({ fields: dataProbe ? this.plan.groups[0] : keyGroup, cond: this.range(lo, undefined), rowCount: N + 1 }, signal)
       if (probe.length === 0) return
       const complete = probe.length <= N ? probe : undefined
       if (!complete) dataProbe = false
@@ -102,7 +113,7 @@ export class TablePager {
       let rows: RawRow[] | undefined
       for (let attempt = 0; rows === undefined; attempt++) {
         const reuse = complete && dataProbe && hi === undefined && attempt === 0
-        const results = await Promise.all(this.plan.groups.map((g, i) => (reuse && i === 0 ? complete : this.readGroup(g, this.range(lo, hi), N + 1, signal))))
+        const results = await Promise.all(this.plan.groups.map((g, i) => (reuse && i === 0 ? complete : this.readGroup({ fields: g, cond: this.range(lo, hi), rowCount: N + 1 }, signal))))
         const over = results.find((r) => r.length > N)
         if (over) {
           // Not the slice the probe promised: narrow to the lower half of what came back.
@@ -132,7 +143,7 @@ export class TablePager {
     if (this.plan.groups.length > 1) throw new SourceError('SOURCE_BAD_REQUEST', `${this.plan.table} has no known primary key and is wider than one RFC_READ_TABLE row; select fewer fields`)
     this.ctx.log('warn', 'no primary key known: paging with ROWSKIPS/ROWCOUNT, which SAP does not guarantee to be stable (§C.4)', { table: this.plan.table })
     for (let skip = 0; ; skip += this.pageSize) {
-      const rows = await this.readGroup(this.plan.groups[0], this.filter, this.pageSize, signal, skip)
+      const rows = await this.readGroup({ fields: this.plan.groups[0], cond: this.filter, rowCount: this.pageSize, skip }, signal)
       if (rows.length > 0) yield rows
       if (rows.length < this.pageSize) return
     }
@@ -203,7 +214,7 @@ export class TablePager {
   }
 
   /** One RFC_READ_TABLE call for the fields of a group; rows carry texts at their plan positions. */
-  private async readGroup(fields: string[], cond: Condition, rowCount: number, signal: AbortSignal, skip = 0): Promise<RawRow[]> {
+  private async readGroup({ fields, cond, rowCount, skip = 0 }: GroupCall, signal: AbortSignal): Promise<RawRow[]> {
     const params = {
       QUERY_TABLE: this.plan.table,
       DELIMITER: '',

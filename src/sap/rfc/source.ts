@@ -4,13 +4,14 @@
  * so a machine without SAP's NW RFC SDK runs everything else and fails RFC use with
  * SOURCE_DRIVER_MISSING.
  */
-import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
 import { SourceError } from '../errors.js'
+import { silentLog, type SapLog } from '../log.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
+import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
 import { toSourceError } from './errors.js'
 import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
-import { RfcPool, rfcCall, type RfcLogFn } from './pool.js'
+import { RfcPool, rfcCall } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
 import { readTable, type TableSourceContext } from './table-source.js'
 
@@ -25,7 +26,7 @@ export interface RfcSourceOptions {
    * The log of the source itself: its own read/subscription/reset/ping calls, and what the pool does
    * on nobody's behalf. A run logs through {@link RfcSource.forRun} instead.
    */
-  log?: RfcLogFn
+  log?: SapLog
   /** Seconds per RFC call before node-rfc cancels it (default 600). */
   callTimeoutSeconds?: number
   /** TABLE_RFC: overlap window of watermark deltas (default 1 day for dates, 1 hour for timestamps). */
@@ -46,7 +47,7 @@ export interface RfcSource extends Source {
    * done for that user, pool events included, is logged through `log`. The source outlives the run
    * that created it, so it must not keep that run's log for the next one.
    */
-  forRun(log: RfcLogFn): Source
+  forRun(log: SapLog): Source
   /** Closes the pool's connections; reads still running keep theirs until they finish. */
   close(): Promise<void>
   /**
@@ -67,95 +68,132 @@ export interface RfcSource extends Source {
  * await read.confirm?.(signal)
  */
 export function createRfcSource(params: RfcConnectionParameters, opts: RfcSourceOptions = {}): RfcSource {
-  const sourceLog: RfcLogFn = opts.log ?? (() => undefined)
-  let pool: Promise<RfcPool> | undefined
-  let ready: RfcPool | undefined
-  // The driver loads on first use; a missing SDK rejects every use with the same clear error.
-  const getPool = (): Promise<RfcPool> =>
-    (pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then(
-      (factory) => (ready = new RfcPool(opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory, params, { max: opts.poolSize ?? 4, log: sourceLog })),
-    ))
-  const timeout = opts.callTimeoutSeconds ?? 600
+  const sourceLog = opts.log ?? silentLog
+  const pool = new LazyPool(params, opts, sourceLog)
+  const connection: Connection = { params, opts, pool }
+  return {
+    ...sourceFor(connection, sourceLog),
+    forRun: (log) => sourceFor(connection, log),
+    close: () => pool.close(),
+    retire: (idleMs) => pool.retire(idleMs),
+    get poolStats() {
+      return pool.stats
+    },
+  }
+}
 
-  const tableCtx = async (log: RfcLogFn): Promise<TableSourceContext> => ({
-    pool: await getPool(),
-    log,
-    timeout,
-    retries: opts.retries,
-    backoffMs: opts.backoffMs,
-    overlapSeconds: opts.watermarkOverlapSeconds,
-    now: opts.now,
-  })
-  const odpCtx = async (log: RfcLogFn): Promise<OdpSourceContext> => ({
-    pool: await getPool(),
-    log,
-    timeout,
-    subscriberType: (opts.subscriberType ?? 'SAP_BW').toUpperCase(),
-    subscriberName: (opts.subscriberName ?? 'DELTA_EXTRACTOR').toUpperCase(),
-  })
+/** What every use of one RFC connection shares. */
+interface Connection {
+  params: RfcConnectionParameters
+  opts: RfcSourceOptions
+  pool: LazyPool
+}
 
-  /** What a run does through the source, with the log it is given. */
-  const using = (log: RfcLogFn): Source => ({
+/** The connection pool, made when the first call needs it: the driver loads then. */
+class LazyPool {
+  private pool: Promise<RfcPool> | undefined
+  private ready: RfcPool | undefined
+
+  constructor(
+    private readonly params: RfcConnectionParameters,
+    private readonly opts: RfcSourceOptions,
+    private readonly log: SapLog,
+  ) {}
+
+  /** A missing driver rejects every use with the same clear error. */
+  get(): Promise<RfcPool> {
+    const { opts } = this
+    this.pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then((factory) => {
+      const guarded = opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory
+      return (this.ready = new RfcPool(guarded, this.params, { max: opts.poolSize ?? 4, log: this.log }))
+    })
+    return this.pool
+  }
+
+  get stats(): RfcSource['poolStats'] {
+    return this.ready?.stats ?? { open: 0, busy: 0, idle: 0, waiting: 0 }
+  }
+
+  async close(): Promise<void> {
+    await this.ready?.closeAll()
+  }
+
+  async retire(idleMs?: number): Promise<void> {
+    // A pool still being created (driver loading) is retired once it exists; a failed load has none.
+    const p = await this.pool?.catch(() => undefined)
+    await p?.retire(idleMs)
+  }
+}
+
+/** What a run (or the source itself) does through the connection, logged through `log`. */
+function sourceFor(c: Connection, log: SapLog): Source {
+  return {
     async read(req: SourceReadRequest): Promise<SourceRead> {
       switch (req.spec.kind) {
         case 'TABLE_RFC':
-          return readTable(await tableCtx(log), req)
+          return readTable(await tableContext(c, log), req)
         case 'ODP_RFC':
-          return readOdp(await odpCtx(log), req)
+          return readOdp(await odpContext(c, log), req)
         default:
           throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection reads TABLE_RFC or ODP_RFC sources, not ${req.spec.kind}`)
       }
     },
 
     async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {
-      return spec.kind === 'ODP_RFC' ? odpSubscription(await odpCtx(log), spec, signal) : null
+      return spec.kind === 'ODP_RFC' ? odpSubscription(await odpContext(c, log), spec, signal) : null
     },
 
     async reset(spec: SourceSpec, signal: AbortSignal): Promise<void> {
       // A watermark lives only in the stored position: forgetting it is the orchestrator's part.
       if (spec.kind === 'TABLE_RFC') return
       if (spec.kind !== 'ODP_RFC') throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection has no ${spec.kind} subscriptions`)
-      await resetOdp(await odpCtx(log), spec, signal)
+      await resetOdp(await odpContext(c, log), spec, signal)
     },
 
-    /** Opens a fresh connection (a real logon, not a pooled one) and calls RFC_PING. */
-    async ping(signal: AbortSignal): Promise<{ latencyMs: number }> {
-      const factory = opts.clientFactory ?? (await loadNodeRfc())
-      const secrets = params.passwd ? [params.passwd] : []
-      const started = performance.now()
-      let client: RfcClient | undefined
-      try {
-        client = factory(params)
-        await client.open()
-        await rfcCall(client, 'RFC_PING', {}, { signal, timeout: 60, secrets })
-        return { latencyMs: Math.round(performance.now() - started) }
-      } catch (e) {
-        if (signal.aborted) throw signal.reason
-        if (e instanceof SourceError) throw e
-        throw toSourceError(e, { functionModule: 'RFC logon', secrets })
-      } finally {
-        if (client?.alive) await client.close().catch(() => undefined)
-      }
-    },
-  })
+    ping: (signal: AbortSignal) => pingConnection(c, signal),
+  }
+}
 
+const timeoutOf = (opts: RfcSourceOptions): number => opts.callTimeoutSeconds ?? 600
+
+async function tableContext({ opts, pool }: Connection, log: SapLog): Promise<TableSourceContext> {
   return {
-    ...using(sourceLog),
+    pool: await pool.get(),
+    log,
+    timeout: timeoutOf(opts),
+    retries: opts.retries,
+    backoffMs: opts.backoffMs,
+    overlapSeconds: opts.watermarkOverlapSeconds,
+    now: opts.now,
+  }
+}
 
-    forRun: using,
+async function odpContext({ opts, pool }: Connection, log: SapLog): Promise<OdpSourceContext> {
+  return {
+    pool: await pool.get(),
+    log,
+    timeout: timeoutOf(opts),
+    subscriberType: (opts.subscriberType ?? 'SAP_BW').toUpperCase(),
+    subscriberName: (opts.subscriberName ?? 'DELTA_EXTRACTOR').toUpperCase(),
+  }
+}
 
-    async close(): Promise<void> {
-      await ready?.closeAll()
-    },
-
-    async retire(idleMs?: number): Promise<void> {
-      // A pool still being created (driver loading) is retired once it exists; a failed load has none.
-      const p = await pool?.catch(() => undefined)
-      await p?.retire(idleMs)
-    },
-
-    get poolStats() {
-      return ready?.stats ?? { open: 0, busy: 0, idle: 0, waiting: 0 }
-    },
+/** Opens a fresh connection (a real logon, not a pooled one) and calls RFC_PING. */
+async function pingConnection({ params, opts }: Connection, signal: AbortSignal): Promise<{ latencyMs: number }> {
+  const factory = opts.clientFactory ?? (await loadNodeRfc())
+  const secrets = params.passwd ? [params.passwd] : []
+  const started = performance.now()
+  let client: RfcClient | undefined
+  try {
+    client = factory(params)
+    await client.open()
+    await rfcCall(client, 'RFC_PING', {}, { signal, timeout: 60, secrets })
+    return { latencyMs: Math.round(performance.now() - started) }
+  } catch (e) {
+    if (signal.aborted) throw signal.reason
+    if (e instanceof SourceError) throw e
+    throw toSourceError(e, { functionModule: 'RFC logon', secrets })
+  } finally {
+    if (client?.alive) await client.close().catch(() => undefined)
   }
 }

@@ -7,7 +7,8 @@
  * RFC_READ_TABLE itself.
  */
 import { SourceError } from '../errors.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { SapLog } from '../log.js'
+import type { RfcPool } from './pool.js'
 import { readTableKind, type RfcField } from './values.js'
 import { literal, optionLines } from './where.js'
 
@@ -37,7 +38,7 @@ const str = (v: unknown): string => String(v ?? '').trim()
 export interface DescribeOptions {
   signal?: AbortSignal
   timeout?: number
-  log?: RfcLogFn
+  log?: SapLog
   retries?: number
   backoffMs?: number
 }

@@ -3,15 +3,17 @@
  * rows changed since the position, de-duplicated — see watermark.ts). Rows are typed per §C.3 by
  * values.ts; paging and column groups are read-table.ts.
  */
-import type { Row } from '../fields.js'
 import { SourceError } from '../errors.js'
-import type { SourceReadEnd, SourceReadRequest } from '../source.js'
+import type { Row } from '../fields.js'
+import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
+import type { SapLog } from '../log.js'
+import type { SourcePage, SourceReadEnd, SourceReadRequest } from '../source.js'
+import { badValue, ValueError } from '../values.js'
 import { planColumnGroups } from './column-groups.js'
-import { lazyRead, type LazyRead } from './lazy-read.js'
-import type { RfcLogFn, RfcPool } from './pool.js'
+import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
-import { columnOf, textConverter, ValueError, type AbapKind, type RfcField, type TextConverter } from './values.js'
+import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
 import {
   capFuture, decodePosition, encodePosition, fingerprint, lowerBound, resolveWatermark, sinceCondition, watermarkValue,
   type TablePosition, type Watermark,
@@ -20,7 +22,7 @@ import { parseWhere, type Condition } from './where.js'
 
 export interface TableSourceContext {
   pool: RfcPool
-  log: RfcLogFn
+  log: SapLog
   /** Seconds per RFC call. */
   timeout?: number
   retries?: number
@@ -32,67 +34,65 @@ export interface TableSourceContext {
 
 /** Validates the spec against the table and returns the lazy read. */
 export async function readTable(ctx: TableSourceContext, req: SourceReadRequest): Promise<LazyRead> {
-  const { spec, mode, signal } = req
-  if (!spec.table) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC source needs a table')
-  if (!Number.isSafeInteger(spec.pageSize) || spec.pageSize < 1) throw new SourceError('SOURCE_BAD_REQUEST', `pageSize must be a positive integer, got ${String(spec.pageSize)}`)
-  const meta = await describeTable(ctx.pool, spec.table, { signal, timeout: ctx.timeout, log: ctx.log, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs })
-  const byName = new Map(meta.fields.map((f) => [f.name, f]))
-  const watermark = spec.watermarkField ? resolveWatermark(spec.watermarkField, byName) : undefined
-  if (mode !== 'FULL' && !watermark) throw new SourceError('SOURCE_BAD_REQUEST', `${mode} of table ${meta.table} needs a watermark field (a change date or timestamp such as AEDAT); RFC_READ_TABLE has no change queue`)
-  const fields = selectFields(meta, spec.fields, watermark, ctx.log)
-  const kinds = new Map<string, AbapKind>(meta.fields.map((f) => [f.name, f.kind]))
-  const filter = spec.filter?.trim() ? parseWhere(spec.filter, kinds) : []
-  const plan: TablePlan = {
-    table: meta.table,
-    fields,
-    keys: fields.filter((f) => f.key),
-    groups: planColumnGroups(fields.map((f) => ({ name: f.name, width: f.length })), fields.filter((f) => f.key).map((f) => f.name)),
-  }
+  const { spec, mode } = req
+  const { plan, filter, watermark } = await planTable(ctx, req)
   const overlap = ctx.overlapSeconds ?? (watermark?.kind === 'date' ? 86_400 : 3_600)
   let since: Condition = []
   let previous: TablePosition | undefined
   if (mode === 'DELTA') {
     if (!req.position) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
-    previous = decodePosition(req.position, meta.table, watermark!, overlap)
+    previous = decodePosition(req.position, plan.table, watermark!, overlap)
     since = sinceCondition(watermark!, previous.watermark ? lowerBound(watermark!, previous.watermark, overlap) : initialOf(watermark!))
   }
-  const columns = fields.map(columnOf)
-  const converters = fields.map(textConverter)
   const pager = new TablePager(ctx, plan, [...andFilter(filter, since)], spec.pageSize)
-  ctx.log('info', 'TABLE_RFC read planned', { table: meta.table, mode, fields: fields.length, groups: plan.groups.length, keys: plan.keys.map((k) => k.name), since: previous?.watermark })
-  const wmIdx = watermark?.fields.map((f) => fields.indexOf(f))
-  const now = ctx.now ?? (() => new Date())
+  ctx.log('info', 'TABLE_RFC read planned', { table: plan.table, mode, fields: plan.fields.length, groups: plan.groups.length, keys: plan.keys.map((k) => k.name), since: previous?.watermark })
+  const delta = mode !== 'FULL' && watermark ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now }) : undefined
+  return lazyRead({ columns: plan.fields.map(columnOf), produce: () => tablePages({ ctx, req, plan, pager, delta }) })
+}
 
-  async function* run(): AsyncGenerator<Row[], SourceReadEnd> {
-    const window = mode !== 'FULL' && watermark ? new Window(watermark, overlap, previous?.watermark) : undefined
-    const seen = new Set(previous?.seen ?? [])
-    let rowsOut = 0
-    let skipped = 0
-    for await (const page of pager.pages(signal)) {
-      const out: Row[] = []
-      for (const raw of page) {
-        let fp: string | undefined
-        if (window && wmIdx) {
-          const wm = watermarkValue(watermark!, wmIdx.map((i) => raw.texts[i]))
-          fp = window.add(wm, capFuture(watermark!, wm, now()), raw.texts, mode === 'DELTA')
-        }
-        if (mode === 'DELTA' && fp !== undefined && seen.has(fp)) {
-          skipped++
-          continue
-        }
-        out.push(convert(raw, fields, converters, rowsOut + out.length, plan.keys))
-      }
-      rowsOut += out.length
-      yield out
-    }
-    ctx.log('info', 'TABLE_RFC read finished', { table: meta.table, mode, rows: rowsOut, skippedAsDelivered: skipped, calls: pager.calls })
-    if (mode === 'FULL' || !window) return {}
-    const position: TablePosition = { v: 1, kind: 'TABLE_RFC', table: meta.table, watermarkField: watermark!.name, overlapSeconds: overlap, seen: window.fingerprints() }
-    if (window.max !== undefined) position.watermark = window.max
-    return { position: encodePosition(position), token: window.max ?? previous?.watermark }
+interface TableReadPlan {
+  plan: TablePlan
+  /** The user's WHERE, as tokens. */
+  filter: Condition
+  watermark?: Watermark
+}
+
+/** The fields, column groups, filter and watermark of a read, checked against SAP's dictionary. */
+async function planTable(ctx: TableSourceContext, { spec, mode, signal }: SourceReadRequest): Promise<TableReadPlan> {
+  if (!spec.table) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC source needs a table')
+  requirePageSize('pageSize', spec.pageSize)
+  const meta = await describeTable(ctx.pool, spec.table, { signal, timeout: ctx.timeout, log: ctx.log, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs })
+  const watermark = spec.watermarkField ? resolveWatermark(spec.watermarkField, new Map(meta.fields.map((f) => [f.name, f]))) : undefined
+  if (mode !== 'FULL' && !watermark) throw new SourceError('SOURCE_BAD_REQUEST', `${mode} of table ${meta.table} needs a watermark field (a change date or timestamp such as AEDAT); RFC_READ_TABLE has no change queue`)
+  const fields = selectFields(meta, spec.fields, watermark, ctx.log)
+  const kinds = new Map<string, AbapKind>(meta.fields.map((f) => [f.name, f.kind]))
+  const filter = spec.filter?.trim() ? parseWhere(spec.filter, kinds) : []
+  const keys = fields.filter((f) => f.key)
+  const groups = planColumnGroups(fields.map((f) => ({ name: f.name, width: f.length })), keys.map((f) => f.name))
+  return { plan: { table: meta.table, fields, keys, groups }, filter, watermark }
+}
+
+interface TablePages {
+  ctx: TableSourceContext
+  req: SourceReadRequest
+  plan: TablePlan
+  pager: TablePager
+  /** DELTA_INIT and DELTA. */
+  delta?: DeltaTracker
+}
+
+/** The pages of the read: converted rows, without those a DELTA delivered before. */
+async function* tablePages({ ctx, req, plan, pager, delta }: TablePages): AsyncGenerator<SourcePage, SourceReadEnd> {
+  const convert = rowConverter(plan.fields, plan.keys)
+  let rowsOut = 0
+  for await (const page of pager.pages(req.signal)) {
+    const out: Row[] = []
+    for (const raw of page) if (!delta?.repeated(raw)) out.push(convert(raw, rowsOut + out.length))
+    rowsOut += out.length
+    if (out.length > 0) yield { rows: out }
   }
-
-  return lazyRead(columns, run)
+  ctx.log('info', 'TABLE_RFC read finished', { table: plan.table, mode: req.mode, rows: rowsOut, skippedAsDelivered: delta?.skipped ?? 0, calls: pager.calls })
+  return delta?.end() ?? {}
 }
 
 function andFilter(filter: Condition, since: Condition): Condition {
@@ -126,7 +126,7 @@ function unreadable(f: RfcField): string | undefined {
  * {@link unreadable}) are refused, naming them, whether named or implied by reading all fields:
  * dropping a column silently would look like a complete copy.
  */
-function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: RfcLogFn): RfcField[] {
+function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermark | undefined, log: SapLog): RfcField[] {
   const names = new Set(meta.fields.map((f) => f.name))
   let chosen = meta.fields
   if (wanted && wanted.length > 0) {
@@ -150,6 +150,58 @@ function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermar
   // FLTP's slot has 16 characters: ' 6.000000000E+02' keeps 10 significant digits of a double's 15-17.
   if (floats.length > 0) log('warn', 'RFC_READ_TABLE rounds FLTP fields to 10 significant digits', { table: meta.table, fields: floats })
   return chosen
+}
+
+interface DeltaOptions {
+  table: string
+  watermark: Watermark
+  /** The fields read, in row order. */
+  fields: RfcField[]
+  overlap: number
+  /** DELTA: the position the read starts from. */
+  previous?: TablePosition
+  /** The clock that caps future watermarks. */
+  now?: () => Date
+}
+
+/**
+ * The watermark side of a DELTA_INIT or DELTA (§C.7): follows the highest watermark and the rows in
+ * the overlap window, tells which rows a DELTA delivered before, and makes the next position.
+ */
+class DeltaTracker {
+  skipped = 0
+  private readonly window: Window
+  private readonly seen: Set<string>
+  /** Where the watermark's fields sit in a row. */
+  private readonly at: number[]
+  private readonly now: () => Date
+
+  constructor(private readonly o: DeltaOptions) {
+    this.window = new Window(o.watermark, o.overlap, o.previous?.watermark)
+    this.seen = new Set(o.previous?.seen ?? [])
+    this.at = o.watermark.fields.map((f) => o.fields.indexOf(f))
+    this.now = o.now ?? (() => new Date())
+  }
+
+  /** Records a row; true when a DELTA delivered it before, unchanged (it is then left out). */
+  repeated(raw: RawRow): boolean {
+    const w = this.o.watermark
+    const delta = this.o.previous !== undefined
+    const wm = watermarkValue(w, this.at.map((i) => raw.texts[i]))
+    const fp = this.window.add(wm, capFuture(w, wm, this.now()), raw.texts, delta)
+    if (!delta || fp === undefined || !this.seen.has(fp)) return false
+    this.skipped++
+    return true
+  }
+
+  /** The position the next DELTA starts from. */
+  end(): SourceReadEnd {
+    const { table, watermark, overlap, previous } = this.o
+    const { window } = this
+    const position: TablePosition = { v: 1, kind: 'TABLE_RFC', table, watermarkField: watermark.name, overlapSeconds: overlap, seen: window.fingerprints() }
+    if (window.max !== undefined) position.watermark = window.max
+    return { position: encodePosition(position), token: window.max ?? previous?.watermark }
+  }
 }
 
 /** Tracks the highest watermark and the fingerprints of rows inside the moving overlap window. */
@@ -200,17 +252,21 @@ class Window {
   }
 }
 
-function convert(raw: RawRow, fields: RfcField[], converters: TextConverter[], rowNo: number, keys: RfcField[]): Row {
-  const row: Row = new Array(fields.length)
-  for (let i = 0; i < fields.length; i++) {
-    try {
-      row[i] = converters[i](raw.texts[i] ?? '')
-    } catch (e) {
-      if (!(e instanceof ValueError)) throw e
-      const key = keys.map((k) => `${k.name}=${(raw.texts[fields.indexOf(k)] ?? '').trim()}`).join(', ')
-      throw new SourceError('SOURCE_PROTOCOL', `column ${fields[i].name} (${fields[i].sourceType}), row ${rowNo + 1}${key ? ` (${key})` : ''}: value ${JSON.stringify(raw.texts[i]?.trim())} ${e.message}`)
+/** Converts joined raw rows; a value that does not fit names its column, row and key. */
+function rowConverter(fields: RfcField[], keys: RfcField[]): (raw: RawRow, rowNo: number) => Row {
+  const converters = fields.map(textConverter)
+  return (raw, rowNo) => {
+    const row: Row = new Array(fields.length)
+    for (let i = 0; i < fields.length; i++) {
+      try {
+        row[i] = converters[i](raw.texts[i] ?? '')
+      } catch (e) {
+        if (!(e instanceof ValueError)) throw e
+        const key = keys.map((k) => `${k.name}=${(raw.texts[fields.indexOf(k)] ?? '').trim()}`).join(', ')
+        const column = `column ${fields[i].name} (${fields[i].sourceType})`
+        throw badValue({ column, row: rowNo + 1, key, value: JSON.stringify(raw.texts[i]?.trim()), reason: e.message })
+      }
     }
+    return row
   }
-  return row
 }
-

@@ -5,13 +5,11 @@
  * left-aligned, dates `YYYYMMDD`, times `HHMMSS`. One converter per column is built up front so the
  * row loop does no type dispatch.
  *
- * Every converter is exact or throws {@link ValueError}: a `*` (the value did not fit its slot) or a
+ * Every converter is exact or throws ValueError (src/sap/values.ts): a `*` (the value did not fit its slot) or a
  * truncated float is an error, never a wrong number.
  */
 import { MICROS_PER_DAY, type Column, type ColumnType, type Value } from '../fields.js'
-import { canonicalDecimal, ValueError } from '../odata/values.js'
-
-export { ValueError }
+import { decimalText, ValueError } from '../values.js'
 
 /** What a field is, in terms of how its text must be read. */
 export type AbapKind = 'char' | 'numc' | 'date' | 'time' | 'packed' | 'int1' | 'int2' | 'int4' | 'int8' | 'float' | 'raw' | 'unsupported'
@@ -175,16 +173,12 @@ export function signedNumberText(text: string): string | undefined {
 }
 
 function packedConverter(precision: number, scale: number): TextConverter {
-  const intDigits = precision - scale
-  const intPart = intDigits > 0 ? `(?:0|[1-9]\\d{0,${intDigits - 1}})` : '0'
-  // What SAP writes nearly always is canonical already once the sign moved: skip the general parser.
-  const fast = new RegExp(`^-?${intPart}${scale > 0 ? `\\.\\d{${scale}}` : ''}$`)
+  // Once the sign moved, what SAP writes is nearly always canonical; `.5`, `5.` and `-.5` (slots that
+  // dropped a zero) take the general parser.
+  const canonical = decimalText(precision, scale)
   return (text) => {
     const n = signedNumberText(text)
-    if (n === undefined) return null
-    if (fast.test(n) && !/^-0(?:\.0*)?$/.test(n)) return n
-    // `.5` and `5.` and `-.5` come from slots that dropped a zero; canonicalDecimal accepts them.
-    return canonicalDecimal(n, precision, scale)
+    return n === undefined ? null : canonical(n)
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { classifyStatus, describeSapError, parseSapError } from '../../../src/sap/odata/sap-error.js'
-import { retryAfterMs } from '../../../src/sap/odata/http.js'
+import { retryAfterMs } from '../../../src/util/backoff.js'
 
 const busyBody = JSON.stringify({
   error: {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Column, ColumnType } from '../../../src/sap/fields.js'
 import { SourceError } from '../../../src/sap/errors.js'
-import { buildRowPlan, canonicalDecimal, convertRows, converterFor, parseEdmTime, ValueError } from '../../../src/sap/odata/values.js'
+import { buildRowPlan, convertRows, converterFor, parseEdmTime } from '../../../src/sap/odata/values.js'
+import { canonicalDecimal, ValueError } from '../../../src/sap/values.js'
 
 const conv = (t: ColumnType) => converterFor(t)
 const dec = (p: number, s: number) => conv({ kind: 'decimal', precision: p, scale: s })

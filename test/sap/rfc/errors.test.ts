@@ -1,7 +1,7 @@
 /** node-rfc error shapes (node-rfc 3.x: plain objects with group/code/key) → SourceError codes. */
 import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
-import { checkReturn, redact, toSourceError } from '../../../src/sap/rfc/errors.js'
+import { checkReturn, toSourceError } from '../../../src/sap/rfc/errors.js'
 
 const lib = (group: number, code: number, codeString: string, key: string, message: string) => ({ name: 'RfcLibError', group, code, codeString, key, message })
 const abap = (group: number, code: number, codeString: string, key: string, message: string, cls = '', number = '') => ({
@@ -20,7 +20,7 @@ describe('toSourceError', () => {
     expect(e.code).toBe('SOURCE_AUTH')
     expect(e.retryable).toBe(false)
     expect(e.message).not.toContain('Geheim123')
-    expect(e.message).toContain('*****')
+    expect(e.message).toContain('***')
   })
 
   it('communication failures and cancels → SOURCE_UNAVAILABLE, retryable, with the SDK ERROR line', () => {
@@ -116,10 +116,5 @@ describe('checkReturn (BAPIRET2)', () => {
       checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined)),
     ).toThrow(expect.objectContaining({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' }))
     expect(() => checkReturn([{ TYPE: 'E', MESSAGE: 'ODP ZX does not exist' }], ctx)).toThrow(expect.objectContaining({ code: 'SOURCE_NOT_FOUND' }))
-  })
-
-  it('redact removes every occurrence of a secret', () => {
-    expect(redact('a pw1234 b pw1234', ['pw1234'])).toBe('a ***** b *****')
-    expect(redact('short', ['ab', undefined])).toBe('short')
   })
 })

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Column, Row } from '../../../src/sap/fields.js'
 import type { OdpPosition } from '../../../src/sap/rfc/index.js'
-import { comparePointers } from '../../../src/sap/rfc/odp.js'
+import { comparePointers } from '../../../src/sap/rfc/odq.js'
 import type { ChangeRef, RfcSimulator, SapRow } from '../../../src/simulator/rfc/index.js'
 import { drain, expectedRow, odpSpec, PARAMS, rfcSim, signal, simRows, source, sourceError } from './sim.js'
 

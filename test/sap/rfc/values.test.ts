@@ -1,6 +1,7 @@
 /** ABAP slot text → column values (sap-protocols.md §C.3, §B.4), with fixtures written from the reference. */
 import { describe, expect, it } from 'vitest'
-import { columnOf, kindOf, signedNumberText, textConverter, ValueError, type RfcField } from '../../../src/sap/rfc/values.js'
+import { columnOf, kindOf, signedNumberText, textConverter, type RfcField } from '../../../src/sap/rfc/values.js'
+import { ValueError } from '../../../src/sap/values.js'
 
 const field = (sourceType: string, length: number, decimals = 0, key = false): RfcField => ({ name: 'F', kind: kindOf(sourceType), sourceType, length, decimals, key })
 const conv = (sourceType: string, length: number, decimals = 0) => textConverter(field(sourceType, length, decimals))

@@ -1,7 +1,7 @@
 /** Watermark arithmetic and positions of TABLE_RFC deltas (sap-protocols.md §C.7), and ODP selections/process names. */
 import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
-import { subscriberProcess } from '../../../src/sap/rfc/odp.js'
+import { subscriberProcess } from '../../../src/sap/rfc/odq.js'
 import { OdpFieldsInfo, type OdpField } from '../../../src/sap/rfc/odp-fields.js'
 import { parseSelection } from '../../../src/sap/rfc/odp-selection.js'
 import { kindOf, type RfcField } from '../../../src/sap/rfc/values.js'
