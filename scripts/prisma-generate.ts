@@ -5,7 +5,7 @@
  *
  * `prisma generate` never runs the native schema engine, but the CLI insists on downloading it
  * first; pointing PRISMA_SCHEMA_ENGINE_BINARY at any existing file skips that download, which is
- * impossible offline (stack-notes.md).
+ * impossible on a machine without internet access (and unneeded: generate does not run it).
  *
  * usage: tsx scripts/prisma-generate.ts [--check]   (--check: fail if a written schema is stale)
  */

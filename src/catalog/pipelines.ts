@@ -285,7 +285,7 @@ export function sourceOf(p: SourceColumns): z.output<typeof sourceSchema> {
 }
 
 /**
- * SAP's identity of an ODP subscription over OData: user × service × entity set (sap-protocols.md
+ * SAP's identity of an ODP subscription over OData: user × service × entity set (docs/sap-protocols.md
  * A.6.6), within one system and client. `c` is an ODATA connection (ODP_ODATA sources need one).
  */
 export function subscriptionKey(c: Pick<Connection, 'id' | 'name' | 'config'>, entitySet: string): string {

@@ -62,7 +62,7 @@ export interface Column {
 export type Value = string | number | bigint | boolean | Date | Uint8Array | null
 export type Row = Value[]
 
-/** ODQ technical fields kept in delta files (sap-protocols.md §0). */
+/** ODQ technical fields kept in delta files (docs/sap-protocols.md §0). */
 export const CHANGE_MODE_COLUMN = 'ODQ_CHANGEMODE'
 export const ENTITY_COUNTER_COLUMN = 'ODQ_ENTITYCNTR'
 

@@ -1,6 +1,6 @@
 /**
  * What the protocols share about SAP values: the one error for a value that does not fit its column,
- * and exact decimal text (architecture rule 4). OData values (docs/sap-protocols.md#a-5) are
+ * and exact decimal text (docs/architecture.md#rule-4). OData values (docs/sap-protocols.md#a-5) are
  * converted in odata/values.ts, RFC field texts (docs/sap-protocols.md#b-4, #c-3) in rfc/values.ts.
  */
 import { SourceError } from './errors.js'

@@ -2,7 +2,7 @@
  * SAP Gateway ODP OData v2 simulator: the stand-in for SAP in tests, the demo and the benchmark.
  *
  * It serves the service `ZDELTA_DEMO_SRV` under `/sap/opu/odata/sap/` with two delta-capable ODP entity
- * sets and follows /work/shared/reference/sap-protocols.md section A (metadata artefacts, verbose JSON,
+ * sets and follows docs/sap-protocols.md section A (metadata artefacts, verbose JSON,
  * paging, delta init/fetch, DeltaLinksOf, function imports, errors, auth, CSRF), with switches for the
  * behaviours SAP is known to vary on (`SimulatorVariants`). It imports nothing from the client side of the
  * project, so it cannot agree with a client bug.

@@ -9,7 +9,7 @@
 export const DEMO_SERVICE = 'ZDELTA_DEMO_SRV'
 /** Realistic sales items (NUMC keys, texts, amounts with units). */
 export const SALES_ITEMS = 'EntityOfZSALES_ITEMS'
-/** One property per EDM type, with the nasty values (see sap-protocols.md A.5 and F.8). */
+/** One property per EDM type, with the nasty values (see docs/sap-protocols.md A.5 and F.8). */
 export const TYPES_SET = 'FactsOfZTYPES'
 /** Master-data attributes (an `AttrOf` set): materials keyed by an 18-digit MATNR. */
 export const MATERIALS = 'AttrOfZMATERIAL'
@@ -36,7 +36,7 @@ export interface SapSimulatorOptions {
 
 /**
  * Behaviours SAP is known (or suspected) to vary on. Each default is the most commonly observed one;
- * see sap-protocols.md A.6.5 / A.6.7 / A.10 for the evidence behind each switch.
+ * see docs/sap-protocols.md A.6.5 / A.6.7 / A.10 for the evidence behind each switch.
  */
 export interface SimulatorVariants {
   /**

@@ -1,7 +1,7 @@
 /**
  * One interface for every place files go. Keys are `/`-separated paths relative to the destination's
  * root; the same key always names the same object, so a retried upload overwrites instead of adding
- * (architecture rule 2).
+ * (docs/architecture.md#rule-2).
  */
 export interface Destination {
   /** The destination's root as a URI (file:///…, s3://bucket/prefix, https://acct.blob…/container/prefix). */

@@ -1,5 +1,5 @@
 /**
- * A run's world, pinned when it is claimed (architecture rule 8): what it reads (the selection),
+ * A run's world, pinned when it is claimed (docs/architecture.md#rule-8): what it reads (the selection),
  * how and where it writes (output settings, destination). Everything the run does — its read, its
  * files, its manifest, its commit, and the roll-forward or clean-up others may do for it later —
  * uses this, never the pipeline as it may have been edited since.

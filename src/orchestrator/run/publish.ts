@@ -11,7 +11,7 @@ export class LeaseLost extends Error {
 }
 
 /**
- * Writes manifest.json, the commit point (architecture rule 6). Just before, the worker proves it
+ * Writes manifest.json, the commit point (docs/architecture.md#rule-6). Just before, the worker proves it
  * still holds the run and records where the read ended (`positionOut`), renewing its lease in the
  * same statement; the write then gets a deadline well inside that lease, so a worker that stalls
  * cannot publish after another process has declared the run lost. A cancel does not interrupt it:

@@ -13,7 +13,7 @@ export type Settled = 'SUCCEEDED' | 'RELEASED'
 /**
  * The database commit of a run whose manifest is published: the run becomes SUCCEEDED and the delta
  * moves, in one transaction, while this worker still holds the run. It never fails the run — the
- * lake already shows it as committed (architecture rule 6). A database that refuses (busy, a dropped
+ * lake already shows it as committed (docs/architecture.md#rule-6). A database that refuses (busy, a dropped
  * connection) is tried again; if it keeps refusing, or the run has changed hands, the run is left
  * for the lost-run sweep, which commits it from its manifest (roll-forward).
  */

@@ -3,7 +3,7 @@ import { RunRefused } from '../run-errors.js'
 import type { Extracted, StoredFile } from './stream.js'
 
 /**
- * The product's promise, checked before anything is committed (architecture rule 7): every row the
+ * The product's promise, checked before anything is committed (docs/architecture.md#rule-7): every row the
  * source sent is in the files the run lists, exactly once. The counts are kept independently — by
  * the read loop, by the Parquet writer, by each file's own footer (read back from disk), and by the
  * writer's ledger of every file it opened — and must all agree; so must the change modes. Any

@@ -1,5 +1,5 @@
 /**
- * ODP extraction over an SAP Gateway OData v2 service (sap-protocols.md §A): metadata, reads with
+ * ODP extraction over an SAP Gateway OData v2 service (docs/sap-protocols.md §A): metadata, reads with
  * paging and delta links, and subscription control. All calls are GETs (no CSRF token needed, A.3).
  */
 import { XMLValidator } from 'fast-xml-parser'

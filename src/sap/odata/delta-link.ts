@@ -1,5 +1,5 @@
 /**
- * Delta links and tokens (sap-protocols.md §A.6.3–A.6.5). Tokens are opaque
+ * Delta links and tokens (docs/sap-protocols.md §A.6.3–A.6.5). Tokens are opaque
  * (`D20250914154609_000019000` in practice); links come in several spellings that all name one token.
  */
 import { SourceError } from '../errors.js'

@@ -1,5 +1,5 @@
 /**
- * `DeltaLinksOf<ES>`: the server's history of delta tokens (sap-protocols.md §A.2, §A.6.5 case 3).
+ * `DeltaLinksOf<ES>`: the server's history of delta tokens (docs/sap-protocols.md §A.2, §A.6.5 case 3).
  * Used to list tokens and as the fallback when a change-tracked read carried no inline link.
  */
 import { SourceError } from '../errors.js'

@@ -1,6 +1,6 @@
 /**
  * A small OData v2 `$filter` checker. Users type these by hand, so a wrong field, a non-filterable
- * measure (`sap:filterable="false"`, sap-protocols.md §A.7) or broken syntax is reported here, with
+ * measure (`sap:filterable="false"`, docs/sap-protocols.md §A.7) or broken syntax is reported here, with
  * the position and a hint, instead of as an opaque SAP 400 at the start of a long extraction.
  * The text itself is passed to SAP unchanged.
  */

@@ -1,5 +1,5 @@
 /**
- * `$metadata` (EDMX, CSDL v2 with SAP annotations) → the column model (sap-protocols.md §A.2, §A.5).
+ * `$metadata` (EDMX, CSDL v2 with SAP annotations) → the column model (docs/sap-protocols.md §A.2, §A.5).
  * Entity sets are mapped lazily, so one property of an unsupported type only breaks the set that has it.
  */
 import { XMLParser } from 'fast-xml-parser'
@@ -119,7 +119,7 @@ export class ServiceMetadata {
       const col: Column = {
         name,
         type,
-        // DATS/TIMS are NOT NULL in the DDIC, yet '00000000' must become null (architecture rule 4).
+        // DATS/TIMS are NOT NULL in the DDIC, yet '00000000' must become null (docs/architecture.md#rule-4).
         nullable: type.kind === 'date' || type.kind === 'time' || p['@Nullable'] !== 'false',
         key: entityKey.has(name) && !odq,
         sourceType: edmType,

@@ -1,6 +1,6 @@
 /**
  * One extraction: FULL, DELTA_INIT or DELTA over server-driven pages, ending with the delta link
- * (sap-protocols.md §A.6, algorithm §A.9a). Pages are pulled, never pushed: the next HTTP request
+ * (docs/sap-protocols.md §A.6, algorithm §A.9a). Pages are pulled, never pushed: the next HTTP request
  * starts only when the consumer asks for the next page.
  *
  * A page's body is parsed as it arrives (results-scanner.ts) and its rows are yielded in batches of

@@ -1,5 +1,5 @@
 /**
- * SAP Gateway error bodies → messages, and HTTP statuses → SourceError codes (sap-protocols.md §A.8,
+ * SAP Gateway error bodies → messages, and HTTP statuses → SourceError codes (docs/sap-protocols.md §A.8,
  * §A.6.7). The status decides whether the HTTP layer retries; the code decides what the orchestrator does.
  */
 import { XMLParser } from 'fast-xml-parser'

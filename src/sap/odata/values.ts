@@ -1,6 +1,6 @@
 /**
  * OData v2 verbose-JSON values → the column model's JS values (fields.ts), one precompiled converter
- * per column so the hot loop does no type dispatch per value (sap-protocols.md §A.5).
+ * per column so the hot loop does no type dispatch per value (docs/sap-protocols.md §A.5).
  *
  * Every converter is exact: decimals stay decimal text, Int64 becomes bigint, times are integer
  * microseconds computed from digit strings. A value that does not fit its column throws

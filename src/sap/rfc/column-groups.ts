@@ -1,7 +1,7 @@
 /**
  * Splitting a table's fields into RFC_READ_TABLE calls whose rows fit `DATA-WA` (CHAR 512). The
  * classic module lays the requested fields side by side in DDIC `LENG` characters each and raises
- * DATA_BUFFER_EXCEEDED past 512 (sap-protocols.md §C.2 step 4). The workaround (§C.5): several column
+ * DATA_BUFFER_EXCEEDED past 512 (docs/sap-protocols.md §C.2 step 4). The workaround (§C.5): several column
  * groups, each carrying the full primary key, joined on the key client-side.
  */
 import { SourceError } from '../errors.js'

@@ -1,5 +1,5 @@
 /**
- * Raw rows of RODPS_REPL_ODP_FETCH `ET_DATA` (sap-protocols.md §B.4, [CODE — empirical]):
+ * Raw rows of RODPS_REPL_ODP_FETCH `ET_DATA` (docs/sap-protocols.md §B.4, [CODE — empirical]):
  *
  * - each line has one RAW field `DATA` of 250 bytes; a row starts on a line boundary and spans as many
  *   consecutive lines as its bytes need; the tail of its last line is padded with 0x00;

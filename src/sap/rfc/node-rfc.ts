@@ -1,5 +1,5 @@
 /**
- * Loading node-rfc lazily (sap-protocols.md §D). node-rfc is an optionalDependency: it needs SAP's
+ * Loading node-rfc lazily (docs/sap-protocols.md §D). node-rfc is an optionalDependency: it needs SAP's
  * proprietary NW RFC SDK (libsapnwrfc.so, sapnwrfc.h), which npm cannot fetch, so on most machines
  * the package is missing or its native binding cannot load. The service must install and run without
  * it; only an RFC connection's ping or run fails, with SOURCE_DRIVER_MISSING saying what to install.

@@ -1,5 +1,5 @@
 /**
- * The fields of an ODP (RODPS_REPL_ODP_GET_DETAIL `ET_FIELDS`, sap-protocols.md §B.1) and the layout
+ * The fields of an ODP (RODPS_REPL_ODP_GET_DETAIL `ET_FIELDS`, docs/sap-protocols.md §B.1) and the layout
  * of its raw rows (§B.4): delivered fields in ET_FIELDS order, OUTPUTLENG characters each, the ODQ
  * change mode and entity counter appended for delta requests.
  */

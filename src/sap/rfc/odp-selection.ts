@@ -1,6 +1,6 @@
 /**
  * `spec.filter` of an ODP_RFC pipeline → the ABAP range rows of RODPS_REPL_ODP_OPEN's selection table
- * (`FIELDNAME`, `SIGN` I/E, `OPTION` EQ/BT/CP/GE…, `LOW`, `HIGH`; sap-protocols.md §B.1). The filter is
+ * (`FIELDNAME`, `SIGN` I/E, `OPTION` EQ/BT/CP/GE…, `LOW`, `HIGH`; docs/sap-protocols.md §B.1). The filter is
  * written in the same open-SQL syntax as TABLE_RFC's WHERE, restricted to what ranges can say: an
  * AND of conditions on single fields, where one field's conditions may be OR-ed in parentheses.
  * Each field must carry the matching selection capability (SEL_EQUAL, SEL_BETWEEN, SEL_PATTERN).

@@ -1,11 +1,11 @@
 /**
- * ODP_RFC: ODP extraction through the ODP Data Replication API (sap-protocols.md §B). LEGACY: SAP
+ * ODP_RFC: ODP extraction through the ODP Data Replication API (docs/sap-protocols.md §B). LEGACY: SAP
  * Note 3255746 does not permit these modules for third-party tools and patched systems refuse them
  * (§B.7); every refusal is reported as SOURCE_FORBIDDEN pointing to ODP over OData.
  *
  * One read = one ODQ request: OPEN (F full, D delta — the delta init when the subscriber process has
  * none yet —, R repeat of the last delta request), FETCH until E_NO_MORE_DATA, and CLOSE only in
- * `confirm()`, i.e. after the run committed (§B.3, architecture rule 1). A run that fails or is
+ * `confirm()`, i.e. after the run committed (§B.3, docs/architecture.md#rule-1). A run that fails or is
  * cancelled leaves its request open; the next DELTA finds it with RODPS_REPL_CURSOR_GET_LIST and
  * repeats it with mode R, so nothing is lost or delivered twice.
  *

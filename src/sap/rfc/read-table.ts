@@ -1,5 +1,5 @@
 /**
- * Paging a table through RFC_READ_TABLE (sap-protocols.md §C) — stable, in column groups.
+ * Paging a table through RFC_READ_TABLE (docs/sap-protocols.md §C) — stable, in column groups.
  *
  * Why not ROWSKIPS/ROWCOUNT: the module's SELECT has no ORDER BY (§C.2 step 5), so consecutive
  * pages may overlap or leave gaps (§C.4), every page re-reads and discards all skipped rows

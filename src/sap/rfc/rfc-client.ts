@@ -1,7 +1,7 @@
 /**
  * The one seam between the RFC sources and whatever performs the calls: node-rfc's `Client` (wrapped
  * by node-rfc.ts) in production, the function-level RFC simulator in tests and the demo
- * (sap-protocols.md §D.3: never simulate the wire protocol, put `call(fm, params)` behind an
+ * (docs/sap-protocols.md §D.3: never simulate the wire protocol, put `call(fm, params)` behind an
  * interface). The shape is node-rfc's own, so the simulator and the real driver are interchangeable.
  *
  * This shape is shared with `src/simulator/rfc/`; change it only together with the simulator.

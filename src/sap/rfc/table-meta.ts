@@ -1,6 +1,6 @@
 /**
  * A table's fields for TABLE_RFC. `RFC_READ_TABLE` with `NO_DATA = 'X'` names every field with its
- * ABAP internal type, DDIC length and offset (sap-protocols.md §C.1/§C.2) — but `RFC_DB_FLD` carries
+ * ABAP internal type, DDIC length and offset (docs/sap-protocols.md §C.1/§C.2) — but `RFC_DB_FLD` carries
  * neither the primary key nor the decimals of packed numbers, and both are needed: the key to page
  * and to join column groups, the decimals to type CURR/QUAN/DEC columns exactly. Those come from the
  * dictionary: `DDIF_FIELDINFO_GET` (RFC-enabled) or, where that is not allowed, `DD03L` read through

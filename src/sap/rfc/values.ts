@@ -1,6 +1,6 @@
 /**
  * ABAP field text → the column model's JS values (fields.ts), for the fixed-width slots of
- * RFC_READ_TABLE's `WA` (sap-protocols.md §C.3) and the raw rows of RODPS_REPL_ODP_FETCH (§B.4).
+ * RFC_READ_TABLE's `WA` (docs/sap-protocols.md §C.3) and the raw rows of RODPS_REPL_ODP_FETCH (§B.4).
  * Both put each field into a slot of blanks: numbers right-aligned with a *trailing* minus, texts
  * left-aligned, dates `YYYYMMDD`, times `HHMMSS`. One converter per column is built up front so the
  * row loop does no type dispatch.
@@ -229,7 +229,7 @@ const MS_PER_DAY = 86_400_000
 /** Day numbers of dates already seen: real data repeats few distinct dates many times. */
 const DATS_CACHE = new Map<string, number>()
 
-/** `YYYYMMDD`; `00000000` and blanks are initial dates → null (architecture rule 4). */
+/** `YYYYMMDD`; `00000000` and blanks are initial dates → null (docs/architecture.md#rule-4). */
 export function parseDats(text: string): Value {
   const t = text.length === 8 ? text : text.trim()
   const cached = DATS_CACHE.get(t)

@@ -1,5 +1,5 @@
 /**
- * Watermark deltas for TABLE_RFC (sap-protocols.md §C.7): a table has no change queue, so a DELTA
+ * Watermark deltas for TABLE_RFC (docs/sap-protocols.md §C.7): a table has no change queue, so a DELTA
  * re-reads the rows whose change date/time is at or after the last watermark minus an overlap window
  * (late-committing transactions, date-only granularity) and drops the rows it already delivered.
  *

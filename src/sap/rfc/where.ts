@@ -1,6 +1,6 @@
 /**
  * RFC_READ_TABLE `OPTIONS`: an open-SQL WHERE clause spread over lines of at most 72 characters
- * (sap-protocols.md §C.1, §C.6). ABAP concatenates the lines, so a line may end only between two
+ * (docs/sap-protocols.md §C.1, §C.6). ABAP concatenates the lines, so a line may end only between two
  * tokens, never inside a field name or a literal. A user's WHERE is tokenized, checked against the
  * table's fields and a small grammar before anything is sent (SAP would answer OPTION_NOT_VALID
  * without saying why), and re-emitted with one blank between tokens: classic ABAP wants blanks

@@ -1,6 +1,6 @@
 /**
  * ODQ subscriptions and their delta tokens. One subscription per (user, service, entity set) — the
- * identity SAP uses (sap-protocols.md A.6.6); each token names a position in the change log.
+ * identity SAP uses (docs/sap-protocols.md A.6.6); each token names a position in the change log.
  */
 import { pad } from '../model/prng.js'
 import type { SimulatorVariants } from '../types.js'

@@ -1,5 +1,5 @@
 /**
- * `AttrOfZMATERIAL`: master-data attributes of materials, shaped like MARA/MAKT (sap-protocols.md A.2:
+ * `AttrOfZMATERIAL`: master-data attributes of materials, shaped like MARA/MAKT (docs/sap-protocols.md A.2:
  * `AttrOf<ODP>` sets carry attributes keyed by the characteristic, with the same ODQ fields as
  * every delta-capable set). MATNR is CHAR 18 holding digits with leading zeros (the ALPHA conversion
  * exit), so a client that treats it as a number loses them; last-changed dates may be initial.

@@ -57,7 +57,7 @@ function dats(dayOffset: number): string {
 }
 
 function time(seed: number, i: number): string {
-  if (pick(seed, i, 11, 40) === 0) return '240000' // SAP's end-of-day, see sap-protocols.md E
+  if (pick(seed, i, 11, 40) === 0) return '240000' // SAP's end-of-day, see docs/sap-protocols.md E
   const s = pick(seed, i, 12, 86_400)
   return pad(Math.floor(s / 3600), 2) + pad(Math.floor(s / 60) % 60, 2) + pad(s % 60, 2)
 }

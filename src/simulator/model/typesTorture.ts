@@ -1,5 +1,5 @@
 /**
- * `FactsOfZTYPES`: one property per EDM type with the values that break naive clients (sap-protocols.md
+ * `FactsOfZTYPES`: one property per EDM type with the values that break naive clients (docs/sap-protocols.md
  * A.5, golden scenario F.8): extremes of every integer type, Int64 beyond 2^53, max-precision and
  * negative decimals, dates before 1970 and at 9999-12-31, null dates, 24:00:00, fractional times,
  * DateTimeOffset with `+0060`-style offsets, 4-byte UTF-8, JSON-hostile characters.

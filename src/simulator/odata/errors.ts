@@ -1,5 +1,5 @@
 /**
- * SAP Gateway v2 error bodies (sap-protocols.md A.8). Message ids name the SAP message class where the
+ * SAP Gateway v2 error bodies (docs/sap-protocols.md A.8). Message ids name the SAP message class where the
  * reference documents one (RSODP_ODATA/013, /IWBEP/CM_MGW_RT/020 …); the others are this simulator's own
  * choice [INFERRED] — clients must key on the HTTP status and the message text, not on these ids.
  */

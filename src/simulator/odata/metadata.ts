@@ -1,6 +1,6 @@
 /**
  * `$metadata` and the service document of the demo service, shaped like the metadata SAP generates for
- * ODP services (sap-protocols.md A.2; real example: erpl-web test/cpp/edm_sap_odp_bw_fact.xml): ODQ
+ * ODP services (docs/sap-protocols.md A.2; real example: erpl-web test/cpp/edm_sap_odp_bw_fact.xml): ODQ
  * fields in the key, `sap:` annotations, DeltaLinksOf sets with the ChangesAfter navigation, and the two
  * function imports declared `m:HttpMethod="GET"`.
  */

@@ -1,5 +1,5 @@
 /**
- * One simulated RFC connection, behaving like node-rfc 3.x's Client (sap-protocols.md D.2):
+ * One simulated RFC connection, behaving like node-rfc 3.x's Client (docs/sap-protocols.md D.2):
  * - a new client is closed; open() logs on; calls over a closed client reject with node-rfc's
  *   'nodeRfcError' "RFM client request over closed connection";
  * - calls on one client are serialised (node-rfc holds a mutex per connection);

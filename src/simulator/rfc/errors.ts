@@ -118,7 +118,7 @@ export function missingHost(): RfcLibErrorShape {
 
 /**
  * A CHAR value longer than its DDIC field. [INFERRED] The SDK refuses to fill the field; the exact code is
- * not documented anywhere we could find, so we report RFC_CONVERSION_FAILURE. sap-protocols.md C.8 asks
+ * not documented anywhere we could find, so we report RFC_CONVERSION_FAILURE. docs/sap-protocols.md C.8 asks
  * for ">72 → reject client-side" for OPTIONS lines.
  */
 export function valueTooLong(path: RfmPath, length: number, max: number): RfcLibErrorShape {
@@ -180,7 +180,7 @@ export function abapMessage(text: string, cls: string, number: string, type = 'E
 /**
  * The refusal of a system patched against unpermitted ODP-RFC use (SAP Note 3255746 v10/v11; the blocking
  * patch is SAP security note 3748819), in SAP's words: "Unknown caller; Call rejected. See SAP Note
- * 3635619" (sap-protocols.md, addendum 2026-12). How the text travels is not published: we send it as an
+ * 3635619" (docs/sap-protocols.md, addendum 2026-12). How the text travels is not published: we send it as an
  * ABAP E-message in RFC context (RFC_ABAP_MESSAGE); message class and number are [INFERRED] placeholders.
  */
 export const ODP_BLOCKED_TEXT = 'Unknown caller; Call rejected. See SAP Note 3635619'

@@ -1,5 +1,5 @@
 /**
- * RFC simulator at the function-call layer (sap-protocols.md B.8, C.8, D.3): the RFC wire protocol is
+ * RFC simulator at the function-call layer (docs/sap-protocols.md B.8, C.8, D.3): the RFC wire protocol is
  * proprietary, so the simulated system is reached through a node-rfc-shaped client whose `call()` runs
  * the function modules in-process — RFC_READ_TABLE (and siblings), DDIF_FIELDINFO_GET, RFC_PING,
  * RFC_SYSTEM_INFO and the ODP replication API RODPS_REPL_*. Results and errors have node-rfc's shapes.

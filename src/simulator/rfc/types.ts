@@ -1,5 +1,5 @@
 /**
- * Public types of the RFC simulator (the function-call layer of sap-protocols.md B.8 / C.8 / D.3).
+ * Public types of the RFC simulator (the function-call layer of docs/sap-protocols.md B.8 / C.8 / D.3).
  * The RFC client in src/sap/rfc declares the same client shape on its side; nothing here is imported
  * from client code, so the simulator cannot agree with a client bug.
  */
@@ -60,7 +60,7 @@ export interface RfcSimulatorOptions {
   /**
    * Extra (not in the brief): an RFC_READ_TABLE result bigger than this many rows fails like SAP does
    * when the internal table outgrows memory (ABAP runtime error TSV_TNEW_PAGE_ALLOC_FAILED,
-   * sap-protocols.md E "memory errors"). Default 1 000 000.
+   * docs/sap-protocols.md E "memory errors"). Default 1 000 000.
    */
   maxReadTableRows?: number
 }

@@ -6,7 +6,7 @@ import type { ChangeRef, SapSimulator, SimulatorVariants } from '../../../src/si
 import { expectedRow } from './expected.js'
 import { client, drain, sim, SALES, sourceError, tableRows, TOKEN_RE } from './sim.js'
 
-/** Delta rows the change log implies (sap-protocols.md §0 table), in change order. */
+/** Delta rows the change log implies (docs/sap-protocols.md §0 table), in change order. */
 function expectedDelta(columns: Column[], changes: ChangeRef[], images: SimulatorVariants['updateImages'] = 'before-and-after', insertsAsUpdates = false): Row[] {
   const out: Row[] = []
   for (const c of changes) {

@@ -1,4 +1,4 @@
-/** The type torture set (sap-protocols.md §A.5, golden scenario F.8) through the client. */
+/** The type torture set (docs/sap-protocols.md §A.5, golden scenario F.8) through the client. */
 import { describe, expect, it } from 'vitest'
 import type { Row } from '../../../src/sap/fields.js'
 import { expectedRow } from './expected.js'

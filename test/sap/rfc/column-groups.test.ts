@@ -1,4 +1,4 @@
-/** Column groups for rows wider than RFC_READ_TABLE's 512 characters (sap-protocols.md §C.2, §C.5). */
+/** Column groups for rows wider than RFC_READ_TABLE's 512 characters (docs/sap-protocols.md §C.2, §C.5). */
 import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
 import { planColumnGroups, WA_WIDTH } from '../../../src/sap/rfc/column-groups.js'

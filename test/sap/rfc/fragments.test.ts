@@ -1,5 +1,5 @@
 /**
- * Raw ODP rows split over 250-byte ET_DATA lines (sap-protocols.md §B.4). Fixtures are built here from
+ * Raw ODP rows split over 250-byte ET_DATA lines (docs/sap-protocols.md §B.4). Fixtures are built here from
  * the reference's description, byte by byte, not with the decoder's help.
  */
 import { describe, expect, it } from 'vitest'

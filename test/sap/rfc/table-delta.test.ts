@@ -1,4 +1,4 @@
-/** TABLE_RFC watermark deltas through the RFC simulator (sap-protocols.md §C.7). */
+/** TABLE_RFC watermark deltas through the RFC simulator (docs/sap-protocols.md §C.7). */
 import { describe, expect, it } from 'vitest'
 import type { Row } from '../../../src/sap/fields.js'
 import type { TablePosition } from '../../../src/sap/rfc/index.js'

@@ -1,4 +1,4 @@
-/** ABAP slot text → column values (sap-protocols.md §C.3, §B.4), with fixtures written from the reference. */
+/** ABAP slot text → column values (docs/sap-protocols.md §C.3, §B.4), with fixtures written from the reference. */
 import { describe, expect, it } from 'vitest'
 import { columnOf, kindOf, signedNumberText, textConverter, type RfcField } from '../../../src/sap/rfc/values.js'
 import { ValueError } from '../../../src/sap/values.js'

@@ -1,4 +1,4 @@
-/** Watermark arithmetic and positions of TABLE_RFC deltas (sap-protocols.md §C.7), and ODP selections/process names. */
+/** Watermark arithmetic and positions of TABLE_RFC deltas (docs/sap-protocols.md §C.7), and ODP selections/process names. */
 import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
 import { subscriberProcess } from '../../../src/sap/rfc/odq.js'

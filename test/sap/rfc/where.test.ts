@@ -1,4 +1,4 @@
-/** WHERE validation and OPTIONS lines of at most 72 characters (sap-protocols.md §C.6). */
+/** WHERE validation and OPTIONS lines of at most 72 characters (docs/sap-protocols.md §C.6). */
 import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
 import type { AbapKind } from '../../../src/sap/rfc/values.js'

@@ -1,6 +1,6 @@
 /**
  * The node-rfc-shaped client of the RFC simulator: logon, error shapes, parameter checks, cancel and
- * timeouts, fault injection (sap-protocols.md D.2, D.3). Expected shapes are those of node-rfc's own
+ * timeouts, fault injection (docs/sap-protocols.md D.2, D.3). Expected shapes are those of node-rfc's own
  * test suite (see src/simulator/rfc/errors.ts for the citations).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'

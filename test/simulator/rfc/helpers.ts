@@ -1,6 +1,6 @@
 /**
  * Test helpers for the RFC simulator: logon, a WA slicer for RFC_READ_TABLE (C.3) and a decoder of the
- * raw ODP rows written from sap-protocols.md B.4 alone — it shares no code with src/simulator, so a
+ * raw ODP rows written from docs/sap-protocols.md B.4 alone — it shares no code with src/simulator, so a
  * format bug on one side shows up as a test failure instead of cancelling out.
  */
 import { expect } from 'vitest'

@@ -1,6 +1,6 @@
 /**
  * The ODP replication API through the simulator: discovery, full and delta extraction, the raw row
- * format and its 250-byte UTF-8 fragments (sap-protocols.md B.1–B.4; golden scenario F.10).
+ * format and its 250-byte UTF-8 fragments (docs/sap-protocols.md B.1–B.4; golden scenario F.10).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ChangeRef, RfcSimulator, SapRow, SimRfcClient } from '../../../src/simulator/rfc/index.js'

@@ -1,6 +1,6 @@
 /**
  * ODQ request lifecycle through the simulator: an interrupted delta recovered with mode R, confirmation by
- * CLOSE, CURSOR_GET_LIST, RESET, and the SAP Note 3255746 block (sap-protocols.md B.3, B.5, B.7;
+ * CLOSE, CURSOR_GET_LIST, RESET, and the SAP Note 3255746 block (docs/sap-protocols.md B.3, B.5, B.7;
  * golden scenario F.10).
  */
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,6 +1,6 @@
 /**
  * RFC_READ_TABLE through the simulator: FIELDS metadata, the 512-character WA, DELIMITER, value formats
- * inside WA (sap-protocols.md C.2, C.3, C.5; golden scenario F.9).
+ * inside WA (docs/sap-protocols.md C.2, C.3, C.5; golden scenario F.9).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RfcSimulator, SapRow, SimRfcClient } from '../../../src/simulator/rfc/index.js'

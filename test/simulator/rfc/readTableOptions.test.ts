@@ -1,6 +1,6 @@
 /**
  * RFC_READ_TABLE's OPTIONS (WHERE) lines, ROWSKIPS/ROWCOUNT paging with its variants, the watermark
- * pattern and the S/4 interface (sap-protocols.md C.2, C.4, C.6, C.7; golden scenario F.9).
+ * pattern and the S/4 interface (docs/sap-protocols.md C.2, C.4, C.6, C.7; golden scenario F.9).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RfcSimulator, SapRow, SimRfcClient } from '../../../src/simulator/rfc/index.js'

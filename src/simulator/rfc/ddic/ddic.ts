@@ -1,6 +1,6 @@
 /**
  * The ABAP Dictionary facts the simulated modules need: DDIC data type, LENG, DECIMALS, key flag, text.
- * RFC_READ_TABLE sizes WA slots by LENG (sap-protocols.md C.2 step 4), DDIF_FIELDINFO_GET reports the
+ * RFC_READ_TABLE sizes WA slots by LENG (docs/sap-protocols.md C.2 step 4), DDIF_FIELDINFO_GET reports the
  * DFIES view of the same facts, and the ODP modules derive OUTPUTLENG from them (B.4).
  */
 import type { EntityDef, FieldDef } from '../../model/fields.js'

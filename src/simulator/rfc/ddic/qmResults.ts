@@ -1,6 +1,6 @@
 /**
  * `ZQM_RESULTS`: inspection results per lot and characteristic, shaped like QAMR/QASE, for the field
- * types RFC_READ_TABLE handles badly (sap-protocols.md C.3): a float (FLTP, written in exponent form into
+ * types RFC_READ_TABLE handles badly (docs/sap-protocols.md C.3): a float (FLTP, written in exponent form into
  * a 16-character slot), a byte field (RAW 16, a GUID, written as hex cut to its slot), and a STRING note
  * (type g, which makes the module dump).
  */

@@ -1,6 +1,6 @@
 /**
  * `ZSD_ITEMS`: sales-document items shaped like VBAP, for RFC_READ_TABLE, and (without MANDT) the
- * delta-capable ODP `ZSD_ITEMS_CDC`. Every value format of sap-protocols.md C.3 occurs: NUMC keys with
+ * delta-capable ODP `ZSD_ITEMS_CDC`. Every value format of docs/sap-protocols.md C.3 occurs: NUMC keys with
  * leading zeros, CHAR keys stored with ALPHA zeros (KUNNR), non-ASCII and 4-byte UTF-8 texts, a text
  * containing '|' (DELIMITER has no escaping, C.1), DATS 00000000, TIMS 240000, negative CURR/QUAN/DEC,
  * CURR values too wide for their LENG slot ('*' overflow), INT4 extremes, and change date/time fields

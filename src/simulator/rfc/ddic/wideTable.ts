@@ -1,7 +1,7 @@
 /**
  * `ZMAT_WIDE` (material per plant, 616 characters of DDIC LENG): wider than RFC_READ_TABLE's 512-character
  * WA, so reading all fields raises DATA_BUFFER_EXCEEDED and a client has to split the columns into
- * groups that each carry the full key (MANDT, MATNR, WERKS) and join them (sap-protocols.md C.5).
+ * groups that each carry the full key (MANDT, MATNR, WERKS) and join them (docs/sap-protocols.md C.5).
  * Also `0MATERIAL_TEXT`, a small full-only ODP of the SAPI context.
  */
 import { datsFromDay, formatScaled } from '../../model/abapValues.js'

@@ -1,5 +1,5 @@
 /**
- * Discovery modules of the ODP replication API (sap-protocols.md B.1): RODPS_REPL_CONTEXT_GET_LIST,
+ * Discovery modules of the ODP replication API (docs/sap-protocols.md B.1): RODPS_REPL_CONTEXT_GET_LIST,
  * RODPS_REPL_ODP_GET_LIST and RODPS_REPL_ODP_GET_DETAIL. Parameter and ET_FIELDS column names follow B.1
  * ([CODE]: JCo ODPWrapper.parseFieldMeta); the columns of ET_CONTEXT, ET_NODES, ET_SEGMENTS and
  * ET_DELTAMODES and the export parameters of GET_DETAIL are [INFERRED] (B.1 names only the tables).

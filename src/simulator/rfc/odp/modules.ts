@@ -1,5 +1,5 @@
 /**
- * The extraction modules of the ODP replication API (sap-protocols.md B.1–B.3): RODPS_REPL_ODP_OPEN,
+ * The extraction modules of the ODP replication API (docs/sap-protocols.md B.1–B.3): RODPS_REPL_ODP_OPEN,
  * _FETCH, _CLOSE, _RESET and RODPS_REPL_CURSOR_GET_LIST. Business refusals come back in ET_RETURN
  * (BAPIRET2 type E, B.8) with the call itself succeeding; message class RODPS_REPL and the numbers are
  * [INFERRED] placeholders, only "Illegal change in selection parameters" is a known text (B.5, Theobald).

@@ -1,5 +1,5 @@
 /**
- * The operational delta queue behind the RODPS_REPL_* modules (sap-protocols.md §0, B.3, B.5).
+ * The operational delta queue behind the RODPS_REPL_* modules (docs/sap-protocols.md §0, B.3, B.5).
  *
  * Subscription = subscriber type × name × process × ODP, created by the first delta open (the delta init,
  * with data) and holding the selection it was created with. Requests (pointers) are full snapshots (F),

@@ -1,5 +1,5 @@
 /**
- * The raw record format of RODPS_REPL_ODP_FETCH's ET_DATA (sap-protocols.md B.4, [CODE — empirical]).
+ * The raw record format of RODPS_REPL_ODP_FETCH's ET_DATA (docs/sap-protocols.md B.4, [CODE — empirical]).
  * Every assumption beyond what B.4 states is marked [INFERRED]:
  *
  * - A record is the delivered fields in ET_FIELDS order, each exactly OUTPUTLENG *characters* wide, in

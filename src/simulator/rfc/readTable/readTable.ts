@@ -1,5 +1,5 @@
 /**
- * RFC_READ_TABLE, following the classic ABAP body step by step (sap-protocols.md C.2), plus its wider
+ * RFC_READ_TABLE, following the classic ABAP body step by step (docs/sap-protocols.md C.2), plus its wider
  * siblings (/BODS/ and /SAPDS/RFC_READ_TABLE with TAB2048 lines, BBP_RFC_READ_TABLE, C.5) and, behind the
  * `s4ReadTable` variant, the S/4HANA-era parameters GET_SORTED, USE_ET_DATA_4_RETURN and ET_DATA (C.1).
  */

@@ -1,6 +1,6 @@
 /**
  * How RFC_READ_TABLE writes one field into its slice of DATA-WA: `MOVE <comp> TO <d>+offset(LENG)`
- * (sap-protocols.md C.2 step 5, C.3). The slice is DDIC LENG characters wide (digits for packed types),
+ * (docs/sap-protocols.md C.2 step 5, C.3). The slice is DDIC LENG characters wide (digits for packed types),
  * so sign and decimal point of a packed number do not have their own room.
  */
 import type { SapRow } from '../../types.js'

@@ -4,7 +4,7 @@
  * without trailing blanks, packed numbers and INT4 compare numerically.
  *
  * Conversion failures are runtime errors, not syntax errors: a CHAR literal longer than the column or an
- * impossible date ('20240231') raises SAPSQL_DATA_LOSS (sap-protocols.md C.6; SapCo2 #13 "Data was lost
+ * impossible date ('20240231') raises SAPSQL_DATA_LOSS (docs/sap-protocols.md C.6; SapCo2 #13 "Data was lost
  * while copying a value." for a too long literal) and a non-number against a numeric column CONVT_NO_NUMBER.
  */
 import { compareDecimal } from '../../model/abapValues.js'
