@@ -26,14 +26,18 @@ export const benchScript = (script: string): string[] =>
   fromSources() ? ['--import', 'tsx', join(ROOT, 'bench', `${script}.ts`)] : [join(ROOT, 'dist/bench', `${script}.js`)]
 
 /** Node arguments that run the command line (src/main.ts), compiled or from the sources. */
-export const cliScript = (sources = fromSources()): string[] => (sources ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [join(ROOT, 'dist/src/main.js')])
+export const cliScript = (sources = fromSources()): string[] =>
+  sources ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [join(ROOT, 'dist/src/main.js')]
 
 /**
  * Compiles the service and the benchmark's scripts beside it into dist/ (tsconfig.bench.json), so the
  * scenarios import the compiled service by the same relative paths as the sources.
  */
 export function buildBench(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.bench.json')], { cwd: ROOT, stdio: 'inherit' })
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.bench.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  })
 }
 
 /**
@@ -41,20 +45,31 @@ export function buildBench(): void {
  * exactly these, so its figures are the product's. Read from package.json, the one place they live.
  */
 export const SERVICE_NODE_FLAGS: string[] =
-  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.match(/--(?!import)[\w-]+(=\S+)?/g) ?? []
+  (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.match(
+    /--(?!import)[\w-]+(=\S+)?/g,
+  ) ?? []
 
 /**
  * Resident memory of `delta-extractor serve` (Node flags of `npm start`; compiled, or from the sources
  * through tsx) once it listens and has settled, on an empty database, before any request: what the
  * service costs doing nothing. Read from /proc: the process's own figure, untouched by a client.
  */
-export async function idleServiceRss(sources: boolean, settleMs = 3_000): Promise<{ rssMiB: number; peakRssMiB: number; startSeconds: number }> {
+export async function idleServiceRss(
+  sources: boolean,
+  settleMs = 3_000,
+): Promise<{ rssMiB: number; peakRssMiB: number; startSeconds: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'de-bench-idle-'))
   const started = performance.now()
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...cliScript(sources), 'serve'], {
     cwd: ROOT,
     // the embedded default database (SQLite under DATA_DIR), as a fresh install starts
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL')),
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   try {
@@ -106,11 +121,15 @@ export async function runScenario<T>(file: string, args: string[], env: NodeJS.P
 
 /** The SAP simulator in its own process, as SAP would be: its CPU is not the extractor's. */
 export async function startSimulatorProcess(rows: number, latencyMs = 0): Promise<{ serviceUrl: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [...cliScript(), 'simulate-sap', '--port', '0', '--rows', String(rows), '--latency-ms', String(latencyMs)], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...cliScript(), 'simulate-sap', '--port', '0', '--rows', String(rows), '--latency-ms', String(latencyMs)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const serviceUrl = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d) => {

@@ -39,17 +39,60 @@ export const sapLikeColumns: Column[] = [
   { name: 'ERDAT', type: { kind: 'date' }, nullable: false, key: false, sourceType: 'DATS' },
   { name: 'LFDAT', type: { kind: 'date' }, nullable: true, key: false, sourceType: 'DATS' },
   { name: 'ERZET', type: { kind: 'time' }, nullable: false, key: false, sourceType: 'TIMS' },
-  { name: 'NETWR', type: { kind: 'decimal', precision: 15, scale: 2 }, nullable: false, key: false, sourceType: 'CURR(15,2)', unit: 'WAERK' },
+  {
+    name: 'NETWR',
+    type: { kind: 'decimal', precision: 15, scale: 2 },
+    nullable: false,
+    key: false,
+    sourceType: 'CURR(15,2)',
+    unit: 'WAERK',
+  },
   { name: 'KWMENG', type: { kind: 'decimal', precision: 13, scale: 3 }, nullable: false, key: false, sourceType: 'QUAN(13,3)' },
-  { name: 'NETPR', type: { kind: 'decimal', precision: 11, scale: 2 }, nullable: true, key: false, sourceType: 'CURR(11,2)', unit: 'WAERK' },
+  {
+    name: 'NETPR',
+    type: { kind: 'decimal', precision: 11, scale: 2 },
+    nullable: true,
+    key: false,
+    sourceType: 'CURR(11,2)',
+    unit: 'WAERK',
+  },
   { name: 'WAERK', type: { kind: 'string', maxLength: 5 }, nullable: false, key: false, sourceType: 'CUKY', semantics: 'currency-code' },
   { name: 'ZAEHL', type: { kind: 'int32' }, nullable: false, key: false, sourceType: 'INT4' },
 ]
 
 const WORDS = [
-  'Schraube', 'Mutter', 'Pumpe', 'Ventil', 'Gehäuse', 'Dichtung', 'Motor', 'Welle', 'Lager', 'Flansch',
-  'Kabel', 'Stecker', 'Sensor', 'Filter', 'Rohr', 'Träger', 'Platte', 'Feder', 'Kupplung', 'Getriebe',
-  'M8', 'M10', 'DN50', 'DN80', '24V', '230V', 'Edelstahl', 'verzinkt', 'groß', 'klein', 'Größe 3', 'Ø12',
+  'Schraube',
+  'Mutter',
+  'Pumpe',
+  'Ventil',
+  'Gehäuse',
+  'Dichtung',
+  'Motor',
+  'Welle',
+  'Lager',
+  'Flansch',
+  'Kabel',
+  'Stecker',
+  'Sensor',
+  'Filter',
+  'Rohr',
+  'Träger',
+  'Platte',
+  'Feder',
+  'Kupplung',
+  'Getriebe',
+  'M8',
+  'M10',
+  'DN50',
+  'DN80',
+  '24V',
+  '230V',
+  'Edelstahl',
+  'verzinkt',
+  'groß',
+  'klein',
+  'Größe 3',
+  'Ø12',
 ]
 const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'USD', 'GBP', 'CHF', 'JPY', 'SEK', 'PLN']
 const DAY_MS = 86_400_000
@@ -129,7 +172,7 @@ export async function parquetStage(
 ): Promise<StageResult> {
   const roller = new ParquetRoller(options.columns ?? sapLikeColumns, {
     dir,
-    fileName: i => `part-${String(i).padStart(5, '0')}.parquet`,
+    fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
     compression: options.compression ?? 'SNAPPY',
     rowGroupRows: options.rowGroupRows ?? 100_000,
     maxFileBytes: options.maxFileBytes ?? 1 << 30,
@@ -259,9 +302,7 @@ export async function duckdbStage(
     loadSeconds += (performance.now() - t) / 1000
     t = performance.now()
     const target = file.replaceAll("'", "''")
-    await conn.run(
-      `COPY t TO '${target}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${options.rowGroupRows ?? 100_000})`,
-    )
+    await conn.run(`COPY t TO '${target}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${options.rowGroupRows ?? 100_000})`)
     const copySeconds = (performance.now() - t) / 1000
     return { rows, loadSeconds, copySeconds, bytes: fs.statSync(file).size, threads }
   } finally {
@@ -276,8 +317,8 @@ function peakRssMiB(): number {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
-  const rows = Number(args.find(a => /^\d+$/.test(a)) ?? 1_000_000)
-  const option = (name: string) => args.find(a => a.startsWith(`--${name}=`))?.split('=')[1]
+  const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000)
+  const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
   const compression = (option('compression') ?? 'SNAPPY') as Compression
   const threads = option('duckdb-threads') ? Number(option('duckdb-threads')) : undefined
   const repeat = Number(option('repeat') ?? 1)
@@ -338,7 +379,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  main().catch(e => {
+  main().catch((e) => {
     console.error(e)
     process.exitCode = 1
   })

@@ -46,7 +46,13 @@ type Timed = { seconds: number; rows: number; peakRssMiB: number; parquetBytes?:
 const previous: Record<string, unknown> = values.only && existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}
 const results: Record<string, unknown> = {
   ...previous,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAvgAtStart: loadavg()[0] },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAvgAtStart: loadavg()[0],
+  },
   code,
   at: new Date().toISOString(),
   rows,
@@ -81,24 +87,49 @@ if (only('e2e')) {
 }
 
 if (only('duckdb')) {
-  type Duck = { rows: number; oursSeconds: number; oursConvertSeconds: number; oursEncodeSeconds: number; duckLoadSeconds: number; duckCopySeconds: number; oursBytes: number; duckBytes: number; duckThreads: number }
+  type Duck = {
+    rows: number
+    oursSeconds: number
+    oursConvertSeconds: number
+    oursEncodeSeconds: number
+    duckLoadSeconds: number
+    duckCopySeconds: number
+    oursBytes: number
+    duckBytes: number
+    duckThreads: number
+  }
   const r = await runScenario<Duck>('parquet-vs-duckdb.ts', [String(rows)])
   const duckTotal = r.duckLoadSeconds + r.duckCopySeconds
-  const ratios = { ratioToLoadAndCopy: duckTotal / r.oursSeconds, ratioToCopyAlone: r.duckCopySeconds / r.oursSeconds, encodeRatioToCopy: r.duckCopySeconds / r.oursEncodeSeconds }
+  const ratios = {
+    ratioToLoadAndCopy: duckTotal / r.oursSeconds,
+    ratioToCopyAlone: r.duckCopySeconds / r.oursSeconds,
+    encodeRatioToCopy: r.duckCopySeconds / r.oursEncodeSeconds,
+  }
   Object.assign(results, { parquetVsDuckdb: measured({ ...r, ...ratios }) })
   table.push(
     ['c. Parquet writer rows/s: ours', fmt(r.rows / r.oursSeconds), `${fmt(r.oursBytes / 2 ** 20, 1)} MiB`],
     ['c. DuckDB appender + COPY TO parquet', fmt(r.rows / duckTotal), `${fmt(r.duckBytes / 2 ** 20, 1)} MiB, ${r.duckThreads} threads`],
     ['c. ratio ours ÷ DuckDB (JS rows → file, both)', fmt(duckTotal / r.oursSeconds, 2), 'target ≥ 0.5'],
-    ['c. ratio ours ÷ DuckDB COPY alone (its columns already loaded)', fmt(r.duckCopySeconds / r.oursSeconds, 2), 'upper bound, not like for like'],
-    ['c. … our encode half alone ÷ DuckDB COPY', fmt(ratios.encodeRatioToCopy, 2), `columns → file on both sides; our convert half ${fmt(r.oursConvertSeconds, 2)} s`],
+    [
+      'c. ratio ours ÷ DuckDB COPY alone (its columns already loaded)',
+      fmt(r.duckCopySeconds / r.oursSeconds, 2),
+      'upper bound, not like for like',
+    ],
+    [
+      'c. … our encode half alone ÷ DuckDB COPY',
+      fmt(ratios.encodeRatioToCopy, 2),
+      `columns → file on both sides; our convert half ${fmt(r.oursConvertSeconds, 2)} s`,
+    ],
   )
 }
 
 if (only('memory')) {
   // Idle first, on a quiet machine: each mode twice, alternating, the lower figure kept (a shared box's
   // page cache and load move single readings by a few MiB).
-  const idle = { compiled: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>>, sources: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>> }
+  const idle = {
+    compiled: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>>,
+    sources: [] as Array<Awaited<ReturnType<typeof idleServiceRss>>>,
+  }
   for (let i = 0; i < 2; i++) {
     idle.compiled.push(await idleServiceRss(false))
     idle.sources.push(await idleServiceRss(true))
@@ -107,15 +138,27 @@ if (only('memory')) {
   const [compiled, sources] = [lowest(idle.compiled), lowest(idle.sources)]
   Object.assign(results, { idle: measured({ compiled, sources }) })
   table.push(
-    ['d. idle RSS of npm start (compiled JavaScript)', rss(compiled.rssMiB), `listening after ${fmt(compiled.startSeconds, 1)} s; peak so far ${fmt(compiled.peakRssMiB)} MiB`],
-    ['d. idle RSS from the sources (tsx loader)', rss(sources.rssMiB), `listening after ${fmt(sources.startSeconds, 1)} s; peak so far ${fmt(sources.peakRssMiB)} MiB`],
+    [
+      'd. idle RSS of npm start (compiled JavaScript)',
+      rss(compiled.rssMiB),
+      `listening after ${fmt(compiled.startSeconds, 1)} s; peak so far ${fmt(compiled.peakRssMiB)} MiB`,
+    ],
+    [
+      'd. idle RSS from the sources (tsx loader)',
+      rss(sources.rssMiB),
+      `listening after ${fmt(sources.startSeconds, 1)} s; peak so far ${fmt(sources.peakRssMiB)} MiB`,
+    ],
   )
   const sim = await startSimulatorProcess(big)
   try {
     const r = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, String(PAGE)])
     const small = (results.e2e as Timed | undefined)?.peakRssMiB
     Object.assign(results, { memoryBig: measured(r) })
-    table.push([`d. peak RSS at ${fmt(big)} rows`, rss(r.peakRssMiB), small ? `${rss(small)} at ${fmt(rows)}; target ≤ 300 MB and flat` : 'target ≤ 300 MB and flat'])
+    table.push([
+      `d. peak RSS at ${fmt(big)} rows`,
+      rss(r.peakRssMiB),
+      small ? `${rss(small)} at ${fmt(rows)}; target ≤ 300 MB and flat` : 'target ≤ 300 MB and flat',
+    ])
   } finally {
     await sim.stop()
   }
@@ -128,8 +171,16 @@ if (only('api')) {
     const r = await runScenario<Record<string, number>>('api.ts', [sim.serviceUrl, '200', '50', values.quick ? '3' : '10'])
     Object.assign(results, { api: measured(r) })
     table.push(
-      ['e. 200 subscribers: delivery p50 / p99', `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`, `${fmt(r.updatesMeasured)} updates; target p99 < 100 ms`],
-      ['e. runs(first: 50) nested, 50 clients', `${fmt(r.requestsPerSecond)} req/s`, `p50 ${fmt(r.requestP50Ms)} ms, p99 ${fmt(r.requestP99Ms)} ms`],
+      [
+        'e. 200 subscribers: delivery p50 / p99',
+        `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)} ms`,
+        `${fmt(r.updatesMeasured)} updates; target p99 < 100 ms`,
+      ],
+      [
+        'e. runs(first: 50) nested, 50 clients',
+        `${fmt(r.requestsPerSecond)} req/s`,
+        `p50 ${fmt(r.requestP50Ms)} ms, p99 ${fmt(r.requestP99Ms)} ms`,
+      ],
       ['e. SQL statements per runs(first: 50) request', fmt(r.statementsPerRequest), 'whatever the page size'],
     )
   } finally {
@@ -150,6 +201,8 @@ if (only('rfc')) {
 mkdirSync(join(ROOT, 'bench'), { recursive: true })
 writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
 const width = Math.max(...table.map((r) => r[0].length))
-console.log(`\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`)
+console.log(
+  `\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`,
+)
 for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
 console.log('\nwritten to bench/results.json')

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs'
 
 const main = new URL('../dist/src/main.js', import.meta.url)
 if (!existsSync(main)) {
-  console.error('delta-extractor: dist/ is missing; run `npm run build` in the project folder (or run the sources with `npx tsx src/main.ts`)')
+  console.error(
+    'delta-extractor: dist/ is missing; run `npm run build` in the project folder (or run the sources with `npx tsx src/main.ts`)',
+  )
   process.exit(1)
 }
 await import(main.href)

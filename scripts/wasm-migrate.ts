@@ -56,7 +56,11 @@ const filters = { externalTables: [], externalEnums: [] }
 
 function migrationsList() {
   const dirs = fs.existsSync(migrationsDir)
-    ? fs.readdirSync(migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    ? fs
+        .readdirSync(migrationsDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
     : []
   const lockPath = path.join(migrationsDir, 'migration_lock.toml')
   return {
@@ -94,8 +98,7 @@ const factory = {
   adapterName: adapterFactory.adapterName,
   provider: adapterFactory.provider,
   connect: async () => patchRaw(await adapterFactory.connect()),
-  connectToShadowDb: async () =>
-    target === 'pg' ? pgShadowDb() : patchRaw(await adapterFactory.connectToShadowDb()),
+  connectToShadowDb: async () => (target === 'pg' ? pgShadowDb() : patchRaw(await adapterFactory.connectToShadowDb())),
 }
 // adapter-pg 7.10's own connectToShadowDb() runs DROP DATABASE before closing the shadow pool
 // ("database ... is being accessed by other users") and leaks the admin pool; do it in the right order.

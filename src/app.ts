@@ -70,7 +70,10 @@ export interface RunningApp {
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { log } = opts
   if (ensurePrivateDir(opts.dataDir).openToOthers)
-    log.warn({ dataDir: opts.dataDir }, 'DATA_DIR can be read by other users of this machine (it holds the database and the secret key): chmod 700 it')
+    log.warn(
+      { dataDir: opts.dataDir },
+      'DATA_DIR can be read by other users of this machine (it holds the database and the secret key): chmod 700 it',
+    )
   const target = dbTarget(opts.databaseUrl, opts.dataDir)
   const migrations = await migrate(target)
   log.info({ db: describeTarget(target), applied: migrations.applied }, 'database ready')
@@ -93,10 +96,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const destinations = new DestinationCatalog(
     db,
     box,
-    { localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')], s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [] },
+    {
+      localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')],
+      s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [],
+    },
     { objectStore: { ...opts.destinations?.objectStore, outbound } },
   )
-  const orchestrator = new Orchestrator({ db, bus, log, connections, destinations }, { ...opts.orchestrator, sources, dataDir: opts.dataDir })
+  const orchestrator = new Orchestrator(
+    { db, bus, log, connections, destinations },
+    { ...opts.orchestrator, sources, dataDir: opts.dataDir },
+  )
   const tokens = new TokenService(db, log)
   const audit = new AuditLog(db, log)
   const pipelines = new PipelineCatalog(db, sourceChecker({ connections, sources, log }))

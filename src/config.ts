@@ -17,7 +17,12 @@ const list = (separator: RegExp) =>
   z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(separator).map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      (v ?? '')
+        .split(separator)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
 const commaList = list(/,/)
 
 const envSchema = z.object({
@@ -44,7 +49,12 @@ const envSchema = z.object({
   /** Host header values accepted (DNS rebinding); default: the bound host, plus localhost names on loopback. */
   ALLOWED_HOSTS: commaList,
   /** Largest HTTP body or websocket message accepted. */
-  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MAX_REQUEST_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
   QUERY_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
   QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
   QUERY_MAX_FIELDS: z.coerce.number().int().min(1).max(100_000).default(300),
@@ -71,10 +81,15 @@ const envSchema = z.object({
     }
   }),
   /** Folders LOCAL destinations must live under, separated like PATH; default DATA_DIR/lake. */
-  LOCAL_ROOTS: list(new RegExp(`[${delimiter === ';' ? ';' : ':'}]`)).refine((roots) => roots.every(isAbsolute), 'every root must be an absolute path'),
+  LOCAL_ROOTS: list(new RegExp(`[${delimiter === ';' ? ';' : ':'}]`)).refine(
+    (roots) => roots.every(isAbsolute),
+    'every root must be an absolute path',
+  ),
   /** S3-compatible endpoints (besides AWS) that may sign with the service's default AWS credentials. */
   S3_DEFAULT_CREDENTIALS_ENDPOINTS: list(/[\s,]+/).superRefine((urls, ctx) => {
-    for (const u of urls) if (!/^https?:\/\/[^/?#\s]+\/?$/.test(u)) ctx.addIssue({ code: 'custom', message: `"${u}" must be an http(s) origin such as https://minio.corp.example:9000` })
+    for (const u of urls)
+      if (!/^https?:\/\/[^/?#\s]+\/?$/.test(u))
+        ctx.addIssue({ code: 'custom', message: `"${u}" must be an http(s) origin such as https://minio.corp.example:9000` })
   }),
 })
 
@@ -90,9 +105,7 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env)
   if (!parsed.success)
-    throw new ConfigError(
-      'invalid environment: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    )
+    throw new ConfigError('invalid environment: ' + parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '))
   const c = parsed.data
   return { ...c, LOCAL_ROOTS: c.LOCAL_ROOTS.length ? c.LOCAL_ROOTS : [resolve(c.DATA_DIR, 'lake')] }
 }

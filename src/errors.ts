@@ -17,7 +17,6 @@ export class DomainError extends Error {
   }
 }
 
-export const badInput = (message: string, field?: string) =>
-  new DomainError('BAD_USER_INPUT', message, field ? { field } : {})
+export const badInput = (message: string, field?: string) => new DomainError('BAD_USER_INPUT', message, field ? { field } : {})
 export const notFound = (type: string, id: string) => new DomainError('NOT_FOUND', `${type} ${id} does not exist`, { type, id })
 export const conflict = (message: string, details: Record<string, unknown> = {}) => new DomainError('CONFLICT', message, details)

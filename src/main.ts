@@ -47,18 +47,31 @@ async function main(argv: string[]): Promise<number> {
     case 'simulate-sap': {
       const { values } = parseArgs({
         args: rest,
-        options: { port: { type: 'string', default: '4400' }, rows: { type: 'string', default: '100000' }, 'latency-ms': { type: 'string', default: '0' } },
+        options: {
+          port: { type: 'string', default: '4400' },
+          rows: { type: 'string', default: '100000' },
+          'latency-ms': { type: 'string', default: '0' },
+        },
       })
-      return (await import('./cli/simulate.js')).simulate(config, { port: Number(values.port), rows: Number(values.rows), latencyMs: Number(values['latency-ms']) })
+      return (await import('./cli/simulate.js')).simulate(config, {
+        port: Number(values.port),
+        rows: Number(values.rows),
+        latencyMs: Number(values['latency-ms']),
+      })
     }
     case 'demo': {
-      const { values } = parseArgs({ args: rest, options: { rows: { type: 'string', default: '100000' }, serve: { type: 'boolean', default: false } } })
+      const { values } = parseArgs({
+        args: rest,
+        options: { rows: { type: 'string', default: '100000' }, serve: { type: 'boolean', default: false } },
+      })
       return (await import('./cli/demo.js')).demo(config, { rows: Number(values.rows), serve: values.serve })
     }
     case 'token':
       return (await import('./cli/token.js')).tokenCommand(config, rest)
     case 'worker':
-      console.error('worker: separate worker processes need a shared queue (REDIS_URL, queue mode), which is not available in this release; `serve` runs pipelines itself')
+      console.error(
+        'worker: separate worker processes need a shared queue (REDIS_URL, queue mode), which is not available in this release; `serve` runs pipelines itself',
+      )
       return 2
     case undefined:
     case 'help':

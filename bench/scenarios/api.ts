@@ -15,9 +15,17 @@ import { GraphQLHttpClient } from '../../src/cli/graphql-client.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { benchScript, percentile, report, ROOT, SERVICE_NODE_FLAGS } from '../lib.js'
 
-const [serviceUrl, subscribers, clients, seconds] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a))) as [string, number, number, number]
+const [serviceUrl, subscribers, clients, seconds] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a))) as [
+  string,
+  number,
+  number,
+  number,
+]
 
-const server = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...benchScript('scenarios/server')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+const server = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...benchScript('scenarios/server')], {
+  cwd: ROOT,
+  stdio: ['pipe', 'pipe', 'inherit'],
+})
 const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]()
 const nextReport = async () => JSON.parse((await lines.next()).value as string)
 const ask = async (cmd: string) => (server.stdin!.write(cmd + '\n'), nextReport())
@@ -30,7 +38,9 @@ try {
     `mutation($u: String!) { createConnection(input: { name: "sap", protocol: ODATA, odataConfig: { serviceUrl: $u, sapClient: "100", user: "DEMO", password: "Welcome1!" } }) { id } }`,
     { u: serviceUrl },
   )
-  const { createDestination: d } = await api.request(`mutation { createDestination(input: { name: "lake", kind: LOCAL, local: { path: "${ROOT}/bench/out/lake" } }) { id } }`)
+  const { createDestination: d } = await api.request(
+    `mutation { createDestination(input: { name: "lake", kind: LOCAL, local: { path: "${ROOT}/bench/out/lake" } }) { id } }`,
+  )
   const { createPipeline: p } = await api.request(
     `mutation($c: ID!, $d: ID!) { createPipeline(input: { name: "bench", connectionId: $c, destinationId: $d, mode: FULL,
       source: { kind: ODP_ODATA, entitySet: "${SALES_ITEMS}", pageSize: 2000 } }) { id } }`,
@@ -41,11 +51,21 @@ try {
   const { runPipeline: run } = await api.request(`mutation($id: ID!) { runPipeline(id: $id) { id } }`, { id: p.id })
   const latencies: number[] = []
   let messages = 0
-  const wsClients = Array.from({ length: subscribers }, () => createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } }))
+  const wsClients = Array.from({ length: subscribers }, () =>
+    createClient({
+      url: endpoint.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    }),
+  )
   await Promise.all(
     wsClients.map(async (ws) => {
       let first = true
-      for await (const msg of ws.iterate({ query: `subscription($id: ID!) { runProgress(runId: $id) { status stage rowsExtracted at } }`, variables: { id: run.id } })) {
+      for await (const msg of ws.iterate({
+        query: `subscription($id: ID!) { runProgress(runId: $id) { status stage rowsExtracted at } }`,
+        variables: { id: run.id },
+      })) {
         const received = Date.now()
         messages++
         const progress = (msg.data as { runProgress: { at: string } } | undefined)?.runProgress

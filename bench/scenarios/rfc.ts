@@ -19,10 +19,23 @@ import { peakRssMiB, report } from '../lib.js'
 const [rows, pageSize] = process.argv.slice(2).map(Number)
 const rfc = await startRfcSimulator({ tables: { ZSD_ITEMS: rows }, odps: { ZSD_ITEMS_CDC: rows }, maxReadTableRows: 10_000_000 })
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-rfc-'))
-const app = await startApp({ dataDir: dir, log: silentLogger, orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), outbound: new OutboundPolicy({ allowLoopback: true, allow: [] }) }) } })
+const app = await startApp({
+  dataDir: dir,
+  log: silentLogger,
+  orchestrator: {
+    sources: sapSourceFactory({
+      rfcClientFactory: (p) => rfc.createClient(p),
+      outbound: new OutboundPolicy({ allowLoopback: true, allow: [] }),
+    }),
+  },
+})
 try {
   const { connections, destinations, pipelines, orchestrator, bus, db } = app.services
-  const c = await connections.create({ name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: 'DEMO', passwd: 'Welcome1!' } })
+  const c = await connections.create({
+    name: 'erp',
+    protocol: 'RFC',
+    rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: 'DEMO', passwd: 'Welcome1!' },
+  })
   const d = await destinations.create({ name: 'lake', kind: 'LOCAL', local: { path: join(dir, 'lake') } })
   const timed = async (name: string, source: Parameters<typeof pipelines.create>[0]['source']) => {
     const p = await pipelines.create({ name, connectionId: c.id, destinationId: d.id, mode: 'FULL', source })

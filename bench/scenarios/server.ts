@@ -34,7 +34,14 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (cmd === 'seed') {
     const [pipelineId, n] = [args[0], Number(args[1])]
     await app.services.db.run.createMany({
-      data: Array.from({ length: n }, () => ({ pipelineId, status: 'SUCCEEDED' as const, stage: 'DONE' as const, extractionMode: 'FULL' as const, trigger: 'SCHEDULE' as const, rowsWritten: 1000n })),
+      data: Array.from({ length: n }, () => ({
+        pipelineId,
+        status: 'SUCCEEDED' as const,
+        stage: 'DONE' as const,
+        extractionMode: 'FULL' as const,
+        trigger: 'SCHEDULE' as const,
+        rowsWritten: 1000n,
+      })),
     })
     report({ seeded: n })
   }

@@ -18,12 +18,16 @@ import { literalValues, variableValues, type InputValue } from './input-values.j
  */
 export function useInputGuard(): Plugin {
   return {
-    onParse: () => ({ result, replaceParseResult }) => {
-      if (result instanceof GraphQLError) replaceParseResult(scrubSyntax(result))
-    },
-    onValidate: ({ params }) => ({ result, setResult }) => {
-      if (result.length) setResult(result.map((e) => scrub(e, literalValues(params.documentAST))))
-    },
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError) replaceParseResult(scrubSyntax(result))
+      },
+    onValidate:
+      ({ params }) =>
+      ({ result, setResult }) => {
+        if (result.length) setResult(result.map((e) => scrub(e, literalValues(params.documentAST))))
+      },
     onExecute: ({ args, setResultAndStopExecution }) => {
       const refused = refusal(args.document, args.variableValues)
       if (refused) return setResultAndStopExecution(refused)
@@ -56,9 +60,12 @@ function refusal(document: DocumentNode, variables: unknown): ExecutionResult | 
     if (!code) continue
     return {
       errors: [
-        new GraphQLError(`${path}: must not contain control characters (found ${code})${MULTI_LINE.has(last) ? '' : '; tab and line breaks are allowed in filter only'}`, {
-          extensions: { code: 'BAD_USER_INPUT', field: path },
-        }),
+        new GraphQLError(
+          `${path}: must not contain control characters (found ${code})${MULTI_LINE.has(last) ? '' : '; tab and line breaks are allowed in filter only'}`,
+          {
+            extensions: { code: 'BAD_USER_INPUT', field: path },
+          },
+        ),
       ],
     }
   }

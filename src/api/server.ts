@@ -40,7 +40,12 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     context: ({ principal }) => ({ app, principal }),
     // Yoga's default answers any origin, with credentials: off unless origins are configured.
     cors: security.corsOrigins.length
-      ? { origin: security.corsOrigins, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type', 'x-graphql-yoga-csrf'] }
+      ? {
+          origin: security.corsOrigins,
+          credentials: false,
+          methods: ['GET', 'POST'],
+          allowedHeaders: ['authorization', 'content-type', 'x-graphql-yoga-csrf'],
+        }
       : false,
     maxRequestBodySize: security.maxRequestBytes,
     multipart: false,
@@ -83,7 +88,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     if (refusal) return respondRefusal(res, refusal)
     // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the
     // token check among them) would each have to match paths the same way. One exact path instead.
-    if (pathOf(req) !== GRAPHQL_PATH) return respondRefusal(res, { status: 404, code: 'NOT_FOUND', message: `not found: the API is at ${GRAPHQL_PATH}` })
+    if (pathOf(req) !== GRAPHQL_PATH)
+      return respondRefusal(res, { status: 404, code: 'NOT_FOUND', message: `not found: the API is at ${GRAPHQL_PATH}` })
     // The page holds no data and no token (the token goes into its headers editor): served without one.
     if (GraphiQLPage.wants(req)) return graphiql.serve(req, res)
     void yoga(req, res)
@@ -135,19 +141,23 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
         }
         ctx.extra.socket.once('close', () => socketsPerToken.release(principal.tokenId))
         ctx.extra.principal = principal
-        const stop = app.tokens.onRevoke(principal.tokenId, () => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: API token revoked'))
+        const stop = app.tokens.onRevoke(principal.tokenId, () =>
+          ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: API token revoked'),
+        )
         ctx.extra.socket.once('close', stop)
         return true
       },
       // extensions.http is the HTTP status of a refusal, meaningless on a socket.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? ({ ...result, errors: result.errors.map(withoutHttp) } as never) : result),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? ({ ...result, errors: result.errors.map(withoutHttp) } as never) : result,
       onError: (_ctx, _id, _payload, errors) => errors.map(withoutHttp),
       execute: (args) => (args.rootValue as Envelope).execute(args),
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
         // graphql-ws holds an entry per operation from the moment its frame arrives (this one included).
         const { perSocket } = security.subscriptions
-        if (perSocket > 0 && Object.keys(ctx.subscriptions).length > perSocket) return [tooMany('operations open on this websocket', perSocket, 'perSocket')]
+        if (perSocket > 0 && Object.keys(ctx.subscriptions).length > perSocket)
+          return [tooMany('operations open on this websocket', perSocket, 'perSocket')]
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,

@@ -43,7 +43,9 @@ const tokenName = z
     if (code) ctx.addIssue({ code: 'custom', message: `must not contain control characters (found ${code})` })
   })
   .pipe(nameSchema)
-  .refine((n) => n.toLowerCase() !== CLI_ACTOR, { message: `"${CLI_ACTOR}" is reserved: it is the audit trail's name for the command line` })
+  .refine((n) => n.toLowerCase() !== CLI_ACTOR, {
+    message: `"${CLI_ACTOR}" is reserved: it is the audit trail's name for the command line`,
+  })
 const createSchema = z.object({ name: tokenName, role: z.enum(ROLES) })
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
@@ -70,7 +72,8 @@ export class TokenService {
       const apiToken = await this.db.apiToken.create({ data: { name, role, tokenHash: hashToken(token) } })
       return { token, apiToken }
     } catch (e) {
-      if (isUniqueViolation(e, 'name')) throw conflict(`a token named "${name}" already exists (revoked tokens keep their names)`, { field: 'name' })
+      if (isUniqueViolation(e, 'name'))
+        throw conflict(`a token named "${name}" already exists (revoked tokens keep their names)`, { field: 'name' })
       throw e
     }
   }
@@ -87,9 +90,7 @@ export class TokenService {
   async revoke(ref: string): Promise<ApiToken> {
     const found = await this.db.apiToken.findFirst({ where: { OR: [{ id: ref }, { name: ref }] } })
     if (!found) throw notFound('ApiToken', ref)
-    const token = found.revokedAt
-      ? found
-      : await this.db.apiToken.update({ where: { id: found.id }, data: { revokedAt: new Date() } })
+    const token = found.revokedAt ? found : await this.db.apiToken.update({ where: { id: found.id }, data: { revokedAt: new Date() } })
     this.#revoked(token.id)
     return token
   }

@@ -44,7 +44,10 @@ export const rfcConfigSchema = z
       .regex(/^\d{2}$/, 'must be a two-digit system number, e.g. 00')
       .nullish()
       .transform((v) => v ?? undefined),
-    client: z.string().trim().regex(/^\d{3}$/, 'must be a three-digit SAP client, e.g. 100'),
+    client: z
+      .string()
+      .trim()
+      .regex(/^\d{3}$/, 'must be a three-digit SAP client, e.g. 100'),
     user: optionalText(40),
     passwd: z.string().max(256).nullish(),
     lang: optionalText(2),
@@ -79,10 +82,15 @@ export function passwordBinding(s: ConnectionSettings): string {
  * DELTA pipeline's subscription behind. Password and language are not part of it.
  */
 export function sapIdentity(s: ConnectionSettings): string {
-  const norm = (v: unknown) => String(v ?? '').trim().toLowerCase()
+  const norm = (v: unknown) =>
+    String(v ?? '')
+      .trim()
+      .toLowerCase()
   if (s.protocol === 'ODATA') {
     const url = new URL(s.odata.serviceUrl)
-    return ['ODATA', `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase(), norm(s.odata.sapClient), norm(s.odata.user)].join('|')
+    return ['ODATA', `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase(), norm(s.odata.sapClient), norm(s.odata.user)].join(
+      '|',
+    )
   }
   return ['RFC', passwordBinding(s), norm(s.rfc.client), norm(s.rfc.user)].join('|')
 }
@@ -97,7 +105,10 @@ async function refuseIdentityChange(tx: Prisma.TransactionClient, connectionId: 
   const pipelines = await tx.pipeline.findMany({ where: { connectionId, mode: 'DELTA' }, select: { id: true, name: true } })
   for (const { id, name } of pipelines) {
     if (!(await lockUnheld(tx, id))) throw conflict(`pipeline "${name}" is being reset or deleted; try again in a moment`)
-    const p = await tx.pipeline.findUniqueOrThrow({ where: { id }, select: { subscribedAt: true, deltaState: { select: { pipelineId: true } } } })
+    const p = await tx.pipeline.findUniqueOrThrow({
+      where: { id },
+      select: { subscribedAt: true, deltaState: { select: { pipelineId: true } } },
+    })
     const active = await tx.run.findUnique({ where: { activeKey: id }, select: { id: true } })
     if (active || p.subscribedAt || p.deltaState)
       throw conflict(
@@ -153,7 +164,9 @@ export class ConnectionCatalog {
     const base = parseInput(createSchema, input)
     const { config, secret } = this.settingsFor(base.protocol, input, undefined)
     try {
-      return await withCurrentKey(this.db, this.box, (tx) => tx.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } }))
+      return await withCurrentKey(this.db, this.box, (tx) =>
+        tx.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } }),
+      )
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a connection named "${base.name}" already exists`, { field: 'name' })
       throw e
@@ -244,7 +257,10 @@ export class ConnectionCatalog {
   }
 
   private wrongConfig(protocol: Protocol) {
-    return badInput(`a ${protocol} connection takes ${protocol === 'ODATA' ? 'odataConfig' : 'rfcConfig'} only`, protocol === 'ODATA' ? 'rfcConfig' : 'odataConfig')
+    return badInput(
+      `a ${protocol} connection takes ${protocol === 'ODATA' ? 'odataConfig' : 'rfcConfig'} only`,
+      protocol === 'ODATA' ? 'rfcConfig' : 'odataConfig',
+    )
   }
 
   /**
@@ -258,9 +274,7 @@ export class ConnectionCatalog {
     current: Connection | undefined,
   ): { config: string; secret: string | null } {
     const [mine, other, field] =
-      protocol === 'ODATA'
-        ? [input.odataConfig, input.rfcConfig, 'odataConfig']
-        : [input.rfcConfig, input.odataConfig, 'rfcConfig']
+      protocol === 'ODATA' ? [input.odataConfig, input.rfcConfig, 'odataConfig'] : [input.rfcConfig, input.odataConfig, 'rfcConfig']
     if (other != null) throw this.wrongConfig(protocol)
     if (mine == null) throw badInput(`${field} is required for a ${protocol} connection`, field)
     const { settings, given } = splitInput(protocol, mine, field)

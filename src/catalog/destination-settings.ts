@@ -30,8 +30,7 @@ const prefixSchema = z
   })
 
 /** An http(s) endpoint; a SAS token has its own (encrypted) field. */
-const endpointSchema = httpUrlSchema('a SAS token goes into sasToken')
-  .transform((v) => v.replace(/\/+$/, ''))
+const endpointSchema = httpUrlSchema('a SAS token goes into sasToken').transform((v) => v.replace(/\/+$/, ''))
 
 const uploadConcurrency = nullish(z.number().int().min(1, 'must be at least 1').max(32, 'must be at most 32'))
 
@@ -39,10 +38,18 @@ const azureSchema = z.object({
   container: z
     .string()
     .trim()
-    .regex(/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/, 'must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit'),
+    .regex(
+      /^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/,
+      'must be 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
+    ),
   prefix: prefixSchema,
   accountUrl: nullish(endpointSchema),
-  accountName: nullish(z.string().trim().regex(/^[a-z0-9]{3,24}$/, 'must be 3-24 lowercase letters and digits')),
+  accountName: nullish(
+    z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9]{3,24}$/, 'must be 3-24 lowercase letters and digits'),
+  ),
   connectionString: nullish(z.string().trim().max(4096)),
   sasToken: nullish(
     z
@@ -52,7 +59,12 @@ const azureSchema = z.object({
       .transform((v) => v.replace(/^\?/, ''))
       .refine((v) => /(^|&)sig=/.test(v), 'must be a SAS token (the query string with sv=…&sig=…)'),
   ),
-  accountKey: nullish(z.string().trim().regex(/^[A-Za-z0-9+/]{16,}={0,2}$/, 'must be the base64 account key')),
+  accountKey: nullish(
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9+/]{16,}={0,2}$/, 'must be the base64 account key'),
+  ),
   blockSizeMb: nullish(z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256')),
   uploadConcurrency,
 })
@@ -61,13 +73,29 @@ const s3Schema = z.object({
   bucket: z
     .string()
     .trim()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit')
-    .refine((b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b) && !b.startsWith('xn--'), 'is not a valid bucket name (no "..", IP addresses or xn-- prefix)'),
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+    )
+    .refine(
+      (b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b) && !b.startsWith('xn--'),
+      'is not a valid bucket name (no "..", IP addresses or xn-- prefix)',
+    ),
   prefix: prefixSchema,
-  region: nullish(z.string().trim().regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as eu-central-1')),
+  region: nullish(
+    z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as eu-central-1'),
+  ),
   endpoint: nullish(endpointSchema),
   forcePathStyle: z.boolean().nullish(),
-  accessKeyId: nullish(z.string().trim().regex(/^\S{3,128}$/, 'must be 3-128 characters without spaces')),
+  accessKeyId: nullish(
+    z
+      .string()
+      .trim()
+      .regex(/^\S{3,128}$/, 'must be 3-128 characters without spaces'),
+  ),
   secretAccessKey: nullish(z.string().max(256)),
   partSizeMb: nullish(z.number().int().min(5, 'must be at least 5 (the S3 minimum part size)').max(512, 'must be at most 512')),
   uploadConcurrency,
@@ -84,19 +112,27 @@ export interface SplitSettings<C> {
  * with a SAS token; or an account name with its key (account URL optional, for other clouds and
  * azurite). Without any secret in the input, the stored one is kept.
  */
-export async function azureBlobSettings(input: unknown, stored: Stored<AzureBlobSecrets, AzureBlobSettings> | null): Promise<SplitSettings<AzureBlobSettings>> {
+export async function azureBlobSettings(
+  input: unknown,
+  stored: Stored<AzureBlobSecrets, AzureBlobSettings> | null,
+): Promise<SplitSettings<AzureBlobSettings>> {
   const a = parseInput(azureSchema, input, 'azureBlob')
   const given = a.connectionString || a.sasToken || a.accountKey
-  const secret: AzureBlobSecrets = given ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey } : { ...stored?.secrets }
+  const secret: AzureBlobSecrets = given
+    ? { connectionString: a.connectionString, sasToken: a.sasToken, accountKey: a.accountKey }
+    : { ...stored?.secrets }
   const split = await azureSplit(a, secret)
   if (!given && stored) keepOnlyIfBound('azureBlob', stored.config, split.config, secretField(stored.config.auth))
   return split
 }
 
-const secretField = (auth: AzureBlobSettings['auth']) => (auth === 'CONNECTION_STRING' ? 'connectionString' : auth === 'SAS' ? 'sasToken' : 'accountKey')
+const secretField = (auth: AzureBlobSettings['auth']) =>
+  auth === 'CONNECTION_STRING' ? 'connectionString' : auth === 'SAS' ? 'sasToken' : 'accountKey'
 
 async function azureSplit(a: z.output<typeof azureSchema>, secret: AzureBlobSecrets): Promise<SplitSettings<AzureBlobSettings>> {
-  const forms = [secret.connectionString && 'connectionString', secret.sasToken && 'sasToken', secret.accountKey && 'accountKey'].filter(Boolean)
+  const forms = [secret.connectionString && 'connectionString', secret.sasToken && 'sasToken', secret.accountKey && 'accountKey'].filter(
+    Boolean,
+  )
   if (forms.length !== 1)
     throw badInput(
       forms.length
@@ -147,7 +183,11 @@ export function s3Settings(input: unknown, stored: Stored<S3Secrets, S3Settings>
   const kept = stored?.config.accessKeyId === s.accessKeyId ? stored.secrets.secretAccessKey : undefined
   if (!secretAccessKey && kept) keepOnlyIfBound('s3', stored!.config, config, 'secretAccessKey')
   const secret = secretAccessKey ?? kept
-  if (!secret) throw badInput('s3.secretAccessKey: is required with accessKeyId (leave both out for the default AWS credential chain)', 's3.secretAccessKey')
+  if (!secret)
+    throw badInput(
+      's3.secretAccessKey: is required with accessKeyId (leave both out for the default AWS credential chain)',
+      's3.secretAccessKey',
+    )
   return { config, secrets: { secretAccessKey: secret } }
 }
 
@@ -180,7 +220,12 @@ const origin = (url: string) => new URL(url).origin
  * same request. Refusing (rather than dropping the secret) changes nothing on a mistake and says
  * what is needed; a destination cannot be saved without its sign-in anyway.
  */
-function keepOnlyIfBound(kind: 'azureBlob' | 's3', before: AzureBlobSettings | S3Settings, after: AzureBlobSettings | S3Settings, field: string): void {
+function keepOnlyIfBound(
+  kind: 'azureBlob' | 's3',
+  before: AzureBlobSettings | S3Settings,
+  after: AzureBlobSettings | S3Settings,
+  field: string,
+): void {
   if (secretBinding(kind, before) === secretBinding(kind, after)) return
   throw badInput(
     `${kind}.${field}: the stored ${field} was given for ${describeBinding(kind, before)}; it is not sent to ${describeBinding(kind, after)}. Give ${field} again in the same request`,

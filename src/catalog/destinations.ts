@@ -91,7 +91,8 @@ export class DestinationCatalog {
     const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
     // Settings of another kind are refused, not ignored (they may carry a secret meant for elsewhere).
     for (const other of Object.values(INPUT_FIELD))
-      if (other !== INPUT_FIELD[kind] && input[other] != null) throw badInput(`a ${kind} destination takes ${INPUT_FIELD[kind]} only`, other)
+      if (other !== INPUT_FIELD[kind] && input[other] != null)
+        throw badInput(`a ${kind} destination takes ${INPUT_FIELD[kind]} only`, other)
     const given = input[INPUT_FIELD[kind]] != null
     const next = given ? await this.settingsFor(kind, input, current) : { config: current.config, secret: current.secret }
     try {
@@ -189,11 +190,21 @@ export class DestinationCatalog {
     try {
       destination = await this.open(row)
       await destination.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS))
-      return { ok: true, message: `wrote, read back and deleted a probe object under ${destination.uri}`, code: null, latencyMs: latencyMs() }
+      return {
+        ok: true,
+        message: `wrote, read back and deleted a probe object under ${destination.uri}`,
+        code: null,
+        latencyMs: latencyMs(),
+      }
     } catch (e) {
       if (e instanceof DestinationError) return { ok: false, message: e.message, code: e.code, latencyMs: latencyMs() }
       if ((e as Error)?.name === 'TimeoutError')
-        return { ok: false, message: `no answer within ${PROBE_TIMEOUT_MS / 1000} s`, code: 'DESTINATION_UNAVAILABLE', latencyMs: latencyMs() }
+        return {
+          ok: false,
+          message: `no answer within ${PROBE_TIMEOUT_MS / 1000} s`,
+          code: 'DESTINATION_UNAVAILABLE',
+          latencyMs: latencyMs(),
+        }
       throw e
     } finally {
       destination?.close?.()
@@ -253,7 +264,9 @@ export interface PinnedDestination {
 
 /** Where inside the signed-for account or bucket a run's objects are (the part that may have moved since). */
 function placeOf(field: 'azureBlob' | 's3', c: AzureBlobSettings | S3Settings): Partial<AzureBlobSettings & S3Settings> {
-  return field === 'azureBlob' ? { container: (c as AzureBlobSettings).container, prefix: c.prefix } : { prefix: c.prefix, region: (c as S3Settings).region }
+  return field === 'azureBlob'
+    ? { container: (c as AzureBlobSettings).container, prefix: c.prefix }
+    : { prefix: c.prefix, region: (c as S3Settings).region }
 }
 
 /** The public settings of a cloud destination. */
@@ -266,7 +279,10 @@ async function localSettings(input: unknown, roots: LocalRoots): Promise<LocalSe
   const { path } = parseInput(localSchema, input, 'local')
   const absolute = resolve(path)
   // Outside the roots nothing is touched, and the answer is the same whether the path exists or not.
-  const outside = badInput(`local.path: must be inside one of the folders LOCAL_ROOTS allows (${roots.describe()}); symlinks are followed`, 'local.path')
+  const outside = badInput(
+    `local.path: must be inside one of the folders LOCAL_ROOTS allows (${roots.describe()}); symlinks are followed`,
+    'local.path',
+  )
   if (!roots.contains(absolute) || !(await roots.containsReal(absolute).catch(() => false))) throw outside
   // Fail now, not at 3 a.m. in the first scheduled run.
   try {

@@ -83,7 +83,9 @@ export function selectionHash(s: Selection): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex')
 }
 
-export function outputSettingsOf(p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize'>): OutputSettings {
+export function outputSettingsOf(
+  p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize'>,
+): OutputSettings {
   return {
     pathTemplate: p.pathTemplate ?? OUTPUT_DEFAULTS.pathTemplate,
     compression: p.compression ?? OUTPUT_DEFAULTS.compression,

@@ -56,7 +56,11 @@ const sourceSchema = z
       .string()
       .trim()
       .transform((v) => v.toUpperCase())
-      .pipe(z.string().regex(/^[A-Z0-9_/]{1,30}(\+[A-Z0-9_/]{1,30})?$/, 'must be a date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET'))
+      .pipe(
+        z
+          .string()
+          .regex(/^[A-Z0-9_/]{1,30}(\+[A-Z0-9_/]{1,30})?$/, 'must be a date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET'),
+      )
       .nullish(),
     pageSize: z.number().int().min(1).max(1_000_000).nullish(),
   })
@@ -75,7 +79,11 @@ const sourceSchema = z
       }
     }
     if (s.kind === 'TABLE_RFC' && s.pageSize && s.pageSize > 50_000)
-      ctx.addIssue({ code: 'custom', message: 'RFC_READ_TABLE packages above 50,000 rows exhaust SAP work process memory', path: ['pageSize'] })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'RFC_READ_TABLE packages above 50,000 rows exhaust SAP work process memory',
+        path: ['pageSize'],
+      })
   })
 
 const outputSchema = z.object({
@@ -115,7 +123,18 @@ export interface CreatePipelineInput {
 export type UpdatePipelineInput = { [K in keyof CreatePipelineInput]?: CreatePipelineInput[K] | null }
 
 /** Fields that make up the SAP subscription's selection: changing them invalidates a delta. */
-const SELECTION = ['connectionId', 'sourceKind', 'entitySet', 'odpContext', 'odpName', 'table', 'fields', 'filter', 'watermarkField', 'mode'] as const
+const SELECTION = [
+  'connectionId',
+  'sourceKind',
+  'entitySet',
+  'odpContext',
+  'odpName',
+  'table',
+  'fields',
+  'filter',
+  'watermarkField',
+  'mode',
+] as const
 
 export class PipelineCatalog {
   constructor(
@@ -154,8 +173,13 @@ export class PipelineCatalog {
         const locked = await tx.pipeline.findUniqueOrThrow({ where: { id }, include: { deltaState: { select: { pipelineId: true } } } })
         // The change was merged onto the pipeline as read before the lock: if another change landed
         // since, writing it would silently undo that one.
-        const moved = (Object.keys(data) as Array<keyof typeof data>).filter((k) => k in locked && String(locked[k as keyof Pipeline]) !== String(current[k as keyof Pipeline]))
-        if (moved.length) throw conflict(`pipeline "${current.name}" was changed by another request meanwhile (${moved.join(', ')}); read it again and retry`)
+        const moved = (Object.keys(data) as Array<keyof typeof data>).filter(
+          (k) => k in locked && String(locked[k as keyof Pipeline]) !== String(current[k as keyof Pipeline]),
+        )
+        if (moved.length)
+          throw conflict(
+            `pipeline "${current.name}" was changed by another request meanwhile (${moved.join(', ')}); read it again and retry`,
+          )
         if (selectionChanges && (locked.mode === 'DELTA' || data.mode === 'DELTA')) await this.refuseSelectionChange(tx, locked)
         return tx.pipeline.update({ where: { id }, data: { ...data, ...sourceCheckWrite(checked, 'update') } })
       })
@@ -187,7 +211,7 @@ export class PipelineCatalog {
   private uniqueConflict(e: unknown, name: string) {
     if (isUniqueViolation(e, 'subscriptionKey'))
       return conflict(
-        'another DELTA pipeline already uses this SAP subscription (same service, SAP user, sap-client and entity set). SAP keeps one delta subscription per user × service × entity set, so a second pipeline would take the first one\'s deltas away. Use another SAP user, or one pipeline',
+        "another DELTA pipeline already uses this SAP subscription (same service, SAP user, sap-client and entity set). SAP keeps one delta subscription per user × service × entity set, so a second pipeline would take the first one's deltas away. Use another SAP user, or one pipeline",
         { field: 'source.entitySet' },
       )
     if (isUniqueViolation(e)) return conflict(`a pipeline named "${name}" already exists`, { field: 'name' })
@@ -212,21 +236,26 @@ export class PipelineCatalog {
     if (!connection) throw notFound('connection', connectionId)
     if (!destination) throw notFound('destination', destinationId)
 
-    const source =
-      input.source != null ? parseInput(sourceSchema, input.source, 'source') : current ? sourceOf(current) : undefined
+    const source = input.source != null ? parseInput(sourceSchema, input.source, 'source') : current ? sourceOf(current) : undefined
     if (!source) throw badInput('source is required', 'source')
     const protocol = source.kind === 'ODP_ODATA' ? 'ODATA' : 'RFC'
     if (connection.protocol !== protocol)
-      throw badInput(`a ${source.kind} source needs an ${protocol} connection; "${connection.name}" is ${connection.protocol}`, 'source.kind')
+      throw badInput(
+        `a ${source.kind} source needs an ${protocol} connection; "${connection.name}" is ${connection.protocol}`,
+        'source.kind',
+      )
     if (source.kind === 'TABLE_RFC' && mode === 'DELTA' && !source.watermarkField)
-      throw badInput('a DELTA pipeline on a table needs a watermarkField (a change date or timestamp); RFC_READ_TABLE has no delta of its own', 'source.watermarkField')
+      throw badInput(
+        'a DELTA pipeline on a table needs a watermarkField (a change date or timestamp); RFC_READ_TABLE has no delta of its own',
+        'source.watermarkField',
+      )
 
-    const timezone = input.timezone === undefined ? current?.timezone ?? undefined : input.timezone || undefined
+    const timezone = input.timezone === undefined ? (current?.timezone ?? undefined) : input.timezone || undefined
     if (timezone) {
       const problem = checkTimezone(timezone)
       if (problem) throw badInput(`timezone: ${problem}`, 'timezone')
     }
-    const schedule = input.schedule === undefined ? current?.schedule ?? undefined : input.schedule?.trim() || undefined
+    const schedule = input.schedule === undefined ? (current?.schedule ?? undefined) : input.schedule?.trim() || undefined
     if (schedule) {
       const problem = checkSchedule(schedule, timezone)
       if (problem) throw badInput(`schedule: "${schedule}" is not a valid cron expression: ${problem}`, 'schedule')
@@ -234,7 +263,7 @@ export class PipelineCatalog {
     const enabled = input.enabled ?? current?.enabled ?? true
     const output: z.output<typeof outputSchema> = input.output != null ? parseInput(outputSchema, input.output, 'output') : {}
     // Field by field: left out (undefined) keeps the stored value, null goes back to the default.
-    const outputField = <K extends keyof typeof output>(k: K) => (output[k] === undefined ? current?.[k] ?? null : output[k] ?? null)
+    const outputField = <K extends keyof typeof output>(k: K) => (output[k] === undefined ? (current?.[k] ?? null) : (output[k] ?? null))
 
     return {
       name,
@@ -267,7 +296,10 @@ export class PipelineCatalog {
 }
 
 /** The source columns of a pipeline row. */
-export type SourceColumns = Pick<Pipeline, 'id' | 'name' | 'sourceKind' | 'entitySet' | 'odpContext' | 'odpName' | 'table' | 'fields' | 'filter' | 'watermarkField' | 'pageSize'>
+export type SourceColumns = Pick<
+  Pipeline,
+  'id' | 'name' | 'sourceKind' | 'entitySet' | 'odpContext' | 'odpName' | 'table' | 'fields' | 'filter' | 'watermarkField' | 'pageSize'
+>
 
 /** The source settings of a stored pipeline, in input shape. */
 export function sourceOf(p: SourceColumns): z.output<typeof sourceSchema> {

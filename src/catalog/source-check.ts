@@ -29,20 +29,35 @@ export type SourceChecker = (next: PipelineData, current?: Pipeline) => Promise<
 
 const CHECKED_FIELDS = ['connectionId', 'sourceKind', 'entitySet', 'fields', 'filter', 'mode'] as const
 
-export function sourceChecker(deps: { connections: ConnectionCatalog; sources: SourceFactory; log: Logger }, opts: { timeoutMs?: number } = {}): SourceChecker {
+export function sourceChecker(
+  deps: { connections: ConnectionCatalog; sources: SourceFactory; log: Logger },
+  opts: { timeoutMs?: number } = {},
+): SourceChecker {
   const timeoutMs = opts.timeoutMs ?? 15_000
   return async (next, current) => {
     if (next.sourceKind !== 'ODP_ODATA') return undefined
     if (current && CHECKED_FIELDS.every((k) => next[k] === current[k])) return undefined
     const connection = deps.connections.resolve(await deps.connections.get(next.connectionId))
     const source = deps.sources(connection, deps.log)
-    const spec = { kind: next.sourceKind, entitySet: next.entitySet ?? undefined, fields: fieldsOf(next) ?? undefined, filter: next.filter ?? undefined, pageSize: 1, subscriber: '' }
+    const spec = {
+      kind: next.sourceKind,
+      entitySet: next.entitySet ?? undefined,
+      fields: fieldsOf(next) ?? undefined,
+      filter: next.filter ?? undefined,
+      pageSize: 1,
+      subscriber: '',
+    }
     const checkedAt = new Date()
     let problem
     try {
       problem = await source.check?.(spec, next.mode, AbortSignal.timeout(timeoutMs))
     } catch (e) {
-      const why = e instanceof SourceError ? `${e.code}: ${e.message}` : (e as Error)?.name === 'TimeoutError' ? `SAP did not answer within ${timeoutMs / 1000} s` : 'unexpected error (see the service log)'
+      const why =
+        e instanceof SourceError
+          ? `${e.code}: ${e.message}`
+          : (e as Error)?.name === 'TimeoutError'
+            ? `SAP did not answer within ${timeoutMs / 1000} s`
+            : 'unexpected error (see the service log)'
       if (!(e instanceof SourceError)) deps.log.warn({ err: e, connectionId: next.connectionId }, 'source check against SAP failed')
       return { status: 'UNCHECKED', message: `not checked against SAP's metadata: ${why}`, checkedAt }
     }

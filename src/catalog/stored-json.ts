@@ -26,7 +26,9 @@ export class StoredRowError extends Error {
     readonly column: string,
     readonly problem: string,
   ) {
-    super(`${describeRow(row)}: its stored ${column} ${problem} (written by hand, or by another version?)${row.repair ? `; ${row.repair}` : ''}`)
+    super(
+      `${describeRow(row)}: its stored ${column} ${problem} (written by hand, or by another version?)${row.repair ? `; ${row.repair}` : ''}`,
+    )
   }
 }
 

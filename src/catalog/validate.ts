@@ -13,11 +13,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, prefi
   throw badInput(field ? `${field}: ${issue.message}` : issue.message, field || undefined)
 }
 
-export const nameSchema = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(100, 'must be at most 100 characters')
+export const nameSchema = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters')
 
 /** Optional text where an empty string means "not set". */
 export const optionalText = (max: number) =>

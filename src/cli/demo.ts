@@ -45,7 +45,8 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
         odataConfig: { serviceUrl: $url, sapClient: "100", user: "DEMO", password: "Welcome1!" } }) { id } }`,
       { url: sim.serviceUrl },
     )
-    const test = (await api.request(`mutation($id: ID!) { testConnection(id: $id) { ok message latencyMs } }`, { id: conn.id })).testConnection
+    const test = (await api.request(`mutation($id: ID!) { testConnection(id: $id) { ok message latencyMs } }`, { id: conn.id }))
+      .testConnection
     console.log(`testConnection: ${test.ok ? 'ok' : 'FAILED'} (${test.message}, ${test.latencyMs} ms)`)
     const { createDestination: dest } = await api.request(
       `mutation($path: String!) { createDestination(input: { name: "demo-lake", kind: LOCAL, local: { path: $path } }) { id uri } }`,
@@ -64,8 +65,13 @@ export async function demo(config: Config, opts: { rows: number; serve: boolean 
     const delta = await runWithProgress(api, pipeline.id)
 
     for (const run of [init, delta]) {
-      console.log(`\n${run.extractionMode}: ${run.status}, ${Number(run.rowsWritten).toLocaleString('en')} rows in ${run.filesWritten} file(s), token ${run.deltaTokenIn ?? '-'} → ${run.deltaTokenOut}`)
-      if (run.changeCounts) console.log(`  changes: ${run.changeCounts.created} created, ${run.changeCounts.updated} updated, ${run.changeCounts.deleted} deleted`)
+      console.log(
+        `\n${run.extractionMode}: ${run.status}, ${Number(run.rowsWritten).toLocaleString('en')} rows in ${run.filesWritten} file(s), token ${run.deltaTokenIn ?? '-'} → ${run.deltaTokenOut}`,
+      )
+      if (run.changeCounts)
+        console.log(
+          `  changes: ${run.changeCounts.created} created, ${run.changeCounts.updated} updated, ${run.changeCounts.deleted} deleted`,
+        )
       console.log(`  manifest: ${run.manifestUri}`)
       if (run.error) console.log(`  error: ${run.error.code} ${run.error.message}`)
     }

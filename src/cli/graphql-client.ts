@@ -28,8 +28,7 @@ export class GraphQLHttpClient {
       body: JSON.stringify({ query, variables }),
     })
     const body = (await res.json()) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }
-    if (body.errors?.length)
-      throw new Error(body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; '))
+    if (body.errors?.length) throw new Error(body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; '))
     return body.data as T
   }
 

@@ -43,7 +43,11 @@ export async function rotateKey(config: Config): Promise<number> {
     }
     if (fileMode) renameSync(pending, keyFile(config.DATA_DIR))
     console.log(`${where}: ${count} secret(s) re-encrypted under the new key.`)
-    console.log(fileMode ? `The new key is in ${keyFile(config.DATA_DIR)}; back it up with the database.` : 'Set SECRET_KEY to the value of NEW_SECRET_KEY before starting the service again.')
+    console.log(
+      fileMode
+        ? `The new key is in ${keyFile(config.DATA_DIR)}; back it up with the database.`
+        : 'Set SECRET_KEY to the value of NEW_SECRET_KEY before starting the service again.',
+    )
     return 0
   } finally {
     await db.$disconnect()

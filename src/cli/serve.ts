@@ -21,7 +21,10 @@ export async function serve(config: Config): Promise<number> {
     orchestrator: { concurrency: config.WORKER_CONCURRENCY },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
-      log.warn({ tokenId: created.apiToken.id, name: created.apiToken.name }, 'no API token existed: created an admin token and printed it on stderr (not in this log)')
+      log.warn(
+        { tokenId: created.apiToken.id, name: created.apiToken.name },
+        'no API token existed: created an admin token and printed it on stderr (not in this log)',
+      )
       process.stderr.write(firstTokenNotice(created, config))
     },
   })

@@ -45,7 +45,16 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
         const all = await tokens.list()
         if (!all.length) console.log('no tokens (a service on 127.0.0.1 creates "initial-admin" at its first start)')
         for (const t of all)
-          console.log([t.id, printable(t.name), t.role.toLowerCase(), `created ${t.createdAt.toISOString()}`, `last used ${t.lastUsedAt?.toISOString() ?? 'never'}`, t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : 'active'].join('  '))
+          console.log(
+            [
+              t.id,
+              printable(t.name),
+              t.role.toLowerCase(),
+              `created ${t.createdAt.toISOString()}`,
+              `last used ${t.lastUsedAt?.toISOString() ?? 'never'}`,
+              t.revokedAt ? `REVOKED ${t.revokedAt.toISOString()}` : 'active',
+            ].join('  '),
+          )
         return 0
       }
       case 'revoke': {

@@ -54,7 +54,11 @@ export async function verifySecretKey(db: Db, box: SecretBox, where: string): Pr
   const sealed = await sealedSecrets(db)
   const failing = sealed.filter((r) => !opens(box, r.secret))
   if (row) {
-    if (failing.length) throw mixedKeys(where, failing.map((r) => r.what))
+    if (failing.length)
+      throw mixedKeys(
+        where,
+        failing.map((r) => r.what),
+      )
     return 'verified'
   }
   if (failing.length) throw mismatch(where, `${failing.length} of ${sealed.length} stored secrets`)

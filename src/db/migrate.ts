@@ -70,9 +70,11 @@ function migrateSqlite(file: string): MigrationResult {
       // migration once.
       const apply = db.transaction(() => {
         const row = db
-          .prepare(`SELECT checksum FROM "_prisma_migrations" WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL`)
+          .prepare(
+            `SELECT checksum FROM "_prisma_migrations" WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+          )
           .get(m.name) as { checksum: string } | undefined
-        if (row) return checkDrift(m.name, row.checksum, m.checksum), false
+        if (row) return (checkDrift(m.name, row.checksum, m.checksum), false)
         const started = new Date().toISOString()
         db.exec(m.sql)
         db.prepare(

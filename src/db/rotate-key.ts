@@ -28,7 +28,8 @@ export async function rotateSecrets(db: Db, current: SecretBox, next: SecretBox,
     if (!finishing && !opensKeyCheck(current, check.value))
       throw new SecretKeyMismatch(`SECRET_KEY does not open the secrets stored in ${where}: it is not the key they were encrypted with`)
     const lost = (await sealedSecrets(tx)).filter((r) => !opens(current, r.secret) && !(finishing && opens(next, r.secret)))
-    if (lost.length) throw new SecretKeyMismatch(`neither key opens the secrets of ${lost.map((r) => r.what).join(', ')}; nothing was changed`)
+    if (lost.length)
+      throw new SecretKeyMismatch(`neither key opens the secrets of ${lost.map((r) => r.what).join(', ')}; nothing was changed`)
     let count = 0
     for (const table of SEALED) {
       const model = tx[table] as unknown as {

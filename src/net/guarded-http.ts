@@ -20,7 +20,8 @@ export type GuardedFetch = typeof fetch & {
 /** `fetch` (undici's) for the OData client, on a dispatcher that checks each connection. */
 export function guardedFetch(policy: OutboundPolicy, opts: { connectTimeoutMs?: number } = {}): GuardedFetch {
   const dispatcher = guardedDispatcher(policy, opts)
-  const f = (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => undiciFetch(input, { ...init, dispatcher })
+  const f = (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher })
   let closing: Promise<void> | undefined
   return Object.assign(f, { close: () => (closing ??= dispatcher.close()) }) as unknown as GuardedFetch
 }
@@ -61,7 +62,14 @@ function guardedCreate(policy: OutboundPolicy, create: (options: http.ClientRequ
       ({ address, family }) => {
         let socket: Duplex
         try {
-          socket = create({ ...options, host: address, hostname: address, family, lookup: undefined, servername: (options as { servername?: string }).servername ?? (isIP(host) ? undefined : host) } as http.ClientRequestArgs)
+          socket = create({
+            ...options,
+            host: address,
+            hostname: address,
+            family,
+            lookup: undefined,
+            servername: (options as { servername?: string }).servername ?? (isIP(host) ? undefined : host),
+          } as http.ClientRequestArgs)
         } catch (e) {
           return callback(e as Error)
         }

@@ -66,9 +66,7 @@ function blockList(subnets: Subnet[]): BlockList {
 }
 
 /** One OUTBOUND_ALLOW entry: a host name (`*.` for a domain), an address or a CIDR, each with an optional port. */
-export type AllowEntry =
-  | { kind: 'name'; name: string; wildcard: boolean; port?: number }
-  | { kind: 'net'; list: BlockList; port?: number }
+export type AllowEntry = { kind: 'name'; name: string; wildcard: boolean; port?: number } | { kind: 'net'; list: BlockList; port?: number }
 
 /**
  * Reads `sap.corp.example`, `sap.corp.example:44300`, `*.corp.example`, `10.1.2.3`, `10.1.2.3:3300`,
@@ -117,7 +115,8 @@ export class OutboundPolicy {
   constructor(options: OutboundPolicyOptions) {
     this.allowLoopback = options.allowLoopback
     this.#allow = options.allow.map(parseAllowEntry)
-    this.#resolve = options.resolver ?? ((host) => lookup(host, { all: true, verbatim: true }) as Promise<Array<{ address: string; family: 4 | 6 }>>)
+    this.#resolve =
+      options.resolver ?? ((host) => lookup(host, { all: true, verbatim: true }) as Promise<Array<{ address: string; family: 4 | 6 }>>)
   }
 
   /** Whether connecting to `address` for `host:port` is allowed. `host` is the name as configured. */
@@ -130,7 +129,8 @@ export class OutboundPolicy {
     if (LOOPBACK.check(a, t)) {
       if (!this.allowLoopback) return refuse('a loopback address (set ALLOW_LOOPBACK=true to allow)')
     } else if (ALWAYS_REFUSED.check(a, t)) return refuse('a link-local, cloud metadata or reserved address (always refused)')
-    else if (!this.allowLoopback && ownAddresses().check(a, t)) return refuse('an address of this machine (set ALLOW_LOOPBACK=true to allow)')
+    else if (!this.allowLoopback && ownAddresses().check(a, t))
+      return refuse('an address of this machine (set ALLOW_LOOPBACK=true to allow)')
     if (this.#allow.length && !this.#allow.some((e) => matches(e, host, port, a, t))) return refuse('not listed in OUTBOUND_ALLOW')
     return { allowed: true }
   }

@@ -8,13 +8,20 @@ import { badInput, conflict } from '../errors.js'
  */
 export function extractionModeFor(
   pipeline: Pick<Pipeline, 'mode' | 'name'>,
-  state: Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> & { selectionHash?: string | null } | null,
+  state: (Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> & { selectionHash?: string | null }) | null,
   requested: ExtractionMode | null | undefined,
   /** Hash of the pipeline's selection now; a delta made with another one cannot be continued. */
   selection?: string,
 ): ExtractionMode {
   const initialised = !!state?.deltaLink
-  if (initialised && pipeline.mode === 'DELTA' && requested !== 'DELTA_INIT' && state.selectionHash && selection && state.selectionHash !== selection)
+  if (
+    initialised &&
+    pipeline.mode === 'DELTA' &&
+    requested !== 'DELTA_INIT' &&
+    state.selectionHash &&
+    selection &&
+    state.selectionHash !== selection
+  )
     throw conflict(
       `pipeline "${pipeline.name}" has a delta subscription made with another selection (connection, source, fields, filter or mode); call resetDelta, or run it with mode DELTA_INIT`,
       { field: 'mode' },
@@ -32,11 +39,13 @@ export function extractionModeFor(
     case 'DELTA':
       if (!initialised) throw badInput(`pipeline "${pipeline.name}" has no delta yet; its first run must be DELTA_INIT`, 'mode')
       if (state.pendingRunId)
-        throw badInput(`pipeline "${pipeline.name}" has a delta that was fetched but not committed; it must be re-read as RECOVERY first`, 'mode')
+        throw badInput(
+          `pipeline "${pipeline.name}" has a delta that was fetched but not committed; it must be re-read as RECOVERY first`,
+          'mode',
+        )
       return 'DELTA'
     case 'RECOVERY':
-      if (!initialised || !state.lastCommittedRunId)
-        throw badInput(`pipeline "${pipeline.name}" has no delta to recover yet`, 'mode')
+      if (!initialised || !state.lastCommittedRunId) throw badInput(`pipeline "${pipeline.name}" has no delta to recover yet`, 'mode')
       return 'RECOVERY'
   }
 }

@@ -22,7 +22,14 @@ export async function markUncommitted(db: Db, runId: string, prefix: string): Pr
 }
 
 /** Removes a failed run's objects now; leaves the prefix recorded if that fails. */
-export async function removeFailedOutput(db: Db, runId: string, destination: Destination, prefix: string, log: Logger, signal?: AbortSignal): Promise<void> {
+export async function removeFailedOutput(
+  db: Db,
+  runId: string,
+  destination: Destination,
+  prefix: string,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   try {
     await destination.removePrefix(prefix, signal)
     await db.run.update({ where: { id: runId }, data: { uncommittedPrefix: null } })

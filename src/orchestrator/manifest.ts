@@ -90,7 +90,9 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
       rows: f.rows,
       bytes: f.bytes,
       sha256: f.sha256,
-      ...(m.changeCounts ? { changeCounts: { created: f.counts?.created ?? 0, updated: f.counts?.updated ?? 0, deleted: f.counts?.deleted ?? 0 } } : {}),
+      ...(m.changeCounts
+        ? { changeCounts: { created: f.counts?.created ?? 0, updated: f.counts?.updated ?? 0, deleted: f.counts?.deleted ?? 0 } }
+        : {}),
     })),
     rows: m.files.reduce((n, f) => n + f.rows, 0),
     bytes: m.files.reduce((n, f) => n + f.bytes, 0),

@@ -112,11 +112,18 @@ export class Orchestrator {
     await this.sweepLostRuns()
     await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
     this.#queue.start((runId) => this.execute(runId))
-    const queued = await this.deps.db.run.findMany({ where: { status: 'QUEUED' }, orderBy: { queuedAt: 'asc' }, select: { id: true, notBefore: true } })
+    const queued = await this.deps.db.run.findMany({
+      where: { status: 'QUEUED' },
+      orderBy: { queuedAt: 'asc' },
+      select: { id: true, notBefore: true },
+    })
     for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
     const every = this.opts.sweepEveryMs ?? Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2)))
     if (every > 0) {
-      this.#sweepTimer = setInterval(() => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')), every)
+      this.#sweepTimer = setInterval(
+        () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
+        every,
+      )
       this.#sweepTimer.unref()
     }
   }
@@ -233,7 +240,14 @@ export class Orchestrator {
     if (isTerminal(run)) throw conflict(`run ${runId} has already ended (${run.status})`)
     const ended = db.run.updateMany({
       where: { id: runId, status: 'QUEUED' },
-      data: { status: 'CANCELLED', activeKey: null, finishedAt: new Date(), errorCode: 'CANCELLED', errorMessage: 'cancelled before it started', errorRetryable: false },
+      data: {
+        status: 'CANCELLED',
+        activeKey: null,
+        finishedAt: new Date(),
+        errorCode: 'CANCELLED',
+        errorMessage: 'cancelled before it started',
+        errorRetryable: false,
+      },
     })
     if ((await ended).count === 1) {
       await this.#queue.remove(runId)
@@ -249,7 +263,8 @@ export class Orchestrator {
       this.#running.get(runId)?.abort(new RunCancelled())
       const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
       // In the run's log: a run past its manifest commits anyway, and this says the cancel came late.
-      if (!isTerminal(current)) await db.runEvent.create({ data: { runId, level: 'warn', stage: current.stage, message: 'cancel requested' } })
+      if (!isTerminal(current))
+        await db.runEvent.create({ data: { runId, level: 'warn', stage: current.stage, message: 'cancel requested' } })
       if (!isTerminal(current)) for await (const e of updates) if (isTerminal(e)) break
     } finally {
       clearTimeout(timer)
@@ -304,17 +319,28 @@ export class Orchestrator {
   private async failLostRun(run: Run, cancelledInDoubt: boolean): Promise<void> {
     const { db, log } = this.deps
     const error: RunError = cancelledInDoubt
-      ? { code: 'CANCELLED', message: 'cancelled while its commit could not be settled (its store did not say whether its manifest exists); if it does, the next run delivers its changes again', retryable: false }
+      ? {
+          code: 'CANCELLED',
+          message:
+            'cancelled while its commit could not be settled (its store did not say whether its manifest exists); if it does, the next run delivers its changes again',
+          retryable: false,
+        }
       : workerLost(run.stage)
     const marked = await db.run.updateMany({
       where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
       data: {
-        status: cancelledInDoubt ? 'CANCELLED' : 'FAILED', activeKey: null, finishedAt: new Date(),
-        errorCode: error.code, errorMessage: error.message, errorRetryable: error.retryable,
+        status: cancelledInDoubt ? 'CANCELLED' : 'FAILED',
+        activeKey: null,
+        finishedAt: new Date(),
+        errorCode: error.code,
+        errorMessage: error.message,
+        errorRetryable: error.retryable,
       },
     })
     if (marked.count !== 1) return // another process got there first, or the run came back to life
-    await db.runEvent.create({ data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: eventDataText({ code: error.code }) } })
+    await db.runEvent.create({
+      data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: eventDataText({ code: error.code }) },
+    })
     this.publish({ ...run, status: cancelledInDoubt ? 'CANCELLED' : 'FAILED' })
     log.warn({ runId: run.id, pipelineId: run.pipelineId, code: error.code }, 'run lost by its worker')
     if (error.retryable) await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)
@@ -342,7 +368,10 @@ export class Orchestrator {
         controller.signal,
       )
       if (outcome?.status === 'FAILED' && outcome.error?.retryable)
-        await this.retryIfWorthIt({ id: runId, pipelineId: outcome.pipelineId, attempt: outcome.attempt, errorCode: outcome.error.code }, this.backoffMs(outcome.attempt))
+        await this.retryIfWorthIt(
+          { id: runId, pipelineId: outcome.pipelineId, attempt: outcome.attempt, errorCode: outcome.error.code },
+          this.backoffMs(outcome.attempt),
+        )
     } catch (err) {
       this.deps.log.error({ err, runId }, 'run execution crashed')
     } finally {

@@ -15,7 +15,11 @@ export interface RunSnapshot {
 }
 
 /** The snapshot of a run row as stored. */
-export function snapshotOf(run: Pick<RunSnapshot, 'pipelineId' | 'status' | 'stage' | 'rowsExtracted' | 'rowsWritten' | 'filesWritten' | 'bytesWritten'> & { id: string }): RunSnapshot {
+export function snapshotOf(
+  run: Pick<RunSnapshot, 'pipelineId' | 'status' | 'stage' | 'rowsExtracted' | 'rowsWritten' | 'filesWritten' | 'bytesWritten'> & {
+    id: string
+  },
+): RunSnapshot {
   const { id, pipelineId, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten } = run
   return { runId: id, pipelineId, status, stage, rowsExtracted, rowsWritten, filesWritten, bytesWritten, at: new Date() }
 }

@@ -41,24 +41,37 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
     manifest = text ? parseManifest(text) : undefined
     if (manifest?.runId === run.id && world.output.successMarker) await ensureMarker(destination, run.uncommittedPrefix, log)
   } catch (err) {
-    log.warn({ runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not tell whether the lost run wrote its manifest; it stays as it is until the store answers')
+    log.warn(
+      { runId: run.id, err: { name: (err as Error)?.name, message: (err as Error)?.message } },
+      'could not tell whether the lost run wrote its manifest; it stays as it is until the store answers',
+    )
     return 'unknown'
   } finally {
     destination?.close?.()
   }
   if (manifest?.runId !== run.id) return 'absent'
 
-  const committed = await commitRun(db, run, { heartbeatAt: run.heartbeatAt }, {
-    manifestUri: destination!.uriOf(key),
-    positionOut: run.extractionMode === 'FULL' ? undefined : run.positionOut,
-    deltaTokenOut: manifest.deltaTokenOut,
-    selectionHash: run.pinned ? world.selectionHash : undefined,
-    changeCounts: manifest.changeCounts,
-    counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
-  })
+  const committed = await commitRun(
+    db,
+    run,
+    { heartbeatAt: run.heartbeatAt },
+    {
+      manifestUri: destination!.uriOf(key),
+      positionOut: run.extractionMode === 'FULL' ? undefined : run.positionOut,
+      deltaTokenOut: manifest.deltaTokenOut,
+      selectionHash: run.pinned ? world.selectionHash : undefined,
+      changeCounts: manifest.changeCounts,
+      counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
+    },
+  )
   if (!committed) return 'unknown' // changed hands meanwhile: whoever holds it now settles it
   await db.runEvent.create({
-    data: { runId: run.id, level: 'warn', stage: 'COMMITTING', message: 'its worker stopped after writing manifest.json; committed from the manifest' },
+    data: {
+      runId: run.id,
+      level: 'warn',
+      stage: 'COMMITTING',
+      message: 'its worker stopped after writing manifest.json; committed from the manifest',
+    },
   })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
   return 'committed'
@@ -68,7 +81,8 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
 async function ensureMarker(destination: Destination, prefix: string, log: Logger): Promise<void> {
   const key = `${prefix}/${SUCCESS_MARKER_FILE}`
   try {
-    if ((await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))) === null) await destination.putText(key, '', AbortSignal.timeout(MANIFEST_CHECK_MS))
+    if ((await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))) === null)
+      await destination.putText(key, '', AbortSignal.timeout(MANIFEST_CHECK_MS))
   } catch (err) {
     log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not write _SUCCESS for a rolled-forward run')
   }

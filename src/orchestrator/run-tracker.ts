@@ -55,7 +55,10 @@ export class RunTracker {
     this.runId = options.runId
     this.pipelineId = options.pipelineId
     this.#stage = options.stage
-    this.#heartbeat = setInterval(() => void this.flush().catch((e) => options.log.warn({ err: e }, 'heartbeat failed')), options.timing.persistEveryMs)
+    this.#heartbeat = setInterval(
+      () => void this.flush().catch((e) => options.log.warn({ err: e }, 'heartbeat failed')),
+      options.timing.persistEveryMs,
+    )
     this.#heartbeat.unref()
   }
 

@@ -60,12 +60,20 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
     const sapLog = sapLogOf(log)
     if (c.protocol === 'ODATA') {
       const client = new ODataOdpClient(
-        { serviceUrl: c.odata.serviceUrl, sapClient: c.odata.sapClient, user: c.odata.user, password: c.secrets.password, language: c.odata.language },
+        {
+          serviceUrl: c.odata.serviceUrl,
+          sapClient: c.odata.sapClient,
+          user: c.odata.user,
+          password: c.secrets.password,
+          language: c.odata.language,
+        },
         { retries: opts.retries, backoffMs: opts.backoffMs, log: sapLog, fetch },
       )
       return new ODataSource(client)
     }
-    const fingerprint = createHash('sha256').update(JSON.stringify([c.rfc, c.secrets.password ?? null])).digest('hex')
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([c.rfc, c.secrets.password ?? null]))
+      .digest('hex')
     const cached = rfcSources.get(c.id)
     if (cached?.fingerprint === fingerprint) return cached.source.forRun(sapLog)
     if (cached) {
@@ -96,4 +104,3 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   }
   return factory
 }
-

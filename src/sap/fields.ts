@@ -94,6 +94,9 @@ export function classifyChange(mode: Value, counter: Value): keyof ChangeCounts 
     default:
       // SAP documents no other mode: treating one as an upsert could resurrect a deleted row, so the
       // run stops with a class of its own instead of an internal error.
-      throw new SourceError('SOURCE_PROTOCOL', `SAP sent an unknown ODQ change mode ${JSON.stringify(mode)} (expected C, U, D or blank); nothing is committed`)
+      throw new SourceError(
+        'SOURCE_PROTOCOL',
+        `SAP sent an unknown ODQ change mode ${JSON.stringify(mode)} (expected C, U, D or blank); nothing is committed`,
+      )
   }
 }

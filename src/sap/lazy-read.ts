@@ -71,5 +71,6 @@ export function lazyRead<P = SourcePage, E = SourceReadEnd>(opts: LazyReadOption
  * to SAP.
  */
 export function requirePageSize(name: 'pageSize' | 'batchRows', value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new SourceError('SOURCE_BAD_REQUEST', `${name} must be a positive integer, got ${String(value)}`)
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new SourceError('SOURCE_BAD_REQUEST', `${name} must be a positive integer, got ${String(value)}`)
 }

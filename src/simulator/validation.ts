@@ -36,7 +36,10 @@ export const faultSchema = z
   .strict()
 
 const rowKeySchema = z.record(z.string(), z.string())
-export const keysOrCountSchema = z.union([z.object({ keys: z.array(rowKeySchema) }).strict(), z.object({ count: z.number().int().min(0) }).strict()])
+export const keysOrCountSchema = z.union([
+  z.object({ keys: z.array(rowKeySchema) }).strict(),
+  z.object({ count: z.number().int().min(0) }).strict(),
+])
 
 function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')

@@ -25,7 +25,10 @@ export function sdkConnectionStringProblem(cs: string): string | undefined {
     return undefined
   } catch (e) {
     // Only the secret parts are blanked: the account name and endpoint help the user find the mistake.
-    const secrets = cs.split(';').filter((item) => /^\s*(?:AccountKey|SharedAccessSignature)\s*=/i.test(item)).map((item) => item.slice(item.indexOf('=') + 1))
+    const secrets = cs
+      .split(';')
+      .filter((item) => /^\s*(?:AccountKey|SharedAccessSignature)\s*=/i.test(item))
+      .map((item) => item.slice(item.indexOf('=') + 1))
     return `is not accepted by the Azure SDK: ${redact(String((e as Error).message), secrets)}`
   }
 }
@@ -47,9 +50,15 @@ export function blobServiceClient(
       case 'CONNECTION_STRING':
         return BlobServiceClient.fromConnectionString(required(secrets.connectionString, 'connection string'))
       case 'SAS':
-        return new BlobServiceClient(`${s.accountUrl}?${required(secrets.sasToken, 'SAS token').replace(/^\?/, '')}`, new AnonymousCredential())
+        return new BlobServiceClient(
+          `${s.accountUrl}?${required(secrets.sasToken, 'SAS token').replace(/^\?/, '')}`,
+          new AnonymousCredential(),
+        )
       case 'ACCOUNT_KEY':
-        return new BlobServiceClient(s.accountUrl, new StorageSharedKeyCredential(required(s.accountName, 'account name'), required(secrets.accountKey, 'account key')))
+        return new BlobServiceClient(
+          s.accountUrl,
+          new StorageSharedKeyCredential(required(s.accountName, 'account name'), required(secrets.accountKey, 'account key')),
+        )
     }
   })()
   // newPipeline keeps the credential on the pipeline itself (signing is added from it later): add to

@@ -7,7 +7,15 @@ import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSett
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
 import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
-import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, forEachLimited, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
+import {
+  contentTypeOf,
+  DEFAULT_OBJECT_STORE_OPTIONS,
+  forEachLimited,
+  objectName,
+  PROBE_RETRY,
+  probeKey,
+  type ObjectStoreOptions,
+} from './object-store.js'
 import type { RetryOptions } from './retry.js'
 
 /** Parallel deletes when a failed run's objects are removed. */
@@ -58,15 +66,20 @@ export class AzureBlobDestination implements Destination {
     this.#where = `Azure Blob container "${settings.container}" at ${settings.accountUrl}`
     this.#agents = guardedAgents(options.outbound)
     try {
-      const service = blobServiceClient(settings, secrets, {
-        retryOptions: {
-          maxTries: options.sdkTries,
-          retryDelayInMs: Math.max(1, options.retry.baseDelayMs),
-          maxRetryDelayInMs: Math.max(1, options.retry.maxDelayMs),
-          tryTimeoutInMs: options.requestTimeoutMs,
+      const service = blobServiceClient(
+        settings,
+        secrets,
+        {
+          retryOptions: {
+            maxTries: options.sdkTries,
+            retryDelayInMs: Math.max(1, options.retry.baseDelayMs),
+            maxRetryDelayInMs: Math.max(1, options.retry.maxDelayMs),
+            tryTimeoutInMs: options.requestTimeoutMs,
+          },
+          userAgentOptions: { userAgentPrefix: 'delta-extractor' },
         },
-        userAgentOptions: { userAgentPrefix: 'delta-extractor' },
-      }, this.#agents)
+        this.#agents,
+      )
       this.#container = service.getContainerClient(settings.container)
     } catch (e) {
       // A malformed key or connection string: nothing a retry would fix.
@@ -153,7 +166,12 @@ export class AzureBlobDestination implements Destination {
   }
 
   /** One try of a file upload: stage every block (a few at a time), check, commit, check. */
-  private async uploadFile(name: string, localPath: string, signal: AbortSignal | undefined, options: PutFileOptions = {}): Promise<{ bytes: number }> {
+  private async uploadFile(
+    name: string,
+    localPath: string,
+    signal: AbortSignal | undefined,
+    options: PutFileOptions = {},
+  ): Promise<{ bytes: number }> {
     const blob = this.#container.getBlockBlobClient(name)
     const file = await open(localPath, 'r')
     // Stops the other blocks of this try as soon as one fails.
@@ -189,7 +207,11 @@ export class AzureBlobDestination implements Destination {
       await Promise.all(inFlight)
       if (failure) throw failure.e
       if (options.sha256 && wholeSha256.digest('hex') !== options.sha256)
-        throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name}: the staged file does not match what the Parquet writer produced`, true)
+        throw new DestinationError(
+          'DESTINATION_INTEGRITY',
+          `${this.#where}: ${name}: the staged file does not match what the Parquet writer produced`,
+          true,
+        )
       await this.commit(blob, ids, size, wholeMd5.digest(), contentTypeOf(name), signal)
       return { bytes: size }
     } finally {
@@ -198,11 +220,22 @@ export class AzureBlobDestination implements Destination {
   }
 
   /** Commits the block list (the moment the blob appears or is replaced) and checks the stored length. */
-  private async commit(blob: BlockBlobClient, ids: string[], size: number, md5: Buffer, contentType: string, signal?: AbortSignal): Promise<void> {
+  private async commit(
+    blob: BlockBlobClient,
+    ids: string[],
+    size: number,
+    md5: Buffer,
+    contentType: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     await blob.commitBlockList(ids, { blobHTTPHeaders: { blobContentMD5: md5, blobContentType: contentType }, abortSignal: signal })
     const props = await blob.getProperties({ abortSignal: signal })
     if (props.contentLength !== size)
-      throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${blob.name} stored ${props.contentLength} bytes, sent ${size}`, true)
+      throw new DestinationError(
+        'DESTINATION_INTEGRITY',
+        `${this.#where}: ${blob.name} stored ${props.contentLength} bytes, sent ${size}`,
+        true,
+      )
   }
 
   /** Retries per the service's policy and turns SDK errors into DestinationErrors without secrets. */

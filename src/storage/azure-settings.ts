@@ -37,7 +37,10 @@ export const AZURITE_ACCOUNT = 'devstoreaccount1'
  */
 export function parseConnectionString(cs: string): { accountUrl: string; accountName?: string } | { problem: string } {
   const parts = new Map<string, string>()
-  for (const item of cs.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of cs
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=')
     if (eq <= 0) return { problem: 'is not a connection string (expected Key=Value pairs separated by ;)' }
     parts.set(item.slice(0, eq).toLowerCase(), item.slice(eq + 1))
@@ -45,8 +48,7 @@ export function parseConnectionString(cs: string): { accountUrl: string; account
   if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true')
     return { accountUrl: `http://127.0.0.1:10000/${AZURITE_ACCOUNT}`, accountName: AZURITE_ACCOUNT }
   const accountName = parts.get('accountname')
-  if (!parts.get('accountkey') && !parts.get('sharedaccesssignature'))
-    return { problem: 'needs AccountKey or SharedAccessSignature' }
+  if (!parts.get('accountkey') && !parts.get('sharedaccesssignature')) return { problem: 'needs AccountKey or SharedAccessSignature' }
   if (parts.get('accountkey') && !accountName) return { problem: 'has AccountKey but no AccountName' }
   const endpoint = parts.get('blobendpoint')
   let accountUrl: string

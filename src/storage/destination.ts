@@ -40,7 +40,12 @@ export interface PutFileOptions {
  * - DESTINATION_INTEGRITY: what the service stored differs from what was sent (retryable)
  * - OUTBOUND_REFUSED: the outbound policy refuses the endpoint's host (not retryable)
  */
-export type DestinationErrorCode = 'DESTINATION_UNAVAILABLE' | 'DESTINATION_AUTH' | 'DESTINATION_NOT_FOUND' | 'DESTINATION_INTEGRITY' | 'OUTBOUND_REFUSED'
+export type DestinationErrorCode =
+  | 'DESTINATION_UNAVAILABLE'
+  | 'DESTINATION_AUTH'
+  | 'DESTINATION_NOT_FOUND'
+  | 'DESTINATION_INTEGRITY'
+  | 'OUTBOUND_REFUSED'
 
 /** A storage failure the orchestrator can classify; `retryable` drives the retry policy. */
 export class DestinationError extends Error {

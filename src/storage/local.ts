@@ -41,7 +41,11 @@ export class LocalDestination implements Destination {
       signal?.throwIfAborted()
       // The copy, read back, must be what the Parquet writer hashed (same check as the object stores).
       if (options?.sha256 && (await this.io(() => sha256Of(tmp))) !== options.sha256)
-        throw new DestinationError('DESTINATION_INTEGRITY', `local destination ${this.root}: ${key} was copied with different content`, true)
+        throw new DestinationError(
+          'DESTINATION_INTEGRITY',
+          `local destination ${this.root}: ${key} was copied with different content`,
+          true,
+        )
       await this.io(() => rename(tmp, target))
     } catch (e) {
       await unlink(tmp).catch(() => {})
@@ -80,7 +84,8 @@ export class LocalDestination implements Destination {
     await this.io(() => access(this.root, constants.W_OK))
     const key = `.delta-extractor-probe-${randomUUID()}`
     await this.putText(key, 'probe')
-    if ((await this.getText(key)) !== 'probe') throw new DestinationError('DESTINATION_UNAVAILABLE', 'probe object read back differently', true)
+    if ((await this.getText(key)) !== 'probe')
+      throw new DestinationError('DESTINATION_UNAVAILABLE', 'probe object read back differently', true)
     await this.io(() => unlink(this.pathOf(key)))
   }
 
@@ -95,7 +100,11 @@ export class LocalDestination implements Destination {
     if (!this.allowed) return
     const inside = this.allowed.contains(dir) && (await this.io(() => this.allowed!.containsReal(dir)))
     if (!inside)
-      throw new DestinationError('DESTINATION_AUTH', `local destination ${this.root}: ${dir} is outside the folders LOCAL_ROOTS allows (symlinks are followed); move the destination under ${this.allowed.describe()}`, false)
+      throw new DestinationError(
+        'DESTINATION_AUTH',
+        `local destination ${this.root}: ${dir} is outside the folders LOCAL_ROOTS allows (symlinks are followed); move the destination under ${this.allowed.describe()}`,
+        false,
+      )
   }
 
   /** Keys never climb out of the root, whatever a path template produced. */

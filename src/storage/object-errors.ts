@@ -11,20 +11,57 @@ import { AZURE_BLOB_CODES, S3_CODES } from './store-error-codes.js'
 
 /** Service error codes meaning "these credentials may not do this". */
 const AUTH_CODES = new Set([
-  'AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'AuthorizationResourceTypeMismatch',
-  'AuthorizationSourceIPMismatch', 'AuthorizationProtocolMismatch', 'InvalidAuthenticationInfo', 'NoAuthenticationInformation',
-  'InsufficientAccountPermissions', 'AccountIsDisabled', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied',
-  'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'RequestTimeTooSkewed', 'AllAccessDisabled',
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'AuthorizationPermissionMismatch',
+  'AuthorizationResourceTypeMismatch',
+  'AuthorizationSourceIPMismatch',
+  'AuthorizationProtocolMismatch',
+  'InvalidAuthenticationInfo',
+  'NoAuthenticationInformation',
+  'InsufficientAccountPermissions',
+  'AccountIsDisabled',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'RequestTimeTooSkewed',
+  'AllAccessDisabled',
 ])
 /** The container or bucket (or the account) is not there. */
 const NOT_FOUND_CODES = new Set(['ContainerNotFound', 'NoSuchBucket', 'ResourceNotFound', 'AccountNotFound', 'ContainerBeingDeleted'])
 /** The service got different bytes than were sent. */
-const INTEGRITY_CODES = new Set(['Md5Mismatch', 'Crc64Mismatch', 'BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch', 'InvalidChecksum'])
+const INTEGRITY_CODES = new Set([
+  'Md5Mismatch',
+  'Crc64Mismatch',
+  'BadDigest',
+  'InvalidDigest',
+  'XAmzContentSHA256Mismatch',
+  'InvalidChecksum',
+])
 /** Socket-level failures and timeouts: the service may well answer the next try. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENETDOWN', 'EHOSTDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'REQUEST_SEND_ERROR', 'TimeoutError', 'RequestTimeout',
-  'RequestTimeoutException', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'REQUEST_SEND_ERROR',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ])
 
 interface Facts {
@@ -79,9 +116,14 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
   const { status, code } = facts
   const { code: shownCode, text } = shown(e, facts)
   const tag = [status, shownCode].filter(Boolean).join(' ')
-  const say = (lead: string, withText = true) => redact(`${where}: ${lead}${withText && text ? `: ${text}` : ''}${tag ? ` (${tag})` : ''}`, secrets)
+  const say = (lead: string, withText = true) =>
+    redact(`${where}: ${lead}${withText && text ? `: ${text}` : ''}${tag ? ` (${tag})` : ''}`, secrets)
   if (AUTH_CODES.has(code ?? '') || status === 401 || status === 403)
-    return new DestinationError('DESTINATION_AUTH', say('access refused; check the credentials and their permission to write', false), false)
+    return new DestinationError(
+      'DESTINATION_AUTH',
+      say('access refused; check the credentials and their permission to write', false),
+      false,
+    )
   if (NOT_FOUND_CODES.has(code ?? ''))
     return new DestinationError('DESTINATION_NOT_FOUND', say('the container or bucket does not exist; create it first', false), false)
   if (INTEGRITY_CODES.has(code ?? '') || /content-?md5|checksum/i.test(code === 'InvalidOperation' ? facts.message : ''))
@@ -89,10 +131,18 @@ export function storageError(where: string, e: unknown, secrets: Array<string | 
   if (status === 408 || status === 429 || (status !== undefined && status >= 500) || NETWORK_CODES.has(code ?? ''))
     return new DestinationError('DESTINATION_UNAVAILABLE', say('not reachable or not answering'), true)
   if (status !== undefined && status >= 300 && status < 400)
-    return new DestinationError('DESTINATION_UNAVAILABLE', say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)', false), false)
+    return new DestinationError(
+      'DESTINATION_UNAVAILABLE',
+      say('the endpoint redirected; redirects are not followed (configure the URL it redirects to)', false),
+      false,
+    )
   if (status !== undefined && status >= 400) return new DestinationError('DESTINATION_UNAVAILABLE', say('request refused'), false)
   // Anything else (a client-side configuration problem, an unexpected SDK failure): not retried.
-  return new DestinationError('DESTINATION_UNAVAILABLE', redact(`${where}: ${text ?? 'the storage client failed'}${tag ? ` (${tag})` : ''}`, secrets), false)
+  return new DestinationError(
+    'DESTINATION_UNAVAILABLE',
+    redact(`${where}: ${text ?? 'the storage client failed'}${tag ? ` (${tag})` : ''}`, secrets),
+    false,
+  )
 }
 
 const firstLine = (s: string) => s.split('\n')[0].slice(0, 300)
@@ -121,7 +171,9 @@ function shown(e: unknown, f: Facts): { code?: string; text?: string } {
 
 /** The <Code> of an Azure Storage error document (`<Error><Code>…</Code><Message>…</Message>…</Error>`), or undefined for anything else. */
 function azureErrorCode(body: string | undefined): string | undefined {
-  return body ? /^\s*(?:<\?xml[^>]*\?>\s*)?<Error>\s*<Code>([A-Za-z0-9]+)<\/Code>\s*<Message>[^<]*<\/Message>[\s\S]*<\/Error>\s*$/.exec(body)?.[1] : undefined
+  return body
+    ? /^\s*(?:<\?xml[^>]*\?>\s*)?<Error>\s*<Code>([A-Za-z0-9]+)<\/Code>\s*<Message>[^<]*<\/Message>[\s\S]*<\/Error>\s*$/.exec(body)?.[1]
+    : undefined
 }
 
 const ADDRESS = /\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/gi
@@ -188,12 +240,21 @@ export function retryingStorageOp<T>(
  * without s3:DeleteObject) leave the probe object behind: the error says so and names it, so the user
  * knows what to remove and that the write itself worked.
  */
-export async function deleteProbe(where: string, secrets: Array<string | undefined>, name: string, del: () => Promise<unknown>): Promise<void> {
+export async function deleteProbe(
+  where: string,
+  secrets: Array<string | undefined>,
+  name: string,
+  del: () => Promise<unknown>,
+): Promise<void> {
   try {
     await del()
   } catch (e) {
     if (isMissingObject(e)) return
     const err = storageError(where, e, secrets)
-    throw new DestinationError(err.code, `${err.message}; the probe object ${name} was written and read back but not deleted: delete it by hand`, err.retryable)
+    throw new DestinationError(
+      err.code,
+      `${err.message}; the probe object ${name} was written and read back but not deleted: delete it by hand`,
+      err.retryable,
+    )
   }
 }

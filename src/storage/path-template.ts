@@ -36,7 +36,13 @@ export function checkPathTemplate(template: string): string | null {
   if (template.split('/').some((s) => s === '..' || s === '.')) return 'must not contain . or .. segments'
   if (/[\\\0]/.test(template)) return 'must not contain backslashes'
   if (/[\u0001-\u001f\u007f]/.test(template)) return 'must not contain control characters'
-  if (template.replace(/\/+$/, '').split('/').some((s) => s === '')) return 'must not contain empty segments (//)'
+  if (
+    template
+      .replace(/\/+$/, '')
+      .split('/')
+      .some((s) => s === '')
+  )
+    return 'must not contain empty segments (//)'
   if (template.split('/').some((s) => s.endsWith('.'))) return 'must not have a segment ending in a dot (object stores drop it)'
   for (const m of template.matchAll(/\{([^}]*)\}?/g)) {
     if (!m[0].endsWith('}')) return `unclosed placeholder "${m[0]}"`
@@ -50,7 +56,12 @@ export function checkPathTemplate(template: string): string | null {
 
 /** Path-safe form of a free-text value: no separators, no leading dots. */
 export function safeSegment(v: string): string {
-  return v.replace(/[^\p{L}\p{N}._=-]+/gu, '_').replace(/^\.+/, '_').replace(/\.+$/, '_') || '_'
+  return (
+    v
+      .replace(/[^\p{L}\p{N}._=-]+/gu, '_')
+      .replace(/^\.+/, '_')
+      .replace(/\.+$/, '_') || '_'
+  )
 }
 
 export function renderPathTemplate(template: string, v: PathValues): string {

@@ -36,7 +36,10 @@ export function s3Uri(s: Pick<S3Settings, 'bucket' | 'prefix'>): string {
  * (S3_DEFAULT_CREDENTIALS_ENDPOINTS): otherwise anyone who may create a destination could have the
  * service sign requests for a server of their choosing. Undefined when the settings are fine.
  */
-export function defaultCredentialsProblem(s: Pick<S3Settings, 'accessKeyId' | 'endpoint'>, allowedEndpoints: readonly string[]): string | undefined {
+export function defaultCredentialsProblem(
+  s: Pick<S3Settings, 'accessKeyId' | 'endpoint'>,
+  allowedEndpoints: readonly string[],
+): string | undefined {
   if (s.accessKeyId || !s.endpoint) return undefined
   const u = new URL(s.endpoint)
   if (u.protocol === 'https:' && isS3Host(u.hostname)) return undefined

@@ -25,7 +25,9 @@ export function checkStored(stored: StoredObject, sent: Digests, opts: { partsUn
     const [digest, parts] = stored.ChecksumSHA256.split('-')
     if (parts && opts.partsUnknown) return null
     const expected = parts ? compositeSha256(sent.parts.map((p) => p.sha256)) : sent.sha256.toString('base64')
-    return expected === (parts ? `${digest}-${parts}` : digest) ? null : `stored SHA-256 ${stored.ChecksumSHA256} differs from the ${expected} sent`
+    return expected === (parts ? `${digest}-${parts}` : digest)
+      ? null
+      : `stored SHA-256 ${stored.ChecksumSHA256} differs from the ${expected} sent`
   }
   const etag = stored.ETag?.replaceAll('"', '').toLowerCase()
   if (!etag || !/^[0-9a-f]{32}(-\d+)?$/.test(etag)) return null

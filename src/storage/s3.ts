@@ -65,7 +65,9 @@ export class S3Destination implements Destination {
       forcePathStyle: settings.forcePathStyle ?? false,
       followRegionRedirects: true,
       credentials:
-        settings.accessKeyId && secrets.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: secrets.secretAccessKey } : undefined,
+        settings.accessKeyId && secrets.secretAccessKey
+          ? { accessKeyId: settings.accessKeyId, secretAccessKey: secrets.secretAccessKey }
+          : undefined,
       // Checksums only where asked for (we ask for SHA-256 on every upload). The SDK default would add
       // CRC32 trailers to streamed bodies (aws-chunked), which S3-compatibles such as s3rver store verbatim.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -106,12 +108,17 @@ export class S3Destination implements Destination {
     await this.retrying(async () => {
       let ContinuationToken: string | undefined
       do {
-        const page = await this.#client.send(new ListObjectsV2Command({ Bucket, Prefix: folder, ContinuationToken }), { abortSignal: signal })
+        const page = await this.#client.send(new ListObjectsV2Command({ Bucket, Prefix: folder, ContinuationToken }), {
+          abortSignal: signal,
+        })
         const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }))
         if (keys.length) {
-          const res = await this.#client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }), { abortSignal: signal })
+          const res = await this.#client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }), {
+            abortSignal: signal,
+          })
           const failed = res.Errors?.filter((e) => e.Code !== 'NoSuchKey') ?? []
-          if (failed.length) throw Object.assign(new Error(`could not delete ${failed.length} object(s)`), { name: failed[0].Code ?? 'DeleteFailed' })
+          if (failed.length)
+            throw Object.assign(new Error(`could not delete ${failed.length} object(s)`), { name: failed[0].Code ?? 'DeleteFailed' })
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (ContinuationToken)
@@ -148,7 +155,12 @@ export class S3Destination implements Destination {
   }
 
   /** One try of a file upload: stream, hash on the way, then compare with what the service stored. */
-  private async uploadFile(name: string, localPath: string, signal: AbortSignal | undefined, options: PutFileOptions = {}): Promise<{ bytes: number }> {
+  private async uploadFile(
+    name: string,
+    localPath: string,
+    signal: AbortSignal | undefined,
+    options: PutFileOptions = {},
+  ): Promise<{ bytes: number }> {
     const { size } = await stat(localPath)
     const hasher = new PartHasher(this.#partSize)
     const tap = new Transform({
@@ -164,7 +176,14 @@ export class S3Destination implements Destination {
     try {
       const upload = new Upload({
         client: this.#client,
-        params: { Bucket: this.settings.bucket, Key: name, Body: tap, ContentLength: size, ContentType: contentTypeOf(name), ChecksumAlgorithm: 'SHA256' },
+        params: {
+          Bucket: this.settings.bucket,
+          Key: name,
+          Body: tap,
+          ContentLength: size,
+          ContentType: contentTypeOf(name),
+          ChecksumAlgorithm: 'SHA256',
+        },
         partSize: this.#partSize,
         queueSize: this.#concurrency,
         leavePartsOnError: false,
@@ -181,7 +200,9 @@ export class S3Destination implements Destination {
         // The object is already committed by now (the digests are only complete once the stream ends,
         // and a service that checks no part checksums stores damaged parts): take it away again, so
         // no reader finds bytes other than the writer's under this name.
-        await this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }).catch(() => {})
+        await this.#client
+          .send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal })
+          .catch(() => {})
         throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name}: ${problem}`, true)
       }
       return { bytes: size }
@@ -216,11 +237,17 @@ export class S3Destination implements Destination {
   /** One try of a read; null when the object does not exist. The SDK checks a stored checksum. */
   private async readText(name: string, signal?: AbortSignal): Promise<string | null> {
     try {
-      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: name, ChecksumMode: 'ENABLED' }), { abortSignal: signal })
+      const res = await this.#client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: name, ChecksumMode: 'ENABLED' }), {
+        abortSignal: signal,
+      })
       const bytes = Buffer.from(await res.Body!.transformToByteArray())
       const h = new PartHasher(Math.max(1, bytes.length))
       h.update(bytes)
-      const problem = checkStored({ ETag: res.ETag, ServerSideEncryption: res.ServerSideEncryption, SSECustomerAlgorithm: res.SSECustomerAlgorithm }, h.digest(), { partsUnknown: true })
+      const problem = checkStored(
+        { ETag: res.ETag, ServerSideEncryption: res.ServerSideEncryption, SSECustomerAlgorithm: res.SSECustomerAlgorithm },
+        h.digest(),
+        { partsUnknown: true },
+      )
       if (problem) throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name} read back: ${problem}`, true)
       return bytes.toString('utf8')
     } catch (e) {

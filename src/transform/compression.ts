@@ -22,10 +22,10 @@ function zstdCompressor(): Compressor | undefined {
   if (typeof compress !== 'function') return undefined
   const levelParam = z.constants.ZSTD_c_compressionLevel
   const params = levelParam === undefined ? undefined : { [levelParam]: 3 }
-  return input => compress(input, params ? { params } : undefined)
+  return (input) => compress(input, params ? { params } : undefined)
 }
 
-const gzip: Compressor = input => zlib.gzipSync(input, { level: 6 })
+const gzip: Compressor = (input) => zlib.gzipSync(input, { level: 6 })
 const zstd = zstdCompressor()
 
 /** Codecs that work in this process, in order of preference. */
@@ -60,6 +60,6 @@ export function codecFor(compression: Compression): Codec {
     case 'ZSTD':
       return { name: compression, compress: zstd as Compressor }
     case 'UNCOMPRESSED':
-      return { name: compression, compress: page => page }
+      return { name: compression, compress: (page) => page }
   }
 }

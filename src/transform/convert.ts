@@ -139,11 +139,7 @@ export function parseDecimal(value: Value, column: Column): number | bigint {
     return fail(column, value, `is not a canonical decimal number for DECIMAL(${precision},${scale})`)
   }
   if (frac > scale) {
-    return fail(
-      column,
-      value,
-      `has ${frac} fraction digits, DECIMAL(${precision},${scale}) allows ${scale} (values are never rounded)`,
-    )
+    return fail(column, value, `has ${frac} fraction digits, DECIMAL(${precision},${scale}) allows ${scale} (values are never rounded)`)
   }
   if (sig + scale > precision) {
     return fail(column, value, `has ${sig} integer digits, DECIMAL(${precision},${scale}) allows ${precision - scale}`)

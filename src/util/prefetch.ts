@@ -12,7 +12,10 @@ export async function* prefetch<T>(source: AsyncIterable<T>, ahead: number): Asy
   const request = () => {
     const p = it.next()
     // Keep an early rejection from counting as unhandled; it is re-thrown when awaited below.
-    p.then((r) => r.done && (exhausted = true), () => (exhausted = true))
+    p.then(
+      (r) => r.done && (exhausted = true),
+      () => (exhausted = true),
+    )
     pending.push(p)
   }
   try {

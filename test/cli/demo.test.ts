@@ -19,7 +19,11 @@ it('npm run demo loads, changes and deltas the simulator into Parquet, and says 
   dataDir = await mkdtemp(join(tmpdir(), 'de-demo-'))
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
   delete env.DATABASE_URL
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', '--rows', '3000'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', '--rows', '3000'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))

@@ -22,7 +22,11 @@ function cli(args: string[], env: Record<string, string>) {
   const e: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir!, LOG_LEVEL: 'info', PORT: '0', ...env }
   delete e.DATABASE_URL
   if (!env.HOST) delete e.HOST
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: e, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: ROOT,
+    env: e,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   children.push(child)
   let stdout = ''
   let stderr = ''

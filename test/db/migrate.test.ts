@@ -39,7 +39,10 @@ it('applies the committed migrations once and records them the way prisma migrat
   if (db.kind === 'sqlite') expect(first.applied).toEqual(files.map((f) => f.name))
   expect(await migrate(target)).toEqual({ applied: [], alreadyApplied: files.map((f) => f.name) })
 
-  const rows = await recorded(target, 'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name')
+  const rows = await recorded(
+    target,
+    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
+  )
   expect(rows.map((r) => [r.migration_name, r.checksum, r.applied_steps_count])).toEqual(
     files.map((f) => [f.name, createHash('sha256').update(f.sql).digest('hex'), 1]),
   )
@@ -50,7 +53,9 @@ it('applies the committed migrations once and records them the way prisma migrat
       ? `SELECT name AS migration_name FROM sqlite_master WHERE type = 'table' ORDER BY name`
       : `SELECT table_name AS migration_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
   )
-  expect(tables.map((t) => t.migration_name)).toEqual(expect.arrayContaining(['Connection', 'DeltaState', 'Destination', 'Pipeline', 'Run', 'RunEvent', '_prisma_migrations']))
+  expect(tables.map((t) => t.migration_name)).toEqual(
+    expect.arrayContaining(['Connection', 'DeltaState', 'Destination', 'Pipeline', 'Run', 'RunEvent', '_prisma_migrations']),
+  )
 })
 
 it('refuses to start on a database whose applied migration was edited afterwards', async () => {
@@ -63,8 +68,7 @@ it('refuses to start on a database whose applied migration was edited afterwards
     const s = new Database(target.file)
     s.exec(tamper)
     s.close()
-  }
-  else await recorded(target, tamper)
+  } else await recorded(target, tamper)
   await expect(migrate(target)).rejects.toThrow(MigrationError)
   await expect(migrate(target)).rejects.toThrow(/changed after it was applied/)
 })

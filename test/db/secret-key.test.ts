@@ -28,8 +28,16 @@ const start = (secretKey: string | undefined, over: Partial<AppOptions> = {}) =>
 
 /** A connection and a destination with secrets, created through the catalogs; returns their ids. */
 async function seed(a: RunningApp) {
-  const c = await a.services.connections.create({ name: 'sap', protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/sap/opu/odata/sap/Z_SRV', user: 'U', password: 'pw-of-the-connection' } })
-  const d = await a.services.destinations.create({ name: 's3', kind: 'S3', s3: { bucket: 'lake', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-of-the-destination' } })
+  const c = await a.services.connections.create({
+    name: 'sap',
+    protocol: 'ODATA',
+    odataConfig: { serviceUrl: 'https://sap.example/sap/opu/odata/sap/Z_SRV', user: 'U', password: 'pw-of-the-connection' },
+  })
+  const d = await a.services.destinations.create({
+    name: 's3',
+    kind: 'S3',
+    s3: { bucket: 'lake', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-of-the-destination' },
+  })
   return { connectionId: c.id, destinationId: d.id }
 }
 
@@ -65,7 +73,10 @@ describe('SECRET_KEY', () => {
     await app.stop()
     app = undefined
 
-    await expect(start(KEY_B)).rejects.toMatchObject({ name: 'SecretKeyMismatch', message: expect.stringContaining('SECRET_KEY does not open the secrets stored in') })
+    await expect(start(KEY_B)).rejects.toMatchObject({
+      name: 'SecretKeyMismatch',
+      message: expect.stringContaining('SECRET_KEY does not open the secrets stored in'),
+    })
     app = await start(KEY_A)
     expect((await secretsOf(app, ids)).password).toBe('pw-of-the-connection')
   })
@@ -162,8 +173,16 @@ describe('rotate-key', () => {
     const ids = await seed(app)
     // A destination whose secret was sealed with another key: rotation must stop at it.
     const { SecretBox } = await import('../../src/db/secrets.js')
-    const stray = await app.services.db.destination.create({ data: { name: 'stray', kind: 'S3', config: '{"bucket":"x","prefix":""}', secret: new SecretBox('some-other-key-entirely').seal({ secretAccessKey: 'x' }) } })
-    const rows = async () => [...(await app!.services.db.connection.findMany()), ...(await app!.services.db.destination.findMany())].map((r) => r.secret).sort()
+    const stray = await app.services.db.destination.create({
+      data: {
+        name: 'stray',
+        kind: 'S3',
+        config: '{"bucket":"x","prefix":""}',
+        secret: new SecretBox('some-other-key-entirely').seal({ secretAccessKey: 'x' }),
+      },
+    })
+    const rows = async () =>
+      [...(await app!.services.db.connection.findMany()), ...(await app!.services.db.destination.findMany())].map((r) => r.secret).sort()
     const check = async () => (await app!.services.db.keyCheck.findUniqueOrThrow({ where: { id: 1 } })).value
     const [secretsBefore, checkBefore] = [await rows(), await check()]
     await app.stop()
@@ -194,7 +213,13 @@ describe('rotate-key', () => {
 describe('rotate-key while a service runs', () => {
   const CREATE = 'mutation($i: CreateConnectionInput!) { createConnection(input: $i) { id } }'
   const RENAME = 'mutation($id: ID!) { updateDestination(id: $id, input: { name: "renamed" }) { id } }'
-  const input = (name: string) => ({ i: { name, protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/sap/opu/odata/sap/Z_SRV', user: 'U', password: `pw-${name}` } } })
+  const input = (name: string) => ({
+    i: {
+      name,
+      protocol: 'ODATA',
+      odataConfig: { serviceUrl: 'https://sap.example/sap/opu/odata/sap/Z_SRV', user: 'U', password: `pw-${name}` },
+    },
+  })
 
   it('the running service refuses to save a secret under the old key (SECRET_KEY_ROTATED, HTTP and websockets); the new key starts with everything', async () => {
     db = await createTestDatabase()
@@ -205,10 +230,14 @@ describe('rotate-key while a service runs', () => {
     expect((await gqlPost(url, token, CREATE, input('before'))).json?.errors).toBeUndefined()
 
     expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({ code: 0 })
-    const rotated = async () => [...(await app!.services.db.connection.findMany()), ...(await app!.services.db.destination.findMany())].map((r) => [r.name, r.secret])
+    const rotated = async () =>
+      [...(await app!.services.db.connection.findMany()), ...(await app!.services.db.destination.findMany())].map((r) => [r.name, r.secret])
 
     const stored = await rotated()
-    const refusal = { message: 'the secret key was rotated while this service was running; restart it with the new key (nothing was saved)', extensions: { code: 'SECRET_KEY_ROTATED' } }
+    const refusal = {
+      message: 'the secret key was rotated while this service was running; restart it with the new key (nothing was saved)',
+      extensions: { code: 'SECRET_KEY_ROTATED' },
+    }
     const http = await gqlPost(url, token, CREATE, input('after-http'))
     expect(http.json?.errors).toEqual([expect.objectContaining(refusal)])
     expect((await gqlPost(url, token, RENAME, { id: ids.destinationId })).json?.errors).toEqual([expect.objectContaining(refusal)])
@@ -239,15 +268,28 @@ describe('rotate-key while a service runs', () => {
     // What a service that ran on through rotate-key wrote before this fix: a secret under the old key.
     const other = await openDb(dbTarget(db.databaseUrl, db.dataDir))
     const { SecretBox } = await import('../../src/db/secrets.js')
-    const stale = await other.connection.create({ data: { name: 'stale', protocol: 'ODATA', config: '{"serviceUrl":"https://sap.example/x"}', secret: new SecretBox(KEY_A).seal({ password: 'pw-stale' }) } })
+    const stale = await other.connection.create({
+      data: {
+        name: 'stale',
+        protocol: 'ODATA',
+        config: '{"serviceUrl":"https://sap.example/x"}',
+        secret: new SecretBox(KEY_A).seal({ password: 'pw-stale' }),
+      },
+    })
     await other.$disconnect()
 
-    await expect(start(KEY_B)).rejects.toMatchObject({ name: 'SecretKeyMismatch', message: expect.stringContaining(`not the secrets of connection "stale" (${stale.id})`) })
+    await expect(start(KEY_B)).rejects.toMatchObject({
+      name: 'SecretKeyMismatch',
+      message: expect.stringContaining(`not the secrets of connection "stale" (${stale.id})`),
+    })
     const r = await cli(['serve'], { SECRET_KEY: KEY_B, PORT: '0', SCHEDULER: 'false' })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('connection "stale"')
 
-    expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({ code: 0, stdout: expect.stringContaining('1 secret(s) re-encrypted') })
+    expect(await cli(['rotate-key'], { SECRET_KEY: KEY_A, NEW_SECRET_KEY: KEY_B })).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('1 secret(s) re-encrypted'),
+    })
     app = await start(KEY_B)
     expect(app.services.connections.resolve(await app.services.connections.get(stale.id)).secrets.password).toBe('pw-stale')
     expect((await secretsOf(app, ids)).password).toBe('pw-of-the-connection')
@@ -259,7 +301,11 @@ describe('files in DATA_DIR', () => {
     db = await createTestDatabase()
     const dataDir = join(db.dataDir, 'fresh', 'data')
     app = await start(undefined, { dataDir })
-    await app.services.connections.create({ name: 'c', protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/x', password: 'p' } })
+    await app.services.connections.create({
+      name: 'c',
+      protocol: 'ODATA',
+      odataConfig: { serviceUrl: 'https://sap.example/x', password: 'p' },
+    })
     const mode = async (f: string) => (await stat(f)).mode & 0o777
     expect(await mode(dataDir)).toBe(0o700)
     expect(await mode(join(dataDir, 'secret.key'))).toBe(0o600)

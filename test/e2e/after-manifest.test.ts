@@ -23,10 +23,15 @@ import { S3RVER_KEY_ID, S3rverEmulator } from '../helpers/s3rver.js'
 
 const RunPipeline = graphql(`mutation AfterManifestRun($id: ID!) { runPipeline(id: $id) { id } }`)
 const CancelRun = graphql(`mutation AfterManifestCancel($id: ID!) { cancelRun(id: $id) { id status stage } }`)
-const UpdateDestination = graphql(`mutation AfterManifestUpdateDestination($id: ID!, $input: UpdateDestinationInput!) { updateDestination(id: $id, input: $input) { id } }`)
+const UpdateDestination = graphql(
+  `mutation AfterManifestUpdateDestination($id: ID!, $input: UpdateDestinationInput!) { updateDestination(id: $id, input: $input) { id } }`,
+)
 
 const STALE_AFTER_MS = 1_500
-const isPut = (suffix: string): Matcher => (r) => r.method === 'PUT' && r.path.endsWith(suffix)
+const isPut =
+  (suffix: string): Matcher =>
+  (r) =>
+    r.method === 'PUT' && r.path.endsWith(suffix)
 
 let s3: S3rverEmulator
 let bucket = 0
@@ -60,7 +65,10 @@ async function setUp(opts: HarnessOptions['orchestrator'] = {}) {
   const { pipelineId } = await h.createPipeline({
     name: 'am',
     pageSize: 20,
-    destination: { kind: 'S3', s3: { bucket: name, prefix: 'raw', endpoint: proxy.url, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, secretAccessKey: 'S3RVER' } },
+    destination: {
+      kind: 'S3',
+      s3: { bucket: name, prefix: 'raw', endpoint: proxy.url, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, secretAccessKey: 'S3RVER' },
+    },
     output: { successMarker: true },
   })
   const init = await h.run(pipelineId)
@@ -159,7 +167,7 @@ it('a store that cannot be read when the run is swept: the run waits, it is neit
   await expectExactlyOnce([...snapshot, ...created(changes), ...(await nextDelta(pipelineId))])
 })
 
-it('a run lost after its manifest is committed from it with the destination\'s current sign-in, though its prefix moved since', async () => {
+it("a run lost after its manifest is committed from it with the destination's current sign-in, though its prefix moved since", async () => {
   const { h, pipelineId, snapshot } = await setUp()
   const { db, orchestrator } = h.app.services
   const changes = h.sim.admin.insert(SALES_ITEMS, 20)
@@ -171,7 +179,10 @@ it('a run lost after its manifest is committed from it with the destination\'s c
   const dest = await db.destination.findUniqueOrThrow({ where: { id: destinationId } })
   // The destination now writes under another prefix (same bucket, same key): the run's files are where they were.
   const { bucket, endpoint, forcePathStyle, accessKeyId } = JSON.parse(dest.config)
-  await h.gql(UpdateDestination, { id: destinationId, input: { s3: { bucket, endpoint, forcePathStyle, accessKeyId, prefix: 'moved', secretAccessKey: 'S3RVER' } } })
+  await h.gql(UpdateDestination, {
+    id: destinationId,
+    input: { s3: { bucket, endpoint, forcePathStyle, accessKeyId, prefix: 'moved', secretAccessKey: 'S3RVER' } },
+  })
   await fault.remove()
   expect(await ended).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '20' })
   expect(await db.run.count({ where: { pipelineId, trigger: 'RETRY' } })).toBe(0)
@@ -241,7 +252,10 @@ function anotherProcess(harness: Harness): Orchestrator {
   const dir = mkdtempSync(join(tmpdir(), 'de-other-'))
   other = { dir }
   const { db, bus, log, connections, destinations } = harness.app.services
-  return new Orchestrator({ db, bus, log, connections, destinations }, { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } })
+  return new Orchestrator(
+    { db, bus, log, connections, destinations },
+    { dataDir: dir, staleAfterMs: STALE_AFTER_MS, sweepEveryMs: 0, retry: { baseDelayMs: 50 } },
+  )
 }
 
 /** Another process sweeps until it has settled the run; returns the status it left it in. */
@@ -249,6 +263,8 @@ async function sweptByAnotherProcess(harness: Harness, runId: string): Promise<s
   const { db } = harness.app.services
   const otherProcess = anotherProcess(harness)
   const status = async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status
-  await expect.poll(async () => (await otherProcess.sweepLostRuns(), await status()), { timeout: 15_000, interval: 200 }).not.toBe('RUNNING')
+  await expect
+    .poll(async () => (await otherProcess.sweepLostRuns(), await status()), { timeout: 15_000, interval: 200 })
+    .not.toBe('RUNNING')
   return status()
 }

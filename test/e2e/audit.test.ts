@@ -21,11 +21,20 @@ beforeAll(async () => {
 afterAll(() => h.stop())
 
 const AUDIT = `query($first: Int, $after: String) { auditEvents(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id at actor action objectType objectId } } } }`
-const events = async () => (await gqlPost(url, h.adminToken, AUDIT, { first: 500 })).json!.data.auditEvents.edges.map((e: { node: unknown }) => e.node) as Array<{ actor: string; action: string; objectType: string; objectId: string | null; at: string }>
+const events = async () =>
+  (await gqlPost(url, h.adminToken, AUDIT, { first: 500 })).json!.data.auditEvents.edges.map((e: { node: unknown }) => e.node) as Array<{
+    actor: string
+    action: string
+    objectType: string
+    objectId: string | null
+    at: string
+  }>
 
 it('records who created, changed, ran, reset and deleted what, newest first', async () => {
   const { connectionId, destinationId, pipelineId } = await h.createPipeline({ mode: 'DELTA' })
-  await gqlPost(url, h.adminToken, `mutation($id: ID!) { updateConnection(id: $id, input: { name: "renamed" }) { id } }`, { id: connectionId })
+  await gqlPost(url, h.adminToken, `mutation($id: ID!) { updateConnection(id: $id, input: { name: "renamed" }) { id } }`, {
+    id: connectionId,
+  })
   const run = await gqlPost(url, operator, `mutation($id: ID!) { runPipeline(id: $id) { id } }`, { id: pipelineId })
   const runId = run.json!.data.runPipeline.id
   await h.waitForRun(runId)
@@ -47,9 +56,17 @@ it('records who created, changed, ran, reset and deleted what, newest first', as
 
 it('records changes made over websockets and token changes, never a secret', async () => {
   const { s } = await initSocket(url.replace('http', 'ws'), { authorization: `Bearer ${h.adminToken}` })
-  s.send({ id: '1', type: 'subscribe', payload: { query: `mutation { createApiToken(name: "ci", role: VIEWER) { token apiToken { id } } }` } })
+  s.send({
+    id: '1',
+    type: 'subscribe',
+    payload: { query: `mutation { createApiToken(name: "ci", role: VIEWER) { token apiToken { id } } }` },
+  })
   const created = (await s.next((m) => m.id === '1' && m.type === 'next')).payload.data.createApiToken
-  s.send({ id: '2', type: 'subscribe', payload: { query: `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, variables: { id: created.apiToken.id } } })
+  s.send({
+    id: '2',
+    type: 'subscribe',
+    payload: { query: `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, variables: { id: created.apiToken.id } },
+  })
   await s.next((m) => m.id === '2' && m.type === 'next')
   await s.close()
   const latest = (await events()).slice(0, 2)
@@ -108,20 +125,35 @@ it('reserves the command line’s actor name: no token may be called "cli", from
   const before = await h.app.services.db.apiToken.count()
   for (const name of ['cli', 'CLI', ' cli ']) {
     const r = await gqlPost(url, h.adminToken, `mutation($name: String!) { createApiToken(name: $name, role: VIEWER) { token } }`, { name })
-    expect(r.json?.errors?.[0]).toMatchObject({ message: expect.stringContaining('"cli" is reserved'), extensions: { code: 'BAD_USER_INPUT', field: 'name' } })
+    expect(r.json?.errors?.[0]).toMatchObject({
+      message: expect.stringContaining('"cli" is reserved'),
+      extensions: { code: 'BAD_USER_INPUT', field: 'name' },
+    })
   }
   const { s } = await initSocket(url.replace('http', 'ws'), { authorization: `Bearer ${h.adminToken}` })
   s.send({ id: '1', type: 'subscribe', payload: { query: `mutation { createApiToken(name: "cli", role: ADMIN) { token } }` } })
-  expect((await s.next((m) => m.id === '1' && m.type === 'next')).payload.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'name' })
+  expect((await s.next((m) => m.id === '1' && m.type === 'next')).payload.errors[0].extensions).toEqual({
+    code: 'BAD_USER_INPUT',
+    field: 'name',
+  })
   await s.close()
-  expect(await tokenCli(['create', '--role', 'admin', '--name', 'cli'])).toEqual({ code: 1, out: expect.stringContaining('BAD_USER_INPUT: name: "cli" is reserved') })
+  expect(await tokenCli(['create', '--role', 'admin', '--name', 'cli'])).toEqual({
+    code: 1,
+    out: expect.stringContaining('BAD_USER_INPUT: name: "cli" is reserved'),
+  })
   expect(await h.app.services.db.apiToken.count()).toBe(before)
 })
 
 it('the command line refuses control characters in token names as the API does, and prints stored ones escaped', async () => {
   const before = await h.app.services.db.apiToken.count()
-  expect(await tokenCli(['create', '--role', 'viewer', '--name', 'evil\u001b[2J\u001b[Hcli'])).toEqual({ code: 1, out: 'BAD_USER_INPUT: name: must not contain control characters (found U+001B)' })
-  expect(await tokenCli(['create', '--role', 'viewer', '--name', 'nul\u0000'])).toMatchObject({ code: 1, out: expect.stringContaining('(found U+0000)') })
+  expect(await tokenCli(['create', '--role', 'viewer', '--name', 'evil\u001b[2J\u001b[Hcli'])).toEqual({
+    code: 1,
+    out: 'BAD_USER_INPUT: name: must not contain control characters (found U+001B)',
+  })
+  expect(await tokenCli(['create', '--role', 'viewer', '--name', 'nul\u0000'])).toMatchObject({
+    code: 1,
+    out: expect.stringContaining('(found U+0000)'),
+  })
   expect(await h.app.services.db.apiToken.count()).toBe(before)
   // A name stored before this check (written straight to the database here) is listed without its escape sequence.
   await h.app.services.db.apiToken.create({ data: { name: 'old\u001b[2Jname', role: 'VIEWER', tokenHash: 'f'.repeat(64) } })

@@ -51,8 +51,14 @@ describe('HTTP', () => {
     for (const path of ['/graphql/', '//graphql', '/x/graphql', '/graphql//', '/GRAPHQL', '/health'])
       for (const token of [undefined, h.adminToken]) {
         const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
-        const post = await nodeRequest(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ query: '{ secretThing }' }) })
-        const sse = await nodeRequest(`${origin}${path}?query=${encodeURIComponent('subscription { runUpdates { id } }')}`, { headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...auth } })
+        const post = await nodeRequest(`${origin}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth },
+          body: JSON.stringify({ query: '{ secretThing }' }),
+        })
+        const sse = await nodeRequest(`${origin}${path}?query=${encodeURIComponent('subscription { runUpdates { id } }')}`, {
+          headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...auth },
+        })
         const page = await nodeRequest(`${origin}${path}`, { headers: { accept: 'text/html' } })
         for (const r of [post, sse, page]) {
           expect([path, r.status]).toEqual([path, 404])
@@ -147,7 +153,9 @@ describe('revocation', () => {
     s.send({ id: 'q', type: 'subscribe', payload: { query: '{ pipelines { id } }' } })
     expect((await s.next((m) => m.id === 'q' && m.type === 'next')).payload).toEqual({ data: { pipelines: [] } })
 
-    const revoked = await gqlPost(url, h.adminToken, 'mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }', { id: t.apiToken.id })
+    const revoked = await gqlPost(url, h.adminToken, 'mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }', {
+      id: t.apiToken.id,
+    })
     expect(revoked.json?.data.revokeApiToken.revokedAt).toBeTruthy()
 
     expect(await s.closed).toEqual({ code: 4403, reason: 'Forbidden: API token revoked' })

@@ -27,7 +27,10 @@ const destinations = () => h.app.services.db.destination.count({ where: { name: 
 
 describe('CORS', () => {
   it('answers a preflight from a foreign origin without any allow header', async () => {
-    const r = await fetch(url, { method: 'OPTIONS', headers: { origin: EVIL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } })
+    const r = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: EVIL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    })
     expect(r.status).toBe(403)
     expect(r.headers.get('access-control-allow-origin')).toBeNull()
     expect(r.headers.get('access-control-allow-credentials')).toBeNull()
@@ -41,7 +44,10 @@ describe('CORS', () => {
   })
 
   it('lets a configured origin (CORS_ORIGINS) in, without credentials', async () => {
-    const pre = await fetch(url, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } })
+    const pre = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+    })
     expect(pre.status).toBeLessThan(300)
     expect(pre.headers.get('access-control-allow-origin')).toBe(APP)
     expect(pre.headers.get('access-control-allow-credentials')).toBeNull()
@@ -60,7 +66,10 @@ describe('CORS', () => {
   it('is off when no origin is configured: Yoga answers no foreign origin', async () => {
     const plain = await Harness.start()
     try {
-      const r = await fetch(`${plain.app.url}/graphql`, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'POST' } })
+      const r = await fetch(`${plain.app.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin: APP, 'access-control-request-method': 'POST' },
+      })
       expect(r.headers.get('access-control-allow-origin')).toBeNull()
       expect(r.status).toBe(403)
     } finally {
@@ -72,7 +81,10 @@ describe('CORS', () => {
 describe('bodies a cross-site form can send', () => {
   it.each([
     ['application/x-www-form-urlencoded', `query=${encodeURIComponent(MUTATION)}`],
-    ['multipart/form-data; boundary=x', `--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: MUTATION })}\r\n--x--\r\n`],
+    [
+      'multipart/form-data; boundary=x',
+      `--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: MUTATION })}\r\n--x--\r\n`,
+    ],
     ['text/plain', JSON.stringify({ query: MUTATION })],
     ['application/graphql', MUTATION],
   ])('%s is refused with 415 and runs nothing', async (type, body) => {
@@ -86,7 +98,9 @@ describe('bodies a cross-site form can send', () => {
     const q = encodeURIComponent('{ connections { id } }')
     const bare = await fetch(`${url}?query=${q}`, { headers: { authorization: `Bearer ${h.adminToken}`, accept: 'application/json' } })
     expect(bare.status).toBe(403)
-    const marked = await fetch(`${url}?query=${q}`, { headers: { authorization: `Bearer ${h.adminToken}`, accept: 'application/json', 'x-graphql-yoga-csrf': '1' } })
+    const marked = await fetch(`${url}?query=${q}`, {
+      headers: { authorization: `Bearer ${h.adminToken}`, accept: 'application/json', 'x-graphql-yoga-csrf': '1' },
+    })
     expect(marked.status).toBe(200)
   })
 
@@ -108,7 +122,9 @@ describe('the GraphiQL page', () => {
   /** A client that asks for the page and stops reading once the first bytes came: as `curl --limit-rate` does. */
   const slowReader = (port: string) =>
     new Promise<Socket>((resolve, reject) => {
-      const s = connect(Number(port), '127.0.0.1', () => s.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/html\r\n\r\n`))
+      const s = connect(Number(port), '127.0.0.1', () =>
+        s.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/html\r\n\r\n`),
+      )
       s.once('error', reject)
       s.once('data', () => (s.pause(), resolve(s)))
     })
@@ -168,7 +184,11 @@ describe('websockets', () => {
 describe('Host header (DNS rebinding)', () => {
   it('refuses a Host that is not one of the bound names, on HTTP and on upgrades', async () => {
     const port = new URL(origin).port
-    const r = await nodeRequest(url, { method: 'POST', headers: { host: `evil.example:${port}`, 'content-type': 'application/json', authorization: `Bearer ${h.adminToken}` }, body: JSON.stringify({ query: MUTATION }) })
+    const r = await nodeRequest(url, {
+      method: 'POST',
+      headers: { host: `evil.example:${port}`, 'content-type': 'application/json', authorization: `Bearer ${h.adminToken}` },
+      body: JSON.stringify({ query: MUTATION }),
+    })
     expect(r.status).toBe(421)
     expect(await destinations()).toBe(0)
     const page = await nodeRequest(url, { headers: { host: `evil.example:${port}`, accept: 'text/html' } })
@@ -180,7 +200,11 @@ describe('Host header (DNS rebinding)', () => {
   it('accepts the loopback names when bound to loopback', async () => {
     const port = new URL(origin).port
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
-      const r = await nodeRequest(url, { method: 'POST', headers: { host, 'content-type': 'application/json', authorization: `Bearer ${h.adminToken}` }, body: '{"query":"{ connections { id } }"}' })
+      const r = await nodeRequest(url, {
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', authorization: `Bearer ${h.adminToken}` },
+        body: '{"query":"{ connections { id } }"}',
+      })
       expect(r.status, host).toBe(200)
     }
   })
@@ -189,7 +213,12 @@ describe('Host header (DNS rebinding)', () => {
     const custom = await Harness.start({ security: { allowedHosts: ['api.example'] } })
     try {
       const port = new URL(custom.app.url!).port
-      const at = (host: string) => nodeRequest(`${custom.app.url}/graphql`, { method: 'POST', headers: { host, 'content-type': 'application/json', authorization: `Bearer ${custom.adminToken}` }, body: '{"query":"{ connections { id } }"}' })
+      const at = (host: string) =>
+        nodeRequest(`${custom.app.url}/graphql`, {
+          method: 'POST',
+          headers: { host, 'content-type': 'application/json', authorization: `Bearer ${custom.adminToken}` },
+          body: '{"query":"{ connections { id } }"}',
+        })
       expect((await at(`api.example:${port}`)).status).toBe(200)
       expect((await at(`127.0.0.1:${port}`)).status).toBe(421)
     } finally {

@@ -35,9 +35,13 @@ const UpdatePipelineOutput = graphql(`
     updatePipeline(id: $id, input: $input) { id output { pathTemplate compression rowGroupRows maxFileMb successMarker } }
   }
 `)
-const PipelineOutput = graphql(`query CatalogPipelineOutput($id: ID!) { pipeline(id: $id) { output { pathTemplate compression rowGroupRows maxFileMb successMarker } } }`)
+const PipelineOutput = graphql(
+  `query CatalogPipelineOutput($id: ID!) { pipeline(id: $id) { output { pathTemplate compression rowGroupRows maxFileMb successMarker } } }`,
+)
 const DeletePipeline = graphql(`mutation CatalogDeletePipeline($id: ID!) { deletePipeline(id: $id) }`)
-const RunPipeline = graphql(`mutation CatalogRunPipeline($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id status } }`)
+const RunPipeline = graphql(
+  `mutation CatalogRunPipeline($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id status } }`,
+)
 const CancelRun = graphql(`mutation CatalogCancelRun($id: ID!) { cancelRun(id: $id) { id } }`)
 const ResetDelta = graphql(`mutation CatalogResetDelta($id: ID!) { resetDelta(pipelineId: $id) { id deltaState { token } } }`)
 const ById = graphql(`
@@ -68,25 +72,46 @@ describe('connections, destinations and pipelines', () => {
     const conn = (await h.gql(Everything)).connections[0]
     expect(conn.odataConfig).toEqual({ serviceUrl: h.sim.serviceUrl, sapClient: '100', user: 'DEMO', language: null, hasPassword: true })
     // omitting the password on update keeps it; the connection still logs on
-    const updated = await h.gql(UpdateConnection, { id: ids.connectionId, input: { odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: 'DEMO' } } })
+    const updated = await h.gql(UpdateConnection, {
+      id: ids.connectionId,
+      input: { odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: 'DEMO' } },
+    })
     expect(updated.updateConnection.odataConfig?.hasPassword).toBe(true)
     expect((await h.gql(TestConnection, { id: ids.connectionId })).testConnection).toMatchObject({ ok: true, code: null })
   })
 
   it('stores the password encrypted in the database', async () => {
     const rows = await h.app.services.db.connection.findMany()
-    expect(rows.every((r) => !r.config.includes(SAP_PASSWORD) && r.secret?.startsWith('v1:') && !r.secret.includes(SAP_PASSWORD))).toBe(true)
+    expect(rows.every((r) => !r.config.includes(SAP_PASSWORD) && r.secret?.startsWith('v1:') && !r.secret.includes(SAP_PASSWORD))).toBe(
+      true,
+    )
   })
 
   it.each([
-    ['an unsupported URL scheme', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'ftp://sap/x' } }, 'odataConfig.serviceUrl'],
+    [
+      'an unsupported URL scheme',
+      { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'ftp://sap/x' } },
+      'odataConfig.serviceUrl',
+    ],
     ['a malformed URL', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'http//no-colon' } }, 'odataConfig.serviceUrl'],
     // not repeated in the message: a pasted URL may carry a password
-    ['a malformed URL holding a secret', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:s3cr3t-pw@@sap x' } }, 'odataConfig.serviceUrl'],
-    ['credentials in the URL', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:p@sap/x' } }, 'odataConfig.serviceUrl'],
+    [
+      'a malformed URL holding a secret',
+      { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:s3cr3t-pw@@sap x' } },
+      'odataConfig.serviceUrl',
+    ],
+    [
+      'credentials in the URL',
+      { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://u:p@sap/x' } },
+      'odataConfig.serviceUrl',
+    ],
     ['missing config', { name: 'x', protocol: 'ODATA' as const }, 'odataConfig'],
     ['the wrong config', { name: 'x', protocol: 'ODATA' as const, rfcConfig: { client: '100', ashost: 'h', sysnr: '00' } }, 'rfcConfig'],
-    ['a bad sap-client', { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://sap/x', sapClient: '1' } }, 'odataConfig.sapClient'],
+    [
+      'a bad sap-client',
+      { name: 'x', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://sap/x', sapClient: '1' } },
+      'odataConfig.sapClient',
+    ],
     ['an empty name', { name: ' ', protocol: 'ODATA' as const, odataConfig: { serviceUrl: 'https://sap/x' } }, 'name'],
     ['RFC without a host', { name: 'x', protocol: 'RFC' as const, rfcConfig: { client: '100' } }, 'rfcConfig.ashost'],
   ])('refuses a connection with %s (BAD_USER_INPUT, nothing saved)', async (_, input, field) => {
@@ -117,7 +142,9 @@ describe('connections, destinations and pipelines', () => {
   })
 
   it('shows a local destination as a file URI without credentials', async () => {
-    const { createDestination } = await h.gql(CreateDestination, { input: { name: 'other-lake', kind: 'LOCAL', local: { path: `${h.db.dataDir}/other` } } })
+    const { createDestination } = await h.gql(CreateDestination, {
+      input: { name: 'other-lake', kind: 'LOCAL', local: { path: `${h.db.dataDir}/other` } },
+    })
     expect(createDestination).toMatchObject({ uri: `file://${h.db.dataDir}/other`, hasCredentials: false })
     await h.gql(DeleteDestination, { id: createDestination.id })
   })
@@ -131,7 +158,7 @@ describe('connections, destinations and pipelines', () => {
 
   it('answers unknown ids with null on queries and NOT_FOUND on mutations', async () => {
     const unknown = '01a226b4-0000-7000-8000-000000000000'
-    expect((await h.gql(ById, { id: unknown }))).toEqual({ connection: null, destination: null, pipeline: null, run: null })
+    expect(await h.gql(ById, { id: unknown })).toEqual({ connection: null, destination: null, pipeline: null, run: null })
     await expectUnchanged(async () => {
       for (const err of [
         await h.gqlError(UpdateConnection, { id: unknown, input: { name: 'y' } }),
@@ -143,7 +170,15 @@ describe('connections, destinations and pipelines', () => {
         await h.gqlError(RunPipeline, { id: unknown }),
         await h.gqlError(CancelRun, { id: unknown }),
         await h.gqlError(ResetDelta, { id: unknown }),
-        await h.gqlError(CreatePipeline, { input: { name: 'z', connectionId: unknown, destinationId: ids.destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS } } }),
+        await h.gqlError(CreatePipeline, {
+          input: {
+            name: 'z',
+            connectionId: unknown,
+            destinationId: ids.destinationId,
+            mode: 'FULL',
+            source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+          },
+        }),
       ])
         expect(err.extensions?.code).toBe('NOT_FOUND')
     })
@@ -159,7 +194,11 @@ describe('connections, destinations and pipelines', () => {
     ['an unknown compression', { output: { compression: 'LZMA' } }, 'output.compression'],
     ['a tiny row group', { output: { rowGroupRows: 10 } }, 'output.rowGroupRows'],
     ['a source without entity set', { source: { kind: 'ODP_ODATA' as const } }, 'source.entitySet'],
-    ['a non-SAP field name', { source: { kind: 'ODP_ODATA' as const, entitySet: SALES_ITEMS, fields: ['VBELN; DROP'] } }, 'source.fields.0'],
+    [
+      'a non-SAP field name',
+      { source: { kind: 'ODP_ODATA' as const, entitySet: SALES_ITEMS, fields: ['VBELN; DROP'] } },
+      'source.fields.0',
+    ],
     ['an RFC source on an OData connection', { source: { kind: 'TABLE_RFC' as const, table: 'MARA' } }, 'source.kind'],
   ])('refuses a pipeline with %s (BAD_USER_INPUT, nothing saved)', async (_, change, field) => {
     const input = {
@@ -179,16 +218,33 @@ describe('connections, destinations and pipelines', () => {
   it('refuses a second DELTA pipeline on the same SAP subscription, saying why', async () => {
     await expectUnchanged(async () => {
       const err = await h.gqlError(CreatePipeline, {
-        input: { name: 'thief', connectionId: ids.connectionId, destinationId: ids.destinationId, mode: 'DELTA', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS } },
+        input: {
+          name: 'thief',
+          connectionId: ids.connectionId,
+          destinationId: ids.destinationId,
+          mode: 'DELTA',
+          source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+        },
       })
       expect(err.extensions?.code).toBe('CONFLICT')
       expect(err.message).toMatch(/one delta subscription per user × service × entity set/)
     })
     // a FULL pipeline on the same entity set holds no subscription and is fine
     const full = await h.gql(CreatePipeline, {
-      input: { name: 'snapshot', connectionId: ids.connectionId, destinationId: ids.destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS }, schedule: '0 3 * * *', output: { compression: 'gzip' } },
+      input: {
+        name: 'snapshot',
+        connectionId: ids.connectionId,
+        destinationId: ids.destinationId,
+        mode: 'FULL',
+        source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+        schedule: '0 3 * * *',
+        output: { compression: 'gzip' },
+      },
     })
-    expect(full.createPipeline).toMatchObject({ schedule: '0 3 * * *', output: { compression: 'GZIP', pathTemplate: '{pipeline}/{yyyy}/{MM}/{dd}/{runId}' } })
+    expect(full.createPipeline).toMatchObject({
+      schedule: '0 3 * * *',
+      output: { compression: 'GZIP', pathTemplate: '{pipeline}/{yyyy}/{MM}/{dd}/{runId}' },
+    })
     expect(new Date(full.createPipeline.nextRunAt!).toISOString()).toMatch(/T03:00:00.000Z$/)
     await h.gql(DeletePipeline, { id: full.createPipeline.id })
   })
@@ -196,25 +252,55 @@ describe('connections, destinations and pipelines', () => {
   it('changes only the output fields an update gives; null puts one back to its default', async () => {
     const { createPipeline } = await h.gql(CreatePipeline, {
       input: {
-        name: 'outputs', connectionId: ids.connectionId, destinationId: ids.destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+        name: 'outputs',
+        connectionId: ids.connectionId,
+        destinationId: ids.destinationId,
+        mode: 'FULL',
+        source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
         output: { pathTemplate: '{entity}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16 },
       },
     })
     const update = async (output: Record<string, unknown>) =>
       (await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output } })).updatePipeline.output
-    expect(await update({ successMarker: true })).toEqual({ pathTemplate: '{entity}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16, successMarker: true })
-    expect(await update({ pathTemplate: '{pipeline}/{mode}/{runId}' })).toEqual({ pathTemplate: '{pipeline}/{mode}/{runId}', compression: 'GZIP', rowGroupRows: 5000, maxFileMb: 16, successMarker: true })
-    expect(await update({ compression: null, maxFileMb: 32 })).toEqual({ pathTemplate: '{pipeline}/{mode}/{runId}', compression: 'SNAPPY', rowGroupRows: 5000, maxFileMb: 32, successMarker: true })
+    expect(await update({ successMarker: true })).toEqual({
+      pathTemplate: '{entity}/{runId}',
+      compression: 'GZIP',
+      rowGroupRows: 5000,
+      maxFileMb: 16,
+      successMarker: true,
+    })
+    expect(await update({ pathTemplate: '{pipeline}/{mode}/{runId}' })).toEqual({
+      pathTemplate: '{pipeline}/{mode}/{runId}',
+      compression: 'GZIP',
+      rowGroupRows: 5000,
+      maxFileMb: 16,
+      successMarker: true,
+    })
+    expect(await update({ compression: null, maxFileMb: 32 })).toEqual({
+      pathTemplate: '{pipeline}/{mode}/{runId}',
+      compression: 'SNAPPY',
+      rowGroupRows: 5000,
+      maxFileMb: 32,
+      successMarker: true,
+    })
     // an update without output, or with an empty one, keeps all of it
-    expect((await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { name: 'outputs2' } })).updatePipeline.output).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', maxFileMb: 32 })
+    expect((await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { name: 'outputs2' } })).updatePipeline.output).toMatchObject(
+      { pathTemplate: '{pipeline}/{mode}/{runId}', maxFileMb: 32 },
+    )
     expect(await update({})).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', rowGroupRows: 5000, successMarker: true })
 
     // a bad template in an update is refused by field, and the stored one stays
     await expectUnchanged(async () => {
-      const err = await h.gqlError(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { pathTemplate: '{pipeline}/{yyyy}', successMarker: false } } })
+      const err = await h.gqlError(UpdatePipelineOutput, {
+        id: createPipeline.id,
+        input: { output: { pathTemplate: '{pipeline}/{yyyy}', successMarker: false } },
+      })
       expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.pathTemplate' })
     })
-    expect((await h.gql(PipelineOutput, { id: createPipeline.id })).pipeline?.output).toMatchObject({ pathTemplate: '{pipeline}/{mode}/{runId}', successMarker: true })
+    expect((await h.gql(PipelineOutput, { id: createPipeline.id })).pipeline?.output).toMatchObject({
+      pathTemplate: '{pipeline}/{mode}/{runId}',
+      successMarker: true,
+    })
     await h.gql(DeletePipeline, { id: createPipeline.id })
   })
 
@@ -243,7 +329,10 @@ describe('connections, destinations and pipelines', () => {
   it('refuses to change the selection of an initialised delta until it is reset', async () => {
     const { pipelineId } = await h.createPipeline({ name: 'sel', entitySet: 'FactsOfZTYPES', pageSize: 100 })
     expect((await h.run(pipelineId)).status).toBe('SUCCEEDED')
-    const err = await h.gqlError(UpdatePipeline, { id: pipelineId, input: { source: { kind: 'ODP_ODATA', entitySet: 'FactsOfZTYPES', filter: "ID gt 3" } } })
+    const err = await h.gqlError(UpdatePipeline, {
+      id: pipelineId,
+      input: { source: { kind: 'ODP_ODATA', entitySet: 'FactsOfZTYPES', filter: 'ID gt 3' } },
+    })
     expect(err.extensions?.code).toBe('CONFLICT')
     expect(err.message).toMatch(/resetDelta/)
     // renaming or scheduling is fine
@@ -256,12 +345,20 @@ describe('connections, destinations and pipelines', () => {
   })
 
   it('reports a wrong password as a failed testConnection and a SOURCE_AUTH run failure, without retrying', async () => {
-    const { createConnection } = await h.gql(CreateConnection, { input: { name: 'wrong', protocol: 'ODATA', odataConfig: { ...odata(), password: 'nope' } } })
+    const { createConnection } = await h.gql(CreateConnection, {
+      input: { name: 'wrong', protocol: 'ODATA', odataConfig: { ...odata(), password: 'nope' } },
+    })
     const test = (await h.gql(TestConnection, { id: createConnection.id })).testConnection
     expect(test).toMatchObject({ ok: false, code: 'SOURCE_AUTH' })
     expect(test.message).not.toContain('nope')
     const { createPipeline } = await h.gql(CreatePipeline, {
-      input: { name: 'wrong-pw', connectionId: createConnection.id, destinationId: ids.destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS } },
+      input: {
+        name: 'wrong-pw',
+        connectionId: createConnection.id,
+        destinationId: ids.destinationId,
+        mode: 'FULL',
+        source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+      },
     })
     const run = await h.run(createPipeline.id)
     expect(run).toMatchObject({ status: 'FAILED', stage: 'CONNECTING', error: { code: 'SOURCE_AUTH', retryable: false } })

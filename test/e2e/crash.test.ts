@@ -43,7 +43,11 @@ it('a run whose process is killed mid-extraction is failed as WORKER_LOST and re
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: h.db.dataDir, LOG_LEVEL: 'error', ALLOW_LOOPBACK: 'true' }
   if (h.db.databaseUrl) env.DATABASE_URL = h.db.databaseUrl
   else delete env.DATABASE_URL
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', 'crashy'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', 'crashy'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   let lost: { id: string; stage: string } | undefined
@@ -60,7 +64,14 @@ it('a run whose process is killed mid-extraction is failed as WORKER_LOST and re
   await once(child, 'exit')
   expect(existsSync(staged)).toBe(true) // what the dead process left on disk
 
-  const seen: Array<{ id: string; status: string; trigger: string; attempt: number; extractionMode: string; error?: { code: string } | null }> = []
+  const seen: Array<{
+    id: string
+    status: string
+    trigger: string
+    attempt: number
+    extractionMode: string
+    error?: { code: string } | null
+  }> = []
   for await (const msg of updates) {
     const run = msg.data!.runUpdates
     seen.push(run)
@@ -92,8 +103,7 @@ it('a service stopped mid-run leaves the run to the next start, which fails it a
   const changes = h.sim.admin.insert(SALES_ITEMS, 50)
   h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'delta', delayMs: 60_000 })
   const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
-  for await (const msg of h.subscribe(Progress, { runId: runPipeline.id }))
-    if (Number(msg.data!.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
+  for await (const msg of h.subscribe(Progress, { runId: runPipeline.id })) if (Number(msg.data!.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
 
   await h.restart()
   const { db } = h.app.services
@@ -115,7 +125,16 @@ it('at start-up, staging folders of runs that no process runs any more are remov
   const { db } = h.app.services
   // A run another host is running right now (fresh heartbeat), and the folder of a run long gone.
   const elsewhere = await db.run.create({
-    data: { pipelineId, activeKey: pipelineId, status: 'RUNNING', stage: 'EXTRACTING', extractionMode: 'DELTA_INIT', trigger: 'API', workerId: 'other-host:4242:cafe', heartbeatAt: new Date() },
+    data: {
+      pipelineId,
+      activeKey: pipelineId,
+      status: 'RUNNING',
+      stage: 'EXTRACTING',
+      extractionMode: 'DELTA_INIT',
+      trigger: 'API',
+      workerId: 'other-host:4242:cafe',
+      heartbeatAt: new Date(),
+    },
   })
   const staging = join(h.db.dataDir, 'staging')
   const live = join(staging, elsewhere.id, 'part-00000.parquet')

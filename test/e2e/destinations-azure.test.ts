@@ -56,7 +56,13 @@ describe('AZURE_BLOB sign-in forms', () => {
 
   const sas = (permissions: string) => {
     const q = generateAccountSASQueryParameters(
-      { services: 'b', resourceTypes: 'sco', permissions: AccountSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000), version: '2025-01-05' },
+      {
+        services: 'b',
+        resourceTypes: 'sco',
+        permissions: AccountSASPermissions.parse(permissions),
+        expiresOn: new Date(Date.now() + 3_600_000),
+        version: '2025-01-05',
+      },
       new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
     )
     const token = q.toString()
@@ -68,7 +74,11 @@ describe('AZURE_BLOB sign-in forms', () => {
   it.each([
     ['a connection string', () => ({ connectionString: azurite.connectionString }), 'CONNECTION_STRING'],
     ['an account URL and a SAS token', () => ({ accountUrl: azurite.accountUrl, sasToken: sas('rwdlac') }), 'SAS'],
-    ['an account name and key', () => ({ accountUrl: azurite.accountUrl, accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY }), 'ACCOUNT_KEY'],
+    [
+      'an account name and key',
+      () => ({ accountUrl: azurite.accountUrl, accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY }),
+      'ACCOUNT_KEY',
+    ],
   ])('writes, reads back and deletes a probe with %s', async (label, auth, form) => {
     const { createDestination } = await h.gql(CreateDestination, {
       input: { name: `az-${form}`, kind: 'AZURE_BLOB', azureBlob: { container: 'lake', prefix: 'probe/here', ...auth() } },
@@ -85,7 +95,11 @@ describe('AZURE_BLOB sign-in forms', () => {
 
   it('reports a SAS token without write permission as DESTINATION_AUTH', async () => {
     const { createDestination } = await h.gql(CreateDestination, {
-      input: { name: 'az-readonly', kind: 'AZURE_BLOB', azureBlob: { container: 'lake', accountUrl: azurite.accountUrl, sasToken: sas('rl') } },
+      input: {
+        name: 'az-readonly',
+        kind: 'AZURE_BLOB',
+        azureBlob: { container: 'lake', accountUrl: azurite.accountUrl, sasToken: sas('rl') },
+      },
     })
     const { testDestination } = await h.gql(TestDestination, { id: createDestination.id })
     expect(testDestination).toMatchObject({ ok: false, code: 'DESTINATION_AUTH' })
@@ -94,7 +108,11 @@ describe('AZURE_BLOB sign-in forms', () => {
 
   it('says so when the probe could be written but not deleted, and names the object left behind', async () => {
     const { createDestination } = await h.gql(CreateDestination, {
-      input: { name: 'az-nodelete', kind: 'AZURE_BLOB', azureBlob: { container: 'lake', prefix: 'nodelete', accountUrl: azurite.accountUrl, sasToken: sas('rwlac') } },
+      input: {
+        name: 'az-nodelete',
+        kind: 'AZURE_BLOB',
+        azureBlob: { container: 'lake', prefix: 'nodelete', accountUrl: azurite.accountUrl, sasToken: sas('rwlac') },
+      },
     })
     const { testDestination } = await h.gql(TestDestination, { id: createDestination.id })
     const left = await azurite.list('lake', 'nodelete/')
@@ -108,18 +126,40 @@ describe('AZURE_BLOB sign-in forms', () => {
     ['no sign-in form', { accountUrl: 'http://h' }, 'azureBlob.connectionString'],
     ['a SAS token without an account URL', { sasToken: 'sv=1&sig=2' }, 'azureBlob.accountUrl'],
     ['an account key without an account name', { accountKey: AZURITE_KEY }, 'azureBlob.accountName'],
-    ['a SAS in the account URL', { accountUrl: 'https://a.blob.core.windows.net/?sv=1&sig=2', sasToken: 'sv=1&sig=2' }, 'azureBlob.accountUrl'],
+    [
+      'a SAS in the account URL',
+      { accountUrl: 'https://a.blob.core.windows.net/?sv=1&sig=2', sasToken: 'sv=1&sig=2' },
+      'azureBlob.accountUrl',
+    ],
     ['a malformed connection string', { connectionString: 'hello world' }, 'azureBlob.connectionString'],
-    ['a SAS in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/?${SAS_IN_URL};SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
-    ['credentials in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://me:${URL_PASSWORD}@a.blob.core.windows.net;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
-    ['a fragment in the BlobEndpoint of a connection string', { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/#x;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
+    [
+      'a SAS in the BlobEndpoint of a connection string',
+      { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/?${SAS_IN_URL};SharedAccessSignature=${SAS_IN_URL}` },
+      'azureBlob.connectionString',
+    ],
+    [
+      'credentials in the BlobEndpoint of a connection string',
+      { connectionString: `BlobEndpoint=https://me:${URL_PASSWORD}@a.blob.core.windows.net;SharedAccessSignature=${SAS_IN_URL}` },
+      'azureBlob.connectionString',
+    ],
+    [
+      'a fragment in the BlobEndpoint of a connection string',
+      { connectionString: `BlobEndpoint=https://a.blob.core.windows.net/#x;SharedAccessSignature=${SAS_IN_URL}` },
+      'azureBlob.connectionString',
+    ],
     // our reading accepts it (the account name gives the endpoint); the SDK's stricter one does not
-    ['a connection string the Azure SDK refuses', { connectionString: `AccountName=acct;SharedAccessSignature=${SAS_IN_URL}` }, 'azureBlob.connectionString'],
+    [
+      'a connection string the Azure SDK refuses',
+      { connectionString: `AccountName=acct;SharedAccessSignature=${SAS_IN_URL}` },
+      'azureBlob.connectionString',
+    ],
     ['a bad container name', { container: 'Bad_Name', connectionString: 'UseDevelopmentStorage=true' }, 'azureBlob.container'],
     ['a prefix with a leading slash', { prefix: '/abs', connectionString: 'UseDevelopmentStorage=true' }, 'azureBlob.prefix'],
   ])('refuses %s (BAD_USER_INPUT, nothing saved)', async (_, azureBlob, field) => {
     const before = (await h.gql(CountDestinations)).destinations.length
-    const err = await h.gqlError(CreateDestination, { input: { name: 'bad', kind: 'AZURE_BLOB', azureBlob: { container: 'lake', ...azureBlob } } })
+    const err = await h.gqlError(CreateDestination, {
+      input: { name: 'bad', kind: 'AZURE_BLOB', azureBlob: { container: 'lake', ...azureBlob } },
+    })
     expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field })
     expect(err.message).not.toContain(SAS_SIG)
     expect(err.message).not.toContain(URL_PASSWORD)

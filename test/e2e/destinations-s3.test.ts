@@ -19,7 +19,16 @@ describeObjectStore<S3rverEmulator>({
   dispose: (s) => s.dispose(),
   destination: (s, bucket, prefix, via) => ({
     kind: 'S3',
-    s3: { bucket, prefix, endpoint: via ?? s.endpoint, forcePathStyle: true, region: 'us-east-1', accessKeyId: S3RVER_KEY_ID, secretAccessKey: SUITE_SECRET, partSizeMb: 5 },
+    s3: {
+      bucket,
+      prefix,
+      endpoint: via ?? s.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      accessKeyId: S3RVER_KEY_ID,
+      secretAccessKey: SUITE_SECRET,
+      partSizeMb: 5,
+    },
   }),
   wrongCredentials: (s, bucket, prefix) => ({
     kind: 'S3',
@@ -69,22 +78,44 @@ describe('S3 credentials and settings', () => {
     expect(createDestination).toMatchObject({
       uri: 's3://lake/chain',
       hasCredentials: false,
-      s3: { bucket: 'lake', prefix: 'chain', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: null, usesDefaultCredentials: true },
+      s3: {
+        bucket: 'lake',
+        prefix: 'chain',
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: null,
+        usesDefaultCredentials: true,
+      },
     })
     const asked = performance.now()
     const { testDestination } = await h.gql(TestDestination, { id: createDestination.id })
     const roundTrip = performance.now() - asked
-    expect(testDestination).toMatchObject({ ok: true, code: null, message: 'wrote, read back and deleted a probe object under s3://lake/chain' })
+    expect(testDestination).toMatchObject({
+      ok: true,
+      code: null,
+      message: 'wrote, read back and deleted a probe object under s3://lake/chain',
+    })
     // milliseconds of the probe itself: a whole number within the request that carried it
-    expect(Number.isInteger(testDestination.latencyMs) && testDestination.latencyMs >= 0 && testDestination.latencyMs <= Math.ceil(roundTrip)).toBe(true)
+    expect(
+      Number.isInteger(testDestination.latencyMs) && testDestination.latencyMs >= 0 && testDestination.latencyMs <= Math.ceil(roundTrip),
+    ).toBe(true)
     expect(await s3.list('lake', 'chain/')).toEqual([])
   })
 
   it('shows static keys by id only', async () => {
     const { createDestination } = await h.gql(CreateDestination, {
-      input: { name: 's3-static', kind: 'S3', s3: { bucket: 'lake', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, secretAccessKey: SUITE_SECRET } },
+      input: {
+        name: 's3-static',
+        kind: 'S3',
+        s3: { bucket: 'lake', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, secretAccessKey: SUITE_SECRET },
+      },
     })
-    expect(createDestination).toMatchObject({ uri: 's3://lake', hasCredentials: true, s3: { accessKeyId: S3RVER_KEY_ID, usesDefaultCredentials: false } })
+    expect(createDestination).toMatchObject({
+      uri: 's3://lake',
+      hasCredentials: true,
+      s3: { accessKeyId: S3RVER_KEY_ID, usesDefaultCredentials: false },
+    })
     expect((await h.gql(TestDestination, { id: createDestination.id })).testDestination).toMatchObject({ ok: true, code: null })
     expect(h.responses.filter((r) => r.includes(SUITE_SECRET))).toEqual([])
   })

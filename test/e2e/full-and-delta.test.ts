@@ -14,9 +14,17 @@ async function simulatorRows(h: Harness): Promise<LakeRow[]> {
 
 /** The delta rows SAP must deliver for these changes, in order (ABR: before and after images). */
 function expectedDeltaRows(changes: ChangeRef[]): LakeRow[] {
-  const row = (image: SapRow | null, mode: string, counter: string) => ({ ...pick(expectedLakeRow(image!), BUSINESS), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+  const row = (image: SapRow | null, mode: string, counter: string) => ({
+    ...pick(expectedLakeRow(image!), BUSINESS),
+    ODQ_CHANGEMODE: mode,
+    ODQ_ENTITYCNTR: counter,
+  })
   return changes.flatMap((c) =>
-    c.mode === 'C' ? [row(c.after, 'C', '1')] : c.mode === 'U' ? [row(c.before, 'U', '-1'), row(c.after, 'U', '1')] : [row(c.before, 'D', '-1')],
+    c.mode === 'C'
+      ? [row(c.after, 'C', '1')]
+      : c.mode === 'U'
+        ? [row(c.before, 'U', '-1'), row(c.after, 'U', '1')]
+        : [row(c.before, 'D', '-1')],
   )
 }
 
@@ -36,13 +44,39 @@ describe('a FULL pipeline', () => {
   it('loads every row with exact SAP types, value for value', async () => {
     const { pipelineId } = await h.createPipeline({ mode: 'FULL', pageSize: 100 })
     const run = await h.run(pipelineId)
-    expect(run).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', extractionMode: 'FULL', trigger: 'API', rowsExtracted: '730', rowsWritten: '730', changeCounts: null, deltaTokenIn: null, deltaTokenOut: null, error: null })
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      stage: 'DONE',
+      extractionMode: 'FULL',
+      trigger: 'API',
+      rowsExtracted: '730',
+      rowsWritten: '730',
+      changeCounts: null,
+      deltaTokenIn: null,
+      deltaTokenOut: null,
+      error: null,
+    })
     expect(run.filesWritten).toBeGreaterThanOrEqual(1)
 
     const { manifest, rows, types } = await readRun(run.manifestUri!)
-    expect(manifest).toMatchObject({ runId: run.id, rows: 730, extractionMode: 'FULL', deltaTokenIn: null, deltaTokenOut: null, changeCounts: null })
+    expect(manifest).toMatchObject({
+      runId: run.id,
+      rows: 730,
+      extractionMode: 'FULL',
+      deltaTokenIn: null,
+      deltaTokenOut: null,
+      changeCounts: null,
+    })
     expect(Number(run.bytesWritten)).toBe(manifest.files.reduce((n, f) => n + f.bytes, 0))
-    expect(types).toMatchObject({ VBELN: 'VARCHAR', POSNR: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)', ODQ_ENTITYCNTR: 'DECIMAL(37,0)' })
+    expect(types).toMatchObject({
+      VBELN: 'VARCHAR',
+      POSNR: 'VARCHAR',
+      ERDAT: 'DATE',
+      ERZET: 'TIME',
+      NETWR: 'DECIMAL(15,2)',
+      KWMENG: 'DECIMAL(13,3)',
+      ODQ_ENTITYCNTR: 'DECIMAL(37,0)',
+    })
 
     const expected = await simulatorRows(h)
     expect(rows.map((r) => pick(r, BUSINESS))).toEqual(expected.map((r) => pick(r, BUSINESS)))
@@ -70,7 +104,13 @@ describe('a DELTA pipeline', () => {
 
   it('initialises: the snapshot, then a stored token', async () => {
     const run = await h.run(pipelineId)
-    expect(run).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '420', deltaTokenIn: null, changeCounts: null })
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      extractionMode: 'DELTA_INIT',
+      rowsWritten: '420',
+      deltaTokenIn: null,
+      changeCounts: null,
+    })
     expect(run.deltaTokenOut).toMatch(/^D\d{14}_\d{9}$/)
     const { rows, manifest } = await readRun(run.manifestUri!)
     expect(manifest.deltaTokenOut).toBe(run.deltaTokenOut)
@@ -119,7 +159,15 @@ describe('a DELTA pipeline', () => {
   it('returns an empty delta with the same token when nothing changed', async () => {
     const before = (await h.gql(PipelineState, { id: pipelineId })).pipeline!.deltaState!.token
     const run = await h.run(pipelineId)
-    expect(run).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', rowsWritten: '0', filesWritten: 0, deltaTokenIn: before, deltaTokenOut: before, changeCounts: { created: '0', updated: '0', deleted: '0' } })
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      extractionMode: 'DELTA',
+      rowsWritten: '0',
+      filesWritten: 0,
+      deltaTokenIn: before,
+      deltaTokenOut: before,
+      changeCounts: { created: '0', updated: '0', deleted: '0' },
+    })
     const { manifest } = await readRun(run.manifestUri!)
     expect(manifest).toMatchObject({ rows: 0, files: [] })
   })
@@ -145,11 +193,25 @@ describe('a master-data (AttrOf) set', () => {
 
     const changes = [...h.sim.admin.insert(MATERIALS, 4), ...h.sim.admin.update(MATERIALS, 3), ...h.sim.admin.delete(MATERIALS, 2)]
     const delta = await h.run(pipelineId)
-    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '4', updated: '3', deleted: '2' } })
-    const image = (r: SapRow | null, mode: string, counter: string) => ({ ...pick(expectedLakeRow(r!), fields), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+    expect(delta).toMatchObject({
+      status: 'SUCCEEDED',
+      extractionMode: 'DELTA',
+      changeCounts: { created: '4', updated: '3', deleted: '2' },
+    })
+    const image = (r: SapRow | null, mode: string, counter: string) => ({
+      ...pick(expectedLakeRow(r!), fields),
+      ODQ_CHANGEMODE: mode,
+      ODQ_ENTITYCNTR: counter,
+    })
     const expectedDelta = changes.flatMap((c) =>
-      c.mode === 'C' ? [image(c.after, 'C', '1')] : c.mode === 'U' ? [image(c.before, 'U', '-1'), image(c.after, 'U', '1')] : [image(c.before, 'D', '-1')],
+      c.mode === 'C'
+        ? [image(c.after, 'C', '1')]
+        : c.mode === 'U'
+          ? [image(c.before, 'U', '-1'), image(c.after, 'U', '1')]
+          : [image(c.before, 'D', '-1')],
     )
-    expect((await readRun(delta.manifestUri!)).rows.map((r) => pick(r, [...fields, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(expectedDelta)
+    expect((await readRun(delta.manifestUri!)).rows.map((r) => pick(r, [...fields, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(
+      expectedDelta,
+    )
   })
 })

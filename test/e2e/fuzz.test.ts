@@ -31,7 +31,11 @@ beforeAll(async () => {
   url = `${h.app.url}/graphql`
   await h.createPipeline({ mode: 'FULL' })
   const s3 = await gqlPost(url, h.adminToken, `mutation($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`, {
-    input: { name: 's3', kind: 'S3', s3: { bucket: 'fuzz-lake', region: 'eu-central-1', accessKeyId: 'AKIAFUZZ', secretAccessKey: S3_SECRET } },
+    input: {
+      name: 's3',
+      kind: 'S3',
+      s3: { bucket: 'fuzz-lake', region: 'eu-central-1', accessKeyId: 'AKIAFUZZ', secretAccessKey: S3_SECRET },
+    },
   })
   expect(s3.json?.errors).toBeUndefined()
   viewer = (await h.app.services.tokens.create({ name: 'fuzz-viewer', role: 'VIEWER' })).token
@@ -51,7 +55,9 @@ async function digest(): Promise<string> {
     db.apiToken.findMany({ orderBy: { id: 'asc' }, select: { id: true, name: true, role: true, tokenHash: true, revokedAt: true } }),
     db.auditEvent.count(),
   ])
-  return createHash('sha256').update(JSON.stringify(rows, (_, v) => (typeof v === 'bigint' ? String(v) : v))).digest('hex')
+  return createHash('sha256')
+    .update(JSON.stringify(rows, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
+    .digest('hex')
 }
 
 function assertClean(text: string, what: string) {
@@ -61,13 +67,87 @@ function assertClean(text: string, what: string) {
 
 // --- documents ---------------------------------------------------------------------------------
 
-const NAMES = ['connections', 'connection', 'destinations', 'destination', 'pipelines', 'pipeline', 'runs', 'run', 'apiTokens', 'auditEvents',
-  'runProgress', 'runUpdates', 'createConnection', 'deleteConnection', 'runPipeline', 'cancelRun', 'createApiToken', 'revokeApiToken',
-  'id', 'name', 'uri', 'edges', 'node', 'events', 'odataConfig', 'serviceUrl', 'hasPassword', 'totalCount', 'pageInfo', 'lastRun',
-  'deltaState', 'token', 'status', '__schema', '__type', '__typename', 'types', 'fields', 'ofType', 'input', 'first', 'after']
-const PUNCT = ['{', '}', '(', ')', ':', '$x', '$id', '...', 'fragment F on Query', '...F', 'on', '@skip(if: true)', '@include(if: $x)', '"s"',
-  '"""block"""', '1', '-1e999', '9007199254740993', 'null', 'true', '[', ']', ',', '#', '\u0000', '\uFFFF', 'query', 'mutation',
-  'subscription', '!', '=', '|', '&', 'a:', 'x'.repeat(300)]
+const NAMES = [
+  'connections',
+  'connection',
+  'destinations',
+  'destination',
+  'pipelines',
+  'pipeline',
+  'runs',
+  'run',
+  'apiTokens',
+  'auditEvents',
+  'runProgress',
+  'runUpdates',
+  'createConnection',
+  'deleteConnection',
+  'runPipeline',
+  'cancelRun',
+  'createApiToken',
+  'revokeApiToken',
+  'id',
+  'name',
+  'uri',
+  'edges',
+  'node',
+  'events',
+  'odataConfig',
+  'serviceUrl',
+  'hasPassword',
+  'totalCount',
+  'pageInfo',
+  'lastRun',
+  'deltaState',
+  'token',
+  'status',
+  '__schema',
+  '__type',
+  '__typename',
+  'types',
+  'fields',
+  'ofType',
+  'input',
+  'first',
+  'after',
+]
+const PUNCT = [
+  '{',
+  '}',
+  '(',
+  ')',
+  ':',
+  '$x',
+  '$id',
+  '...',
+  'fragment F on Query',
+  '...F',
+  'on',
+  '@skip(if: true)',
+  '@include(if: $x)',
+  '"s"',
+  '"""block"""',
+  '1',
+  '-1e999',
+  '9007199254740993',
+  'null',
+  'true',
+  '[',
+  ']',
+  ',',
+  '#',
+  '\u0000',
+  '\uFFFF',
+  'query',
+  'mutation',
+  'subscription',
+  '!',
+  '=',
+  '|',
+  '&',
+  'a:',
+  'x'.repeat(300),
+]
 const token = fc.oneof(fc.constantFrom(...NAMES, ...PUNCT), fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 4 }))
 /** Token soup: mostly unparsable, sometimes a valid operation by accident. */
 const soup = fc.array(token, { maxLength: 80 }).map((t) => t.join(' '))
@@ -79,14 +159,35 @@ const selection: fc.Arbitrary<string> = fc.letrec<{ sel: string }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     fc.constantFrom(...READ_FIELDS),
     fc
-      .tuple(fc.option(fc.constantFrom('a', 'b', 'c')), fc.constantFrom(...NAMES), fc.option(fc.constantFrom('(first: 3)', '(first: -1)', '(first: 100000)', '(id: "x")', '(id: $id)', '(after: "zz")', '(first: $x)', '(runId: 1.5)')), fc.array(tie('sel'), { minLength: 1, maxLength: 4 }))
+      .tuple(
+        fc.option(fc.constantFrom('a', 'b', 'c')),
+        fc.constantFrom(...NAMES),
+        fc.option(
+          fc.constantFrom(
+            '(first: 3)',
+            '(first: -1)',
+            '(first: 100000)',
+            '(id: "x")',
+            '(id: $id)',
+            '(after: "zz")',
+            '(first: $x)',
+            '(runId: 1.5)',
+          ),
+        ),
+        fc.array(tie('sel'), { minLength: 1, maxLength: 4 }),
+      )
       .map(([alias, f, args, sub]) => `${alias ? alias + ': ' : ''}${f}${args ?? ''} { ${sub.join(' ')} }`),
   ),
 })).sel
-const readDoc = fc.tuple(fc.array(selection, { minLength: 1, maxLength: 5 }), fc.boolean()).map(
-  ([sels, vars]) => `query Q${vars ? '($x: Int, $id: ID)' : ''} { ${sels.join(' ')} }`,
+const readDoc = fc
+  .tuple(fc.array(selection, { minLength: 1, maxLength: 5 }), fc.boolean())
+  .map(([sels, vars]) => `query Q${vars ? '($x: Int, $id: ID)' : ''} { ${sels.join(' ')} }`)
+const variables = fc.option(
+  fc.dictionary(fc.constantFrom('x', 'id', 'input', 'first', 'n', '__proto__', 'constructor'), fc.jsonValue({ maxDepth: 3 }), {
+    maxKeys: 4,
+  }),
+  { nil: undefined },
 )
-const variables = fc.option(fc.dictionary(fc.constantFrom('x', 'id', 'input', 'first', 'n', '__proto__', 'constructor'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), { nil: undefined })
 
 type Caller = 'none' | 'bad' | 'viewer' | 'admin'
 const auth = (c: Caller): Record<string, string> =>
@@ -94,11 +195,33 @@ const auth = (c: Caller): Record<string, string> =>
 
 /** One HTTP request: a body and headers, and who sends it. Only read-only documents go out as ADMIN. */
 const httpCase = fc.oneof(
-  fc.record({ caller: fc.constantFrom<Caller>('none', 'bad', 'viewer'), body: fc.record({ query: soup, variables }).map((b) => JSON.stringify(b)), type: fc.constant('application/json') }),
-  fc.record({ caller: fc.constantFrom<Caller>('viewer', 'admin'), body: fc.record({ query: readDoc, variables, operationName: fc.option(fc.constantFrom('Q', 'Nope', ''), { nil: undefined }) }).map((b) => JSON.stringify(b)), type: fc.constant('application/json') }),
-  fc.record({ caller: fc.constantFrom<Caller>('viewer', 'admin'), body: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), type: fc.constant('application/json') }),
-  fc.record({ caller: fc.constantFrom<Caller>('viewer', 'admin'), body: fc.string({ maxLength: 200 }), type: fc.constant('application/json') }),
-  fc.record({ caller: fc.constantFrom<Caller>('none', 'viewer', 'admin'), body: soup, type: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/graphql', '') }),
+  fc.record({
+    caller: fc.constantFrom<Caller>('none', 'bad', 'viewer'),
+    body: fc.record({ query: soup, variables }).map((b) => JSON.stringify(b)),
+    type: fc.constant('application/json'),
+  }),
+  fc.record({
+    caller: fc.constantFrom<Caller>('viewer', 'admin'),
+    body: fc
+      .record({ query: readDoc, variables, operationName: fc.option(fc.constantFrom('Q', 'Nope', ''), { nil: undefined }) })
+      .map((b) => JSON.stringify(b)),
+    type: fc.constant('application/json'),
+  }),
+  fc.record({
+    caller: fc.constantFrom<Caller>('viewer', 'admin'),
+    body: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    type: fc.constant('application/json'),
+  }),
+  fc.record({
+    caller: fc.constantFrom<Caller>('viewer', 'admin'),
+    body: fc.string({ maxLength: 200 }),
+    type: fc.constant('application/json'),
+  }),
+  fc.record({
+    caller: fc.constantFrom<Caller>('none', 'viewer', 'admin'),
+    body: soup,
+    type: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/graphql', ''),
+  }),
 )
 
 it('survives a few thousand random HTTP requests: no 5xx, no trace, no secret, nothing changed', async () => {
@@ -120,14 +243,30 @@ it('survives a few thousand random HTTP requests: no 5xx, no trace, no secret, n
 // --- websocket frames ---------------------------------------------------------------------------
 
 const message = fc.oneof(
-  fc.record({ type: fc.constant('subscribe'), id: fc.oneof(fc.string({ maxLength: 5 }), fc.integer()), payload: fc.record({ query: fc.oneof(soup, readDoc), variables }) }).map((m) => JSON.stringify(m)),
-  fc.record({ type: fc.constantFrom('connection_init', 'complete', 'next', 'error', 'pong', 'unknown', ''), id: fc.option(fc.string({ maxLength: 5 })), payload: fc.jsonValue({ maxDepth: 2 }) }).map((m) => JSON.stringify(m)),
+  fc
+    .record({
+      type: fc.constant('subscribe'),
+      id: fc.oneof(fc.string({ maxLength: 5 }), fc.integer()),
+      payload: fc.record({ query: fc.oneof(soup, readDoc), variables }),
+    })
+    .map((m) => JSON.stringify(m)),
+  fc
+    .record({
+      type: fc.constantFrom('connection_init', 'complete', 'next', 'error', 'pong', 'unknown', ''),
+      id: fc.option(fc.string({ maxLength: 5 })),
+      payload: fc.jsonValue({ maxDepth: 2 }),
+    })
+    .map((m) => JSON.stringify(m)),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 300 }),
   fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
 )
 const socketCase = fc.record({
-  init: fc.oneof(fc.constant(undefined), fc.constantFrom<Caller>('none', 'bad', 'viewer', 'admin').map((c) => ({ ...auth(c) })), fc.jsonValue({ maxDepth: 2 })),
+  init: fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom<Caller>('none', 'bad', 'viewer', 'admin').map((c) => ({ ...auth(c) })),
+    fc.jsonValue({ maxDepth: 2 }),
+  ),
   frames: fc.array(message, { maxLength: 6 }),
 })
 
@@ -140,7 +279,15 @@ it('survives random websocket frames: closes cleanly or answers, never a trace o
       for (const f of frames) if (s.socket.readyState === s.socket.OPEN) s.send(f)
       // A ping is answered in order with everything before it, or the socket has closed: no waiting on a clock.
       if (s.socket.readyState === s.socket.OPEN) s.send({ type: 'ping' })
-      const closed = await Promise.race([s.next((m) => m.type === 'pong').then(() => undefined, () => undefined), s.closed])
+      const closed = await Promise.race([
+        s
+          .next((m) => m.type === 'pong')
+          .then(
+            () => undefined,
+            () => undefined,
+          ),
+        s.closed,
+      ])
       if (closed) seen.closes.set(closed.code, (seen.closes.get(closed.code) ?? 0) + 1)
       else await s.close()
       seen.frames += frames.length
@@ -169,5 +316,7 @@ it('is still up, answering, with memory back near its start', async () => {
   expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 * 1024 * 1024)
   const ok = await rawPost(url, JSON.stringify({ query: '{ pipelines { name } }' }), auth('viewer'))
   expect(ok.json?.data).toEqual({ pipelines: [{ name: 'p' }] })
-  console.log(`fuzz: ${seen.http} HTTP requests (statuses ${JSON.stringify(Object.fromEntries(seen.statuses))}), ${seen.frames} websocket frames (closes ${JSON.stringify(Object.fromEntries(seen.closes))})`)
+  console.log(
+    `fuzz: ${seen.http} HTTP requests (statuses ${JSON.stringify(Object.fromEntries(seen.statuses))}), ${seen.frames} websocket frames (closes ${JSON.stringify(Object.fromEntries(seen.closes))})`,
+  )
 })

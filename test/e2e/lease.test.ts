@@ -40,7 +40,13 @@ it('a worker whose run was declared lost by another process stops at its next he
   expect(orchestrator.isRunningHere(runPipeline.id)).toBe(true)
 
   // What another process's sweep writes when it finds the heartbeat stale.
-  const verdict = { status: 'FAILED', activeKey: null, errorCode: 'WORKER_LOST', errorMessage: 'declared lost by another process', errorRetryable: true } as const
+  const verdict = {
+    status: 'FAILED',
+    activeKey: null,
+    errorCode: 'WORKER_LOST',
+    errorMessage: 'declared lost by another process',
+    errorRetryable: true,
+  } as const
   await db.run.update({ where: { id: runPipeline.id }, data: { ...verdict, finishedAt: new Date() } })
 
   // The slow page would hold the run for a minute: only the lost lease can end it this soon.

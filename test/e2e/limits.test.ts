@@ -19,7 +19,11 @@ let url: string
 let statements = 0
 const lines: string[] = []
 beforeAll(async () => {
-  h = await Harness.start({ onQuery: () => statements++, security: { mutationsPerMinute: 3 }, log: createLogger('info', { write: (l: string) => void lines.push(l) }) })
+  h = await Harness.start({
+    onQuery: () => statements++,
+    security: { mutationsPerMinute: 3 },
+    log: createLogger('info', { write: (l: string) => void lines.push(l) }),
+  })
   url = `${h.app.url}/graphql`
   await h.createPipeline({ mode: 'FULL' }).catch(() => undefined) // three mutations: the budget of the admin token is spent here
 })
@@ -32,17 +36,43 @@ function sevenLevels(): string {
   return `{ connections { id name ${q} } }`
 }
 const manyAliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: connections { id }`).join(' ')} }`
-const RUN_FIELDS = 'id status stage extractionMode trigger rowsExtracted rowsWritten filesWritten bytesWritten deltaTokenIn deltaTokenOut manifestUri cancelRequested attempt notBefore queuedAt startedAt finishedAt'
+const RUN_FIELDS =
+  'id status stage extractionMode trigger rowsExtracted rowsWritten filesWritten bytesWritten deltaTokenIn deltaTokenOut manifestUri cancelRequested attempt notBefore queuedAt startedAt finishedAt'
 
 const HOSTILE: Array<[string, string, Record<string, unknown> | undefined, string]> = [
   ['seven levels of nested lists', sevenLevels(), undefined, 'maxDepth'],
   ['5,000 aliases', manyAliases(5000), undefined, 'maxTokens'],
   ['16 aliases', manyAliases(16), undefined, 'maxAliases'],
-  ['a page of 1,000 runs with 1,000 events each (literal)', `{ runs(first: 1000) { edges { node { id events(first: 1000) { edges { node { id message } } } } } } }`, undefined, 'maxCost'],
-  ['the same through variables', `query($n: Int) { runs(first: $n) { edges { node { id events(first: $n) { edges { node { id message } } } } } } }`, { n: 1000 }, 'maxCost'],
-  ['nested unpaged lists within the depth limit', `{ connections { pipelines { connection { pipelines { connection { pipelines { id } } } } } } }`, undefined, 'maxCost'],
-  ['400 fields in 15 aliases', `{ ${Array.from({ length: 15 }, (_, i) => `r${i}: runs(first: 1) { edges { node { ${RUN_FIELDS} pipeline { id name } } } }`).join(' ')} }`, undefined, 'maxFields'],
-  ['21 directives', `{ connections { id ${Array.from({ length: 21 }, () => '__typename @include(if: true)').join(' ')} } }`, undefined, 'maxDirectives'],
+  [
+    'a page of 1,000 runs with 1,000 events each (literal)',
+    `{ runs(first: 1000) { edges { node { id events(first: 1000) { edges { node { id message } } } } } } }`,
+    undefined,
+    'maxCost',
+  ],
+  [
+    'the same through variables',
+    `query($n: Int) { runs(first: $n) { edges { node { id events(first: $n) { edges { node { id message } } } } } } }`,
+    { n: 1000 },
+    'maxCost',
+  ],
+  [
+    'nested unpaged lists within the depth limit',
+    `{ connections { pipelines { connection { pipelines { connection { pipelines { id } } } } } } }`,
+    undefined,
+    'maxCost',
+  ],
+  [
+    '400 fields in 15 aliases',
+    `{ ${Array.from({ length: 15 }, (_, i) => `r${i}: runs(first: 1) { edges { node { ${RUN_FIELDS} pipeline { id name } } } }`).join(' ')} }`,
+    undefined,
+    'maxFields',
+  ],
+  [
+    '21 directives',
+    `{ connections { id ${Array.from({ length: 21 }, () => '__typename @include(if: true)').join(' ')} } }`,
+    undefined,
+    'maxDirectives',
+  ],
 ]
 
 describe.each(['http', 'ws'] as const)('over %s', (transport) => {
@@ -68,7 +98,9 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
 
   it('rate-limits mutations per token with RATE_LIMITED, before running them', async () => {
     const before = await h.app.services.db.destination.count()
-    const r = await send(`mutation { createDestination(input: { name: "over-${transport}", kind: LOCAL, local: { path: "/tmp/over" } }) { id } }`)
+    const r = await send(
+      `mutation { createDestination(input: { name: "over-${transport}", kind: LOCAL, local: { path: "/tmp/over" } }) { id } }`,
+    )
     expect(r.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED' })
     expect(await h.app.services.db.destination.count()).toBe(before)
     // Queries are not counted against the budget.
@@ -77,7 +109,9 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
 })
 
 it('gives each token its own mutation budget', async () => {
-  const created = await rawPost(url, JSON.stringify({ query: 'mutation { createApiToken(name: "fresh", role: OPERATOR) { token } }' }), { authorization: `Bearer ${h.adminToken}` })
+  const created = await rawPost(url, JSON.stringify({ query: 'mutation { createApiToken(name: "fresh", role: OPERATOR) { token } }' }), {
+    authorization: `Bearer ${h.adminToken}`,
+  })
   expect(created.json?.errors?.[0].extensions?.code).toBe('RATE_LIMITED') // the admin's budget is spent
   const fresh = await h.app.services.tokens.create({ name: 'fresh', role: 'OPERATOR' })
   const r = await gqlPost(url, fresh.token, 'mutation { cancelRun(id: "nope") { id } }')
@@ -91,7 +125,13 @@ it('still answers what the project itself sends: the bench query, the harness ru
     `{ runs(first: 50) { totalCount edges { node { id status rowsWritten pipeline { name connection { name protocol } } } } } }`,
     `query($id: ID!) { run(id: $id) { id status stage extractionMode trigger rowsExtracted rowsWritten filesWritten bytesWritten changeCounts { created updated deleted } deltaTokenIn deltaTokenOut manifestUri error { code message retryable } queuedAt startedAt finishedAt pipeline { id deltaState { token recoveryPending } } } }`,
     `{ pipelines { id name connection { id name odataConfig { serviceUrl hasPassword } pipelines { id } } destination { id uri } runs(first: 5) { totalCount edges { node { id events(first: 10) { edges { node { id message } } } } } } lastRun { id } } }`,
-    getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }),
+    getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+    }),
   ]
   for (const q of legit) {
     const r = await gqlPost(url, h.adminToken, q, { id: 'x' })
@@ -104,7 +144,8 @@ it('keeps memory flat under a stream of hostile queries', async () => {
   for (let i = 0; i < 20; i++) await gqlPost(url, h.adminToken, query)
   gc()
   const start = process.memoryUsage().heapUsed
-  for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 20 }, () => gqlPost(url, h.adminToken, round % 2 ? query : manyAliases(5000))))
+  for (let round = 0; round < 10; round++)
+    await Promise.all(Array.from({ length: 20 }, () => gqlPost(url, h.adminToken, round % 2 ? query : manyAliases(5000))))
   gc()
   expect(process.memoryUsage().heapUsed - start).toBeLessThan(20 * 1024 * 1024)
   expect((await gqlPost(url, h.adminToken, '{ connections { id } }')).status).toBe(200)
@@ -120,7 +161,13 @@ describe('message size', () => {
     const printed = vi.spyOn(console, 'error')
     const before = lines.length
     try {
-      s.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ connections { id } }', variables: { pad: 'x'.repeat(1024 * 1024) } } }))
+      s.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: '{ connections { id } }', variables: { pad: 'x'.repeat(1024 * 1024) } },
+        }),
+      )
       expect((await s.closed).code).toBe(1009)
       // Said once, in the JSON log, as the client's doing; nothing on stderr (graphql-ws printed a RangeError's stack there).
       expect(printed).not.toHaveBeenCalled()
@@ -128,7 +175,11 @@ describe('message size', () => {
       printed.mockRestore()
     }
     expect(lines.slice(before).map((l) => JSON.parse(l))).toEqual([
-      expect.objectContaining({ level: 30, msg: 'websocket closed: the client broke the protocol', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' }),
+      expect.objectContaining({
+        level: 30,
+        msg: 'websocket closed: the client broke the protocol',
+        code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      }),
     ])
     // The service is unharmed.
     expect((await gqlPost(url, h.adminToken, '{ connections { id } }')).status).toBe(200)

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { graphql } from '../gql/index.js'
 import { Harness, type HarnessOptions } from '../helpers/harness.js'
 
-const CreateDestination = graphql(`mutation LrCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id uri } }`)
+const CreateDestination = graphql(
+  `mutation LrCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id uri } }`,
+)
 const TestDestination = graphql(`mutation LrTestDestination($id: ID!) { testDestination(id: $id) { ok code message } }`)
 
 /**
@@ -38,7 +40,14 @@ describe.each(['http', 'ws'] as const)('createDestination over %s', (via) => {
     await start()
     const root = h!.db.dataDir
     const climbing = join(root, '..', '..', relative('/', outside), 'climbed')
-    for (const path of ['/etc', '/root/lake', '/etc/cron.d', climbing, join(outside, 'new-folder'), relative(process.cwd(), join(outside, 'relative'))]) {
+    for (const path of [
+      '/etc',
+      '/root/lake',
+      '/etc/cron.d',
+      climbing,
+      join(outside, 'new-folder'),
+      relative(process.cwd(), join(outside, 'relative')),
+    ]) {
       const r = await create(via, path)
       expect([path, r.errors?.[0]?.extensions]).toEqual([path, { code: 'BAD_USER_INPUT', field: 'local.path' }])
       expect(r.errors![0].message).toBe(`local.path: must be inside one of the folders LOCAL_ROOTS allows (${root}); symlinks are followed`)
@@ -49,7 +58,11 @@ describe.each(['http', 'ws'] as const)('createDestination over %s', (via) => {
   it('answers the same whether the outside path exists, is a file or is missing (no existence oracle)', async () => {
     await start()
     await writeFile(join(outside, 'a-file'), 'x')
-    const answers = await Promise.all([join(outside, 'a-file'), join(outside, 'a-file', 'below'), join(outside, 'missing'), '/etc/passwd', '/etc/no-such-thing'].map(async (p) => (await create(via, p)).errors?.[0]))
+    const answers = await Promise.all(
+      [join(outside, 'a-file'), join(outside, 'a-file', 'below'), join(outside, 'missing'), '/etc/passwd', '/etc/no-such-thing'].map(
+        async (p) => (await create(via, p)).errors?.[0],
+      ),
+    )
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1)
   })
 
@@ -69,13 +82,20 @@ describe('at run time', () => {
   it('a destination folder replaced by a symlink to outside after it was saved: the run fails, nothing is written outside', async () => {
     await start()
     const lake = join(h!.db.dataDir, 'lake-rt')
-    const { pipelineId, destinationId } = await h!.createPipeline({ name: 'rt', mode: 'FULL', destination: { kind: 'LOCAL', local: { path: lake } } })
+    const { pipelineId, destinationId } = await h!.createPipeline({
+      name: 'rt',
+      mode: 'FULL',
+      destination: { kind: 'LOCAL', local: { path: lake } },
+    })
     expect((await h!.run(pipelineId)).status).toBe('SUCCEEDED')
 
     await rm(lake, { recursive: true })
     await symlink(outside, lake)
     const run = await h!.run(pipelineId)
-    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'DESTINATION_AUTH', retryable: false, message: expect.stringContaining('outside the folders LOCAL_ROOTS allows') } })
+    expect(run).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'DESTINATION_AUTH', retryable: false, message: expect.stringContaining('outside the folders LOCAL_ROOTS allows') },
+    })
     expect((await h!.gql(TestDestination, { id: destinationId })).testDestination).toMatchObject({ ok: false, code: 'DESTINATION_AUTH' })
     expect(await readdir(outside)).toEqual([])
   })

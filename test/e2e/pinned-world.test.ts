@@ -24,9 +24,15 @@ const UpdatePipeline = graphql(`
 const UpdateDestination = graphql(`
   mutation PinnedUpdateDestination($id: ID!, $input: UpdateDestinationInput!) { updateDestination(id: $id, input: $input) { id uri } }
 `)
-const UpdateConnection = graphql(`mutation PinnedUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id } }`)
-const CreateDestination = graphql(`mutation PinnedCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
-const ResetDelta = graphql(`mutation PinnedResetDelta($id: ID!, $force: Boolean) { resetDelta(pipelineId: $id, force: $force) { id deltaState { token } } }`)
+const UpdateConnection = graphql(
+  `mutation PinnedUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id } }`,
+)
+const CreateDestination = graphql(
+  `mutation PinnedCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`,
+)
+const ResetDelta = graphql(
+  `mutation PinnedResetDelta($id: ID!, $force: Boolean) { resetDelta(pipelineId: $id, force: $force) { id deltaState { token } } }`,
+)
 const DeletePipeline = graphql(`mutation PinnedDeletePipeline($id: ID!) { deletePipeline(id: $id) }`)
 const Progress = graphql(`subscription PinnedProgress($runId: ID!) { runProgress(runId: $runId) { status stage rowsExtracted } }`)
 
@@ -106,10 +112,18 @@ describe('the SAP identity and the concurrent changes of a DELTA pipeline', () =
   it('a change based on an outdated read of the pipeline is refused instead of undoing another one', async () => {
     h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 30 } } })
     proxy = await FaultProxy.start(() => Number(new URL(h!.sim.serviceUrl).port))
-    const { pipelineId } = await h.createPipeline({ name: 'stale', mode: 'FULL', pageSize: 10, serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname })
+    const { pipelineId } = await h.createPipeline({
+      name: 'stale',
+      mode: 'FULL',
+      pageSize: 10,
+      serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname,
+    })
     // Change A (a new filter) waits for SAP's metadata to be checked; change B (a rename) lands meanwhile.
     const metadata = proxy.holdAnswer((r) => r.path.endsWith('/$metadata'))
-    const a = h.request(UpdatePipeline, { id: pipelineId, input: { source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter: "VBELN le '0000000002'" } } })
+    const a = h.request(UpdatePipeline, {
+      id: pipelineId,
+      input: { source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter: "VBELN le '0000000002'" } },
+    })
     await metadata.arrived
     await h.gql(UpdatePipeline, { id: pipelineId, input: { name: 'renamed' } })
     metadata.release()
@@ -134,11 +148,19 @@ describe('a run finishes where it started writing', () => {
       db.run.update({
         where: { id: done.id },
         data: {
-          status: 'RUNNING', stage: keepManifest ? 'COMMITTING' : 'UPLOADING', activeKey: pipelineId, finishedAt: null, manifestUri: null,
-          uncommittedPrefix: relative(harness.lakeDir, dir), heartbeatAt: new Date(0),
+          status: 'RUNNING',
+          stage: keepManifest ? 'COMMITTING' : 'UPLOADING',
+          activeKey: pipelineId,
+          finishedAt: null,
+          manifestUri: null,
+          uncommittedPrefix: relative(harness.lakeDir, dir),
+          heartbeatAt: new Date(0),
         },
       }),
-      db.deltaState.update({ where: { pipelineId }, data: { deltaLink: before.deltaLink, token: before.token, lastCommittedRunId: before.lastCommittedRunId, pendingRunId: done.id } }),
+      db.deltaState.update({
+        where: { pipelineId },
+        data: { deltaLink: before.deltaLink, token: before.token, lastCommittedRunId: before.lastCommittedRunId, pendingRunId: done.id },
+      }),
     ])
     return { run: done, dir, changes: changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}/C`) }
   }
@@ -151,7 +173,9 @@ describe('a run finishes where it started writing', () => {
     const lost = await lostDelta(h, pipelineId, false)
     expect(existsSync(join(lost.dir, 'part-00000.parquet'))).toBe(true)
 
-    const { createDestination } = await h.gql(CreateDestination, { input: { name: 'elsewhere', kind: 'LOCAL', local: { path: join(h.db.dataDir, 'lake2') } } })
+    const { createDestination } = await h.gql(CreateDestination, {
+      input: { name: 'elsewhere', kind: 'LOCAL', local: { path: join(h.db.dataDir, 'lake2') } },
+    })
     await h.gql(UpdatePipeline, { id: pipelineId, input: { destinationId: createDestination.id } })
     await orchestrator.sweepLostRuns()
     const retry = await db.run.findFirstOrThrow({ where: { pipelineId, trigger: 'RETRY' } })
@@ -233,7 +257,12 @@ describe("a delta subscription that is not the pipeline's", () => {
     expect(await h.run(prod)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT' })
 
     const refused = await h2.run(test)
-    expect(refused).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA_INIT', manifestUri: null, error: { code: 'SUBSCRIPTION_IN_USE', retryable: false } })
+    expect(refused).toMatchObject({
+      status: 'FAILED',
+      extractionMode: 'DELTA_INIT',
+      manifestUri: null,
+      error: { code: 'SUBSCRIPTION_IN_USE', retryable: false },
+    })
     expect(refused.error!.message).toContain(`SAP user DEMO already holds a delta subscription on ${SALES_ITEMS}`)
     expect(refused.error!.message).toMatch(/takeover/)
     expect(await h2.app.services.db.run.count({ where: { pipelineId: test } })).toBe(1) // not retried
@@ -271,7 +300,11 @@ describe("a delta subscription that is not the pipeline's", () => {
   it('a subscription a forced resetDelta left in SAP is refused at the next DELTA_INIT until taken over', async () => {
     h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 20 } } })
     proxy = await FaultProxy.start(() => Number(new URL(h!.sim.serviceUrl).port))
-    const { pipelineId } = await h.createPipeline({ name: 'forced', pageSize: 20, serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname })
+    const { pipelineId } = await h.createPipeline({
+      name: 'forced',
+      pageSize: 20,
+      serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname,
+    })
     expect((await h.run(pipelineId)).status).toBe('SUCCEEDED')
     proxy.inject('503', (r) => r.path.includes('/TerminateDeltasFor'), 'every') // SAP cannot be told
     expect((await h.gql(ResetDelta, { id: pipelineId, force: true })).resetDelta.deltaState).toBeNull()

@@ -33,7 +33,13 @@ describe('live progress', () => {
 
   it('runPipeline returns the QUEUED run at once; runProgress sends a snapshot, then every stage in order and growing counters, then completes', async () => {
     const { runPipeline: run } = await h.gql(RunPipeline, { id: pipelineId })
-    expect(run).toMatchObject({ status: 'QUEUED', stage: 'QUEUED', extractionMode: 'DELTA_INIT', rowsExtracted: '0', pipeline: { id: pipelineId, name: 'p' } })
+    expect(run).toMatchObject({
+      status: 'QUEUED',
+      stage: 'QUEUED',
+      extractionMode: 'DELTA_INIT',
+      rowsExtracted: '0',
+      pipeline: { id: pipelineId, name: 'p' },
+    })
 
     const messages = []
     for await (const msg of h.subscribe(RunProgress, { runId: run.id })) messages.push(msg.data!.runProgress)
@@ -54,7 +60,7 @@ describe('live progress', () => {
     expect(messages.every((m) => !Number.isNaN(Date.parse(m.at)))).toBe(true)
   })
 
-  it('runUpdates streams every status and stage change of a pipeline\'s runs', async () => {
+  it("runUpdates streams every status and stage change of a pipeline's runs", async () => {
     const updates = h.subscribe(RunUpdates, { pipelineId })
     // The subscription is surely live once it has carried a whole run (websocket set-up is lazy).
     const warmUp = (await h.gql(RunPipeline, { id: pipelineId })).runPipeline
@@ -70,7 +76,15 @@ describe('live progress', () => {
       seen.push(`${u.status}/${u.stage}`)
       if (u.status === 'SUCCEEDED') break
     }
-    expect(seen).toEqual(['QUEUED/QUEUED', 'RUNNING/CONNECTING', 'RUNNING/EXTRACTING', 'RUNNING/TRANSFORMING', 'RUNNING/UPLOADING', 'RUNNING/COMMITTING', 'SUCCEEDED/DONE'])
+    expect(seen).toEqual([
+      'QUEUED/QUEUED',
+      'RUNNING/CONNECTING',
+      'RUNNING/EXTRACTING',
+      'RUNNING/TRANSFORMING',
+      'RUNNING/UPLOADING',
+      'RUNNING/COMMITTING',
+      'SUCCEEDED/DONE',
+    ])
   })
 
   it('on an ended run, runProgress sends one snapshot and completes', async () => {
@@ -85,7 +99,13 @@ describe('live progress', () => {
   it('runProgress on an unknown run is a NOT_FOUND error', async () => {
     const results = []
     for await (const msg of h.subscribe(RunProgress, { runId: 'nope' })) results.push(msg)
-    expect(results).toEqual([{ errors: [expect.objectContaining({ message: 'run nope does not exist', extensions: { code: 'NOT_FOUND', type: 'run', id: 'nope' } })] }])
+    expect(results).toEqual([
+      {
+        errors: [
+          expect.objectContaining({ message: 'run nope does not exist', extensions: { code: 'NOT_FOUND', type: 'run', id: 'nope' } }),
+        ],
+      },
+    ])
   })
 
   it("keeps the run's own log, paged Relay-style", async () => {

@@ -63,7 +63,9 @@ describe('queries', () => {
     const big = await cost(() => h.gql(Nested))
     expect(big.result.pipelines).toHaveLength(5)
     expect(big.result.pipelines.map((p) => p.runs.edges.length)).toEqual([3, 3, 2, 3, 3]) // five, four, one, three, two
-    expect(big.result.pipelines.every((p) => p.runs.edges.every((e) => e.node.pipeline.name === p.name && e.node.events.edges.length === 2))).toBe(true)
+    expect(
+      big.result.pipelines.every((p) => p.runs.edges.every((e) => e.node.pipeline.name === p.name && e.node.events.edges.length === 2)),
+    ).toBe(true)
     expect(big.statements).toBe(small.statements)
     console.log(`nested query: ${big.statements} SQL statements`)
     expect(big.statements).toBeLessThanOrEqual(12)

@@ -38,7 +38,10 @@ describe('recovery after a failed delta', () => {
     h = await Harness.start({
       sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300, variants: { faultEndsRead } },
       // few quick client retries, so the injected fault outlasts them
-      orchestrator: { sources: sapSourceFactory({ retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }), retry: { attempts: 3, baseDelayMs: 60_000 } },
+      orchestrator: {
+        sources: sapSourceFactory({ retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }),
+        retry: { attempts: 3, baseDelayMs: 60_000 },
+      },
     })
     const { pipelineId } = await h.createPipeline({ pageSize: 40 })
     const init = await h.run(pipelineId)
@@ -47,10 +50,19 @@ describe('recovery after a failed delta', () => {
     const changes = [...h.sim.admin.insert(SALES_ITEMS, 50), ...h.sim.admin.update(SALES_ITEMS, 20), ...h.sim.admin.delete(SALES_ITEMS, 10)]
     h.sim.admin.injectFault({ kind: 'http-500', page: 2, read: 'delta', times: 10 })
     const failed = await h.run(pipelineId)
-    expect(failed).toMatchObject({ status: 'FAILED', stage: 'EXTRACTING', extractionMode: 'DELTA', deltaTokenIn: init.deltaTokenOut, manifestUri: null })
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      stage: 'EXTRACTING',
+      extractionMode: 'DELTA',
+      deltaTokenIn: init.deltaTokenOut,
+      manifestUri: null,
+    })
     expect(failed.error).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true })
     expect(Number(failed.rowsExtracted)).toBeGreaterThan(0) // page 1 had arrived: the delta was really fetched
-    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({
+      token: init.deltaTokenOut,
+      recoveryPending: true,
+    })
 
     // More changes happen before the recovery; they must come exactly once too.
     h.sim.admin.clearFaults()
@@ -63,7 +75,10 @@ describe('recovery after a failed delta', () => {
     expect(runPipeline).toMatchObject({ status: 'QUEUED', trigger: 'RETRY', extractionMode: 'RECOVERY' })
     const recovered = await h.waitForRun(runPipeline.id)
     expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut })
-    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: recovered.deltaTokenOut, recoveryPending: false })
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({
+      token: recovered.deltaTokenOut,
+      recoveryPending: false,
+    })
 
     const { rows } = await readRun(recovered.manifestUri!)
     expect(rows.map(changeKey)).toEqual(expectedKeys([...changes, ...later]))
@@ -77,20 +92,27 @@ describe('recovery after a failed delta', () => {
     expect(new Set(delivered).size).toBe(delivered.length)
   })
 
-  it.each([410, 400] as const)('fails at once, without retrying, when SAP says the delta position is gone (HTTP %i)', async (expiredTokenStatus) => {
-    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 50 }, variants: { expiredTokenStatus } } })
-    const { pipelineId } = await h.createPipeline({ pageSize: 40 })
-    const init = await h.run(pipelineId)
-    h.sim.admin.insert(SALES_ITEMS, 3)
-    h.sim.admin.expireTokens(SALES_ITEMS)
-    const run = await h.run(pipelineId)
-    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'DELTA_POSITION_LOST', retryable: false }, deltaTokenIn: init.deltaTokenOut })
-    // never silently re-baselined: the stored position is still the old one, and no retry is queued
-    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState?.token).toBe(init.deltaTokenOut)
-    const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
-    expect(runPipeline.trigger).toBe('API')
-    await h.waitForRun(runPipeline.id)
-  })
+  it.each([410, 400] as const)(
+    'fails at once, without retrying, when SAP says the delta position is gone (HTTP %i)',
+    async (expiredTokenStatus) => {
+      h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 50 }, variants: { expiredTokenStatus } } })
+      const { pipelineId } = await h.createPipeline({ pageSize: 40 })
+      const init = await h.run(pipelineId)
+      h.sim.admin.insert(SALES_ITEMS, 3)
+      h.sim.admin.expireTokens(SALES_ITEMS)
+      const run = await h.run(pipelineId)
+      expect(run).toMatchObject({
+        status: 'FAILED',
+        error: { code: 'DELTA_POSITION_LOST', retryable: false },
+        deltaTokenIn: init.deltaTokenOut,
+      })
+      // never silently re-baselined: the stored position is still the old one, and no retry is queued
+      expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState?.token).toBe(init.deltaTokenOut)
+      const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
+      expect(runPipeline.trigger).toBe('API')
+      await h.waitForRun(runPipeline.id)
+    },
+  )
 })
 
 describe('cancelRun', () => {
@@ -105,18 +127,25 @@ describe('cancelRun', () => {
     h.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'delta', delayMs: 20_000 })
 
     const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
-    for await (const msg of h.subscribe(Progress, { runId: runPipeline.id }))
-      if (Number(msg.data?.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
+    for await (const msg of h.subscribe(Progress, { runId: runPipeline.id })) if (Number(msg.data?.runProgress.rowsExtracted) > 0) break // page 1 is in, page 2 hangs
     const asked = performance.now()
     const { cancelRun } = await h.gql(CancelRun, { id: runPipeline.id })
     // The page it waits on takes 20 s; the promise is "within a second", and in-process it is an abort.
     expect(performance.now() - asked).toBeLessThan(1_000)
     expect(cancelRun).toMatchObject({ status: 'CANCELLED', stage: 'EXTRACTING', error: { code: 'CANCELLED', retryable: false } })
-    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+    expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState).toEqual({
+      token: init.deltaTokenOut,
+      recoveryPending: true,
+    })
 
     await until(() => h.sim.admin.openRequests() === 0)
     const next = await h.run(pipelineId)
-    expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut, changeCounts: { created: '100' } })
+    expect(next).toMatchObject({
+      status: 'SUCCEEDED',
+      extractionMode: 'RECOVERY',
+      deltaTokenIn: init.deltaTokenOut,
+      changeCounts: { created: '100' },
+    })
     expect((await readRun(next.manifestUri!)).rows.map(changeKey)).toEqual(expectedKeys(changes))
   })
 

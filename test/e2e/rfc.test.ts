@@ -21,18 +21,44 @@ const UpdateRfcConnection = graphql(`
   mutation RfcUpdateConnection($id: ID!, $input: UpdateConnectionInput!) { updateConnection(id: $id, input: $input) { id rfcConfig { lang } } }
 `)
 
-type SourceInput = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; fields?: string[]; watermarkField?: string; filter?: string; pageSize?: number }
+type SourceInput = {
+  kind: 'TABLE_RFC' | 'ODP_RFC'
+  table?: string
+  odpContext?: string
+  odpName?: string
+  fields?: string[]
+  watermarkField?: string
+  filter?: string
+  pageSize?: number
+}
 
 /** The service with an RFC connection whose calls reach the RFC simulator (where node-rfc would reach SAP). */
 async function start(opts: RfcSimulatorOptions = {}, rfcPoolSize?: number, log?: Logger) {
   const rfc = await startRfcSimulator(opts)
-  const h = await Harness.start({ log, orchestrator: { sources: sapSourceFactory({ rfcClientFactory: (p) => rfc.createClient(p), rfcPoolSize, rfcRetireIdleMs: 1000, retries: 1, backoffMs: 5, outbound: TEST_OUTBOUND }) } })
+  const h = await Harness.start({
+    log,
+    orchestrator: {
+      sources: sapSourceFactory({
+        rfcClientFactory: (p) => rfc.createClient(p),
+        rfcPoolSize,
+        rfcRetireIdleMs: 1000,
+        retries: 1,
+        backoffMs: 5,
+        outbound: TEST_OUTBOUND,
+      }),
+    },
+  })
   const { createConnection } = await h.gql(CreateRfcConnection, {
-    input: { name: 'erp', protocol: 'RFC', rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' } },
+    input: {
+      name: 'erp',
+      protocol: 'RFC',
+      rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' },
+    },
   })
   const { createDestination } = await h.gql(CreateLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
   const pipeline = async (name: string, mode: 'FULL' | 'DELTA', source: SourceInput) =>
-    (await h.gql(CreatePipeline, { input: { name, mode, connectionId: createConnection.id, destinationId: createDestination.id, source } })).createPipeline.id
+    (await h.gql(CreatePipeline, { input: { name, mode, connectionId: createConnection.id, destinationId: createDestination.id, source } }))
+      .createPipeline.id
   return { rfc, h, pipeline, connectionId: createConnection.id }
 }
 
@@ -41,7 +67,9 @@ function lake(row: SapRow, columns: string[], kinds: Record<string, string>): La
   const out: LakeRow = {}
   for (const c of columns) {
     const v = row[c]
-    if (kinds[c] === 'DATE') out[c] = v === '00000000' || v == null || v === '' ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`
+    if (kinds[c] === 'DATE')
+      out[c] =
+        v === '00000000' || v == null || v === '' ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`
     else if (kinds[c] === 'TIME') out[c] = v == null ? null : `${String(v).slice(0, 2)}:${String(v).slice(2, 4)}:${String(v).slice(4, 6)}`
     else out[c] = v ?? null
   }
@@ -52,11 +80,17 @@ const byKey = (a: LakeRow, b: LakeRow) => `${a.VBELN}${a.POSNR}`.localeCompare(`
 
 /** ODP delta rows the change log implies (§0 change-mode table, before and after images), in change order. */
 function odpDeltaRows(changes: ChangeRef[], columns: string[], kinds: Record<string, string>): LakeRow[] {
-  const image = (row: SapRow, mode: string, counter: string) => ({ ...lake(row, columns, kinds), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+  const image = (row: SapRow, mode: string, counter: string) => ({
+    ...lake(row, columns, kinds),
+    ODQ_CHANGEMODE: mode,
+    ODQ_ENTITYCNTR: counter,
+  })
   return changes.flatMap((c) =>
-    c.mode === 'C' ? [image(c.after!, 'C', '1')]
-    : c.mode === 'D' ? [image(c.before!, 'D', '-1')]
-    : [image(c.before!, 'U', '-1'), image(c.after!, 'U', '1')],
+    c.mode === 'C'
+      ? [image(c.after!, 'C', '1')]
+      : c.mode === 'D'
+        ? [image(c.before!, 'D', '-1')]
+        : [image(c.before!, 'U', '-1'), image(c.after!, 'U', '1')],
   )
 }
 
@@ -68,15 +102,46 @@ afterEach(async () => {
 })
 
 describe('TABLE_RFC (RFC_READ_TABLE)', () => {
-  const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'AEDAT', 'AEZET', 'CHANGED_AT', 'LTEXT']
+  const FIELDS = [
+    'VBELN',
+    'POSNR',
+    'MATNR',
+    'ARKTX',
+    'KUNNR',
+    'ERDAT',
+    'ERZET',
+    'NETWR',
+    'WAERK',
+    'KWMENG',
+    'VRKME',
+    'AEDAT',
+    'AEZET',
+    'CHANGED_AT',
+    'LTEXT',
+  ]
 
   it('loads a table value for value, and follows a change-timestamp watermark for deltas', async () => {
     env = await start({ tables: { ZSD_ITEMS: 730 } })
-    const id = await env.pipeline('items', 'DELTA', { kind: 'TABLE_RFC', table: 'zsd_items', fields: FIELDS, watermarkField: 'changed_at', pageSize: 200 })
+    const id = await env.pipeline('items', 'DELTA', {
+      kind: 'TABLE_RFC',
+      table: 'zsd_items',
+      fields: FIELDS,
+      watermarkField: 'changed_at',
+      pageSize: 200,
+    })
     const init = await env.h.run(id)
     expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '730' })
     const { rows, types } = await readRun(init.manifestUri!)
-    expect(types).toMatchObject({ VBELN: 'VARCHAR', ERDAT: 'DATE', ERZET: 'TIME', NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)', AEDAT: 'DATE', AEZET: 'TIME', LTEXT: 'VARCHAR' })
+    expect(types).toMatchObject({
+      VBELN: 'VARCHAR',
+      ERDAT: 'DATE',
+      ERZET: 'TIME',
+      NETWR: 'DECIMAL(15,2)',
+      KWMENG: 'DECIMAL(13,3)',
+      AEDAT: 'DATE',
+      AEZET: 'TIME',
+      LTEXT: 'VARCHAR',
+    })
     const expected: LakeRow[] = []
     for await (const r of env.rfc.admin.rows('ZSD_ITEMS')) expected.push(lake(r, FIELDS, types))
     expect(rows.map((r) => pick(r, FIELDS)).sort(byKey)).toEqual(expected.sort(byKey))
@@ -149,7 +214,10 @@ describe('RFC connection pool', () => {
     const [a, b] = [await env.pipeline('wide-a', 'FULL', WIDE), await env.pipeline('wide-b', 'FULL', WIDE)]
     const first = env.h.run(a)
     await vi.waitFor(() => expect(env!.rfc.admin.stats().byFunction['RFC_READ_TABLE']).toBeGreaterThan(4), { timeout: 10_000 })
-    await env.h.gql(UpdateRfcConnection, { id: env.connectionId, input: { rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } } })
+    await env.h.gql(UpdateRfcConnection, {
+      id: env.connectionId,
+      input: { rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, lang: 'DE' } },
+    })
     const second = await env.h.run(b) // replaces the source of the connection while the first run still reads
     await expectWideTable(await first)
     await expectWideTable(second)
@@ -160,11 +228,16 @@ describe('RFC connection pool', () => {
     await vi.waitFor(() => expect(env!.rfc.admin.stats().connections.open).toBeLessThanOrEqual(2), { timeout: 10_000 })
   })
 
-  it("each run on a shared RFC connection logs under its own run id, not under the id of the run that opened the pool", async () => {
+  it('each run on a shared RFC connection logs under its own run id, not under the id of the run that opened the pool', async () => {
     const lines: Array<{ msg: string; runId?: string; pipelineId?: string }> = []
     const log = createLogger('debug', { write: (l: string) => void lines.push(JSON.parse(l)) })
     env = await start({ tables: { ZSD_ITEMS: 120 }, odps: { ZSD_ITEMS_CDC: 40 } }, 2, log)
-    const table = await env.pipeline('items', 'FULL', { kind: 'TABLE_RFC', table: 'ZSD_ITEMS', fields: ['VBELN', 'POSNR', 'MATNR', 'NETWR'], pageSize: 50 })
+    const table = await env.pipeline('items', 'FULL', {
+      kind: 'TABLE_RFC',
+      table: 'ZSD_ITEMS',
+      fields: ['VBELN', 'POSNR', 'MATNR', 'NETWR'],
+      pageSize: 50,
+    })
     const odp = await env.pipeline('cdc', 'DELTA', { kind: 'ODP_RFC', odpContext: 'ABAP_CDS', odpName: 'ZSD_ITEMS_CDC', pageSize: 50 })
     /** The lines the RFC source and its pool wrote while one run ran, by message. */
     const rfcLinesOf = async (pipelineId: string) => {
@@ -172,7 +245,12 @@ describe('RFC connection pool', () => {
       const run = await env!.h.run(pipelineId)
       expect(run, JSON.stringify(run.error)).toMatchObject({ status: 'SUCCEEDED' })
       const rfcLines = lines.slice(from).filter((l) => /^(TABLE_RFC|ODP|RFC )/.test(l.msg))
-      return { run, runIds: [...new Set(rfcLines.map((l) => l.runId))], pipelineIds: [...new Set(rfcLines.map((l) => l.pipelineId))], messages: rfcLines.map((l) => l.msg) }
+      return {
+        run,
+        runIds: [...new Set(rfcLines.map((l) => l.runId))],
+        pipelineIds: [...new Set(rfcLines.map((l) => l.pipelineId))],
+        messages: rfcLines.map((l) => l.msg),
+      }
     }
     const first = await rfcLinesOf(table)
     expect(first.messages).toEqual(expect.arrayContaining(['RFC connection opened', 'TABLE_RFC read planned', 'TABLE_RFC read finished']))
@@ -208,7 +286,11 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(new Set(initRows.map((r) => r.ODQ_CHANGEMODE))).toEqual(new Set([''])) // the initial load has no change mode
     expect(initRows.some((r) => /[^\x00-\x7F]/.test(String(r.ARKTX)))).toBe(true) // multi-byte text survived the 250-byte fragments
 
-    const changes = [...env.rfc.admin.insert('ZSD_ITEMS_CDC', 300), ...env.rfc.admin.update('ZSD_ITEMS_CDC', 10), ...env.rfc.admin.delete('ZSD_ITEMS_CDC', 5)]
+    const changes = [
+      ...env.rfc.admin.insert('ZSD_ITEMS_CDC', 300),
+      ...env.rfc.admin.update('ZSD_ITEMS_CDC', 10),
+      ...env.rfc.admin.delete('ZSD_ITEMS_CDC', 5),
+    ]
     env.rfc.admin.injectFault({ kind: 'communication-failure', functionModule: 'RODPS_REPL_ODP_FETCH', package: 2, times: 5 })
     const failed = await env.h.run(id)
     expect(failed).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA', error: { code: 'SOURCE_UNAVAILABLE', retryable: true } })
@@ -241,12 +323,22 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
     expect(env.rfc.admin.subscriptions()).toHaveLength(1) // still in ODQ
 
     const refused = await env.h.run(id)
-    expect(refused).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA_INIT', error: { code: 'SUBSCRIPTION_IN_USE', retryable: false } })
-    expect(refused.error!.message).toMatch(/ODQ already holds a subscription of SAP_BW\/DELTA_EXTRACTOR, process .* on ABAP_CDS\/ZSD_ITEMS_CDC/)
+    expect(refused).toMatchObject({
+      status: 'FAILED',
+      extractionMode: 'DELTA_INIT',
+      error: { code: 'SUBSCRIPTION_IN_USE', retryable: false },
+    })
+    expect(refused.error!.message).toMatch(
+      /ODQ already holds a subscription of SAP_BW\/DELTA_EXTRACTOR, process .* on ABAP_CDS\/ZSD_ITEMS_CDC/,
+    )
     const taken = await env.h.run(id, 'DELTA_INIT', true)
     expect(taken).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '30' })
     const changes = env.rfc.admin.insert('ZSD_ITEMS_CDC', 3)
-    expect(await env.h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: String(changes.length) } })
+    expect(await env.h.run(id)).toMatchObject({
+      status: 'SUCCEEDED',
+      extractionMode: 'DELTA',
+      changeCounts: { created: String(changes.length) },
+    })
   })
 
   it("refused by SAP Note 3255746: the run fails at once with SAP's text, points to ODP over OData and says the opt-out expires", async () => {
@@ -277,10 +369,29 @@ describe('ODP_RFC (RODPS_REPL_*)', () => {
   it('refuses RFC input that cannot work, before saving it', async () => {
     env = await start()
     const bad = async (source: SourceInput, mode: 'FULL' | 'DELTA' = 'FULL') =>
-      env!.h.gqlError(CreatePipeline, { input: { name: 'bad', mode, connectionId: env!.connectionId, destinationId: (await env!.h.gql(CreateLake, { input: { name: `l${Math.random()}`, kind: 'LOCAL', local: { path: env!.h.lakeDir } } })).createDestination.id, source } })
-    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS', filter: "VBELN = '1" })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.filter' })
-    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS' }, 'DELTA')).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.watermarkField' })
-    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD ITEMS' })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.table' })
+      env!.h.gqlError(CreatePipeline, {
+        input: {
+          name: 'bad',
+          mode,
+          connectionId: env!.connectionId,
+          destinationId: (
+            await env!.h.gql(CreateLake, { input: { name: `l${Math.random()}`, kind: 'LOCAL', local: { path: env!.h.lakeDir } } })
+          ).createDestination.id,
+          source,
+        },
+      })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS', filter: "VBELN = '1" })).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'source.filter',
+    })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS' }, 'DELTA')).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'source.watermarkField',
+    })
+    expect((await bad({ kind: 'TABLE_RFC', table: 'ZSD ITEMS' })).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'source.table',
+    })
     expect((await bad({ kind: 'ODP_RFC', odpName: 'X' })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'source.odpContext' })
   })
 })

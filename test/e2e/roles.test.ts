@@ -36,20 +36,28 @@ function literal(type: GraphQLInputType): string {
   if (isListType(type)) return `[${literal(type.ofType)}]`
   if (isEnumType(type)) return type.getValues()[0].name
   if (isInputObjectType(type))
-    return `{ ${Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => `${f.name}: ${literal(f.type)}`).join(', ')} }`
-  if (isScalarType(type)) return ({ Int: '1', Float: '1', Boolean: 'true', BigInt: '1', JSON: '"{}"' } as Record<string, string>)[type.name] ?? '"x"'
+    return `{ ${Object.values(type.getFields())
+      .filter((f) => isNonNullType(f.type))
+      .map((f) => `${f.name}: ${literal(f.type)}`)
+      .join(', ')} }`
+  if (isScalarType(type))
+    return ({ Int: '1', Float: '1', Boolean: 'true', BigInt: '1', JSON: '"{}"' } as Record<string, string>)[type.name] ?? '"x"'
   throw new Error(`no literal for ${String(type)}`)
 }
 
 function operationFor(kind: string, field: GraphQLField<unknown, unknown>, ids: Record<string, string> = {}): string {
-  const args = field.args.filter((a) => isNonNullType(a.type)).map((a) => `${a.name}: ${ids[a.name] ? JSON.stringify(ids[a.name]) : literal(a.type)}`)
+  const args = field.args
+    .filter((a) => isNonNullType(a.type))
+    .map((a) => `${a.name}: ${ids[a.name] ? JSON.stringify(ids[a.name]) : literal(a.type)}`)
   const selection = isScalarType(getNamedType(field.type)) || isEnumType(getNamedType(field.type)) ? '' : ' { __typename }'
   return `${kind} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`
 }
 
 const schema = getSchema()
 const fields = (kind: 'query' | 'mutation' | 'subscription') =>
-  Object.values({ query: schema.getQueryType(), mutation: schema.getMutationType(), subscription: schema.getSubscriptionType() }[kind]!.getFields())
+  Object.values(
+    { query: schema.getQueryType(), mutation: schema.getMutationType(), subscription: schema.getSubscriptionType() }[kind]!.getFields(),
+  )
 
 let h: Harness
 const tokens = {} as Record<Role, string>
@@ -93,7 +101,11 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
 
 describe('subscriptions (graphql-ws)', () => {
   it('are all known to this test', () => {
-    expect(fields('subscription').map((f) => f.name).sort()).toEqual(KNOWN_SUBSCRIPTIONS)
+    expect(
+      fields('subscription')
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(KNOWN_SUBSCRIPTIONS)
   })
 
   it.each(['VIEWER', 'OPERATOR', 'ADMIN'] as const)('every role may subscribe (%s)', async (role) => {
@@ -109,11 +121,17 @@ it('mutations refused for a role change nothing', async () => {
   const db = h.app.services.db
   const before = [await db.connection.count(), await db.destination.count(), await db.apiToken.count(), await db.auditEvent.count()]
   for (const role of ['VIEWER', 'OPERATOR'] as const) {
-    const r = await gqlPost(`${h.app.url}/graphql`, tokens[role], `mutation { createApiToken(name: "escalate-${role}", role: ADMIN) { token } d: createDestination(input: { name: "d-${role}", kind: LOCAL, local: { path: "/tmp/x" } }) { id } }`)
+    const r = await gqlPost(
+      `${h.app.url}/graphql`,
+      tokens[role],
+      `mutation { createApiToken(name: "escalate-${role}", role: ADMIN) { token } d: createDestination(input: { name: "d-${role}", kind: LOCAL, local: { path: "/tmp/x" } }) { id } }`,
+    )
     expect(r.json?.errors?.[0].extensions?.code).toBe('FORBIDDEN')
     expect(r.json?.data ?? null).toBeNull()
   }
-  expect([await db.connection.count(), await db.destination.count(), await db.apiToken.count(), await db.auditEvent.count()]).toEqual(before)
+  expect([await db.connection.count(), await db.destination.count(), await db.apiToken.count(), await db.auditEvent.count()]).toEqual(
+    before,
+  )
 })
 
 it('sees root fields behind fragments and aliases', async () => {
@@ -125,7 +143,10 @@ it('sees root fields behind fragments and aliases', async () => {
   ]
   for (const op of ops) {
     const r = await gqlPost(`${h.app.url}/graphql`, tokens.OPERATOR, op)
-    expect(r.json?.errors?.map((e) => e.extensions?.code), op).toEqual(['FORBIDDEN'])
+    expect(
+      r.json?.errors?.map((e) => e.extensions?.code),
+      op,
+    ).toEqual(['FORBIDDEN'])
   }
   expect(await h.app.services.db.destination.count({ where: { name: 'f' } })).toBe(0)
 })

@@ -37,8 +37,16 @@ async function deltaLostWhileCommitting(pipelineId: string) {
     db.run.update({
       where: { id: run.id },
       data: {
-        status: 'RUNNING', stage: 'COMMITTING', activeKey: pipelineId, finishedAt: null, manifestUri: null,
-        uncommittedPrefix: prefix, changesCreated: null, changesUpdated: null, changesDeleted: null, heartbeatAt: new Date(0),
+        status: 'RUNNING',
+        stage: 'COMMITTING',
+        activeKey: pipelineId,
+        finishedAt: null,
+        manifestUri: null,
+        uncommittedPrefix: prefix,
+        changesCreated: null,
+        changesUpdated: null,
+        changesDeleted: null,
+        heartbeatAt: new Date(0),
       },
     }),
     db.deltaState.update({
@@ -60,11 +68,21 @@ it('commits a run lost after its manifest was written, and the next delta contin
   await orchestrator.sweepLostRuns()
   const rolled = await ended
   expect(rolled).toMatchObject({
-    status: 'SUCCEEDED', stage: 'DONE', manifestUri: lost.manifestUri, deltaTokenOut: lost.after.token,
-    rowsWritten: '30', changeCounts: { created: '30', updated: '0', deleted: '0' }, error: null,
+    status: 'SUCCEEDED',
+    stage: 'DONE',
+    manifestUri: lost.manifestUri,
+    deltaTokenOut: lost.after.token,
+    rowsWritten: '30',
+    changeCounts: { created: '30', updated: '0', deleted: '0' },
+    error: null,
   })
   const state = await db.deltaState.findUniqueOrThrow({ where: { pipelineId } })
-  expect(state).toMatchObject({ deltaLink: lost.after.deltaLink, token: lost.after.token, lastCommittedRunId: lost.run.id, pendingRunId: null })
+  expect(state).toMatchObject({
+    deltaLink: lost.after.deltaLink,
+    token: lost.after.token,
+    lastCommittedRunId: lost.run.id,
+    pendingRunId: null,
+  })
   expect(await db.run.count({ where: { pipelineId, status: { in: ['QUEUED', 'RUNNING'] } } })).toBe(0) // no re-read queued
   expect((await readRun(lost.manifestUri)).rows).toHaveLength(30) // its files stay
 

@@ -43,7 +43,10 @@ describe('stored rows that do not fit their schema', () => {
     expect(await db.run.count({ where: { pipelineId: ids.pipelineId } })).toBe(0)
 
     // Keeping the stored password needs the settings it was given for, which can no longer be read.
-    const kept = await h.gqlError(RepairConnection, { id: ids.connectionId, input: { odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: SAP_USER } } })
+    const kept = await h.gqlError(RepairConnection, {
+      id: ids.connectionId,
+      input: { odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: SAP_USER } },
+    })
     expect(kept).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'odataConfig.password' } })
     expect(kept.message).toContain('settings that can no longer be read')
     const repaired = await h.gql(RepairConnection, {

@@ -34,7 +34,9 @@ const subscribe = (s: SocketOutcome, id: string) => s.send({ id, type: 'subscrib
  * an `error` message when refused before execution (per socket), a `next` with errors from the envelope (per token).
  */
 const refusalOf = (s: SocketOutcome, id: string) =>
-  s.next((m) => m.id === id && (m.type === 'error' || (m.type === 'next' && !!m.payload.errors))).then((m) => (m.type === 'error' ? m.payload : m.payload.errors))
+  s
+    .next((m) => m.id === id && (m.type === 'error' || (m.type === 'next' && !!m.payload.errors)))
+    .then((m) => (m.type === 'error' ? m.payload : m.payload.errors))
 
 /** An SSE subscription: taken (200, the stream stays open) or refused (its status and the error it ends with). */
 async function sse(token: string) {
@@ -63,7 +65,12 @@ describe('per websocket', () => {
     const s = await socket(await tokenFor('socket-cap'))
     for (let i = 1; i <= 5; i++) subscribe(s, `s${i}`)
     subscribe(s, 's6')
-    expect(await refusalOf(s, 's6')).toEqual([{ message: 'too many operations open on this websocket: at most 5; complete some first', extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 'perSocket' } }])
+    expect(await refusalOf(s, 's6')).toEqual([
+      {
+        message: 'too many operations open on this websocket: at most 5; complete some first',
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 'perSocket' },
+      },
+    ])
     s.send({ id: 's1', type: 'complete' })
     subscribe(s, 's7') // takes s1's place
     subscribe(s, 's8')
@@ -84,7 +91,9 @@ describe('per websocket', () => {
     expect(new Set(refusals.map((p) => p[0].extensions.limit))).toEqual(new Set(['perSocket']))
     expect(s.messages).toEqual([])
     const started = performance.now()
-    expect((await rawPost(url, JSON.stringify({ query: '{ __typename }' }), { authorization: `Bearer ${token}` })).json).toEqual({ data: { __typename: 'Query' } })
+    expect((await rawPost(url, JSON.stringify({ query: '{ __typename }' }), { authorization: `Bearer ${token}` })).json).toEqual({
+      data: { __typename: 'Query' },
+    })
     expect(performance.now() - started).toBeLessThan(1_000)
     await s.close()
   })
@@ -101,7 +110,10 @@ describe('per token', () => {
     expect([open.status, open.payload]).toEqual([200, undefined])
     subscribe(b, 'b3')
     expect(await refusalOf(b, 'b3')).toEqual([
-      { message: 'too many subscriptions for this API token: at most 8; complete some first', extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 'perToken' } },
+      {
+        message: 'too many subscriptions for this API token: at most 8; complete some first',
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 'perToken' },
+      },
     ])
     const refusedSse = await sse(token)
     expect(refusedSse.status).toBe(429)

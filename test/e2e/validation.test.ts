@@ -6,7 +6,9 @@ import { graphql } from '../gql/index.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 
 const CreateConnection = graphql(`mutation VaCreateConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`)
-const CreateDestination = graphql(`mutation VaCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
+const CreateDestination = graphql(
+  `mutation VaCreateDestination($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`,
+)
 const CreatePipeline = graphql(`
   mutation VaCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { filter } sourceCheck { status message checkedAt } } }
 `)
@@ -22,8 +24,17 @@ let connectionId: string
 let destinationId: string
 beforeAll(async () => {
   h = await Harness.start()
-  connectionId = (await h.gql(CreateConnection, { input: { name: 'sim', protocol: 'ODATA', odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } } })).createConnection.id
-  destinationId = (await h.gql(CreateDestination, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })).createDestination.id
+  connectionId = (
+    await h.gql(CreateConnection, {
+      input: {
+        name: 'sim',
+        protocol: 'ODATA',
+        odataConfig: { serviceUrl: h.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
+      },
+    })
+  ).createConnection.id
+  destinationId = (await h.gql(CreateDestination, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })).createDestination
+    .id
 })
 afterAll(() => h?.stop())
 
@@ -34,18 +45,81 @@ const counts = async () => JSON.stringify(await h.gql(Counts))
 let n = 0
 describe.each(['http', 'ws'] as const)('control characters over %s', (via) => {
   it.each([
-    ['NUL in a connection name', CreateConnection, () => ({ input: { name: 'sap\u0000prod', protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/x' } } }), 'input.name', 'U+0000'],
-    ['a tab in a destination name', CreateDestination, () => ({ input: { name: 'lake\tx', kind: 'LOCAL', local: { path: h.lakeDir } } }), 'input.name', 'U+0009'],
-    ['ESC in a password', CreateConnection, () => ({ input: { name: `c${n++}`, protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/x', password: 'pw\u001b[31m' } } }), 'input.odataConfig.password', 'U+001B'],
-    ['DEL in an S3 key', CreateDestination, () => ({ input: { name: `d${n++}`, kind: 'S3', s3: { bucket: 'lake', accessKeyId: 'AKIA\u007f', secretAccessKey: 'x' } } }), 'input.s3.accessKeyId', 'U+007F'],
-    ['a C1 control in a local path', CreateDestination, () => ({ input: { name: `d${n++}`, kind: 'LOCAL', local: { path: `${h.lakeDir}/\u0085` } } }), 'input.local.path', 'U+0085'],
-    ['a newline in a field list', CreatePipeline, () => ({ input: { name: `p${n++}`, connectionId, destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, fields: ['VBELN\n'] } } }), 'input.source.fields.0', 'U+000A'],
-    ['NUL in a filter', CreatePipeline, () => ({ input: { name: `p${n++}`, connectionId, destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter: "VBELN eq '1'\u0000" } } }), 'input.source.filter', 'U+0000'],
+    [
+      'NUL in a connection name',
+      CreateConnection,
+      () => ({ input: { name: 'sap\u0000prod', protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/x' } } }),
+      'input.name',
+      'U+0000',
+    ],
+    [
+      'a tab in a destination name',
+      CreateDestination,
+      () => ({ input: { name: 'lake\tx', kind: 'LOCAL', local: { path: h.lakeDir } } }),
+      'input.name',
+      'U+0009',
+    ],
+    [
+      'ESC in a password',
+      CreateConnection,
+      () => ({
+        input: { name: `c${n++}`, protocol: 'ODATA', odataConfig: { serviceUrl: 'https://sap.example/x', password: 'pw\u001b[31m' } },
+      }),
+      'input.odataConfig.password',
+      'U+001B',
+    ],
+    [
+      'DEL in an S3 key',
+      CreateDestination,
+      () => ({ input: { name: `d${n++}`, kind: 'S3', s3: { bucket: 'lake', accessKeyId: 'AKIA\u007f', secretAccessKey: 'x' } } }),
+      'input.s3.accessKeyId',
+      'U+007F',
+    ],
+    [
+      'a C1 control in a local path',
+      CreateDestination,
+      () => ({ input: { name: `d${n++}`, kind: 'LOCAL', local: { path: `${h.lakeDir}/\u0085` } } }),
+      'input.local.path',
+      'U+0085',
+    ],
+    [
+      'a newline in a field list',
+      CreatePipeline,
+      () => ({
+        input: {
+          name: `p${n++}`,
+          connectionId,
+          destinationId,
+          mode: 'FULL',
+          source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, fields: ['VBELN\n'] },
+        },
+      }),
+      'input.source.fields.0',
+      'U+000A',
+    ],
+    [
+      'NUL in a filter',
+      CreatePipeline,
+      () => ({
+        input: {
+          name: `p${n++}`,
+          connectionId,
+          destinationId,
+          mode: 'FULL',
+          source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter: "VBELN eq '1'\u0000" },
+        },
+      }),
+      'input.source.filter',
+      'U+0000',
+    ],
     ['NUL in an id', ConnectionById, () => ({ id: 'abc\u0000' }), 'id', 'U+0000'],
   ] as const)('refuses %s with BAD_USER_INPUT naming the field; nothing is saved', async (_, doc, vars, field, code) => {
     const before = await counts()
     const r = await send(via, doc as TypedDocumentNode<unknown, unknown>, vars())
-    expect(r.errors?.[0]).toMatchObject({ message: expect.stringContaining(`(found ${code})`), extensions: { code: 'BAD_USER_INPUT', field } })
+    expect(r.errors?.[0]).toMatchObject({
+      message: expect.stringContaining(`(found ${code})`),
+      extensions: { code: 'BAD_USER_INPUT', field },
+    })
     expect(r.data ?? null).toBeNull()
     expect(await counts()).toBe(before)
   })
@@ -56,14 +130,24 @@ describe.each(['http', 'ws'] as const)('control characters over %s', (via) => {
   })
 
   it('refuses control characters written into the query itself (escaped string literals)', async () => {
-    const doc = parse(`mutation { createConnection(input: { name: "sap\\u0000prod", protocol: ODATA, odataConfig: { serviceUrl: "https://sap.example/x" } }) { id } }`) as TypedDocumentNode<unknown, unknown>
+    const doc = parse(
+      `mutation { createConnection(input: { name: "sap\\u0000prod", protocol: ODATA, odataConfig: { serviceUrl: "https://sap.example/x" } }) { id } }`,
+    ) as TypedDocumentNode<unknown, unknown>
     const r = await send(via, doc, undefined)
     expect(r.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'createConnection.input.name' } })
   })
 
   it('allows line breaks and tabs in a filter, the one multi-line input', async () => {
     const filter = "VBELN ge '0000000001'\n\tand POSNR eq '000010'\r\n"
-    const r = await send(via, CreatePipeline, { input: { name: `multi-${via}`, connectionId, destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter } } })
+    const r = await send(via, CreatePipeline, {
+      input: {
+        name: `multi-${via}`,
+        connectionId,
+        destinationId,
+        mode: 'FULL',
+        source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, filter },
+      },
+    })
     expect(r.errors).toBeUndefined()
     expect(r.data?.createPipeline.sourceCheck).toMatchObject({ status: 'CHECKED', message: null })
   })
@@ -75,9 +159,14 @@ describe.each(['http', 'ws'] as const)("an ODP_ODATA source checked against SAP'
     send(via, CreatePipeline, { input: { name, connectionId: conn, destinationId, mode, source: source(s) } })
 
   it.each([
-    ['an entity set SAP does not have', { entitySet: 'EntityOfZSALES_ITEMZ' }, 'source.entitySet', 'entity set EntityOfZSALES_ITEMZ is not in'],
+    [
+      'an entity set SAP does not have',
+      { entitySet: 'EntityOfZSALES_ITEMZ' },
+      'source.entitySet',
+      'entity set EntityOfZSALES_ITEMZ is not in',
+    ],
     ['a field the entity set does not have', { fields: ['VBELN', 'NETWRX'] }, 'source.fields', 'unknown field NETWRX'],
-    ['a filter on a field the entity set does not have', { filter: "NETWRX gt 100" }, 'source.filter', 'NETWRX'],
+    ['a filter on a field the entity set does not have', { filter: 'NETWRX gt 100' }, 'source.filter', 'NETWRX'],
     ['a filter on a measure SAP marks not filterable', { filter: 'NETWR gt 10' }, 'source.filter', 'field NETWR cannot be filtered'],
     ['a filter that is not an OData expression', { filter: "VBELN = '1'" }, 'source.filter', "use 'eq' instead of '='"],
     ['a filter comparing a field with a literal of the wrong kind', { filter: "ERDAT eq 'yesterday'" }, 'source.filter', 'ERDAT'],
@@ -89,10 +178,20 @@ describe.each(['http', 'ws'] as const)("an ODP_ODATA source checked against SAP'
   })
 
   it('saves the pipeline when SAP cannot be asked, and says so', async () => {
-    const down = await h.gql(CreateConnection, { input: { name: `down-${via}`, protocol: 'ODATA', odataConfig: { serviceUrl: 'http://127.0.0.1:1/sap/opu/odata/sap/ZDELTA_DEMO_SRV', user: SAP_USER, password: SAP_PASSWORD } } })
+    const down = await h.gql(CreateConnection, {
+      input: {
+        name: `down-${via}`,
+        protocol: 'ODATA',
+        odataConfig: { serviceUrl: 'http://127.0.0.1:1/sap/opu/odata/sap/ZDELTA_DEMO_SRV', user: SAP_USER, password: SAP_PASSWORD },
+      },
+    })
     const r = await create(`unchecked-${via}`, { fields: ['VBELN'] }, 'FULL', down.createConnection.id)
     expect(r.errors).toBeUndefined()
-    expect(r.data?.createPipeline.sourceCheck).toEqual({ status: 'UNCHECKED', message: expect.stringContaining("not checked against SAP's metadata: SOURCE_UNAVAILABLE"), checkedAt: expect.any(String) })
+    expect(r.data?.createPipeline.sourceCheck).toEqual({
+      status: 'UNCHECKED',
+      message: expect.stringContaining("not checked against SAP's metadata: SOURCE_UNAVAILABLE"),
+      checkedAt: expect.any(String),
+    })
   })
 
   it('checks again when an update changes the source, not when it changes the schedule', async () => {
@@ -108,7 +207,9 @@ describe.each(['http', 'ws'] as const)("an ODP_ODATA source checked against SAP'
     expect(wrong.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'source.fields' } })
     const right = await send(via, UpdatePipeline, { id, input: { source: source({ fields: ['VBELN'], filter: "MATNR ne 'M-1'" }) } })
     expect(right.data?.updatePipeline.sourceCheck).toMatchObject({ status: 'CHECKED' })
-    expect(Date.parse(right.data!.updatePipeline.sourceCheck!.checkedAt)).toBeGreaterThanOrEqual(Date.parse(created.data!.createPipeline.sourceCheck!.checkedAt))
+    expect(Date.parse(right.data!.updatePipeline.sourceCheck!.checkedAt)).toBeGreaterThanOrEqual(
+      Date.parse(created.data!.createPipeline.sourceCheck!.checkedAt),
+    )
     expect(h.sim.admin.stats().requests).toBeGreaterThan(asked)
   })
 })

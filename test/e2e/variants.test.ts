@@ -37,12 +37,19 @@ describe('SAP behaviours the pipeline must survive (simulator variants)', () => 
     expect(init.deltaTokenOut).toMatch(/^D\d{14}_\d{9}$/)
     const { rows: snapshot } = await readRun(init.manifestUri!)
     const expectedSnapshot: string[] = []
-    for await (const r of h.sim.admin.rows(SALES_ITEMS)) expectedSnapshot.push(`${r.VBELN}/${r.POSNR}/${r.ERDAT === '00000000' ? null : r.ERDAT}`)
-    expect(snapshot.map((r) => `${r.VBELN}/${r.POSNR}/${r.ERDAT === null ? null : String(r.ERDAT).replaceAll('-', '')}`)).toEqual(expectedSnapshot)
+    for await (const r of h.sim.admin.rows(SALES_ITEMS))
+      expectedSnapshot.push(`${r.VBELN}/${r.POSNR}/${r.ERDAT === '00000000' ? null : r.ERDAT}`)
+    expect(snapshot.map((r) => `${r.VBELN}/${r.POSNR}/${r.ERDAT === null ? null : String(r.ERDAT).replaceAll('-', '')}`)).toEqual(
+      expectedSnapshot,
+    )
 
     let token = init.deltaTokenOut
     for (const round of [1, 2]) {
-      const changes = [...h.sim.admin.insert(SALES_ITEMS, 20 * round), ...h.sim.admin.update(SALES_ITEMS, 6), ...h.sim.admin.delete(SALES_ITEMS, 4)]
+      const changes = [
+        ...h.sim.admin.insert(SALES_ITEMS, 20 * round),
+        ...h.sim.admin.update(SALES_ITEMS, 6),
+        ...h.sim.admin.delete(SALES_ITEMS, 4),
+      ]
       const run = await h.run(pipelineId)
       expect(run).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', deltaTokenIn: token })
       expect(run.deltaTokenOut).not.toBe(token)
@@ -87,8 +94,21 @@ describe('every EDM type lands in Parquet exactly', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '60' })
     const { rows, types } = await readRun(run.manifestUri!)
     expect(types).toMatchObject({
-      ID: 'INTEGER', TXT: 'VARCHAR', NUMC10: 'VARCHAR', INT1: 'UTINYINT', INT2: 'SMALLINT', INT4: 'INTEGER', INT8: 'BIGINT', FLTP: 'DOUBLE',
-      FLAG: 'BOOLEAN', RAW16: 'BLOB', GUID: 'VARCHAR', DATS: 'DATE', TIMS: 'TIME', DEC31: 'DECIMAL(31,14)', DEC37: 'DECIMAL(37,0)',
+      ID: 'INTEGER',
+      TXT: 'VARCHAR',
+      NUMC10: 'VARCHAR',
+      INT1: 'UTINYINT',
+      INT2: 'SMALLINT',
+      INT4: 'INTEGER',
+      INT8: 'BIGINT',
+      FLTP: 'DOUBLE',
+      FLAG: 'BOOLEAN',
+      RAW16: 'BLOB',
+      GUID: 'VARCHAR',
+      DATS: 'DATE',
+      TIMS: 'TIME',
+      DEC31: 'DECIMAL(31,14)',
+      DEC37: 'DECIMAL(37,0)',
     })
     expect(types.TSTMP).toMatch(/^TIMESTAMP/)
     const expected: SapRow[] = []
@@ -97,18 +117,44 @@ describe('every EDM type lands in Parquet exactly', () => {
     rows.forEach((row, i) => {
       const e = expected[i]
       expect({
-        ID: row.ID, TXT: row.TXT, NUMC10: row.NUMC10, INT1: row.INT1, INT2: row.INT2, INT4: row.INT4, INT8: row.INT8, FLAG: row.FLAG, GUID: row.GUID,
-        DEC31: row.DEC31, DEC37: row.DEC37, FLTP: row.FLTP,
+        ID: row.ID,
+        TXT: row.TXT,
+        NUMC10: row.NUMC10,
+        INT1: row.INT1,
+        INT2: row.INT2,
+        INT4: row.INT4,
+        INT8: row.INT8,
+        FLAG: row.FLAG,
+        GUID: row.GUID,
+        DEC31: row.DEC31,
+        DEC37: row.DEC37,
+        FLTP: row.FLTP,
       }).toEqual({
-        ID: e.ID, TXT: e.TXT, NUMC10: e.NUMC10, INT1: e.INT1, INT2: e.INT2, INT4: e.INT4, INT8: e.INT8, FLAG: e.FLAG, GUID: e.GUID,
-        DEC31: e.DEC31, DEC37: e.DEC37, FLTP: e.FLTP,
+        ID: e.ID,
+        TXT: e.TXT,
+        NUMC10: e.NUMC10,
+        INT1: e.INT1,
+        INT2: e.INT2,
+        INT4: e.INT4,
+        INT8: e.INT8,
+        FLAG: e.FLAG,
+        GUID: e.GUID,
+        DEC31: e.DEC31,
+        DEC37: e.DEC37,
+        FLTP: e.FLTP,
       })
-      expect(row.DATS).toBe(e.DATS === '00000000' || e.DATS === null ? null : `${String(e.DATS).slice(0, 4)}-${String(e.DATS).slice(4, 6)}-${String(e.DATS).slice(6)}`)
+      expect(row.DATS).toBe(
+        e.DATS === '00000000' || e.DATS === null
+          ? null
+          : `${String(e.DATS).slice(0, 4)}-${String(e.DATS).slice(4, 6)}-${String(e.DATS).slice(6)}`,
+      )
       const t = String(e.TIMS)
       const [hms, ms] = t.split('.')
       const fraction = (ms ?? '').replace(/0+$/, '') // DuckDB prints 09:50:50.82 for .820
       expect(row.TIMS).toBe(`${hms.slice(0, 2)}:${hms.slice(2, 4)}:${hms.slice(4, 6)}${fraction ? '.' + fraction : ''}`)
-      expect(row.RAW16 == null ? null : blobHex(String(row.RAW16))).toBe(e.RAW16 == null ? null : Buffer.from(String(e.RAW16), 'base64').toString('hex'))
+      expect(row.RAW16 == null ? null : blobHex(String(row.RAW16))).toBe(
+        e.RAW16 == null ? null : Buffer.from(String(e.RAW16), 'base64').toString('hex'),
+      )
       if (e.TSTMP == null) expect(row.TSTMP).toBeNull()
       else expect(new Date(String(row.TSTMP)).toISOString().replace(/\D/g, '').slice(0, 14)).toBe(e.TSTMP)
     })

@@ -29,7 +29,19 @@ export class Azurite implements ObjectLake {
     const main = require.resolve('azurite/dist/src/blob/main.js')
     const proc = new EmulatorProcess(
       'azurite',
-      (port) => [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--silent', '--loose', '--skipApiVersionCheck', '--disableTelemetry'],
+      (port) => [
+        main,
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(port),
+        '--location',
+        dir,
+        '--silent',
+        '--loose',
+        '--skipApiVersionCheck',
+        '--disableTelemetry',
+      ],
       /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/,
     )
     await proc.start()
@@ -56,7 +68,9 @@ export class Azurite implements ObjectLake {
 
   /** A client of its own (not the service's code): how tests create containers and read back. */
   client(): BlobServiceClient {
-    return new BlobServiceClient(this.accountUrl, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), { retryOptions: { maxTries: 1 } })
+    return new BlobServiceClient(this.accountUrl, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), {
+      retryOptions: { maxTries: 1 },
+    })
   }
 
   async createContainer(name: string): Promise<void> {

@@ -19,7 +19,8 @@ export interface TestDatabase {
 /** A fresh, migrated-on-start database and data folder for one test file (or one test). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'de-test-'))
-  if (TEST_DB === 'sqlite') return { kind: 'sqlite', databaseUrl: undefined, dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) }
+  if (TEST_DB === 'sqlite')
+    return { kind: 'sqlite', databaseUrl: undefined, dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) }
   const name = `de_t_${randomBytes(6).toString('hex')}`
   await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`)
   const url = new URL(PG_ADMIN_URL)

@@ -12,7 +12,9 @@ export interface DbFault {
 
 async function trigger(db: Db, kind: TestDbKind, name: string, when: string, sqliteEvent: string, pgEvent: string): Promise<DbFault> {
   if (kind === 'sqlite') {
-    await db.$executeRawUnsafe(`CREATE TRIGGER ${name} BEFORE ${sqliteEvent} ON "Run" WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected fault ${name}'); END`)
+    await db.$executeRawUnsafe(
+      `CREATE TRIGGER ${name} BEFORE ${sqliteEvent} ON "Run" WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected fault ${name}'); END`,
+    )
     return { remove: async () => void (await db.$executeRawUnsafe(`DROP TRIGGER IF EXISTS ${name}`)) }
   }
   await db.$executeRawUnsafe(

@@ -39,9 +39,17 @@ export const SMALL_FILES = { compression: 'UNCOMPRESSED', rowGroupRows: 1000, ma
 
 /** The delta rows SAP must deliver for these changes, in order (before and after images). */
 export function expectedDeltaRows(changes: ChangeRef[]): LakeRow[] {
-  const row = (image: SapRow | null, mode: string, counter: string) => ({ ...pick(expectedLakeRow(image!), BUSINESS), ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
+  const row = (image: SapRow | null, mode: string, counter: string) => ({
+    ...pick(expectedLakeRow(image!), BUSINESS),
+    ODQ_CHANGEMODE: mode,
+    ODQ_ENTITYCNTR: counter,
+  })
   return changes.flatMap((c) =>
-    c.mode === 'C' ? [row(c.after, 'C', '1')] : c.mode === 'U' ? [row(c.before, 'U', '-1'), row(c.after, 'U', '1')] : [row(c.before, 'D', '-1')],
+    c.mode === 'C'
+      ? [row(c.after, 'C', '1')]
+      : c.mode === 'U'
+        ? [row(c.before, 'U', '-1'), row(c.after, 'U', '1')]
+        : [row(c.before, 'D', '-1')],
   )
 }
 
@@ -63,7 +71,9 @@ const RunPipeline = graphql(`mutation DestSuiteRun($id: ID!) { runPipeline(id: $
 const Progress = graphql(`subscription DestSuiteProgress($runId: ID!) { runProgress(runId: $runId) { status filesWritten } }`)
 const CreatePipeline = graphql(`mutation DestSuiteCreatePipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`)
 const PipelineCount = graphql(`query DestSuitePipelines { pipelines { id } }`)
-const QueuedRuns = graphql(`query DestSuiteQueued($pipelineId: ID!) { runs(pipelineId: $pipelineId, status: QUEUED, first: 5) { edges { node { id trigger } } } }`)
+const QueuedRuns = graphql(
+  `query DestSuiteQueued($pipelineId: ID!) { runs(pipelineId: $pipelineId, status: QUEUED, first: 5) { edges { node { id trigger } } } }`,
+)
 const RunEvents = graphql(`query DestSuiteEvents($id: ID!) { run(id: $id) { events(first: 100) { edges { node { message } } } } }`)
 
 export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTest<E>): void {
@@ -92,13 +102,21 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
     })
 
     const start = async (opts: HarnessOptions = {}) => (h = await Harness.start({ log: logger, ...opts }))
-    const readBack = async (manifestUri: string) => readRun(await downloadRun(emu, manifestUri, join(h!.db.dataDir, 'downloads', String(Math.random()).slice(2))))
+    const readBack = async (manifestUri: string) =>
+      readRun(await downloadRun(emu, manifestUri, join(h!.db.dataDir, 'downloads', String(Math.random()).slice(2))))
     /** Names under a prefix, relative to it. */
-    const listed = async (container: string, prefix: string) => (await emu.list(container, `${prefix}/`)).map((n) => n.slice(prefix.length + 1))
+    const listed = async (container: string, prefix: string) =>
+      (await emu.list(container, `${prefix}/`)).map((n) => n.slice(prefix.length + 1))
 
     it('runs FULL and DELTA pipelines into the store: files read back value for value, manifest last, _SUCCESS on request', async () => {
       await start({ sim: { rows: { [SALES_ITEMS]: 20_000 } } })
-      const full = await h!.createPipeline({ name: 'snap', mode: 'FULL', pageSize: 2000, destination: store.destination(emu, 'lake', 'raw/sap'), output: { ...SMALL_FILES, successMarker: true } })
+      const full = await h!.createPipeline({
+        name: 'snap',
+        mode: 'FULL',
+        pageSize: 2000,
+        destination: store.destination(emu, 'lake', 'raw/sap'),
+        output: { ...SMALL_FILES, successMarker: true },
+      })
       const run = await h!.run(full.pipelineId)
       expect(run).toMatchObject({ status: 'SUCCEEDED', stage: 'DONE', rowsWritten: '20000', error: null })
       const { destination } = await h!.gql(DestinationView, { id: full.destinationId })
@@ -118,13 +136,28 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       expect(await listed(container, prefix)).toEqual([...manifest.files.map((f) => f.path), '_SUCCESS', 'manifest.json'].sort())
       expect((await emu.download(container, `${prefix}/_SUCCESS`)).length).toBe(0)
 
-      const delta = await h!.createPipeline({ name: 'items', mode: 'DELTA', pageSize: 2000, destination: store.destination(emu, 'lake', 'raw/sap'), output: SMALL_FILES })
+      const delta = await h!.createPipeline({
+        name: 'items',
+        mode: 'DELTA',
+        pageSize: 2000,
+        destination: store.destination(emu, 'lake', 'raw/sap'),
+        output: SMALL_FILES,
+      })
       const init = await h!.run(delta.pipelineId)
       expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '20000' })
       expect((await readBack(init.manifestUri!)).rows.map((r) => pick(r, BUSINESS))).toEqual(expected)
-      const changes = [...h!.sim.admin.insert(SALES_ITEMS, 40), ...h!.sim.admin.update(SALES_ITEMS, 25), ...h!.sim.admin.delete(SALES_ITEMS, 10)]
+      const changes = [
+        ...h!.sim.admin.insert(SALES_ITEMS, 40),
+        ...h!.sim.admin.update(SALES_ITEMS, 25),
+        ...h!.sim.admin.delete(SALES_ITEMS, 10),
+      ]
       const next = await h!.run(delta.pipelineId)
-      expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', deltaTokenIn: init.deltaTokenOut, changeCounts: { created: '40', updated: '25', deleted: '10' } })
+      expect(next).toMatchObject({
+        status: 'SUCCEEDED',
+        extractionMode: 'DELTA',
+        deltaTokenIn: init.deltaTokenOut,
+        changeCounts: { created: '40', updated: '25', deleted: '10' },
+      })
       const back = await readBack(next.manifestUri!)
       expect(back.manifest).toMatchObject({ deltaTokenIn: init.deltaTokenOut, deltaTokenOut: next.deltaTokenOut })
       expect(back.rows.map((r) => pick(r, [...BUSINESS, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(expectedDeltaRows(changes))
@@ -134,9 +167,17 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
     })
 
     it('fails a run whose emulator stops mid-upload, keeps the delta, and recovers the same changes after a restart', async () => {
-      await start({ sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300 }, orchestrator: { retry: { attempts: 3, baseDelayMs: 60_000 } } })
+      await start({
+        sim: { rows: { [SALES_ITEMS]: 200 }, openRequestIdleMs: 300 },
+        orchestrator: { retry: { attempts: 3, baseDelayMs: 60_000 } },
+      })
       // Through the proxy, which can hold one upload request at the emulator while the test stops it.
-      const { pipelineId } = await h!.createPipeline({ name: 'stopme', pageSize: 1000, destination: store.destination(emu, 'lake2', '', proxy.url), output: SMALL_FILES })
+      const { pipelineId } = await h!.createPipeline({
+        name: 'stopme',
+        pageSize: 1000,
+        destination: store.destination(emu, 'lake2', '', proxy.url),
+        output: SMALL_FILES,
+      })
       const init = await h!.run(pipelineId)
       expect(init.status).toBe('SUCCEEDED')
 
@@ -152,9 +193,18 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       held.release()
       const failed = await h!.waitForRun(started.id)
       expect(inFlight.status).toBeUndefined() // its connection was cut, it never got an answer
-      expect(failed).toMatchObject({ status: 'FAILED', extractionMode: 'DELTA', deltaTokenIn: init.deltaTokenOut, manifestUri: null, error: { code: 'DESTINATION_UNAVAILABLE', retryable: true } })
+      expect(failed).toMatchObject({
+        status: 'FAILED',
+        extractionMode: 'DELTA',
+        deltaTokenIn: init.deltaTokenOut,
+        manifestUri: null,
+        error: { code: 'DESTINATION_UNAVAILABLE', retryable: true },
+      })
       expect(failed.filesWritten).toBeGreaterThanOrEqual(1)
-      expect((await h!.gql(DeltaState, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+      expect((await h!.gql(DeltaState, { id: pipelineId })).pipeline?.deltaState).toEqual({
+        token: init.deltaTokenOut,
+        recoveryPending: true,
+      })
 
       await emu.restart()
       // What the failed run left: files without a manifest, i.e. visibly incomplete.
@@ -171,7 +221,12 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       const { runPipeline: retry } = await h!.gql(RunPipeline, { id: pipelineId })
       expect(retry).toMatchObject({ id: waiting.id, trigger: 'RETRY', extractionMode: 'RECOVERY' })
       const recovered = await h!.waitForRun(retry.id)
-      expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut, changeCounts: { created: '20000' } })
+      expect(recovered).toMatchObject({
+        status: 'SUCCEEDED',
+        extractionMode: 'RECOVERY',
+        deltaTokenIn: init.deltaTokenOut,
+        changeCounts: { created: '20000' },
+      })
       const { rows, manifest } = await readBack(recovered.manifestUri!)
       expect(manifest.files.length).toBeGreaterThanOrEqual(2)
       expect(rows.map((r) => pick(r, [...BUSINESS, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(expectedDeltaRows(changes))
@@ -199,20 +254,32 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       const changes = [...h!.sim.admin.insert(SALES_ITEMS, 5), ...h!.sim.admin.update(SALES_ITEMS, 3)]
       const failed = await h!.run(pipelineId)
       expect(failed).toMatchObject({ status: 'FAILED', error: { code: 'DESTINATION_AUTH', retryable: false } })
-      expect((await h!.gql(DeltaState, { id: pipelineId })).pipeline?.deltaState).toEqual({ token: init.deltaTokenOut, recoveryPending: true })
+      expect((await h!.gql(DeltaState, { id: pipelineId })).pipeline?.deltaState).toEqual({
+        token: init.deltaTokenOut,
+        recoveryPending: true,
+      })
 
       await h!.gql(UpdateDestination, { id: destinationId, input: settingsOf(store.destination(emu, 'lake', 'creds')) })
       const { runPipeline } = await h!.gql(RunPipeline, { id: pipelineId })
       expect(runPipeline.trigger).toBe('API') // not retryable: no automatic retry was queued
       const recovered = await h!.waitForRun(runPipeline.id)
       expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', deltaTokenIn: init.deltaTokenOut })
-      expect((await readBack(recovered.manifestUri!)).rows.map((r) => pick(r, [...BUSINESS, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(expectedDeltaRows(changes))
+      expect((await readBack(recovered.manifestUri!)).rows.map((r) => pick(r, [...BUSINESS, 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR']))).toEqual(
+        expectedDeltaRows(changes),
+      )
     })
 
     it('reports a missing container or bucket as DESTINATION_NOT_FOUND, in testDestination and in a run', async () => {
       await start()
-      const { pipelineId, destinationId } = await h!.createPipeline({ name: 'nowhere', mode: 'FULL', destination: store.destination(emu, 'no-such-place', '') })
-      expect((await h!.gql(TestDestination, { id: destinationId })).testDestination).toMatchObject({ ok: false, code: 'DESTINATION_NOT_FOUND' })
+      const { pipelineId, destinationId } = await h!.createPipeline({
+        name: 'nowhere',
+        mode: 'FULL',
+        destination: store.destination(emu, 'no-such-place', ''),
+      })
+      expect((await h!.gql(TestDestination, { id: destinationId })).testDestination).toMatchObject({
+        ok: false,
+        code: 'DESTINATION_NOT_FOUND',
+      })
       const run = await h!.run(pipelineId)
       expect(run).toMatchObject({ status: 'FAILED', error: { code: 'DESTINATION_NOT_FOUND', retryable: false } })
     })
@@ -220,7 +287,12 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
     it("writes under the pipeline's path template, and refuses a bad template (BAD_USER_INPUT, nothing saved)", async () => {
       await start()
       const template = '{entity}/{mode}/{yyyy}{MM}{dd}/{runId}'
-      const { pipelineId, connectionId, destinationId } = await h!.createPipeline({ name: 'tpl', mode: 'FULL', destination: store.destination(emu, 'lake', 'tpl'), output: { pathTemplate: template } })
+      const { pipelineId, connectionId, destinationId } = await h!.createPipeline({
+        name: 'tpl',
+        mode: 'FULL',
+        destination: store.destination(emu, 'lake', 'tpl'),
+        output: { pathTemplate: template },
+      })
       const run = await h!.run(pipelineId)
       const day = run.queuedAt.slice(0, 10).replaceAll('-', '')
       const { destination } = await h!.gql(DestinationView, { id: destinationId })
@@ -230,7 +302,14 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       const before = (await h!.gql(PipelineCount)).pipelines.length
       for (const pathTemplate of ['{entity}/{yyyy}', '{entity}//{runId}', '../{runId}', '{entity}./{runId}']) {
         const err = await h!.gqlError(CreatePipeline, {
-          input: { name: 'tpl-bad', connectionId, destinationId, mode: 'FULL', source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS }, output: { pathTemplate } },
+          input: {
+            name: 'tpl-bad',
+            connectionId,
+            destinationId,
+            mode: 'FULL',
+            source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+            output: { pathTemplate },
+          },
         })
         expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.pathTemplate' })
       }
@@ -241,7 +320,9 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
       await start()
       const { destinationId } = await h!.createPipeline({ name: 'keep', mode: 'FULL', destination: store.destination(emu, 'lake', 'keep') })
       const input = settingsOf(store.destination(emu, 'lake', 'keep2'))
-      const stripped = JSON.parse(JSON.stringify(input, (k, v) => (['connectionString', 'sasToken', 'accountKey', 'secretAccessKey'].includes(k) ? undefined : v)))
+      const stripped = JSON.parse(
+        JSON.stringify(input, (k, v) => (['connectionString', 'sasToken', 'accountKey', 'secretAccessKey'].includes(k) ? undefined : v)),
+      )
       const { updateDestination } = await h!.gql(UpdateDestination, { id: destinationId, input: stripped })
       expect(updateDestination.hasCredentials).toBe(true)
       expect(updateDestination.uri).toMatch(/\/keep2$/)
@@ -267,4 +348,3 @@ export function describeObjectStore<E extends StoreEmulator>(store: StoreUnderTe
 const settingsOf = (d: Omit<CreateDestinationInput, 'name'>) => ({ azureBlob: d.azureBlob, s3: d.s3 })
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-

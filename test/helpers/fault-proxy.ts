@@ -17,8 +17,16 @@ import { Transform } from 'node:stream'
 
 /** The headers the integrity tests look at (lower case, as Node gives them). */
 const RECORDED_HEADERS = [
-  'content-length', 'content-md5', 'x-ms-content-crc64', 'x-amz-checksum-sha256', 'x-amz-checksum-algorithm', 'x-amz-sdk-checksum-algorithm',
-  'x-amz-content-sha256', 'x-amz-trailer', 'content-encoding', 'transfer-encoding',
+  'content-length',
+  'content-md5',
+  'x-ms-content-crc64',
+  'x-amz-checksum-sha256',
+  'x-amz-checksum-algorithm',
+  'x-amz-sdk-checksum-algorithm',
+  'x-amz-content-sha256',
+  'x-amz-trailer',
+  'content-encoding',
+  'transfer-encoding',
 ] as const
 
 export interface ProxiedRequest {
@@ -177,7 +185,14 @@ export class FaultProxy {
     const url = new URL(req.url ?? '/', 'http://proxy')
     const headers: ProxiedRequest['headers'] = {}
     for (const h of RECORDED_HEADERS) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string
-    const record: ProxiedRequest = { seq: ++this.#seq, method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, bodyBytes: 0 }
+    const record: ProxiedRequest = {
+      seq: ++this.#seq,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers,
+      bodyBytes: 0,
+    }
     this.requests.push(record)
     // Every rule counts its matches; the first one due acts on the request.
     let rule: Rule | undefined

@@ -95,7 +95,11 @@ export class Harness {
   }
 
   /** Sends an operation over HTTP; returns data and errors as they came. */
-  async request<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token = this.adminToken): Promise<ExecutionResult<R, ClientError['extensions']>> {
+  async request<R, V>(
+    doc: TypedDocumentNode<R, V>,
+    variables?: V,
+    token = this.adminToken,
+  ): Promise<ExecutionResult<R, ClientError['extensions']>> {
     const res = await fetch(`${this.app.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
@@ -138,7 +142,9 @@ export class Harness {
   }
 
   subscribe<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<ExecutionResult<R>> {
-    const it = this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<ExecutionResult<R>>
+    const it = this.ws.iterate({ query: print(doc), variables: variables as Record<string, unknown> }) as AsyncIterableIterator<
+      ExecutionResult<R>
+    >
     const responses = this.responses
     return {
       async next() {
@@ -170,7 +176,11 @@ export class Harness {
     } = {},
   ) {
     const { createConnection } = await this.gql(CreateConnection, {
-      input: { name: `sap-${opts.name ?? 'p'}`, protocol: 'ODATA', odataConfig: { serviceUrl: opts.serviceUrl ?? this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD } },
+      input: {
+        name: `sap-${opts.name ?? 'p'}`,
+        protocol: 'ODATA',
+        odataConfig: { serviceUrl: opts.serviceUrl ?? this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
+      },
     })
     const { createDestination } = await this.gql(CreateDestination, {
       input: { name: `lake-${opts.name ?? 'p'}`, ...(opts.destination ?? { kind: 'LOCAL', local: { path: this.lakeDir } }) },
@@ -181,7 +191,13 @@ export class Harness {
         connectionId: createConnection.id,
         destinationId: createDestination.id,
         mode: opts.mode ?? 'DELTA',
-        source: { kind: 'ODP_ODATA', entitySet: opts.entitySet ?? SALES_ITEMS, pageSize: opts.pageSize ?? 100, fields: opts.fields, filter: opts.filter },
+        source: {
+          kind: 'ODP_ODATA',
+          entitySet: opts.entitySet ?? SALES_ITEMS,
+          pageSize: opts.pageSize ?? 100,
+          fields: opts.fields,
+          filter: opts.filter,
+        },
         output: opts.output,
       },
     })
@@ -206,7 +222,8 @@ export class Harness {
     } finally {
       clearTimeout(timer)
     }
-    if (!last || !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(last)) throw new Error(`run ${runId} did not end within ${timeoutMs} ms (last status ${last})`)
+    if (!last || !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(last))
+      throw new Error(`run ${runId} did not end within ${timeoutMs} ms (last status ${last})`)
     return (await this.gql(RunDetails, { id: runId })).run!
   }
 

@@ -20,7 +20,9 @@ let duck: Promise<DuckDBInstance> | undefined
  * Parquet reader, values in DuckDB's JSON rendering (decimals and big integers as exact strings,
  * DATE as YYYY-MM-DD, TIME as HH:MM:SS[.ffffff]). Also checks each file's sha256 and size.
  */
-export async function readRun(manifestUri: string): Promise<{ manifest: Manifest & { dir: string }; rows: LakeRow[]; types: Record<string, string> }> {
+export async function readRun(
+  manifestUri: string,
+): Promise<{ manifest: Manifest & { dir: string }; rows: LakeRow[]; types: Record<string, string> }> {
   const manifest = await readManifest(manifestUri)
   for (const f of manifest.files) {
     const bytes = await readFile(join(manifest.dir, f.path))
@@ -32,7 +34,9 @@ export async function readRun(manifestUri: string): Promise<{ manifest: Manifest
   const conn = await (await (duck ??= DuckDBInstance.create(':memory:'))).connect()
   const list = manifest.files.map((f) => `'${join(manifest.dir, f.path).replaceAll("'", "''")}'`).join(', ')
   // file_row_number keeps SAP's delivery order across row groups and files.
-  const reader = await conn.runAndReadAll(`SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([${list}], filename = true, file_row_number = true) ORDER BY filename, file_row_number`)
+  const reader = await conn.runAndReadAll(
+    `SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([${list}], filename = true, file_row_number = true) ORDER BY filename, file_row_number`,
+  )
   const types = Object.fromEntries(reader.columnNames().map((n, i) => [n, reader.columnTypes()[i].toString()]))
   const rows = reader.getRowObjectsJson() as LakeRow[]
   conn.closeSync()
@@ -46,7 +50,8 @@ const DATS_FIELDS = ['ERDAT', 'ERSDA', 'LAEDA']
 export function expectedLakeRow(r: SapRow): LakeRow {
   const out: LakeRow = {}
   for (const [k, v] of Object.entries(r)) out[k] = v
-  const dats = (v: unknown) => (v === '00000000' || v == null ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`)
+  const dats = (v: unknown) =>
+    v === '00000000' || v == null ? null : `${String(v).slice(0, 4)}-${String(v).slice(4, 6)}-${String(v).slice(6, 8)}`
   const tims = (v: unknown) => (v == null ? null : `${String(v).slice(0, 2)}:${String(v).slice(2, 4)}:${String(v).slice(4, 6)}`)
   for (const f of DATS_FIELDS) if (f in r) out[f] = dats(r[f])
   if ('ERZET' in r) out.ERZET = tims(r.ERZET)

@@ -27,9 +27,11 @@ export class ManifestReader {
       async (r) => {
         if (r.status !== 200) return
         const [, bucket, ...key] = r.path.split('/')
-        const copied = downloadRun(reader.lake, `s3://${bucket}/${key.join('/')}`, join(reader.dir, String(reader.copies.length))).then((uri) => {
-          reader.copies.push(uri)
-        })
+        const copied = downloadRun(reader.lake, `s3://${bucket}/${key.join('/')}`, join(reader.dir, String(reader.copies.length))).then(
+          (uri) => {
+            reader.copies.push(uri)
+          },
+        )
         reader.#pending.add(copied)
         await copied.finally(() => reader.#pending.delete(copied))
       },

@@ -29,8 +29,13 @@ export async function toRaw(res: Response): Promise<RawResponse> {
 }
 
 /** POST of a GraphQL operation with a token (or none), JSON as clients send it. */
-export const gqlPost = (url: string, token: string | undefined, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  rawPost(url, JSON.stringify({ query, variables }), { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers })
+export const gqlPost = (
+  url: string,
+  token: string | undefined,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) => rawPost(url, JSON.stringify({ query, variables }), { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers })
 
 export interface SocketOutcome {
   /** Messages received, parsed. */
@@ -52,7 +57,11 @@ export function openSocket(wsUrl: string, headers: Record<string, string> = {}):
   return new Promise((resolve) => {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { headers })
     const messages: Array<Record<string, any>> = []
-    const waiters = new Set<{ pred: (m: Record<string, any>) => boolean; resolve: (m: Record<string, any>) => void; reject: (e: Error) => void }>()
+    const waiters = new Set<{
+      pred: (m: Record<string, any>) => boolean
+      resolve: (m: Record<string, any>) => void
+      reject: (e: Error) => void
+    }>()
     let closeInfo: { code: number; reason: string } | undefined
     const closed = new Promise<{ code: number; reason: string }>((r) =>
       socket.on('close', (code, reason) => {
@@ -124,7 +133,13 @@ export async function initSocket(wsUrl: string, payload?: Record<string, unknown
  * A subscription over SSE (Yoga's `Accept: text/event-stream`): yields each `next` payload, ends
  * with the stream.
  */
-export async function* sseSubscribe(url: string, token: string, query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal) {
+export async function* sseSubscribe(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  signal?: AbortSignal,
+) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
@@ -149,7 +164,10 @@ export async function* sseSubscribe(url: string, token: string, query: string, v
 }
 
 /** A request through node:http, which (unlike fetch) lets a test set the Host header. */
-export function nodeRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+export function nodeRequest(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   return import('node:http').then(
     ({ request }) =>
       new Promise((resolve, reject) => {

@@ -51,10 +51,17 @@ describe('every row of the table lands in the committed files exactly once', () 
       if (rows > have) h.sim.admin.insert(SALES_ITEMS, rows - have)
       const table = await tableKeys()
       expect(table.size).toBe(rows)
-      for (const [pipelineId, mode] of [[full, 'FULL'], [delta, 'DELTA_INIT']] as const) {
+      for (const [pipelineId, mode] of [
+        [full, 'FULL'],
+        [delta, 'DELTA_INIT'],
+      ] as const) {
         await h.gql(SetOutput, { id: pipelineId, output: { rowGroupRows, maxFileMb } })
         const run = await h.run(pipelineId, mode)
-        expect(run, `${mode}: ${run.error?.message}`).toMatchObject({ status: 'SUCCEEDED', rowsExtracted: String(rows), rowsWritten: String(rows) })
+        expect(run, `${mode}: ${run.error?.message}`).toMatchObject({
+          status: 'SUCCEEDED',
+          rowsExtracted: String(rows),
+          rowsWritten: String(rows),
+        })
         const { manifest, rows: lake } = await readRun(run.manifestUri!)
         expect(manifest.rows).toBe(rows)
         expect(lake).toHaveLength(rows)

@@ -69,7 +69,14 @@ describe('UploadQueue', () => {
         const localPath = join(staging, fileName)
         await writeFile(localPath, bytes)
         mostStaged = Math.max(mostStaged, (await readdir(staging)).length)
-        const file: StagedFile = { index: i, fileName, localPath, rows: 1, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+        const file: StagedFile = {
+          index: i,
+          fileName,
+          localPath,
+          rows: 1,
+          bytes: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        }
         handed++
         pending = queue.add(file)
         await pending
@@ -107,7 +114,14 @@ describe('UploadQueue', () => {
       const localPath = join(staging, fileName)
       const bytes = Buffer.from(fileName)
       await writeFile(localPath, bytes)
-      await queue.add({ index, fileName, localPath, rows: 1, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+      await queue.add({
+        index,
+        fileName,
+        localPath,
+        rows: 1,
+        bytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      })
     }
     expect((await queue.done()).map((f) => f.index)).toEqual([9_999, 99_999, 100_000, 100_001])
   })

@@ -21,7 +21,14 @@ const columns: Column[] = [
 ]
 /** C, U after image, U before image, D, in turn. */
 const rowOf = (i: number): Row => {
-  const [mode, counter] = ([['C', '1'], ['U', '1'], ['U', '-1'], ['D', '-1']] as const)[i % 4]
+  const [mode, counter] = (
+    [
+      ['C', '1'],
+      ['U', '1'],
+      ['U', '-1'],
+      ['D', '-1'],
+    ] as const
+  )[i % 4]
   return [String(i).padStart(10, '0'), mode, counter]
 }
 
@@ -34,7 +41,14 @@ afterEach(() => removeDir(dir))
 /** 2,500 rows through a roller that closes a file after every row group of 1,000. */
 async function written(): Promise<{ extracted: Extracted; files: StoredFile[] }> {
   const changes = new ChangeCounter(columns)
-  const roller = new ParquetRoller(columns, { dir, fileName: partName, compression: 'SNAPPY', rowGroupRows: 1000, maxFileBytes: 1, countBy: changes.classify })
+  const roller = new ParquetRoller(columns, {
+    dir,
+    fileName: partName,
+    compression: 'SNAPPY',
+    rowGroupRows: 1000,
+    maxFileBytes: 1,
+    countBy: changes.classify,
+  })
   const rows = Array.from({ length: 2500 }, (_, i) => rowOf(i))
   changes.count(rows)
   const handed: WrittenFile[] = [...(await roller.write(rows)), ...(await roller.finish())]
@@ -104,7 +118,10 @@ describe('withFooter', () => {
   it('holds the row count the writer kept against the footer read back from the file', async () => {
     const { files } = await written()
     const claimed = { ...files[2], rows: 501 }
-    await expect(withFooter(claimed)).rejects.toMatchObject({ code: 'DATA_INTEGRITY', message: expect.stringContaining('part-00002.parquet: the writer put 501 rows in it, its footer says 500') })
+    await expect(withFooter(claimed)).rejects.toMatchObject({
+      code: 'DATA_INTEGRITY',
+      message: expect.stringContaining('part-00002.parquet: the writer put 501 rows in it, its footer says 500'),
+    })
   })
 
   it('refuses a file whose footer is gone', async () => {
@@ -112,6 +129,9 @@ describe('withFooter', () => {
     const damaged = `${dir}/damaged.parquet`
     await copyFile(files[0].localPath, damaged)
     await truncate(damaged, 100)
-    await expect(withFooter({ ...files[0], localPath: damaged })).rejects.toMatchObject({ code: 'DATA_INTEGRITY', message: expect.stringContaining('part-00000.parquet: its footer cannot be read back') })
+    await expect(withFooter({ ...files[0], localPath: damaged })).rejects.toMatchObject({
+      code: 'DATA_INTEGRITY',
+      message: expect.stringContaining('part-00000.parquet: its footer cannot be read back'),
+    })
   })
 })

@@ -60,21 +60,31 @@ describe('lazyRead', () => {
   it('the pages can be iterated once', async () => {
     const read = lazyRead({ columns: [], produce: producer(1).produce })
     for await (const _ of read.pages) void _
-    await expect(read.pages[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SOURCE_BAD_REQUEST', message: 'the pages of a read can be iterated only once' })
+    await expect(read.pages[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'SOURCE_BAD_REQUEST',
+      message: 'the pages of a read can be iterated only once',
+    })
   })
 })
 
 describe('requirePageSize', () => {
   it('takes positive safe integers only', () => {
     expect(() => requirePageSize('pageSize', 1)).not.toThrow()
-    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 53]) expect(() => requirePageSize('pageSize', bad)).toThrow(/pageSize must be a positive integer/)
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 53])
+      expect(() => requirePageSize('pageSize', bad)).toThrow(/pageSize must be a positive integer/)
     expect(() => requirePageSize('batchRows', 0)).toThrow('batchRows must be a positive integer, got 0')
   })
 })
 
 describe('badValue', () => {
   it('names column, row, key and value as SOURCE_PROTOCOL', () => {
-    const e = badValue({ column: 'column NETWR (CURR)', row: 7, key: 'VBELN=1', value: '"x"', reason: new ValueError('is not a number').message })
+    const e = badValue({
+      column: 'column NETWR (CURR)',
+      row: 7,
+      key: 'VBELN=1',
+      value: '"x"',
+      reason: new ValueError('is not a number').message,
+    })
     expect(e).toBeInstanceOf(SourceError)
     expect(e.code).toBe('SOURCE_PROTOCOL')
     expect(e.message).toBe('column NETWR (CURR), row 7 (VBELN=1): value "x" is not a number')

@@ -51,7 +51,10 @@ describe('HTTP admin API', () => {
   it('streams the table as NDJSON in key order', async () => {
     const res = await fetch(`${sim.url}/sim/admin/entity-sets/${SALES_ITEMS}/rows`)
     expect(res.headers.get('content-type')).toMatch(/ndjson/)
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l))
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(lines).toEqual(await collect(sim.admin.rows(SALES_ITEMS)))
   })
 

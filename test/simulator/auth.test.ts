@@ -56,7 +56,10 @@ describe('logon (A.3)', () => {
   it('authenticates a follow-up request by its session cookie alone', async () => {
     sim = await startSapSimulator()
     const first = await get(`${sim.serviceUrl}/?$format=json`)
-    const session = first.headers.getSetCookie().find((c) => c.startsWith('SAP_SESSIONID_'))!.split(';')[0]
+    const session = first.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('SAP_SESSIONID_'))!
+      .split(';')[0]
     const second = await raw(`${sim.serviceUrl}/?$format=json`, { headers: { cookie: session } })
     expect(second.status).toBe(200)
     const bogus = await raw(`${sim.serviceUrl}/?$format=json`, { headers: { cookie: 'SAP_SESSIONID_XYZ_100=forged' } })
@@ -73,7 +76,10 @@ describe('CSRF (A.3)', () => {
     expectSapError(denied, 403, /CSRF token validation failed/)
     expect(denied.headers.get('x-csrf-token')).toBe('Required')
 
-    const fetched = await raw(`${sim.serviceUrl}/`, { method: 'HEAD', headers: { authorization: basic('DEMO', 'Welcome1!'), 'x-csrf-token': 'Fetch' } })
+    const fetched = await raw(`${sim.serviceUrl}/`, {
+      method: 'HEAD',
+      headers: { authorization: basic('DEMO', 'Welcome1!'), 'x-csrf-token': 'Fetch' },
+    })
     const token = fetched.headers.get('x-csrf-token')!
     expect(token).toMatch(/^[A-Za-z0-9+/=]{20,}$/)
     const cookie = fetched.headers

@@ -47,7 +47,9 @@ describe('delta initialisation and fetch (A.6.3, A.6.4; golden scenario 1)', () 
     expect(link).toMatch(new RegExp(`^${sim.serviceUrl.replace(/[.$]/g, '\\$&')}/${SALES_ITEMS}\\?!deltatoken='D\\d{14}_\\d{9}'$`))
     const t1 = tokenOf(link)
     expect(t1).toMatch(TOKEN)
-    expect(sim.admin.subscriptions()).toEqual([{ user: 'DEMO', service: 'ZDELTA_DEMO_SRV', entitySet: SALES_ITEMS, tokens: [t1], selection: {} }])
+    expect(sim.admin.subscriptions()).toEqual([
+      { user: 'DEMO', service: 'ZDELTA_DEMO_SRV', entitySet: SALES_ITEMS, tokens: [t1], selection: {} },
+    ])
     expect((await get(`${sim.serviceUrl}/SubscribedTo${SALES_ITEMS}?$format=json`)).json.d[`SubscribedTo${SALES_ITEMS}`]).toEqual({
       __metadata: { type: 'ZDELTA_DEMO_SRV.ChangeTrackingDetails' },
       SubscribedFlag: true,
@@ -166,7 +168,11 @@ describe('where the token arrives (A.6.5; golden scenario 2)', () => {
     const single = await get(`${sim.serviceUrl}/DeltaLinksOf${SALES_ITEMS}('${entry.DeltaToken}')?$format=json`)
     expect(single.json.d.DeltaToken).toBe(entry.DeltaToken)
     expectSapError(await get(`${sim.serviceUrl}/DeltaLinksOf${SALES_ITEMS}('D20200101000000_000009000')?$format=json`), 404)
-    expectSapError(await get(`${sim.serviceUrl}/DeltaLinksOf${SALES_ITEMS}('D20200101000000_000009000')/ChangesAfter?$format=json`), 410, /D20200101000000_000009000/)
+    expectSapError(
+      await get(`${sim.serviceUrl}/DeltaLinksOf${SALES_ITEMS}('D20200101000000_000009000')/ChangesAfter?$format=json`),
+      410,
+      /D20200101000000_000009000/,
+    )
   })
 
   it('writes unquoted tokens when configured and escapes date slashes in the raw JSON', async () => {
@@ -234,9 +240,14 @@ describe('token lifecycle (A.6.6, A.6.7; golden scenarios 3, 5, 7)', () => {
     await start()
     const link = (await init()).deltaLink!
     const term = await get(`${sim.serviceUrl}/TerminateDeltasFor${SALES_ITEMS}?$format=json`)
-    expect(term.json.d[`TerminateDeltasFor${SALES_ITEMS}`]).toEqual({ __metadata: { type: 'ZDELTA_DEMO_SRV.SubscriptionTerminationDetails' }, ResultFlag: true })
+    expect(term.json.d[`TerminateDeltasFor${SALES_ITEMS}`]).toEqual({
+      __metadata: { type: 'ZDELTA_DEMO_SRV.SubscriptionTerminationDetails' },
+      ResultFlag: true,
+    })
     expectSapError(await get(`${link}&$format=json`), 410, /Delta token/)
-    expect((await get(`${sim.serviceUrl}/SubscribedTo${SALES_ITEMS}?$format=json`)).json.d[`SubscribedTo${SALES_ITEMS}`].SubscribedFlag).toBe(false)
+    expect(
+      (await get(`${sim.serviceUrl}/SubscribedTo${SALES_ITEMS}?$format=json`)).json.d[`SubscribedTo${SALES_ITEMS}`].SubscribedFlag,
+    ).toBe(false)
     expect((await get(`${sim.serviceUrl}/DeltaLinksOf${SALES_ITEMS}?$format=json`)).json.d.results).toEqual([])
     expect(sim.admin.subscriptions()).toEqual([])
     // a fresh init works again
@@ -251,7 +262,11 @@ describe('token lifecycle (A.6.6, A.6.7; golden scenarios 3, 5, 7)', () => {
     expect((await delta(replacement)).rows).toEqual([])
 
     sim.admin.setVariants({ subscriptionConflict: 'error' })
-    expectSapError(await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`, { prefer: 'odata.track-changes' }), 400, /already has a delta subscription/)
+    expectSapError(
+      await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`, { prefer: 'odata.track-changes' }),
+      400,
+      /already has a delta subscription/,
+    )
     expect((await delta(replacement)).deltaLink).toBeDefined()
   })
 
@@ -260,7 +275,12 @@ describe('token lifecycle (A.6.6, A.6.7; golden scenarios 3, 5, 7)', () => {
     const other = basic('OTHER', 'Secret2!')
     const mine = (await init()).deltaLink!
     const theirs = (await init('', 10, other)).deltaLink!
-    expect(sim.admin.subscriptions().map((s) => s.user).sort()).toEqual(['DEMO', 'OTHER'])
+    expect(
+      sim.admin
+        .subscriptions()
+        .map((s) => s.user)
+        .sort(),
+    ).toEqual(['DEMO', 'OTHER'])
     sim.admin.insert(SALES_ITEMS, 2)
     expect((await delta(mine)).rows).toHaveLength(2)
     expect((await delta(theirs, 10, other)).rows).toHaveLength(2)
@@ -274,7 +294,11 @@ describe('token lifecycle (A.6.6, A.6.7; golden scenarios 3, 5, 7)', () => {
     sim.admin.expireTokens(SALES_ITEMS, 'demo')
     expectSapError(await get(`${link}&$format=json`), 400, /Delta token/)
     sim.admin.setVariants({ expiredTokenStatus: 410 })
-    expectSapError(await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='D20200101000000_000001000'`), 410, /D20200101000000_000001000/)
+    expectSapError(
+      await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='D20200101000000_000001000'`),
+      410,
+      /D20200101000000_000001000/,
+    )
   })
 })
 
@@ -300,12 +324,16 @@ describe('selections of a subscription (A.7)', () => {
     const t = tokenOf(d.deltaLink!)
     // the bare token form inherits the subscription's selection
     expect((await readAll(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'`)).rows).toEqual([])
-    const changed = await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'&$filter=${encodeURIComponent("VBELN le '0000000020'")}`)
+    const changed = await get(
+      `${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'&$filter=${encodeURIComponent("VBELN le '0000000020'")}`,
+    )
     expectSapError(changed, 400, /Illegal change in selection parameters/)
     const changedSelect = await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'&$select=VBELN`)
     expectSapError(changedSelect, 400, /Illegal change in selection parameters/)
     // the same filter written differently is the same selection
-    const same = await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'&$filter=${encodeURIComponent("(VBELN  le '0000000010')")}`)
+    const same = await get(
+      `${sim.serviceUrl}/${SALES_ITEMS}?$format=json&!deltatoken='${t}'&$filter=${encodeURIComponent("(VBELN  le '0000000010')")}`,
+    )
     expect(same.status).toBe(200)
   })
 

@@ -32,13 +32,19 @@ describe('one open extraction per subscription (A.6.6; golden scenario 6)', () =
     expect(page1.status).toBe(200)
     expect(sim.admin.openRequests()).toBe(1)
 
-    const second = expectSapError(await get(`${link}&$format=json`, PAGED), 500, /Could not open data access via extraction API RODPS_REPL_ODP_OPEN/)
+    const second = expectSapError(
+      await get(`${link}&$format=json`, PAGED),
+      500,
+      /Could not open data access via extraction API RODPS_REPL_ODP_OPEN/,
+    )
     expect(second.code).toBe('RSODP_ODATA/013')
     expect(second.details.map((d) => d.code)).toContain('RSODP_ODATA/013')
     expectSapError(await get(salesUrl(), INIT), 500, /RODPS_REPL_ODP_OPEN/)
     // full reads and other users' subscriptions are not blocked
     expect((await get(salesUrl())).status).toBe(200)
-    expect((await readAll(salesUrl(), { ...INIT, authorization: basic('OTHER', 'x') }, { authorization: basic('OTHER', 'x') })).deltaLink).toBeDefined()
+    expect(
+      (await readAll(salesUrl(), { ...INIT, authorization: basic('OTHER', 'x') }, { authorization: basic('OTHER', 'x') })).deltaLink,
+    ).toBeDefined()
 
     const rest = await readAll(page1.json.d.__next)
     expect(page1.json.d.results.length + rest.rows.length).toBe(16)

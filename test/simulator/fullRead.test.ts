@@ -49,7 +49,11 @@ describe('full read with server-driven paging (A.6.1, A.6.2)', () => {
     expect(result.pages.map((p) => p.headers.get('preference-applied'))).toEqual([null, null, 'odata.maxpagesize=10'])
     sim.admin.setVariants({ preferenceAppliedOnLastPage: false })
     result = await readAll(url, { prefer: 'odata.maxpagesize=10' })
-    expect(result.pages.map((p) => p.headers.get('preference-applied'))).toEqual(['odata.maxpagesize=10', 'odata.maxpagesize=10', 'odata.maxpagesize=10'])
+    expect(result.pages.map((p) => p.headers.get('preference-applied'))).toEqual([
+      'odata.maxpagesize=10',
+      'odata.maxpagesize=10',
+      'odata.maxpagesize=10',
+    ])
   })
 
   it('returns the whole set in one page without maxpagesize', async () => {
@@ -90,19 +94,28 @@ describe('full read with server-driven paging (A.6.1, A.6.2)', () => {
     const c = (await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`)).json.d.results.map(stripMeta)
     expect(c.map((r: Record<string, unknown>) => r.NETWR)).not.toEqual(a.map((r: Record<string, unknown>) => r.NETWR))
     // keys do not depend on the seed
-    expect(c.map((r: Record<string, unknown>) => `${r.VBELN}/${r.POSNR}`)).toEqual(a.map((r: Record<string, unknown>) => `${r.VBELN}/${r.POSNR}`))
+    expect(c.map((r: Record<string, unknown>) => `${r.VBELN}/${r.POSNR}`)).toEqual(
+      a.map((r: Record<string, unknown>) => `${r.VBELN}/${r.POSNR}`),
+    )
   })
 
   it('has realistic sales data: NUMC zeros, initial dates, 24:00:00, negative amounts, non-ASCII text', async () => {
     sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 2500 } })
     const rows = (await get(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`)).json.d.results
-    expect(rows.every((r: { VBELN: string; POSNR: string; KUNNR: string }) => /^\d{10}$/.test(r.VBELN) && /^\d{6}$/.test(r.POSNR) && /^\d{10}$/.test(r.KUNNR))).toBe(true)
+    expect(
+      rows.every(
+        (r: { VBELN: string; POSNR: string; KUNNR: string }) =>
+          /^\d{10}$/.test(r.VBELN) && /^\d{6}$/.test(r.POSNR) && /^\d{10}$/.test(r.KUNNR),
+      ),
+    ).toBe(true)
     const nullDates = rows.filter((r: { ERDAT: unknown }) => r.ERDAT === null).length
     expect(nullDates).toBeGreaterThan(20)
     expect(nullDates).toBeLessThan(100)
     expect(rows.filter((r: { ERZET: string }) => r.ERZET === 'PT24H00M00S').length).toBeGreaterThan(20)
     expect(rows.some((r: { NETWR: string }) => /^-\d+\.\d\d$/.test(r.NETWR))).toBe(true)
-    expect(rows.every((r: { NETWR: string; KWMENG: string }) => /^-?\d+\.\d\d$/.test(r.NETWR) && /^-?\d+\.\d{3}$/.test(r.KWMENG))).toBe(true)
+    expect(rows.every((r: { NETWR: string; KWMENG: string }) => /^-?\d+\.\d\d$/.test(r.NETWR) && /^-?\d+\.\d{3}$/.test(r.KWMENG))).toBe(
+      true,
+    )
     const texts = new Set(rows.map((r: { ARKTX: string }) => r.ARKTX))
     expect([...texts].some((t) => /[äöüß]/.test(t as string))).toBe(true)
     expect([...texts].some((t) => (t as string).includes('日本'))).toBe(true)
@@ -134,7 +147,7 @@ describe('query options (A.7)', () => {
     expect(dated.length).toBe(all.filter((r) => (r.ERDAT as string) >= '20200101' && (r.ERDAT as string) < '20210101').length)
     // an initial date is '00000000' in ODP: it matches eq null
     expect((await q('ERDAT eq null')).length).toBe(all.filter((r) => r.ERDAT === '00000000').length)
-    expect((await q("ARKTX eq 'Widget \"Pro\" 5\\8 inch'")).length).toBe(all.filter((r) => r.ARKTX === 'Widget "Pro" 5\\8 inch').length)
+    expect((await q('ARKTX eq \'Widget "Pro" 5\\8 inch\'')).length).toBe(all.filter((r) => r.ARKTX === 'Widget "Pro" 5\\8 inch').length)
     expect((await q("VBELN gt '0000000100'")).length).toBe(0)
     expect((await q("VBELN ge '0000000100'")).length).toBe(5)
   })
@@ -150,9 +163,12 @@ describe('query options (A.7)', () => {
 
   it('counts with $inlinecount=allpages on every page as a string', async () => {
     sim = await startSapSimulator({ rows: { [SALES_ITEMS]: 25 } })
-    const result = await readAll(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json&$inlinecount=allpages&$filter=${encodeURIComponent("VBELN le '0000000004'")}`, {
-      prefer: 'odata.maxpagesize=7',
-    })
+    const result = await readAll(
+      `${sim.serviceUrl}/${SALES_ITEMS}?$format=json&$inlinecount=allpages&$filter=${encodeURIComponent("VBELN le '0000000004'")}`,
+      {
+        prefer: 'odata.maxpagesize=7',
+      },
+    )
     expect(result.rows).toHaveLength(20)
     expect(result.pages.map((p) => p.json.d.__count)).toEqual(['20', '20', '20'])
   })

@@ -33,7 +33,11 @@ export async function get(url: string, headers: Record<string, string> = {}, ini
 }
 
 /** Asserts a SAP error body (A.8) and returns it. */
-export function expectSapError(reply: Reply, status: number, messagePattern?: RegExp): { code: string; message: string; details: Array<{ code: string; message: string }> } {
+export function expectSapError(
+  reply: Reply,
+  status: number,
+  messagePattern?: RegExp,
+): { code: string; message: string; details: Array<{ code: string; message: string }> } {
   expect(reply.status).toBe(status)
   expect(reply.headers.get('content-type')).toMatch(/application\/json/)
   const err = reply.json?.error
@@ -86,7 +90,23 @@ export interface PropertyInfo {
   nullable: boolean
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['EntityType', 'Property', 'PropertyRef', 'EntitySet', 'FunctionImport', 'Association', 'AssociationSet', 'NavigationProperty', 'End', 'ComplexType'].includes(name) })
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (name) =>
+    [
+      'EntityType',
+      'Property',
+      'PropertyRef',
+      'EntitySet',
+      'FunctionImport',
+      'Association',
+      'AssociationSet',
+      'NavigationProperty',
+      'End',
+      'ComplexType',
+    ].includes(name),
+})
 
 export function parseMetadata(xml: string): any {
   return parser.parse(xml)
@@ -134,7 +154,11 @@ export function toSapRow(json: Record<string, unknown>, props: PropertyInfo[]): 
     switch (p.type) {
       case 'Edm.DateTime':
         if (p.displayFormat === 'Date') row[p.name] = v === null ? '00000000' : ymd(new Date(parseDate(v as string)))
-        else row[p.name] = v === null ? null : ymd(new Date(parseDate(v as string))) + new Date(parseDate(v as string)).toISOString().slice(11, 19).replace(/:/g, '')
+        else
+          row[p.name] =
+            v === null
+              ? null
+              : ymd(new Date(parseDate(v as string))) + new Date(parseDate(v as string)).toISOString().slice(11, 19).replace(/:/g, '')
         break
       case 'Edm.DateTimeOffset': {
         if (v === null) row[p.name] = null

@@ -31,18 +31,54 @@ describe('$metadata', () => {
     expect(sales.Key.PropertyRef.map((r: Xml) => r['@Name'])).toEqual(['VBELN', 'POSNR', 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR'])
     const prop = (t: Xml, name: string): Xml => t.Property.find((p: Xml) => p['@Name'] === name)
     expect(prop(sales, 'VBELN')).toMatchObject({ '@Type': 'Edm.String', '@MaxLength': '10', '@Nullable': 'false' })
-    expect(prop(sales, 'ERDAT')).toMatchObject({ '@Type': 'Edm.DateTime', '@Precision': '7', '@sap:display-format': 'Date', '@Nullable': 'true' })
+    expect(prop(sales, 'ERDAT')).toMatchObject({
+      '@Type': 'Edm.DateTime',
+      '@Precision': '7',
+      '@sap:display-format': 'Date',
+      '@Nullable': 'true',
+    })
     expect(prop(sales, 'ERZET')).toMatchObject({ '@Type': 'Edm.Time', '@Precision': '0' })
-    expect(prop(sales, 'NETWR')).toMatchObject({ '@Type': 'Edm.Decimal', '@Precision': '15', '@Scale': '2', '@sap:unit': 'WAERK', '@sap:filterable': 'false' })
+    expect(prop(sales, 'NETWR')).toMatchObject({
+      '@Type': 'Edm.Decimal',
+      '@Precision': '15',
+      '@Scale': '2',
+      '@sap:unit': 'WAERK',
+      '@sap:filterable': 'false',
+    })
     expect(prop(sales, 'KWMENG')).toMatchObject({ '@Precision': '13', '@Scale': '3', '@sap:unit': 'VRKME', '@sap:filterable': 'false' })
     expect(prop(sales, 'WAERK')['@sap:semantics']).toBe('currency-code')
     expect(prop(sales, 'VRKME')['@sap:semantics']).toBe('unit-of-measure')
-    expect(prop(sales, 'ODQ_CHANGEMODE')).toMatchObject({ '@Type': 'Edm.String', '@MaxLength': '1', '@sap:semantics': 'change-mode', '@sap:filterable': 'false' })
-    expect(prop(sales, 'ODQ_ENTITYCNTR')).toMatchObject({ '@Type': 'Edm.Decimal', '@Precision': '37', '@Scale': '0', '@sap:semantics': 'entity-counter', '@sap:filterable': 'false' })
+    expect(prop(sales, 'ODQ_CHANGEMODE')).toMatchObject({
+      '@Type': 'Edm.String',
+      '@MaxLength': '1',
+      '@sap:semantics': 'change-mode',
+      '@sap:filterable': 'false',
+    })
+    expect(prop(sales, 'ODQ_ENTITYCNTR')).toMatchObject({
+      '@Type': 'Edm.Decimal',
+      '@Precision': '37',
+      '@Scale': '0',
+      '@sap:semantics': 'entity-counter',
+      '@sap:filterable': 'false',
+    })
 
     const typesSet = types.get(TYPES_SET)
     const edm = typesSet.Property.map((p: Xml) => p['@Type'])
-    for (const t of ['Edm.String', 'Edm.Int16', 'Edm.Int32', 'Edm.Int64', 'Edm.Byte', 'Edm.Double', 'Edm.Boolean', 'Edm.Binary', 'Edm.Guid', 'Edm.DateTime', 'Edm.DateTimeOffset', 'Edm.Time', 'Edm.Decimal']) {
+    for (const t of [
+      'Edm.String',
+      'Edm.Int16',
+      'Edm.Int32',
+      'Edm.Int64',
+      'Edm.Byte',
+      'Edm.Double',
+      'Edm.Boolean',
+      'Edm.Binary',
+      'Edm.Guid',
+      'Edm.DateTime',
+      'Edm.DateTimeOffset',
+      'Edm.Time',
+      'Edm.Decimal',
+    ]) {
       expect(edm).toContain(t)
     }
     expect(prop(typesSet, 'DEC31')).toMatchObject({ '@Precision': '31', '@Scale': '14' })
@@ -76,10 +112,20 @@ describe('$metadata', () => {
     const container = schema.EntityContainer
     expect(container['@sap:supported-formats']).toBe('atom json xlsx')
     const set = container.EntitySet.find((s: Xml) => s['@Name'] === SALES_ITEMS)
-    expect(set).toMatchObject({ '@sap:change-tracking': 'true', '@sap:maxpagesize': '2000000000', '@EntityType': `${DEMO_SERVICE}.${SALES_ITEMS}` })
+    expect(set).toMatchObject({
+      '@sap:change-tracking': 'true',
+      '@sap:maxpagesize': '2000000000',
+      '@EntityType': `${DEMO_SERVICE}.${SALES_ITEMS}`,
+    })
     const imports = new Map<string, Xml>(container.FunctionImport.map((f: Xml) => [f['@Name'], f]))
-    expect(imports.get(`SubscribedTo${SALES_ITEMS}`)).toMatchObject({ '@ReturnType': `${DEMO_SERVICE}.ChangeTrackingDetails`, '@m:HttpMethod': 'GET' })
-    expect(imports.get(`TerminateDeltasFor${TYPES_SET}`)).toMatchObject({ '@ReturnType': `${DEMO_SERVICE}.SubscriptionTerminationDetails`, '@m:HttpMethod': 'GET' })
+    expect(imports.get(`SubscribedTo${SALES_ITEMS}`)).toMatchObject({
+      '@ReturnType': `${DEMO_SERVICE}.ChangeTrackingDetails`,
+      '@m:HttpMethod': 'GET',
+    })
+    expect(imports.get(`TerminateDeltasFor${TYPES_SET}`)).toMatchObject({
+      '@ReturnType': `${DEMO_SERVICE}.SubscriptionTerminationDetails`,
+      '@m:HttpMethod': 'GET',
+    })
   })
 })
 
@@ -87,7 +133,18 @@ describe('service document and unknown resources', () => {
   it('lists every entity set in the JSON service document', async () => {
     const reply = await get(`${sim.serviceUrl}/?$format=json`)
     expect(reply.status).toBe(200)
-    expect(reply.json).toEqual({ d: { EntitySets: [SALES_ITEMS, `DeltaLinksOf${SALES_ITEMS}`, TYPES_SET, `DeltaLinksOf${TYPES_SET}`, MATERIALS, `DeltaLinksOf${MATERIALS}`] } })
+    expect(reply.json).toEqual({
+      d: {
+        EntitySets: [
+          SALES_ITEMS,
+          `DeltaLinksOf${SALES_ITEMS}`,
+          TYPES_SET,
+          `DeltaLinksOf${TYPES_SET}`,
+          MATERIALS,
+          `DeltaLinksOf${MATERIALS}`,
+        ],
+      },
+    })
   })
 
   it('answers the AtomPub service document without $format', async () => {
@@ -99,7 +156,11 @@ describe('service document and unknown resources', () => {
   it('404s an unknown service and an unknown entity set with a SAP error body', async () => {
     const svc = expectSapError(await get(`${sim.url}/sap/opu/odata/sap/ZNOPE_SRV/$metadata`), 404, /No service found/)
     expect(svc.code).toBe('/IWFND/MED/170')
-    const es = expectSapError(await get(`${sim.serviceUrl}/EntityOfNOPE?$format=json`), 404, /Resource not found for the segment 'EntityOfNOPE'/)
+    const es = expectSapError(
+      await get(`${sim.serviceUrl}/EntityOfNOPE?$format=json`),
+      404,
+      /Resource not found for the segment 'EntityOfNOPE'/,
+    )
     expect(es.details[0].message).toBe(es.message)
   })
 

@@ -86,7 +86,9 @@ describe('type torture set (A.5; golden scenario 8)', () => {
       expect(reply.status, reply.text).toBe(200)
       return (reply.json.d.results as Row[]).map((r) => r.ID as number)
     }
-    expect(await q('INT8 gt 9007199254740992')).toEqual(all.filter((r) => r.INT8 !== null && BigInt(r.INT8 as string) > 9007199254740992n).map((r) => r.ID))
+    expect(await q('INT8 gt 9007199254740992')).toEqual(
+      all.filter((r) => r.INT8 !== null && BigInt(r.INT8 as string) > 9007199254740992n).map((r) => r.ID),
+    )
     expect(await q('DEC31 lt -0.5M')).toEqual(all.filter((r) => Number(r.DEC31) < -0.5).map((r) => r.ID))
     expect(await q("GUID eq guid'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'")).toEqual([1])
     expect(await q("TIMS ge time'PT24H00M00S'")).toEqual([1])

@@ -21,7 +21,15 @@ describe('AzureBlobDestination through a fault proxy', () => {
   let files: Awaited<ReturnType<typeof scratch>>
   const dest = () =>
     new AzureBlobDestination(
-      { container: 'lake', prefix: 'faults', accountUrl: `${proxy.url}/${AZURITE_ACCOUNT}`, accountName: AZURITE_ACCOUNT, auth: 'ACCOUNT_KEY', blockSizeMb: 1, uploadConcurrency: 3 },
+      {
+        container: 'lake',
+        prefix: 'faults',
+        accountUrl: `${proxy.url}/${AZURITE_ACCOUNT}`,
+        accountName: AZURITE_ACCOUNT,
+        auth: 'ACCOUNT_KEY',
+        blockSizeMb: 1,
+        uploadConcurrency: 3,
+      },
       { accountKey: AZURITE_KEY },
       QUICK,
     )
@@ -79,7 +87,10 @@ describe('AzureBlobDestination through a fault proxy', () => {
     // the SDK sent that block again, with the same bytes and MD5; the file was not started over
     const again = blocks().filter((b) => b !== fired[0] && blockIndex(b) === blockIndex(fired[0]))
     expect(again).toHaveLength(1)
-    expect(again[0]).toMatchObject({ status: 201, bodyMd5: md5(f.bytes.subarray(blockIndex(fired[0]) * MiB, (blockIndex(fired[0]) + 1) * MiB)) })
+    expect(again[0]).toMatchObject({
+      status: 201,
+      bodyMd5: md5(f.bytes.subarray(blockIndex(fired[0]) * MiB, (blockIndex(fired[0]) + 1) * MiB)),
+    })
     expect(blocks()).toHaveLength(5 + 1)
     expect(await stored('run2/part-00000.parquet')).toBe(f.sha256)
   })
@@ -96,7 +107,9 @@ describe('AzureBlobDestination through a fault proxy', () => {
   it('gives up with DESTINATION_INTEGRITY when every try arrives damaged, and commits nothing', async () => {
     const f = await files.file(2)
     const fired = proxy.inject('flip', isAzureBlock, 'every')
-    const err = await dest().putFile('run4/part-00000.parquet', f.path, undefined, { sha256: f.sha256 }).catch((e) => e)
+    const err = await dest()
+      .putFile('run4/part-00000.parquet', f.path, undefined, { sha256: f.sha256 })
+      .catch((e) => e)
     expect(err).toMatchObject({ name: 'DestinationError', code: 'DESTINATION_INTEGRITY' })
     expect(fired.length).toBeGreaterThanOrEqual(QUICK.retry.attempts)
     // every block that got an answer was refused; one still in flight when the upload gave up has none

@@ -54,7 +54,9 @@ describe('AzureBlobDestination against azurite', () => {
 
   it('commits nothing when the file differs from what the writer hashed (DESTINATION_INTEGRITY)', async () => {
     const f = await files.file(2)
-    const err = await dest().putFile('run3/part-00000.parquet', f.path, undefined, { sha256: '0'.repeat(64) }).catch((e) => e)
+    const err = await dest()
+      .putFile('run3/part-00000.parquet', f.path, undefined, { sha256: '0'.repeat(64) })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(DestinationError)
     expect(err).toMatchObject({ code: 'DESTINATION_INTEGRITY', retryable: true })
     expect(await azurite.list('lake', 'root/run3/')).toEqual([])
@@ -62,7 +64,11 @@ describe('AzureBlobDestination against azurite', () => {
 
   it('relies on a check azurite really makes: a block with a wrong Content-MD5 is refused', async () => {
     const blob = azurite.client().getContainerClient('lake').getBlockBlobClient('root/tampered')
-    const e = await blob.stageBlock(Buffer.from('blk-000000').toString('base64'), Buffer.from('abc'), 3, { transactionalContentMD5: createHash('md5').update('abd').digest() }).catch((x) => x)
+    const e = await blob
+      .stageBlock(Buffer.from('blk-000000').toString('base64'), Buffer.from('abc'), 3, {
+        transactionalContentMD5: createHash('md5').update('abd').digest(),
+      })
+      .catch((x) => x)
     expect(storageError('azurite', e, [])).toMatchObject({ code: 'DESTINATION_INTEGRITY', retryable: true })
   })
 
@@ -84,7 +90,9 @@ describe('AzureBlobDestination against azurite', () => {
     let stopping: Promise<void> | undefined
     const slowly = dest({ uploadConcurrency: 1 })
     const err = await slowly
-      .putFile('run5/part-00000.parquet', f.path, undefined, { onProgress: (n) => void (n >= 4 * 1024 * 1024 && (stopping ??= azurite.stop())) })
+      .putFile('run5/part-00000.parquet', f.path, undefined, {
+        onProgress: (n) => void (n >= 4 * 1024 * 1024 && (stopping ??= azurite.stop())),
+      })
       .catch((e) => e)
     await stopping
     expect(stopping).toBeDefined()
@@ -100,7 +108,11 @@ describe('AzureBlobDestination against azurite', () => {
     const auth = await new AzureBlobDestination(settings(), { accountKey: wrongKey }, QUICK).probe().catch((e) => e)
     expect(auth).toMatchObject({ code: 'DESTINATION_AUTH', retryable: false })
     expect(auth.message).not.toContain(wrongKey)
-    expect(await dest({ container: 'missing' }).probe().catch((e) => e)).toMatchObject({ code: 'DESTINATION_NOT_FOUND', retryable: false })
+    expect(
+      await dest({ container: 'missing' })
+        .probe()
+        .catch((e) => e),
+    ).toMatchObject({ code: 'DESTINATION_NOT_FOUND', retryable: false })
     const cs = `AccountName=${AZURITE_ACCOUNT};AccountKey=not-base64-@@@;BlobEndpoint=${azurite.accountUrl}`
     const bad = (() => {
       try {

@@ -4,7 +4,8 @@ import { isMissingObject, storageError } from '../../src/storage/object-errors.j
 import { redact } from '../../src/util/redact.js'
 import { backoffDelay, withRetry } from '../../src/storage/retry.js'
 
-const azure = (statusCode: number | undefined, code: string, message = 'x') => Object.assign(new Error(message), { name: 'RestError', statusCode, code })
+const azure = (statusCode: number | undefined, code: string, message = 'x') =>
+  Object.assign(new Error(message), { name: 'RestError', statusCode, code })
 const aws = (httpStatusCode: number, name: string) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } })
 const socket = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code })
 
@@ -63,7 +64,9 @@ describe('withRetry', () => {
 
   it('succeeds on a later try and does not repeat permanent failures', async () => {
     let calls = 0
-    expect(await withRetry(async () => (++calls < 2 ? Promise.reject(new DestinationError('DESTINATION_UNAVAILABLE', 'x', true)) : 'ok'), fast)).toBe('ok')
+    expect(
+      await withRetry(async () => (++calls < 2 ? Promise.reject(new DestinationError('DESTINATION_UNAVAILABLE', 'x', true)) : 'ok'), fast),
+    ).toBe('ok')
     calls = 0
     await withRetry(async () => {
       calls++
@@ -75,10 +78,14 @@ describe('withRetry', () => {
   it('stops waiting at once when aborted, with the abort reason', async () => {
     const ac = new AbortController()
     const reason = new Error('cancelled')
-    const p = withRetry(async () => {
-      setImmediate(() => ac.abort(reason))
-      throw new DestinationError('DESTINATION_UNAVAILABLE', 'x', true)
-    }, { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, ac.signal)
+    const p = withRetry(
+      async () => {
+        setImmediate(() => ac.abort(reason))
+        throw new DestinationError('DESTINATION_UNAVAILABLE', 'x', true)
+      },
+      { attempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      ac.signal,
+    )
     await expect(p).rejects.toBe(reason)
   })
 

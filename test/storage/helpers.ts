@@ -6,7 +6,12 @@ import type { ObjectStoreOptions } from '../../src/storage/object-store.js'
 import { TEST_OUTBOUND } from '../helpers/outbound.js'
 
 /** Short retries: a refused connection fails in milliseconds, not seconds. */
-export const QUICK: ObjectStoreOptions = { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 }, sdkTries: 2, requestTimeoutMs: 15_000, outbound: TEST_OUTBOUND }
+export const QUICK: ObjectStoreOptions = {
+  retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+  sdkTries: 2,
+  requestTimeoutMs: 15_000,
+  outbound: TEST_OUTBOUND,
+}
 
 /** A folder of random files for one test file; `file(mb)` writes one and returns its path and sha256. */
 export async function scratch() {

@@ -9,7 +9,11 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest()
 describe('PartHasher', () => {
   it('gives the same digests however the stream is chunked, with parts cut at fixed offsets', () => {
     const data = randomBytes(10_000)
-    const cuts = [[data], [data.subarray(0, 1), data.subarray(1, 4097), data.subarray(4097)], Array.from({ length: 100 }, (_, i) => data.subarray(i * 100, i * 100 + 100))]
+    const cuts = [
+      [data],
+      [data.subarray(0, 1), data.subarray(1, 4097), data.subarray(4097)],
+      Array.from({ length: 100 }, (_, i) => data.subarray(i * 100, i * 100 + 100)),
+    ]
     for (const chunks of cuts) {
       const h = new PartHasher(4096)
       for (const c of chunks) h.update(c)

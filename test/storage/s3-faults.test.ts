@@ -23,7 +23,15 @@ describe('S3Destination through a fault proxy', () => {
   const opened: S3Destination[] = []
   const dest = () => {
     const d = new S3Destination(
-      { bucket: 'lake', prefix: 'faults', endpoint: proxy.url, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, partSizeMb: 5, uploadConcurrency: 2 },
+      {
+        bucket: 'lake',
+        prefix: 'faults',
+        endpoint: proxy.url,
+        forcePathStyle: true,
+        accessKeyId: S3RVER_KEY_ID,
+        partSizeMb: 5,
+        uploadConcurrency: 2,
+      },
       { secretAccessKey: 'any-secret-s3rver-checks-only-the-key-id' },
       QUICK,
     )
@@ -106,7 +114,9 @@ describe('S3Destination through a fault proxy', () => {
   it('gives up with DESTINATION_INTEGRITY when every try arrives damaged, and leaves no damaged object', async () => {
     const f = await files.file(6)
     const fired = proxy.inject('flip', isS3Part, 'every')
-    const err = await dest().putFile('run4/part-00000.parquet', f.path, undefined, { sha256: f.sha256 }).catch((e) => e)
+    const err = await dest()
+      .putFile('run4/part-00000.parquet', f.path, undefined, { sha256: f.sha256 })
+      .catch((e) => e)
     expect(err).toMatchObject({ name: 'DestinationError', code: 'DESTINATION_INTEGRITY' })
     expect(fired.length).toBeGreaterThanOrEqual(QUICK.retry.attempts)
     expect(await s3.list('lake', 'faults/run4/')).toEqual([]) // s3rver had stored it: the check took it away

@@ -14,7 +14,16 @@ describe('S3Destination against s3rver', () => {
   const opened: S3Destination[] = []
   const dest = (over: Partial<S3Settings> = {}, secret = S3RVER_SECRET) => {
     const d = new S3Destination(
-      { bucket: 'lake', prefix: 'root', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, partSizeMb: 5, uploadConcurrency: 2, ...over },
+      {
+        bucket: 'lake',
+        prefix: 'root',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: S3RVER_KEY_ID,
+        partSizeMb: 5,
+        uploadConcurrency: 2,
+        ...over,
+      },
       { secretAccessKey: secret },
       QUICK,
     )
@@ -40,10 +49,15 @@ describe('S3Destination against s3rver', () => {
     const small = await files.file(0.25)
     // Through the proxy: s3rver's answers (a plain-MD5 ETag for a multipart object) cannot show multipart.
     const viaProxy = dest({ endpoint: proxy.url })
-    expect(await viaProxy.putFile('run1/part-00000.parquet', big.path, undefined, { sha256: big.sha256 })).toEqual({ bytes: big.bytes.length })
+    expect(await viaProxy.putFile('run1/part-00000.parquet', big.path, undefined, { sha256: big.sha256 })).toEqual({
+      bytes: big.bytes.length,
+    })
     const uploadParts = proxy.requests.filter(isS3Part)
     expect(uploadParts.map((r) => Number(r.query.get('partNumber'))).sort()).toEqual([1, 2, 3])
-    expect(proxy.requests.filter((r) => r.method === 'POST').map((r) => (r.query.has('uploads') ? 'create' : 'complete'))).toEqual(['create', 'complete'])
+    expect(proxy.requests.filter((r) => r.method === 'POST').map((r) => (r.query.has('uploads') ? 'create' : 'complete'))).toEqual([
+      'create',
+      'complete',
+    ])
     proxy.reset()
     await viaProxy.putFile('run1/part-00001.parquet', small.path, undefined, { sha256: small.sha256 })
     expect(proxy.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /lake/root/run1/part-00001.parquet'])
@@ -63,7 +77,9 @@ describe('S3Destination against s3rver', () => {
 
   it('refuses a file that differs from what the writer hashed (DESTINATION_INTEGRITY)', async () => {
     const f = await files.file(1)
-    const err = await dest().putFile('run3/part-00000.parquet', f.path, undefined, { sha256: 'f'.repeat(64) }).catch((e) => e)
+    const err = await dest()
+      .putFile('run3/part-00000.parquet', f.path, undefined, { sha256: 'f'.repeat(64) })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(DestinationError)
     expect(err).toMatchObject({ code: 'DESTINATION_INTEGRITY', retryable: true })
     expect(await s3.list('lake', 'root/run3/')).toEqual([]) // committed before the check could fail: removed again
@@ -98,11 +114,19 @@ describe('S3Destination against s3rver', () => {
   })
 
   it('classifies an unknown key id and a missing bucket, without the secret in the message', async () => {
-    const auth = await new S3Destination({ bucket: 'lake', prefix: '', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'NOSUCHKEY' }, { secretAccessKey: 'top-secret-value' }, QUICK)
+    const auth = await new S3Destination(
+      { bucket: 'lake', prefix: '', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: 'NOSUCHKEY' },
+      { secretAccessKey: 'top-secret-value' },
+      QUICK,
+    )
       .probe()
       .catch((e) => e)
     expect(auth).toMatchObject({ code: 'DESTINATION_AUTH', retryable: false })
     expect(auth.message).not.toContain('top-secret-value')
-    expect(await dest({ bucket: 'missing' }).probe().catch((e) => e)).toMatchObject({ code: 'DESTINATION_NOT_FOUND', retryable: false })
+    expect(
+      await dest({ bucket: 'missing' })
+        .probe()
+        .catch((e) => e),
+    ).toMatchObject({ code: 'DESTINATION_NOT_FOUND', retryable: false })
   })
 })

@@ -88,18 +88,19 @@ export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 }
 
-export const col = (
-  name: string,
-  type: Column['type'],
-  nullable = true,
-  extra: Partial<Column> = {},
-): Column => ({ name, type, nullable, key: false, ...extra })
+export const col = (name: string, type: Column['type'], nullable = true, extra: Partial<Column> = {}): Column => ({
+  name,
+  type,
+  nullable,
+  key: false,
+  ...extra,
+})
 
 /** The page headers of one column chunk, parsed by hyparquet (type, encoding, value count per page). */
 export async function pageHeaders(file: string, column: string, rowGroup = 0) {
   const { parquetHeader } = await import('hyparquet/src/column.js')
   const meta = await hypMetadata(file)
-  const chunk = meta.row_groups[rowGroup].columns.find(c => c.meta_data?.path_in_schema.join('.') === column)
+  const chunk = meta.row_groups[rowGroup].columns.find((c) => c.meta_data?.path_in_schema.join('.') === column)
   if (!chunk?.meta_data) throw new Error(`no column ${column}`)
   const bytes = fs.readFileSync(file)
   const start = Number(chunk.meta_data.dictionary_page_offset ?? chunk.meta_data.data_page_offset)

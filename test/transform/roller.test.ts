@@ -64,10 +64,8 @@ function roller(opts: Partial<ParquetOutputOptions> = {}, cols = columns): Parqu
 }
 
 async function rowGroupSizes(file: string): Promise<number[]> {
-  const r = await duck.query(
-    `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${lit(file)}) ORDER BY row_group_id`,
-  )
-  return r.rows.map(row => Number(row[1]))
+  const r = await duck.query(`SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${lit(file)}) ORDER BY row_group_id`)
+  return r.rows.map((row) => Number(row[1]))
 }
 
 describe('row groups', () => {
@@ -75,7 +73,12 @@ describe('row groups', () => {
     const r = roller({ rowGroupRows: 1000 })
     const rows = sampleRows(3500)
     // uneven batches that straddle group boundaries
-    for (const [from, to] of [[0, 300], [300, 301], [301, 2999], [2999, 3500]]) {
+    for (const [from, to] of [
+      [0, 300],
+      [300, 301],
+      [301, 2999],
+      [2999, 3500],
+    ]) {
       expect(await r.write(rows.slice(from, to))).toEqual([])
     }
     expect(r.rowsWritten).toBe(3000)
@@ -85,11 +88,11 @@ describe('row groups', () => {
     expect(files).toHaveLength(1)
     expect(await rowGroupSizes(files[0].localPath)).toEqual([1000, 1000, 1000, 500])
     const meta = await hypMetadata(files[0].localPath)
-    expect(meta.row_groups.map(g => Number(g.num_rows))).toEqual([1000, 1000, 1000, 500])
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([1000, 1000, 1000, 500])
     expect(Number(meta.num_rows)).toBe(3500)
     // and the rows are all there, in order
     const back = await duck.query(`SELECT ZAEHL FROM read_parquet(${lit(files[0].localPath)})`)
-    expect(back.rows.map(x => x[0])).toEqual(rows.map(x => x[5]))
+    expect(back.rows.map((x) => x[0])).toEqual(rows.map((x) => x[5]))
   })
 
   it('holds at most one row group of rows (memory is bounded by rowGroupRows)', async () => {
@@ -118,10 +121,10 @@ describe('rolling files', () => {
     files.push(...(await r.finish()))
     expect(returnedEarly).toBeGreaterThan(0) // finished files come back while rows still arrive
     expect(files.length).toBeGreaterThan(3)
-    expect(files.map(f => f.index)).toEqual(files.map((_, i) => i))
-    expect(files.map(f => f.fileName)).toEqual(files.map((_, i) => partName(i)))
-    expect(files.map(f => f.localPath)).toEqual(files.map((_, i) => path.join(dir, partName(i))))
-    expect(fs.readdirSync(dir).sort()).toEqual(files.map(f => f.fileName))
+    expect(files.map((f) => f.index)).toEqual(files.map((_, i) => i))
+    expect(files.map((f) => f.fileName)).toEqual(files.map((_, i) => partName(i)))
+    expect(files.map((f) => f.localPath)).toEqual(files.map((_, i) => path.join(dir, partName(i))))
+    expect(fs.readdirSync(dir).sort()).toEqual(files.map((f) => f.fileName))
     expect(files.reduce((s, f) => s + f.rows, 0)).toBe(rows.length)
 
     for (const [i, f] of files.entries()) {
@@ -140,7 +143,9 @@ describe('rolling files', () => {
       expect(f.bytes).toBeLessThanOrEqual(maxFileBytes + lastGroup + footer)
     }
 
-    const all = await duck.query(`SELECT count(*), sum(ZAEHL), count(DISTINCT VBELN || POSNR) FROM read_parquet(${lit(path.join(dir, '*.parquet'))})`)
+    const all = await duck.query(
+      `SELECT count(*), sum(ZAEHL), count(DISTINCT VBELN || POSNR) FROM read_parquet(${lit(path.join(dir, '*.parquet'))})`,
+    )
     expect(all.rows[0].map(Number)).toEqual([rows.length, (rows.length * (rows.length - 1)) / 2, rows.length])
   })
 
@@ -178,7 +183,7 @@ describe('rolling files', () => {
   it('never leaves an empty file when the last row group closed a file', async () => {
     // every row group reaches maxFileBytes, so each rolls; finish() must not open another file
     const files = await writeAll(columns, sampleRows(3000), { dir, rowGroupRows: 1000, maxFileBytes: 1 }, 500)
-    expect(files.map(f => f.rows)).toEqual([1000, 1000, 1000])
+    expect(files.map((f) => f.rows)).toEqual([1000, 1000, 1000])
     expect(fs.readdirSync(dir)).toHaveLength(3)
   })
 })
@@ -226,10 +231,10 @@ describe('errors and abort', () => {
     }
     // one more row group goes into the next file, which stays below the limit
     expect(await r.write(sampleRows(500, offset))).toEqual([])
-    const partial = fs.readdirSync(dir).filter(f => !done.some(d => d.fileName === f))
+    const partial = fs.readdirSync(dir).filter((f) => !done.some((d) => d.fileName === f))
     expect(partial).toHaveLength(1)
     await r.abort()
-    expect(fs.readdirSync(dir).sort()).toEqual(done.map(d => d.fileName))
+    expect(fs.readdirSync(dir).sort()).toEqual(done.map((d) => d.fileName))
     await r.abort() // idempotent
     await expect(r.write(sampleRows(1))).rejects.toThrow('the roller is aborted')
   })
@@ -268,7 +273,7 @@ describe('compression', () => {
     expect(SUPPORTED_COMPRESSIONS.includes('ZSTD')).toBe(zstd)
   })
 
-  it.each(['SNAPPY', 'GZIP', 'ZSTD', 'UNCOMPRESSED'] as Compression[])('%s: files DuckDB reads, codec in the metadata', async codec => {
+  it.each(['SNAPPY', 'GZIP', 'ZSTD', 'UNCOMPRESSED'] as Compression[])('%s: files DuckDB reads, codec in the metadata', async (codec) => {
     if (!SUPPORTED_COMPRESSIONS.includes(codec)) {
       expect(() => roller({ compression: codec })).toThrow(UnsupportedCompressionError)
       expect(() => roller({ compression: codec })).toThrow(`compression "${codec}" is not available here`)
@@ -282,7 +287,7 @@ describe('compression', () => {
       `SELECT VBELN, POSNR, TEXT, CAST(ERDAT AS VARCHAR), CAST(NETWR AS VARCHAR), ZAEHL FROM read_parquet(${lit(file.localPath)})`,
     )
     expect(back.rows).toEqual(
-      rows.map(r => [r[0], r[1], r[2], r[3] === null ? null : (r[3] as Date).toISOString().slice(0, 10), r[4], r[5]]),
+      rows.map((r) => [r[0], r[1], r[2], r[3] === null ? null : (r[3] as Date).toISOString().slice(0, 10), r[4], r[5]]),
     )
   })
 

@@ -115,7 +115,7 @@ const cases: Case[] = [
     duckType: 'TIMESTAMP WITH TIME ZONE',
     values: [new Date('2023-11-14T22:13:20.123Z'), new Date(0), new Date(-1), null],
     duck: ['1700000000123', '0', '-1', null],
-    sql: c => `CAST(epoch_ms(${c}) AS VARCHAR)`,
+    sql: (c) => `CAST(epoch_ms(${c}) AS VARCHAR)`,
   },
   {
     column: col('I8', { kind: 'int8' }),
@@ -164,7 +164,7 @@ const cases: Case[] = [
     duckType: 'BLOB',
     values: [new Uint8Array([0, 1, 255]), new Uint8Array([]), null, new Uint8Array([0x80])],
     duck: ['0001FF', '', null, '80'],
-    sql: c => `hex(${c})`,
+    sql: (c) => `hex(${c})`,
   },
   {
     column: col('GUID', { kind: 'guid' }),
@@ -186,8 +186,8 @@ const cases: Case[] = [
   },
 ]
 
-const columns = cases.map(c => c.column)
-const rows: Row[] = [0, 1, 2, 3].map(r => cases.map(c => c.values[r]))
+const columns = cases.map((c) => c.column)
+const rows: Row[] = [0, 1, 2, 3].map((r) => cases.map((c) => c.values[r]))
 
 describe('every column kind round-trips', () => {
   let file: string
@@ -200,34 +200,34 @@ describe('every column kind round-trips', () => {
 
   it('DuckDB reads the SQL types the column model implies', async () => {
     const r = await duck.query(`SELECT * FROM read_parquet(${lit(file)})`)
-    expect(r.columns).toEqual(columns.map(c => c.name))
+    expect(r.columns).toEqual(columns.map((c) => c.name))
     expect(Object.fromEntries(r.columns.map((c, i) => [c, r.types[i]]))).toEqual(
-      Object.fromEntries(cases.map(c => [c.column.name, c.duckType])),
+      Object.fromEntries(cases.map((c) => [c.column.name, c.duckType])),
     )
   })
 
   it('DuckDB reads back every value exactly', async () => {
-    const select = cases.map(c => `${c.sql ? c.sql(c.column.name) : `CAST(${c.column.name} AS VARCHAR)`} AS ${c.column.name}`)
+    const select = cases.map((c) => `${c.sql ? c.sql(c.column.name) : `CAST(${c.column.name} AS VARCHAR)`} AS ${c.column.name}`)
     const r = await duck.query(`SELECT ${select.join(', ')} FROM read_parquet(${lit(file)})`)
     for (const [i, c] of cases.entries()) {
-      expect([c.column.name, r.rows.map(row => row[i])]).toEqual([c.column.name, c.duck])
+      expect([c.column.name, r.rows.map((row) => row[i])]).toEqual([c.column.name, c.duck])
     }
   })
 
   it('nullability: nullable columns are OPTIONAL, the others REQUIRED', async () => {
-    const r = await duck.query(`SELECT name, repetition_type FROM parquet_schema(${lit(file)}) WHERE name <> 'duckdb_schema' AND num_children IS NULL`)
-    expect(Object.fromEntries(r.rows)).toEqual(
-      Object.fromEntries(columns.map(c => [c.name, c.nullable ? 'OPTIONAL' : 'REQUIRED'])),
+    const r = await duck.query(
+      `SELECT name, repetition_type FROM parquet_schema(${lit(file)}) WHERE name <> 'duckdb_schema' AND num_children IS NULL`,
     )
+    expect(Object.fromEntries(r.rows)).toEqual(Object.fromEntries(columns.map((c) => [c.name, c.nullable ? 'OPTIONAL' : 'REQUIRED'])))
   })
 
   it('hyparquet reads back the same values', async () => {
     const objects = await hypRead(file)
     expect(objects).toHaveLength(4)
     for (const c of cases) {
-      const got = objects.map(o => o[c.column.name])
+      const got = objects.map((o) => o[c.column.name])
       const kind = c.column.type.kind
-      const expected = c.values.map(v => {
+      const expected = c.values.map((v) => {
         if (v === null) return null
         if (kind === 'time') return BigInt(v as number) // TIME(MICROS) comes back as raw µs
         if (kind === 'string' || kind === 'guid') return v
@@ -241,8 +241,8 @@ describe('every column kind round-trips', () => {
           else expect((g as number) - Number(want)).toBeCloseTo(0, Math.max(0, 14 - String(want).length))
         })
       } else if (kind === 'binary') {
-        expect(got.map(g => (g === null ? null : Array.from(g as Uint8Array)))).toEqual(
-          c.values.map(v => (v === null ? null : Array.from(v as Uint8Array))),
+        expect(got.map((g) => (g === null ? null : Array.from(g as Uint8Array)))).toEqual(
+          c.values.map((v) => (v === null ? null : Array.from(v as Uint8Array))),
         )
       } else {
         expect([c.column.name, got]).toEqual([c.column.name, expected])
@@ -258,7 +258,7 @@ describe('every column kind round-trips', () => {
     expect(JSON.parse(map[COLUMNS_METADATA_KEY])).toEqual(describeSchema(columns))
 
     const meta = await hypMetadata(file)
-    const byName = Object.fromEntries(meta.schema.map(e => [e.name, e]))
+    const byName = Object.fromEntries(meta.schema.map((e) => [e.name, e]))
     expect(byName.ERZET.logical_type).toEqual({ type: 'TIME', isAdjustedToUTC: false, unit: 'MICROS' })
     expect(byName.ERZET.converted_type).toBeUndefined()
     expect(byName.CHANGED.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' })
@@ -317,48 +317,48 @@ describe('encodings', () => {
       ERDAT: 'PLAIN, RLE, RLE_DICTIONARY',
       AMOUNT: 'PLAIN, RLE',
     })
-    expect((await pageHeaders(file.localPath, 'WAERK')).map(p => [p.type, p.encoding, p.values])).toEqual([
+    expect((await pageHeaders(file.localPath, 'WAERK')).map((p) => [p.type, p.encoding, p.values])).toEqual([
       ['DICTIONARY_PAGE', 'PLAIN', 4],
       ['DATA_PAGE', 'RLE_DICTIONARY', n],
     ])
     const back = await duck.query(
       `SELECT WAERK, DOCID, SWITCH, CAST(ERDAT AS VARCHAR), CAST(AMOUNT AS VARCHAR) FROM read_parquet(${lit(file.localPath)})`,
     )
-    expect(back.rows).toEqual(
-      rows.map(r => [
-        r[0],
-        r[1],
-        r[2],
-        r[3] === null ? null : (r[3] as Date).toISOString().slice(0, 10),
-        r[4],
-      ]),
-    )
+    expect(back.rows).toEqual(rows.map((r) => [r[0], r[1], r[2], r[3] === null ? null : (r[3] as Date).toISOString().slice(0, 10), r[4]]))
   })
 
   it('splits large chunks into pages and keeps nulls aligned across page boundaries', async () => {
     const columns = [col('ID', { kind: 'int32' }, false), col('LONGTEXT', { kind: 'string' }), col('N', { kind: 'int64' })]
     const n = 6000
     const big = (i: number) => `${i}:${'é'.repeat(400)}${'z'.repeat(i % 97)}`
-    const rows: Row[] = Array.from({ length: n }, (_, i) => [i, i % 3 === 1 ? null : big(i), i % 4 === 0 ? null : BigInt(i) * 1_000_000_007n])
+    const rows: Row[] = Array.from({ length: n }, (_, i) => [
+      i,
+      i % 3 === 1 ? null : big(i),
+      i % 4 === 0 ? null : BigInt(i) * 1_000_000_007n,
+    ])
     const [file] = await writeAll(columns, rows, { dir, fileName: () => 'pages.parquet' })
     const pages = await pageHeaders(file.localPath, 'LONGTEXT')
     expect(pages.length).toBeGreaterThanOrEqual(3)
-    expect(pages.every(p => p.type === 'DATA_PAGE' && p.encoding === 'PLAIN')).toBe(true)
+    expect(pages.every((p) => p.type === 'DATA_PAGE' && p.encoding === 'PLAIN')).toBe(true)
     expect(pages.reduce((s, p) => s + (p.values ?? 0), 0)).toBe(n)
     for (const p of pages) expect(p.uncompressed).toBeLessThan(1.2 * 1024 * 1024)
     const back = await duck.query(`SELECT ID, LONGTEXT, CAST(N AS VARCHAR) FROM read_parquet(${lit(file.localPath)}) ORDER BY ID`)
-    expect(back.rows).toEqual(rows.map(r => [r[0], r[1], r[2] === null ? null : String(r[2])]))
+    expect(back.rows).toEqual(rows.map((r) => [r[0], r[1], r[2] === null ? null : String(r[2])]))
     const objects = await hypRead(file.localPath)
-    expect(objects.map(o => o.LONGTEXT)).toEqual(rows.map(r => r[1]))
-    expect(objects.map(o => o.N)).toEqual(rows.map(r => r[2]))
+    expect(objects.map((o) => o.LONGTEXT)).toEqual(rows.map((r) => r[1]))
+    expect(objects.map((o) => o.N)).toEqual(rows.map((r) => r[2]))
   })
 
   it('keeps special doubles: NaN, ±Infinity, -0', async () => {
     const columns = [col('F', { kind: 'double' }, false)]
     const values = [NaN, Infinity, -Infinity, -0, 0, 5e-324, -1.7976931348623157e308]
-    const [file] = await writeAll(columns, values.map(v => [v]), { dir, fileName: () => 'doubles.parquet' })
+    const [file] = await writeAll(
+      columns,
+      values.map((v) => [v]),
+      { dir, fileName: () => 'doubles.parquet' },
+    )
     const objects = await hypRead(file.localPath)
-    expect(objects.map(o => o.F)).toEqual(values) // toEqual tells -0 from 0 and NaN from NaN
+    expect(objects.map((o) => o.F)).toEqual(values) // toEqual tells -0 from 0 and NaN from NaN
     const back = await duck.query(`SELECT CAST(F AS VARCHAR), signbit(F) FROM read_parquet(${lit(file.localPath)})`)
     expect(back.rows).toEqual([
       ['nan', false],
@@ -382,7 +382,7 @@ describe('encodings', () => {
     const n = 2000
     const nulls = (i: number) => i % 500 >= 100 && i % 500 < 300 // 200-row runs of null
     const data: Row[] = Array.from({ length: n }, (_, i) =>
-      cases.map(c => (c.column.nullable && nulls(i) ? null : c.values[(i * 7 + (i >> 3)) % 4])),
+      cases.map((c) => (c.column.nullable && nulls(i) ? null : c.values[(i * 7 + (i >> 3)) % 4])),
     )
     const want = (i: number, k: number) => {
       const c = cases[k]
@@ -392,16 +392,16 @@ describe('encodings', () => {
     const [file] = await writeAll(columns, data, { dir, fileName: () => 'small-pages.parquet', pageBytes: 40 }, 333)
     for (const c of cases) {
       const pages = await pageHeaders(file.localPath, c.column.name)
-      expect([c.column.name, pages.filter(p => p.type === 'DATA_PAGE').length > 5]).toEqual([c.column.name, true])
+      expect([c.column.name, pages.filter((p) => p.type === 'DATA_PAGE').length > 5]).toEqual([c.column.name, true])
       expect(pages.reduce((s, p) => s + (p.type === 'DATA_PAGE' ? (p.values ?? 0) : 0), 0)).toBe(n)
     }
-    const select = cases.map(c => `${c.sql ? c.sql(c.column.name) : `CAST(${c.column.name} AS VARCHAR)`}`)
+    const select = cases.map((c) => `${c.sql ? c.sql(c.column.name) : `CAST(${c.column.name} AS VARCHAR)`}`)
     const back = await duck.query(`SELECT ${select.join(', ')} FROM read_parquet(${lit(file.localPath)})`)
     expect(back.rows).toEqual(data.map((_, i) => cases.map((_, k) => want(i, k))))
     const objects = await hypRead(file.localPath)
-    expect(objects.map(o => o.VBELN)).toEqual(data.map(r => r[0]))
-    expect(objects.map(o => o.LFDAT)).toEqual(data.map(r => r[cases.findIndex(c => c.column.name === 'LFDAT')]))
-    expect(objects.map(o => o.FLAG)).toEqual(data.map(r => r[cases.findIndex(c => c.column.name === 'FLAG')]))
+    expect(objects.map((o) => o.VBELN)).toEqual(data.map((r) => r[0]))
+    expect(objects.map((o) => o.LFDAT)).toEqual(data.map((r) => r[cases.findIndex((c) => c.column.name === 'LFDAT')]))
+    expect(objects.map((o) => o.FLAG)).toEqual(data.map((r) => r[cases.findIndex((c) => c.column.name === 'FLAG')]))
   })
 
   it('writes all-null chunks and lone UTF-16 surrogates (as U+FFFD, like TextEncoder)', async () => {

@@ -27,10 +27,38 @@ describe('describeSchema', () => {
       col('WAERK', { kind: 'string' }, false, { semantics: 'currency-code' }),
     ]
     expect(describeSchema(columns)).toEqual([
-      { name: 'VBELN', parquetType: 'BYTE_ARRAY', logicalType: 'STRING', nullable: false, key: true, kind: 'string', sourceType: 'CHAR(10)' },
-      { name: 'NETWR', parquetType: 'INT64', logicalType: 'DECIMAL', precision: 15, scale: 2, nullable: true, key: false, kind: 'decimal', sourceType: 'CURR' },
+      {
+        name: 'VBELN',
+        parquetType: 'BYTE_ARRAY',
+        logicalType: 'STRING',
+        nullable: false,
+        key: true,
+        kind: 'string',
+        sourceType: 'CHAR(10)',
+      },
+      {
+        name: 'NETWR',
+        parquetType: 'INT64',
+        logicalType: 'DECIMAL',
+        precision: 15,
+        scale: 2,
+        nullable: true,
+        key: false,
+        kind: 'decimal',
+        sourceType: 'CURR',
+      },
       { name: 'KBETR', parquetType: 'INT32', logicalType: 'DECIMAL', precision: 9, scale: 2, nullable: true, key: false, kind: 'decimal' },
-      { name: 'BIG', parquetType: 'FIXED_LEN_BYTE_ARRAY', logicalType: 'DECIMAL', precision: 31, scale: 14, typeLength: 13, nullable: true, key: false, kind: 'decimal' },
+      {
+        name: 'BIG',
+        parquetType: 'FIXED_LEN_BYTE_ARRAY',
+        logicalType: 'DECIMAL',
+        precision: 31,
+        scale: 14,
+        typeLength: 13,
+        nullable: true,
+        key: false,
+        kind: 'decimal',
+      },
       { name: 'I8', parquetType: 'INT32', logicalType: 'INTEGER(8,signed)', nullable: true, key: false, kind: 'int8' },
       { name: 'U8', parquetType: 'INT32', logicalType: 'INTEGER(8,unsigned)', nullable: true, key: false, kind: 'uint8' },
       { name: 'I16', parquetType: 'INT32', logicalType: 'INTEGER(16,signed)', nullable: true, key: false, kind: 'int16' },
@@ -43,8 +71,24 @@ describe('describeSchema', () => {
       { name: 'TS', parquetType: 'INT64', logicalType: 'TIMESTAMP(MILLIS,UTC)', nullable: true, key: false, kind: 'timestamp' },
       { name: 'RAW', parquetType: 'BYTE_ARRAY', nullable: true, key: false, kind: 'binary' },
       { name: 'G', parquetType: 'BYTE_ARRAY', logicalType: 'STRING', nullable: true, key: false, kind: 'guid' },
-      { name: 'ODQ_CHANGEMODE', parquetType: 'BYTE_ARRAY', logicalType: 'STRING', nullable: false, key: false, kind: 'string', semantics: 'change-mode' },
-      { name: 'WAERK', parquetType: 'BYTE_ARRAY', logicalType: 'STRING', nullable: false, key: false, kind: 'string', semantics: 'currency-code' },
+      {
+        name: 'ODQ_CHANGEMODE',
+        parquetType: 'BYTE_ARRAY',
+        logicalType: 'STRING',
+        nullable: false,
+        key: false,
+        kind: 'string',
+        semantics: 'change-mode',
+      },
+      {
+        name: 'WAERK',
+        parquetType: 'BYTE_ARRAY',
+        logicalType: 'STRING',
+        nullable: false,
+        key: false,
+        kind: 'string',
+        semantics: 'currency-code',
+      },
     ])
     // JSON-able as is
     expect(JSON.parse(JSON.stringify(describeSchema(columns)))).toEqual(describeSchema(columns))
@@ -70,7 +114,7 @@ describe('describeSchema', () => {
 describe('parquetSchema', () => {
   it('marks nullable columns OPTIONAL and the others REQUIRED', () => {
     const schema = parquetSchema([col('A', { kind: 'string' }, true), col('B', { kind: 'date' }, false)])
-    expect(schema.map(e => [e.name, e.repetition_type])).toEqual([
+    expect(schema.map((e) => [e.name, e.repetition_type])).toEqual([
       ['root', undefined],
       ['A', 'OPTIONAL'],
       ['B', 'REQUIRED'],

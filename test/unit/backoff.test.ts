@@ -28,9 +28,13 @@ describe('backoff', () => {
 
   it('once capped, stays at the cap', () => {
     fc.assert(
-      fc.property(policy.filter((p) => p.baseMs > 0), retry, (p, n) => {
-        if (backoff(p, n) === p.maxMs) expect(backoff(p, n + 1)).toBe(p.maxMs)
-      }),
+      fc.property(
+        policy.filter((p) => p.baseMs > 0),
+        retry,
+        (p, n) => {
+          if (backoff(p, n) === p.maxMs) expect(backoff(p, n + 1)).toBe(p.maxMs)
+        },
+      ),
     )
   })
 

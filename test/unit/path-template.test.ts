@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { checkPathTemplate, DEFAULT_PATH_TEMPLATE, renderPathTemplate } from '../../src/storage/path-template.js'
 
-const values = { pipeline: 'Sales Items/EU', entity: 'EntityOfZSALES', at: new Date('2026-03-04T05:06:07Z'), runId: '01abc', mode: 'DELTA_INIT' }
+const values = {
+  pipeline: 'Sales Items/EU',
+  entity: 'EntityOfZSALES',
+  at: new Date('2026-03-04T05:06:07Z'),
+  runId: '01abc',
+  mode: 'DELTA_INIT',
+}
 
 describe('path templates', () => {
   it('renders every placeholder from the run, in UTC, path-safe', () => {

@@ -35,9 +35,13 @@ describe('S3 host names', () => {
 
   it('lets the default credentials sign for https S3 endpoints and the listed ones only', () => {
     expect(defaultCredentialsProblem({ endpoint: 'https://s3.eu-central-1.amazonaws.com' }, [])).toBeUndefined()
-    expect(defaultCredentialsProblem({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com' }, [])).toContain('S3_DEFAULT_CREDENTIALS_ENDPOINTS')
+    expect(defaultCredentialsProblem({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com' }, [])).toContain(
+      'S3_DEFAULT_CREDENTIALS_ENDPOINTS',
+    )
     expect(defaultCredentialsProblem({ endpoint: 'http://s3.eu-central-1.amazonaws.com' }, [])).toContain('is not one')
     expect(defaultCredentialsProblem({ endpoint: 'https://minio.corp.example:9000' }, ['https://minio.corp.example:9000'])).toBeUndefined()
-    expect(defaultCredentialsProblem({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com', accessKeyId: 'AKIA' }, [])).toBeUndefined()
+    expect(
+      defaultCredentialsProblem({ endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com', accessKeyId: 'AKIA' }, []),
+    ).toBeUndefined()
   })
 })

@@ -36,12 +36,25 @@ describe('secrets at rest', () => {
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
-    expect(parseConfig({})).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', SCHEDULER: true, WORKER_CONCURRENCY: 2, RFC_POOL_SIZE: 4 })
+    expect(parseConfig({})).toMatchObject({
+      PORT: 4000,
+      HOST: '127.0.0.1',
+      DATA_DIR: './data',
+      LOG_LEVEL: 'info',
+      SCHEDULER: true,
+      WORKER_CONCURRENCY: 2,
+      RFC_POOL_SIZE: 4,
+    })
     expect(parseConfig({ RFC_POOL_SIZE: '2' }).RFC_POOL_SIZE).toBe(2)
   })
 
   it('reads the security settings: loopback off, no allow list, LOCAL_ROOTS under DATA_DIR by default', () => {
-    expect(parseConfig({ DATA_DIR: '/srv/de' })).toMatchObject({ ALLOW_LOOPBACK: false, OUTBOUND_ALLOW: [], LOCAL_ROOTS: ['/srv/de/lake'], S3_DEFAULT_CREDENTIALS_ENDPOINTS: [] })
+    expect(parseConfig({ DATA_DIR: '/srv/de' })).toMatchObject({
+      ALLOW_LOOPBACK: false,
+      OUTBOUND_ALLOW: [],
+      LOCAL_ROOTS: ['/srv/de/lake'],
+      S3_DEFAULT_CREDENTIALS_ENDPOINTS: [],
+    })
     expect(
       parseConfig({
         ALLOW_LOOPBACK: 'true',

@@ -22,7 +22,14 @@ describe('settings', () => {
   })
 
   it('reads comma-separated lists and numbers, and refuses nonsense', () => {
-    const s = securityFromConfig(parseConfig({ CORS_ORIGINS: 'https://a.example, https://b.example,', ALLOWED_HOSTS: 'api.example', QUERY_MAX_DEPTH: '12', MUTATIONS_PER_MINUTE: '0' }))
+    const s = securityFromConfig(
+      parseConfig({
+        CORS_ORIGINS: 'https://a.example, https://b.example,',
+        ALLOWED_HOSTS: 'api.example',
+        QUERY_MAX_DEPTH: '12',
+        MUTATIONS_PER_MINUTE: '0',
+      }),
+    )
     expect(s.corsOrigins).toEqual(['https://a.example', 'https://b.example'])
     expect(s.allowedHosts).toEqual(['api.example'])
     expect(s.limits.maxDepth).toBe(12)
@@ -55,7 +62,12 @@ describe('guards', () => {
 
   it('counts mutations per token in one-minute windows', () => {
     const limiter = new MutationRateLimiter(3)
-    expect([limiter.take('a', 2, 0), limiter.take('a', 2, 1), limiter.take('a', 1, 2), limiter.take('b', 3, 2)]).toEqual([true, false, true, true])
+    expect([limiter.take('a', 2, 0), limiter.take('a', 2, 1), limiter.take('a', 1, 2), limiter.take('b', 3, 2)]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ])
     expect(limiter.retryAfter('a', 30_000)).toBe(30)
     expect(limiter.take('a', 3, 60_000)).toBe(true)
   })

@@ -21,13 +21,18 @@ function thrown(read: () => unknown): StoredRowError {
 
 describe('stored JSON columns', () => {
   it('reads a row that fits, with absent or null optional members as undefined', () => {
-    const s = connectionSettingsOf(connection(JSON.stringify({ serviceUrl: 'https://sap.example.com/sap/opu/odata/sap/Z_SRV', sapClient: null })))
+    const s = connectionSettingsOf(
+      connection(JSON.stringify({ serviceUrl: 'https://sap.example.com/sap/opu/odata/sap/Z_SRV', sapClient: null })),
+    )
     expect(s).toEqual({ protocol: 'ODATA', odata: { serviceUrl: 'https://sap.example.com/sap/opu/odata/sap/Z_SRV', sapClient: undefined } })
     expect(publicSettingsOf({ ...connection(JSON.stringify({ serviceUrl: 'https://h/x' })), secret: 'v1:…' })).toEqual({
       odata: { serviceUrl: 'https://h/x', hasPassword: true },
       rfc: null,
     })
-    expect(settingsOf({ kind: 'S3', config: JSON.stringify({ bucket: 'lake' }) })).toEqual({ kind: 'S3', s3: { bucket: 'lake', prefix: '' } })
+    expect(settingsOf({ kind: 'S3', config: JSON.stringify({ bucket: 'lake' }) })).toEqual({
+      kind: 'S3',
+      s3: { bucket: 'lake', prefix: '' },
+    })
   })
 
   it('names the row, the column and what does not fit, never the value', () => {
@@ -45,14 +50,20 @@ describe('stored JSON columns', () => {
   })
 
   it('checks opened secrets and field lists the same way', () => {
-    expect(thrown(() => connectionSecretsOf({ id: 'c1' }, { password: 12345 })).message).toMatch(/^connection c1: its stored secret does not fit \(password: Invalid input/)
+    expect(thrown(() => connectionSecretsOf({ id: 'c1' }, { password: 12345 })).message).toMatch(
+      /^connection c1: its stored secret does not fit \(password: Invalid input/,
+    )
     expect(thrown(() => connectionSecretsOf({ id: 'c1' }, { password: 12345 })).message).not.toContain('12345')
     expect(fieldsOf({ id: 'p1', fields: '["VBELN","POSNR"]' })).toEqual(['VBELN', 'POSNR'])
-    expect(thrown(() => fieldsOf({ id: 'p1', name: 'sales', fields: '"VBELN"' })).message).toMatch(/^pipeline p1 "sales": its stored field list does not fit/)
+    expect(thrown(() => fieldsOf({ id: 'p1', name: 'sales', fields: '"VBELN"' })).message).toMatch(
+      /^pipeline p1 "sales": its stored field list does not fit/,
+    )
   })
 
   it('names a row not yet written by what is known of it', () => {
-    expect(thrown(() => parseStored(z.number(), { table: 'run event' }, 'data', '"x"')).message).toMatch(/^run event: its stored data does not fit \(Invalid input: expected number/)
+    expect(thrown(() => parseStored(z.number(), { table: 'run event' }, 'data', '"x"')).message).toMatch(
+      /^run event: its stored data does not fit \(Invalid input: expected number/,
+    )
   })
 
   it('fails a run INTERNAL with the message that names the row, not behind a log id, and not retried', () => {

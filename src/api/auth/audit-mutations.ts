@@ -31,7 +31,8 @@ export function auditMutations(schema: GraphQLSchema): void {
 /** The object a mutation touched: what it returned when that is an object with an id, else what its name and arguments say. */
 function touched(action: string, returned: string, result: unknown, args: Record<string, unknown>) {
   const r = result as { id?: unknown; apiToken?: { id?: unknown } } | string | null | undefined
-  if (r && typeof r === 'object' && typeof r.id === 'string' && OBJECT_TYPES.includes(returned)) return { objectType: returned, objectId: r.id }
+  if (r && typeof r === 'object' && typeof r.id === 'string' && OBJECT_TYPES.includes(returned))
+    return { objectType: returned, objectId: r.id }
   if (r && typeof r === 'object' && typeof r.apiToken?.id === 'string') return { objectType: 'ApiToken', objectId: r.apiToken.id }
   const objectType = OBJECT_TYPES.find((t) => action.endsWith(t)) ?? returned
   const id = typeof r === 'string' ? r : (args.id ?? args.pipelineId ?? args.runId)

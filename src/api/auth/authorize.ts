@@ -32,7 +32,12 @@ export function useAuthorization(opts: { mutationsPerMinute: number }): Plugin<A
     }
     if (operation.operation === 'mutation' && !limiter.take(principal.tokenId, fields.length)) {
       const retryAfter = limiter.retryAfter(principal.tokenId)
-      return refusal('RATE_LIMITED', `too many mutations for this token: at most ${opts.mutationsPerMinute} a minute; retry in ${retryAfter} s`, 429, { retryAfter })
+      return refusal(
+        'RATE_LIMITED',
+        `too many mutations for this token: at most ${opts.mutationsPerMinute} a minute; retry in ${retryAfter} s`,
+        429,
+        { retryAfter },
+      )
     }
     return undefined
   }

@@ -30,7 +30,9 @@ export function useHttpAuthentication(tokens: TokenService): Plugin<{}, Authenti
         serverContext.principal = principal
         return
       }
-      const message = token ? 'the API token is not valid (unknown or revoked)' : 'an API token is required: send Authorization: Bearer <token>'
+      const message = token
+        ? 'the API token is not valid (unknown or revoked)'
+        : 'an API token is required: send Authorization: Bearer <token>'
       endResponse(
         new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] }), {
           status: 401,

@@ -1,5 +1,13 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
-import { getNamedType, getNullableType, GraphQLError, isListType, type ExecutionArgs, type GraphQLField, type ValidationContext } from 'graphql'
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isListType,
+  type ExecutionArgs,
+  type GraphQLField,
+  type ValidationContext,
+} from 'graphql'
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity'
 import type { Plugin } from 'graphql-yoga'
 import { refusal } from './coded-errors.js'
@@ -36,7 +44,14 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   return [
     EnvelopArmorPlugin({
       // The parser offers no context to report to: throwing a coded error replaces armor's own.
-      maxTokens: { n: limits.maxTokens, onReject: [(_, error) => { throw refusal(LIMIT_CODE, error.message.replace(/^Syntax Error: /, ''), 400, { limit: 'maxTokens' }) }] },
+      maxTokens: {
+        n: limits.maxTokens,
+        onReject: [
+          (_, error) => {
+            throw refusal(LIMIT_CODE, error.message.replace(/^Syntax Error: /, ''), 400, { limit: 'maxTokens' })
+          },
+        ],
+      },
       maxDepth: { n: limits.maxDepth, flattenFragments: true, ...armor('maxDepth') },
       maxAliases: { n: limits.maxAliases, ...armor('maxAliases') },
       maxDirectives: { n: MAX_DIRECTIVES, ...armor('maxDirectives') },
@@ -82,10 +97,17 @@ function useCost(limits: QueryLimits): Plugin {
     try {
       const fields = measure(fieldCount)
       if (fields > limits.maxFields)
-        return refusal(LIMIT_CODE, `the operation selects ${fields} fields; at most ${limits.maxFields} are allowed`, 400, { limit: 'maxFields' })
+        return refusal(LIMIT_CODE, `the operation selects ${fields} fields; at most ${limits.maxFields} are allowed`, 400, {
+          limit: 'maxFields',
+        })
       const cost = measure(dataCost)
       if (cost > limits.maxCost)
-        return refusal(LIMIT_CODE, `the operation's cost is ${cost} (fields times the rows they can return); at most ${limits.maxCost} is allowed — ask for smaller pages or fewer nested lists`, 400, { limit: 'maxCost' })
+        return refusal(
+          LIMIT_CODE,
+          `the operation's cost is ${cost} (fields times the rows they can return); at most ${limits.maxCost} is allowed — ask for smaller pages or fewer nested lists`,
+          400,
+          { limit: 'maxCost' },
+        )
     } catch {
       return undefined // bad variables or an unknown operation: execution reports them
     }

@@ -55,7 +55,8 @@ export function useSubscriptionLimit(perToken: number): Plugin<ApiContext> {
       const { principal } = args.contextValue as ApiContext
       if (!principal) return // useAuthorization has refused it already
       setSubscribeFn(async (a) => {
-        if (!open.take(principal.tokenId)) return { errors: [tooMany('subscriptions for this API token', perToken, 'perToken')] } as ExecutionResult
+        if (!open.take(principal.tokenId))
+          return { errors: [tooMany('subscriptions for this API token', perToken, 'perToken')] } as ExecutionResult
         let result
         try {
           result = await subscribeFn(a)

@@ -69,15 +69,17 @@ export function defaultAllowedHosts(bound: string): string[] {
   if (bound === '0.0.0.0' || bound === '::' || bound === '[::]') {
     loopbackNames.forEach((n) => names.add(n))
     names.add(hostname().toLowerCase())
-    for (const list of Object.values(networkInterfaces()))
-      for (const a of list ?? []) names.add(normaliseHost(a.address))
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(normaliseHost(a.address))
   }
   return [...names]
 }
 
 /** Host names as URL.hostname writes them: lower case, IPv6 in brackets. */
 function normaliseHost(h: string): string {
-  const bare = h.trim().toLowerCase().replace(/^\[|\]$/g, '')
+  const bare = h
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
   return bare.includes(':') ? `[${bare}]` : bare
 }
 
@@ -98,7 +100,9 @@ function hostOf(hostHeader: string): string | undefined {
 function sameOrigin(origin: string, hostHeader: string): boolean {
   try {
     const o = new URL(origin)
-    return (o.protocol === 'http:' || o.protocol === 'https:') && o.host.toLowerCase() === new URL(`http://${hostHeader}`).host.toLowerCase()
+    return (
+      (o.protocol === 'http:' || o.protocol === 'https:') && o.host.toLowerCase() === new URL(`http://${hostHeader}`).host.toLowerCase()
+    )
   } catch {
     return false
   }

@@ -137,7 +137,8 @@ builder.mutationFields((t) => ({
   }),
   testConnection: t.field({
     type: ConnectionTest,
-    description: 'Logs on to SAP (fetches the service metadata) and measures the round trip. Never throws for SAP-side problems: ok is false and code/message say why',
+    description:
+      'Logs on to SAP (fetches the service metadata) and measures the round trip. Never throws for SAP-side problems: ok is false and code/message say why',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, { app }) => app.connections.test(String(id)),
   }),

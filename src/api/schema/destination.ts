@@ -28,7 +28,10 @@ const AzureBlobDestinationConfig = builder.objectRef<AzureBlobSettings>('AzureBl
     accountName: t.exposeString('accountName', { nullable: true }),
     auth: t.expose('auth', { type: AzureBlobAuthEnum }),
     blockSizeMb: t.int({ resolve: (s) => s.blockSizeMb ?? AZURE_DEFAULTS.blockSizeMb }),
-    uploadConcurrency: t.int({ description: 'Blocks of one file in flight at once', resolve: (s) => s.uploadConcurrency ?? AZURE_DEFAULTS.uploadConcurrency }),
+    uploadConcurrency: t.int({
+      description: 'Blocks of one file in flight at once',
+      resolve: (s) => s.uploadConcurrency ?? AZURE_DEFAULTS.uploadConcurrency,
+    }),
   }),
 })
 
@@ -46,7 +49,10 @@ const S3DestinationConfig = builder.objectRef<S3Settings>('S3DestinationConfig')
       resolve: (s) => !s.accessKeyId,
     }),
     partSizeMb: t.int({ resolve: (s) => s.partSizeMb ?? S3_DEFAULTS.partSizeMb }),
-    uploadConcurrency: t.int({ description: 'Parts of one file in flight at once', resolve: (s) => s.uploadConcurrency ?? S3_DEFAULTS.uploadConcurrency }),
+    uploadConcurrency: t.int({
+      description: 'Parts of one file in flight at once',
+      resolve: (s) => s.uploadConcurrency ?? S3_DEFAULTS.uploadConcurrency,
+    }),
   }),
 })
 
@@ -64,9 +70,18 @@ builder.prismaObject('Destination', {
       select: SETTINGS_COLUMNS,
       resolve: (d, _, { app }) => app.destinations.uriOf(d),
     }),
-    hasCredentials: t.boolean({ description: 'A secret (key, SAS token, connection string) is stored', select: { secret: true }, resolve: (d) => d.secret != null }),
+    hasCredentials: t.boolean({
+      description: 'A secret (key, SAS token, connection string) is stored',
+      select: { secret: true },
+      resolve: (d) => d.secret != null,
+    }),
     local: t.field({ type: LocalDestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).local }),
-    azureBlob: t.field({ type: AzureBlobDestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).azureBlob }),
+    azureBlob: t.field({
+      type: AzureBlobDestinationConfig,
+      nullable: true,
+      select: SETTINGS_COLUMNS,
+      resolve: (d) => publicSettingsOf(d).azureBlob,
+    }),
     s3: t.field({ type: S3DestinationConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (d) => publicSettingsOf(d).s3 }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -80,7 +95,8 @@ const LocalDestinationInput = builder.inputType('LocalDestinationInput', {
 
 const WRITE_ONLY = 'Write-only. Omit to keep the stored value'
 const AzureBlobDestinationInput = builder.inputType('AzureBlobDestinationInput', {
-  description: 'Exactly one sign-in form: connectionString; accountUrl + sasToken; or accountName + accountKey (accountUrl optional, default https://<accountName>.blob.core.windows.net)',
+  description:
+    'Exactly one sign-in form: connectionString; accountUrl + sasToken; or accountName + accountKey (accountUrl optional, default https://<accountName>.blob.core.windows.net)',
   fields: (t) => ({
     container: t.string({ required: true, description: '3-63 lowercase letters, digits and hyphens; must exist' }),
     prefix: t.string({ description: 'Folder inside the container, no leading slash' }),
@@ -129,17 +145,18 @@ const UpdateDestinationInput = builder.inputType('UpdateDestinationInput', {
   }),
 })
 
-const DestinationTest = builder
-  .objectRef<DestinationTestResult>('DestinationTest')
-  .implement({
-    description: 'Result of testDestination: credentials and write permission, proven with a probe object',
-    fields: (t) => ({
-      ok: t.exposeBoolean('ok'),
-      message: t.exposeString('message'),
-      code: t.exposeString('code', { nullable: true, description: 'Error class when not ok: DESTINATION_AUTH, DESTINATION_NOT_FOUND, DESTINATION_UNAVAILABLE…' }),
-      latencyMs: t.exposeInt('latencyMs', { description: 'Time for the write, read-back and delete' }),
+const DestinationTest = builder.objectRef<DestinationTestResult>('DestinationTest').implement({
+  description: 'Result of testDestination: credentials and write permission, proven with a probe object',
+  fields: (t) => ({
+    ok: t.exposeBoolean('ok'),
+    message: t.exposeString('message'),
+    code: t.exposeString('code', {
+      nullable: true,
+      description: 'Error class when not ok: DESTINATION_AUTH, DESTINATION_NOT_FOUND, DESTINATION_UNAVAILABLE…',
     }),
-  })
+    latencyMs: t.exposeInt('latencyMs', { description: 'Time for the write, read-back and delete' }),
+  }),
+})
 
 builder.queryFields((t) => ({
   destinations: t.prismaField({
@@ -173,7 +190,8 @@ builder.mutationFields((t) => ({
   }),
   testDestination: t.field({
     type: DestinationTest,
-    description: 'Writes, reads back and deletes a probe object with the stored credentials. Never throws for storage problems: ok is false and code/message say why',
+    description:
+      'Writes, reads back and deletes a probe object with the stored credentials. Never throws for storage problems: ok is false and code/message say why',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_, { id }, { app }) => app.destinations.test(String(id)),
   }),

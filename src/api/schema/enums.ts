@@ -21,7 +21,8 @@ export const PipelineModeEnum = builder.enumType(PipelineMode, {
 })
 export const ExtractionModeEnum = builder.enumType(ExtractionMode, {
   name: 'ExtractionMode',
-  description: 'What one run reads: FULL snapshot, DELTA_INIT (snapshot + new subscription), DELTA (changes), RECOVERY (re-read a delta that was fetched but not committed)',
+  description:
+    'What one run reads: FULL snapshot, DELTA_INIT (snapshot + new subscription), DELTA (changes), RECOVERY (re-read a delta that was fetched but not committed)',
 })
 export const RunStatusEnum = builder.enumType(RunStatus, { name: 'RunStatus' })
 export const RunStageEnum = builder.enumType(RunStage, {
@@ -35,5 +36,5 @@ export const RunTriggerEnum = builder.enumType(RunTrigger, {
 export const RunErrorCodeEnum = builder.enumType('RunErrorCode', {
   values: RUN_ERROR_CODES,
   description:
-    'The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline\'s (run with takeover to replace it). OUTBOUND_REFUSED: the outbound policy refuses the host (link-local or metadata address, loopback without ALLOW_LOOPBACK, outside OUTBOUND_ALLOW)',
+    "The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline's (run with takeover to replace it). OUTBOUND_REFUSED: the outbound policy refuses the host (link-local or metadata address, loopback without ALLOW_LOOPBACK, outside OUTBOUND_ALLOW)",
 })

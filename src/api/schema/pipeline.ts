@@ -34,10 +34,26 @@ const Output = builder.objectRef<OutputSettings>('Output').implement({
 
 /** id and name too: a row whose fields do not parse is named in the error. */
 const SOURCE_COLUMNS = {
-  id: true, name: true, sourceKind: true, entitySet: true, odpContext: true, odpName: true, table: true,
-  fields: true, filter: true, watermarkField: true, pageSize: true,
+  id: true,
+  name: true,
+  sourceKind: true,
+  entitySet: true,
+  odpContext: true,
+  odpName: true,
+  table: true,
+  fields: true,
+  filter: true,
+  watermarkField: true,
+  pageSize: true,
 } as const
-const OUTPUT_COLUMNS = { pathTemplate: true, compression: true, rowGroupRows: true, maxFileMb: true, successMarker: true, pageSize: true } as const
+const OUTPUT_COLUMNS = {
+  pathTemplate: true,
+  compression: true,
+  rowGroupRows: true,
+  maxFileMb: true,
+  successMarker: true,
+  pageSize: true,
+} as const
 
 builder.prismaObject('Pipeline', {
   description: 'What to extract from SAP, how, where to, and when',
@@ -86,12 +102,20 @@ const SourceInput = builder.inputType('SourceInput', {
   fields: (t) => ({
     kind: t.field({ type: SourceKindEnum, required: true }),
     entitySet: t.string({ description: 'ODP_ODATA: the entity set, e.g. EntityOfZSALES_ITEMS' }),
-    odpContext: t.string({ description: 'ODP_RFC: ODP context, e.g. ABAP_CDS or SAPI (ODP over RFC: see SAP Note 3255746; prefer ODP_ODATA)' }),
+    odpContext: t.string({
+      description: 'ODP_RFC: ODP context, e.g. ABAP_CDS or SAPI (ODP over RFC: see SAP Note 3255746; prefer ODP_ODATA)',
+    }),
     odpName: t.string({ description: 'ODP_RFC: ODP name' }),
     table: t.string({ description: 'TABLE_RFC: table name' }),
     fields: t.stringList({ description: 'Fields to extract; all when omitted. Keys and ODQ fields are always included' }),
-    filter: t.string({ description: 'Pushed down to SAP. ODP_ODATA: an OData $filter on filterable fields; TABLE_RFC: an ABAP WHERE clause (e.g. ERDAT >= \'20250101\'); ODP_RFC: ANDed single-field conditions in the same syntax' }),
-    watermarkField: t.string({ description: 'TABLE_RFC, required for DELTA: a change date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET. Deltas re-read an overlap window and skip rows already delivered unchanged; deletions are not visible to a watermark' }),
+    filter: t.string({
+      description:
+        "Pushed down to SAP. ODP_ODATA: an OData $filter on filterable fields; TABLE_RFC: an ABAP WHERE clause (e.g. ERDAT >= '20250101'); ODP_RFC: ANDed single-field conditions in the same syntax",
+    }),
+    watermarkField: t.string({
+      description:
+        'TABLE_RFC, required for DELTA: a change date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET. Deltas re-read an overlap window and skip rows already delivered unchanged; deletions are not visible to a watermark',
+    }),
     pageSize: t.int({ description: `Rows per OData page (Prefer: odata.maxpagesize) or RFC package; default ${OUTPUT_DEFAULTS.pageSize}` }),
   }),
 })
@@ -125,7 +149,8 @@ const CreatePipelineInput = builder.inputType('CreatePipelineInput', {
 })
 
 const UpdatePipelineInput = builder.inputType('UpdatePipelineInput', {
-  description: 'Fields left out keep their value. Changing the connection, source or mode of an initialised DELTA pipeline needs resetDelta first',
+  description:
+    'Fields left out keep their value. Changing the connection, source or mode of an initialised DELTA pipeline needs resetDelta first',
   fields: (t) => ({
     name: t.string(),
     connectionId: t.id(),
@@ -169,18 +194,26 @@ builder.mutationFields((t) => ({
     type: 'Pipeline',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdatePipelineInput, required: true }) },
     resolve: async (query, _, { id, input }, { app }) =>
-      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: (await app.pipelines.update(String(id), ids(input) as UpdateInput)).id } }),
+      app.db.pipeline.findUniqueOrThrow({
+        ...query,
+        where: { id: (await app.pipelines.update(String(id), ids(input) as UpdateInput)).id },
+      }),
   }),
   deletePipeline: t.id({
-    description: "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
+    description:
+      "Deletes the pipeline and its run history. A DELTA pipeline's SAP subscription is terminated first (set force to delete even when SAP cannot be reached)",
     args: { id: t.arg.id({ required: true }), force: t.arg.boolean() },
     resolve: (_, { id, force }, { app }) => app.orchestrator.deletePipeline(String(id), { force: !!force }),
   }),
   resetDelta: t.prismaField({
     type: 'Pipeline',
-    description: "Terminates the pipeline's SAP delta subscription and forgets its token; the next run is a DELTA_INIT. force: forget it even when SAP cannot be reached",
+    description:
+      "Terminates the pipeline's SAP delta subscription and forgets its token; the next run is a DELTA_INIT. force: forget it even when SAP cannot be reached",
     args: { pipelineId: t.arg.id({ required: true }), force: t.arg.boolean() },
     resolve: async (query, _, { pipelineId, force }, { app }) =>
-      app.db.pipeline.findUniqueOrThrow({ ...query, where: { id: await app.orchestrator.resetDelta(String(pipelineId), { force: !!force }) } }),
+      app.db.pipeline.findUniqueOrThrow({
+        ...query,
+        where: { id: await app.orchestrator.resetDelta(String(pipelineId), { force: !!force }) },
+      }),
   }),
 }))

@@ -7,7 +7,8 @@ import { runProgress } from '../run-progress.js'
 import { ExtractionModeEnum, RunErrorCodeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
 
 /** A stored error code as the enum; a code this release does not know (written by a newer one) reads as INTERNAL. */
-const asRunErrorCode = (code: string): RunErrorCode => ((RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL')
+const asRunErrorCode = (code: string): RunErrorCode =>
+  (RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL'
 
 interface ChangeCountsView {
   created: bigint
@@ -64,7 +65,8 @@ export const Run = builder.prismaObject('Run', {
       type: RunError,
       nullable: true,
       select: { errorCode: true, errorMessage: true, errorRetryable: true },
-      resolve: (r) => (r.errorCode ? { code: asRunErrorCode(r.errorCode), message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null),
+      resolve: (r) =>
+        r.errorCode ? { code: asRunErrorCode(r.errorCode), message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null,
     }),
     cancelRequested: t.exposeBoolean('cancelRequested'),
     attempt: t.exposeInt('attempt', { description: '1 for a requested run; automatic retries of a failed run count on' }),
@@ -136,8 +138,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'Runs, newest first',
       args: { pipelineId: t.arg.id(), status: t.arg({ type: RunStatusEnum }) },
-      resolve: (query, _, args, { app }) =>
-        app.db.run.findMany({ ...query, where: runFilter(args), orderBy: { id: 'desc' } }),
+      resolve: (query, _, args, { app }) => app.db.run.findMany({ ...query, where: runFilter(args), orderBy: { id: 'desc' } }),
       totalCount: (_, args, { app }) => app.db.run.count({ where: runFilter(args) }),
     },
     RunConnection,
@@ -162,12 +163,14 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true }),
       mode: t.arg({ type: ExtractionModeEnum }),
       takeover: t.arg.boolean({
-        description: "DELTA_INIT only: replace a delta subscription SAP already holds that is not this pipeline's (another deployment's with the same SAP user, or one a forced resetDelta left). Without it such a run fails with SUBSCRIPTION_IN_USE",
+        description:
+          "DELTA_INIT only: replace a delta subscription SAP already holds that is not this pipeline's (another deployment's with the same SAP user, or one a forced resetDelta left). Without it such a run fails with SUBSCRIPTION_IN_USE",
       }),
     },
     // The row as created: re-reading it could already show the worker's RUNNING. Nested fields
     // the query asks for are loaded by the Prisma plugin from this row.
-    resolve: (_query, _, { id, mode, takeover }, { app }) => app.orchestrator.requestRun(String(id), { mode, trigger: 'API', takeover: !!takeover }),
+    resolve: (_query, _, { id, mode, takeover }, { app }) =>
+      app.orchestrator.requestRun(String(id), { mode, trigger: 'API', takeover: !!takeover }),
   }),
   cancelRun: t.prismaField({
     type: 'Run',
@@ -181,18 +184,19 @@ builder.mutationFields((t) => ({
 builder.subscriptionFields((t) => ({
   runProgress: t.field({
     type: RunProgress,
-    description: 'The run now, then every stage change and counter update (about ten a second at most) until it ends. On an ended run: one snapshot, then complete',
+    description:
+      'The run now, then every stage change and counter update (about ten a second at most) until it ends. On an ended run: one snapshot, then complete',
     args: { runId: t.arg.id({ required: true }) },
     subscribe: (_, { runId }, { app }) => runProgress(app, String(runId)),
     resolve: (s) => s,
   }),
   runUpdates: t.prismaField({
     type: 'Run',
-    description: "Every status and stage change of any run (or of one pipeline's runs). status, stage and counters are those of the change itself; other fields are read when it is sent",
+    description:
+      "Every status and stage change of any run (or of one pipeline's runs). status, stage and counters are those of the change itself; other fields are read when it is sent",
     args: { pipelineId: t.arg.id() },
     subscribe: (_, { pipelineId }, { app }) =>
       app.bus.subscribe({ pipelineId: pipelineId == null ? undefined : String(pipelineId), kinds: ['status', 'stage'] }),
-    resolve: async (query, e, _, { app }) =>
-      asOfChange(await app.db.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }), e),
+    resolve: async (query, e, _, { app }) => asOfChange(await app.db.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }), e),
   }),
 }))

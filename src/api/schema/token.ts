@@ -3,7 +3,8 @@ import { builder } from '../builder.js'
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
-  description: 'VIEWER reads and subscribes; OPERATOR also runs, cancels, resets deltas and tests connections and destinations; ADMIN does everything, tokens included',
+  description:
+    'VIEWER reads and subscribes; OPERATOR also runs, cancels, resets deltas and tests connections and destinations; ADMIN does everything, tokens included',
 })
 
 const ApiToken = builder.prismaObject('ApiToken', {
@@ -25,7 +26,9 @@ interface CreatedView {
 const CreatedApiToken = builder.objectRef<CreatedView>('CreatedApiToken').implement({
   description: 'A new token and its secret. The secret is shown this once: store it now',
   fields: (t) => ({
-    token: t.exposeString('token', { description: 'Send it as `Authorization: Bearer <token>` or in the graphql-ws connection_init payload' }),
+    token: t.exposeString('token', {
+      description: 'Send it as `Authorization: Bearer <token>` or in the graphql-ws connection_init payload',
+    }),
     apiToken: t.prismaField({
       type: 'ApiToken',
       resolve: (query, c, _, { app }) => app.db.apiToken.findUniqueOrThrow({ ...query, where: { id: c.apiToken.id } }),

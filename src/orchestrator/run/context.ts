@@ -128,4 +128,5 @@ export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSi
 }
 
 /** The reason the run's signal was aborted, if it was. */
-export const abortReason = (ctx: RunContext): AbortReason | undefined => (ctx.signal.aborted ? (ctx.signal.reason as AbortReason) : undefined)
+export const abortReason = (ctx: RunContext): AbortReason | undefined =>
+  ctx.signal.aborted ? (ctx.signal.reason as AbortReason) : undefined

@@ -26,7 +26,10 @@ export async function endFailed(ctx: RunContext, e: unknown): Promise<Ended> {
     return { status: 'RELEASED' }
   }
   if (reason && 'shutdown' in reason) return { status: await releaseAtShutdown(ctx) }
-  return markFailed(ctx, classifyRunError(reason ?? e, (id, err) => ctx.log.error({ err, errorId: id }, 'run failed unexpectedly')))
+  return markFailed(
+    ctx,
+    classifyRunError(reason ?? e, (id, err) => ctx.log.error({ err, errorId: id }, 'run failed unexpectedly')),
+  )
 }
 
 /**
@@ -47,7 +50,15 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
   tracker.stop()
   const ended = await deps.db.run.updateMany({
     where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
-    data: { status, activeKey: null, finishedAt: new Date(), errorCode: error.code, errorMessage: error.message, errorRetryable: error.retryable, ...tracker.counters },
+    data: {
+      status,
+      activeKey: null,
+      finishedAt: new Date(),
+      errorCode: error.code,
+      errorMessage: error.message,
+      errorRetryable: error.retryable,
+      ...tracker.counters,
+    },
   })
   if (ended.count !== 1) {
     // Declared lost meanwhile: its files are not this worker's leftovers to remove.

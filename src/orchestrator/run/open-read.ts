@@ -33,13 +33,14 @@ export async function openRead(ctx: RunContext): Promise<OpenedRead> {
 async function deltaPosition(ctx: RunContext): Promise<{ position: string; deltaTokenIn: string | null }> {
   const { deps, run, world } = ctx
   const state = run.pipeline.deltaState
-  if (!state?.deltaLink) throw new SourceError('DELTA_POSITION_LOST', 'the pipeline has no stored delta position; run it with mode DELTA_INIT')
+  if (!state?.deltaLink)
+    throw new SourceError('DELTA_POSITION_LOST', 'the pipeline has no stored delta position; run it with mode DELTA_INIT')
   // The subscription was made with another selection (a change raced the run's start): its deltas
   // do not answer what this run would claim to have read.
   if (state.selectionHash && state.selectionHash !== world.selectionHash)
     throw new RunRefused(
       'SELECTION_CHANGED',
-      'the pipeline\'s selection (connection, source, fields, filter or mode) is not the one its delta subscription was made with; call resetDelta, or run it with mode DELTA_INIT',
+      "the pipeline's selection (connection, source, fields, filter or mode) is not the one its delta subscription was made with; call resetDelta, or run it with mode DELTA_INIT",
     )
   // An explicit RECOVERY with nothing pending repeats the last committed delta from its start token.
   const repeatFrom = run.extractionMode === 'RECOVERY' && !state.pendingRunId ? state.lastCommittedRun?.deltaTokenIn : null

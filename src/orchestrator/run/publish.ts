@@ -4,7 +4,6 @@ import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
 
-
 /** The run stopped being this worker's before it could publish: another process owns it now. */
 export class LeaseLost extends Error {
   override readonly name = 'LeaseLost'
@@ -88,11 +87,18 @@ async function publicationAfterFailedWrite(ctx: RunContext, key: string, e: unkn
 async function writeMarker(ctx: RunContext): Promise<void> {
   try {
     // Within the lease, like the manifest: a hanging marker must not hold the commit past it.
-    await ctx.destination!.putText(`${ctx.prefix}/${SUCCESS_MARKER_FILE}`, '', AbortSignal.timeout(Math.max(1_000, ctx.deps.staleAfterMs / 3)))
+    await ctx.destination!.putText(
+      `${ctx.prefix}/${SUCCESS_MARKER_FILE}`,
+      '',
+      AbortSignal.timeout(Math.max(1_000, ctx.deps.staleAfterMs / 3)),
+    )
   } catch (err) {
     ctx.log.warn({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'could not write _SUCCESS after the manifest')
     await ctx.tracker
-      .note('warn', `the ${SUCCESS_MARKER_FILE} marker could not be written (${(err as Error)?.message}); the run is committed by manifest.json`)
+      .note(
+        'warn',
+        `the ${SUCCESS_MARKER_FILE} marker could not be written (${(err as Error)?.message}); the run is committed by manifest.json`,
+      )
       .catch(() => undefined)
   }
 }

@@ -48,7 +48,9 @@ export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead)
     kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName },
     countBy: changes.tracksChanges ? changes.classify : undefined,
   })
-  const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => tracker.add({ filesWritten: 1, bytesWritten: BigInt(f.bytes) }))
+  const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) =>
+    tracker.add({ filesWritten: 1, bytesWritten: BigInt(f.bytes) }),
+  )
   let reported = 0
   const store = async (finished: Promise<WrittenFile[]>) => {
     for (const f of await finished) await uploads.add(await withFooter(f))
@@ -65,7 +67,8 @@ export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead)
       await store(roller.write(page.rows))
     }
     const end = await read.end()
-    if (mode !== 'FULL' && !end.position) throw new SourceError('SOURCE_PROTOCOL', 'SAP ended the delta read without a delta link; nothing is committed')
+    if (mode !== 'FULL' && !end.position)
+      throw new SourceError('SOURCE_PROTOCOL', 'SAP ended the delta read without a delta link; nothing is committed')
     await tracker.setStage('TRANSFORMING')
     await store(roller.finish())
     await tracker.setStage('UPLOADING')

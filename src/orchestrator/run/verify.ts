@@ -25,9 +25,11 @@ function rowProblems(x: Extracted): string[] {
   const problems: string[] = []
   const listed = sum(x.files.map((f) => f.rows))
   const inFooters = sum(x.files.map((f) => f.footerRows))
-  if (x.rowsAccepted !== x.rowsFromSource) problems.push(`the source sent ${x.rowsFromSource} rows, the Parquet writer accepted ${x.rowsAccepted}`)
+  if (x.rowsAccepted !== x.rowsFromSource)
+    problems.push(`the source sent ${x.rowsFromSource} rows, the Parquet writer accepted ${x.rowsAccepted}`)
   if (x.rowsEncoded !== x.rowsAccepted) problems.push(`the writer accepted ${x.rowsAccepted} rows and encoded ${x.rowsEncoded}`)
-  if (listed !== x.rowsFromSource) problems.push(`the ${x.files.length} file(s) listed hold ${listed} rows, the source sent ${x.rowsFromSource}`)
+  if (listed !== x.rowsFromSource)
+    problems.push(`the ${x.files.length} file(s) listed hold ${listed} rows, the source sent ${x.rowsFromSource}`)
   if (inFooters !== listed) problems.push(`the files' footers hold ${inFooters} rows, the list says ${listed}`)
   return problems
 }
@@ -36,7 +38,10 @@ function ledgerProblems(x: Extracted): string[] {
   const opened = x.ledger.map((e) => `${e.fileName} (${e.rows})`)
   const listed = x.files.map((f) => `${f.fileName} (${f.rows})`)
   const problems: string[] = []
-  if (opened.join() !== listed.join()) problems.push(`the writer opened ${opened.length} file(s) [${opened.join(', ')}], the run lists ${listed.length} [${listed.join(', ')}]`)
+  if (opened.join() !== listed.join())
+    problems.push(
+      `the writer opened ${opened.length} file(s) [${opened.join(', ')}], the run lists ${listed.length} [${listed.join(', ')}]`,
+    )
   const unhanded = x.ledger.filter((e) => !e.handedOut)
   if (unhanded.length) problems.push(`the writer never finished ${unhanded.map((e) => e.fileName).join(', ')}`)
   return problems
@@ -57,7 +62,10 @@ function changeProblems(x: Extracted): string[] {
  */
 export async function withFooter(f: WrittenFile): Promise<StoredFile> {
   const footer = await readFooter(f.localPath).catch((e: Error) => {
-    throw new RunRefused('DATA_INTEGRITY', `${f.fileName}: its footer cannot be read back (${e.message}). Nothing was committed; the next run reads the same data again`)
+    throw new RunRefused(
+      'DATA_INTEGRITY',
+      `${f.fileName}: its footer cannot be read back (${e.message}). Nothing was committed; the next run reads the same data again`,
+    )
   })
   const groups = sum(footer.rowGroupRows)
   if (footer.rows !== f.rows || groups !== f.rows)

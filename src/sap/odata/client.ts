@@ -17,7 +17,6 @@ const DEFAULT_TIMEOUT_MS = 120_000
 const DEFAULT_RETRIES = 4
 const DEFAULT_BACKOFF_MS = 500
 
-
 /**
  * Client of one SAP Gateway ODP service for one user. Every failure it can tell apart is a
  * {@link SourceError} (auth, not found, bad request, busy, lost delta position, protocol, unavailable
@@ -78,7 +77,10 @@ export class ODataOdpClient {
     const info = md.info(name)
     if (!info) {
       const sets = this.dataSets(md)
-      throw new SourceError('SOURCE_NOT_FOUND', `entity set ${name} is not in ${redactUrl(this.#svc.base)}; it has ${sets.length > 20 ? `${sets.slice(0, 20).join(', ')}, …` : sets.join(', ') || 'none'}`)
+      throw new SourceError(
+        'SOURCE_NOT_FOUND',
+        `entity set ${name} is not in ${redactUrl(this.#svc.base)}; it has ${sets.length > 20 ? `${sets.slice(0, 20).join(', ')}, …` : sets.join(', ') || 'none'}`,
+      )
     }
     return info
   }
@@ -144,7 +146,10 @@ export class ODataOdpClient {
   async ping(signal?: AbortSignal): Promise<{ latencyMs: number }> {
     const started = performance.now()
     const res = await httpGet(this.#http, this.metadataUrl(), { accept: 'xml', signal })
-    const refused = new SourceError('SOURCE_PROTOCOL', `${redactUrl(this.metadataUrl())} did not return OData metadata (is serviceUrl the root of an OData v2 service?)`)
+    const refused = new SourceError(
+      'SOURCE_PROTOCOL',
+      `${redactUrl(this.metadataUrl())} did not return OData metadata (is serviceUrl the root of an OData v2 service?)`,
+    )
     if (!/<(?:\w+:)?Edmx[\s>]/.test(res.text.slice(0, 4096)) || XMLValidator.validate(res.text) !== true) throw refused
     try {
       new ServiceMetadata(res.text)

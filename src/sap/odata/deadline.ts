@@ -55,13 +55,16 @@ export class Deadline {
 
   // One timer per attempt, re-armed for the remainder when it fires early (time spent paused).
   private arm(delay: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      if (this.pausedAt >= 0) return // resume() re-arms
-      const left = this.ms - this.activeMs()
-      if (left > 1) return this.arm(left)
-      this.timedOut = true
-      this.ctl.abort(new DOMException('request timed out', 'TimeoutError'))
-    }, Math.max(0, delay))
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        if (this.pausedAt >= 0) return // resume() re-arms
+        const left = this.ms - this.activeMs()
+        if (left > 1) return this.arm(left)
+        this.timedOut = true
+        this.ctl.abort(new DOMException('request timed out', 'TimeoutError'))
+      },
+      Math.max(0, delay),
+    )
   }
 }

@@ -22,7 +22,11 @@ export interface ServiceContext {
 }
 
 /** Every entry of `DeltaLinksOf…`, following `__next`, ordered oldest first. */
-export async function readDeltaLinks(service: ServiceContext, set: string, opts: { signal?: AbortSignal; jar?: CookieJar } = {}): Promise<DeltaLinkEntry[]> {
+export async function readDeltaLinks(
+  service: ServiceContext,
+  set: string,
+  opts: { signal?: AbortSignal; jar?: CookieJar } = {},
+): Promise<DeltaLinkEntry[]> {
   const { http, svc, params } = service
   const { signal, jar } = opts
   const out: DeltaLinkEntry[] = []

@@ -19,9 +19,36 @@ type Tok =
 const COMPARE = new Set(['eq', 'ne', 'gt', 'ge', 'lt', 'le'])
 const ARITH = new Set(['add', 'sub', 'mul', 'div', 'mod'])
 const KEYWORDS = new Set([...COMPARE, ...ARITH, 'and', 'or', 'not'])
-const TYPED_PREFIX: Record<string, LitType> = { datetime: 'datetime', datetimeoffset: 'datetime', time: 'time', guid: 'guid', binary: 'binary', x: 'binary' }
+const TYPED_PREFIX: Record<string, LitType> = {
+  datetime: 'datetime',
+  datetimeoffset: 'datetime',
+  time: 'time',
+  guid: 'guid',
+  binary: 'binary',
+  x: 'binary',
+}
 const BOOL_FUNCTIONS = new Set(['substringof', 'startswith', 'endswith', 'isof'])
-const FUNCTIONS = new Set([...BOOL_FUNCTIONS, 'length', 'indexof', 'replace', 'substring', 'tolower', 'toupper', 'trim', 'concat', 'day', 'hour', 'minute', 'month', 'second', 'year', 'round', 'floor', 'ceiling', 'cast'])
+const FUNCTIONS = new Set([
+  ...BOOL_FUNCTIONS,
+  'length',
+  'indexof',
+  'replace',
+  'substring',
+  'tolower',
+  'toupper',
+  'trim',
+  'concat',
+  'day',
+  'hour',
+  'minute',
+  'month',
+  'second',
+  'year',
+  'round',
+  'floor',
+  'ceiling',
+  'cast',
+])
 const MISTAKES: Array<[RegExp, string]> = [
   [/^(==|=)/, "use 'eq' instead of '=' (OData operators are words: eq ne gt ge lt le)"],
   [/^(!=|<>)/, "use 'ne' instead of '!=' (OData operators are words: eq ne gt ge lt le)"],
@@ -58,7 +85,10 @@ class FilterChecker {
   private readonly kinds: Map<string, { kind: ColumnKind; edm?: string }>
   private readonly filterable: Set<string>
 
-  constructor(private readonly text: string, private readonly info: EntitySetInfo) {
+  constructor(
+    private readonly text: string,
+    private readonly info: EntitySetInfo,
+  ) {
     this.kinds = new Map(info.columns.map((c) => [c.name, { kind: c.type.kind, edm: c.sourceType }]))
     this.filterable = new Set(info.filterable)
   }
@@ -69,7 +99,12 @@ class FilterChecker {
     const e = this.orExpr()
     const t = this.peek()
     if (t.t !== 'end') {
-      const hint = t.t === 'punct' && t.c === ')' ? ' (a closing parenthesis without an opening one)' : t.t === 'id' || t.t === 'lit' ? " (missing 'and' / 'or' before it?)" : ''
+      const hint =
+        t.t === 'punct' && t.c === ')'
+          ? ' (a closing parenthesis without an opening one)'
+          : t.t === 'id' || t.t === 'lit'
+            ? " (missing 'and' / 'or' before it?)"
+            : ''
       this.fail(`unexpected ${this.describe(t)}${hint}`, t.pos)
     }
     this.requireBool(e, 'the filter')
@@ -114,7 +149,8 @@ class FilterChecker {
     const num = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[mMdDfFlL]?/.exec(s.slice(p))
     if (!num || (s[p] === '-' && !this.expectsOperand(out))) return undefined
     const after = s[p + num[0].length]
-    if (after !== undefined && /[A-Za-z_]/.test(after)) this.fail(`malformed number ${JSON.stringify(s.slice(p, p + num[0].length + 1))}`, p)
+    if (after !== undefined && /[A-Za-z_]/.test(after))
+      this.fail(`malformed number ${JSON.stringify(s.slice(p, p + num[0].length + 1))}`, p)
     return { t: 'lit', lit: 'number', pos: p, text: num[0] }
   }
 
@@ -252,7 +288,8 @@ class FilterChecker {
         if (t.c === '(') {
           const e = this.orExpr()
           const close = this.next()
-          if (close.t !== 'punct' || close.c !== ')') this.fail(`missing ')' for the '(' at column ${t.pos + 1}; found ${this.describe(close)}`, close.pos)
+          if (close.t !== 'punct' || close.c !== ')')
+            this.fail(`missing ')' for the '(' at column ${t.pos + 1}; found ${this.describe(close)}`, close.pos)
           return { ...e, field: undefined, literal: undefined }
         }
         return this.fail(`expected a field or a value but found ${this.describe(t)}`, t.pos)
@@ -279,7 +316,8 @@ class FilterChecker {
         this.orExpr()
         const sep = this.next()
         if (sep.t === 'punct' && sep.c === ')') break
-        if (!(sep.t === 'punct' && sep.c === ',')) this.fail(`expected ',' or ')' in the arguments of ${name}() but found ${this.describe(sep)}`, sep.pos)
+        if (!(sep.t === 'punct' && sep.c === ','))
+          this.fail(`expected ',' or ')' in the arguments of ${name}() but found ${this.describe(sep)}`, sep.pos)
       }
     } else this.next()
     return { type: BOOL_FUNCTIONS.has(name) ? 'boolean' : 'any', pos }
@@ -289,10 +327,16 @@ class FilterChecker {
     const col = this.kinds.get(name)
     if (!col) {
       const near = [...this.kinds.keys()].find((k) => k.toLowerCase() === name.toLowerCase())
-      this.fail(`unknown field '${name}'${near ? ` (did you mean '${near}'? field names are case-sensitive)` : ''}; filterable fields of ${this.info.entitySet}: ${this.filterableList()}`, pos)
+      this.fail(
+        `unknown field '${name}'${near ? ` (did you mean '${near}'? field names are case-sensitive)` : ''}; filterable fields of ${this.info.entitySet}: ${this.filterableList()}`,
+        pos,
+      )
     }
     if (!this.filterable.has(name)) {
-      this.fail(`field ${name} cannot be filtered in ${this.info.entitySet} (sap:filterable="false"); filterable fields: ${this.filterableList()}`, pos)
+      this.fail(
+        `field ${name} cannot be filtered in ${this.info.entitySet} (sap:filterable="false"); filterable fields: ${this.filterableList()}`,
+        pos,
+      )
     }
     return { type: 'field', pos, field: { name, kind: col.kind, edm: col.edm } }
   }
@@ -313,7 +357,8 @@ class FilterChecker {
     const bad = (hint: string) => this.fail(`${f.name} is ${hint}`, lit.pos)
     switch (f.kind) {
       case 'string':
-        if (L !== 'string') bad(`text (${f.edm ?? 'Edm.String'}); quote the value, e.g. ${f.name} ${op} '0000004711' (NUMC values keep their leading zeros)`)
+        if (L !== 'string')
+          bad(`text (${f.edm ?? 'Edm.String'}); quote the value, e.g. ${f.name} ${op} '0000004711' (NUMC values keep their leading zeros)`)
         break
       case 'date':
       case 'timestamp':

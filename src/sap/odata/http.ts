@@ -147,7 +147,13 @@ class BodyGet {
       if (res.status < 200 || res.status >= 300) return await this.refused(res, deadline)
       opts.onResponse?.(res)
       yield* this.body(res, deadline)
-      cfg.log('debug', 'GET', { url: this.safeUrl, status: res.status, ms: Math.round(performance.now() - started), bytes: this.yielded, attempt })
+      cfg.log('debug', 'GET', {
+        url: this.safeUrl,
+        status: res.status,
+        ms: Math.round(performance.now() - started),
+        bytes: this.yielded,
+        attempt,
+      })
       return undefined
     } catch (e) {
       return { failure: this.transportFailure(e, deadline) }
@@ -165,7 +171,15 @@ class BodyGet {
     }
     this.lastFailure = failure
     const delay = backoff(backoffPolicy(cfg), attempt, { retryAfterMs: waitMs })
-    cfg.log('warn', 'SAP request failed, retrying', { url: this.safeUrl, attempt: attempt + 1, retries: cfg.retries, delayMs: delay, error: failure.message, httpStatus: failure.httpStatus, resumeAtByte: this.yielded || undefined })
+    cfg.log('warn', 'SAP request failed, retrying', {
+      url: this.safeUrl,
+      attempt: attempt + 1,
+      retries: cfg.retries,
+      delayMs: delay,
+      error: failure.message,
+      httpStatus: failure.httpStatus,
+      resumeAtByte: this.yielded || undefined,
+    })
     try {
       await sleep(delay, undefined, { signal: opts.signal })
     } catch {
@@ -219,7 +233,12 @@ class BodyGet {
     const body = await readLimited(res, ERROR_BODY_LIMIT, deadline.signal)
     // Redirects are never followed (redirect: 'manual'), so the Authorization header goes to the
     // configured origin only; the target is not shown either, as it may be an internal address.
-    const verdict = classifyStatus(res.status, parseSapError(body), { url: this.safeUrl, mode: opts.mode, token: opts.token, continuation: opts.continuation })
+    const verdict = classifyStatus(res.status, parseSapError(body), {
+      url: this.safeUrl,
+      mode: opts.mode,
+      token: opts.token,
+      continuation: opts.continuation,
+    })
     verdict.error.message = redact(verdict.error.message, this.cfg.secrets ?? [])
     if (!verdict.retry) throw lostRead(verdict.error, this.lastFailure, opts.continuation === true)
     return { failure: verdict.error, waitMs: retryAfterMs(res.headers.get('retry-after')) }
@@ -233,8 +252,10 @@ class BodyGet {
     if (e instanceof SourceError) throw e
     const refused = outboundRefusal(e)
     if (refused) throw new SourceError('OUTBOUND_REFUSED', `${refused.message} (GET ${safeUrl})`, { cause: e })
-    if (deadline.timedOut) return new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
-    if (isNetworkError(e)) return new SourceError('SOURCE_UNAVAILABLE', `connection to SAP failed: ${describeNetworkError(e)} (GET ${safeUrl})`, { cause: e })
+    if (deadline.timedOut)
+      return new SourceError('SOURCE_UNAVAILABLE', `SAP did not answer within ${cfg.timeoutMs} ms (GET ${safeUrl})`, { cause: e })
+    if (isNetworkError(e))
+      return new SourceError('SOURCE_UNAVAILABLE', `connection to SAP failed: ${describeNetworkError(e)} (GET ${safeUrl})`, { cause: e })
     throw new SourceError('SOURCE_PROTOCOL', `request failed: ${(e as Error)?.message ?? String(e)} (GET ${safeUrl})`, { cause: e })
   }
 }
@@ -258,8 +279,14 @@ function resentDiffers(bytes: number, safeUrl: string, how: string): SourceError
  */
 function lostRead(error: SourceError, previous: SourceError | undefined, continuation: boolean): SourceError {
   if ((!previous && !continuation) || (error.code !== 'SOURCE_BAD_REQUEST' && error.code !== 'SOURCE_NOT_FOUND')) return error
-  const lead = previous ? `${previous.message}; the retry was refused` : 'SAP no longer serves the next page of this read (its extraction request ended)'
-  return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, { httpStatus: error.httpStatus, sapCode: error.sapCode, cause: error })
+  const lead = previous
+    ? `${previous.message}; the retry was refused`
+    : 'SAP no longer serves the next page of this read (its extraction request ended)'
+  return new SourceError('SOURCE_UNAVAILABLE', `${lead}: ${error.message}`, {
+    httpStatus: error.httpStatus,
+    sapCode: error.sapCode,
+    cause: error,
+  })
 }
 
 /** Reads at most `limit` bytes of an error body, then cancels the rest so the socket is freed. */
@@ -286,7 +313,11 @@ async function readLimited(res: Response, limit: number, signal: AbortSignal): P
 }
 
 /** GET and JSON.parse; a 2xx body that is not JSON (an HTML logon page, XML) is SOURCE_PROTOCOL. */
-export async function httpGetJson(cfg: HttpConfig, url: string, opts: Omit<GetOptions, 'accept'>): Promise<{ json: unknown; res: HttpResult; parseMs: number }> {
+export async function httpGetJson(
+  cfg: HttpConfig,
+  url: string,
+  opts: Omit<GetOptions, 'accept'>,
+): Promise<{ json: unknown; res: HttpResult; parseMs: number }> {
   const res = await httpGet(cfg, url, { ...opts, accept: 'json' })
   try {
     const started = performance.now()
@@ -294,6 +325,10 @@ export async function httpGetJson(cfg: HttpConfig, url: string, opts: Omit<GetOp
     return { json, res, parseMs: performance.now() - started }
   } catch (e) {
     const type = res.headers.get('content-type') ?? 'no content-type'
-    throw new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}, ${res.text.length} characters)`, { httpStatus: res.status, cause: e })
+    throw new SourceError(
+      'SOURCE_PROTOCOL',
+      `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}, ${res.text.length} characters)`,
+      { httpStatus: res.status, cause: e },
+    )
   }
 }

@@ -18,8 +18,18 @@ export const DELTA_LINKS_PREFIX = 'DeltaLinksOf'
 type XmlNode = Record<string, unknown>
 
 const ARRAY_TAGS = new Set([
-  'Schema', 'EntityType', 'ComplexType', 'Property', 'PropertyRef', 'NavigationProperty', 'EntityContainer',
-  'EntitySet', 'AssociationSet', 'Association', 'FunctionImport', 'Parameter',
+  'Schema',
+  'EntityType',
+  'ComplexType',
+  'Property',
+  'PropertyRef',
+  'NavigationProperty',
+  'EntityContainer',
+  'EntitySet',
+  'AssociationSet',
+  'Association',
+  'FunctionImport',
+  'Parameter',
 ])
 const localName = (tag: string): string => tag.slice(tag.indexOf(':') + 1)
 
@@ -46,7 +56,10 @@ export class ServiceMetadata {
   private readonly mapped = new Map<string, EntitySetInfo>()
   private readonly sap: string
 
-  constructor(xml: string, private readonly log?: SapLog) {
+  constructor(
+    xml: string,
+    private readonly log?: SapLog,
+  ) {
     let doc: XmlNode
     try {
       doc = parser.parse(xml) as XmlNode
@@ -56,7 +69,8 @@ export class ServiceMetadata {
     const edmx = doc['Edmx'] as XmlNode | undefined
     const ds = edmx?.['DataServices'] as XmlNode | undefined
     const schemas = (ds?.['Schema'] as XmlNode[] | undefined) ?? []
-    if (!edmx || schemas.length === 0) throw new SourceError('SOURCE_PROTOCOL', '$metadata has no edmx:Edmx/DataServices/Schema (is the URL an OData v2 service?)')
+    if (!edmx || schemas.length === 0)
+      throw new SourceError('SOURCE_PROTOCOL', '$metadata has no edmx:Edmx/DataServices/Schema (is the URL an OData v2 service?)')
     this.sap = sapPrefix([edmx, ds!, ...schemas])
 
     const types = new Map<string, XmlNode>()
@@ -73,7 +87,12 @@ export class ServiceMetadata {
         for (const es of (c['EntitySet'] as XmlNode[] | undefined) ?? []) {
           const typeName = String(es['@EntityType'] ?? '')
           const name = String(es['@Name'])
-          this.sets.set(name, { name, attrs: es, typeName, type: types.get(typeName) ?? types.get(typeName.slice(typeName.lastIndexOf('.') + 1)) })
+          this.sets.set(name, {
+            name,
+            attrs: es,
+            typeName,
+            type: types.get(typeName) ?? types.get(typeName.slice(typeName.lastIndexOf('.') + 1)),
+          })
         }
       }
     }
@@ -105,7 +124,8 @@ export class ServiceMetadata {
   }
 
   private map(raw: RawSet): EntitySetInfo {
-    if (!raw.type) throw new SourceError('SOURCE_PROTOCOL', `$metadata: entity type ${raw.typeName} of entity set ${raw.name} is not defined`)
+    if (!raw.type)
+      throw new SourceError('SOURCE_PROTOCOL', `$metadata: entity type ${raw.typeName} of entity set ${raw.name} is not defined`)
     const keyRefs = ((raw.type['Key'] as XmlNode | undefined)?.['PropertyRef'] as XmlNode[] | undefined) ?? []
     const entityKey = new Set(keyRefs.map((r) => String(r['@Name'])))
     const columns: Column[] = []
@@ -115,7 +135,9 @@ export class ServiceMetadata {
       const edmType = String(p['@Type'] ?? '')
       const type = this.columnType(raw.name, name, edmType, p)
       const odq = name === CHANGE_MODE_COLUMN || name === ENTITY_COUNTER_COLUMN
-      const semantics = this.attr(p, 'semantics') ?? (name === CHANGE_MODE_COLUMN ? 'change-mode' : name === ENTITY_COUNTER_COLUMN ? 'entity-counter' : undefined)
+      const semantics =
+        this.attr(p, 'semantics') ??
+        (name === CHANGE_MODE_COLUMN ? 'change-mode' : name === ENTITY_COUNTER_COLUMN ? 'entity-counter' : undefined)
       const col: Column = {
         name,
         type,
@@ -174,7 +196,10 @@ export class ServiceMetadata {
       case 'Edm.Guid':
         return { kind: 'guid' }
       default:
-        throw new SourceError('SOURCE_PROTOCOL', `$metadata: property ${es}.${prop} has type ${edmType || '(none)'}, which an ODP extraction cannot carry`)
+        throw new SourceError(
+          'SOURCE_PROTOCOL',
+          `$metadata: property ${es}.${prop} has type ${edmType || '(none)'}, which an ODP extraction cannot carry`,
+        )
     }
   }
 
@@ -189,7 +214,8 @@ export class ServiceMetadata {
     if (scale === undefined) {
       // CSDL's default scale is 0; a non-numeric one ("variable", DECFLOAT) gets a wide fixed scale.
       scale = scaleText === undefined ? 0 : Math.min(VARIABLE_DECIMAL_SCALE, precision)
-      if (scaleText !== undefined) this.log?.('warn', `$metadata: ${es}.${prop} has Scale="${String(scaleText)}"; using ${scale}`, { entitySet: es, property: prop })
+      if (scaleText !== undefined)
+        this.log?.('warn', `$metadata: ${es}.${prop} has Scale="${String(scaleText)}"; using ${scale}`, { entitySet: es, property: prop })
     }
     if (scale > precision) throw new SourceError('SOURCE_PROTOCOL', `$metadata: ${es}.${prop} has Scale ${scale} > Precision ${precision}`)
     return { kind: 'decimal', precision, scale }

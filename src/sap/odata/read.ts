@@ -47,14 +47,18 @@ export function startRead(ctx: ReadContext, info: EntitySetInfo, req: ReadReques
   requirePageSize('pageSize', req.pageSize)
   if (req.batchRows !== undefined) requirePageSize('batchRows', req.batchRows)
   if (req.mode !== 'FULL' && !info.deltaCapable) {
-    throw new SourceError('SOURCE_BAD_REQUEST', `entity set ${info.entitySet} is not delta-capable (no sap:change-tracking, no ${DELTA_LINKS_PREFIX}${info.entitySet}); use a FULL read`)
+    throw new SourceError(
+      'SOURCE_BAD_REQUEST',
+      `entity set ${info.entitySet} is not delta-capable (no sap:change-tracking, no ${DELTA_LINKS_PREFIX}${info.entitySet}); use a FULL read`,
+    )
   }
   let columns = selectColumns(info, req.select)
   let url: string
   let token: string | undefined
   if (req.filter !== undefined && req.filter.trim() !== '') validateFilter(req.filter, info)
   if (req.mode === 'DELTA') {
-    if (!req.deltaLink || req.deltaLink.trim() === '') throw new SourceError('SOURCE_BAD_REQUEST', 'a DELTA read needs the stored delta link or token')
+    if (!req.deltaLink || req.deltaLink.trim() === '')
+      throw new SourceError('SOURCE_BAD_REQUEST', 'a DELTA read needs the stored delta link or token')
     token = parseDeltaToken(req.deltaLink)
     if (isLink(req.deltaLink.trim()) && hasDeltaToken(req.deltaLink)) {
       // The stored link already carries $select/$filter as the init sent them: follow it verbatim.
@@ -76,7 +80,10 @@ export function selectColumns(info: EntitySetInfo, select: string[] | undefined)
   const names = new Set(info.columns.map((c) => c.name))
   const unknown = select.filter((n) => !names.has(n))
   if (unknown.length > 0) {
-    throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in select; ${info.entitySet} has ${listNames([...names])}`)
+    throw new SourceError(
+      'SOURCE_BAD_REQUEST',
+      `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in select; ${info.entitySet} has ${listNames([...names])}`,
+    )
   }
   const wanted = new Set([...select, ...info.keyFields, CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN])
   return info.columns.filter((c) => wanted.has(c.name))
@@ -106,7 +113,11 @@ function entitySetUrl(ctx: ReadContext, { info, columns, req, token }: EntitySet
 
 function pinned(ctx: ReadContext, link: string): string {
   const { url, rebased } = pinToService(link, ctx.svc)
-  if (rebased) ctx.log('warn', 'server link names another host; sending it to the configured service host', { link: redactUrl(link), url: redactUrl(url) })
+  if (rebased)
+    ctx.log('warn', 'server link names another host; sending it to the configured service host', {
+      link: redactUrl(link),
+      url: redactUrl(url),
+    })
   return withParams(url, [['$format', 'json'], ...ctx.params])
 }
 
@@ -117,13 +128,27 @@ function pinned(ctx: ReadContext, link: string): string {
 function columnsOfLink(info: EntitySetInfo, url: string, select: string[] | undefined, requested: Column[]): Column[] {
   const m = /[?&](?:\$|%24)select=([^&#]*)/i.exec(url)
   if (!m) return requested
-  const linkNames = new Set(decodeURIComponent(m[1]).split(',').map((s) => s.trim()).filter(Boolean))
+  const linkNames = new Set(
+    decodeURIComponent(m[1])
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   const fromLink = info.columns.filter((c) => linkNames.has(c.name))
   if (select && select.length > 0) {
-    const a = requested.map((c) => c.name).sort().join(',')
-    const b = fromLink.map((c) => c.name).sort().join(',')
+    const a = requested
+      .map((c) => c.name)
+      .sort()
+      .join(',')
+    const b = fromLink
+      .map((c) => c.name)
+      .sort()
+      .join(',')
     if (a !== b) {
-      throw new SourceError('SOURCE_BAD_REQUEST', `the selection (${a}) differs from the one the delta link was initialised with (${b}); a changed selection needs a new delta initialisation`)
+      throw new SourceError(
+        'SOURCE_BAD_REQUEST',
+        `the selection (${a}) differs from the one the delta link was initialised with (${b}); a changed selection needs a new delta initialisation`,
+      )
     }
   }
   return fromLink
@@ -171,7 +196,11 @@ class Reader {
         deltaLink ??= links.next
       } else if (links.next !== undefined) {
         url = pinned(this.o.ctx, links.next)
-        if (visited.has(url)) throw new SourceError('SOURCE_PROTOCOL', `the server sent the same next-page link twice (${redactUrl(url)}); stopping instead of looping`)
+        if (visited.has(url))
+          throw new SourceError(
+            'SOURCE_PROTOCOL',
+            `the server sent the same next-page link twice (${redactUrl(url)}); stopping instead of looping`,
+          )
       }
     }
     return this.end(deltaLink)
@@ -185,7 +214,16 @@ class Reader {
     let res: Response | undefined
     let json: unknown
     const continuation = this.httpPages > 0
-    const body = httpGetBody(ctx.http, url, { accept: 'json', prefer: this.prefer, signal: req.signal, jar: this.jar, mode: req.mode, token, continuation, onResponse: (r) => (res = r) })
+    const body = httpGetBody(ctx.http, url, {
+      accept: 'json',
+      prefer: this.prefer,
+      signal: req.signal,
+      jar: this.jar,
+      mode: req.mode,
+      token,
+      continuation,
+      onResponse: (r) => (res = r),
+    })
     try {
       for await (const chunk of body) {
         for (let batch = this.batches.next(chunk); batch; batch = this.batches.next()) {
@@ -204,7 +242,15 @@ class Reader {
     this.httpPages++
     const preferenceApplied = (res as Response | undefined)?.headers.get('preference-applied') ?? undefined
     const ms = Math.round(performance.now() - started)
-    ctx.log('debug', 'page', { entitySet: this.o.info.entitySet, page: this.httpPages, rows: stats.rows, ms, parseMs: Math.round(stats.parseMs), convertMs: Math.round(stats.convertMs), preferenceApplied })
+    ctx.log('debug', 'page', {
+      entitySet: this.o.info.entitySet,
+      page: this.httpPages,
+      rows: stats.rows,
+      ms,
+      parseMs: Math.round(stats.parseMs),
+      convertMs: Math.round(stats.convertMs),
+      preferenceApplied,
+    })
     return envelope(json, url)
   }
 
@@ -232,18 +278,27 @@ class Reader {
     const { ctx, info, req, columns, token } = this.o
     const set = DELTA_LINKS_PREFIX + info.entitySet
     if (!ctx.metadata.has(set)) {
-      throw new SourceError('SOURCE_PROTOCOL', `SAP sent no delta link for ${req.mode} of ${info.entitySet} and the service has no ${set} to look it up; refusing to report a delta without a token`)
+      throw new SourceError(
+        'SOURCE_PROTOCOL',
+        `SAP sent no delta link for ${req.mode} of ${info.entitySet} and the service has no ${set} to look it up; refusing to report a delta without a token`,
+      )
     }
     ctx.log('warn', 'no delta link in the response; looking it up in DeltaLinksOf', { entitySet: info.entitySet, mode: req.mode })
     const entries = await readDeltaLinks(ctx, set, { signal: req.signal, jar: this.jar })
     const pick = pickDeltaLink(entries, req.mode === 'DELTA_INIT')
     if (!pick) {
-      throw new SourceError('SOURCE_PROTOCOL', `SAP sent no delta link for ${req.mode} of ${info.entitySet} and ${set} is empty; refusing to report a delta without a token`)
+      throw new SourceError(
+        'SOURCE_PROTOCOL',
+        `SAP sent no delta link for ${req.mode} of ${info.entitySet} and ${set} is empty; refusing to report a delta without a token`,
+      )
     }
     // An empty delta may keep its token (observed), but a delta that delivered rows must end on a
     // newer one, or the next run would deliver the same rows again.
     if (req.mode === 'DELTA' && pick.token === token && this.rows > 0)
-      throw new SourceError('SOURCE_PROTOCOL', `SAP delivered ${this.rows} changes but ${set} lists no token newer than ${pick.token}; refusing to commit a position that would repeat them`)
+      throw new SourceError(
+        'SOURCE_PROTOCOL',
+        `SAP delivered ${this.rows} changes but ${set} lists no token newer than ${pick.token}; refusing to commit a position that would repeat them`,
+      )
     return entitySetUrl(ctx, { info, columns, req, token: pick.token })
   }
 }
@@ -259,11 +314,15 @@ function tokenOf(deltaLink: string): string {
 /** A 2xx body that is not an OData page: an HTML logon page, XML, truncated or foreign JSON. */
 function shapeError(e: BodyShapeError, url: string, res: Response | undefined, head: string): SourceError {
   if (e.reason === 'no-results') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array`)
-  if (e.reason === 'too-large') return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array (${e.message})`)
+  if (e.reason === 'too-large')
+    return new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array (${e.message})`)
   // The body's text is not repeated: the URL may point at another service than SAP.
   const type = res?.headers.get('content-type') ?? 'no content-type'
   const html = /^\s*</.test(head) ? ', an HTML or XML page' : ''
-  return new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}${html})`, { httpStatus: res?.status, cause: e })
+  return new SourceError('SOURCE_PROTOCOL', `SAP answered ${type} that is not JSON (GET ${redactUrl(url)}${html})`, {
+    httpStatus: res?.status,
+    cause: e,
+  })
 }
 
 interface Envelope {

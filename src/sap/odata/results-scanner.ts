@@ -205,7 +205,8 @@ export class ResultsScanner {
           if (this.keyPos) this.keyPos = false
           else if (this.drop === DROP_NAME) this.drop = DROP_NONE // a string value: keep the member
         } else if (depth === 0) {
-          if (this.state === IN_ELEMENT || this.state === ELEMENT_DONE) throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
+          if (this.state === IN_ELEMENT || this.state === ELEMENT_DONE)
+            throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
           this.startElement(i - 1)
         }
         this.inString = true
@@ -283,7 +284,8 @@ export class ResultsScanner {
   private arrayByte(c: number, at: number): number {
     if (isSpace(c)) return GO_ON
     if (c === COMMA) {
-      if (this.state !== IN_ELEMENT && this.state !== ELEMENT_DONE) throw new BodyShapeError('syntax', 'a comma without an element in d.results')
+      if (this.state !== IN_ELEMENT && this.state !== ELEMENT_DONE)
+        throw new BodyShapeError('syntax', 'a comma without an element in d.results')
       this.completeElement(at - 1)
       this.state = EXPECT_NEXT
       return this.ready ? STOP : GO_ON
@@ -299,7 +301,8 @@ export class ResultsScanner {
     }
     if (c === RBRACE) throw new BodyShapeError('syntax', 'unexpected } in d.results')
     const opens = c === LBRACE || c === LBRACKET
-    if (this.state === ELEMENT_DONE || (this.state === IN_ELEMENT && opens)) throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
+    if (this.state === ELEMENT_DONE || (this.state === IN_ELEMENT && opens))
+      throw new BodyShapeError('syntax', 'a missing comma between elements of d.results')
     if (this.state !== IN_ELEMENT) this.startElement(at - 1)
     if (!opens) return GO_ON
     this.isObject = c === LBRACE

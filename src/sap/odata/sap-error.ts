@@ -78,7 +78,12 @@ function str(v: unknown): string | undefined {
 }
 
 function messageText(v: unknown): string | undefined {
-  const text = typeof v === 'string' ? v || undefined : v && typeof v === 'object' ? (str((v as Record<string, unknown>)['value']) ?? str((v as Record<string, unknown>)['#text'])) : undefined
+  const text =
+    typeof v === 'string'
+      ? v || undefined
+      : v && typeof v === 'object'
+        ? (str((v as Record<string, unknown>)['value']) ?? str((v as Record<string, unknown>)['#text']))
+        : undefined
   return text === undefined ? undefined : shorten(text)
 }
 
@@ -140,19 +145,29 @@ export function classifyStatus(status: number, body: SapError, ctx: StatusContex
   const sapCode = sapMessageId(body)
   const text = describeSapError(body)
   const said = text ? `: ${text}` : body.foreign ? ': the answer is not an SAP Gateway error message' : ''
-  const make = (code: SourceErrorCode, lead: string) => new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${said}`, { httpStatus: status, sapCode })
+  const make = (code: SourceErrorCode, lead: string) =>
+    new SourceError(code, `${lead} (HTTP ${status} for ${ctx.url})${said}`, { httpStatus: status, sapCode })
   const delta = ctx.mode === 'DELTA' && !ctx.continuation
 
   if (status === 401) return { retry: false, error: make('SOURCE_AUTH', 'SAP rejected the logon: check user, password and sap-client') }
-  if (status === 403) return { retry: false, error: make('SOURCE_AUTH', 'SAP denied access: the user lacks authorization for this service') }
+  if (status === 403)
+    return { retry: false, error: make('SOURCE_AUTH', 'SAP denied access: the user lacks authorization for this service') }
   if (delta && (status === 410 || ((status === 400 || status === 404) && mentionsDeltaToken(body, ctx.token)))) {
-    return { retry: false, error: make('DELTA_POSITION_LOST', 'SAP no longer knows the stored delta position; an explicit delta re-initialisation is required') }
+    return {
+      retry: false,
+      error: make('DELTA_POSITION_LOST', 'SAP no longer knows the stored delta position; an explicit delta re-initialisation is required'),
+    }
   }
-  if (status === 404 || status === 410) return { retry: false, error: make('SOURCE_NOT_FOUND', 'SAP does not know this service or entity set') }
+  if (status === 404 || status === 410)
+    return { retry: false, error: make('SOURCE_NOT_FOUND', 'SAP does not know this service or entity set') }
   if (status >= 500 && (sapCode === ODP_BUSY_MESSAGE || text.includes(ODP_BUSY_MESSAGE))) {
     return { retry: false, error: make('SOURCE_BUSY', 'another extraction holds this ODP subscription open') }
   }
   if (status >= 500 || status === 429 || status === 408) return { retry: true, error: make('SOURCE_UNAVAILABLE', 'SAP is unavailable') }
-  if (status >= 300 && status < 400) return { retry: false, error: make('SOURCE_PROTOCOL', 'the service redirected; configure the final URL (often http→https or an SSO logon page)') }
+  if (status >= 300 && status < 400)
+    return {
+      retry: false,
+      error: make('SOURCE_PROTOCOL', 'the service redirected; configure the final URL (often http→https or an SSO logon page)'),
+    }
   return { retry: false, error: make('SOURCE_BAD_REQUEST', 'SAP rejected the request') }
 }

@@ -51,7 +51,8 @@ export class ODataSource implements Source {
       info = await this.client.entitySetNow(entitySetOf(spec), signal)
     } catch (e) {
       // Not in the metadata SAP sent (no HTTP status: SAP answered); a 404 of the service is the connection's problem.
-      if (e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND' && e.httpStatus === undefined) return { field: 'entitySet', message: e.message }
+      if (e instanceof SourceError && e.code === 'SOURCE_NOT_FOUND' && e.httpStatus === undefined)
+        return { field: 'entitySet', message: e.message }
       throw e
     }
     const problem = (field: SourceSpecProblem['field'], check: () => void): SourceSpecProblem | undefined => {

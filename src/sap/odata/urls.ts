@@ -25,7 +25,8 @@ export function parseServiceUrl(serviceUrl: string): ServiceBase {
   } catch {
     throw new SourceError('SOURCE_BAD_REQUEST', `serviceUrl is not an absolute URL: ${JSON.stringify(redactUrl(serviceUrl))}`)
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SourceError('SOURCE_BAD_REQUEST', `serviceUrl must be http(s): ${redactUrl(serviceUrl)}`)
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new SourceError('SOURCE_BAD_REQUEST', `serviceUrl must be http(s): ${redactUrl(serviceUrl)}`)
   const out: ServiceBase = { base: `${u.origin}${u.pathname.replace(/\/+$/, '')}`, origin: u.origin }
   if (u.username) out.user = decodeURIComponent(u.username)
   if (u.password) out.password = decodeURIComponent(u.password)

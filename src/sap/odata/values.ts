@@ -134,7 +134,15 @@ function parseJsonDate(raw: string): { instantMs: number; dayMs: number } | unde
 /** `/Date(<digits>)/` without offset or escapes, the form of nearly every value: no regex, no object. */
 function fastJsonDate(raw: string): number | undefined {
   const n = raw.length
-  if (n < 10 || n > 25 || raw.charCodeAt(0) !== 47 || raw.charCodeAt(n - 1) !== 47 || raw.charCodeAt(n - 2) !== 41 || !raw.startsWith('/Date(')) return undefined
+  if (
+    n < 10 ||
+    n > 25 ||
+    raw.charCodeAt(0) !== 47 ||
+    raw.charCodeAt(n - 1) !== 47 ||
+    raw.charCodeAt(n - 2) !== 41 ||
+    !raw.startsWith('/Date(')
+  )
+    return undefined
   let start = 6
   if (raw.charCodeAt(6) === 45) start = 7 // '-'
   for (let k = start; k < n - 2; k++) {
@@ -190,7 +198,14 @@ export function parseEdmTime(text: string): number {
 const timeConverter: Converter = (raw) => {
   if (typeof raw !== 'string') throw new ValueError('is not an Edm.Time string')
   // Fast path for SAP's fixed `PThhHmmMssS` (TIMS): digit arithmetic without a regex.
-  if (raw.length === 11 && raw.charCodeAt(0) === 80 && raw.charCodeAt(1) === 84 && raw.charCodeAt(4) === 72 && raw.charCodeAt(7) === 77 && raw.charCodeAt(10) === 83) {
+  if (
+    raw.length === 11 &&
+    raw.charCodeAt(0) === 80 &&
+    raw.charCodeAt(1) === 84 &&
+    raw.charCodeAt(4) === 72 &&
+    raw.charCodeAt(7) === 77 &&
+    raw.charCodeAt(10) === 83
+  ) {
     const h = twoDigits(raw, 2)
     const m = twoDigits(raw, 5)
     const sec = twoDigits(raw, 8)

@@ -33,7 +33,10 @@ export function planColumnGroups(fields: readonly WidthField[], keys: readonly s
   const width = (fs: readonly WidthField[]) => fs.reduce((n, f) => n + f.width, 0) + Math.max(0, fs.length - 1) * delimiterWidth
   const keyWidth = width(keyFields)
   if (keyWidth > limit) {
-    throw new SourceError('SOURCE_BAD_REQUEST', `the primary key (${keys.join(', ')}) is ${keyWidth} characters wide; RFC_READ_TABLE rows hold ${limit}, so this table cannot be read in column groups`)
+    throw new SourceError(
+      'SOURCE_BAD_REQUEST',
+      `the primary key (${keys.join(', ')}) is ${keyWidth} characters wide; RFC_READ_TABLE rows hold ${limit}, so this table cannot be read in column groups`,
+    )
   }
   const keySet = new Set(keys)
   const rest = fields.filter((f) => !keySet.has(f.name))
@@ -41,7 +44,10 @@ export function planColumnGroups(fields: readonly WidthField[], keys: readonly s
   let current: WidthField[] = []
   for (const f of rest) {
     if (width([...keyFields, f]) > limit) {
-      throw new SourceError('SOURCE_BAD_REQUEST', `field ${f.name} is ${f.width} characters wide; with the key (${keyWidth}) it exceeds the ${limit} characters of an RFC_READ_TABLE row; leave it out of the field list`)
+      throw new SourceError(
+        'SOURCE_BAD_REQUEST',
+        `field ${f.name} is ${f.width} characters wide; with the key (${keyWidth}) it exceeds the ${limit} characters of an RFC_READ_TABLE row; leave it out of the field list`,
+      )
     }
     if (width([...keyFields, ...current, f]) > limit) {
       groups.push([...keys, ...current.map((c) => c.name)])

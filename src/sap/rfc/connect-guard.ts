@@ -22,7 +22,10 @@ export function rfcConnectGuard(policy: OutboundPolicy): RfcConnectGuard {
       return (await policy.resolve(host, port)).address
     } catch (e) {
       if (e instanceof OutboundRefused) throw new SourceError('OUTBOUND_REFUSED', e.message)
-      throw new SourceError('SOURCE_UNAVAILABLE', `cannot resolve the RFC host ${host} (${(e as { code?: string }).code ?? 'lookup failed'})`)
+      throw new SourceError(
+        'SOURCE_UNAVAILABLE',
+        `cannot resolve the RFC host ${host} (${(e as { code?: string }).code ?? 'lookup failed'})`,
+      )
     }
   }
   return async (p) => {

@@ -77,7 +77,8 @@ const ABAP: Record<string, SourceErrorCode> = {
  * shape does not tell (BAPIRET2 lines have no key). Deliberately no wording of one particular block:
  * ODP refusals are recognised by shape (see {@link classify}).
  */
-const FORBIDDEN_TEXT = /not authori[sz]ed|no authori[sz]ation|authori[sz]ation (?:check )?fail|missing authori[sz]ation|not permitted|no (?:rfc )?authori(?:ty|[sz]ation)|\brejected\b/i
+const FORBIDDEN_TEXT =
+  /not authori[sz]ed|no authori[sz]ation|authori[sz]ation (?:check )?fail|missing authori[sz]ation|not permitted|no (?:rfc )?authori(?:ty|[sz]ation)|\brejected\b/i
 
 /** ABAP runtime errors that say "the result was too big": retrying the same request cannot help. */
 const MEMORY_DUMPS = /TSV_TNEW_PAGE_ALLOC_FAILED|MEMORY_NO_MORE_PAGING|SYSTEM_NO_ROLL|No more (?:memory|storage)/i
@@ -91,13 +92,30 @@ export interface RfcErrorContext {
 
 /** RFC_RC codes (node-rfc src/ts/sapnwrfc.ts) by their number, for errors that carry only `code`. */
 const RC_NAMES: Record<number, string> = {
-  1: 'RFC_COMMUNICATION_FAILURE', 2: 'RFC_LOGON_FAILURE', 3: 'RFC_ABAP_RUNTIME_FAILURE', 4: 'RFC_ABAP_MESSAGE', 5: 'RFC_ABAP_EXCEPTION',
-  6: 'RFC_CLOSED', 7: 'RFC_CANCELED', 8: 'RFC_TIMEOUT', 13: 'RFC_INVALID_HANDLE', 20: 'RFC_INVALID_PARAMETER', 22: 'RFC_CONVERSION_FAILURE',
-  29: 'RFC_AUTHORIZATION_FAILURE', 30: 'RFC_AUTHENTICATION_FAILURE', 32: 'RFC_IO_FAILURE',
+  1: 'RFC_COMMUNICATION_FAILURE',
+  2: 'RFC_LOGON_FAILURE',
+  3: 'RFC_ABAP_RUNTIME_FAILURE',
+  4: 'RFC_ABAP_MESSAGE',
+  5: 'RFC_ABAP_EXCEPTION',
+  6: 'RFC_CLOSED',
+  7: 'RFC_CANCELED',
+  8: 'RFC_TIMEOUT',
+  13: 'RFC_INVALID_HANDLE',
+  20: 'RFC_INVALID_PARAMETER',
+  22: 'RFC_CONVERSION_FAILURE',
+  29: 'RFC_AUTHORIZATION_FAILURE',
+  30: 'RFC_AUTHENTICATION_FAILURE',
+  32: 'RFC_IO_FAILURE',
 }
 
 /** RFC_RC codes an ABAP system sends back about the called module (as opposed to local SDK checks). */
-const ABAP_SIDE_RC = new Set(['RFC_ABAP_RUNTIME_FAILURE', 'RFC_ABAP_MESSAGE', 'RFC_ABAP_EXCEPTION', 'RFC_ABAP_CLASS_EXCEPTION', 'RFC_AUTHORIZATION_FAILURE'])
+const ABAP_SIDE_RC = new Set([
+  'RFC_ABAP_RUNTIME_FAILURE',
+  'RFC_ABAP_MESSAGE',
+  'RFC_ABAP_EXCEPTION',
+  'RFC_ABAP_CLASS_EXCEPTION',
+  'RFC_AUTHORIZATION_FAILURE',
+])
 
 /** node-rfc error groups raised by the ABAP side: 1 ABAP exception, 2 runtime failure or message, 7 authorization. */
 const ABAP_SIDE_GROUPS = new Set([1, 2, 7])
@@ -112,7 +130,8 @@ function classify(err: RfcErrorLike & { codeString?: string }, key: string | und
   if (!authorization && (err.group === 3 || rc === 'RFC_LOGON_FAILURE' || (key && LIB[key] === 'SOURCE_AUTH'))) return 'SOURCE_AUTH'
   if (authorization || (key && ABAP[key] === 'SOURCE_FORBIDDEN')) return 'SOURCE_FORBIDDEN'
   if (rc === 'RFC_ABAP_RUNTIME_FAILURE' && (/^TIME_OUT$/.test(key ?? '') || /time limit/i.test(text))) return 'SOURCE_UNAVAILABLE'
-  const abapSide = (rc !== undefined && ABAP_SIDE_RC.has(rc)) || (err.group !== undefined && ABAP_SIDE_GROUPS.has(err.group)) || err.name === 'ABAPError'
+  const abapSide =
+    (rc !== undefined && ABAP_SIDE_RC.has(rc)) || (err.group !== undefined && ABAP_SIDE_GROUPS.has(err.group)) || err.name === 'ABAPError'
   // An ODP replication call refused by SAP, in whatever words: a missing module and a result too big for
   // memory keep their own advice, everything else SAP raised is the refusal §B.7 announces.
   if (odp && abapSide && !(key && ABAP[key] === 'SOURCE_NOT_FOUND') && !MEMORY_DUMPS.test(`${key} ${text}`)) return 'SOURCE_FORBIDDEN'
@@ -133,7 +152,10 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
   const err = (e !== null && typeof e === 'object' ? e : { message: String(e) }) as RfcErrorLike & { codeString?: string }
   const key = typeof err.key === 'string' ? err.key : undefined
   // SDK texts are multi-line CPIC dumps; the first line that says something is enough.
-  const lines = String(err.message ?? key ?? e).split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = String(err.message ?? key ?? e)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const text = redact(lines.find((l) => l.startsWith('ERROR'))?.replace(/^ERROR\s+/, '') ?? lines[0] ?? String(key), ctx.secrets ?? [])
   const odp = ctx.functionModule.startsWith(ODP_RFC_PREFIX)
   const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
@@ -146,7 +168,9 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
       message = `SAP refused the RFC logon: ${text} (check user, password and client of the connection)`
       break
     case 'SOURCE_FORBIDDEN':
-      message = odp ? `SAP refused ${where}: ${keyPrefix}${text}. ${odpHint(code)}` : `SAP refused ${where}: ${keyPrefix}${text} (the RFC user lacks an authorization, e.g. S_RFC for the module or S_TABU_DIS/S_TABU_NAM for the table)`
+      message = odp
+        ? `SAP refused ${where}: ${keyPrefix}${text}. ${odpHint(code)}`
+        : `SAP refused ${where}: ${keyPrefix}${text} (the RFC user lacks an authorization, e.g. S_RFC for the module or S_TABU_DIS/S_TABU_NAM for the table)`
       break
     case 'SOURCE_UNAVAILABLE':
       message = `RFC call ${where} failed: ${keyPrefix}${text}`
@@ -155,7 +179,9 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
       message = `${where} failed: ${keyPrefix}${text}`
       if (MEMORY_DUMPS.test(`${key} ${text}`)) message += ' (SAP ran out of memory for the result: use a smaller page size)'
       // §C.3: RFC_READ_TABLE cannot cast a row with a STRING into its character work area.
-      if (/^(?:ASSIGN_CASTING_ILLEGAL_CAST|UC_OBJECTS_NOT_CHARLIKE)$/.test(key ?? '')) message += ' (the table has a field RFC_READ_TABLE cannot put into its character row, typically a STRING; leave it out with `fields` — some releases fail even then)'
+      if (/^(?:ASSIGN_CASTING_ILLEGAL_CAST|UC_OBJECTS_NOT_CHARLIKE)$/.test(key ?? ''))
+        message +=
+          ' (the table has a field RFC_READ_TABLE cannot put into its character row, typically a STRING; leave it out with `fields` — some releases fail even then)'
       // A system without the ODP API (or with it removed) needs the same way out as a blocked one.
       if (odp && code === 'SOURCE_NOT_FOUND') message += `. ${NOTE_3255746_HINT}`
   }
@@ -164,14 +190,26 @@ export function toSourceError(e: unknown, ctx: RfcErrorContext): unknown {
 
 /** The driver's error without fields that could carry connection parameters. */
 function sanitizedCause(err: RfcErrorLike, key: string | undefined, text: string): RfcErrorLike {
-  return { name: err.name, code: err.code, key, group: err.group, message: text, abapMsgClass: err.abapMsgClass, abapMsgNumber: err.abapMsgNumber }
+  return {
+    name: err.name,
+    code: err.code,
+    key,
+    group: err.group,
+    message: text,
+    abapMsgClass: err.abapMsgClass,
+    abapMsgNumber: err.abapMsgNumber,
+  }
 }
 
 /**
  * Checks a BAPIRET2-like `ET_RETURN` (RODPS_REPL_* modules, §B.1/§B.8): any line of type E, A or X
  * is an error, classified by its text. `W`/`I`/`S` lines are returned for logging.
  */
-export function checkReturn(ret: unknown, ctx: RfcErrorContext, classify?: (msg: Bapiret2, text: string) => SourceErrorCode | undefined): Bapiret2[] {
+export function checkReturn(
+  ret: unknown,
+  ctx: RfcErrorContext,
+  classify?: (msg: Bapiret2, text: string) => SourceErrorCode | undefined,
+): Bapiret2[] {
   const lines = (Array.isArray(ret) ? ret : ret && typeof ret === 'object' ? [ret] : []) as Bapiret2[]
   const errors = lines.filter((l) => ['E', 'A', 'X'].includes(String(l.TYPE ?? '').trim()))
   if (errors.length === 0) return lines
@@ -180,12 +218,20 @@ export function checkReturn(ret: unknown, ctx: RfcErrorContext, classify?: (msg:
   const id = first.ID ? `${String(first.ID).trim()}/${String(first.NUMBER ?? '').trim()}` : undefined
   const where = `${ctx.functionModule}${ctx.what ? ` (${ctx.what})` : ''}`
   let code = classify?.(first, text)
-  if (!code) code = FORBIDDEN_TEXT.test(text) ? 'SOURCE_FORBIDDEN' : /does not exist|not found|unknown/i.test(text) ? 'SOURCE_NOT_FOUND' : 'SOURCE_PROTOCOL'
+  if (!code)
+    code = FORBIDDEN_TEXT.test(text)
+      ? 'SOURCE_FORBIDDEN'
+      : /does not exist|not found|unknown/i.test(text)
+        ? 'SOURCE_NOT_FOUND'
+        : 'SOURCE_PROTOCOL'
   // ET_RETURN is the module's own answer (it ran), so a caller-side refusal arrives as an exception
   // (toSourceError). An error line the client cannot place still gets the way out: the API is unreleased
   // and may change or refuse without notice (§B.7).
-  const hint = (code === 'SOURCE_FORBIDDEN' || code === 'SOURCE_PROTOCOL') && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${odpHint(code)}` : ''
-  return throwing(new SourceError(code, `${where} returned ${String(first.TYPE).trim()}${id ? ` ${id}` : ''}: ${text}${hint}`, { sapCode: id }))
+  const hint =
+    (code === 'SOURCE_FORBIDDEN' || code === 'SOURCE_PROTOCOL') && ctx.functionModule.startsWith(ODP_RFC_PREFIX) ? `. ${odpHint(code)}` : ''
+  return throwing(
+    new SourceError(code, `${where} returned ${String(first.TYPE).trim()}${id ? ` ${id}` : ''}: ${text}${hint}`, { sapCode: id }),
+  )
 }
 
 function throwing(e: SourceError): never {

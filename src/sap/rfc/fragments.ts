@@ -80,7 +80,8 @@ export class RawRowDecoder {
     while (start < buf.length) {
       if (buf[start] === 0) {
         // Only padding may follow the last row of a package.
-        for (let p = start; p < buf.length; p++) if (buf[p] !== 0) throw protocol(`line ${Math.floor(p / L) + 1} starts with 0x00 padding but carries data`)
+        for (let p = start; p < buf.length; p++)
+          if (buf[p] !== 0) throw protocol(`line ${Math.floor(p / L) + 1} starts with 0x00 padding but carries data`)
         break
       }
       const end = this.rowEnd(buf, start, rows.length)
@@ -88,7 +89,10 @@ export class RawRowDecoder {
       rows.push(text.length < this.total ? text.padEnd(this.total, ' ') : text)
       const next = Math.max(start + L, Math.ceil(end / L) * L)
       for (let p = end; p < next && p < buf.length; p++) {
-        if (buf[p] !== 0) throw protocol(`row ${rows.length} is longer than its ${this.total} characters (byte ${p - start} is not 0x00 padding); the field layout does not match ET_FIELDS`)
+        if (buf[p] !== 0)
+          throw protocol(
+            `row ${rows.length} is longer than its ${this.total} characters (byte ${p - start} is not 0x00 padding); the field layout does not match ET_FIELDS`,
+          )
       }
       start = next
     }
@@ -123,7 +127,8 @@ export class RawRowDecoder {
       }
     }
     if (p > n) throw protocol(`row ${rowIndex + 1} ends inside a multi-byte character at the end of the package`)
-    if (units > this.total) throw protocol(`row ${rowIndex + 1}: a character straddles the end of the row (${units} > ${this.total} characters)`)
+    if (units > this.total)
+      throw protocol(`row ${rowIndex + 1}: a character straddles the end of the row (${units} > ${this.total} characters)`)
     return p
   }
 

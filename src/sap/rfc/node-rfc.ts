@@ -54,7 +54,10 @@ async function load(importer: () => Promise<unknown>): Promise<RfcClientFactory>
   const m = mod as Partial<NodeRfcModule> & { default?: Partial<NodeRfcModule> }
   const Client = m.Client ?? m.default?.Client
   if (typeof Client !== 'function') {
-    throw new SourceError('SOURCE_DRIVER_MISSING', `the installed node-rfc exports no Client class (expected node-rfc 3.x). ${DRIVER_INSTALL_HINT}`)
+    throw new SourceError(
+      'SOURCE_DRIVER_MISSING',
+      `the installed node-rfc exports no Client class (expected node-rfc 3.x). ${DRIVER_INSTALL_HINT}`,
+    )
   }
   return (params) => new NodeRfcAdapter(new Client(toNodeRfcParams(params), { bcd: 'string', stateless: false }))
 }
@@ -63,12 +66,16 @@ async function load(importer: () => Promise<unknown>): Promise<RfcClientFactory>
 export function driverMissing(e: unknown): SourceError {
   const err = e as { code?: string; message?: string } | undefined
   const first = String(err?.message ?? e).split('\n')[0]
-  const notInstalled = err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' ? /node-rfc/.test(first) && !/node-gyp-build|bluebird|decimal\.js|node-addon-api/.test(first) : false
+  const notInstalled =
+    err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND'
+      ? /node-rfc/.test(first) && !/node-gyp-build|bluebird|decimal\.js|node-addon-api/.test(first)
+      : false
   let what: string
   if (notInstalled) what = 'the npm package node-rfc is not installed'
   else if (/libsapnwrfc|sapnwrfc|ERR_DLOPEN_FAILED/i.test(first) || err?.code === 'ERR_DLOPEN_FAILED')
     what = `node-rfc is installed but its native binding cannot load SAP's NW RFC SDK (${first})`
-  else if (/No native build was found|prebuild|\.node\b|gyp/i.test(first)) what = `node-rfc is installed but was never built against SAP's NW RFC SDK (${first})`
+  else if (/No native build was found|prebuild|\.node\b|gyp/i.test(first))
+    what = `node-rfc is installed but was never built against SAP's NW RFC SDK (${first})`
   else what = `node-rfc could not be loaded (${first})`
   return new SourceError('SOURCE_DRIVER_MISSING', `${what}. ${DRIVER_INSTALL_HINT}`, { cause: e })
 }

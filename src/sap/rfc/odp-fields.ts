@@ -22,8 +22,28 @@ export interface OdpField extends RfcField {
 
 /** ODQ_S_DELTA_APPEND (§0): CHAR 1 and DEC 19,0; the counter's slot has a trailing sign position (§B.4 example). */
 const ODQ_APPEND: readonly OdpField[] = [
-  { name: CHANGE_MODE_COLUMN, kind: 'char', sourceType: 'CHAR', length: 1, decimals: 0, key: false, outputLength: 1, transfer: true, sel: { equal: false, between: false, pattern: false } },
-  { name: ENTITY_COUNTER_COLUMN, kind: 'packed', sourceType: 'DEC', length: 19, decimals: 0, key: false, outputLength: 20, transfer: true, sel: { equal: false, between: false, pattern: false } },
+  {
+    name: CHANGE_MODE_COLUMN,
+    kind: 'char',
+    sourceType: 'CHAR',
+    length: 1,
+    decimals: 0,
+    key: false,
+    outputLength: 1,
+    transfer: true,
+    sel: { equal: false, between: false, pattern: false },
+  },
+  {
+    name: ENTITY_COUNTER_COLUMN,
+    kind: 'packed',
+    sourceType: 'DEC',
+    length: 19,
+    decimals: 0,
+    key: false,
+    outputLength: 20,
+    transfer: true,
+    sel: { equal: false, between: false, pattern: false },
+  },
 ]
 const ODQ_NAMES = new Set([CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN])
 
@@ -49,7 +69,8 @@ export class OdpFieldsInfo {
     if (!wanted || wanted.length === 0) return base
     const upper = wanted.map((n) => n.trim().toUpperCase()).filter((n) => !ODQ_NAMES.has(n))
     const unknown = upper.filter((n) => !this.byName.has(n))
-    if (unknown.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ODP ${this.odp}`)
+    if (unknown.length > 0)
+      throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in ODP ${this.odp}`)
     const set = new Set([...upper, ...this.keys])
     return base.filter((f) => set.has(f.name))
   }
@@ -58,12 +79,22 @@ export class OdpFieldsInfo {
 const flag = (v: unknown) => String(v ?? '').trim() === 'X'
 const num = (v: unknown) => Number(String(v ?? '').trim() || '0')
 
-export async function readOdpFields(ctx: { pool: RfcPool; log: SapLog; timeout?: number; subscriberType: string }, context: string, odp: string, signal: AbortSignal): Promise<OdpFieldsInfo> {
+export async function readOdpFields(
+  ctx: { pool: RfcPool; log: SapLog; timeout?: number; subscriberType: string },
+  context: string,
+  odp: string,
+  signal: AbortSignal,
+): Promise<OdpFieldsInfo> {
   const fm = `${ODP_RFC_PREFIX}ODP_GET_DETAIL`
-  const res = await ctx.pool.call(fm, { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp }, { signal, timeout: ctx.timeout, what: `${context}/${odp}`, log: ctx.log })
+  const res = await ctx.pool.call(
+    fm,
+    { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_CONTEXT: context, I_ODPNAME: odp },
+    { signal, timeout: ctx.timeout, what: `${context}/${odp}`, log: ctx.log },
+  )
   checkReturn(res['ET_RETURN'], { functionModule: fm, what: `${context}/${odp}`, secrets: ctx.pool.secrets })
   const raw = Array.isArray(res['ET_FIELDS']) ? (res['ET_FIELDS'] as Record<string, unknown>[]) : []
-  if (raw.length === 0) throw new SourceError('SOURCE_NOT_FOUND', `ODP ${context}/${odp} has no fields (does it exist in context ${context}?)`)
+  if (raw.length === 0)
+    throw new SourceError('SOURCE_NOT_FOUND', `ODP ${context}/${odp} has no fields (does it exist in context ${context}?)`)
   const hasTransfer = raw.some((f) => 'TRANSFER' in f)
   const fields = raw
     .map((f): OdpField => {
@@ -90,8 +121,22 @@ export async function readOdpFields(ctx: { pool: RfcPool; log: SapLog; timeout?:
 export function odpColumns(delivered: OdpField[]): Column[] {
   return [
     ...delivered.map(columnOf),
-    { name: CHANGE_MODE_COLUMN, type: { kind: 'string', maxLength: 1 }, nullable: true, key: false, semantics: 'change-mode', sourceType: 'CHAR(1)' },
-    { name: ENTITY_COUNTER_COLUMN, type: { kind: 'decimal', precision: 19, scale: 0 }, nullable: true, key: false, semantics: 'entity-counter', sourceType: 'DEC(19,0)' },
+    {
+      name: CHANGE_MODE_COLUMN,
+      type: { kind: 'string', maxLength: 1 },
+      nullable: true,
+      key: false,
+      semantics: 'change-mode',
+      sourceType: 'CHAR(1)',
+    },
+    {
+      name: ENTITY_COUNTER_COLUMN,
+      type: { kind: 'decimal', precision: 19, scale: 0 },
+      nullable: true,
+      key: false,
+      semantics: 'entity-counter',
+      sourceType: 'DEC(19,0)',
+    },
   ]
 }
 

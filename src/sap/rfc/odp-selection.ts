@@ -18,7 +18,20 @@ export interface SelectionRow {
   HIGH: string
 }
 
-const OPS: Record<string, string> = { '=': 'EQ', EQ: 'EQ', '<>': 'NE', NE: 'NE', '<': 'LT', LT: 'LT', '<=': 'LE', LE: 'LE', '>': 'GT', GT: 'GT', '>=': 'GE', GE: 'GE' }
+const OPS: Record<string, string> = {
+  '=': 'EQ',
+  EQ: 'EQ',
+  '<>': 'NE',
+  NE: 'NE',
+  '<': 'LT',
+  LT: 'LT',
+  '<=': 'LE',
+  LE: 'LE',
+  '>': 'GT',
+  GT: 'GT',
+  '>=': 'GE',
+  GE: 'GE',
+}
 
 function bad(msg: string): SourceError {
   return new SourceError('SOURCE_BAD_REQUEST', `ODP selection: ${msg}`)
@@ -68,7 +81,8 @@ class SelectionParser {
       group.push(...this.predicate())
     }
     if (t[this.i++] !== ')') throw bad('only OR-ed conditions on one field may be put in parentheses')
-    if (new Set(group.map((r) => r.FIELDNAME)).size > 1) throw bad('OR may only combine conditions on the same field (different fields are AND-ed in ODP selections)')
+    if (new Set(group.map((r) => r.FIELDNAME)).size > 1)
+      throw bad('OR may only combine conditions on the same field (different fields are AND-ed in ODP selections)')
     return group
   }
 
@@ -116,6 +130,14 @@ function checkCapabilities(rows: SelectionRow[], info: OdpFieldsInfo): void {
   for (const r of rows) {
     const f = info.byName.get(r.FIELDNAME)!
     const ok = r.OPTION === 'EQ' ? f.sel.equal : r.OPTION === 'CP' ? f.sel.pattern : f.sel.between
-    if (!ok) throw bad(`field ${r.FIELDNAME} of ODP ${info.odp} cannot be restricted with ${r.OPTION} (its ET_FIELDS selection flags: ${Object.entries(f.sel).filter(([, v]) => v).map(([k]) => k).join(', ') || 'none'})`)
+    if (!ok)
+      throw bad(
+        `field ${r.FIELDNAME} of ODP ${info.odp} cannot be restricted with ${r.OPTION} (its ET_FIELDS selection flags: ${
+          Object.entries(f.sel)
+            .filter(([, v]) => v)
+            .map(([k]) => k)
+            .join(', ') || 'none'
+        })`,
+      )
   }
 }

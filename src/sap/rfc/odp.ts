@@ -19,7 +19,19 @@ import { checkReturn, type RfcErrorContext } from './errors.js'
 import type { RawLine } from './fragments.js'
 import { odpColumns, OdpLayout, readOdpFields, type OdpField, type OdpFieldsInfo } from './odp-fields.js'
 import { parseSelection, type SelectionRow } from './odp-selection.js'
-import { closePointer, cursors, deltaMode, FM, resetSubscription, str, subscriberParams, targetOf, type OdpPosition, type OdpSourceContext, type Target } from './odq.js'
+import {
+  closePointer,
+  cursors,
+  deltaMode,
+  FM,
+  resetSubscription,
+  str,
+  subscriberParams,
+  targetOf,
+  type OdpPosition,
+  type OdpSourceContext,
+  type Target,
+} from './odq.js'
 import { rfcCall } from './pool.js'
 import type { RfcClient } from './rfc-client.js'
 
@@ -52,7 +64,8 @@ async function planOdp(ctx: OdpSourceContext, { spec, mode, position, signal }: 
   const t = targetOf(spec)
   requirePageSize('pageSize', spec.pageSize)
   const info = await readOdpFields(ctx, t.context, t.odp, signal)
-  if (mode !== 'FULL' && !info.deltaCapable) throw new SourceError('SOURCE_BAD_REQUEST', `ODP ${t.context}/${t.odp} has no delta (GET_DETAIL E_DELTA is blank); read it FULL`)
+  if (mode !== 'FULL' && !info.deltaCapable)
+    throw new SourceError('SOURCE_BAD_REQUEST', `ODP ${t.context}/${t.odp} has no delta (GET_DETAIL E_DELTA is blank); read it FULL`)
   return {
     t,
     mode,
@@ -105,13 +118,15 @@ class OdpRequest {
 
   /** A failed FULL leaves nothing worth keeping; a failed delta keeps its request open for mode R. */
   async abandon(): Promise<void> {
-    if (this.plan.mode === 'FULL' && this.pointer && !this.closed) await closePointer(this.ctx, this.pointer, this.plan.what, new AbortController().signal).catch(() => undefined)
+    if (this.plan.mode === 'FULL' && this.pointer && !this.closed)
+      await closePointer(this.ctx, this.pointer, this.plan.what, new AbortController().signal).catch(() => undefined)
   }
 
   async confirm(signal: AbortSignal): Promise<void> {
     const { ctx, plan, pointer } = this
     // Closing a request that was not read to the end would drop the rest of it from ODQ.
-    if (!this.completed) throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${plan.what} before its read ended; the request stays open for a repeat`)
+    if (!this.completed)
+      throw new SourceError('SOURCE_BAD_REQUEST', `confirm() of ${plan.what} before its read ended; the request stays open for a repeat`)
     if (!pointer || this.closed) return
     await closePointer(ctx, pointer, plan.what, signal)
     this.closed = true
@@ -146,7 +161,13 @@ class OdpRequest {
     )
     const pointer = str(res['E_POINTER'])
     if (!pointer) throw new SourceError('SOURCE_PROTOCOL', `${FM.open} returned no E_POINTER for ${plan.what}`)
-    ctx.log('info', 'ODP request opened', { odp: plan.t.odp, process: plan.t.process, mode: extraction, pointer, repeats: extraction === 'R' ? plan.previous?.pointer : undefined })
+    ctx.log('info', 'ODP request opened', {
+      odp: plan.t.odp,
+      process: plan.t.process,
+      mode: extraction,
+      pointer,
+      repeats: extraction === 'R' ? plan.previous?.pointer : undefined,
+    })
     return pointer
   }
 
@@ -174,13 +195,27 @@ class OdpRequest {
     const { ctx, plan } = this
     if (plan.mode === 'FULL') return { token: pointer }
     const { context, odp, process } = plan.t
-    const position: OdpPosition = { v: 1, kind: 'ODP_RFC', context, odp, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, process, pointer }
+    const position: OdpPosition = {
+      v: 1,
+      kind: 'ODP_RFC',
+      context,
+      odp,
+      subscriberType: ctx.subscriberType,
+      subscriberName: ctx.subscriberName,
+      process,
+      pointer,
+    }
     return { position: JSON.stringify(position), token: pointer }
   }
 
   /** OPEN and FETCH of one request go over the one connection the read holds. */
   private call(client: RfcClient, fm: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return rfcCall(client, fm, params, { signal: this.signal, timeout: this.ctx.timeout, what: this.plan.what, secrets: this.ctx.pool.secrets })
+    return rfcCall(client, fm, params, {
+      signal: this.signal,
+      timeout: this.ctx.timeout,
+      what: this.plan.what,
+      secrets: this.ctx.pool.secrets,
+    })
   }
 
   private errorContext(functionModule: string): RfcErrorContext {
@@ -212,13 +247,25 @@ function decodeOdpPosition(text: string | undefined, t: Target, ctx: OdpSourceCo
   if (!text?.trim()) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
   let p: Partial<OdpPosition>
   try {
-    p = text.trim().startsWith('{') ? (JSON.parse(text) as Partial<OdpPosition>) : { v: 1, kind: 'ODP_RFC', ...t, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, pointer: text.trim() }
+    p = text.trim().startsWith('{')
+      ? (JSON.parse(text) as Partial<OdpPosition>)
+      : { v: 1, kind: 'ODP_RFC', ...t, subscriberType: ctx.subscriberType, subscriberName: ctx.subscriberName, pointer: text.trim() }
   } catch {
     throw new SourceError('DELTA_POSITION_LOST', 'the stored ODP_RFC position is not readable; run a DELTA_INIT')
   }
-  if (p.kind !== 'ODP_RFC' || !p.pointer) throw new SourceError('DELTA_POSITION_LOST', 'the stored position does not belong to an ODP_RFC pipeline; run a DELTA_INIT')
-  if (p.context !== t.context || p.odp !== t.odp || p.process !== t.process || p.subscriberType !== ctx.subscriberType || p.subscriberName !== ctx.subscriberName) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position belongs to ${p.context}/${p.odp} (${p.subscriberType}/${p.subscriberName}/${p.process}), the pipeline now reads ${t.context}/${t.odp} (${ctx.subscriberType}/${ctx.subscriberName}/${t.process}); run a DELTA_INIT`)
+  if (p.kind !== 'ODP_RFC' || !p.pointer)
+    throw new SourceError('DELTA_POSITION_LOST', 'the stored position does not belong to an ODP_RFC pipeline; run a DELTA_INIT')
+  if (
+    p.context !== t.context ||
+    p.odp !== t.odp ||
+    p.process !== t.process ||
+    p.subscriberType !== ctx.subscriberType ||
+    p.subscriberName !== ctx.subscriberName
+  ) {
+    throw new SourceError(
+      'DELTA_POSITION_LOST',
+      `the stored position belongs to ${p.context}/${p.odp} (${p.subscriberType}/${p.subscriberName}/${p.process}), the pipeline now reads ${t.context}/${t.odp} (${ctx.subscriberType}/${ctx.subscriberName}/${t.process}); run a DELTA_INIT`,
+    )
   }
   return p as OdpPosition
 }

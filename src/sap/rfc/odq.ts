@@ -66,12 +66,23 @@ export interface Target {
 }
 
 export function targetOf(spec: SourceSpec): Target {
-  if (!spec.odpContext || !spec.odpName) throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs odpContext (e.g. SAPI, ABAP_CDS) and odpName')
-  return { context: spec.odpContext.trim().toUpperCase(), odp: spec.odpName.trim().toUpperCase(), process: subscriberProcess(spec.subscriber) }
+  if (!spec.odpContext || !spec.odpName)
+    throw new SourceError('SOURCE_BAD_REQUEST', 'an ODP_RFC source needs odpContext (e.g. SAPI, ABAP_CDS) and odpName')
+  return {
+    context: spec.odpContext.trim().toUpperCase(),
+    odp: spec.odpName.trim().toUpperCase(),
+    process: subscriberProcess(spec.subscriber),
+  }
 }
 
 export function subscriberParams(ctx: OdpSourceContext, t: Target): Record<string, string> {
-  return { I_SUBSCRIBER_TYPE: ctx.subscriberType, I_SUBSCRIBER_NAME: ctx.subscriberName, I_SUBSCRIBER_PROCESS: t.process, I_CONTEXT: t.context, I_ODPNAME: t.odp }
+  return {
+    I_SUBSCRIBER_TYPE: ctx.subscriberType,
+    I_SUBSCRIBER_NAME: ctx.subscriberName,
+    I_SUBSCRIBER_PROCESS: t.process,
+    I_CONTEXT: t.context,
+    I_ODPNAME: t.odp,
+  }
 }
 
 export const str = (v: unknown): string => String(v ?? '').trim()
@@ -112,7 +123,11 @@ export async function cursors(ctx: OdpSourceContext, t: Target, signal: AbortSig
   const what = `${t.odp}, process ${t.process}`
   try {
     // I_EXTRACTION_MODE blank: requests of every mode — a repeat (R) left open must be seen too.
-    res = await ctx.pool.call(FM.cursors, { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' }, { signal, timeout: ctx.timeout, what, log: ctx.log })
+    res = await ctx.pool.call(
+      FM.cursors,
+      { ...subscriberParams(ctx, t), I_EXTRACTION_MODE: '' },
+      { signal, timeout: ctx.timeout, what, log: ctx.log },
+    )
   } catch (e) {
     if (e instanceof SourceError && e.sapCode === 'FU_NOT_FOUND') return undefined
     throw e
@@ -157,12 +172,18 @@ export async function deltaMode(ctx: OdpSourceContext, { t, previous, what, sign
   const list = await cursors(ctx, t, signal)
   if (list === undefined) return 'D'
   if (list.length === 0) {
-    throw new SourceError('DELTA_POSITION_LOST', `ODQ has no requests of subscriber process ${t.process} for ${t.context}/${t.odp} (the subscription was reset or deleted); run a DELTA_INIT`)
+    throw new SourceError(
+      'DELTA_POSITION_LOST',
+      `ODQ has no requests of subscriber process ${t.process} for ${t.context}/${t.odp} (the subscription was reset or deleted); run a DELTA_INIT`,
+    )
   }
   const open = list.filter((c) => !c.closed)
   if (open.some((c) => c.pointer === previous.pointer)) {
     await closePointer(ctx, previous.pointer, what, signal)
-    ctx.log('warn', 'closed the request of the last committed run, whose confirm had not arrived', { odp: t.odp, pointer: previous.pointer })
+    ctx.log('warn', 'closed the request of the last committed run, whose confirm had not arrived', {
+      odp: t.odp,
+      pointer: previous.pointer,
+    })
     return open.length > 1 ? 'R' : 'D'
   }
   if (open.length > 0) return 'R'
@@ -170,19 +191,30 @@ export async function deltaMode(ctx: OdpSourceContext, { t, previous, what, sign
   if (later.length === 0) return 'D'
   if (later.length === 1) return 'R'
   if (later.some((c) => c.mode === '')) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${later.length} requests behind subscriber process ${t.process}, and ODQ does not say which of them are repeats (RODPS_REPL_CURSOR_GET_LIST without EXTRACTION_MODE); repeating or skipping could lose or double changes; run a DELTA_INIT`)
+    throw new SourceError(
+      'DELTA_POSITION_LOST',
+      `the stored position ${previous.pointer} is ${later.length} requests behind subscriber process ${t.process}, and ODQ does not say which of them are repeats (RODPS_REPL_CURSOR_GET_LIST without EXTRACTION_MODE); repeating or skipping could lose or double changes; run a DELTA_INIT`,
+    )
   }
   const deltas = later.filter((c) => c.mode !== 'R')
   if (deltas.length === 1) return 'R'
   if (deltas.length > 1) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position ${previous.pointer} is ${deltas.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`)
+    throw new SourceError(
+      'DELTA_POSITION_LOST',
+      `the stored position ${previous.pointer} is ${deltas.length} delta requests behind subscriber process ${t.process}; ODQ can repeat only the last one; run a DELTA_INIT`,
+    )
   }
   return 'D'
 }
 
 /** RODPS_REPL_ODP_RESET: ends the subscription of the process (§B.1); `quiet` tolerates "none exists". */
 export async function resetSubscription(ctx: OdpSourceContext, t: Target, signal: AbortSignal, quiet = false): Promise<void> {
-  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), { signal, timeout: ctx.timeout, what: `${t.odp}, process ${t.process}`, log: ctx.log })
+  const res = await ctx.pool.call(FM.reset, subscriberParams(ctx, t), {
+    signal,
+    timeout: ctx.timeout,
+    what: `${t.odp}, process ${t.process}`,
+    log: ctx.log,
+  })
   try {
     checkReturn(res['ET_RETURN'], { functionModule: FM.reset, what: `${t.odp}, process ${t.process}`, secrets: ctx.pool.secrets })
   } catch (e) {

@@ -71,7 +71,12 @@ export class RfcPool {
 
   /** Open connections (busy + idle + being opened) and callers waiting. */
   get stats(): { open: number; busy: number; idle: number; waiting: number } {
-    return { open: this.#busy.size + this.#idle.length + this.#opening, busy: this.#busy.size, idle: this.#idle.length, waiting: this.#waiters.length }
+    return {
+      open: this.#busy.size + this.#idle.length + this.#opening,
+      busy: this.#busy.size,
+      idle: this.#idle.length,
+      waiting: this.#waiters.length,
+    }
   }
 
   /** The password, so error texts can be scrubbed of it. */
@@ -111,7 +116,13 @@ export class RfcPool {
         },
       }
       const timer = setTimeout(
-        () => w.reject(new SourceError('SOURCE_UNAVAILABLE', `no RFC connection became free within ${this.#acquireTimeoutMs} ms (at most ${this.max} per connection)`)),
+        () =>
+          w.reject(
+            new SourceError(
+              'SOURCE_UNAVAILABLE',
+              `no RFC connection became free within ${this.#acquireTimeoutMs} ms (at most ${this.max} per connection)`,
+            ),
+          ),
         this.#acquireTimeoutMs,
       )
       const onAbort = () => w.reject(signal!.reason)
@@ -187,7 +198,11 @@ export class RfcPool {
    * One call on a pooled connection. `retries` > 0 repeats it on a fresh connection after a
    * communication failure (exponential backoff): only for calls that read, never for ODQ requests.
    */
-  async call(fm: string, params: Record<string, unknown>, opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: SapLog } = {}): Promise<Record<string, unknown>> {
+  async call(
+    fm: string,
+    params: Record<string, unknown>,
+    opts: RfcCallOptions & { retries?: number; backoffMs?: number; log?: SapLog } = {},
+  ): Promise<Record<string, unknown>> {
     const log = opts.log ?? this.#log
     for (let attempt = 0; ; attempt++) {
       try {
@@ -195,7 +210,12 @@ export class RfcPool {
       } catch (e) {
         if (opts.signal?.aborted || !(e instanceof SourceError) || !e.retryable || attempt >= (opts.retries ?? 0)) throw e
         const wait = backoff({ baseMs: opts.backoffMs ?? 500, maxMs: MAX_BACKOFF_MS }, attempt)
-        log('warn', `${fm} failed; retrying on a fresh connection`, { what: opts.what, attempt: attempt + 1, waitMs: wait, error: e.message })
+        log('warn', `${fm} failed; retrying on a fresh connection`, {
+          what: opts.what,
+          attempt: attempt + 1,
+          waitMs: wait,
+          error: e.message,
+        })
         await sleep(wait, undefined, { signal: opts.signal })
       }
     }

@@ -105,7 +105,10 @@ export class TablePager {
     // table in SAP. Once a probe overflows, later probes read only the key.
     let dataProbe = true
     for (;;) {
-      const probe = await this.readGroup({ fields: dataProbe ? this.plan.groups[0] : keyGroup, cond: this.range(lo, undefined), rowCount: N + 1 }, signal)
+      const probe = await this.readGroup(
+        { fields: dataProbe ? this.plan.groups[0] : keyGroup, cond: this.range(lo, undefined), rowCount: N + 1 },
+        signal,
+      )
       if (probe.length === 0) return
       const complete = probe.length <= N ? probe : undefined
       if (!complete) dataProbe = false
@@ -113,7 +116,11 @@ export class TablePager {
       let rows: RawRow[] | undefined
       for (let attempt = 0; rows === undefined; attempt++) {
         const reuse = complete && dataProbe && hi === undefined && attempt === 0
-        const results = await Promise.all(this.plan.groups.map((g, i) => (reuse && i === 0 ? complete : this.readGroup({ fields: g, cond: this.range(lo, hi), rowCount: N + 1 }, signal))))
+        const results = await Promise.all(
+          this.plan.groups.map((g, i) =>
+            reuse && i === 0 ? complete : this.readGroup({ fields: g, cond: this.range(lo, hi), rowCount: N + 1 }, signal),
+          ),
+        )
         const over = results.find((r) => r.length > N)
         if (over) {
           // Not the slice the probe promised: narrow to the lower half of what came back.
@@ -124,7 +131,11 @@ export class TablePager {
         }
         rows = this.join(results)
         if (rows === undefined) {
-          if (attempt >= MAX_PAGE_RETRIES) throw new SourceError('SOURCE_UNAVAILABLE', `the column groups of ${this.plan.table} kept returning different rows for the same key range (the table changes too fast to read in groups); retry later`)
+          if (attempt >= MAX_PAGE_RETRIES)
+            throw new SourceError(
+              'SOURCE_UNAVAILABLE',
+              `the column groups of ${this.plan.table} kept returning different rows for the same key range (the table changes too fast to read in groups); retry later`,
+            )
           this.ctx.log('debug', 'column groups disagree (concurrent change); reading the slice again', { table: this.plan.table })
         }
       }
@@ -140,8 +151,14 @@ export class TablePager {
    * §C.2), one group only. Row order is not guaranteed by SAP — documented, and logged.
    */
   private async *offsetPages(signal: AbortSignal): AsyncGenerator<RawRow[]> {
-    if (this.plan.groups.length > 1) throw new SourceError('SOURCE_BAD_REQUEST', `${this.plan.table} has no known primary key and is wider than one RFC_READ_TABLE row; select fewer fields`)
-    this.ctx.log('warn', 'no primary key known: paging with ROWSKIPS/ROWCOUNT, which SAP does not guarantee to be stable (§C.4)', { table: this.plan.table })
+    if (this.plan.groups.length > 1)
+      throw new SourceError(
+        'SOURCE_BAD_REQUEST',
+        `${this.plan.table} has no known primary key and is wider than one RFC_READ_TABLE row; select fewer fields`,
+      )
+    this.ctx.log('warn', 'no primary key known: paging with ROWSKIPS/ROWCOUNT, which SAP does not guarantee to be stable (§C.4)', {
+      table: this.plan.table,
+    })
     for (let skip = 0; ; skip += this.pageSize) {
       const rows = await this.readGroup({ fields: this.plan.groups[0], cond: this.filter, rowCount: this.pageSize, skip }, signal)
       if (rows.length > 0) yield rows
@@ -230,8 +247,14 @@ export class TablePager {
       offset: Number(f['OFFSET'] ?? 0),
       length: Number(f['LENGTH'] ?? 0),
     }))
-    if (layout.length !== fields.length || layout.some((l) => l.at === undefined || !Number.isFinite(l.offset) || !Number.isFinite(l.length))) {
-      throw new SourceError('SOURCE_PROTOCOL', `${READ_TABLE} answered for ${this.plan.table} with FIELDS that do not match the ${fields.length} requested`)
+    if (
+      layout.length !== fields.length ||
+      layout.some((l) => l.at === undefined || !Number.isFinite(l.offset) || !Number.isFinite(l.length))
+    ) {
+      throw new SourceError(
+        'SOURCE_PROTOCOL',
+        `${READ_TABLE} answered for ${this.plan.table} with FIELDS that do not match the ${fields.length} requested`,
+      )
     }
     const data = Array.isArray(res['DATA']) ? (res['DATA'] as Record<string, unknown>[]) : []
     const width = this.plan.fields.length
@@ -248,6 +271,13 @@ export class TablePager {
 
   private callWithRetry(params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
     this.calls++
-    return this.ctx.pool.call(READ_TABLE, params, { signal, timeout: this.ctx.timeout, what: `table ${this.plan.table}`, retries: this.ctx.retries ?? 2, backoffMs: this.ctx.backoffMs, log: this.ctx.log })
+    return this.ctx.pool.call(READ_TABLE, params, {
+      signal,
+      timeout: this.ctx.timeout,
+      what: `table ${this.plan.table}`,
+      retries: this.ctx.retries ?? 2,
+      backoffMs: this.ctx.backoffMs,
+      log: this.ctx.log,
+    })
   }
 }

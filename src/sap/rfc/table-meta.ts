@@ -46,8 +46,20 @@ export interface DescribeOptions {
 /** Fields and key of `table`; SOURCE_NOT_FOUND for an unknown table (TABLE_NOT_AVAILABLE). */
 export async function describeTable(pool: RfcPool, table: string, opts: DescribeOptions = {}): Promise<TableMeta> {
   const name = table.trim().toUpperCase()
-  if (!/^[A-Z0-9_/]{1,30}$/.test(name)) throw new SourceError('SOURCE_BAD_REQUEST', `${JSON.stringify(table)} is not an SAP table name (up to 30 characters A-Z, 0-9, _ and /)`)
-  const res = await pool.call(READ_TABLE, { QUERY_TABLE: name, NO_DATA: 'X', DELIMITER: '', FIELDS: [], OPTIONS: [] }, { signal: opts.signal, timeout: opts.timeout, what: `fields of ${name}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log })
+  if (!/^[A-Z0-9_/]{1,30}$/.test(name))
+    throw new SourceError('SOURCE_BAD_REQUEST', `${JSON.stringify(table)} is not an SAP table name (up to 30 characters A-Z, 0-9, _ and /)`)
+  const res = await pool.call(
+    READ_TABLE,
+    { QUERY_TABLE: name, NO_DATA: 'X', DELIMITER: '', FIELDS: [], OPTIONS: [] },
+    {
+      signal: opts.signal,
+      timeout: opts.timeout,
+      what: `fields of ${name}`,
+      retries: opts.retries,
+      backoffMs: opts.backoffMs,
+      log: opts.log,
+    },
+  )
   const raw = Array.isArray(res['FIELDS']) ? (res['FIELDS'] as Record<string, unknown>[]) : []
   if (raw.length === 0) throw new SourceError('SOURCE_PROTOCOL', `${READ_TABLE} returned no FIELDS for ${name}`)
   const dict = await dictionary(pool, name, opts)
@@ -66,17 +78,36 @@ export async function describeTable(pool: RfcPool, table: string, opts: Describe
     }
   })
   const keys = fields.filter((f) => f.key).map((f) => f.name)
-  if (!dict) opts.log?.('warn', 'no dictionary information (DDIF_FIELDINFO_GET and DD03L unavailable): no primary key, packed numbers get scale 0', { table: name })
+  if (!dict)
+    opts.log?.('warn', 'no dictionary information (DDIF_FIELDINFO_GET and DD03L unavailable): no primary key, packed numbers get scale 0', {
+      table: name,
+    })
   return { table: name, fields, keys }
 }
 
 /** Key flags and decimals per field, from DDIF_FIELDINFO_GET, else DD03L; undefined if neither works. */
 async function dictionary(pool: RfcPool, table: string, opts: DescribeOptions): Promise<Map<string, DictField> | undefined> {
   try {
-    const res = await pool.call('DDIF_FIELDINFO_GET', { TABNAME: table }, { signal: opts.signal, timeout: opts.timeout, what: `dictionary of ${table}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log })
+    const res = await pool.call(
+      'DDIF_FIELDINFO_GET',
+      { TABNAME: table },
+      {
+        signal: opts.signal,
+        timeout: opts.timeout,
+        what: `dictionary of ${table}`,
+        retries: opts.retries,
+        backoffMs: opts.backoffMs,
+        log: opts.log,
+      },
+    )
     const rows = (res['DFIES_TAB'] ?? res['DFIES_WA']) as Record<string, unknown>[] | undefined
     if (Array.isArray(rows) && rows.length > 0) {
-      return new Map(rows.map((r) => [str(r['FIELDNAME']), { key: str(r['KEYFLAG']) === 'X', decimals: num(r['DECIMALS']), length: num(r['LENG']), datatype: str(r['DATATYPE']) }]))
+      return new Map(
+        rows.map((r) => [
+          str(r['FIELDNAME']),
+          { key: str(r['KEYFLAG']) === 'X', decimals: num(r['DECIMALS']), length: num(r['LENG']), datatype: str(r['DATATYPE']) },
+        ]),
+      )
     }
   } catch (e) {
     if (opts.signal?.aborted) throw e
@@ -101,13 +132,22 @@ async function dd03l(pool: RfcPool, table: string, opts: DescribeOptions): Promi
       FIELDS: ['FIELDNAME', 'KEYFLAG', 'DATATYPE', 'DECIMALS'].map((f) => ({ FIELDNAME: f })),
       OPTIONS: optionLines(['TABNAME', '=', literal(table), 'AND', 'AS4LOCAL', '=', "'A'"]).map((TEXT) => ({ TEXT })),
     },
-    { signal: opts.signal, timeout: opts.timeout, what: `DD03L for ${table}`, retries: opts.retries, backoffMs: opts.backoffMs, log: opts.log },
+    {
+      signal: opts.signal,
+      timeout: opts.timeout,
+      what: `DD03L for ${table}`,
+      retries: opts.retries,
+      backoffMs: opts.backoffMs,
+      log: opts.log,
+    },
   )
   const rows = Array.isArray(res['DATA']) ? (res['DATA'] as Record<string, unknown>[]) : []
   if (rows.length === 0) return undefined
   const out = new Map<string, DictField>()
   for (const r of rows) {
-    const [fieldName, keyFlag, datatype, decimals] = String(r['WA'] ?? '').split('|').map((s) => s.trim())
+    const [fieldName, keyFlag, datatype, decimals] = String(r['WA'] ?? '')
+      .split('|')
+      .map((s) => s.trim())
     // DD03L also lists .INCLUDE rows; they carry no data type and are not fields of RFC_READ_TABLE.
     if (fieldName && datatype) out.set(fieldName, { key: keyFlag === 'X', decimals: num(decimals), datatype })
   }

@@ -15,8 +15,16 @@ import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
 import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
 import {
-  capFuture, decodePosition, encodePosition, fingerprint, lowerBound, resolveWatermark, sinceCondition, watermarkValue,
-  type TablePosition, type Watermark,
+  capFuture,
+  decodePosition,
+  encodePosition,
+  fingerprint,
+  lowerBound,
+  resolveWatermark,
+  sinceCondition,
+  watermarkValue,
+  type TablePosition,
+  type Watermark,
 } from './watermark.js'
 import { parseWhere, type Condition } from './where.js'
 
@@ -45,8 +53,18 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
     since = sinceCondition(watermark!, previous.watermark ? lowerBound(watermark!, previous.watermark, overlap) : initialOf(watermark!))
   }
   const pager = new TablePager(ctx, plan, [...andFilter(filter, since)], spec.pageSize)
-  ctx.log('info', 'TABLE_RFC read planned', { table: plan.table, mode, fields: plan.fields.length, groups: plan.groups.length, keys: plan.keys.map((k) => k.name), since: previous?.watermark })
-  const delta = mode !== 'FULL' && watermark ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now }) : undefined
+  ctx.log('info', 'TABLE_RFC read planned', {
+    table: plan.table,
+    mode,
+    fields: plan.fields.length,
+    groups: plan.groups.length,
+    keys: plan.keys.map((k) => k.name),
+    since: previous?.watermark,
+  })
+  const delta =
+    mode !== 'FULL' && watermark
+      ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now })
+      : undefined
   return lazyRead({ columns: plan.fields.map(columnOf), produce: () => tablePages({ ctx, req, plan, pager, delta }) })
 }
 
@@ -61,14 +79,27 @@ interface TableReadPlan {
 async function planTable(ctx: TableSourceContext, { spec, mode, signal }: SourceReadRequest): Promise<TableReadPlan> {
   if (!spec.table) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC source needs a table')
   requirePageSize('pageSize', spec.pageSize)
-  const meta = await describeTable(ctx.pool, spec.table, { signal, timeout: ctx.timeout, log: ctx.log, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs })
+  const meta = await describeTable(ctx.pool, spec.table, {
+    signal,
+    timeout: ctx.timeout,
+    log: ctx.log,
+    retries: ctx.retries ?? 2,
+    backoffMs: ctx.backoffMs,
+  })
   const watermark = spec.watermarkField ? resolveWatermark(spec.watermarkField, new Map(meta.fields.map((f) => [f.name, f]))) : undefined
-  if (mode !== 'FULL' && !watermark) throw new SourceError('SOURCE_BAD_REQUEST', `${mode} of table ${meta.table} needs a watermark field (a change date or timestamp such as AEDAT); RFC_READ_TABLE has no change queue`)
+  if (mode !== 'FULL' && !watermark)
+    throw new SourceError(
+      'SOURCE_BAD_REQUEST',
+      `${mode} of table ${meta.table} needs a watermark field (a change date or timestamp such as AEDAT); RFC_READ_TABLE has no change queue`,
+    )
   const fields = selectFields(meta, spec.fields, watermark, ctx.log)
   const kinds = new Map<string, AbapKind>(meta.fields.map((f) => [f.name, f.kind]))
   const filter = spec.filter?.trim() ? parseWhere(spec.filter, kinds) : []
   const keys = fields.filter((f) => f.key)
-  const groups = planColumnGroups(fields.map((f) => ({ name: f.name, width: f.length })), keys.map((f) => f.name))
+  const groups = planColumnGroups(
+    fields.map((f) => ({ name: f.name, width: f.length })),
+    keys.map((f) => f.name),
+  )
   return { plan: { table: meta.table, fields, keys, groups }, filter, watermark }
 }
 
@@ -91,7 +122,13 @@ async function* tablePages({ ctx, req, plan, pager, delta }: TablePages): AsyncG
     rowsOut += out.length
     if (out.length > 0) yield { rows: out }
   }
-  ctx.log('info', 'TABLE_RFC read finished', { table: plan.table, mode: req.mode, rows: rowsOut, skippedAsDelivered: delta?.skipped ?? 0, calls: pager.calls })
+  ctx.log('info', 'TABLE_RFC read finished', {
+    table: plan.table,
+    mode: req.mode,
+    rows: rowsOut,
+    skippedAsDelivered: delta?.skipped ?? 0,
+    calls: pager.calls,
+  })
   return delta?.end() ?? {}
 }
 
@@ -117,7 +154,8 @@ function initialOf(w: Watermark): string {
  */
 function unreadable(f: RfcField): string | undefined {
   if (f.kind === 'unsupported') return 'strings make RFC_READ_TABLE dump'
-  if (f.kind === 'raw') return `RFC_READ_TABLE writes its ${f.length} bytes as hex into ${f.length} characters, so only the first half arrives`
+  if (f.kind === 'raw')
+    return `RFC_READ_TABLE writes its ${f.length} bytes as hex into ${f.length} characters, so only the first half arrives`
   return undefined
 }
 
@@ -132,7 +170,11 @@ function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermar
   if (wanted && wanted.length > 0) {
     const upper = wanted.map((n) => n.trim().toUpperCase())
     const unknown = upper.filter((n) => !names.has(n))
-    if (unknown.length > 0) throw new SourceError('SOURCE_BAD_REQUEST', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in table ${meta.table}`)
+    if (unknown.length > 0)
+      throw new SourceError(
+        'SOURCE_BAD_REQUEST',
+        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in table ${meta.table}`,
+      )
     const set = new Set([...upper, ...meta.keys, ...(w?.fields.map((f) => f.name) ?? [])])
     chosen = meta.fields.filter((f) => set.has(f.name))
   }
@@ -187,7 +229,10 @@ class DeltaTracker {
   repeated(raw: RawRow): boolean {
     const w = this.o.watermark
     const delta = this.o.previous !== undefined
-    const wm = watermarkValue(w, this.at.map((i) => raw.texts[i]))
+    const wm = watermarkValue(
+      w,
+      this.at.map((i) => raw.texts[i]),
+    )
     const fp = this.window.add(wm, capFuture(w, wm, this.now()), raw.texts, delta)
     if (!delta || fp === undefined || !this.seen.has(fp)) return false
     this.skipped++
@@ -198,7 +243,14 @@ class DeltaTracker {
   end(): SourceReadEnd {
     const { table, watermark, overlap, previous } = this.o
     const { window } = this
-    const position: TablePosition = { v: 1, kind: 'TABLE_RFC', table, watermarkField: watermark.name, overlapSeconds: overlap, seen: window.fingerprints() }
+    const position: TablePosition = {
+      v: 1,
+      kind: 'TABLE_RFC',
+      table,
+      watermarkField: watermark.name,
+      overlapSeconds: overlap,
+      seen: window.fingerprints(),
+    }
     if (window.max !== undefined) position.watermark = window.max
     return { position: encodePosition(position), token: window.max ?? previous?.watermark }
   }

@@ -54,16 +54,25 @@ export function resolveWatermark(name: string, fields: ReadonlyMap<string, RfcFi
   }
   if (parts.length === 2) {
     const [d, t] = parts.map(get)
-    if (d.kind !== 'date' || t.kind !== 'time') throw bad(`a watermark pair must be a date and a time field (DATS+TIMS), got ${d.name} (${d.sourceType}) and ${t.name} (${t.sourceType})`)
+    if (d.kind !== 'date' || t.kind !== 'time')
+      throw bad(
+        `a watermark pair must be a date and a time field (DATS+TIMS), got ${d.name} (${d.sourceType}) and ${t.name} (${t.sourceType})`,
+      )
     return { name: `${d.name}+${t.name}`, kind: 'date+time', fields: [d, t] }
   }
-  if (parts.length !== 1) throw bad(`watermark field ${JSON.stringify(name)}: name one date/timestamp field, or a date and a time field as DATE+TIME`)
+  if (parts.length !== 1)
+    throw bad(`watermark field ${JSON.stringify(name)}: name one date/timestamp field, or a date and a time field as DATE+TIME`)
   const f = get(parts[0])
   if (f.kind === 'date') return { name: f.name, kind: 'date', fields: [f] }
   // TIMESTAMP is DEC 15,0 and TIMESTAMPL DEC 21,7 holding YYYYMMDDhhmmss (§C.7); some tables keep it as 14 digits of NUMC/CHAR.
-  const stamp = f.kind === 'packed' ? f.length - f.decimals === 15 || f.length - f.decimals === 14 : (f.kind === 'numc' || f.kind === 'char') && f.length === 14
+  const stamp =
+    f.kind === 'packed'
+      ? f.length - f.decimals === 15 || f.length - f.decimals === 14
+      : (f.kind === 'numc' || f.kind === 'char') && f.length === 14
   if (stamp) return { name: f.name, kind: 'timestamp', fields: [f] }
-  throw bad(`watermark field ${f.name} (${f.sourceType} ${f.length}) is neither a date (DATS) nor a timestamp (DEC 15 / 14 digits YYYYMMDDhhmmss); for a separate time field use ${f.name}+<time field>`)
+  throw bad(
+    `watermark field ${f.name} (${f.sourceType} ${f.length}) is neither a date (DATS) nor a timestamp (DEC 15 / 14 digits YYYYMMDDhhmmss); for a separate time field use ${f.name}+<time field>`,
+  )
 }
 
 /** A row's watermark in comparable form, or undefined when initial (never changed / not set). */
@@ -128,16 +137,21 @@ export function encodePosition(p: TablePosition): string {
  */
 export function decodePosition(text: string, table: string, w: Watermark, overlapSeconds: number): TablePosition {
   const t = text.trim()
-  if (/^\d{8}(?:\d{6}(?:\.\d+)?)?$/.test(t)) return { v: 1, kind: 'TABLE_RFC', table, watermarkField: w.name, watermark: t, overlapSeconds, seen: [] }
+  if (/^\d{8}(?:\d{6}(?:\.\d+)?)?$/.test(t))
+    return { v: 1, kind: 'TABLE_RFC', table, watermarkField: w.name, watermark: t, overlapSeconds, seen: [] }
   let p: Partial<TablePosition>
   try {
     p = JSON.parse(t) as Partial<TablePosition>
   } catch {
     throw new SourceError('DELTA_POSITION_LOST', 'the stored TABLE_RFC position is not readable; run a DELTA_INIT')
   }
-  if (p.kind !== 'TABLE_RFC' || p.v !== 1 || !Array.isArray(p.seen)) throw new SourceError('DELTA_POSITION_LOST', 'the stored position does not belong to a TABLE_RFC pipeline; run a DELTA_INIT')
+  if (p.kind !== 'TABLE_RFC' || p.v !== 1 || !Array.isArray(p.seen))
+    throw new SourceError('DELTA_POSITION_LOST', 'the stored position does not belong to a TABLE_RFC pipeline; run a DELTA_INIT')
   if (p.table !== table || p.watermarkField !== w.name) {
-    throw new SourceError('DELTA_POSITION_LOST', `the stored position follows ${p.table}.${p.watermarkField}, the pipeline now reads ${table}.${w.name}; run a DELTA_INIT`)
+    throw new SourceError(
+      'DELTA_POSITION_LOST',
+      `the stored position follows ${p.table}.${p.watermarkField}, the pipeline now reads ${table}.${w.name}; run a DELTA_INIT`,
+    )
   }
   return p as TablePosition
 }

@@ -183,7 +183,8 @@ class Parser {
     const kind = this.fields.get(field.text)
     const v = value.text.slice(1, -1)
     if (kind === 'date' && v !== '00000000' && !validDats(v)) throw bad(`${value.text} is not a valid date YYYYMMDD for ${field.text}`)
-    if (kind === 'time' && !/^(?:[01]\d|2[0-3])[0-5]\d[0-5]\d$|^240000$/.test(v)) throw bad(`${value.text} is not a valid time HHMMSS for ${field.text}`)
+    if (kind === 'time' && !/^(?:[01]\d|2[0-3])[0-5]\d[0-5]\d$|^240000$/.test(v))
+      throw bad(`${value.text} is not a valid time HHMMSS for ${field.text}`)
   }
 }
 

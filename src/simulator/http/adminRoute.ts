@@ -118,7 +118,13 @@ async function route(admin: SimulatorAdmin, state: SimState, req: IncomingMessag
 }
 
 /** Handles `/sim/admin/...`; `path` is the part after `/sim/admin/`. */
-export async function handleAdmin(admin: SimulatorAdmin, state: SimState, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function handleAdmin(
+  admin: SimulatorAdmin,
+  state: SimState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   try {
     await route(admin, state, req, res, path)
   } catch (err) {

@@ -26,9 +26,12 @@ function sendText(res: ServerResponse, contentType: string, body: string): void 
 
 function notImplemented(resource: Resource, method: string): SapHttpError {
   if (resource.kind === 'subscribedTo' || resource.kind === 'terminate') {
-    return new SapHttpError(405, MSG.notImplemented, `Function import is declared m:HttpMethod="GET"; ${method} is not allowed`, { allow: 'GET' })
+    return new SapHttpError(405, MSG.notImplemented, `Function import is declared m:HttpMethod="GET"; ${method} is not allowed`, {
+      allow: 'GET',
+    })
   }
-  if (resource.kind === 'batch') return new SapHttpError(501, MSG.notImplemented, '$batch is not implemented by this simulator; ODP extraction needs only GET')
+  if (resource.kind === 'batch')
+    return new SapHttpError(501, MSG.notImplemented, '$batch is not implemented by this simulator; ODP extraction needs only GET')
   const name = 'def' in resource ? resource.def.name.toUpperCase() : resource.kind.toUpperCase()
   const op = method === 'POST' ? 'CREATE_ENTITY' : method === 'DELETE' ? 'DELETE_ENTITY' : 'UPDATE_ENTITY'
   return new SapHttpError(501, MSG.notImplemented, `Method '${name}_${op}' not implemented in data provider class`)
@@ -50,7 +53,11 @@ async function dispatch(ctx: RequestContext, resource: Resource): Promise<void> 
     case 'count':
       return handleCount(ctx, resource.def)
     case 'entity':
-      throw new SapHttpError(501, MSG.notImplemented, `Method '${resource.def.name.toUpperCase()}_GET_ENTITY' not implemented in data provider class`)
+      throw new SapHttpError(
+        501,
+        MSG.notImplemented,
+        `Method '${resource.def.name.toUpperCase()}_GET_ENTITY' not implemented in data provider class`,
+      )
     case 'deltaLinks':
       return handleDeltaLinks(ctx, resource.def)
     case 'deltaLink':

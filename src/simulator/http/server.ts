@@ -39,11 +39,16 @@ export function createSimulatorServer(state: SimState, admin: SimulatorAdmin): S
       await handleOData(state, logon, req, res, url, origin.value)
     } catch (err) {
       if (err instanceof SapHttpError) return sendError(res, err, state.service)
-      if (err instanceof URIError) return sendError(res, new SapHttpError(400, MSG.badRequest, 'Malformed percent-encoding in the URL'), state.service)
+      if (err instanceof URIError)
+        return sendError(res, new SapHttpError(400, MSG.badRequest, 'Malformed percent-encoding in the URL'), state.service)
       if (err instanceof Error && err.name === 'AbortError') return void res.destroy() // simulator closing
       // a simulator bug must be loud in tests, yet still look like a SAP short dump to the client
       console.error('[sap-simulator] internal error', err)
-      sendError(res, new SapHttpError(500, MSG.backend, `Internal simulator error: ${err instanceof Error ? err.message : String(err)}`), state.service)
+      sendError(
+        res,
+        new SapHttpError(500, MSG.backend, `Internal simulator error: ${err instanceof Error ? err.message : String(err)}`),
+        state.service,
+      )
     }
   }
 

@@ -11,21 +11,94 @@ import type { EntityDef, FieldDef } from './fields.js'
 import { hash, pad, pick } from './prng.js'
 
 const FIELDS: readonly FieldDef[] = [
-  { name: 'MATNR', edm: 'Edm.String', abap: 'CHAR', label: 'Material', key: true, nullable: false, maxLength: 18, aggregationRole: 'dimension' },
+  {
+    name: 'MATNR',
+    edm: 'Edm.String',
+    abap: 'CHAR',
+    label: 'Material',
+    key: true,
+    nullable: false,
+    maxLength: 18,
+    aggregationRole: 'dimension',
+  },
   { name: 'MTART', edm: 'Edm.String', abap: 'CHAR', label: 'Material Type', nullable: false, maxLength: 4, aggregationRole: 'dimension' },
   { name: 'MATKL', edm: 'Edm.String', abap: 'CHAR', label: 'Material Group', nullable: false, maxLength: 9, aggregationRole: 'dimension' },
-  { name: 'MAKTX', edm: 'Edm.String', abap: 'CHAR', label: 'Material Description', nullable: false, maxLength: 40, aggregationRole: 'dimension' },
-  { name: 'MEINS', edm: 'Edm.String', abap: 'UNIT', label: 'Base Unit', nullable: false, maxLength: 3, semantics: 'unit-of-measure', aggregationRole: 'dimension' },
-  { name: 'BRGEW', edm: 'Edm.Decimal', abap: 'QUAN', label: 'Gross Weight', nullable: false, precision: 13, scale: 3, unit: 'GEWEI', filterable: false, aggregationRole: 'dimension' },
-  { name: 'GEWEI', edm: 'Edm.String', abap: 'UNIT', label: 'Weight Unit', nullable: false, maxLength: 3, semantics: 'unit-of-measure', aggregationRole: 'dimension' },
-  { name: 'ERSDA', edm: 'Edm.DateTime', abap: 'DATS', label: 'Created On', nullable: true, precision: 7, displayFormat: 'Date', aggregationRole: 'dimension' },
-  { name: 'LAEDA', edm: 'Edm.DateTime', abap: 'DATS', label: 'Last Change', nullable: true, precision: 7, displayFormat: 'Date', aggregationRole: 'dimension' },
+  {
+    name: 'MAKTX',
+    edm: 'Edm.String',
+    abap: 'CHAR',
+    label: 'Material Description',
+    nullable: false,
+    maxLength: 40,
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'MEINS',
+    edm: 'Edm.String',
+    abap: 'UNIT',
+    label: 'Base Unit',
+    nullable: false,
+    maxLength: 3,
+    semantics: 'unit-of-measure',
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'BRGEW',
+    edm: 'Edm.Decimal',
+    abap: 'QUAN',
+    label: 'Gross Weight',
+    nullable: false,
+    precision: 13,
+    scale: 3,
+    unit: 'GEWEI',
+    filterable: false,
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'GEWEI',
+    edm: 'Edm.String',
+    abap: 'UNIT',
+    label: 'Weight Unit',
+    nullable: false,
+    maxLength: 3,
+    semantics: 'unit-of-measure',
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'ERSDA',
+    edm: 'Edm.DateTime',
+    abap: 'DATS',
+    label: 'Created On',
+    nullable: true,
+    precision: 7,
+    displayFormat: 'Date',
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'LAEDA',
+    edm: 'Edm.DateTime',
+    abap: 'DATS',
+    label: 'Last Change',
+    nullable: true,
+    precision: 7,
+    displayFormat: 'Date',
+    aggregationRole: 'dimension',
+  },
 ]
 
 const TYPES = ['FERT', 'HALB', 'ROH', 'HAWA', 'ERSA'] as const
 const UNITS = ['ST', 'KG', 'M', 'L', 'PAK'] as const
 const WEIGHT_UNITS = ['KG', 'G', 'LB'] as const
-const TEXTS = ['Dichtungsring Ø 40', 'Schmieröl 5 l Kanister', 'Lagerbuchse für Welle', 'Acier inoxydable tôle', 'ボルト M10', 'Plain washer 8 mm', 'Kühlmittel Konzentrat', 'Bürste, weich'] as const
+const TEXTS = [
+  'Dichtungsring Ø 40',
+  'Schmieröl 5 l Kanister',
+  'Lagerbuchse für Welle',
+  'Acier inoxydable tôle',
+  'ボルト M10',
+  'Plain washer 8 mm',
+  'Kühlmittel Konzentrat',
+  'Bürste, weich',
+] as const
 /** The material master starts numbering here: keys are 18 digits, mostly zeros. */
 const FIRST_NUMBER = 10_000_000
 const FIRST_DAY = Date.UTC(2012, 0, 1) / 86_400_000
@@ -49,7 +122,11 @@ function generate(seed: number, slot: number): SapRow {
 function mutate(seed: number, row: SapRow, salt: number): SapRow {
   const i = Number(row.MATNR)
   const grams = BigInt(String(row.BRGEW).replace('.', '')) + 1n + BigInt(hash(seed, i, salt) % 5000)
-  return { ...row, BRGEW: formatScaled(grams, 3), MAKTX: TEXTS[(TEXTS.indexOf(row.MAKTX as (typeof TEXTS)[number]) + 1 + (salt % 3)) % TEXTS.length] }
+  return {
+    ...row,
+    BRGEW: formatScaled(grams, 3),
+    MAKTX: TEXTS[(TEXTS.indexOf(row.MAKTX as (typeof TEXTS)[number]) + 1 + (salt % 3)) % TEXTS.length],
+  }
 }
 
 function slotOfKey(key: RowKey): number | undefined {

@@ -22,14 +22,59 @@ const FIELDS: readonly FieldDef[] = [
   { name: 'INT8', edm: 'Edm.Int64', abap: 'INT8', label: 'INT8', nullable: true, aggregationRole: 'dimension' },
   { name: 'FLTP', edm: 'Edm.Double', abap: 'FLTP', label: 'Float', nullable: true, filterable: false, aggregationRole: 'measure' },
   { name: 'FLAG', edm: 'Edm.Boolean', abap: 'BOOL', label: 'Flag', nullable: false, aggregationRole: 'dimension' },
-  { name: 'RAW16', edm: 'Edm.Binary', abap: 'RAW', label: 'Raw 16', nullable: true, maxLength: 16, filterable: false, aggregationRole: 'dimension' },
+  {
+    name: 'RAW16',
+    edm: 'Edm.Binary',
+    abap: 'RAW',
+    label: 'Raw 16',
+    nullable: true,
+    maxLength: 16,
+    filterable: false,
+    aggregationRole: 'dimension',
+  },
   { name: 'GUID', edm: 'Edm.Guid', abap: 'GUID', label: 'GUID', nullable: false, aggregationRole: 'dimension' },
   { name: 'TSTMP', edm: 'Edm.DateTime', abap: 'TIMESTAMP', label: 'Timestamp', nullable: true, precision: 0, aggregationRole: 'dimension' },
-  { name: 'DATS', edm: 'Edm.DateTime', abap: 'DATS', label: 'Date', nullable: true, precision: 7, displayFormat: 'Date', aggregationRole: 'dimension' },
-  { name: 'TSTMPL', edm: 'Edm.DateTimeOffset', abap: 'TIMESTAMPL', label: 'Timestamp with Offset', nullable: true, precision: 0, aggregationRole: 'dimension' },
+  {
+    name: 'DATS',
+    edm: 'Edm.DateTime',
+    abap: 'DATS',
+    label: 'Date',
+    nullable: true,
+    precision: 7,
+    displayFormat: 'Date',
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'TSTMPL',
+    edm: 'Edm.DateTimeOffset',
+    abap: 'TIMESTAMPL',
+    label: 'Timestamp with Offset',
+    nullable: true,
+    precision: 0,
+    aggregationRole: 'dimension',
+  },
   { name: 'TIMS', edm: 'Edm.Time', abap: 'TIMS', label: 'Time (ms)', nullable: false, precision: 3, aggregationRole: 'dimension' },
-  { name: 'DEC31', edm: 'Edm.Decimal', abap: 'DEC', label: 'Decimal 31,14', nullable: false, precision: 31, scale: 14, aggregationRole: 'dimension' },
-  { name: 'DEC37', edm: 'Edm.Decimal', abap: 'DEC', label: 'Decimal 37,0', nullable: false, precision: 37, scale: 0, filterable: false, aggregationRole: 'measure' },
+  {
+    name: 'DEC31',
+    edm: 'Edm.Decimal',
+    abap: 'DEC',
+    label: 'Decimal 31,14',
+    nullable: false,
+    precision: 31,
+    scale: 14,
+    aggregationRole: 'dimension',
+  },
+  {
+    name: 'DEC37',
+    edm: 'Edm.Decimal',
+    abap: 'DEC',
+    label: 'Decimal 37,0',
+    nullable: false,
+    precision: 37,
+    scale: 0,
+    filterable: false,
+    aggregationRole: 'measure',
+  },
 ]
 
 const TEXTS = [
@@ -57,7 +102,10 @@ function digits(seed: number, slot: number, k: number, count: number): string {
 
 function guid(seed: number, slot: number, k: number): string {
   let hex = ''
-  for (let j = 0; j < 4; j++) hex += hash(seed, slot, k * 16 + j).toString(16).padStart(8, '0')
+  for (let j = 0; j < 4; j++)
+    hex += hash(seed, slot, k * 16 + j)
+      .toString(16)
+      .padStart(8, '0')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 

@@ -38,14 +38,23 @@ function parseSelection(def: EntityDef, select: string | undefined, filter: stri
   }
 }
 
-function baseRead(ctx: RequestContext, def: EntityDef, prefs: Preferences, sel: ParsedSelection): Omit<OpenRead, 'kind' | 'cursor' | 'total' | 'snapshotSeq'> {
+function baseRead(
+  ctx: RequestContext,
+  def: EntityDef,
+  prefs: Preferences,
+  sel: ParsedSelection,
+): Omit<OpenRead, 'kind' | 'cursor' | 'total' | 'snapshotSeq'> {
   const { state, query } = ctx
   const variants = { ...state.variants }
   return {
     id: state.reads.newId(),
     def,
     user: ctx.user,
-    writeRow: compileRowWriter(def, sel.selection.fields, { serviceRoot: ctx.serviceRoot, namespace: state.service, escapeSlashes: variants.escapedDateSlashes }),
+    writeRow: compileRowWriter(def, sel.selection.fields, {
+      serviceRoot: ctx.serviceRoot,
+      namespace: state.service,
+      escapeSlashes: variants.escapedDateSlashes,
+    }),
     delivered: 0,
     pageSize: prefs.maxPageSize,
     trackChangesRequested: prefs.trackChanges,
@@ -134,7 +143,8 @@ function checkSelection(ctx: RequestContext, def: EntityDef, sub: Subscription):
   }
   if (query.filter !== undefined) {
     const canonical = query.filter.trim() === '' ? '' : compileFilter(query.filter, allProperties(def)).canonical
-    if (canonical !== sub.filter) throw badRequest('Illegal change in selection parameters ($filter differs from the subscription)', MSG.selectionChanged)
+    if (canonical !== sub.filter)
+      throw badRequest('Illegal change in selection parameters ($filter differs from the subscription)', MSG.selectionChanged)
   }
   return subSel
 }
@@ -196,6 +206,10 @@ export function handleCount(ctx: RequestContext, def: EntityDef): void {
   const table = tableOf(ctx.state, def.name)
   const sel = parseSelection(def, undefined, ctx.query.filter)
   const text = String(countTableRows(table, table.snapshot(), sel.filter?.test))
-  ctx.res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), dataserviceversion: '2.0' })
+  ctx.res.writeHead(200, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    dataserviceversion: '2.0',
+  })
   ctx.res.end(text)
 }

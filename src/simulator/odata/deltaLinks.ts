@@ -54,7 +54,9 @@ export function handleSubscribedTo(ctx: RequestContext, def: EntityDef): void {
   const { state } = ctx
   requireJson(ctx.query, ctx.req.headers)
   const flag = state.subs.get(ctx.user, state.service, def.name) !== undefined
-  sendJson(ctx, { d: { [`SubscribedTo${def.name}`]: { __metadata: { type: `${state.service}.ChangeTrackingDetails` }, SubscribedFlag: flag } } })
+  sendJson(ctx, {
+    d: { [`SubscribedTo${def.name}`]: { __metadata: { type: `${state.service}.ChangeTrackingDetails` }, SubscribedFlag: flag } },
+  })
 }
 
 /**

@@ -86,7 +86,14 @@ export function errorBody(err: SapHttpError, serviceId: string): string {
             'For backend administrators: use ADT feed reader "SAP Gateway Error Log" or run transaction /IWFND/ERROR_LOG on SAP Gateway hub system and search for entries with the timestamp above for more details',
           SAP_Note: 'See SAP Note 1797736 for error analysis (https://service.sap.com/sap/support/notes/1797736)',
         },
-        errordetails: err.details.map((d) => ({ code: d.code, message: d.message, propertyref: '', severity: 'error', target: '', transition: false })),
+        errordetails: err.details.map((d) => ({
+          code: d.code,
+          message: d.message,
+          propertyref: '',
+          severity: 'error',
+          target: '',
+          transition: false,
+        })),
       },
     },
   })

@@ -19,10 +19,7 @@ interface Literal {
   text: string
 }
 
-type Token =
-  | { t: 'ident'; v: string }
-  | { t: 'lit'; v: Literal }
-  | { t: 'punct'; v: '(' | ')' | ',' }
+type Token = { t: 'ident'; v: string } | { t: 'lit'; v: Literal } | { t: 'punct'; v: '(' | ')' | ',' }
 
 type Node =
   | { type: 'and' | 'or'; left: Node; right: Node }
@@ -155,7 +152,8 @@ class Parser {
     if (a?.t === 'ident' && this.tokens[this.pos - 2]?.t === 'punct') {
       throw badRequest(`Function '${a.v}' is not supported in $filter of an ODP entity set`)
     }
-    if (!a || opTok?.t !== 'ident' || !OPS.has(opTok.v) || !b) throw badRequest('Invalid $filter: expected <property> <eq|ne|gt|ge|lt|le> <literal>')
+    if (!a || opTok?.t !== 'ident' || !OPS.has(opTok.v) || !b)
+      throw badRequest('Invalid $filter: expected <property> <eq|ne|gt|ge|lt|le> <literal>')
     const op = opTok.v as Op
     if (a.t === 'ident' && b.t === 'lit') return { type: 'cmp', field: this.field(a.v), op, lit: b.v }
     if (a.t === 'lit' && b.t === 'ident') return { type: 'cmp', field: this.field(b.v), op: FLIP[op], lit: a.v }

@@ -45,7 +45,10 @@ function entityTypes(def: EntityDef, ns: string): string {
   const assoc = associationName(def)
   return [
     `<EntityType Name="${def.name}" sap:content-version="1">`,
-    `<Key>${props.filter((f) => f.key).map((f) => `<PropertyRef Name="${f.name}"/>`).join('')}</Key>`,
+    `<Key>${props
+      .filter((f) => f.key)
+      .map((f) => `<PropertyRef Name="${f.name}"/>`)
+      .join('')}</Key>`,
     ...props.map((f) => property(f, implicitNullable)),
     '</EntityType>',
     `<EntityType Name="DeltaLinksOf${def.name}" sap:content-version="1">`,

@@ -121,14 +121,17 @@ export function compileRowWriter(def: EntityDef, select: readonly FieldDef[] | u
   })
   uri += ` + ",ODQ_CHANGEMODE='" + o.mode + "',ODQ_ENTITYCNTR=" + o.cntr + "M)"`
 
-  const parts: string[] = [str('{"__metadata":{"id":"') + ' + uri + ' + str('","uri":"') + ' + uri + ' + str('","type":"' + ctx.namespace + '.' + def.name + '"}')]
+  const parts: string[] = [
+    str('{"__metadata":{"id":"') + ' + uri + ' + str('","uri":"') + ' + uri + ' + str('","type":"' + ctx.namespace + '.' + def.name + '"}'),
+  ]
   for (const f of business) {
     const v = `row.${f.name}`
     const label = str(',"' + f.name + '":')
     let expr: string
     // most texts need no escaping; testing for that is about twice as fast as JSON.stringify
     if (f.edm === 'Edm.String') expr = `(${ref(NEEDS_ESCAPE)}.test(${v}) ? JSON.stringify(${v}) : '"' + ${v} + '"')`
-    else if (f.edm === 'Edm.Int16' || f.edm === 'Edm.Int32' || f.edm === 'Edm.Byte' || f.edm === 'Edm.Boolean' || f.edm === 'Edm.Double') expr = `("" + ${v})`
+    else if (f.edm === 'Edm.Int16' || f.edm === 'Edm.Int32' || f.edm === 'Edm.Byte' || f.edm === 'Edm.Boolean' || f.edm === 'Edm.Double')
+      expr = `("" + ${v})`
     else if (f.edm === 'Edm.Int64' || f.edm === 'Edm.Decimal' || f.edm === 'Edm.Guid' || f.edm === 'Edm.Binary') expr = `('"' + ${v} + '"')`
     else expr = `${ref(encoderFor(def, f, ctx))}(${v}, row)`
     if (f.nullable) expr = `(${v} == null ? "null" : ${expr})`

@@ -103,6 +103,13 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
           ...(r.repeatOf !== undefined ? { repeatOf: r.repeatOf } : {}),
         })),
       })),
-    stats: () => ({ calls: state.stats.calls, byFunction: { ...state.stats.byFunction }, rowsVisited: state.stats.rowsVisited, faultsFired: state.faults.fired, running: state.running.size, connections: { ...state.connections } }),
+    stats: () => ({
+      calls: state.stats.calls,
+      byFunction: { ...state.stats.byFunction },
+      rowsVisited: state.stats.rowsVisited,
+      faultsFired: state.faults.fired,
+      running: state.running.size,
+      connections: { ...state.connections },
+    }),
   }
 }

@@ -65,13 +65,15 @@ export class SimClient implements SimRfcClient {
 
   call(functionModule: string, params: Record<string, unknown>, options: { timeout?: number } = {}): Promise<Record<string, unknown>> {
     if (arguments.length < 2) return Promise.reject(new TypeError('Please provide remote function module name and parameters as arguments'))
-    if (typeof functionModule !== 'string') return Promise.reject(new TypeError('First argument (remote function module name) must be an string'))
+    if (typeof functionModule !== 'string')
+      return Promise.reject(new TypeError('First argument (remote function module name) must be an string'))
     if (typeof params !== 'object' || params === null) {
       return Promise.reject(new TypeError('Second argument (remote function module parameters) must be an object'))
     }
     for (const name of Object.keys(params)) {
       if (name.length === 0) return Promise.reject(new TypeError(`Empty RFM parameter name when calling "${functionModule}"`))
-      if (!/^[a-zA-Z0-9_]*$/.test(name)) return Promise.reject(new TypeError(`RFM parameter name invalid: "${name}" when calling "${functionModule}"`))
+      if (!/^[a-zA-Z0-9_]*$/.test(name))
+        return Promise.reject(new TypeError(`RFM parameter name invalid: "${name}" when calling "${functionModule}"`))
     }
     const run = this.queue.then(
       () => this.execute(functionModule, params, options.timeout ?? 0),

@@ -122,7 +122,14 @@ export function missingHost(): RfcLibErrorShape {
  * for ">72 → reject client-side" for OPTIONS lines.
  */
 export function valueTooLong(path: RfmPath, length: number, max: number): RfcLibErrorShape {
-  return libError(5, 22, 'RFC_CONVERSION_FAILURE', 'RFC_CONVERSION_FAILURE', `Value of length ${length} does not fit into field ${path.field ?? path.parameter} of length ${max}`, path)
+  return libError(
+    5,
+    22,
+    'RFC_CONVERSION_FAILURE',
+    'RFC_CONVERSION_FAILURE',
+    `Value of length ${length} does not fit into field ${path.field ?? path.parameter} of length ${max}`,
+    path,
+  )
 }
 
 /** node-rfc's own type checks before anything is sent (nwrfcsdk.cc setVariable). */
@@ -140,7 +147,12 @@ export function abapException(key: string): AbapErrorShape {
 
 /** Unknown function module: PyRFC test_call_non_existing_RFM: key FU_NOT_FOUND, "ID:FL Type:E Number:046 <name>". */
 export function functionNotFound(fm: string): AbapErrorShape {
-  return abapError(1, 5, 'RFC_ABAP_EXCEPTION', 'FU_NOT_FOUND', `ID:FL Type:E Number:046 ${fm}`, { cls: 'FL', type: 'E', number: '046', v: [fm] })
+  return abapError(1, 5, 'RFC_ABAP_EXCEPTION', 'FU_NOT_FOUND', `ID:FL Type:E Number:046 ${fm}`, {
+    cls: 'FL',
+    type: 'E',
+    number: '046',
+    v: [fm],
+  })
 }
 
 /** A short dump (node-rfc test "AbapApplicationError E3": group 2, code 3, key = runtime error name). */
@@ -173,7 +185,13 @@ export function noRfcAuthority(user: string, fm: string): AbapErrorShape {
  * An E/A/X message in RFC context (node-rfc test "AbapApplicationError E0": group 2, code 4; node-rfc puts
  * the message text into `key` too).
  */
-export function abapMessage(text: string, cls: string, number: string, type = 'E', v: [string?, string?, string?, string?] = []): AbapErrorShape {
+export function abapMessage(
+  text: string,
+  cls: string,
+  number: string,
+  type = 'E',
+  v: [string?, string?, string?, string?] = [],
+): AbapErrorShape {
   return abapError(2, 4, 'RFC_ABAP_MESSAGE', text, text, { cls, type, number, v })
 }
 

@@ -28,9 +28,11 @@ export class RfcFaultRegistry {
     if (fault.kind === 'slow' && (!Number.isInteger(fault.delayMs) || fault.delayMs! < 0)) throw new Error('a slow fault needs delayMs ≥ 0')
     if (fault.kind === 'return-message') {
       // only the ODP modules answer in ET_RETURN; a package-level answer would need a half-delivered package
-      if (!fault.functionModule?.startsWith('RODPS_REPL_')) throw new Error('a return-message fault needs a RODPS_REPL_* functionModule (they report in ET_RETURN)')
+      if (!fault.functionModule?.startsWith('RODPS_REPL_'))
+        throw new Error('a return-message fault needs a RODPS_REPL_* functionModule (they report in ET_RETURN)')
       if (fault.package !== undefined) throw new Error('a return-message fault applies to a whole call, not to a package')
-      if (fault.messageType !== undefined && !['E', 'A', 'X'].includes(fault.messageType)) throw new Error(`fault.messageType must be E, A or X, got ${String(fault.messageType)}`)
+      if (fault.messageType !== undefined && !['E', 'A', 'X'].includes(fault.messageType))
+        throw new Error(`fault.messageType must be E, A or X, got ${String(fault.messageType)}`)
     }
     this.armed.push({ fault: { ...fault }, remaining: times })
   }

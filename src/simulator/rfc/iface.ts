@@ -8,12 +8,7 @@
 import type { RfmPath } from './errors.js'
 import { invalidParameter, nodeRfcError, valueTooLong } from './errors.js'
 
-export type FieldType =
-  | { t: 'CHAR'; len: number }
-  | { t: 'NUMC'; len: number }
-  | { t: 'INT' }
-  | { t: 'RAW'; len: number }
-  | { t: 'STRING' }
+export type FieldType = { t: 'CHAR'; len: number } | { t: 'NUMC'; len: number } | { t: 'INT' } | { t: 'RAW'; len: number } | { t: 'STRING' }
 
 export type RowType = Readonly<Record<string, FieldType>>
 export type ParamType = FieldType | { t: 'TABLE'; row: RowType } | { t: 'STRUCT'; row: RowType }
@@ -179,7 +174,11 @@ function outRow(row: RowType, line: Record<string, unknown>): Record<string, unk
  * The object `call()` resolves with: every parameter of the interface, in interface order. Tables the
  * handler did not return are echoed from the input (TABLES parameters are passed both ways).
  */
-export function buildOutput(fi: FunctionInterface, input: Record<string, unknown>, output: Record<string, unknown>): Record<string, unknown> {
+export function buildOutput(
+  fi: FunctionInterface,
+  input: Record<string, unknown>,
+  output: Record<string, unknown>,
+): Record<string, unknown> {
   const result: Record<string, unknown> = {}
   for (const def of fi.params) {
     if (def.type.t === 'TABLE') {
@@ -198,7 +197,13 @@ export function buildOutput(fi: FunctionInterface, input: Record<string, unknown
 }
 
 /** One BAPIRET2 line. */
-export function bapiret(type: 'E' | 'W' | 'S' | 'I' | 'A' | 'X', id: string, number: string, message: string, v: string[] = []): Record<string, unknown> {
+export function bapiret(
+  type: 'E' | 'W' | 'S' | 'I' | 'A' | 'X',
+  id: string,
+  number: string,
+  message: string,
+  v: string[] = [],
+): Record<string, unknown> {
   return {
     TYPE: type,
     ID: id,

@@ -66,7 +66,9 @@ export async function dispatch(
   // An ET_RETURN answer of type A/X: the module ends before touching the ODQ (B.8 message types)
   if (returnMessage) {
     const type = returnMessage.messageType ?? 'A'
-    return buildOutput(fm.iface, input, { ET_RETURN: [bapiret(type, 'RODPS_REPL', '090', returnMessage.message ?? `Processing of ${name} terminated (message type ${type})`)] })
+    return buildOutput(fm.iface, input, {
+      ET_RETURN: [bapiret(type, 'RODPS_REPL', '090', returnMessage.message ?? `Processing of ${name} terminated (message type ${type})`)],
+    })
   }
   const ctx: CallContext = {
     state,

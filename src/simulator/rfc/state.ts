@@ -83,12 +83,14 @@ function dataSet(model: RowModel, seed: number, rows: number, seq: SeqClock, clo
     const created = stamps.get(slot)
     return created === undefined ? row : model.stamp(row, created, false)
   }
-  const mutate = (s: number, row: Parameters<RowModel['mutate']>[1], salt: number) => model.stamp(model.mutate(s, row, salt), clock.now, true)
+  const mutate = (s: number, row: Parameters<RowModel['mutate']>[1], salt: number) =>
+    model.stamp(model.mutate(s, row, salt), clock.now, true)
   return { model, table: new TableStore(toEntityDef(model, generate, mutate), seed, rows, seq), stamps }
 }
 
 function counts(given: Partial<Record<string, number>> | undefined, known: string[], what: string): Partial<Record<string, number>> {
-  for (const name of Object.keys(given ?? {})) if (!known.includes(name)) throw new Error(`${what}: unknown name ${name} (known: ${known.join(', ')})`)
+  for (const name of Object.keys(given ?? {}))
+    if (!known.includes(name)) throw new Error(`${what}: unknown name ${name} (known: ${known.join(', ')})`)
   return given ?? {}
 }
 
@@ -98,13 +100,21 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
   const seq: SeqClock = { current: 0 }
   const clock: SystemClock = { now: CLOCK_START }
   const tableModels = [salesItemsModel(TABLE_NAMES.SALES_ITEMS, client), wideTableModel(client), qmResultsModel(client)]
-  const tableRows = counts(opts.tables, tableModels.map((m) => m.name), 'tables')
+  const tableRows = counts(
+    opts.tables,
+    tableModels.map((m) => m.name),
+    'tables',
+  )
   const tables = new Map(tableModels.map((m) => [m.name, dataSet(m, seed, tableRows[m.name] ?? m.defaultRows, seq, clock)]))
   const odpModels = [
     { model: salesItemsModel(ODP_NAMES.SALES_ITEMS), context: 'ABAP_CDS', delta: true },
     { model: materialTextModel(), context: 'SAPI', delta: false },
   ]
-  const odpRows = counts(opts.odps, odpModels.map((o) => o.model.name), 'odps')
+  const odpRows = counts(
+    opts.odps,
+    odpModels.map((o) => o.model.name),
+    'odps',
+  )
   const odps = new Map(
     odpModels.map((o) => [
       o.model.name,

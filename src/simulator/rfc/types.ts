@@ -203,5 +203,12 @@ export interface RfcSimulatorAdmin {
    * `running` = calls being served right now, so a test can await "the call has started";
    * `connections`: logged-on clients now (`open`), the most at once (`peak`) and logons in total.
    */
-  stats(): { calls: number; byFunction: Record<string, number>; rowsVisited: number; faultsFired: number; running: number; connections: { open: number; peak: number; logons: number } }
+  stats(): {
+    calls: number
+    byFunction: Record<string, number>
+    rowsVisited: number
+    faultsFired: number
+    running: number
+    connections: { open: number; peak: number; logons: number }
+  }
 }

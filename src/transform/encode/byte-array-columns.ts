@@ -240,4 +240,3 @@ export class BinaryColumn extends ColumnWriter {
     this.vals.fill(undefined as unknown as Uint8Array, 0, this.count)
   }
 }
-

@@ -38,11 +38,7 @@ const DICTIONARY_PROBE = 4096
 
 /** Called when a dictionary gains an entry: true when PLAIN is the better (or only) choice. */
 export function dictionaryGivesUp(dictBytes: number, entries: number, values: number): boolean {
-  return (
-    dictBytes > MAX_DICTIONARY_BYTES ||
-    entries > MAX_DICTIONARY_ENTRIES ||
-    (values >= DICTIONARY_PROBE && entries > values * 0.7)
-  )
+  return dictBytes > MAX_DICTIONARY_BYTES || entries > MAX_DICTIONARY_ENTRIES || (values >= DICTIONARY_PROBE && entries > values * 0.7)
 }
 
 /** Page body scratch, shared by all columns (encoding is synchronous). */

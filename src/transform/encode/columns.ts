@@ -5,17 +5,7 @@
  */
 import type { SchemaElement } from 'hyparquet-writer'
 import type { Column, Value } from '../../sap/fields.js'
-import {
-  dateToDays,
-  parseDecimal,
-  timeToMicros,
-  timestampToMillis,
-  toDouble,
-  toGuid,
-  toInt64,
-  toSmallInt,
-  toText,
-} from '../convert.js'
+import { dateToDays, parseDecimal, timeToMicros, timestampToMillis, toDouble, toGuid, toInt64, toSmallInt, toText } from '../convert.js'
 import { BinaryColumn, StringColumn } from './byte-array-columns.js'
 import type { ColumnWriter } from './column-writer.js'
 import { BigIntColumn, BooleanColumn, FixedDecimalColumn, NumberColumn } from './numeric-columns.js'

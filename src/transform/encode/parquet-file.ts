@@ -47,7 +47,7 @@ export class ParquetFile {
   /** Writes the column writers' buffered rows as one row group and flushes it to disk. */
   async writeRowGroup(writers: readonly ColumnWriter[], rows: number): Promise<void> {
     const start = this.sink.offset
-    const columns = writers.map(w => w.writeChunk(this.sink, this.opts.codec, this.opts.pageBytes))
+    const columns = writers.map((w) => w.writeChunk(this.sink, this.opts.codec, this.opts.pageBytes))
     let uncompressed = 0n
     for (const c of columns) uncompressed += c.meta_data?.total_uncompressed_size ?? 0n
     this.rowGroups.push({

@@ -148,7 +148,10 @@ describe('ODataOdpClient failures (simulator)', () => {
     expect(e.code).toBe('SOURCE_NOT_FOUND')
     expect(e.message).toContain('EntityOfNOPE')
     expect(e.message).toContain('EntityOfZSALES_ITEMS')
-    const other = new ODataOdpClient({ serviceUrl: `${s.url}/sap/opu/odata/sap/ZNOPE_SRV`, user: USER, password: PASSWORD, sapClient: '100' }, { retries: 0 })
+    const other = new ODataOdpClient(
+      { serviceUrl: `${s.url}/sap/opu/odata/sap/ZNOPE_SRV`, user: USER, password: PASSWORD, sapClient: '100' },
+      { retries: 0 },
+    )
     expect((await sourceError(other.listEntitySets())).code).toBe('SOURCE_NOT_FOUND')
   })
 
@@ -157,7 +160,9 @@ describe('ODataOdpClient failures (simulator)', () => {
     const c = client(s)
     expect((await sourceError(c.read({ entitySet: SALES, mode: 'DELTA', pageSize: 10 }))).code).toBe('SOURCE_BAD_REQUEST')
     expect((await sourceError(c.read({ entitySet: SALES, mode: 'FULL', pageSize: 0 }))).code).toBe('SOURCE_BAD_REQUEST')
-    expect((await sourceError(c.read({ entitySet: SALES, mode: 'FULL', pageSize: 5, select: ['NOPE'] }))).message).toContain('unknown field NOPE in select')
+    expect((await sourceError(c.read({ entitySet: SALES, mode: 'FULL', pageSize: 5, select: ['NOPE'] }))).message).toContain(
+      'unknown field NOPE in select',
+    )
   })
 })
 

@@ -7,7 +7,12 @@ import { expectedRow } from './expected.js'
 import { client, drain, sim, SALES, sourceError, tableRows, TOKEN_RE } from './sim.js'
 
 /** Delta rows the change log implies (docs/sap-protocols.md §0 table), in change order. */
-function expectedDelta(columns: Column[], changes: ChangeRef[], images: SimulatorVariants['updateImages'] = 'before-and-after', insertsAsUpdates = false): Row[] {
+function expectedDelta(
+  columns: Column[],
+  changes: ChangeRef[],
+  images: SimulatorVariants['updateImages'] = 'before-and-after',
+  insertsAsUpdates = false,
+): Row[] {
   const out: Row[] = []
   for (const c of changes) {
     if (c.mode === 'C') out.push(expectedRow(columns, c.after!, insertsAsUpdates ? 'U' : 'C', '1'))
@@ -41,10 +46,24 @@ describe('ODataOdpClient reads (simulator)', () => {
     expect(info.keyFields).toEqual(['VBELN', 'POSNR'])
     expect(info.deltaCapable).toBe(true)
     expect(info.columns.map((x) => `${x.name}:${x.type.kind}`)).toEqual([
-      'VBELN:string', 'POSNR:string', 'MATNR:string', 'ARKTX:string', 'KUNNR:string', 'ERDAT:date', 'ERZET:time',
-      'NETWR:decimal', 'WAERK:string', 'KWMENG:decimal', 'VRKME:string', 'ODQ_CHANGEMODE:string', 'ODQ_ENTITYCNTR:decimal',
+      'VBELN:string',
+      'POSNR:string',
+      'MATNR:string',
+      'ARKTX:string',
+      'KUNNR:string',
+      'ERDAT:date',
+      'ERZET:time',
+      'NETWR:decimal',
+      'WAERK:string',
+      'KWMENG:decimal',
+      'VRKME:string',
+      'ODQ_CHANGEMODE:string',
+      'ODQ_ENTITYCNTR:decimal',
     ])
-    expect(info.columns.find((x) => x.name === 'NETWR')).toMatchObject({ type: { kind: 'decimal', precision: 15, scale: 2 }, unit: 'WAERK' })
+    expect(info.columns.find((x) => x.name === 'NETWR')).toMatchObject({
+      type: { kind: 'decimal', precision: 15, scale: 2 },
+      unit: 'WAERK',
+    })
     expect(info.filterable).not.toContain('NETWR')
     expect(info.filterable).not.toContain('ODQ_CHANGEMODE')
     expect((await c.ping()).latencyMs).toBeGreaterThanOrEqual(0)
@@ -186,7 +205,13 @@ describe('ODataOdpClient reads (simulator)', () => {
     const c = client(s)
     const table = await tableRows(s, SALES)
     const currency = String(table[0].WAERK)
-    const init = await c.read({ entitySet: SALES, mode: 'DELTA_INIT', pageSize: 7, select: ['NETWR', 'WAERK'], filter: `WAERK eq '${currency}'` })
+    const init = await c.read({
+      entitySet: SALES,
+      mode: 'DELTA_INIT',
+      pageSize: 7,
+      select: ['NETWR', 'WAERK'],
+      filter: `WAERK eq '${currency}'`,
+    })
     expect(init.columns.map((x) => x.name)).toEqual(['VBELN', 'POSNR', 'NETWR', 'WAERK', 'ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR'])
     const first = await drain(init)
     expect(first.rows).toEqual(table.filter((t) => t.WAERK === currency).map((t) => expectedRow(init.columns, t)))
@@ -201,7 +226,9 @@ describe('ODataOdpClient reads (simulator)', () => {
     expect((await drain(delta)).rows).toEqual(expected)
 
     // Another selection against the same link is refused before any request.
-    const e = await sourceError(c.read({ entitySet: SALES, mode: 'DELTA', pageSize: 7, deltaLink: first.end.deltaLink, select: ['KWMENG'] }))
+    const e = await sourceError(
+      c.read({ entitySet: SALES, mode: 'DELTA', pageSize: 7, deltaLink: first.end.deltaLink, select: ['KWMENG'] }),
+    )
     expect(e.code).toBe('SOURCE_BAD_REQUEST')
     expect(e.message).toContain('a changed selection needs a new delta initialisation')
   })

@@ -23,9 +23,25 @@ describe('FactsOfZTYPES through the client', () => {
     const at = (row: Row, name: string) => row[r.columns.findIndex((x) => x.name === name)]
     const [max, min, nulls, beyond53, half] = d.rows
     expect(r.columns.map((x) => `${x.name}:${x.type.kind}`)).toEqual([
-      'ID:int32', 'TXT:string', 'NUMC10:string', 'INT1:uint8', 'INT2:int16', 'INT4:int32', 'INT8:int64', 'FLTP:double', 'FLAG:boolean',
-      'RAW16:binary', 'GUID:guid', 'TSTMP:timestamp', 'DATS:date', 'TSTMPL:timestamp', 'TIMS:time', 'DEC31:decimal', 'DEC37:decimal',
-      'ODQ_CHANGEMODE:string', 'ODQ_ENTITYCNTR:decimal',
+      'ID:int32',
+      'TXT:string',
+      'NUMC10:string',
+      'INT1:uint8',
+      'INT2:int16',
+      'INT4:int32',
+      'INT8:int64',
+      'FLTP:double',
+      'FLAG:boolean',
+      'RAW16:binary',
+      'GUID:guid',
+      'TSTMP:timestamp',
+      'DATS:date',
+      'TSTMPL:timestamp',
+      'TIMS:time',
+      'DEC31:decimal',
+      'DEC37:decimal',
+      'ODQ_CHANGEMODE:string',
+      'ODQ_ENTITYCNTR:decimal',
     ])
     expect(at(max, 'TXT')).toBe('😀 Grüße 日本 ß')
     expect(at(max, 'NUMC10')).toBe('9999999999')
@@ -45,7 +61,15 @@ describe('FactsOfZTYPES through the client', () => {
     expect((at(min, 'TSTMP') as Date).toISOString()).toBe('1969-12-31T23:59:59.000Z')
     expect(at(min, 'DEC37')).toBe('-' + '9'.repeat(37))
     expect(at(min, 'GUID')).toBe('00000000-0000-0000-0000-000000000000')
-    expect(['INT4', 'INT8', 'FLTP', 'RAW16', 'TSTMP', 'DATS', 'TSTMPL'].map((n) => at(nulls, n))).toEqual([null, null, null, null, null, null, null])
+    expect(['INT4', 'INT8', 'FLTP', 'RAW16', 'TSTMP', 'DATS', 'TSTMPL'].map((n) => at(nulls, n))).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ])
     expect(at(beyond53, 'INT8')).toBe(9007199254740993n)
     expect(at(beyond53, 'FLTP')).toBe(0.30000000000000004)
     expect(at(beyond53, 'DEC31')).toBe('0.00000000000001')

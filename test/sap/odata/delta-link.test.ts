@@ -70,7 +70,12 @@ describe('pickDeltaLink', () => {
     expect(pickDeltaLink(entries, false)!.token).toBe('D20250104000000_000004000')
   })
   it('after an init without any IsInitialLoad entry: the newest', () => {
-    expect(pickDeltaLink(entries.filter((x) => !x.isInitialLoad), true)!.token).toBe('D20250104000000_000004000')
+    expect(
+      pickDeltaLink(
+        entries.filter((x) => !x.isInitialLoad),
+        true,
+      )!.token,
+    ).toBe('D20250104000000_000004000')
   })
   it('CreatedAt ties (second precision) are broken by token order, whatever the list order', () => {
     const a = e('D20250104000000_000004000', '2025-01-04T00:00:00Z', false)

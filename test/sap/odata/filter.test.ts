@@ -31,7 +31,7 @@ describe('validateFilter accepts', () => {
     "ERZET lt time'PT12H00M00S'",
     "substringof('Grüße', ARKTX)",
     "startswith(VBELN, '00000047') eq true",
-    "ERDAT eq null",
+    'ERDAT eq null',
     "tolower(WAERK) eq 'eur'",
   ])('%s', (f) => {
     expect(() => validateFilter(f, info)).not.toThrow()
@@ -46,7 +46,7 @@ describe('validateFilter accepts', () => {
 
 describe('validateFilter explains what is wrong', () => {
   it('a non-filterable measure', () => {
-    expect(errorOf("NETWR gt 100").message).toBe(
+    expect(errorOf('NETWR gt 100').message).toBe(
       '$filter: field NETWR cannot be filtered in EntityOfZSALES (sap:filterable="false"); filterable fields: VBELN, POSNR, ARKTX, WAERK, VRKME, ERDAT, ERZET, AEDAT (at column 1: ⟶NETWR gt 100)',
     )
     expect(errorOf("ODQ_CHANGEMODE eq 'D'").message).toContain('field ODQ_CHANGEMODE cannot be filtered')
@@ -69,15 +69,17 @@ describe('validateFilter explains what is wrong', () => {
     expect(errorOf('VBELN eq 4711').message).toContain("VBELN is text (Edm.String); quote the value, e.g. VBELN eq '0000004711'")
   })
   it('literal kinds that do not match the field', () => {
-    expect(errorOf("ERDAT eq '20250101'").message).toContain("ERDAT is a date (Edm.DateTime); compare it with datetime'2025-09-14T00:00:00'")
+    expect(errorOf("ERDAT eq '20250101'").message).toContain(
+      "ERDAT is a date (Edm.DateTime); compare it with datetime'2025-09-14T00:00:00'",
+    )
     expect(errorOf("ERZET eq '130500'").message).toContain("time'PT13H05M00S'")
     expect(errorOf("F_INT32 eq '5'", types).message).toContain('F_INT32 is numeric (Edm.Int32); write the number without quotes')
   })
   it('broken structure', () => {
     expect(errorOf("(VBELN eq '1'").message).toContain("missing ')' for the '(' at column 1")
     expect(errorOf("VBELN eq '1')").message).toContain('a closing parenthesis without an opening one')
-    expect(errorOf("VBELN eq").message).toContain('the filter ends too early')
-    expect(errorOf("VBELN").message).toContain("the filter must be a condition such as FIELD eq 'value', but is the field VBELN alone")
+    expect(errorOf('VBELN eq').message).toContain('the filter ends too early')
+    expect(errorOf('VBELN').message).toContain("the filter must be a condition such as FIELD eq 'value', but is the field VBELN alone")
     expect(errorOf("VBELN eq '1' POSNR eq '2'").message).toContain("missing 'and' / 'or' before it?")
     expect(errorOf("VBELN eq '1' and").message).toContain('ends too early')
     expect(errorOf("VBELN eq '1' and 'x'").message).toContain("the right side of 'and' must be a condition")

@@ -74,12 +74,34 @@ function prng(seed: number): () => number {
   }
 }
 
-const TRICKY = ['"', '\\', '\\"', '"\\', '}', ']', '{', '[', ',', ':', 'é', 'Grüße', '日本語', '😀', '\u2028', '\n', '\t', '\u0000', '__metadata', '"__metadata":{']
+const TRICKY = [
+  '"',
+  '\\',
+  '\\"',
+  '"\\',
+  '}',
+  ']',
+  '{',
+  '[',
+  ',',
+  ':',
+  'é',
+  'Grüße',
+  '日本語',
+  '😀',
+  '\u2028',
+  '\n',
+  '\t',
+  '\u0000',
+  '__metadata',
+  '"__metadata":{',
+]
 
 function randomString(rnd: () => number): string {
   let s = ''
   const n = Math.floor(rnd() * 6)
-  for (let i = 0; i < n; i++) s += rnd() < 0.5 ? TRICKY[Math.floor(rnd() * TRICKY.length)] : String.fromCharCode(97 + Math.floor(rnd() * 26))
+  for (let i = 0; i < n; i++)
+    s += rnd() < 0.5 ? TRICKY[Math.floor(rnd() * TRICKY.length)] : String.fromCharCode(97 + Math.floor(rnd() * 26))
   return s
 }
 
@@ -106,7 +128,8 @@ function randomRow(rnd: () => number, i: number): unknown {
     ['DEEP', randomValue(rnd, 0)],
   ]
   if (rnd() < 0.9) {
-    const meta = rnd() < 0.9 ? { id: `http://h/S('${randomString(rnd)}')`, uri: `http://h/S('${i}')`, type: 'S.T', etag: 'W/"x"' } : randomString(rnd)
+    const meta =
+      rnd() < 0.9 ? { id: `http://h/S('${randomString(rnd)}')`, uri: `http://h/S('${i}')`, type: 'S.T', etag: 'W/"x"' } : randomString(rnd)
     members.splice(Math.floor(rnd() * (members.length + 1)), 0, ['__metadata', meta])
   }
   if (rnd() < 0.1) members.length = rnd() < 0.5 ? 1 : 0
@@ -137,7 +160,10 @@ describe('ResultsScanner', () => {
       const rnd = prng(seed)
       const body = randomPage(rnd)
       const sizes = Array.from({ length: 5 }, () => (rnd() < 0.3 ? 1 : Math.floor(rnd() * 300)))
-      const opts = { maxParseBytes: rnd() < 0.5 ? 1 + Math.floor(rnd() * 400) : undefined, maxRows: rnd() < 0.3 ? 1 + Math.floor(rnd() * 5) : undefined }
+      const opts = {
+        maxParseBytes: rnd() < 0.5 ? 1 + Math.floor(rnd() * 400) : undefined,
+        maxRows: rnd() < 0.3 ? 1 + Math.floor(rnd() * 5) : undefined,
+      }
       const got = scan(body, sizes, opts)
       const want = expected(body)
       expect(got.rows, `seed ${seed}`).toEqual(want.rows)
@@ -151,7 +177,12 @@ describe('ResultsScanner', () => {
       d: {
         __next: 'http://h/S?$skiptoken=2',
         results: [
-          { __metadata: { uri: 'a"}]\\' }, A: 'quote " backslash \\ both \\" end\\', B: '\u00e9\u65e5\ud83d\ude00', C: '\u0000\u001f\u2028' },
+          {
+            __metadata: { uri: 'a"}]\\' },
+            A: 'quote " backslash \\ both \\" end\\',
+            B: '\u00e9\u65e5\ud83d\ude00',
+            C: '\u0000\u001f\u2028',
+          },
           { A: 'Grüße 😀 日本', __metadata: { uri: 'x' } },
         ],
       },
@@ -190,7 +221,14 @@ describe('ResultsScanner', () => {
         ],
       },
     })
-    expect(scan(body, [1]).rows).toEqual([{}, { A: 1 }, { A: 2 }, { A: 3, B: 4 }, { A: 5, __metadata: 'a string stays' }, { A: 6, N: { __metadata: { nested: 'stays' } } }])
+    expect(scan(body, [1]).rows).toEqual([
+      {},
+      { A: 1 },
+      { A: 2 },
+      { A: 3, B: 4 },
+      { A: 5, __metadata: 'a string stays' },
+      { A: 6, N: { __metadata: { nested: 'stays' } } },
+    ])
     // the member name split across chunks right inside `__metadata`
     const at = body.indexOf('__meta') + 6
     expect(scan(body, [at, 1_000]).rows).toEqual(scan(body).rows)
@@ -208,7 +246,9 @@ describe('ResultsScanner', () => {
     const body = JSON.stringify({ d: { results: [{ A: 1 }, { __metadata: { uri: big }, B: big }, { A: 3 }] } })
     const got = scan(body, [4_096])
     expect(got.rows).toEqual([{ A: 1 }, { B: big }, { A: 3 }])
-    const many = JSON.stringify({ d: { results: Array.from({ length: 1_000 }, (_, i) => ({ __metadata: { uri: 'u'.repeat(300) }, A: i, T: 'x'.repeat(90) })) } })
+    const many = JSON.stringify({
+      d: { results: Array.from({ length: 1_000 }, (_, i) => ({ __metadata: { uri: 'u'.repeat(300) }, A: i, T: 'x'.repeat(90) })) },
+    })
     const groups = scan(many, [65_536], { maxParseBytes: 10_000 }).groups
     expect(groups.reduce((a, b) => a + b, 0)).toBe(1_000)
     // ~100-byte rows once __metadata is gone: about 100 rows a group

@@ -8,7 +8,15 @@ const busyBody = JSON.stringify({
     message: { lang: 'en', value: 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN' },
     innererror: {
       transactionid: 'C83CB3D2A1420000E00609D31E196BD4',
-      errordetails: [{ code: 'RSODP_ODATA/013', message: 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN', propertyref: '', severity: 'error', target: '' }],
+      errordetails: [
+        {
+          code: 'RSODP_ODATA/013',
+          message: 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN',
+          propertyref: '',
+          severity: 'error',
+          target: '',
+        },
+      ],
     },
   },
 })
@@ -17,13 +25,30 @@ describe('parseSapError', () => {
   it('reads message.value and errordetails as an array', () => {
     const e = parseSapError(busyBody)
     expect(e.message).toBe('Could not open data access via extraction API RODPS_REPL_ODP_OPEN')
-    expect(e.details).toEqual([{ code: 'RSODP_ODATA/013', message: 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN', severity: 'error' }])
+    expect(e.details).toEqual([
+      { code: 'RSODP_ODATA/013', message: 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN', severity: 'error' },
+    ])
     expect(describeSapError(e)).toBe('Could not open data access via extraction API RODPS_REPL_ODP_OPEN; [RSODP_ODATA/013]')
   })
   it('reads errordetails as {errordetail:[…]} and a single object', () => {
-    const body = { error: { code: 'X/1', message: { value: 'Top' }, innererror: { errordetails: { errordetail: [{ code: 'A/001', message: 'first' }, { code: 'B/002', message: 'second' }] } } } }
+    const body = {
+      error: {
+        code: 'X/1',
+        message: { value: 'Top' },
+        innererror: {
+          errordetails: {
+            errordetail: [
+              { code: 'A/001', message: 'first' },
+              { code: 'B/002', message: 'second' },
+            ],
+          },
+        },
+      },
+    }
     expect(describeSapError(parseSapError(JSON.stringify(body)))).toBe('Top; [A/001] first; [B/002] second')
-    const single = { error: { message: { value: 'Top' }, innererror: { errordetails: { errordetail: { code: 'A/001', message: 'only' } } } } }
+    const single = {
+      error: { message: { value: 'Top' }, innererror: { errordetails: { errordetail: { code: 'A/001', message: 'only' } } } },
+    }
     expect(parseSapError(JSON.stringify(single)).details).toEqual([{ code: 'A/001', message: 'only', severity: undefined }])
   })
   it('reads the XML error document', () => {
@@ -64,7 +89,9 @@ describe('parseSapError', () => {
       { code: '/IWBEP/CM_MGW_RT/020', message: 'alert(1) Resource not found', severity: undefined },
     ])
     const line = describeSapError(e)
-    expect(line).toBe('Order 4711 is locked [2J by user X; first; [/IWBEP/CM_MGW_RT/020] alert(1) Resource not found; [Z/000] detail 0; [Z/001] detail 1; [Z/002] detail 2; [Z/003] detail 3; [Z/004] detail 4; [Z/005] detail 5; [Z/006] detail 6; [Z/007] detail 7')
+    expect(line).toBe(
+      'Order 4711 is locked [2J by user X; first; [/IWBEP/CM_MGW_RT/020] alert(1) Resource not found; [Z/000] detail 0; [Z/001] detail 1; [Z/002] detail 2; [Z/003] detail 3; [Z/004] detail 4; [Z/005] detail 5; [Z/006] detail 6; [Z/007] detail 7',
+    )
     expect(line).not.toContain('INTERNAL')
   })
 
@@ -76,7 +103,8 @@ describe('parseSapError', () => {
 
 describe('classifyStatus', () => {
   const ctx = { url: 'http://sap/x/EntityOfX?!deltatoken=%27D1%27' }
-  const cls = (status: number, body: string, mode?: 'FULL' | 'DELTA_INIT' | 'DELTA', token?: string) => classifyStatus(status, parseSapError(body), { ...ctx, mode, token })
+  const cls = (status: number, body: string, mode?: 'FULL' | 'DELTA_INIT' | 'DELTA', token?: string) =>
+    classifyStatus(status, parseSapError(body), { ...ctx, mode, token })
   it('401/403 → SOURCE_AUTH, not retried', () => {
     expect(cls(401, '')).toMatchObject({ retry: false, error: { code: 'SOURCE_AUTH', httpStatus: 401 } })
     expect(cls(403, '')).toMatchObject({ retry: false, error: { code: 'SOURCE_AUTH' } })
@@ -86,13 +114,19 @@ describe('classifyStatus', () => {
   })
   it('410, or a 400 naming the delta token, on a DELTA read → DELTA_POSITION_LOST', () => {
     expect(cls(410, '', 'DELTA').error.code).toBe('DELTA_POSITION_LOST')
-    expect(cls(400, '{"error":{"message":{"value":"Delta token D1 is invalid or expired"}}}', 'DELTA').error.code).toBe('DELTA_POSITION_LOST')
+    expect(cls(400, '{"error":{"message":{"value":"Delta token D1 is invalid or expired"}}}', 'DELTA').error.code).toBe(
+      'DELTA_POSITION_LOST',
+    )
     expect(cls(400, '{"error":{"message":{"value":"Invalid DELTATOKEN"}}}', 'DELTA').error.code).toBe('DELTA_POSITION_LOST')
-    expect(cls(400, '{"error":{"message":{"value":"Request D20250101000000_000001000 unknown"}}}', 'DELTA', 'D20250101000000_000001000').error.code).toBe('DELTA_POSITION_LOST')
+    expect(
+      cls(400, '{"error":{"message":{"value":"Request D20250101000000_000001000 unknown"}}}', 'DELTA', 'D20250101000000_000001000').error
+        .code,
+    ).toBe('DELTA_POSITION_LOST')
   })
   it('a refused __next page of a DELTA read is never a lost position, even when the body quotes the token', () => {
     const body = '{"error":{"message":{"value":"Paging of !deltatoken=\'D20250101000000_000001000\' is closed"}}}'
-    const next = (status: number) => classifyStatus(status, parseSapError(body), { ...ctx, mode: 'DELTA', token: 'D20250101000000_000001000', continuation: true })
+    const next = (status: number) =>
+      classifyStatus(status, parseSapError(body), { ...ctx, mode: 'DELTA', token: 'D20250101000000_000001000', continuation: true })
     expect(cls(400, body, 'DELTA', 'D20250101000000_000001000').error.code).toBe('DELTA_POSITION_LOST')
     expect(next(400).error.code).toBe('SOURCE_BAD_REQUEST')
     expect(next(410).error.code).toBe('SOURCE_NOT_FOUND')
@@ -110,7 +144,7 @@ describe('classifyStatus', () => {
   })
   it('messages carry the SAP text and the URL', () => {
     expect(cls(400, '{"error":{"message":{"value":"Property NETWR not filterable"}}}').error.message).toBe(
-      "SAP rejected the request (HTTP 400 for http://sap/x/EntityOfX?!deltatoken=%27D1%27): Property NETWR not filterable",
+      'SAP rejected the request (HTTP 400 for http://sap/x/EntityOfX?!deltatoken=%27D1%27): Property NETWR not filterable',
     )
   })
 })

@@ -70,7 +70,10 @@ const page = (ids: number[], next?: string) =>
 const head = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' })
 
 function client(base: string, opts: { timeoutMs?: number; retries?: number; log?: (m: string, d?: Record<string, unknown>) => void } = {}) {
-  return new ODataOdpClient({ serviceUrl: base, timeoutMs: opts.timeoutMs }, { retries: opts.retries ?? 2, backoffMs: 1, log: (_l, m, d) => opts.log?.(m, d) })
+  return new ODataOdpClient(
+    { serviceUrl: base, timeoutMs: opts.timeoutMs },
+    { retries: opts.retries ?? 2, backoffMs: 1, log: (_l, m, d) => opts.log?.(m, d) },
+  )
 }
 
 async function collect(r: ReadResult, onPage?: (p: Page) => Promise<void> | void): Promise<Page[]> {
@@ -113,7 +116,20 @@ describe('streamed pages', () => {
     expect(pages.map((p) => p.rows.length)).toEqual([3, 3, 1, 3, 2])
     expect(pages.map((p) => p.index)).toEqual([0, 1, 2, 3, 4])
     expect(pages.flatMap(vbeln)).toEqual(range(1, 12))
-    expect(pages[0].rows[0]).toEqual(['0000000001', '000010', 'Grüße "zitiert" \\ 日本', '1.50', 'EUR', '2.000', 'ST', new Date(1726531200000), 86_400_000_000, null, '', '0'])
+    expect(pages[0].rows[0]).toEqual([
+      '0000000001',
+      '000010',
+      'Grüße "zitiert" \\ 日本',
+      '1.50',
+      'EUR',
+      '2.000',
+      'ST',
+      new Date(1726531200000),
+      86_400_000_000,
+      null,
+      '',
+      '0',
+    ])
     expect(await r.end()).toEqual({ pages: 5, rows: 12 })
   })
 
@@ -126,7 +142,12 @@ describe('streamed pages', () => {
       else res.end(body)
     })
     const logs: Array<Record<string, unknown> | undefined> = []
-    const r = await client(s.base, { log: (m, d) => m.includes('retrying') && logs.push(d) }).read({ entitySet: SET, mode: 'FULL', pageSize: 9, batchRows: 2 })
+    const r = await client(s.base, { log: (m, d) => m.includes('retrying') && logs.push(d) }).read({
+      entitySet: SET,
+      mode: 'FULL',
+      pageSize: 9,
+      batchRows: 2,
+    })
     const pages = await collect(r)
     expect(pages.flatMap(vbeln)).toEqual(range(1, 9))
     expect(pages.map((p) => p.rows.length)).toEqual([2, 2, 2, 2, 1])
@@ -167,7 +188,8 @@ describe('streamed pages', () => {
     const body = page(range(1, 5))
     const s = await script((res, n) => {
       head(res)
-      if (n === 1) res.write(body.slice(0, body.indexOf('"VBELN":"0000000003"'))) // then nothing
+      if (n === 1)
+        res.write(body.slice(0, body.indexOf('"VBELN":"0000000003"'))) // then nothing
       else res.end(body)
     })
     const r = await client(s.base, { timeoutMs: 200 }).read({ entitySet: SET, mode: 'FULL', pageSize: 5, batchRows: 1 })

@@ -84,7 +84,10 @@ describe('HTTP transport of the OData client', () => {
   it('sends SAP headers and parameters on every request, keeps session cookies within one read only', async () => {
     const s = await script((req, res, url) => {
       const page = url.searchParams.get('$skiptoken')
-      if (!page) json(res, { d: { results: [row(1)], __next: `http://127.0.0.1:1${SVC}/EntityOfZSALES?$skiptoken=2` } }, 200, { 'set-cookie': 'SAP_SESSIONID_DEV_100=s3cr3t; path=/; HttpOnly' })
+      if (!page)
+        json(res, { d: { results: [row(1)], __next: `http://127.0.0.1:1${SVC}/EntityOfZSALES?$skiptoken=2` } }, 200, {
+          'set-cookie': 'SAP_SESSIONID_DEV_100=s3cr3t; path=/; HttpOnly',
+        })
       else json(res, { d: { results: [row(2)], __delta: `${SVC}/EntityOfZSALES?!deltatoken='D20250101000000_000001000'` } })
     })
     const client = new ODataOdpClient({ serviceUrl: `${s.base}/`, user: 'DEMO', password: 'Welcome1!', sapClient: '100', language: 'EN' })
@@ -111,7 +114,12 @@ describe('HTTP transport of the OData client', () => {
       expect(q.headers.authorization).toBe(`Basic ${Buffer.from('DEMO:Welcome1!').toString('base64')}`)
       expect(q.url).not.toContain('Welcome1')
     }
-    expect(data[0].headers).toMatchObject({ accept: 'application/json', dataserviceversion: '2.0', maxdataserviceversion: '2.0', prefer: 'odata.track-changes, odata.maxpagesize=1' })
+    expect(data[0].headers).toMatchObject({
+      accept: 'application/json',
+      dataserviceversion: '2.0',
+      maxdataserviceversion: '2.0',
+      prefer: 'odata.track-changes, odata.maxpagesize=1',
+    })
     expect(data[0].headers.cookie).toBeUndefined()
     expect(data[1].headers.cookie).toBe('SAP_SESSIONID_DEV_100=s3cr3t')
     expect(data[1].headers.prefer).toBe('odata.track-changes, odata.maxpagesize=1')
@@ -130,7 +138,10 @@ describe('HTTP transport of the OData client', () => {
       else json(res, { d: { results: [row(1)] } })
     })
     const logs: string[] = []
-    const client = new ODataOdpClient({ serviceUrl: s.base }, { backoffMs: 1, log: (l, m, d) => logs.push(`${l} ${m} ${String(d?.delayMs)}`) })
+    const client = new ODataOdpClient(
+      { serviceUrl: s.base },
+      { backoffMs: 1, log: (l, m, d) => logs.push(`${l} ${m} ${String(d?.delayMs)}`) },
+    )
     const started = performance.now()
     const rows = await drain(await client.read({ entitySet: 'EntityOfZSALES', mode: 'FULL', pageSize: 10 }))
     expect(performance.now() - started).toBeGreaterThanOrEqual(950)
@@ -155,7 +166,8 @@ describe('HTTP transport of the OData client', () => {
 
   it('an HTML logon page with status 200 is SOURCE_PROTOCOL; a redirect is not followed and its target not shown', async () => {
     const s = await script((_req, res, url) => {
-      if (url.pathname.endsWith('/EntityOfZSALES')) res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>SAP NetWeaver Logon</body></html>')
+      if (url.pathname.endsWith('/EntityOfZSALES'))
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>SAP NetWeaver Logon</body></html>')
       else res.writeHead(302, { location: 'https://idp.example/saml?user=x&password=hunter2' }).end()
     })
     const client = new ODataOdpClient({ serviceUrl: s.base, password: 'hunter2', user: 'x' }, { retries: 0 })
@@ -198,7 +210,9 @@ describe('HTTP transport of the OData client', () => {
   })
 
   it('a terminal __next with a token is the delta link even on a page with rows; it is not followed', async () => {
-    const s = await script((_req, res) => json(res, { d: { results: [row(1), row(2)], __next: `${SVC}/EntityOfZSALES?$format=json&!deltatoken=D20260910` } }))
+    const s = await script((_req, res) =>
+      json(res, { d: { results: [row(1), row(2)], __next: `${SVC}/EntityOfZSALES?$format=json&!deltatoken=D20260910` } }),
+    )
     const client = new ODataOdpClient({ serviceUrl: s.base })
     const r = await client.read({ entitySet: 'EntityOfZSALES', mode: 'DELTA_INIT', pageSize: 10 })
     expect(await drain(r)).toHaveLength(2)
@@ -208,7 +222,9 @@ describe('HTTP transport of the OData client', () => {
 
   it('end() rejects when the consumer leaves early; a page cannot be iterated twice', async () => {
     const s = await script((_req, res, url) =>
-      json(res, { d: { results: [row(1)], __next: url.searchParams.get('$skiptoken') ? undefined : `${SVC}/EntityOfZSALES?$skiptoken=2` } }),
+      json(res, {
+        d: { results: [row(1)], __next: url.searchParams.get('$skiptoken') ? undefined : `${SVC}/EntityOfZSALES?$skiptoken=2` },
+      }),
     )
     const client = new ODataOdpClient({ serviceUrl: s.base })
     const r = await client.read({ entitySet: 'EntityOfZSALES', mode: 'FULL', pageSize: 1 })

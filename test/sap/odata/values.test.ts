@@ -229,7 +229,9 @@ describe('convertRows', () => {
     }
     expect(err).toBeInstanceOf(SourceError)
     expect((err as SourceError).code).toBe('SOURCE_PROTOCOL')
-    expect((err as SourceError).message).toBe('column NETWR, row 102 (VBELN=\"0000004711\", POSNR=\"000020\"): value \"12,50\" is not a decimal number')
+    expect((err as SourceError).message).toBe(
+      'column NETWR, row 102 (VBELN=\"0000004711\", POSNR=\"000020\"): value \"12,50\" is not a decimal number',
+    )
   })
   it('a missing property is an error, not a silent null', () => {
     expect(() => convertRows([{ VBELN: '1', POSNR: '2', NETWR: '1.00' }], plan)).toThrow(/column ERDAT, row 1 .*is missing/)

@@ -25,7 +25,10 @@ describe('planColumnGroups', () => {
 
   it('splits at exactly 512 characters (§C.2 step 4: the cursor may reach 512, not pass it)', () => {
     expect(planColumnGroups([f('K', 4), f('A', 254), f('B', 254)], ['K'])).toEqual([['K', 'A', 'B']])
-    expect(planColumnGroups([f('K', 5), f('A', 254), f('B', 254)], ['K'])).toEqual([['K', 'A'], ['K', 'B']])
+    expect(planColumnGroups([f('K', 5), f('A', 254), f('B', 254)], ['K'])).toEqual([
+      ['K', 'A'],
+      ['K', 'B'],
+    ])
   })
 
   it('refuses what cannot fit at all', () => {

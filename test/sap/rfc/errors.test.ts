@@ -3,9 +3,28 @@ import { describe, expect, it } from 'vitest'
 import { SourceError } from '../../../src/sap/errors.js'
 import { checkReturn, toSourceError } from '../../../src/sap/rfc/errors.js'
 
-const lib = (group: number, code: number, codeString: string, key: string, message: string) => ({ name: 'RfcLibError', group, code, codeString, key, message })
+const lib = (group: number, code: number, codeString: string, key: string, message: string) => ({
+  name: 'RfcLibError',
+  group,
+  code,
+  codeString,
+  key,
+  message,
+})
 const abap = (group: number, code: number, codeString: string, key: string, message: string, cls = '', number = '') => ({
-  name: 'ABAPError', group, code, codeString, key, message, abapMsgClass: cls, abapMsgType: 'E', abapMsgNumber: number, abapMsgV1: '', abapMsgV2: '', abapMsgV3: '', abapMsgV4: '',
+  name: 'ABAPError',
+  group,
+  code,
+  codeString,
+  key,
+  message,
+  abapMsgClass: cls,
+  abapMsgType: 'E',
+  abapMsgNumber: number,
+  abapMsgV1: '',
+  abapMsgV2: '',
+  abapMsgV3: '',
+  abapMsgV4: '',
 })
 
 function map(e: unknown, fm = 'RFC_READ_TABLE', secrets: string[] = []): SourceError {
@@ -16,7 +35,11 @@ function map(e: unknown, fm = 'RFC_READ_TABLE', secrets: string[] = []): SourceE
 
 describe('toSourceError', () => {
   it('logon failure → SOURCE_AUTH, not retryable, password never in the message', () => {
-    const e = map(lib(3, 2, 'RFC_LOGON_FAILURE', 'RFC_LOGON_FAILURE', 'Name or password is incorrect (repeat logon) for pw Geheim123'), 'RFC logon', ['Geheim123'])
+    const e = map(
+      lib(3, 2, 'RFC_LOGON_FAILURE', 'RFC_LOGON_FAILURE', 'Name or password is incorrect (repeat logon) for pw Geheim123'),
+      'RFC logon',
+      ['Geheim123'],
+    )
     expect(e.code).toBe('SOURCE_AUTH')
     expect(e.retryable).toBe(false)
     expect(e.message).not.toContain('Geheim123')
@@ -24,7 +47,15 @@ describe('toSourceError', () => {
   })
 
   it('communication failures and cancels → SOURCE_UNAVAILABLE, retryable, with the SDK ERROR line', () => {
-    const e = map(lib(4, 1, 'RFC_COMMUNICATION_FAILURE', 'RFC_COMMUNICATION_FAILURE', '\nLOCATION    CPIC (TCP/IP) on local host\nERROR       connection to partner broken\nCOMPONENT   NI'))
+    const e = map(
+      lib(
+        4,
+        1,
+        'RFC_COMMUNICATION_FAILURE',
+        'RFC_COMMUNICATION_FAILURE',
+        '\nLOCATION    CPIC (TCP/IP) on local host\nERROR       connection to partner broken\nCOMPONENT   NI',
+      ),
+    )
     expect(e).toMatchObject({ code: 'SOURCE_UNAVAILABLE', retryable: true })
     expect(e.message).toBe('RFC call RFC_READ_TABLE (table ZSD_ITEMS) failed: RFC_COMMUNICATION_FAILURE: connection to partner broken')
     expect(map(lib(4, 7, 'RFC_CANCELED', 'RFC_CANCELED', 'Connection was canceled.')).code).toBe('SOURCE_UNAVAILABLE')
@@ -40,8 +71,20 @@ describe('toSourceError', () => {
     const na = map(abap(1, 5, 'RFC_ABAP_EXCEPTION', 'NOT_AUTHORIZED', ' Number:000'))
     expect(na.code).toBe('SOURCE_FORBIDDEN')
     expect(na.message).toMatch(/S_TABU_DIS/)
-    expect(map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'RFC_NO_AUTHORITY', 'User DEMO has no RFC authorization for function module RFC_READ_TABLE.')).code).toBe('SOURCE_FORBIDDEN')
-    const dump = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'))
+    expect(
+      map(
+        abap(
+          2,
+          3,
+          'RFC_ABAP_RUNTIME_FAILURE',
+          'RFC_NO_AUTHORITY',
+          'User DEMO has no RFC authorization for function module RFC_READ_TABLE.',
+        ),
+      ).code,
+    ).toBe('SOURCE_FORBIDDEN')
+    const dump = map(
+      abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'),
+    )
     expect(dump.code).toBe('SOURCE_PROTOCOL')
     expect(dump.message).toMatch(/smaller page size/)
     const cast = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'ASSIGN_CASTING_ILLEGAL_CAST', 'Error in ASSIGN assignment'))
@@ -49,7 +92,7 @@ describe('toSourceError', () => {
     expect(cast.message).toMatch(/typically a STRING; leave it out with `fields`/)
   })
 
-  it('the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN: SAP\'s text, ODP over OData as the supported path, the opt-out and its end', () => {
+  it("the Note 3255746 block of a RODPS_REPL_* module → SOURCE_FORBIDDEN: SAP's text, ODP over OData as the supported path, the opt-out and its end", () => {
     const text = 'Unknown caller; Call rejected. See SAP Note 3635619'
     const e = map(abap(2, 4, 'RFC_ABAP_MESSAGE', text, text, 'RODPS_REPL', '100'), 'RODPS_REPL_ODP_OPEN')
     expect(e.code).toBe('SOURCE_FORBIDDEN')
@@ -60,7 +103,10 @@ describe('toSourceError', () => {
     )
     expect(e.sapCode).toBe('RODPS_REPL/100')
     // a missing module on an ODP call: not found, with the same way out; no opt-out brings a module back
-    const fu = map(abap(1, 5, 'RFC_ABAP_EXCEPTION', 'FU_NOT_FOUND', 'ID:FL Type:E Number:046 RODPS_REPL_ODP_OPEN', 'FL', '046'), 'RODPS_REPL_ODP_OPEN')
+    const fu = map(
+      abap(1, 5, 'RFC_ABAP_EXCEPTION', 'FU_NOT_FOUND', 'ID:FL Type:E Number:046 RODPS_REPL_ODP_OPEN', 'FL', '046'),
+      'RODPS_REPL_ODP_OPEN',
+    )
     expect(fu.code).toBe('SOURCE_NOT_FOUND')
     expect(fu.message).toMatch(/ODP over OData is the supported path/)
     expect(fu.message).not.toMatch(/OPTOUT/)
@@ -69,8 +115,20 @@ describe('toSourceError', () => {
   it('any refusal of a RODPS_REPL_* call is SOURCE_FORBIDDEN with the ODP over OData way out, whatever its words', () => {
     const refusals = [
       abap(2, 4, 'RFC_ABAP_MESSAGE', 'Zugriff verweigert', 'Zugriff verweigert', '/ABC/GUARD', '007'),
-      lib(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', 'Access of user DEMO to function module RODPS_REPL_ODP_OPEN denied'),
-      abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'RFC_NO_AUTHORITY', 'User DEMO has no RFC authorization for function module RODPS_REPL_ODP_OPEN.'),
+      lib(
+        3,
+        29,
+        'RFC_AUTHORIZATION_FAILURE',
+        'RFC_AUTHORIZATION_FAILURE',
+        'Access of user DEMO to function module RODPS_REPL_ODP_OPEN denied',
+      ),
+      abap(
+        2,
+        3,
+        'RFC_ABAP_RUNTIME_FAILURE',
+        'RFC_NO_AUTHORITY',
+        'User DEMO has no RFC authorization for function module RODPS_REPL_ODP_OPEN.',
+      ),
       abap(1, 5, 'RFC_ABAP_EXCEPTION', 'CALLER_NOT_RELEASED', ' Number:000'),
       abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'CALL_FUNCTION_NOT_ALLOWED', 'Function module may not be called here.'),
     ]
@@ -81,18 +139,31 @@ describe('toSourceError', () => {
       expect(e.message).toMatch(/3255746.*ODP over OData is the supported path.*RODPS_REPL_SECUREACCESS_OPTOUT.*expires at the end of 2026/)
     }
     // not refusals: a dropped connection, a wrong password, a time-out, a result too big, a missing module
-    expect(map(lib(4, 1, 'RFC_COMMUNICATION_FAILURE', 'RFC_COMMUNICATION_FAILURE', 'ERROR partner gone'), 'RODPS_REPL_ODP_FETCH').code).toBe('SOURCE_UNAVAILABLE')
-    expect(map(lib(3, 2, 'RFC_LOGON_FAILURE', 'RFC_LOGON_FAILURE', 'Name or password is incorrect (repeat logon)'), 'RODPS_REPL_ODP_OPEN').code).toBe('SOURCE_AUTH')
-    expect(map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TIME_OUT', 'Time limit exceeded.'), 'RODPS_REPL_ODP_FETCH').code).toBe('SOURCE_UNAVAILABLE')
-    const big = map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'), 'RODPS_REPL_ODP_FETCH')
+    expect(
+      map(lib(4, 1, 'RFC_COMMUNICATION_FAILURE', 'RFC_COMMUNICATION_FAILURE', 'ERROR partner gone'), 'RODPS_REPL_ODP_FETCH').code,
+    ).toBe('SOURCE_UNAVAILABLE')
+    expect(
+      map(lib(3, 2, 'RFC_LOGON_FAILURE', 'RFC_LOGON_FAILURE', 'Name or password is incorrect (repeat logon)'), 'RODPS_REPL_ODP_OPEN').code,
+    ).toBe('SOURCE_AUTH')
+    expect(map(abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TIME_OUT', 'Time limit exceeded.'), 'RODPS_REPL_ODP_FETCH').code).toBe(
+      'SOURCE_UNAVAILABLE',
+    )
+    const big = map(
+      abap(2, 3, 'RFC_ABAP_RUNTIME_FAILURE', 'TSV_TNEW_PAGE_ALLOC_FAILED', 'No more memory available to add rows to an internal table.'),
+      'RODPS_REPL_ODP_FETCH',
+    )
     expect(big.code).toBe('SOURCE_PROTOCOL')
     expect(big.message).toMatch(/smaller page size/)
     // a client-side check of node-rfc is our mistake, not SAP's refusal
-    expect(map({ name: 'nodeRfcError', message: 'String expected from NodeJS for ABAP field of type 0' }, 'RODPS_REPL_ODP_OPEN').code).toBe('SOURCE_PROTOCOL')
+    expect(map({ name: 'nodeRfcError', message: 'String expected from NodeJS for ABAP field of type 0' }, 'RODPS_REPL_ODP_OPEN').code).toBe(
+      'SOURCE_PROTOCOL',
+    )
   })
 
   it('an authorization failure in the logon error group is not a wrong password', () => {
-    const e = map(lib(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', 'Access of user DEMO to function module RFC_READ_TABLE denied'))
+    const e = map(
+      lib(3, 29, 'RFC_AUTHORIZATION_FAILURE', 'RFC_AUTHORIZATION_FAILURE', 'Access of user DEMO to function module RFC_READ_TABLE denied'),
+    )
     expect(e.code).toBe('SOURCE_FORBIDDEN')
     expect(e.message).toMatch(/S_RFC/)
     expect(e.message).not.toMatch(/password/)
@@ -109,12 +180,26 @@ describe('toSourceError', () => {
 describe('checkReturn (BAPIRET2)', () => {
   const ctx = { functionModule: 'RODPS_REPL_ODP_OPEN', what: 'SAPI/0FI_GL_14' }
   it('E/A lines fail, classified by text; S/W/I lines pass', () => {
-    expect(checkReturn([{ TYPE: 'S', MESSAGE: 'ok' }, { TYPE: 'W', MESSAGE: 'hm' }], ctx)).toHaveLength(2)
+    expect(
+      checkReturn(
+        [
+          { TYPE: 'S', MESSAGE: 'ok' },
+          { TYPE: 'W', MESSAGE: 'hm' },
+        ],
+        ctx,
+      ),
+    ).toHaveLength(2)
     expect(checkReturn(undefined, ctx)).toEqual([])
-    expect(() => checkReturn([{ TYPE: 'E', ID: 'RODPS_REPL', NUMBER: '001', MESSAGE: 'No authorization for ODP 0FI_GL_14' }], ctx)).toThrow(/ODP over OData/)
+    expect(() => checkReturn([{ TYPE: 'E', ID: 'RODPS_REPL', NUMBER: '001', MESSAGE: 'No authorization for ODP 0FI_GL_14' }], ctx)).toThrow(
+      /ODP over OData/,
+    )
     expect(() =>
-      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) => (/selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined)),
+      checkReturn([{ TYPE: 'A', ID: 'ODQ', NUMBER: '042', MESSAGE: 'Illegal change in selection parameters' }], ctx, (_l, t) =>
+        /selection/.test(t) ? 'SOURCE_BAD_REQUEST' : undefined,
+      ),
     ).toThrow(expect.objectContaining({ code: 'SOURCE_BAD_REQUEST', sapCode: 'ODQ/042' }))
-    expect(() => checkReturn([{ TYPE: 'E', MESSAGE: 'ODP ZX does not exist' }], ctx)).toThrow(expect.objectContaining({ code: 'SOURCE_NOT_FOUND' }))
+    expect(() => checkReturn([{ TYPE: 'E', MESSAGE: 'ODP ZX does not exist' }], ctx)).toThrow(
+      expect.objectContaining({ code: 'SOURCE_NOT_FOUND' }),
+    )
   })
 })

@@ -62,7 +62,10 @@ describe('RawRowDecoder', () => {
 
   it('lines a driver trimmed of trailing 0x00 are padded back; hex text lines are accepted', () => {
     const rows = new RawRowDecoder([3, 3]).decode([{ DATA: Buffer.from('abcdef') }, { DATA: Buffer.from('xyz').toString('hex') }])
-    expect(rows).toEqual([['abc', 'def'], ['xyz', '   ']])
+    expect(rows).toEqual([
+      ['abc', 'def'],
+      ['xyz', '   '],
+    ])
   })
 
   it('a layout that does not match the data fails loudly instead of shifting fields', () => {

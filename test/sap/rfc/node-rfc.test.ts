@@ -24,26 +24,31 @@ const nodeRfcLoads = await import(NODE_RFC).then(
 )
 
 describe('loadNodeRfc', () => {
-  it.skipIf(nodeRfcLoads)('the node-rfc in node_modules (no SDK on this machine) fails with SOURCE_DRIVER_MISSING naming the SDK', async () => {
-    const e = await driverError(loadNodeRfc())
-    expect(e.code).toBe('SOURCE_DRIVER_MISSING')
-    expect(e.retryable).toBe(false)
-    expect(e.message).toMatch(/node-rfc/)
-    expect(e.message).toMatch(/NW RFC SDK/)
-    expect(e.message).toMatch(/libsapnwrfc|never built|not installed/)
-    expect(e.message).toMatch(/ODP over OData connections need neither/)
-    // cached: the same answer without a second import
-    expect(await driverError(loadNodeRfc())).toBe(e)
-  })
+  it.skipIf(nodeRfcLoads)(
+    'the node-rfc in node_modules (no SDK on this machine) fails with SOURCE_DRIVER_MISSING naming the SDK',
+    async () => {
+      const e = await driverError(loadNodeRfc())
+      expect(e.code).toBe('SOURCE_DRIVER_MISSING')
+      expect(e.retryable).toBe(false)
+      expect(e.message).toMatch(/node-rfc/)
+      expect(e.message).toMatch(/NW RFC SDK/)
+      expect(e.message).toMatch(/libsapnwrfc|never built|not installed/)
+      expect(e.message).toMatch(/ODP over OData connections need neither/)
+      // cached: the same answer without a second import
+      expect(await driverError(loadNodeRfc())).toBe(e)
+    },
+  )
 
   it('tells a missing package from a binding that cannot load', async () => {
     const missing = Object.assign(new Error("Cannot find package 'node-rfc' imported from /x/y.js"), { code: 'ERR_MODULE_NOT_FOUND' })
     expect((await driverError(loadNodeRfc(() => Promise.reject(missing)))).message).toMatch(/^the npm package node-rfc is not installed\. /)
     const unbuilt = new Error('No native build was found for platform=linux arch=x64 runtime=node abi=115 napi=8')
     expect((await driverError(loadNodeRfc(() => Promise.reject(unbuilt)))).message).toMatch(/never built against SAP's NW RFC SDK/)
-    const dlopen = Object.assign(new Error('libsapnwrfc.so: cannot open shared object file: No such file or directory\nenvironment: {…}'), { code: 'ERR_DLOPEN_FAILED' })
+    const dlopen = Object.assign(new Error('libsapnwrfc.so: cannot open shared object file: No such file or directory\nenvironment: {…}'), {
+      code: 'ERR_DLOPEN_FAILED',
+    })
     const e = await driverError(loadNodeRfc(() => Promise.reject(dlopen)))
-    expect(e.message).toContain('cannot load SAP\'s NW RFC SDK (libsapnwrfc.so: cannot open shared object file: No such file or directory)')
+    expect(e.message).toContain("cannot load SAP's NW RFC SDK (libsapnwrfc.so: cannot open shared object file: No such file or directory)")
     expect(e.message).not.toContain('environment')
     expect(e.message.endsWith(DRIVER_INSTALL_HINT)).toBe(true)
   })

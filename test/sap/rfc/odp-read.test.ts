@@ -11,9 +11,11 @@ const ODP = 'ZSD_ITEMS_CDC'
 /** Delta rows the change log implies (§0 change-mode table), in change order. */
 function expectedDelta(columns: Column[], changes: ChangeRef[]): Row[] {
   return changes.flatMap((c) =>
-    c.mode === 'C' ? [expectedRow(columns, c.after!, 'C', '1')]
-    : c.mode === 'D' ? [expectedRow(columns, c.before!, 'D', '-1')]
-    : [expectedRow(columns, c.before!, 'U', '-1'), expectedRow(columns, c.after!, 'U', '1')],
+    c.mode === 'C'
+      ? [expectedRow(columns, c.after!, 'C', '1')]
+      : c.mode === 'D'
+        ? [expectedRow(columns, c.before!, 'D', '-1')]
+        : [expectedRow(columns, c.before!, 'U', '-1'), expectedRow(columns, c.after!, 'U', '1')],
   )
 }
 
@@ -39,7 +41,12 @@ describe('ODP_RFC (RFC simulator)', () => {
     const sim = await rfcSim({ odps: { [ODP]: 700 } })
     // look at the wire: some ET_DATA line must start inside a multi-byte UTF-8 character
     const c = await sim.createClient(PARAMS).open()
-    const open = await c.call('RODPS_REPL_ODP_OPEN', { I_SUBSCRIBER_TYPE: 'SAP_BW', I_CONTEXT: 'ABAP_CDS', I_ODPNAME: ODP, I_EXTRACTION_MODE: 'F' })
+    const open = await c.call('RODPS_REPL_ODP_OPEN', {
+      I_SUBSCRIBER_TYPE: 'SAP_BW',
+      I_CONTEXT: 'ABAP_CDS',
+      I_ODPNAME: ODP,
+      I_EXTRACTION_MODE: 'F',
+    })
     const lines: Buffer[] = []
     for (let pkg = ''; ; ) {
       const f = await c.call('RODPS_REPL_ODP_FETCH', { I_POINTER: open['E_POINTER'], I_PACKAGE: pkg })
@@ -53,8 +60,22 @@ describe('ODP_RFC (RFC simulator)', () => {
 
     const read = await source(sim).read({ spec: odpSpec({ pageSize: 150 }), mode: 'FULL', signal: signal() })
     expect(read.columns.slice(-2)).toEqual([
-      { name: 'ODQ_CHANGEMODE', type: { kind: 'string', maxLength: 1 }, nullable: true, key: false, semantics: 'change-mode', sourceType: 'CHAR(1)' },
-      { name: 'ODQ_ENTITYCNTR', type: { kind: 'decimal', precision: 19, scale: 0 }, nullable: true, key: false, semantics: 'entity-counter', sourceType: 'DEC(19,0)' },
+      {
+        name: 'ODQ_CHANGEMODE',
+        type: { kind: 'string', maxLength: 1 },
+        nullable: true,
+        key: false,
+        semantics: 'change-mode',
+        sourceType: 'CHAR(1)',
+      },
+      {
+        name: 'ODQ_ENTITYCNTR',
+        type: { kind: 'decimal', precision: 19, scale: 0 },
+        nullable: true,
+        key: false,
+        semantics: 'entity-counter',
+        sourceType: 'DEC(19,0)',
+      },
     ])
     const d = await drain(read)
     expect(d.pageSizes.every((n) => n <= 150)).toBe(true)
@@ -80,7 +101,16 @@ describe('ODP_RFC (RFC simulator)', () => {
     const first = await drain(read)
     expect(first.rows).toEqual((await simRows(sim, ODP)).map((r) => expectedRow(read.columns, r)))
     const p0 = JSON.parse(first.end.position!) as OdpPosition
-    expect(p0).toEqual({ v: 1, kind: 'ODP_RFC', context: 'ABAP_CDS', odp: ODP, subscriberType: 'SAP_BW', subscriberName: 'DELTA_EXTRACTOR', process: 'PIPE_O', pointer: first.end.token })
+    expect(p0).toEqual({
+      v: 1,
+      kind: 'ODP_RFC',
+      context: 'ABAP_CDS',
+      odp: ODP,
+      subscriberType: 'SAP_BW',
+      subscriberName: 'DELTA_EXTRACTOR',
+      process: 'PIPE_O',
+      pointer: first.end.token,
+    })
     expect(requests(sim)).toMatchObject([{ pointer: p0.pointer, kind: 'init', state: 'open' }])
     await read.confirm!(signal())
     expect(requests(sim)).toMatchObject([{ pointer: p0.pointer, state: 'closed' }])
@@ -170,7 +200,10 @@ describe('ODP_RFC (RFC simulator)', () => {
     const r3 = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: d1.end.position, signal: signal() })
     await drain(r3)
     await r3.confirm!(signal())
-    expect((await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))).code).toBe('DELTA_POSITION_LOST')
+    expect(
+      (await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain)))
+        .code,
+    ).toBe('DELTA_POSITION_LOST')
   })
 
   it('without EXTRACTION_MODE in ET_PROCESS: recovery where it is certain, DELTA_POSITION_LOST where it would be a guess', async () => {
@@ -186,7 +219,11 @@ describe('ODP_RFC (RFC simulator)', () => {
       const repeated = await drain(retry)
       expect(repeated.rows).toEqual(expectedDelta(retry.columns, changes))
       await retry.confirm!(signal())
-      expect(requests(sim).map((r) => [r.mode, r.state])).toEqual([['D', 'closed'], ['D', 'cancelled'], ['R', 'closed']])
+      expect(requests(sim).map((r) => [r.mode, r.state])).toEqual([
+        ['D', 'closed'],
+        ['D', 'cancelled'],
+        ['R', 'closed'],
+      ])
       // explicit recovery from the position before: one delta and its repeat lie after it
       const recovery = first.src.read({ spec, mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain)
       if (odpCursorModes) expect((await recovery).rows).toEqual(repeated.rows)
@@ -235,7 +272,9 @@ describe('ODP_RFC (RFC simulator)', () => {
     const first = await init(sim)
     await first.src.reset(odpSpec(), signal())
     expect(sim.admin.subscriptions()).toEqual([])
-    const e = await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))
+    const e = await sourceError(
+      first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain),
+    )
     expect(e.code).toBe('DELTA_POSITION_LOST')
     expect(sim.admin.subscriptions()).toEqual([])
     await first.src.reset(odpSpec(), signal()) // nothing to reset: fine
@@ -252,37 +291,52 @@ describe('ODP_RFC (RFC simulator)', () => {
     const expected = (await simRows(sim, ODP)).filter(match)
     expect(expected.length).toBeGreaterThan(10)
     expect(first.rows).toEqual(expected.map((r) => expectedRow(first.columns, r)))
-    expect(sim.admin.subscriptions()[0].selection).toEqual(expect.arrayContaining([{ FIELDNAME: 'WAERK', SIGN: 'I', OPTION: 'EQ', LOW: 'EUR', HIGH: '' }]))
+    expect(sim.admin.subscriptions()[0].selection).toEqual(
+      expect.arrayContaining([{ FIELDNAME: 'WAERK', SIGN: 'I', OPTION: 'EQ', LOW: 'EUR', HIGH: '' }]),
+    )
 
     const changed = odpSpec({ fields: ['NETWR', 'WAERK'], filter: "WAERK = 'USD'" })
-    const e = await sourceError(first.src.read({ spec: changed, mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))
+    const e = await sourceError(
+      first.src.read({ spec: changed, mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain),
+    )
     expect(e.code).toBe('SOURCE_BAD_REQUEST')
     expect(e.message).toMatch(/Illegal change in selection parameters/)
-    expect((await sourceError(first.src.read({ spec: odpSpec({ filter: "LTEXT = 'x'" }), mode: 'FULL', signal: signal() }))).message).toMatch(/cannot be restricted/)
+    expect(
+      (await sourceError(first.src.read({ spec: odpSpec({ filter: "LTEXT = 'x'" }), mode: 'FULL', signal: signal() }))).message,
+    ).toMatch(/cannot be restricted/)
 
     const text = odpSpec({ odpContext: 'SAPI', odpName: '0MATERIAL_TEXT' })
     expect((await sourceError(first.src.read({ spec: text, mode: 'DELTA_INIT', signal: signal() }))).message).toMatch(/has no delta/)
     const full = await first.src.read({ spec: text, mode: 'FULL', signal: signal() })
     const d = await drain(full)
     expect(d.rows).toEqual((await simRows(sim, '0MATERIAL_TEXT')).map((r) => expectedRow(full.columns, r)))
-    expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe('SOURCE_NOT_FOUND')
+    expect((await sourceError(first.src.read({ spec: odpSpec({ odpName: 'ZNOPE' }), mode: 'FULL', signal: signal() }))).code).toBe(
+      'SOURCE_NOT_FOUND',
+    )
   })
 
   it.each([
     ['A', 'RODPS_REPL_ODP_FETCH'],
     ['X', 'RODPS_REPL_ODP_OPEN'],
-  ] as const)('an ET_RETURN line of type %s from %s fails the read, not retryable; the delta is repeated afterwards', async (messageType, functionModule) => {
-    const sim = await rfcSim({ odps: { [ODP]: 60 } })
-    const first = await init(sim)
-    const changes = change(sim)
-    sim.admin.injectFault({ kind: 'return-message', functionModule, messageType, message: 'Request terminated in ODQ' })
-    const e = await sourceError(first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain))
-    expect(e).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false, sapCode: 'RODPS_REPL/090' })
-    expect(e.message).toContain(`${functionModule} (ABAP_CDS/${ODP}, process PIPE_O) returned ${messageType} RODPS_REPL/090: Request terminated in ODQ`)
-    expect(e.message).toMatch(/ODP over OData/)
-    const retry = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
-    expect((await drain(retry)).rows).toEqual(expectedDelta(retry.columns, changes))
-  })
+  ] as const)(
+    'an ET_RETURN line of type %s from %s fails the read, not retryable; the delta is repeated afterwards',
+    async (messageType, functionModule) => {
+      const sim = await rfcSim({ odps: { [ODP]: 60 } })
+      const first = await init(sim)
+      const changes = change(sim)
+      sim.admin.injectFault({ kind: 'return-message', functionModule, messageType, message: 'Request terminated in ODQ' })
+      const e = await sourceError(
+        first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() }).then(drain),
+      )
+      expect(e).toMatchObject({ code: 'SOURCE_PROTOCOL', retryable: false, sapCode: 'RODPS_REPL/090' })
+      expect(e.message).toContain(
+        `${functionModule} (ABAP_CDS/${ODP}, process PIPE_O) returned ${messageType} RODPS_REPL/090: Request terminated in ODQ`,
+      )
+      expect(e.message).toMatch(/ODP over OData/)
+      const retry = await first.src.read({ spec: odpSpec(), mode: 'DELTA', position: first.end.position, signal: signal() })
+      expect((await drain(retry)).rows).toEqual(expectedDelta(retry.columns, changes))
+    },
+  )
 
   it('a missing S_RFC authorization for RODPS_REPL_ODP_OPEN: SOURCE_FORBIDDEN pointing to ODP over OData, nothing opened', async () => {
     const sim = await rfcSim({ odps: { [ODP]: 20 } })
@@ -298,21 +352,34 @@ describe('ODP_RFC (RFC simulator)', () => {
   it.each([
     ['an ABAP message', 'call-rejected', /Unknown caller; Call rejected/],
     ['an authorization error', 'authorization', /RFC_AUTHORIZATION_FAILURE: Access of user DEMO to function module RODPS_REPL_\w+ denied/],
-  ] as const)('the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData and to the expiring opt-out', async (_shape, odpBlockedAs, text) => {
-    const sim = await rfcSim({ variants: { odpBlocked: true, odpBlockedAs } })
-    const src = source(sim)
-    for (const p of [src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }), src.reset(odpSpec(), signal())]) {
-      const e = await sourceError(p)
-      expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
-      expect(e.message).toMatch(text)
-      expect(e.message).toMatch(/3255746/)
-      expect(e.message).toMatch(/ODP over OData is the supported path/)
-      expect(e.message).toMatch(/RODPS_REPL_SECUREACCESS_OPTOUT .*expires at the end of 2026/)
-      expect(e.message).not.toMatch(/password/)
-    }
-    // RFC_READ_TABLE is not covered by the note
-    expect((await drain(await src.read({ spec: { kind: 'TABLE_RFC', table: 'ZMAT_WIDE', pageSize: 500, subscriber: 'x' }, mode: 'FULL', signal: signal() }))).rows).toHaveLength(300)
-  })
+  ] as const)(
+    'the SAP Note 3255746 block as %s: SOURCE_FORBIDDEN that points to ODP over OData and to the expiring opt-out',
+    async (_shape, odpBlockedAs, text) => {
+      const sim = await rfcSim({ variants: { odpBlocked: true, odpBlockedAs } })
+      const src = source(sim)
+      for (const p of [src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() }), src.reset(odpSpec(), signal())]) {
+        const e = await sourceError(p)
+        expect(e).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
+        expect(e.message).toMatch(text)
+        expect(e.message).toMatch(/3255746/)
+        expect(e.message).toMatch(/ODP over OData is the supported path/)
+        expect(e.message).toMatch(/RODPS_REPL_SECUREACCESS_OPTOUT .*expires at the end of 2026/)
+        expect(e.message).not.toMatch(/password/)
+      }
+      // RFC_READ_TABLE is not covered by the note
+      expect(
+        (
+          await drain(
+            await src.read({
+              spec: { kind: 'TABLE_RFC', table: 'ZMAT_WIDE', pageSize: 500, subscriber: 'x' },
+              mode: 'FULL',
+              signal: signal(),
+            }),
+          )
+        ).rows,
+      ).toHaveLength(300)
+    },
+  )
 })
 
 describe('comparePointers', () => {

@@ -24,7 +24,13 @@ type LakeRow = Record<string, unknown>
 async function lake(read: SourceRead, name: string): Promise<{ rows: LakeRow[]; types: Record<string, string> }> {
   const sub = path.join(dir, name)
   fs.mkdirSync(sub)
-  const roller = new ParquetRoller(read.columns, { dir: sub, fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`, compression: 'SNAPPY', rowGroupRows: 1000, maxFileBytes: 256 * 1024 })
+  const roller = new ParquetRoller(read.columns, {
+    dir: sub,
+    fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
+    compression: 'SNAPPY',
+    rowGroupRows: 1000,
+    maxFileBytes: 256 * 1024,
+  })
   const files = []
   for await (const page of read.pages) files.push(...(await roller.write(page.rows)))
   files.push(...(await roller.finish()))
@@ -32,7 +38,9 @@ async function lake(read: SourceRead, name: string): Promise<{ rows: LakeRow[]; 
   const db = await DuckDBInstance.create(':memory:')
   const conn = await db.connect()
   const list = files.map((f) => `'${f.localPath}'`).join(', ')
-  const r = await conn.runAndReadAll(`SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([${list}], filename = true, file_row_number = true) ORDER BY filename, file_row_number`)
+  const r = await conn.runAndReadAll(
+    `SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([${list}], filename = true, file_row_number = true) ORDER BY filename, file_row_number`,
+  )
   const types = Object.fromEntries(r.columnNames().map((n, i) => [n, r.columnTypes()[i].toString()]))
   const rows = r.getRowObjectsJson() as LakeRow[]
   conn.closeSync()
@@ -80,8 +88,18 @@ describe('RFC reads → Parquet → DuckDB', () => {
     const init = await src.read({ spec: odpSpec(), mode: 'DELTA_INIT', signal: signal() })
     const initLake = await lake(init, 'init')
     const { types } = initLake
-    expect(types).toMatchObject({ NETWR: 'DECIMAL(15,2)', KWMENG: 'DECIMAL(13,3)', ERDAT: 'DATE', ERZET: 'TIME', ANZPK: 'INTEGER', ODQ_CHANGEMODE: 'VARCHAR', ODQ_ENTITYCNTR: 'DECIMAL(19,0)' })
-    expect(initLake.rows).toEqual((await simRows(sim, 'ZSD_ITEMS_CDC')).map((r) => lakeRow(types, r, { ODQ_CHANGEMODE: '', ODQ_ENTITYCNTR: '0' })))
+    expect(types).toMatchObject({
+      NETWR: 'DECIMAL(15,2)',
+      KWMENG: 'DECIMAL(13,3)',
+      ERDAT: 'DATE',
+      ERZET: 'TIME',
+      ANZPK: 'INTEGER',
+      ODQ_CHANGEMODE: 'VARCHAR',
+      ODQ_ENTITYCNTR: 'DECIMAL(19,0)',
+    })
+    expect(initLake.rows).toEqual(
+      (await simRows(sim, 'ZSD_ITEMS_CDC')).map((r) => lakeRow(types, r, { ODQ_CHANGEMODE: '', ODQ_ENTITYCNTR: '0' })),
+    )
     expect(initLake.rows.some((r) => r.ERZET === '24:00:00')).toBe(true)
     const { position } = await init.end()
     await init.confirm!(signal())
@@ -95,9 +113,11 @@ describe('RFC reads → Parquet → DuckDB', () => {
     const d = await lake(delta, 'delta')
     const m = (mode: string, counter: string) => ({ ODQ_CHANGEMODE: mode, ODQ_ENTITYCNTR: counter })
     const expected = changes.flatMap((c) =>
-      c.mode === 'C' ? [lakeRow(types, c.after!, m('C', '1'))]
-      : c.mode === 'D' ? [lakeRow(types, c.before!, m('D', '-1'))]
-      : [lakeRow(types, c.before!, m('U', '-1')), lakeRow(types, c.after!, m('U', '1'))],
+      c.mode === 'C'
+        ? [lakeRow(types, c.after!, m('C', '1'))]
+        : c.mode === 'D'
+          ? [lakeRow(types, c.before!, m('D', '-1'))]
+          : [lakeRow(types, c.before!, m('U', '-1')), lakeRow(types, c.after!, m('U', '1'))],
     )
     expect(d.rows).toEqual(expected)
     expect(d.rows).toHaveLength(5 + 12 + 3)

@@ -19,7 +19,8 @@ class FakeClient implements RfcClient {
   ) {}
   async open() {
     await this.behaviour.openGate
-    if (this.behaviour.failLogon) throw { name: 'RfcLibError', group: 3, code: 2, key: 'RFC_LOGON_FAILURE', message: 'Name or password is incorrect (repeat logon)' }
+    if (this.behaviour.failLogon)
+      throw { name: 'RfcLibError', group: 3, code: 2, key: 'RFC_LOGON_FAILURE', message: 'Name or password is incorrect (repeat logon)' }
     this.alive = true
     this.opened++
     return this
@@ -39,7 +40,13 @@ class FakeClient implements RfcClient {
   call(fm: string): Promise<Record<string, unknown>> {
     if (fm === 'BREAK') {
       // node-rfc reconnects after a communication failure, so `alive` stays true: only the pool can retire it
-      return Promise.reject({ name: 'RfcLibError', group: 4, code: 1, key: 'RFC_COMMUNICATION_FAILURE', message: '\nLOCATION    CPIC\nERROR       connection to partner broken' })
+      return Promise.reject({
+        name: 'RfcLibError',
+        group: 4,
+        code: 1,
+        key: 'RFC_COMMUNICATION_FAILURE',
+        message: '\nLOCATION    CPIC\nERROR       connection to partner broken',
+      })
     }
     if (this.behaviour.hang || fm === 'HANG') return new Promise((_, reject) => (this.pending = { reject }))
     return Promise.resolve({ fm, id: this.id })
@@ -183,7 +190,9 @@ describe('RfcPool', () => {
     const waiting = pool.acquire(undefined, logOf('run 2'))
     pool.release(held, true, logOf('run 1')) // broken: its slot goes to a new connection for run 2
     pool.release(await waiting, false, logOf('run 2'))
-    await expect(pool.call('BREAK', {}, { retries: 1, backoffMs: 1, log: logOf('run 3') })).rejects.toMatchObject({ code: 'SOURCE_UNAVAILABLE' })
+    await expect(pool.call('BREAK', {}, { retries: 1, backoffMs: 1, log: logOf('run 3') })).rejects.toMatchObject({
+      code: 'SOURCE_UNAVAILABLE',
+    })
     expect(await pool.call('RFC_PING', {}, { log: logOf('run 4') })).toMatchObject({ fm: 'RFC_PING' })
     await pool.retire(1) // closes the idle connection on nobody's behalf
     expect(lines).toEqual([

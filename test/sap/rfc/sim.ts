@@ -30,7 +30,13 @@ export function simNow(sim: RfcSimulator): Date {
 }
 
 export function source(sim: RfcSimulator, opts: RfcSourceOptions = {}, params: typeof PARAMS = PARAMS): RfcSource {
-  const src = createRfcSource(params, { clientFactory: (p) => sim.createClient(p), retries: 2, backoffMs: 1, now: () => simNow(sim), ...opts })
+  const src = createRfcSource(params, {
+    clientFactory: (p) => sim.createClient(p),
+    retries: 2,
+    backoffMs: 1,
+    now: () => simNow(sim),
+    ...opts,
+  })
   running.unshift(src)
   return src
 }

@@ -27,8 +27,17 @@ describe('TABLE_RFC watermark deltas (RFC simulator)', () => {
     const init = await run(src, spec, 'DELTA_INIT')
     expect(init.rows).toEqual((await simRows(sim, 'ZSD_ITEMS')).map((r) => expectedRow(init.columns, r)))
     const p0 = JSON.parse(init.end.position!) as TablePosition
-    const maxStamp = (await simRows(sim, 'ZSD_ITEMS')).map((r) => String(r.CHANGED_AT)).sort().at(-1)
-    expect(p0).toMatchObject({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS', watermarkField: 'CHANGED_AT', watermark: maxStamp, overlapSeconds: 3600 })
+    const maxStamp = (await simRows(sim, 'ZSD_ITEMS'))
+      .map((r) => String(r.CHANGED_AT))
+      .sort()
+      .at(-1)
+    expect(p0).toMatchObject({
+      kind: 'TABLE_RFC',
+      table: 'ZSD_ITEMS',
+      watermarkField: 'CHANGED_AT',
+      watermark: maxStamp,
+      overlapSeconds: 3600,
+    })
     expect(init.end.token).toBe(maxStamp)
 
     const changed = [...sim.admin.update('ZSD_ITEMS', 4), ...sim.admin.insert('ZSD_ITEMS', 3)]
@@ -109,11 +118,14 @@ describe('TABLE_RFC watermark deltas (RFC simulator)', () => {
   it('refuses deltas it cannot do', async () => {
     const sim = await rfcSim({ tables: { ZSD_ITEMS: 10 } })
     const src = source(sim)
-    const read = (spec: ReturnType<typeof tableSpec>, mode: 'DELTA_INIT' | 'DELTA', position?: string) => src.read({ spec, mode, position, signal: signal() })
+    const read = (spec: ReturnType<typeof tableSpec>, mode: 'DELTA_INIT' | 'DELTA', position?: string) =>
+      src.read({ spec, mode, position, signal: signal() })
     expect((await sourceError(read(tableSpec('ZSD_ITEMS'), 'DELTA_INIT'))).message).toMatch(/needs a watermark field/)
     expect((await sourceError(read(tableSpec('ZSD_ITEMS', { watermarkField: 'MATNR' }), 'DELTA_INIT'))).message).toMatch(/neither a date/)
     expect((await sourceError(read(tableSpec('ZSD_ITEMS', { watermarkField: 'AEDAT' }), 'DELTA'))).code).toBe('DELTA_POSITION_LOST')
     const init = await drain(await read(tableSpec('ZSD_ITEMS', { fields: ['NETWR'], watermarkField: 'AEDAT' }), 'DELTA_INIT'))
-    expect((await sourceError(read(tableSpec('ZSD_ITEMS', { watermarkField: 'CHANGED_AT' }), 'DELTA', init.end.position))).code).toBe('DELTA_POSITION_LOST')
+    expect((await sourceError(read(tableSpec('ZSD_ITEMS', { watermarkField: 'CHANGED_AT' }), 'DELTA', init.end.position))).code).toBe(
+      'DELTA_POSITION_LOST',
+    )
   })
 })

@@ -5,15 +5,45 @@ import type { SapRow } from '../../../src/simulator/rfc/index.js'
 import { drain, expectedRow, PARAMS, rfcSim, signal, simRows, source, sourceError, tableSpec } from './sim.js'
 
 /** ZSD_ITEMS without NETPR, RABAT and ANZPK, whose extreme values overflow their RFC_READ_TABLE slots (§C.3). */
-const SAFE = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME', 'AEDAT', 'AEZET', 'CHANGED_AT', 'LTEXT']
+const SAFE = [
+  'VBELN',
+  'POSNR',
+  'MATNR',
+  'ARKTX',
+  'KUNNR',
+  'ERDAT',
+  'ERZET',
+  'NETWR',
+  'WAERK',
+  'KWMENG',
+  'VRKME',
+  'AEDAT',
+  'AEZET',
+  'CHANGED_AT',
+  'LTEXT',
+]
 
 describe('TABLE_RFC full reads (RFC simulator)', () => {
   it('FULL: pages of at most pageSize in key order, every value equal to the table', async () => {
     const sim = await rfcSim({ tables: { ZSD_ITEMS: 1234 } })
     const read = await source(sim).read({ spec: tableSpec('ZSD_ITEMS', { fields: SAFE, pageSize: 300 }), mode: 'FULL', signal: signal() })
     expect(read.columns.map((c) => `${c.name}:${c.type.kind}${c.key ? '*' : ''}`)).toEqual([
-      'MANDT:string*', 'VBELN:string*', 'POSNR:string*', 'MATNR:string', 'ARKTX:string', 'KUNNR:string', 'ERDAT:date', 'ERZET:time', 'NETWR:decimal',
-      'WAERK:string', 'KWMENG:decimal', 'VRKME:string', 'AEDAT:date', 'AEZET:time', 'CHANGED_AT:decimal', 'LTEXT:string',
+      'MANDT:string*',
+      'VBELN:string*',
+      'POSNR:string*',
+      'MATNR:string',
+      'ARKTX:string',
+      'KUNNR:string',
+      'ERDAT:date',
+      'ERZET:time',
+      'NETWR:decimal',
+      'WAERK:string',
+      'KWMENG:decimal',
+      'VRKME:string',
+      'AEDAT:date',
+      'AEZET:time',
+      'CHANGED_AT:decimal',
+      'LTEXT:string',
     ])
     expect(read.columns.find((c) => c.name === 'NETWR')!.type).toEqual({ kind: 'decimal', precision: 15, scale: 2 })
     const d = await drain(read)
@@ -38,7 +68,12 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
     const c = await sim.createClient(PARAMS).open()
     const seen: string[] = []
     for (let skip = 0; skip < 900; skip += 100) {
-      const res = await c.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'POSNR' }], ROWSKIPS: skip, ROWCOUNT: 100 })
+      const res = await c.call('RFC_READ_TABLE', {
+        QUERY_TABLE: 'ZSD_ITEMS',
+        FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'POSNR' }],
+        ROWSKIPS: skip,
+        ROWCOUNT: 100,
+      })
       seen.push(...(res['DATA'] as Array<{ WA: string }>).map((r) => r.WA))
     }
     await c.close()
@@ -75,8 +110,12 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
         clientFactory: (p) => {
           const inner = sim.createClient(p)
           const wrapped: RfcClient = {
-            get alive() { return inner.alive },
-            get id() { return inner.id },
+            get alive() {
+              return inner.alive
+            },
+            get id() {
+              return inner.id
+            },
             open: async () => (await inner.open(), wrapped),
             close: () => inner.close(),
             ping: () => inner.ping(),
@@ -95,7 +134,10 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
       })
     const expected = (await simRows(sim, 'ZMAT_WIDE')).length
     const two = counting(2)
-    const [a, b] = await Promise.all([two.read({ spec: tableSpec('ZMAT_WIDE', { pageSize: 50 }), mode: 'FULL', signal: signal() }), two.read({ spec: tableSpec('ZMAT_WIDE', { pageSize: 70 }), mode: 'FULL', signal: signal() })])
+    const [a, b] = await Promise.all([
+      two.read({ spec: tableSpec('ZMAT_WIDE', { pageSize: 50 }), mode: 'FULL', signal: signal() }),
+      two.read({ spec: tableSpec('ZMAT_WIDE', { pageSize: 70 }), mode: 'FULL', signal: signal() }),
+    ])
     const [da, db] = await Promise.all([drain(a), drain(b)])
     expect(da.rows).toHaveLength(expected)
     expect(db.rows).toEqual(da.rows)
@@ -113,10 +155,15 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
     const docs = Array.from({ length: 40 }, (_, i) => `'${String(3 * i + 1).padStart(10, '0')}'`)
     const filter = `waerk = 'EUR' AND ( erdat >= '20180101' OR matnr LIKE 'HT-%' ) AND vbeln IN (${docs.join(', ')})`
     expect(filter.length).toBeGreaterThan(500)
-    const read = await source(sim).read({ spec: tableSpec('ZSD_ITEMS', { fields: SAFE, filter, pageSize: 25 }), mode: 'FULL', signal: signal() })
+    const read = await source(sim).read({
+      spec: tableSpec('ZSD_ITEMS', { fields: SAFE, filter, pageSize: 25 }),
+      mode: 'FULL',
+      signal: signal(),
+    })
     const d = await drain(read)
     const wanted = new Set(docs.map((s) => s.slice(1, -1)))
-    const match = (r: SapRow) => r.WAERK === 'EUR' && (String(r.ERDAT) >= '20180101' || String(r.MATNR).startsWith('HT-')) && wanted.has(String(r.VBELN))
+    const match = (r: SapRow) =>
+      r.WAERK === 'EUR' && (String(r.ERDAT) >= '20180101' || String(r.MATNR).startsWith('HT-')) && wanted.has(String(r.VBELN))
     const expected = (await simRows(sim, 'ZSD_ITEMS')).filter(match)
     expect(expected.length).toBeGreaterThan(20)
     expect(d.rows).toEqual(expected.map((r) => expectedRow(read.columns, r)))
@@ -128,7 +175,9 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
       const read = await source(sim).read({ spec: tableSpec('ZSD_ITEMS', { fields: [field] }), mode: 'FULL', signal: signal() })
       const e = await sourceError(drain(read))
       expect(e.code).toBe('SOURCE_PROTOCOL')
-      expect(e.message).toMatch(new RegExp(`column ${field} .*VBELN=\\d{10}, POSNR=\\d{6}.*value "\\*[0-9.]+-?" overflowed its output slot`))
+      expect(e.message).toMatch(
+        new RegExp(`column ${field} .*VBELN=\\d{10}, POSNR=\\d{6}.*value "\\*[0-9.]+-?" overflowed its output slot`),
+      )
       await expect(read.end()).rejects.toBe(e)
     }
   })
@@ -149,7 +198,11 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
     expect(forbidden).toMatchObject({ code: 'SOURCE_FORBIDDEN', retryable: false })
     expect(forbidden.message).toMatch(/S_TABU_DIS/)
     const logs: string[] = []
-    const wrong = source(sim, { log: (level, msg, data) => logs.push(JSON.stringify({ level, msg, data })) }, { ...PARAMS, passwd: 'WrongPassword' })
+    const wrong = source(
+      sim,
+      { log: (level, msg, data) => logs.push(JSON.stringify({ level, msg, data })) },
+      { ...PARAMS, passwd: 'WrongPassword' },
+    )
     const auth = await sourceError(wrong.ping(signal()))
     expect(auth.code).toBe('SOURCE_AUTH')
     expect(auth.message).not.toContain('WrongPassword')
@@ -182,12 +235,27 @@ describe('TABLE_RFC full reads (RFC simulator)', () => {
 describe('TABLE_RFC and the field types RFC_READ_TABLE mangles (§C.3)', () => {
   it('FLTP: the exponent form read exactly as SAP wrote it, 10 significant digits', async () => {
     const sim = await rfcSim({ tables: { ZQM_RESULTS: 120 } })
-    const read = await source(sim).read({ spec: tableSpec('ZQM_RESULTS', { fields: ['MBEWERTG', 'MITTELWERT', 'PRUEFDATUM'], pageSize: 50 }), mode: 'FULL', signal: signal() })
-    expect(read.columns.map((c) => `${c.name}:${c.type.kind}`)).toEqual(['MANDT:string', 'PRUEFLOS:string', 'MERKNR:string', 'MBEWERTG:string', 'MITTELWERT:double', 'PRUEFDATUM:date'])
+    const read = await source(sim).read({
+      spec: tableSpec('ZQM_RESULTS', { fields: ['MBEWERTG', 'MITTELWERT', 'PRUEFDATUM'], pageSize: 50 }),
+      mode: 'FULL',
+      signal: signal(),
+    })
+    expect(read.columns.map((c) => `${c.name}:${c.type.kind}`)).toEqual([
+      'MANDT:string',
+      'PRUEFLOS:string',
+      'MERKNR:string',
+      'MBEWERTG:string',
+      'MITTELWERT:double',
+      'PRUEFDATUM:date',
+    ])
     const d = await drain(read)
     const table = await simRows(sim, 'ZQM_RESULTS')
     // independent of the client: JavaScript's own rounding to 10 significant digits
-    const expected = table.map((r) => [...expectedRow(read.columns, r).slice(0, 4), Number((r.MITTELWERT as number).toExponential(9)), expectedRow(read.columns, r)[5]])
+    const expected = table.map((r) => [
+      ...expectedRow(read.columns, r).slice(0, 4),
+      Number((r.MITTELWERT as number).toExponential(9)),
+      expectedRow(read.columns, r)[5],
+    ])
     expect(d.rows).toEqual(expected)
     const mean = (r: unknown[]) => r[4] as number
     expect(d.rows.some((r) => mean(r) < 0) && d.rows.some((r) => mean(r) === 0) && d.rows.some((r) => Math.abs(mean(r)) < 1e-6)).toBe(true)
@@ -208,7 +276,9 @@ describe('TABLE_RFC and the field types RFC_READ_TABLE mangles (§C.3)', () => {
     expect(all).toMatch(/PRUEFBEM \(STRG\): strings make RFC_READ_TABLE dump/)
     expect(all).toMatch(/RES_GUID \(RAW\): .*only the first half arrives/)
     expect(all).toMatch(/list the fields to read in `fields`, without these/)
-    expect(await refusal(['MITTELWERT', 'PRUEFBEM'])).toMatch(/^table ZQM_RESULTS: PRUEFBEM \(STRG\): strings make RFC_READ_TABLE dump; remove it from `fields`$/)
+    expect(await refusal(['MITTELWERT', 'PRUEFBEM'])).toMatch(
+      /^table ZQM_RESULTS: PRUEFBEM \(STRG\): strings make RFC_READ_TABLE dump; remove it from `fields`$/,
+    )
     expect(await refusal(['res_guid'])).toMatch(/RES_GUID \(RAW\).*remove it from `fields`/)
   })
 })

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest'
 import { columnOf, kindOf, signedNumberText, textConverter, type RfcField } from '../../../src/sap/rfc/values.js'
 import { ValueError } from '../../../src/sap/values.js'
 
-const field = (sourceType: string, length: number, decimals = 0, key = false): RfcField => ({ name: 'F', kind: kindOf(sourceType), sourceType, length, decimals, key })
+const field = (sourceType: string, length: number, decimals = 0, key = false): RfcField => ({
+  name: 'F',
+  kind: kindOf(sourceType),
+  sourceType,
+  length,
+  decimals,
+  key,
+})
 const conv = (sourceType: string, length: number, decimals = 0) => textConverter(field(sourceType, length, decimals))
 
 describe('RFC value parsing (§C.3)', () => {
@@ -81,7 +88,13 @@ describe('RFC value parsing (§C.3)', () => {
   })
 
   it('column types keep DDIC precision and scale', () => {
-    expect(columnOf(field('CURR', 15, 2, true))).toEqual({ name: 'F', type: { kind: 'decimal', precision: 15, scale: 2 }, nullable: false, key: true, sourceType: 'CURR(15,2)' })
+    expect(columnOf(field('CURR', 15, 2, true))).toEqual({
+      name: 'F',
+      type: { kind: 'decimal', precision: 15, scale: 2 },
+      nullable: false,
+      key: true,
+      sourceType: 'CURR(15,2)',
+    })
     expect(columnOf(field('NUMC', 10)).type).toEqual({ kind: 'string', maxLength: 10 })
     expect(columnOf(field('DATS', 8)).type).toEqual({ kind: 'date' })
     expect(columnOf(field('TIMS', 6)).type).toEqual({ kind: 'time' })

@@ -5,10 +5,34 @@ import { subscriberProcess } from '../../../src/sap/rfc/odq.js'
 import { OdpFieldsInfo, type OdpField } from '../../../src/sap/rfc/odp-fields.js'
 import { parseSelection } from '../../../src/sap/rfc/odp-selection.js'
 import { kindOf, type RfcField } from '../../../src/sap/rfc/values.js'
-import { capFuture, decodePosition, encodePosition, lowerBound, resolveWatermark, sinceCondition, watermarkValue } from '../../../src/sap/rfc/watermark.js'
+import {
+  capFuture,
+  decodePosition,
+  encodePosition,
+  lowerBound,
+  resolveWatermark,
+  sinceCondition,
+  watermarkValue,
+} from '../../../src/sap/rfc/watermark.js'
 
-const f = (name: string, type: string, length: number, decimals = 0): RfcField => ({ name, kind: kindOf(type), sourceType: type, length, decimals, key: false })
-const FIELDS = new Map([f('AEDAT', 'DATS', 8), f('AEZET', 'TIMS', 6), f('CHANGED_AT', 'DEC', 15), f('TSL', 'DEC', 21, 7), f('MATNR', 'CHAR', 18), f('STAMP', 'NUMC', 14)].map((x) => [x.name, x]))
+const f = (name: string, type: string, length: number, decimals = 0): RfcField => ({
+  name,
+  kind: kindOf(type),
+  sourceType: type,
+  length,
+  decimals,
+  key: false,
+})
+const FIELDS = new Map(
+  [
+    f('AEDAT', 'DATS', 8),
+    f('AEZET', 'TIMS', 6),
+    f('CHANGED_AT', 'DEC', 15),
+    f('TSL', 'DEC', 21, 7),
+    f('MATNR', 'CHAR', 18),
+    f('STAMP', 'NUMC', 14),
+  ].map((x) => [x.name, x]),
+)
 
 describe('watermarks', () => {
   it('resolves date, timestamp and date+time fields; refuses others', () => {
@@ -45,7 +69,9 @@ describe('watermarks', () => {
     expect(sinceCondition(resolveWatermark('AEDAT', FIELDS), '20250228')).toEqual(['AEDAT', '>=', "'20250228'"])
     expect(sinceCondition(resolveWatermark('CHANGED_AT', FIELDS), '20241231233000')).toEqual(['CHANGED_AT', '>=', '20241231233000'])
     expect(sinceCondition(resolveWatermark('STAMP', FIELDS), '20241231233000')).toEqual(['STAMP', '>=', "'20241231233000'"])
-    expect(sinceCondition(resolveWatermark('AEDAT+AEZET', FIELDS), '20250228120000').join(' ')).toBe("( AEDAT > '20250228' ) OR ( ( AEDAT = '20250228' ) AND ( AEZET >= '120000' ) )")
+    expect(sinceCondition(resolveWatermark('AEDAT+AEZET', FIELDS), '20250228120000').join(' ')).toBe(
+      "( AEDAT > '20250228' ) OR ( ( AEDAT = '20250228' ) AND ( AEZET >= '120000' ) )",
+    )
   })
 
   it('a placeholder far in the future does not become the high mark', () => {
@@ -58,7 +84,15 @@ describe('watermarks', () => {
 
   it('positions round-trip; a bare token is accepted; a position of another table is lost', () => {
     const d = resolveWatermark('AEDAT', FIELDS)
-    const p = { v: 1 as const, kind: 'TABLE_RFC' as const, table: 'ZSD_ITEMS', watermarkField: 'AEDAT', watermark: '20250301', overlapSeconds: 86_400, seen: ['abc'] }
+    const p = {
+      v: 1 as const,
+      kind: 'TABLE_RFC' as const,
+      table: 'ZSD_ITEMS',
+      watermarkField: 'AEDAT',
+      watermark: '20250301',
+      overlapSeconds: 86_400,
+      seen: ['abc'],
+    }
     expect(decodePosition(encodePosition(p), 'ZSD_ITEMS', d, 86_400)).toEqual(p)
     expect(decodePosition('20250301', 'ZSD_ITEMS', d, 3600)).toMatchObject({ watermark: '20250301', seen: [] })
     expect(() => decodePosition(encodePosition(p), 'VBAP', d, 0)).toThrow(expect.objectContaining({ code: 'DELTA_POSITION_LOST' }))
@@ -79,7 +113,15 @@ describe('ODP subscriber process and selections', () => {
   })
 
   const field = (name: string, type: string, length: number, sel: OdpField['sel'], key = false): OdpField => ({
-    name, kind: kindOf(type), sourceType: type, length, decimals: 0, key, outputLength: length, transfer: true, sel,
+    name,
+    kind: kindOf(type),
+    sourceType: type,
+    length,
+    decimals: 0,
+    key,
+    outputLength: length,
+    transfer: true,
+    sel,
   })
   const info = new OdpFieldsInfo('ZSD_ITEMS_CDC', [
     field('VBELN', 'NUMC', 10, { equal: true, between: true, pattern: false }, true),
@@ -89,7 +131,12 @@ describe('ODP subscriber process and selections', () => {
   ])
 
   it('open-SQL filters become ABAP range rows', () => {
-    expect(parseSelection("VBELN BETWEEN '0000000001' AND '0000000100' AND ( WAERK = 'EUR' OR WAERK = 'USD' ) AND MATNR LIKE 'HT-%' AND MATNR NOT IN ('X', 'Y')", info)).toEqual([
+    expect(
+      parseSelection(
+        "VBELN BETWEEN '0000000001' AND '0000000100' AND ( WAERK = 'EUR' OR WAERK = 'USD' ) AND MATNR LIKE 'HT-%' AND MATNR NOT IN ('X', 'Y')",
+        info,
+      ),
+    ).toEqual([
       { FIELDNAME: 'VBELN', SIGN: 'I', OPTION: 'BT', LOW: '0000000001', HIGH: '0000000100' },
       { FIELDNAME: 'WAERK', SIGN: 'I', OPTION: 'EQ', LOW: 'EUR', HIGH: '' },
       { FIELDNAME: 'WAERK', SIGN: 'I', OPTION: 'EQ', LOW: 'USD', HIGH: '' },
@@ -97,7 +144,9 @@ describe('ODP subscriber process and selections', () => {
       { FIELDNAME: 'MATNR', SIGN: 'E', OPTION: 'EQ', LOW: 'X', HIGH: '' },
       { FIELDNAME: 'MATNR', SIGN: 'E', OPTION: 'EQ', LOW: 'Y', HIGH: '' },
     ])
-    expect(parseSelection("VBELN >= '0000000005'", info)).toEqual([{ FIELDNAME: 'VBELN', SIGN: 'I', OPTION: 'GE', LOW: '0000000005', HIGH: '' }])
+    expect(parseSelection("VBELN >= '0000000005'", info)).toEqual([
+      { FIELDNAME: 'VBELN', SIGN: 'I', OPTION: 'GE', LOW: '0000000005', HIGH: '' },
+    ])
   })
 
   it('refuses what ranges cannot say or the ODP does not allow', () => {

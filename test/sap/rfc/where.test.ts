@@ -5,7 +5,14 @@ import type { AbapKind } from '../../../src/sap/rfc/values.js'
 import { and, checkWhereSyntax, literal, optionLines, or, parseWhere } from '../../../src/sap/rfc/where.js'
 
 const FIELDS = new Map<string, AbapKind>([
-  ['VBELN', 'numc'], ['POSNR', 'numc'], ['MATNR', 'char'], ['ARKTX', 'char'], ['ERDAT', 'date'], ['ERZET', 'time'], ['NETWR', 'packed'], ['/BIC/ZFIELD', 'char'],
+  ['VBELN', 'numc'],
+  ['POSNR', 'numc'],
+  ['MATNR', 'char'],
+  ['ARKTX', 'char'],
+  ['ERDAT', 'date'],
+  ['ERZET', 'time'],
+  ['NETWR', 'packed'],
+  ['/BIC/ZFIELD', 'char'],
 ])
 
 function badRequest(fn: () => unknown): string {
@@ -22,9 +29,23 @@ function badRequest(fn: () => unknown): string {
 describe('parseWhere', () => {
   it('accepts open-SQL conditions and normalizes names and keywords', () => {
     expect(parseWhere("erdat >= '20240101' and (matnr like 'HT%' or netwr < -5.5)", FIELDS)).toEqual([
-      'ERDAT', '>=', "'20240101'", 'AND', '(', 'MATNR', 'LIKE', "'HT%'", 'OR', 'NETWR', '<', '-5.5', ')',
+      'ERDAT',
+      '>=',
+      "'20240101'",
+      'AND',
+      '(',
+      'MATNR',
+      'LIKE',
+      "'HT%'",
+      'OR',
+      'NETWR',
+      '<',
+      '-5.5',
+      ')',
     ])
-    expect(parseWhere("VBELN BETWEEN '0000000001' AND '0000000100' AND POSNR IN ('000010','000020') AND ARKTX IS NOT NULL", FIELDS)).toHaveLength(18)
+    expect(
+      parseWhere("VBELN BETWEEN '0000000001' AND '0000000100' AND POSNR IN ('000010','000020') AND ARKTX IS NOT NULL", FIELDS),
+    ).toHaveLength(18)
     expect(parseWhere("NOT MATNR = 'X' AND ERZET NE '240000' AND /BIC/ZFIELD <> 'A'", FIELDS)).toContain('/BIC/ZFIELD')
     expect(parseWhere("ARKTX = 'O''Brien'", FIELDS)).toEqual(['ARKTX', '=', "'O''Brien'"])
   })
@@ -53,7 +74,10 @@ describe('checkWhereSyntax (no connection needed)', () => {
 describe('optionLines', () => {
   it('packs tokens into lines of at most 72 characters, never splitting a token or literal', () => {
     const lit = literal('Größe XL – Mütze with a long text that has many words in it')
-    const tokens = parseWhere(`MATNR = 'HT-1000' AND ARKTX = ${lit} AND ERDAT >= '20240101' AND ( VBELN > '0000000042' OR POSNR <= '000010' )`, FIELDS)
+    const tokens = parseWhere(
+      `MATNR = 'HT-1000' AND ARKTX = ${lit} AND ERDAT >= '20240101' AND ( VBELN > '0000000042' OR POSNR <= '000010' )`,
+      FIELDS,
+    )
     const lines = optionLines(tokens)
     expect(lines.length).toBeGreaterThan(1)
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(72)

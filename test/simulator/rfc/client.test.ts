@@ -15,7 +15,14 @@ afterEach(async () => {
 })
 
 const LOGON_FAILURE = { name: 'RfcLibError', group: 3, code: 2, codeString: 'RFC_LOGON_FAILURE', key: 'RFC_LOGON_FAILURE' }
-const CANCELED = { name: 'RfcLibError', group: 4, code: 7, codeString: 'RFC_CANCELED', key: 'RFC_CANCELED', message: 'Connection was canceled.' }
+const CANCELED = {
+  name: 'RfcLibError',
+  group: 4,
+  code: 7,
+  codeString: 'RFC_CANCELED',
+  key: 'RFC_CANCELED',
+  message: 'Connection was canceled.',
+}
 
 describe('logon (D.2)', () => {
   it('opens with the right user (any case), password and client', async () => {
@@ -54,15 +61,27 @@ describe('logon (D.2)', () => {
       expect(await rejection(c.open())).toEqual({ ...LOGON_FAILURE, message })
       expect(c.alive).toBe(false)
     }
-    expect(await rejection(sim.createClient({ ...LOGON, client: '999' }).open())).toEqual({ ...LOGON_FAILURE, message: 'Client 999 is not available in this system' })
+    expect(await rejection(sim.createClient({ ...LOGON, client: '999' }).open())).toEqual({
+      ...LOGON_FAILURE,
+      message: 'Client 999 is not available in this system',
+    })
     const noHost = await rejection(sim.createClient({ client: '100', user: 'DEMO', passwd: 'Welcome1!' }).open())
-    expect(noHost).toMatchObject({ name: 'RfcLibError', group: 5, code: 20, key: 'RFC_INVALID_PARAMETER', message: 'Parameter ASHOST, GWHOST, MSHOST or PORT is missing.' })
+    expect(noHost).toMatchObject({
+      name: 'RfcLibError',
+      group: 5,
+      code: 20,
+      key: 'RFC_INVALID_PARAMETER',
+      message: 'Parameter ASHOST, GWHOST, MSHOST or PORT is missing.',
+    })
   })
 
   it('refuses calls over a closed connection', async () => {
     sim = await startRfcSimulator()
     const c = sim.createClient(LOGON)
-    expect(await rejection(c.call('RFC_PING', {}))).toEqual({ name: 'nodeRfcError', message: 'RFM client request over closed connection: invoke() RFC_PING' })
+    expect(await rejection(c.call('RFC_PING', {}))).toEqual({
+      name: 'nodeRfcError',
+      message: 'RFM client request over closed connection: invoke() RFC_PING',
+    })
     expect(await rejection(c.ping())).toMatchObject({ name: 'nodeRfcError' })
   })
 })
@@ -109,13 +128,20 @@ describe('calls and their errors (D.2, D.3)', () => {
       message: "field '' not found",
       rfmPath: { table: 'FIELDS', table_line: 0 },
     })
-    expect(await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', OPTIONS: 'x' }))).toMatchObject({ name: 'nodeRfcError' })
+    expect(await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', OPTIONS: 'x' }))).toMatchObject({
+      name: 'nodeRfcError',
+    })
     expect(await rejection(client.call('RFC_READ_TABLE', { 'QUERY-TABLE': 'x' }))).toBeInstanceOf(TypeError)
   })
 
   it('returns every parameter of the interface the way node-rfc does', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 3 } }))
-    const res = await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', DELIMITER: '|', FIELDS: [{ FIELDNAME: 'VBELN' }], OPTIONS: [{ TEXT: "POSNR = '000010'   " }] })
+    const res = await client.call('RFC_READ_TABLE', {
+      QUERY_TABLE: 'ZSD_ITEMS',
+      DELIMITER: '|',
+      FIELDS: [{ FIELDNAME: 'VBELN' }],
+      OPTIONS: [{ TEXT: "POSNR = '000010'   " }],
+    })
     expect(res).toEqual({
       QUERY_TABLE: 'ZSD_ITEMS',
       DELIMITER: '|',

@@ -139,7 +139,13 @@ export function odpToAbap(record: Record<string, string>, fields: readonly OdpFi
 export const ODP = { type: 'SAP_BW', name: 'DXTEST', context: 'ABAP_CDS', odp: 'ZSD_ITEMS_CDC' }
 
 export function subscriber(process: string): Row {
-  return { I_SUBSCRIBER_TYPE: ODP.type, I_SUBSCRIBER_NAME: ODP.name, I_SUBSCRIBER_PROCESS: process, I_CONTEXT: ODP.context, I_ODPNAME: ODP.odp }
+  return {
+    I_SUBSCRIBER_TYPE: ODP.type,
+    I_SUBSCRIBER_NAME: ODP.name,
+    I_SUBSCRIBER_PROCESS: process,
+    I_CONTEXT: ODP.context,
+    I_ODPNAME: ODP.odp,
+  }
 }
 
 export async function odpFields(client: SimRfcClient, context = ODP.context, odp = ODP.odp): Promise<OdpFieldMeta[]> {

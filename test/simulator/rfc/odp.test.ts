@@ -20,8 +20,16 @@ function images(lines: Buffer[], fields: OdpFieldMeta[]): Array<[string, string,
 
 /** What a delta must contain for these changes (§0 change-mode table, ABR images). */
 function expectedImages(changes: ChangeRef[]): Array<[string, string, SapRow]> {
-  return changes.flatMap((c): Array<[string, string, SapRow]> =>
-    c.mode === 'C' ? [['C', '1', c.after!]] : c.mode === 'D' ? [['D', '-1', c.before!]] : [['U', '-1', c.before!], ['U', '1', c.after!]],
+  return changes.flatMap(
+    (c): Array<[string, string, SapRow]> =>
+      c.mode === 'C'
+        ? [['C', '1', c.after!]]
+        : c.mode === 'D'
+          ? [['D', '-1', c.before!]]
+          : [
+              ['U', '-1', c.before!],
+              ['U', '1', c.after!],
+            ],
   )
 }
 
@@ -30,19 +38,41 @@ describe('discovery (B.1)', () => {
     ;({ sim, client } = await start())
     const contexts = (await client.call('RODPS_REPL_CONTEXT_GET_LIST', {})).ET_CONTEXT as Array<Record<string, string>>
     expect(contexts.map((c) => c.CONTEXT)).toEqual(['ABAP_CDS', 'SAPI'])
-    const list = await client.call('RODPS_REPL_ODP_GET_LIST', { I_SUBSCRIBER_TYPE: ODP.type, I_CONTEXT: 'ABAP_CDS', I_SEARCH_PATTERN: 'ZSD*' })
+    const list = await client.call('RODPS_REPL_ODP_GET_LIST', {
+      I_SUBSCRIBER_TYPE: ODP.type,
+      I_CONTEXT: 'ABAP_CDS',
+      I_SEARCH_PATTERN: 'ZSD*',
+    })
     expect(list.ET_NODES).toEqual([{ ODPNAME: 'ZSD_ITEMS_CDC', DESCRIPTION: 'Sales Document: Item Data', DELTA: 'X' }])
-    const detail = await client.call('RODPS_REPL_ODP_GET_DETAIL', { I_SUBSCRIBER_TYPE: ODP.type, I_CONTEXT: 'ABAP_CDS', I_ODPNAME: ODP.odp })
+    const detail = await client.call('RODPS_REPL_ODP_GET_DETAIL', {
+      I_SUBSCRIBER_TYPE: ODP.type,
+      I_CONTEXT: 'ABAP_CDS',
+      I_ODPNAME: ODP.odp,
+    })
     expect(detail).toMatchObject({ E_DELTA: 'X', ET_RETURN: [] })
     const fields = Object.fromEntries((detail.ET_FIELDS as Array<Record<string, string>>).map((f) => [f.NAME, f]))
-    expect(fields.VBELN).toMatchObject({ TYPE: 'NUMC', LENGTH: '000010', OUTPUTLENG: '000010', KEYFLAG: 'X', SEL_EQUAL: 'X', SEL_BETWEEN: 'X', SEL_PATTERN: '' })
+    expect(fields.VBELN).toMatchObject({
+      TYPE: 'NUMC',
+      LENGTH: '000010',
+      OUTPUTLENG: '000010',
+      KEYFLAG: 'X',
+      SEL_EQUAL: 'X',
+      SEL_BETWEEN: 'X',
+      SEL_PATTERN: '',
+    })
     expect(fields.NETWR).toMatchObject({ TYPE: 'CURR', LENGTH: '000015', OUTPUTLENG: '000017', DECIMALS: '000002', KEYFLAG: '' })
     expect(fields.ANZPK).toMatchObject({ TYPE: 'INT4', OUTPUTLENG: '000011' })
     expect(fields.ARKTX).toMatchObject({ TYPE: 'CHAR', OUTPUTLENG: '000040', SEL_EQUAL: '' })
     expect(fields.ODQ_CHANGEMODE).toBeUndefined()
-    const unknown = await client.call('RODPS_REPL_ODP_GET_DETAIL', { I_SUBSCRIBER_TYPE: ODP.type, I_CONTEXT: 'ABAP_CDS', I_ODPNAME: 'ZNOPE' })
+    const unknown = await client.call('RODPS_REPL_ODP_GET_DETAIL', {
+      I_SUBSCRIBER_TYPE: ODP.type,
+      I_CONTEXT: 'ABAP_CDS',
+      I_ODPNAME: 'ZNOPE',
+    })
     expect(unknown.ET_FIELDS).toEqual([])
-    expect(unknown.ET_RETURN).toMatchObject([{ TYPE: 'E', ID: 'RODPS_REPL', MESSAGE: 'Operational data provider ZNOPE does not exist in context ABAP_CDS' }])
+    expect(unknown.ET_RETURN).toMatchObject([
+      { TYPE: 'E', ID: 'RODPS_REPL', MESSAGE: 'Operational data provider ZNOPE does not exist in context ABAP_CDS' },
+    ])
   })
 })
 
@@ -100,7 +130,8 @@ describe('full extraction and the raw format (B.4)', () => {
   it('re-reads a package with I_REDO and re-delivers the package after a named one', async () => {
     ;({ sim, client } = await start({ odps: { ZSD_ITEMS_CDC: 60 } }))
     const pointer = (await openOdp(client, 'FULL', 'F')).E_POINTER as string
-    const fetch = (pkg: string, redo = '') => client.call('RODPS_REPL_ODP_FETCH', { I_POINTER: pointer, I_PACKAGE: pkg, I_REDO: redo, I_MAXPACKAGESIZE: 5000 })
+    const fetch = (pkg: string, redo = '') =>
+      client.call('RODPS_REPL_ODP_FETCH', { I_POINTER: pointer, I_PACKAGE: pkg, I_REDO: redo, I_MAXPACKAGESIZE: 5000 })
     const p1 = await fetch('')
     const p2 = await fetch(p1.E_PACKAGE as string)
     expect([p1.E_PACKAGE, p2.E_PACKAGE]).toEqual(['000001', '000002'])
@@ -177,9 +208,13 @@ describe('delta extraction (B.2, B.3, §0)', () => {
     const reordered = await openOdp(client, 'SEL', 'D', { IT_SELECTIONS: [...selection].reverse(), IT_PROJECTION: projection })
     expect(reordered.ET_RETURN).toEqual([])
 
-    const notSelectable = await openOdp(client, 'X2', 'D', { IT_SELECTIONS: [{ FIELDNAME: 'ARKTX', SIGN: 'I', OPTION: 'EQ', LOW: 'x', HIGH: '' }] })
+    const notSelectable = await openOdp(client, 'X2', 'D', {
+      IT_SELECTIONS: [{ FIELDNAME: 'ARKTX', SIGN: 'I', OPTION: 'EQ', LOW: 'x', HIGH: '' }],
+    })
     expect(notSelectable.ET_RETURN).toMatchObject([{ TYPE: 'E', MESSAGE: 'Field ARKTX cannot be used in selections with option EQ' }])
-    const pattern = await openOdp(client, 'X3', 'F', { IT_SELECTIONS: [{ FIELDNAME: 'MATNR', SIGN: 'I', OPTION: 'CP', LOW: 'HT-*', HIGH: '' }] })
+    const pattern = await openOdp(client, 'X3', 'F', {
+      IT_SELECTIONS: [{ FIELDNAME: 'MATNR', SIGN: 'I', OPTION: 'CP', LOW: 'HT-*', HIGH: '' }],
+    })
     const matched = decodeOdp((await fetchAll(client, pattern.E_POINTER as string)).lines, fields, false).map((r) => r.MATNR.trim())
     expect(matched).toEqual((await allRows(sim, ODP.odp)).map((r) => String(r.MATNR)).filter((m) => m.startsWith('HT-')))
   })
@@ -194,9 +229,21 @@ describe('delta extraction (B.2, B.3, §0)', () => {
   it('offers full extraction only for the SAPI text ODP', async () => {
     ;({ sim, client } = await start())
     const fields = await odpFields(client, 'SAPI', '0MATERIAL_TEXT')
-    const delta = await client.call('RODPS_REPL_ODP_OPEN', { ...subscriber('T1'), I_CONTEXT: 'SAPI', I_ODPNAME: '0MATERIAL_TEXT', I_EXTRACTION_MODE: 'D' })
-    expect(delta.ET_RETURN).toMatchObject([{ TYPE: 'E', MESSAGE: 'Operational data provider 0MATERIAL_TEXT does not support delta extraction' }])
-    const full = await client.call('RODPS_REPL_ODP_OPEN', { ...subscriber('T1'), I_CONTEXT: 'SAPI', I_ODPNAME: '0MATERIAL_TEXT', I_EXTRACTION_MODE: 'F' })
+    const delta = await client.call('RODPS_REPL_ODP_OPEN', {
+      ...subscriber('T1'),
+      I_CONTEXT: 'SAPI',
+      I_ODPNAME: '0MATERIAL_TEXT',
+      I_EXTRACTION_MODE: 'D',
+    })
+    expect(delta.ET_RETURN).toMatchObject([
+      { TYPE: 'E', MESSAGE: 'Operational data provider 0MATERIAL_TEXT does not support delta extraction' },
+    ])
+    const full = await client.call('RODPS_REPL_ODP_OPEN', {
+      ...subscriber('T1'),
+      I_CONTEXT: 'SAPI',
+      I_ODPNAME: '0MATERIAL_TEXT',
+      I_EXTRACTION_MODE: 'F',
+    })
     const rows = decodeOdp((await fetchAll(client, full.E_POINTER as string)).lines, fields, false).map((r) => odpToAbap(r, fields))
     expect(rows).toEqual(await allRows(sim, '0MATERIAL_TEXT'))
     expect(rows.some((r) => /[ねじナット]/.test(String(r.TXTMD)))).toBe(true)

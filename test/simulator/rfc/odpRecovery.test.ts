@@ -52,7 +52,13 @@ describe('an interrupted delta recovered with mode R (B.2, B.5)', () => {
     // package 2 is cut on the server, then the connection breaks before the answer arrives
     sim.admin.injectFault({ kind: 'communication-failure', functionModule: 'RODPS_REPL_ODP_FETCH', package: 2 })
     const broken = await rejection(fetch(delta.E_POINTER, p1.E_PACKAGE as string))
-    expect(broken).toMatchObject({ name: 'RfcLibError', group: 4, code: 1, codeString: 'RFC_COMMUNICATION_FAILURE', key: 'RFC_COMMUNICATION_FAILURE' })
+    expect(broken).toMatchObject({
+      name: 'RfcLibError',
+      group: 4,
+      code: 1,
+      codeString: 'RFC_COMMUNICATION_FAILURE',
+      key: 'RFC_COMMUNICATION_FAILURE',
+    })
     expect(client.alive).toBe(true)
 
     // the request is still open and unconfirmed: a new D is refused, the cursor list shows it
@@ -61,7 +67,10 @@ describe('an interrupted delta recovered with mode R (B.2, B.5)', () => {
       { POINTER: delta.E_POINTER, SUBSCRIBER_PROC: 'P1', CLOSED: '', EXTRACTION_MODE: 'D' },
     ])
     const refused = await openOdp(client, 'P1', 'D')
-    expect(refused).toMatchObject({ E_POINTER: '', ET_RETURN: [{ TYPE: 'E', ID: 'RODPS_REPL', MESSAGE: expect.stringMatching(/is not confirmed; repeat it/) }] })
+    expect(refused).toMatchObject({
+      E_POINTER: '',
+      ET_RETURN: [{ TYPE: 'E', ID: 'RODPS_REPL', MESSAGE: expect.stringMatching(/is not confirmed; repeat it/) }],
+    })
 
     const repeat = await openOdp(client, 'P1', 'R')
     expect(repeat.ET_RETURN).toEqual([])
@@ -75,7 +84,12 @@ describe('an interrupted delta recovered with mode R (B.2, B.5)', () => {
     expect(records.filter((r) => r.ODQ_CHANGEMODE === 'U')).toHaveLength(24)
     expect(records.filter((r) => r.ODQ_CHANGEMODE === 'C')).toHaveLength(3)
     expect((await client.call('RODPS_REPL_ODP_CLOSE', { I_POINTER: repeat.E_POINTER })).ET_RETURN).toEqual([])
-    expect(sim.admin.subscriptions().find((x) => x.subscriberProcess === 'P1')!.requests.map((r) => [r.mode, r.kind, r.state])).toEqual([
+    expect(
+      sim.admin
+        .subscriptions()
+        .find((x) => x.subscriberProcess === 'P1')!
+        .requests.map((r) => [r.mode, r.kind, r.state]),
+    ).toEqual([
       ['D', 'init', 'closed'],
       ['D', 'delta', 'cancelled'],
       ['R', 'delta', 'closed'],
@@ -120,7 +134,9 @@ describe('CLOSE, RESET and CURSOR_GET_LIST (B.1, B.3)', () => {
     await begin(5)
     const ptr = (await openOdp(client, 'C1', 'F')).E_POINTER
     expect((await client.call('RODPS_REPL_ODP_CLOSE', { I_POINTER: ptr })).ET_RETURN).toEqual([])
-    expect((await client.call('RODPS_REPL_ODP_CLOSE', { I_POINTER: ptr })).ET_RETURN).toMatchObject([{ TYPE: 'W', MESSAGE: `Request ${ptr} is already closed` }])
+    expect((await client.call('RODPS_REPL_ODP_CLOSE', { I_POINTER: ptr })).ET_RETURN).toMatchObject([
+      { TYPE: 'W', MESSAGE: `Request ${ptr} is already closed` },
+    ])
     expect((await client.call('RODPS_REPL_ODP_CLOSE', { I_POINTER: 'NOPE' })).ET_RETURN).toMatchObject([{ TYPE: 'E', NUMBER: '040' }])
     expect((await fetch(ptr, '')).ET_RETURN).toMatchObject([{ TYPE: 'E', MESSAGE: `Request ${ptr} does not exist or is not open` }])
   })
@@ -163,7 +179,12 @@ describe('CLOSE, RESET and CURSOR_GET_LIST (B.1, B.3)', () => {
 describe('ET_RETURN messages of type A and X (B.8)', () => {
   it('an injected A or X line answers the call instead of the module, which leaves the ODQ untouched', async () => {
     await begin(5)
-    sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_OPEN', messageType: 'X', message: 'Internal error in ODQ' })
+    sim.admin.injectFault({
+      kind: 'return-message',
+      functionModule: 'RODPS_REPL_ODP_OPEN',
+      messageType: 'X',
+      message: 'Internal error in ODQ',
+    })
     const refused = await openOdp(client, 'AX', 'D')
     expect(refused.E_POINTER).toBe('')
     expect(refused.ET_RETURN).toMatchObject([{ TYPE: 'X', ID: 'RODPS_REPL', NUMBER: '090', MESSAGE: 'Internal error in ODQ' }])
@@ -175,7 +196,9 @@ describe('ET_RETURN messages of type A and X (B.8)', () => {
     expect(aborted.ET_DATA).toEqual([])
     expect(sim.admin.subscriptions()[0].requests[0].packagesFetched).toBe(0)
     expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RFC_READ_TABLE' })).toThrow(/RODPS_REPL_/)
-    expect(() => sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH', messageType: 'W' as never })).toThrow(/E, A or X/)
+    expect(() =>
+      sim.admin.injectFault({ kind: 'return-message', functionModule: 'RODPS_REPL_ODP_FETCH', messageType: 'W' as never }),
+    ).toThrow(/E, A or X/)
   })
 })
 

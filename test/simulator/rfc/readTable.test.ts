@@ -33,7 +33,13 @@ describe('FIELDS metadata (C.1, C.2 step 4)', () => {
     ])
     const byName = Object.fromEntries(fields.map((f) => [f.FIELDNAME, f]))
     // packed numbers get their digit count, not room for sign and point; INT4 10; dates 8, times 6
-    expect([byName.NETWR.LENGTH, byName.NETWR.TYPE, byName.RABAT.LENGTH, byName.ANZPK.TYPE, byName.ANZPK.LENGTH]).toEqual(['000015', 'P', '000005', 'I', '000010'])
+    expect([byName.NETWR.LENGTH, byName.NETWR.TYPE, byName.RABAT.LENGTH, byName.ANZPK.TYPE, byName.ANZPK.LENGTH]).toEqual([
+      '000015',
+      'P',
+      '000005',
+      'I',
+      '000010',
+    ])
     expect([byName.ERDAT.TYPE, byName.ERDAT.LENGTH, byName.ERZET.TYPE, byName.ERZET.LENGTH]).toEqual(['D', '000008', 'T', '000006'])
     expect(res.QUERY_TABLE).toBe('ZSD_ITEMS')
     expect(res.ROWCOUNT).toBe(0)
@@ -41,7 +47,12 @@ describe('FIELDS metadata (C.1, C.2 step 4)', () => {
 
   it('without a delimiter the slices touch; a blank DELIMITER counts zero characters', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 5 } }))
-    const { fields } = await read({ QUERY_TABLE: 'ZSD_ITEMS', NO_DATA: 'X', DELIMITER: ' ', FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'POSNR' }] })
+    const { fields } = await read({
+      QUERY_TABLE: 'ZSD_ITEMS',
+      NO_DATA: 'X',
+      DELIMITER: ' ',
+      FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'POSNR' }],
+    })
     expect(fields.map((f) => [f.OFFSET, f.LENGTH])).toEqual([
       ['000000', '000010'],
       ['000010', '000006'],
@@ -87,7 +98,10 @@ describe('the 512-character work area (C.2 step 4, C.5; scenario F.9)', () => {
       await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE', FIELDS: [...fields, { FIELDNAME: 'GEWEI' }] })),
       'DATA_BUFFER_EXCEEDED',
     )
-    expectAbapException(await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE', FIELDS: fields, DELIMITER: '|' })), 'DATA_BUFFER_EXCEEDED')
+    expectAbapException(
+      await rejection(client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE', FIELDS: fields, DELIMITER: '|' })),
+      'DATA_BUFFER_EXCEEDED',
+    )
   })
 
   it('column groups that each carry the full key join back to the table (C.5)', async () => {
@@ -121,7 +135,10 @@ describe('the 512-character work area (C.2 step 4, C.5; scenario F.9)', () => {
 
   it('the /BODS/ sibling exists only when installed and reads 2048-character lines', async () => {
     ;({ sim, client } = await start({ tables: { ZMAT_WIDE: 3 } }))
-    expect(await rejection(client.call('/BODS/RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE' }))).toMatchObject({ name: 'ABAPError', key: 'FU_NOT_FOUND' })
+    expect(await rejection(client.call('/BODS/RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE' }))).toMatchObject({
+      name: 'ABAPError',
+      key: 'FU_NOT_FOUND',
+    })
     sim.admin.setVariants({ readTableModule: '/BODS/RFC_READ_TABLE' })
     const res = await client.call('/BODS/RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE', DELIMITER: '|' })
     const data = res.DATA as Array<{ WA: string }>
@@ -184,7 +201,11 @@ describe('values inside WA (C.3)', () => {
 
   it('DELIMITER is not escaped: a text holding it splits into one column too many', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 400 } }))
-    const { fields, data } = await read({ QUERY_TABLE: 'ZSD_ITEMS', DELIMITER: '|', FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'ARKTX' }, { FIELDNAME: 'WAERK' }] })
+    const { fields, data } = await read({
+      QUERY_TABLE: 'ZSD_ITEMS',
+      DELIMITER: '|',
+      FIELDS: [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'ARKTX' }, { FIELDNAME: 'WAERK' }],
+    })
     const withPipe = data.find((wa) => wa.includes('A|B'))!
     expect(withPipe.split('|')).toHaveLength(4)
     expect(sliceWa(withPipe, fields).ARKTX.trimEnd()).toBe('Adapter A|B 230V')
@@ -197,7 +218,15 @@ describe('DDIF_FIELDINFO_GET', () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 1 } }))
     const res = await client.call('DDIF_FIELDINFO_GET', { TABNAME: 'ZSD_ITEMS', FIELDNAME: 'NETWR' })
     expect(res.DDOBJTYPE).toBe('TRANSP')
-    expect(res.DFIES_WA).toMatchObject({ FIELDNAME: 'NETWR', DATATYPE: 'CURR', INTTYPE: 'P', LENG: '000015', DECIMALS: '000002', REFFIELD: 'WAERK', KEYFLAG: '' })
+    expect(res.DFIES_WA).toMatchObject({
+      FIELDNAME: 'NETWR',
+      DATATYPE: 'CURR',
+      INTTYPE: 'P',
+      LENG: '000015',
+      DECIMALS: '000002',
+      REFFIELD: 'WAERK',
+      KEYFLAG: '',
+    })
     const all = (await client.call('DDIF_FIELDINFO_GET', { TABNAME: 'ZSD_ITEMS' })).DFIES_TAB as Array<Record<string, string>>
     expect(all.filter((f) => f.KEYFLAG === 'X').map((f) => f.FIELDNAME)).toEqual(['MANDT', 'VBELN', 'POSNR'])
     expect(all.find((f) => f.FIELDNAME === 'KUNNR')?.CONVEXIT).toBe('ALPHA')
@@ -218,7 +247,10 @@ describe('FLTP, RAW and STRING fields (C.3)', () => {
       ['RES_GUID', 'X', '000016'],
       ['PRUEFBEM', 'g', '000000'],
     ])
-    const { fields, data } = await read({ QUERY_TABLE: 'ZQM_RESULTS', FIELDS: [...KEY, 'MITTELWERT', 'RES_GUID'].map((FIELDNAME) => ({ FIELDNAME })) })
+    const { fields, data } = await read({
+      QUERY_TABLE: 'ZQM_RESULTS',
+      FIELDS: [...KEY, 'MITTELWERT', 'RES_GUID'].map((FIELDNAME) => ({ FIELDNAME })),
+    })
     const rows = await allRows(sim, 'ZQM_RESULTS')
     expect(data).toHaveLength(40)
     data.forEach((wa, i) => {

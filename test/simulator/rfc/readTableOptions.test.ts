@@ -17,7 +17,12 @@ const KEY_FIELDS = [{ FIELDNAME: 'VBELN' }, { FIELDNAME: 'POSNR' }]
 
 /** Keys 'VBELN/POSNR' of the rows a call returns. */
 async function keys(options: string[], extra: Record<string, unknown> = {}): Promise<string[]> {
-  const res = await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZSD_ITEMS', FIELDS: KEY_FIELDS, OPTIONS: options.map((TEXT) => ({ TEXT })), ...extra })
+  const res = await client.call('RFC_READ_TABLE', {
+    QUERY_TABLE: 'ZSD_ITEMS',
+    FIELDS: KEY_FIELDS,
+    OPTIONS: options.map((TEXT) => ({ TEXT })),
+    ...extra,
+  })
   return (res.DATA as Array<{ WA: string }>).map((d) => `${d.WA.slice(0, 10)}/${d.WA.slice(10, 16)}`)
 }
 
@@ -30,7 +35,13 @@ describe('OPTIONS: the dynamic WHERE clause (C.2 step 5/6, C.6)', () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 50 } }))
     const rows = await allRows(sim, 'ZSD_ITEMS')
     const got = await keys(["VBELN BETWEEN '0000000002'", "AND '0000000004'", "AND ( POSNR <> '000030' OR ANZPK < 0 )"])
-    expect(got).toEqual(keysOf(rows.filter((r) => String(r.VBELN) >= '0000000002' && String(r.VBELN) <= '0000000004' && (r.POSNR !== '000030' || (r.ANZPK as number) < 0))))
+    expect(got).toEqual(
+      keysOf(
+        rows.filter(
+          (r) => String(r.VBELN) >= '0000000002' && String(r.VBELN) <= '0000000004' && (r.POSNR !== '000030' || (r.ANZPK as number) < 0),
+        ),
+      ),
+    )
     expect(got.length).toBeGreaterThan(8)
   })
 
@@ -56,7 +67,14 @@ describe('OPTIONS: the dynamic WHERE clause (C.2 step 5/6, C.6)', () => {
 
   it('raises OPTION_NOT_VALID for syntax errors, tokens or literals split across lines and unknown fields', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 5 } }))
-    const bad = [["VBELN = '1' AND"], ['VBE', "LN = '0000000001'"], ["ARKTX = 'Schraube", "M8 verzinkt'"], ["NOPE = 'x'"], ["VBELN = '1' POSNR = '10'"], ['VBELN = @lv']]
+    const bad = [
+      ["VBELN = '1' AND"],
+      ['VBE', "LN = '0000000001'"],
+      ["ARKTX = 'Schraube", "M8 verzinkt'"],
+      ["NOPE = 'x'"],
+      ["VBELN = '1' POSNR = '10'"],
+      ['VBELN = @lv'],
+    ]
     for (const options of bad) expectAbapException(await rejection(keys(options)), 'OPTION_NOT_VALID')
   })
 
@@ -78,7 +96,13 @@ describe('OPTIONS: the dynamic WHERE clause (C.2 step 5/6, C.6)', () => {
   it('rejects a line longer than 72 characters before sending (C.8)', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 5 } }))
     const e = await rejection(keys([`VBELN = '0000000001'${' '.repeat(40)}AND POSNR = '000010'`]))
-    expect(e).toMatchObject({ name: 'RfcLibError', group: 5, code: 22, key: 'RFC_CONVERSION_FAILURE', rfmPath: { rfm: 'RFC_READ_TABLE', parameter: 'OPTIONS', table_line: 0, field: 'TEXT' } })
+    expect(e).toMatchObject({
+      name: 'RfcLibError',
+      group: 5,
+      code: 22,
+      key: 'RFC_CONVERSION_FAILURE',
+      rfmPath: { rfm: 'RFC_READ_TABLE', parameter: 'OPTIONS', table_line: 0, field: 'TEXT' },
+    })
   })
 
   it('does not look at OPTIONS when NO_DATA is set', async () => {
@@ -141,7 +165,18 @@ describe('ROWSKIPS / ROWCOUNT (C.2 step 5, C.4)', () => {
   it('reads a key range at the end of a two-million-row table without holding the table', async () => {
     ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 2_000_000 } }))
     const got = await keys(["VBELN >= '0000399999'"])
-    expect(got).toEqual(['0000399999/000010', '0000399999/000020', '0000399999/000030', '0000399999/000040', '0000399999/000050', '0000400000/000010', '0000400000/000020', '0000400000/000030', '0000400000/000040', '0000400000/000050'])
+    expect(got).toEqual([
+      '0000399999/000010',
+      '0000399999/000020',
+      '0000399999/000030',
+      '0000399999/000040',
+      '0000399999/000050',
+      '0000400000/000010',
+      '0000400000/000020',
+      '0000400000/000030',
+      '0000400000/000040',
+      '0000400000/000050',
+    ])
     // the key range narrowed the scan: the table's two million rows were not visited
     expect(sim.admin.stats().rowsVisited).toBeLessThan(100)
   })
@@ -154,9 +189,17 @@ describe('watermark deltas over change date and time (C.7)', () => {
     const inserted = sim.admin.insert('ZSD_ITEMS', 2)
     const updated = sim.admin.update('ZSD_ITEMS', [{ VBELN: '0000000003', POSNR: '000020' }])
     sim.admin.delete('ZSD_ITEMS', [{ VBELN: '0000000004', POSNR: '000010' }])
-    expect(inserted[0].after).toMatchObject({ ERDAT: watermark.slice(0, 8), ERZET: watermark.slice(8), AEDAT: '00000000', CHANGED_AT: watermark })
+    expect(inserted[0].after).toMatchObject({
+      ERDAT: watermark.slice(0, 8),
+      ERZET: watermark.slice(8),
+      AEDAT: '00000000',
+      CHANGED_AT: watermark,
+    })
     expect(String(updated[0].after!.CHANGED_AT) > watermark).toBe(true)
-    expect(updated[0].after).toMatchObject({ AEDAT: String(updated[0].after!.CHANGED_AT).slice(0, 8), AEZET: String(updated[0].after!.CHANGED_AT).slice(8) })
+    expect(updated[0].after).toMatchObject({
+      AEDAT: String(updated[0].after!.CHANGED_AT).slice(0, 8),
+      AEZET: String(updated[0].after!.CHANGED_AT).slice(8),
+    })
     const res = await client.call('RFC_READ_TABLE', {
       QUERY_TABLE: 'ZSD_ITEMS',
       DELIMITER: '|',
@@ -166,7 +209,10 @@ describe('watermark deltas over change date and time (C.7)', () => {
     const fields = res.FIELDS as FieldSlot[]
     const changed = (res.DATA as Array<{ WA: string }>).map((d) => sliceWa(d.WA, fields))
     // the delete is invisible to a watermark read (C.7 limits)
-    expect(changed.map((r) => `${r.VBELN}/${r.POSNR}`)).toEqual(['0000000003/000020', ...inserted.map((c) => `${c.key.VBELN}/${c.key.POSNR}`)])
+    expect(changed.map((r) => `${r.VBELN}/${r.POSNR}`)).toEqual([
+      '0000000003/000020',
+      ...inserted.map((c) => `${c.key.VBELN}/${c.key.POSNR}`),
+    ])
   })
 })
 
@@ -180,7 +226,12 @@ describe('the S/4HANA-era interface (C.1)', () => {
       message: "field 'USE_ET_DATA_4_RETURN' not found",
     })
     sim.admin.setVariants({ s4ReadTable: true, unstableOrder: true })
-    const res = await client.call('RFC_READ_TABLE', { QUERY_TABLE: 'ZMAT_WIDE', USE_ET_DATA_4_RETURN: 'X', GET_SORTED: 'X', DELIMITER: '|' })
+    const res = await client.call('RFC_READ_TABLE', {
+      QUERY_TABLE: 'ZMAT_WIDE',
+      USE_ET_DATA_4_RETURN: 'X',
+      GET_SORTED: 'X',
+      DELIMITER: '|',
+    })
     expect(res.DATA).toEqual([])
     const lines = (res.ET_DATA as Array<{ LINE: string }>).map((l) => l.LINE.split('|'))
     expect(lines.map((l) => `${l[1]}/${l[2]}`)).toEqual((await allRows(sim, 'ZMAT_WIDE')).map((r) => `${r.MATNR}/${r.WERKS}`))

@@ -6,7 +6,22 @@
 import type { EntityDef, FieldDef } from '../../model/fields.js'
 import type { RowKey, SapRow } from '../../types.js'
 
-export type DdicType = 'CLNT' | 'CHAR' | 'NUMC' | 'CUKY' | 'UNIT' | 'LANG' | 'DATS' | 'TIMS' | 'CURR' | 'QUAN' | 'DEC' | 'INT4' | 'FLTP' | 'RAW' | 'STRG'
+export type DdicType =
+  | 'CLNT'
+  | 'CHAR'
+  | 'NUMC'
+  | 'CUKY'
+  | 'UNIT'
+  | 'LANG'
+  | 'DATS'
+  | 'TIMS'
+  | 'CURR'
+  | 'QUAN'
+  | 'DEC'
+  | 'INT4'
+  | 'FLTP'
+  | 'RAW'
+  | 'STRG'
 
 /** Which ABAP range options an ODP field accepts in selections (B.1 SEL_EQUAL / SEL_BETWEEN / SEL_PATTERN). */
 export interface SelectionCaps {
@@ -135,7 +150,14 @@ const EDM: Record<IntType, FieldDef['edm']> = {
   X: 'Edm.Binary',
   g: 'Edm.String',
 }
-const ABAP_KIND: Partial<Record<DdicType, FieldDef['abap']>> = { CLNT: 'CHAR', LANG: 'CHAR', DEC: 'DEC', CURR: 'CURR', QUAN: 'QUAN', STRG: 'CHAR' }
+const ABAP_KIND: Partial<Record<DdicType, FieldDef['abap']>> = {
+  CLNT: 'CHAR',
+  LANG: 'CHAR',
+  DEC: 'DEC',
+  CURR: 'CURR',
+  QUAN: 'QUAN',
+  STRG: 'CHAR',
+}
 
 /** The row model as an `EntityDef` for the shared `Table` store of src/simulator/data/table.ts. */
 export function toEntityDef(model: RowModel, generate: (seed: number, slot: number) => SapRow, mutate: EntityDef['mutate']): EntityDef {
@@ -146,9 +168,21 @@ export function toEntityDef(model: RowModel, generate: (seed: number, slot: numb
     label: f.text,
     key: f.key,
     nullable: false,
-    ...(intType(f) === 'P' ? { precision: f.leng, scale: f.decimals ?? 0 } : ['I', 'F', 'g'].includes(intType(f)) ? {} : { maxLength: f.leng }),
+    ...(intType(f) === 'P'
+      ? { precision: f.leng, scale: f.decimals ?? 0 }
+      : ['I', 'F', 'g'].includes(intType(f))
+        ? {}
+        : { maxLength: f.leng }),
   }))
-  return { name: model.name, fields, keyFields: model.keyFields, defaultRows: model.defaultRows, generate, mutate, slotOfKey: model.slotOfKey }
+  return {
+    name: model.name,
+    fields,
+    keyFields: model.keyFields,
+    defaultRows: model.defaultRows,
+    generate,
+    mutate,
+    slotOfKey: model.slotOfKey,
+  }
 }
 
 /** 'YYYYMMDDhhmmss' → its date and time parts. */

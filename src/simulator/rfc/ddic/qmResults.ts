@@ -63,7 +63,8 @@ function generate(client: string, seed: number, slot: number): SapRow {
 
 function slotOfKey(key: RowKey): number | undefined {
   const { PRUEFLOS: lot, MERKNR: merknr } = key
-  if (typeof lot !== 'string' || typeof merknr !== 'string' || !/^\d{12}$/.test(lot) || !/^\d{4}$/.test(merknr) || Number(lot) < 1) return undefined
+  if (typeof lot !== 'string' || typeof merknr !== 'string' || !/^\d{12}$/.test(lot) || !/^\d{4}$/.test(merknr) || Number(lot) < 1)
+    return undefined
   const c = Number(merknr) / 10
   return Number.isInteger(c) && c >= 1 && c <= CHARACTERISTICS ? (Number(lot) - 1) * CHARACTERISTICS + c - 1 : undefined
 }
@@ -76,7 +77,11 @@ export function qmResultsModel(client: string): RowModel {
     keyFields: ['PRUEFLOS', 'MERKNR'],
     defaultRows: 200,
     generate: (seed, slot) => generate(client, seed, slot),
-    mutate: (seed, row, salt) => ({ ...row, MITTELWERT: mean(seed ^ salt, Number(row.PRUEFLOS), 1), RES_GUID: guid(seed ^ salt, Number(row.PRUEFLOS), 1) }),
+    mutate: (seed, row, salt) => ({
+      ...row,
+      MITTELWERT: mean(seed ^ salt, Number(row.PRUEFLOS), 1),
+      RES_GUID: guid(seed ^ salt, Number(row.PRUEFLOS), 1),
+    }),
     slotOfKey,
     stamp: (row, now) => ({ ...row, PRUEFDATUM: splitStamp(now).date }),
   }

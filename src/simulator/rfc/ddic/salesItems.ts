@@ -110,7 +110,8 @@ function prices(seed: number, i: number, salt: number): Pick<SapRow, 'NETWR' | '
   // discounts are mostly 0…20 %; surcharges (negative) mostly below 10 %, which fits DEC 5,2's 5-character
   // WA slot as '9.99-', but a tenth of them reach -10 % or more and overflow to '*' (C.3, RSAP #19)
   const r = pick(seed, i, 26 + salt, 10)
-  const rabat = r < 8 ? pick(seed, i, 33 + salt, 2_001) : r === 8 ? -1 - pick(seed, i, 33 + salt, 999) : -1_000 - pick(seed, i, 33 + salt, 8_999)
+  const rabat =
+    r < 8 ? pick(seed, i, 33 + salt, 2_001) : r === 8 ? -1 - pick(seed, i, 33 + salt, 999) : -1_000 - pick(seed, i, 33 + salt, 8_999)
   return { NETWR: formatScaled(cents, 2), NETPR: formatScaled(price, 2), RABAT: formatScaled(rabat, 2) }
 }
 

@@ -92,7 +92,11 @@ export function wideTableModel(client: string): RowModel {
     keyFields: ['MATNR', 'WERKS'],
     defaultRows: 300,
     generate: (seed, slot) => generate(client, seed, slot),
-    mutate: (seed, row, salt) => ({ ...row, STPRS: formatScaled(pick(seed ^ salt, Number(row.MATNR), 3, 10_000_000), 2), TEXT1: note(seed ^ salt, 1, 20) }),
+    mutate: (seed, row, salt) => ({
+      ...row,
+      STPRS: formatScaled(pick(seed ^ salt, Number(row.MATNR), 3, 10_000_000), 2),
+      TEXT1: note(seed ^ salt, 1, 20),
+    }),
     slotOfKey,
     stamp: (row, now) => ({ ...row, LAEDA: splitStamp(now).date }),
     slotRange,

@@ -127,7 +127,11 @@ export const CATALOG_MODULES: readonly FunctionModule[] = [
       const odp = findOdp(ctx.state, input.I_CONTEXT as string, input.I_ODPNAME as string)
       if (!isOdp(odp)) return { ET_FIELDS: [], ET_RETURN: [odp] }
       const modes = [{ EXTRACTION_MODE: 'F', DESCRIPTION: 'Full' }]
-      if (odp.delta) modes.push({ EXTRACTION_MODE: 'D', DESCRIPTION: 'Delta (first request: delta init with data)' }, { EXTRACTION_MODE: 'R', DESCRIPTION: 'Repeat last delta request' })
+      if (odp.delta)
+        modes.push(
+          { EXTRACTION_MODE: 'D', DESCRIPTION: 'Delta (first request: delta init with data)' },
+          { EXTRACTION_MODE: 'R', DESCRIPTION: 'Repeat last delta request' },
+        )
       return {
         E_DESCRIPTION: odp.model.text,
         E_DELTA: flag(odp.delta),

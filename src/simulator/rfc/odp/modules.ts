@@ -88,7 +88,10 @@ function open(ctx: CallContext, input: Record<string, unknown>): Record<string, 
   if (sub && sub.selection.canonical !== selection.canonical) throw new OdqMessage('030', 'Illegal change in selection parameters')
   if (mode === 'R') {
     const last = sub?.requests.at(-1)
-    if (!sub || !last) throw new OdqMessage('032', `No delta request of subscriber process ${subscriber.process} exists that could be repeated`, [subscriber.process])
+    if (!sub || !last)
+      throw new OdqMessage('032', `No delta request of subscriber process ${subscriber.process} exists that could be repeated`, [
+        subscriber.process,
+      ])
     if (last.state === 'open') last.state = 'cancelled'
     // same kind, snapshot, change range and image style: the same records in the same order
     const { kind, fromSeq, toSeq, updateImages } = last
@@ -103,17 +106,22 @@ function open(ctx: CallContext, input: Record<string, unknown>): Record<string, 
   const last = sub.requests.at(-1)
   if (last && last.state !== 'closed') {
     if (last.explicitClose) {
-      throw new OdqMessage('031', `Request ${last.pointer} of subscriber process ${subscriber.process} is not confirmed; repeat it (extraction mode R) or close it`, [
-        last.pointer,
-        subscriber.process,
-      ])
+      throw new OdqMessage(
+        '031',
+        `Request ${last.pointer} of subscriber process ${subscriber.process} is not confirmed; repeat it (extraction mode R) or close it`,
+        [last.pointer, subscriber.process],
+      )
     }
     odq.confirm(last)
   }
   return answer({ sub, kind: 'delta', snapshot, fromSeq: sub.confirmedSeq, toSeq: state.seq.current })
 }
 
-async function deliver(ctx: CallContext, n: number, work: () => { pkg?: PackageRec; records: string[] }): Promise<{ pkg?: PackageRec; records: string[] }> {
+async function deliver(
+  ctx: CallContext,
+  n: number,
+  work: () => { pkg?: PackageRec; records: string[] },
+): Promise<{ pkg?: PackageRec; records: string[] }> {
   const fault = ctx.packageFault(n)
   if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 0, ctx.signal)
   else if (fault?.kind === 'dump') throw dump(fault.dumpKey ?? 'TSV_TNEW_PAGE_ALLOC_FAILED')
@@ -176,7 +184,12 @@ function reset(ctx: CallContext, input: Record<string, unknown>): Record<string,
   if (!isOdp(odp)) return { ET_RETURN: [odp] }
   const subscriber = subscriberOf(input)
   if (!ctx.state.odq.reset(OdqStore.key(subscriber, odp.context, odp.model.name))) {
-    throw new OdqMessage('050', `No subscription of subscriber process ${subscriber.process} exists for ${odp.model.name}`, [subscriber.process, odp.model.name], 'W')
+    throw new OdqMessage(
+      '050',
+      `No subscription of subscriber process ${subscriber.process} exists for ${odp.model.name}`,
+      [subscriber.process, odp.model.name],
+      'W',
+    )
   }
   return { ET_RETURN: [] }
 }
@@ -196,7 +209,12 @@ function cursorList(ctx: CallContext, input: Record<string, unknown>): Record<st
     )
     // EXTRACTION_MODE is an extra column (B.1 names only POINTER, SUBSCRIBER_PROC, CLOSED); the
     // interface without it ignores it
-    .map((r) => ({ POINTER: r.pointer, SUBSCRIBER_PROC: r.subscriber.process, CLOSED: r.state === 'open' ? '' : 'X', EXTRACTION_MODE: r.mode }))
+    .map((r) => ({
+      POINTER: r.pointer,
+      SUBSCRIBER_PROC: r.subscriber.process,
+      CLOSED: r.state === 'open' ? '' : 'X',
+      EXTRACTION_MODE: r.mode,
+    }))
   return { ET_PROCESS: rows, ET_RETURN: [] }
 }
 
@@ -225,7 +243,11 @@ export const ODP_MODULES: readonly FunctionModule[] = [
         { name: 'I_EXPLICIT_CLOSE', dir: 'IMPORT', type: CHAR(1) },
         { name: 'I_MAXPACKAGESIZE', dir: 'IMPORT', type: INT },
         { name: 'E_POINTER', dir: 'EXPORT', type: CHAR(32) },
-        { name: 'IT_SELECTIONS', dir: 'TABLES', type: TABLE({ FIELDNAME: CHAR(30), SIGN: CHAR(1), OPTION: CHAR(2), LOW: CHAR(45), HIGH: CHAR(45) }) },
+        {
+          name: 'IT_SELECTIONS',
+          dir: 'TABLES',
+          type: TABLE({ FIELDNAME: CHAR(30), SIGN: CHAR(1), OPTION: CHAR(2), LOW: CHAR(45), HIGH: CHAR(45) }),
+        },
         { name: 'IT_PROJECTION', dir: 'TABLES', type: TABLE({ FIELDNAME: CHAR(30) }) },
         ET_RETURN,
       ],
@@ -265,7 +287,12 @@ export function cursorListModule(withMode: boolean): FunctionModule {
   return {
     iface: {
       name: 'RODPS_REPL_CURSOR_GET_LIST',
-      params: [...SUBSCRIBER_PARAMS, { name: 'I_EXTRACTION_MODE', dir: 'IMPORT', type: CHAR(1) }, { name: 'ET_PROCESS', dir: 'TABLES', type: TABLE(row) }, ET_RETURN],
+      params: [
+        ...SUBSCRIBER_PARAMS,
+        { name: 'I_EXTRACTION_MODE', dir: 'IMPORT', type: CHAR(1) },
+        { name: 'ET_PROCESS', dir: 'TABLES', type: TABLE(row) },
+        ET_RETURN,
+      ],
     },
     handler: withReturn(cursorList),
   }

@@ -123,9 +123,14 @@ export function parseSelection(odpName: string, fields: readonly DdicField[], ra
     if (!f) throw new SelectionError('010', `Field ${line.FIELDNAME} does not exist in ${odpName}`, [line.FIELDNAME, odpName])
     const cap = OPTIONS[line.OPTION]
     if ((line.SIGN !== 'I' && line.SIGN !== 'E') || cap === undefined) {
-      throw new SelectionError('013', `Invalid selection for field ${f.name}: sign ${line.SIGN}, option ${line.OPTION}`, [f.name, line.SIGN, line.OPTION])
+      throw new SelectionError('013', `Invalid selection for field ${f.name}: sign ${line.SIGN}, option ${line.OPTION}`, [
+        f.name,
+        line.SIGN,
+        line.OPTION,
+      ])
     }
-    if (!f.sel?.[cap]) throw new SelectionError('011', `Field ${f.name} cannot be used in selections with option ${line.OPTION}`, [f.name, line.OPTION])
+    if (!f.sel?.[cap])
+      throw new SelectionError('011', `Field ${f.name} cannot be used in selections with option ${line.OPTION}`, [f.name, line.OPTION])
     const low = cap === 'pattern' ? line.LOW.replace(/ +$/, '') : convert(f, line.LOW)
     const high = line.OPTION === 'BT' || line.OPTION === 'NB' ? convert(f, line.HIGH) : ''
     const entry = byField.get(f.name) ?? { include: [], exclude: [] }

@@ -58,7 +58,12 @@ function yieldTick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-async function readTable(ctx: CallContext, input: Record<string, unknown>, lineLength: number, s4: boolean): Promise<Record<string, unknown>> {
+async function readTable(
+  ctx: CallContext,
+  input: Record<string, unknown>,
+  lineLength: number,
+  s4: boolean,
+): Promise<Record<string, unknown>> {
   const { state } = ctx
   const tableName = input.QUERY_TABLE as string
   const ds = state.tables.get(tableName)
@@ -89,7 +94,13 @@ async function readTable(ctx: CallContext, input: Record<string, unknown>, lineL
     cursor += field.leng
     if (cursor > limit && !noData) throw abapException('DATA_BUFFER_EXCEEDED')
     slots.push({ field })
-    fieldsOut.push({ FIELDNAME: field.name, OFFSET: String(offset), LENGTH: String(field.leng), TYPE: intType(field), FIELDTEXT: field.text })
+    fieldsOut.push({
+      FIELDNAME: field.name,
+      OFFSET: String(offset),
+      LENGTH: String(field.leng),
+      TYPE: intType(field),
+      FIELDTEXT: field.text,
+    })
   }
   if (noData) return { FIELDS: fieldsOut, DATA: [] }
   // C.3: a STRING component cannot be cast into the character work area ("ASSIGN … CASTING"): the module

@@ -217,7 +217,18 @@ class Parser {
   }
 }
 
-const RESERVED = new Set(['AND', 'OR', 'NOT', 'BETWEEN', 'LIKE', 'IN', 'IS', 'NULL', 'ESCAPE', ...Object.keys(OPS).filter((k) => /^[A-Z]+$/.test(k))])
+const RESERVED = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'BETWEEN',
+  'LIKE',
+  'IN',
+  'IS',
+  'NULL',
+  'ESCAPE',
+  ...Object.keys(OPS).filter((k) => /^[A-Z]+$/.test(k)),
+])
 
 /** The condition of the OPTIONS lines; undefined when they are empty (no WHERE = every row). */
 export function parseOptions(lines: readonly string[]): Cond | undefined {
