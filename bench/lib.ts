@@ -19,14 +19,14 @@ export const ROOT = (() => {
  * first, tsconfig.bench.json), or the TypeScript sources through the tsx loader (`--sources`: how the
  * service ran before it was compiled, and how developers run it).
  */
-export const fromSources = (): boolean => process.env.BENCH_FROM_SOURCES === '1'
+const fromSources = (): boolean => process.env.BENCH_FROM_SOURCES === '1'
 
 /** Node arguments that run a bench script, e.g. `scenarios/e2e`, the way {@link fromSources} says. */
 export const benchScript = (script: string): string[] =>
   fromSources() ? ['--import', 'tsx', join(ROOT, 'bench', `${script}.ts`)] : [join(ROOT, 'dist/bench', `${script}.js`)]
 
 /** Node arguments that run the command line (src/main.ts), compiled or from the sources. */
-export const cliScript = (sources = fromSources()): string[] =>
+const cliScript = (sources = fromSources()): string[] =>
   sources ? ['--import', 'tsx', join(ROOT, 'src/main.ts')] : [join(ROOT, 'dist/src/main.js')]
 
 /**

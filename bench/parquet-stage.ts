@@ -28,10 +28,10 @@ import { createColumnWriter } from '../src/transform/encode/columns.js'
 import { ParquetFile } from '../src/transform/encode/parquet-file.js'
 import { ParquetRoller, parquetSchema, type Compression, type WrittenFile } from '../src/transform/index.js'
 
-export const BATCH_ROWS = 25_000
+const BATCH_ROWS = 25_000
 
 /** Sales-order items, the shape of a typical ODP extractor (2LIS_11_VAITM-like). */
-export const sapLikeColumns: Column[] = [
+const sapLikeColumns: Column[] = [
   { name: 'VBELN', type: { kind: 'string', maxLength: 10 }, nullable: false, key: true, sourceType: 'CHAR(10)' },
   { name: 'POSNR', type: { kind: 'string', maxLength: 6 }, nullable: false, key: true, sourceType: 'NUMC(6)' },
   { name: 'MATNR', type: { kind: 'string', maxLength: 40 }, nullable: false, key: false, sourceType: 'CHAR(40)' },

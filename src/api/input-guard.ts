@@ -84,7 +84,7 @@ const isResult = (r: unknown): r is ExecutionResult => !!r && typeof r === 'obje
  * value inside a longer word (a schema name) is left alone. Errors from resolvers (an originalError
  * that is not GraphQL's) are the service's own and say what they mean; they are left as they are.
  */
-export function scrub(e: GraphQLError, values: InputValue[]): GraphQLError {
+function scrub(e: GraphQLError, values: InputValue[]): GraphQLError {
   // Variable coercion wraps the scalar's own GraphQLError ("String cannot represent…"): scrubbed too.
   if (e.originalError && !(e.originalError instanceof GraphQLError)) return e
   let message = e.message

@@ -28,7 +28,7 @@ export interface ApiServer {
   stop(): Promise<void>
 }
 
-export const GRAPHQL_PATH = '/graphql'
+const GRAPHQL_PATH = '/graphql'
 
 /** What graphql-ws keeps per socket beside the socket and upgrade request: the caller, once connection_init was accepted. */
 type SocketExtra = { principal?: Principal }

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net'
 import type { CreatedToken, TokenService } from './tokens.js'
 
-export const INITIAL_TOKEN_NAME = 'initial-admin'
+const INITIAL_TOKEN_NAME = 'initial-admin'
 
-export class StartupRefused extends Error {
+class StartupRefused extends Error {
   override readonly name = 'StartupRefused'
 }
 

@@ -10,7 +10,7 @@ import { CLI_ACTOR } from './audit.js'
 import { ROLES, type Principal, type Role } from './roles.js'
 
 /** Prefix of every secret: recognisable in a leaked config file or a secret scanner's rules. */
-export const TOKEN_PREFIX = 'dex_'
+const TOKEN_PREFIX = 'dex_'
 /** dex_ + 43 base64url characters (32 random bytes). */
 const TOKEN_SHAPE = /^dex_[A-Za-z0-9_-]{43}$/
 
@@ -19,7 +19,7 @@ const TOKEN_SHAPE = /^dex_[A-Za-z0-9_-]{43}$/
  * process takes effect at once (the cache entry is dropped and open sockets are told); a revoke
  * from another process (the CLI, a second instance) is seen within this time.
  */
-export const RECHECK_MS = 5_000
+const RECHECK_MS = 5_000
 /** lastUsedAt is written at most this often per token, so a busy client does not write on every request. */
 const LAST_USED_EVERY_MS = 60_000
 
@@ -48,7 +48,7 @@ const tokenName = z
   })
 const createSchema = z.object({ name: tokenName, role: z.enum(ROLES) })
 
-export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
+const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
 
 /**
  * API tokens: creation (random, shown once, stored as a hash), authentication with a short cache,

@@ -10,14 +10,14 @@ import { checkStored, optional, parseStored, storedUrl, type RowRef } from './st
 
 const text = optional(z.string())
 
-export const odataSettingsSchema = z.object({
+const odataSettingsSchema = z.object({
   serviceUrl: storedUrl,
   sapClient: text,
   user: text,
   language: text,
 })
 
-export const rfcSettingsSchema = z.object({
+const rfcSettingsSchema = z.object({
   ashost: text,
   sysnr: text,
   client: z.string(),
@@ -30,7 +30,7 @@ export const rfcSettingsSchema = z.object({
   saprouter: text,
 })
 
-export const connectionSecretsSchema = z.object({ password: z.string().optional() })
+const connectionSecretsSchema = z.object({ password: z.string().optional() })
 
 export type ODataSettings = z.output<typeof odataSettingsSchema>
 export type RfcSettings = z.output<typeof rfcSettingsSchema>

@@ -22,7 +22,7 @@ import { StoredRowError } from './stored-json.js'
 
 export type Protocol = 'ODATA' | 'RFC'
 
-export const odataConfigSchema = z.object({
+const odataConfigSchema = z.object({
   serviceUrl: serviceUrlSchema,
   sapClient: z
     .string()
@@ -35,7 +35,7 @@ export const odataConfigSchema = z.object({
   password: z.string().max(256).nullish(),
 })
 
-export const rfcConfigSchema = z
+const rfcConfigSchema = z
   .object({
     ashost: optionalText(255),
     sysnr: z
@@ -69,7 +69,7 @@ export const rfcConfigSchema = z
  * sysnr), message server (mshost, msserv, sysid, group) and SAProuter string. Path, client, user
  * and language do not move it to another machine.
  */
-export function passwordBinding(s: ConnectionSettings): string {
+function passwordBinding(s: ConnectionSettings): string {
   if (s.protocol === 'ODATA') return new URL(s.odata.serviceUrl).origin
   const keys = ['ashost', 'sysnr', 'mshost', 'msserv', 'sysid', 'group', 'saprouter'] as const
   const parts = keys.filter((k) => s.rfc[k]).map((k) => `${k}=${s.rfc[k]!.toLowerCase()}`)

@@ -18,9 +18,9 @@ const prefix = z
   .nullish()
   .transform((v) => v ?? '')
 
-export const localSettingsSchema = z.object({ path: z.string().min(1) })
+const localSettingsSchema = z.object({ path: z.string().min(1) })
 
-export const azureBlobSettingsSchema = z.object({
+const azureBlobSettingsSchema = z.object({
   container: z.string(),
   prefix,
   accountUrl: storedUrl,
@@ -30,7 +30,7 @@ export const azureBlobSettingsSchema = z.object({
   uploadConcurrency: count,
 })
 
-export const s3SettingsSchema = z.object({
+const s3SettingsSchema = z.object({
   bucket: z.string(),
   prefix,
   region: text,

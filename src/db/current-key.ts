@@ -10,7 +10,7 @@ type Tx = Prisma.TransactionClient
  * under the old key would leave the database on two keys, and the next start (on the new key) could
  * not open what was written.
  */
-export const keyRotated = () =>
+const keyRotated = () =>
   new DomainError(
     'SECRET_KEY_ROTATED',
     'the secret key was rotated while this service was running; restart it with the new key (nothing was saved)',

@@ -27,7 +27,7 @@ export function guardedFetch(policy: OutboundPolicy, opts: { connectTimeoutMs?: 
 }
 
 /** An undici Agent whose connector resolves and checks the host before connecting. */
-export function guardedDispatcher(policy: OutboundPolicy, opts: { connectTimeoutMs?: number } = {}): Agent {
+function guardedDispatcher(policy: OutboundPolicy, opts: { connectTimeoutMs?: number } = {}): Agent {
   const connect = buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000 })
   return new Agent({
     connect: (options, callback) => {

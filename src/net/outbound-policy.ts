@@ -203,6 +203,6 @@ function expandIpv6(address: string): number[] {
   return [...h, ...Array(missing).fill('0'), ...t].map((x) => parseInt(x || '0', 16))
 }
 
-export function formatHostPort(host: string, port: number): string {
+function formatHostPort(host: string, port: number): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`
 }

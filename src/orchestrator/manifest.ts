@@ -14,7 +14,7 @@ const changeCountsSchema = z.object({ created: z.number(), updated: z.number(), 
  * an incomplete run; readers take the file list from here instead of listing the prefix. Once
  * written it is never withdrawn: the run is committed from it, whatever fails afterwards.
  */
-export const manifestSchema = z.object({
+const manifestSchema = z.object({
   manifestVersion: z.literal(1),
   runId: z.string(),
   pipeline: z.object({ id: z.string(), name: z.string() }),

@@ -294,7 +294,7 @@ export class Orchestrator {
    * next sweep, unless someone cancelled it, accepting that its delta may be delivered twice.
    */
   async sweepLostRuns(): Promise<number> {
-    const { db, log } = this.deps
+    const { db } = this.deps
     const now = Date.now()
     const cutoff = new Date(now - this.#staleAfterMs)
     // A dead process of this host is known at once — but a live one sharing this host's name and

@@ -1,7 +1,7 @@
 import type { RunStage, RunStatus } from '../db/client.js'
 
 /** Named status checks, so no caller spells out arrays of states (trigger.dev's statuses.ts). */
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED']
+const TERMINAL_STATUSES: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED']
 
 export const isTerminal = (run: { status: RunStatus }) => TERMINAL_STATUSES.includes(run.status)
 

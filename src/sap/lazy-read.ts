@@ -23,7 +23,7 @@ export interface LazyReadOptions<P, E> {
 }
 
 /** What `end()` rejects with when the consumer stopped taking pages before the last one. */
-export const closedEarly = (): DOMException => new DOMException('the read was closed before its last page', 'AbortError')
+const closedEarly = (): DOMException => new DOMException('the read was closed before its last page', 'AbortError')
 
 export function lazyRead<P = SourcePage, E = SourceReadEnd>(opts: LazyReadOptions<P, E>): LazyRead<P, E> {
   let resolve!: (end: E) => void

@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { Fault, SimulatorVariants } from './types.js'
 
-export const variantsSchema = z
+const variantsSchema = z
   .object({
     tokenPlacement: z.enum(['delta', 'terminal-next', 'absent']),
     tokenQuoted: z.boolean(),
@@ -23,7 +23,7 @@ export const variantsSchema = z
   .strict()
   .partial()
 
-export const faultSchema = z
+const faultSchema = z
   .object({
     kind: z.enum(['http-500', 'http-503', 'http-429', 'drop', 'slow', 'http-401']),
     page: z.number().int().min(1),

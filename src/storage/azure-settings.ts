@@ -29,7 +29,7 @@ export interface AzureBlobSecrets {
 }
 
 /** Azurite's documented development account (public, in every Azure SDK). */
-export const AZURITE_ACCOUNT = 'devstoreaccount1'
+const AZURITE_ACCOUNT = 'devstoreaccount1'
 
 /**
  * What a connection string says about where it points, or a problem description. Keys are

@@ -100,7 +100,7 @@ export function isMissingObject(e: unknown): boolean {
 }
 
 /** True when an operation ended because it was aborted (cancel, shutdown), which is no storage fault. */
-export function isAbort(e: unknown, signal?: AbortSignal): boolean {
+function isAbort(e: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (e as Error)?.name === 'AbortError'
 }
 

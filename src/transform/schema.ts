@@ -32,7 +32,7 @@ export interface ManifestColumn {
 }
 
 /** Largest decimal precision the writer accepts: DuckDB, Spark, Arrow and Trino read DECIMAL up to 38 digits. */
-export const MAX_DECIMAL_PRECISION = 38
+const MAX_DECIMAL_PRECISION = 38
 
 /** Bytes a two's-complement FIXED_LEN_BYTE_ARRAY needs for `precision` decimal digits. */
 export function decimalByteLength(precision: number): number {

@@ -2,7 +2,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
 import {
   getNamedType,
   getNullableType,
-  GraphQLError,
+  type GraphQLError,
   isListType,
   type ExecutionArgs,
   type GraphQLField,
@@ -23,7 +23,7 @@ export interface QueryLimits {
   maxTokens: number
 }
 
-export const LIMIT_CODE = 'QUERY_TOO_COMPLEX'
+const LIMIT_CODE = 'QUERY_TOO_COMPLEX'
 const MAX_DIRECTIVES = 20
 /** What a list without paging (connections, a connection's pipelines …) is assumed to hold. */
 const UNPAGED_LIST_WEIGHT = 20

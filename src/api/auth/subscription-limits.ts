@@ -17,7 +17,7 @@ export interface SubscriptionLimits {
   socketsPerToken: number
 }
 
-export const TOO_MANY_CODE = 'TOO_MANY_SUBSCRIPTIONS'
+const TOO_MANY_CODE = 'TOO_MANY_SUBSCRIPTIONS'
 
 export const tooMany = (what: string, max: number, limit: keyof SubscriptionLimits): GraphQLError =>
   refusal(TOO_MANY_CODE, `too many ${what}: at most ${max}; complete some first`, 429, { limit })

@@ -107,7 +107,7 @@ export const RunConnection = builder.connectionObject({
   fields: (t) => ({ totalCount: totalCountField(t) }),
 })
 
-export const RunEventConnection = builder.connectionObject({
+const RunEventConnection = builder.connectionObject({
   type: RunEvent,
   name: 'RunEventConnection',
   fields: (t) => ({ totalCount: totalCountField(t) }),

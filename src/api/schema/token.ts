@@ -1,7 +1,7 @@
 import { Role } from '../../db/generated/sqlite/enums.js'
 import { builder } from '../builder.js'
 
-export const RoleEnum = builder.enumType(Role, {
+const RoleEnum = builder.enumType(Role, {
   name: 'Role',
   description:
     'VIEWER reads and subscribes; OPERATOR also runs, cancels, resets deltas and tests connections and destinations; ADMIN does everything, tokens included',

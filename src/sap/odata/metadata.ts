@@ -10,9 +10,9 @@ import type { EntitySetInfo } from './types.js'
 
 const SAP_NS = 'http://www.sap.com/Protocols/SAPData'
 /** Largest precision Parquet readers commonly accept (DuckDB, Spark, Arrow decimal128). */
-export const DEFAULT_DECIMAL_PRECISION = 38
+const DEFAULT_DECIMAL_PRECISION = 38
 /** For `Scale="variable"` (DECFLOAT): wide enough for business amounts, still exact or loud. */
-export const VARIABLE_DECIMAL_SCALE = 10
+const VARIABLE_DECIMAL_SCALE = 10
 export const DELTA_LINKS_PREFIX = 'DeltaLinksOf'
 
 type XmlNode = Record<string, unknown>

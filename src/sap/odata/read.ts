@@ -30,7 +30,7 @@ import { buildRowPlan } from './values.js'
  * young-generation GCs are copied into the old generation and pile up there as garbage until a full
  * GC. 1,000 rows are about 1.5 MB of allocation; per-batch overhead is negligible at that size.
  */
-export const DEFAULT_BATCH_ROWS = 1_000
+const DEFAULT_BATCH_ROWS = 1_000
 
 /** What a read needs from its client. */
 export interface ReadContext {

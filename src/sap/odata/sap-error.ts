@@ -28,7 +28,7 @@ const MAX_DETAILS = 10
 const MESSAGE_ID = /^(?:\/[A-Z0-9_]{1,10}\/)?[A-Z0-9_]{1,30}\/\d{3}$/i
 
 /** SAP message id of "Could not open data access via extraction API RODPS_REPL_ODP_OPEN" (A.6.6). */
-export const ODP_BUSY_MESSAGE = 'RSODP_ODATA/013'
+const ODP_BUSY_MESSAGE = 'RSODP_ODATA/013'
 
 const xml = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, isArray: (tag) => tag === 'errordetail' })
 
@@ -114,13 +114,13 @@ export function describeSapError(e: SapError): string {
 }
 
 /** The SAP message id worth surfacing: a detail's `CLASS/NNN`, else the top-level code if it is one. */
-export function sapMessageId(e: SapError): string | undefined {
+function sapMessageId(e: SapError): string | undefined {
   const ids = [...e.details.map((d) => d.code), e.code].filter((c): c is string => !!c && MESSAGE_ID.test(c))
   return ids.find((c) => c === ODP_BUSY_MESSAGE) ?? ids[0]
 }
 
 /** A body that names the delta token as the problem: expired, unknown or terminated (A.6.7). */
-export function mentionsDeltaToken(e: SapError, token?: string): boolean {
+function mentionsDeltaToken(e: SapError, token?: string): boolean {
   const text = [e.message, ...e.details.map((d) => d.message), e.code, ...e.details.map((d) => d.code)].filter(Boolean).join(' ')
   return /delta[\s_-]?token|delta[\s_-]?link/i.test(text) || (!!token && text.includes(token))
 }

@@ -350,7 +350,7 @@ function rowError({ obj, plan, row, col, reason }: RowFailure): SourceError {
 }
 
 /** Short JSON rendering of a value for messages. */
-export function preview(v: unknown): string {
+function preview(v: unknown): string {
   if (v === undefined) return 'undefined'
   let s: string
   try {

@@ -25,14 +25,14 @@ import type { Bapiret2, RfcErrorLike } from './rfc-client.js'
 export const ODP_RFC_PREFIX = 'RODPS_REPL_'
 
 /** Why ODP over RFC is a dead end, and the way out (§B.7): for any ODP call that cannot work. */
-export const NOTE_3255746_HINT =
+const NOTE_3255746_HINT =
   'SAP Note 3255746 does not permit third-party use of the ODP replication RFC modules (RODPS_REPL_*), and systems with security note 3748819 block them; ODP over OData is the supported path: extract this ODP with an ODP over OData connection (a Gateway service generated for the ODP) instead'
 
 /**
  * Added to a refusal only: the opt-out lifts the block, so a team that needs a few more months can
  * find it, but it must not read as a fix (addendum 2026-12).
  */
-export const ODP_OPT_OUT_HINT =
+const ODP_OPT_OUT_HINT =
   "SAP's report RODPS_REPL_SECUREACCESS_OPTOUT lifts the block for a while, but the opt-out expires at the end of 2026"
 
 /** The hint for an ODP call SAP answered with `code`. */
@@ -239,7 +239,7 @@ function throwing(e: SourceError): never {
 }
 
 /** Message text of a BAPIRET2 line; falls back to id and variables when MESSAGE is empty. */
-export function messageOf(l: Bapiret2): string {
+function messageOf(l: Bapiret2): string {
   const m = String(l.MESSAGE ?? '').trim()
   if (m) return m
   const vars = [l.MESSAGE_V1, l.MESSAGE_V2, l.MESSAGE_V3, l.MESSAGE_V4].map((v) => String(v ?? '').trim()).filter(Boolean)

@@ -63,7 +63,7 @@ async function load(importer: () => Promise<unknown>): Promise<RfcClientFactory>
 }
 
 /** What went wrong loading node-rfc, as one actionable message. The cause is kept for the log. */
-export function driverMissing(e: unknown): SourceError {
+function driverMissing(e: unknown): SourceError {
   const err = e as { code?: string; message?: string } | undefined
   const first = String(err?.message ?? e).split('\n')[0]
   const notInstalled =

@@ -270,7 +270,7 @@ export class RfcPool {
 }
 
 /** Transport failures and cancellations leave a connection unusable (node-rfc closes it on cancel). */
-export function isConnectionFailure(e: unknown): boolean {
+function isConnectionFailure(e: unknown): boolean {
   if (e instanceof SourceError) return e.code === 'SOURCE_UNAVAILABLE'
   return e instanceof RfcAborted || (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError'))
 }

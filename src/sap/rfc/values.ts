@@ -266,7 +266,7 @@ const MS_PER_DAY = 86_400_000
 const DATS_CACHE = new Map<string, number>()
 
 /** `YYYYMMDD`; `00000000` and blanks are initial dates → null (docs/architecture.md#rule-4). */
-export function parseDats(text: string): Value {
+function parseDats(text: string): Value {
   const t = text.length === 8 ? text : text.trim()
   const cached = DATS_CACHE.get(t)
   if (cached !== undefined) return new Date(cached)
@@ -299,7 +299,7 @@ function computeDats(t: string): Date | null {
 }
 
 /** `HHMMSS` → µs since midnight; `240000` is legal ABAP and maps to 86_400_000_000 (§C.3). */
-export function parseTims(text: string): Value {
+function parseTims(text: string): Value {
   if (text.length === 6) {
     // The usual case, without regex or substrings.
     let v = 0

@@ -116,7 +116,7 @@ export function sinceCondition(w: Watermark, from: string): Condition {
 }
 
 /** A future watermark (a `99991231` placeholder) must not become the new high mark. */
-export function capFuture(w: Watermark, wm: string | undefined, now: Date): string | undefined {
+export function capFuture(_w: Watermark, wm: string | undefined, now: Date): string | undefined {
   if (wm === undefined) return undefined
   const limit = formatStamp(now.getTime() + 86_400_000)
   return wm.slice(0, 14) > limit.slice(0, wm.length >= 14 ? 14 : 8) ? undefined : wm

@@ -10,7 +10,7 @@ import { SourceError } from '../errors.js'
 import type { AbapKind } from './values.js'
 
 /** `TEXT` of `RFC_DB_OPT` is CHAR 72 (§C.1). */
-export const OPTION_LINE_LENGTH = 72
+const OPTION_LINE_LENGTH = 72
 
 /** A condition as tokens; joined with blanks it is valid open SQL. */
 export type Condition = string[]
@@ -216,11 +216,6 @@ export function parseWhere(where: string, fields: ReadonlyMap<string, AbapKind>)
 export function checkWhereSyntax(where: string): void {
   const anyField: ReadonlyMap<string, AbapKind> = Object.assign(new Map<string, AbapKind>(), { has: () => true, get: () => undefined })
   parseWhere(where, anyField)
-}
-
-/** Field names a condition refers to (after {@link parseWhere}). */
-export function fieldsOf(cond: Condition, fields: ReadonlyMap<string, AbapKind>): string[] {
-  return [...new Set(cond.filter((t) => fields.has(t)))]
 }
 
 /** An ABAP character literal: single quotes, inner quotes doubled. */

@@ -98,7 +98,7 @@ export class SubscriptionRegistry {
   /** Whether `token` may start a delta for (user, entity set) under the current variants. */
   check(token: string, user: string, entitySet: string, variants: SimulatorVariants): TokenVerdict {
     const rec = this.byToken.get(token)
-    if (!rec || !rec.sub.alive || rec.expired) return { ok: false }
+    if (!rec?.sub.alive || rec.expired) return { ok: false }
     if (rec.sub.user !== user || rec.sub.entitySet !== entitySet) return { ok: false }
     if (variants.oldTokens === 'gone' && rec.seq < rec.sub.maxUsedSeq) return { ok: false }
     return { ok: true, rec }

@@ -17,7 +17,7 @@ export function formatScaled(units: bigint | number, scale: number): string {
 }
 
 /** Decimal text → integer count of 10^-scale units (exact); throws on text that is no decimal. */
-export function parseScaled(text: string, scale: number): bigint {
+function parseScaled(text: string, scale: number): bigint {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text.trim())
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new Error(`not a decimal: ${text}`)
   const frac = (m[3] ?? '').padEnd(scale, '0')
@@ -30,7 +30,7 @@ export function parseScaled(text: string, scale: number): bigint {
 }
 
 /** Number of fraction digits in a decimal text. */
-export function fractionDigits(text: string): number {
+function fractionDigits(text: string): number {
   const dot = text.indexOf('.')
   return dot < 0 ? 0 : text.length - dot - 1
 }

@@ -44,7 +44,7 @@ export const MSG = {
   throttled: '/IWFND/CM_BEC/098',
 } as const
 
-export const EXTRACTION_OPEN_TEXT = 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN'
+const EXTRACTION_OPEN_TEXT = 'Could not open data access via extraction API RODPS_REPL_ODP_OPEN'
 
 export function badRequest(message: string, code: string = MSG.badRequest): SapHttpError {
   return new SapHttpError(400, code, message)

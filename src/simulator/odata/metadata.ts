@@ -17,7 +17,7 @@ function lowerFirst(name: string): string {
 }
 
 /** Association name SAP derives from the entity set: `EntityOfX` → `entityOfX`. */
-export function associationName(def: EntityDef): string {
+function associationName(def: EntityDef): string {
   return lowerFirst(def.name)
 }
 

@@ -63,7 +63,7 @@ function base(read: OpenRead): string {
 }
 
 /** The delta link as SAP writes it in `__delta`: no $format, selection baked in (A.6.3/A.6.4). */
-export function deltaLink(read: OpenRead, token: string): string {
+function deltaLink(read: OpenRead, token: string): string {
   return `${base(read)}?!deltatoken=${quoted(read, token)}${selectionParams(read)}`
 }
 

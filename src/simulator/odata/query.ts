@@ -28,7 +28,7 @@ function nonNegativeInt(name: string, text: string): number {
 }
 
 /** Strips one pair of single quotes: SAP quotes tokens in its own links, erpl-web sends them bare. */
-export function unquote(text: string): string {
+function unquote(text: string): string {
   return text.length >= 2 && text.startsWith("'") && text.endsWith("'") ? text.slice(1, -1) : text
 }
 

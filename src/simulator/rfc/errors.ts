@@ -185,13 +185,7 @@ export function noRfcAuthority(user: string, fm: string): AbapErrorShape {
  * An E/A/X message in RFC context (node-rfc test "AbapApplicationError E0": group 2, code 4; node-rfc puts
  * the message text into `key` too).
  */
-export function abapMessage(
-  text: string,
-  cls: string,
-  number: string,
-  type = 'E',
-  v: [string?, string?, string?, string?] = [],
-): AbapErrorShape {
+function abapMessage(text: string, cls: string, number: string, type = 'E', v: [string?, string?, string?, string?] = []): AbapErrorShape {
   return abapError(2, 4, 'RFC_ABAP_MESSAGE', text, text, { cls, type, number, v })
 }
 

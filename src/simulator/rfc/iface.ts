@@ -56,7 +56,7 @@ export const BAPIRET2: RowType = {
 const RFCTYPE: Record<FieldType['t'], number> = { CHAR: 0, RAW: 4, NUMC: 6, INT: 8, STRING: 29 }
 
 /** node-rfc trims with C isspace() on the UTF-8 bytes: only ASCII whitespace goes. */
-export function rtrim(s: string): string {
+function rtrim(s: string): string {
   return s.replace(/[ \t\n\v\f\r]+$/, '')
 }
 

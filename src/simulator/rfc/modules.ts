@@ -22,7 +22,7 @@ const STATIC_MODULES = new Map<string, FunctionModule>(
 )
 
 /** The module as this system has it installed (variants decide the read-table family). */
-export function lookupModule(state: RfcState, name: string): FunctionModule | undefined {
+function lookupModule(state: RfcState, name: string): FunctionModule | undefined {
   if (name === 'RFC_READ_TABLE') return readTableModule(name, 512, state.variants.s4ReadTable)
   if (name === CURSOR_LIST_WITHOUT_MODE.iface.name && !state.variants.odpCursorModes) return CURSOR_LIST_WITHOUT_MODE
   if (name === state.variants.readTableModule && name in READ_TABLE_SIBLINGS) return readTableModule(name, READ_TABLE_SIBLINGS[name], false)

@@ -35,8 +35,8 @@ export interface SystemClock {
   now: string
 }
 
-export const TABLE_NAMES = { SALES_ITEMS: 'ZSD_ITEMS', WIDE: 'ZMAT_WIDE', QM_RESULTS: 'ZQM_RESULTS' } as const
-export const ODP_NAMES = { SALES_ITEMS: 'ZSD_ITEMS_CDC', MATERIAL_TEXT: '0MATERIAL_TEXT' } as const
+const TABLE_NAMES = { SALES_ITEMS: 'ZSD_ITEMS', WIDE: 'ZMAT_WIDE', QM_RESULTS: 'ZQM_RESULTS' } as const
+const ODP_NAMES = { SALES_ITEMS: 'ZSD_ITEMS_CDC', MATERIAL_TEXT: '0MATERIAL_TEXT' } as const
 export const CONTEXTS = [
   { name: 'ABAP_CDS', text: 'ABAP Core Data Services', release: 'SBC758' },
   { name: 'SAPI', text: 'DataSources/Extractors', release: 'SDE758' },

@@ -70,7 +70,7 @@ export class Bytes {
  * Writes `s` as UTF-8 at `out.pos` (caller ensured 3 bytes per UTF-16 unit) and returns the byte
  * count. Lone surrogates become U+FFFD, exactly as TextEncoder does.
  */
-export function writeUtf8(out: Bytes, s: string): number {
+function writeUtf8(out: Bytes, s: string): number {
   const buf = out.buf
   const start = out.pos
   let p = start

@@ -82,7 +82,7 @@ async function rejection(p: Promise<unknown>): Promise<SourceError> {
 
 describe('HTTP transport of the OData client', () => {
   it('sends SAP headers and parameters on every request, keeps session cookies within one read only', async () => {
-    const s = await script((req, res, url) => {
+    const s = await script((_req, res, url) => {
       const page = url.searchParams.get('$skiptoken')
       if (!page)
         json(res, { d: { results: [row(1)], __next: `http://127.0.0.1:1${SVC}/EntityOfZSALES?$skiptoken=2` } }, 200, {

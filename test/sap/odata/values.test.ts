@@ -230,7 +230,7 @@ describe('convertRows', () => {
     expect(err).toBeInstanceOf(SourceError)
     expect((err as SourceError).code).toBe('SOURCE_PROTOCOL')
     expect((err as SourceError).message).toBe(
-      'column NETWR, row 102 (VBELN=\"0000004711\", POSNR=\"000020\"): value \"12,50\" is not a decimal number',
+      'column NETWR, row 102 (VBELN="0000004711", POSNR="000020"): value "12,50" is not a decimal number',
     )
   })
   it('a missing property is an error, not a silent null', () => {

@@ -100,7 +100,7 @@ describe('full extraction and the raw format (B.4)', () => {
     const { lines } = await fetchAll(client, open.E_POINTER as string)
     const isContinuation = (b: number) => (b & 0xc0) === 0x80
     // a line that ends inside a character: the next line starts with a UTF-8 continuation byte
-    const split = lines.filter((l, i) => i + 1 < lines.length && isContinuation(lines[i + 1][0]))
+    const split = lines.filter((_l, i) => i + 1 < lines.length && isContinuation(lines[i + 1][0]))
     expect(split.length).toBeGreaterThan(0)
     expect(() => new TextDecoder('utf-8', { fatal: true }).decode(split[0])).toThrow()
     // the JCo formula ceil(sum(OUTPUTLENG) / 250) under-counts rows full of multi-byte text

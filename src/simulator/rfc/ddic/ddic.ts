@@ -71,10 +71,6 @@ export function intType(f: DdicField): IntType {
   }
 }
 
-export function isPacked(f: DdicField): boolean {
-  return intType(f) === 'P' || intType(f) === 'I'
-}
-
 /** Bytes in the work area on a Unicode system (DFIES-INTLEN): 2 per character, packed = digits/2 + 1. */
 export function intLen(f: DdicField): number {
   switch (intType(f)) {

@@ -128,7 +128,7 @@ export function materialTextModel(): RowModel {
       const lang = LANGS[slot % LANGS.length]
       return { MATNR: pad(m, 18), SPRAS: lang, TXTMD: `${LANG_NAMES[lang][pick(seed, m, 1, 4)]} ${m}` }
     },
-    mutate: (seed, row, salt) => ({ ...row, TXTMD: `${LANG_NAMES[row.SPRAS as (typeof LANGS)[number]][salt % 4]} ${Number(row.MATNR)}*` }),
+    mutate: (_seed, row, salt) => ({ ...row, TXTMD: `${LANG_NAMES[row.SPRAS as (typeof LANGS)[number]][salt % 4]} ${Number(row.MATNR)}*` }),
     slotOfKey: (key) => {
       const { MATNR: matnr, SPRAS: spras } = key
       const l = LANGS.indexOf(spras as (typeof LANGS)[number])

@@ -14,7 +14,7 @@ import type { OdpDataSet, RfcState } from '../state.js'
 import { CONTEXTS } from '../state.js'
 import { odpOutputLen } from './raw.js'
 
-export const ET_FIELDS_ROW: RowType = {
+const ET_FIELDS_ROW: RowType = {
   NAME: CHAR(30),
   DESCRIPTION: CHAR(60),
   TYPE: CHAR(10),
@@ -33,7 +33,7 @@ export const ET_FIELDS_ROW: RowType = {
 const flag = (b: boolean | undefined): string => (b ? 'X' : '')
 
 /** The ET_FIELDS line of a field (TYPE = DDIC data type, B.1). */
-export function fieldMeta(f: DdicField): Record<string, unknown> {
+function fieldMeta(f: DdicField): Record<string, unknown> {
   return {
     NAME: f.name,
     DESCRIPTION: f.text,

@@ -135,7 +135,7 @@ async function deliver(
 async function fetch(ctx: CallContext, input: Record<string, unknown>): Promise<Record<string, unknown>> {
   const pointer = input.I_POINTER as string
   const req = ctx.state.odq.requests.get(pointer)
-  if (!req || req.state !== 'open') throw new OdqMessage('040', `Request ${pointer} does not exist or is not open`, [pointer])
+  if (req?.state !== 'open') throw new OdqMessage('040', `Request ${pointer} does not exist or is not open`, [pointer])
   const maxBytes = (input.I_MAXPACKAGESIZE as number) > 0 ? (input.I_MAXPACKAGESIZE as number) : req.maxPackageSize
   const named = input.I_PACKAGE as string
   const idx = named === '' ? req.packages.length - 1 : req.packages.findIndex((p) => p.id === named)
@@ -282,7 +282,7 @@ export const ODP_MODULES: readonly FunctionModule[] = [
  * RODPS_REPL_CURSOR_GET_LIST; `withMode` false = ET_PROCESS with only the columns B.1 names (no
  * EXTRACTION_MODE), variant `odpCursorModes`.
  */
-export function cursorListModule(withMode: boolean): FunctionModule {
+function cursorListModule(withMode: boolean): FunctionModule {
   const row = { POINTER: CHAR(32), SUBSCRIBER_PROC: CHAR(32), CLOSED: CHAR(1), ...(withMode ? { EXTRACTION_MODE: CHAR(1) } : {}) }
   return {
     iface: {

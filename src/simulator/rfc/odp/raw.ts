@@ -30,9 +30,8 @@ import { intType } from '../ddic/ddic.js'
 
 export const FRAGMENT_BYTES = 250
 
-/** ODQ technical fields appended to delta-type records. */
-export const ODQ_CHANGEMODE_LEN = 1
-export const ODQ_ENTITYCNTR_LEN = 20
+/** ODQ technical fields appended to delta-type records: a one-character change mode, then this counter. */
+const ODQ_ENTITYCNTR_LEN = 20
 
 export function odpOutputLen(f: DdicField): number {
   switch (intType(f)) {
@@ -52,7 +51,7 @@ function signedNumber(canonical: string, width: number): string {
 }
 
 /** One field in external format, exactly OUTPUTLENG UTF-16 units wide. */
-export function externalValue(f: DdicField, value: SapRow[string]): string {
+function externalValue(f: DdicField, value: SapRow[string]): string {
   const width = odpOutputLen(f)
   const t = intType(f)
   if (t === 'P' || t === 'I') return signedNumber(String(value), width)

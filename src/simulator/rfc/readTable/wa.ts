@@ -15,7 +15,7 @@ import { intType } from '../ddic/ddic.js'
  * put in the first position. Observed: node-rfc #6 '*291847608.00' for CURR 13,2 while '4184374221.00'
  * (exactly 13 characters) fits; RSAP #19 '*.0' for a P(3) field; RSAP #14 trailing minus.
  */
-export function packedToChar(canonical: string, len: number): string {
+function packedToChar(canonical: string, len: number): string {
   const negative = canonical.startsWith('-')
   const abs = negative ? canonical.slice(1) : canonical
   const signed = abs + (negative ? '-' : ' ')
@@ -33,7 +33,7 @@ export function packedToChar(canonical: string, len: number): string {
  * significant digits: ' 6.000000000E+02', '-1.234567890E-07' (C.3 "scientific notation that may not fit
  * the slot").
  */
-export function floatToChar(value: number, len: number): string {
+function floatToChar(value: number, len: number): string {
   const sign = value < 0 || Object.is(value, -0) ? '-' : ' '
   // sign, digit, point and 'E±dd' take 7 places; a three-digit exponent costs one decimal
   for (let decimals = len - 7; decimals >= 0; decimals--) {
@@ -51,7 +51,7 @@ export function floatToChar(value: number, len: number): string {
  * arrives (observed: RAW 8 password hashes of USR02 come back as 8 hex digits, mydoghasworms/nwrfc #1;
  * RAW 16 GUIDs cut after 16 digits, PyRFC #208). `value` is base64 (SapRow convention).
  */
-export function rawToChar(value: string, len: number): string {
+function rawToChar(value: string, len: number): string {
   return Buffer.from(value, 'base64').toString('hex').toUpperCase().slice(0, len).padEnd(len)
 }
 
