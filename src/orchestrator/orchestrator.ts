@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js'
 import { extractionModeFor } from './extraction-mode.js'
 import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
-import { InProcessQueue, type RunQueue } from './queue.js'
+import { type Handled, InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
 import { eventDataText } from './run-event-data.js'
 import { RunCancelled, workerLost, type RunError } from './run-errors.js'
@@ -351,7 +351,7 @@ export class Orchestrator {
     return this.#running.has(runId)
   }
 
-  private async execute(runId: string): Promise<void> {
+  private async execute(runId: string): Promise<Handled> {
     const controller = new AbortController()
     this.#running.set(runId, controller)
     try {
@@ -377,6 +377,7 @@ export class Orchestrator {
     } finally {
       this.#running.delete(runId)
     }
+    return 'done'
   }
 
   private publish(run: Run): void {

@@ -1,14 +1,25 @@
 /**
- * Where QUEUED runs wait for a worker. The in-process queue serves the one-process setup; a Redis
- * queue (BullMQ) can implement the same interface for an API with many workers.
+ * What a worker did with a run it was handed: `done` (it ran, or it was not there to run: cancelled,
+ * taken by another worker), or `no-slot` (still QUEUED: a concurrency limit of its connection or of
+ * the whole service is reached). A `no-slot` run must be offered again later, without losing its
+ * place: claims are made in queue order, so offering it again early costs one query.
+ */
+export type Handled = 'done' | 'no-slot'
+
+/** How soon a run that found no free slot is offered again, at the latest. */
+const NO_SLOT_RETRY_MS = 1_000
+
+/**
+ * Where QUEUED runs wait for a worker. The in-process queue serves the one-process setup; the Redis
+ * queue (BullMQ) implements the same interface for an API with many workers.
  */
 export interface RunQueue {
   /** Queues a run; with `notBefore` it waits until then (the backoff of an automatic retry). */
   enqueue(runId: string, notBefore?: Date | null): Promise<void>
   /** Drops a run that has not started; false if it is already running or unknown. */
   remove(runId: string): Promise<boolean>
-  /** Starts taking runs; `handler` resolves when the run has ended. */
-  start(handler: (runId: string) => Promise<void>): void
+  /** Starts taking runs; `handler` resolves when the run has ended or could not start (see {@link Handled}). */
+  start(handler: (runId: string) => Promise<Handled>): void
   /** Stops taking runs and waits for the handlers in flight. */
   stop(): Promise<void>
 }
@@ -17,7 +28,7 @@ export class InProcessQueue implements RunQueue {
   readonly #waiting: string[] = []
   readonly #delayed = new Map<string, NodeJS.Timeout>()
   readonly #running = new Set<Promise<void>>()
-  #handler?: (runId: string) => Promise<void>
+  #handler?: (runId: string) => Promise<Handled>
   #stopped = false
 
   constructor(private readonly concurrency: number) {}
@@ -52,7 +63,7 @@ export class InProcessQueue implements RunQueue {
     return this.#delayed.delete(runId)
   }
 
-  start(handler: (runId: string) => Promise<void>): void {
+  start(handler: (runId: string) => Promise<Handled>): void {
     this.#handler = handler
     this.#stopped = false
     this.pump()
@@ -69,6 +80,11 @@ export class InProcessQueue implements RunQueue {
     while (handler && !this.#stopped && this.#running.size < this.concurrency && this.#waiting.length) {
       const runId = this.#waiting.shift()!
       const task: Promise<void> = handler(runId)
+        .then((handled) => {
+          // A slot may free in another process too: offer the run again after a while, or sooner
+          // when a run of this process ends (pump). Its place is kept by the claim's queue order.
+          if (handled === 'no-slot') void this.enqueue(runId, new Date(Date.now() + NO_SLOT_RETRY_MS))
+        })
         .catch(() => {}) // the handler records its own failures on the run
         .finally(() => {
           this.#running.delete(task)
