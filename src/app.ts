@@ -16,6 +16,8 @@ import { resolveSecretKey, SecretBox } from './db/secrets.js'
 import { dbTarget, describeTarget } from './db/target.js'
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
+import { RedisChannels } from './orchestrator/redis-channels.js'
+import { RedisProgressBus } from './orchestrator/redis-progress-bus.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
@@ -25,6 +27,13 @@ import type { Logger } from './util/logger.js'
 export interface AppOptions {
   dataDir: string
   databaseUrl?: string
+  /**
+   * REDIS_URL: progress, cancels and token revokes reach the other instances sharing this Redis
+   * (docs/architecture.md#progress). Without it everything stays in this process.
+   */
+  redisUrl?: string
+  /** REDIS_PREFIX (default `dex`): keeps deployments sharing one Redis apart. */
+  redisPrefix?: string
   secretKey?: string
   log: Logger
   /** Serve GraphQL on this address; omit for a worker-only or embedded (CLI, demo) instance. */
@@ -79,17 +88,19 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   log.info({ db: describeTarget(target), applied: migrations.applied }, 'database ready')
   const db = await openDb(target, { onQuery: opts.onQuery })
   let box: SecretBox
+  let redis: RedisChannels | undefined
   try {
     // A wrong key refuses to start here, rather than failing on each secret later.
     const where = describeTarget(target)
     box = opts.secretKey
       ? (await verifySecretKey(db, new SecretBox(opts.secretKey), where), new SecretBox(opts.secretKey))
       : await verifiedKeyFile(db, opts.dataDir, resolveSecretKey(undefined, opts.dataDir), where)
+    if (opts.redisUrl) redis = await RedisChannels.open(opts.redisUrl, { prefix: opts.redisPrefix ?? 'dex', log })
   } catch (e) {
     await db.$disconnect()
     throw e
   }
-  const bus = new InMemoryProgressBus()
+  const bus = redis ? new RedisProgressBus(redis, log) : new InMemoryProgressBus()
   const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
   const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound, log })
   const connections = new ConnectionCatalog(db, box, { sources, log })
@@ -103,10 +114,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     { objectStore: { ...opts.destinations?.objectStore, outbound } },
   )
   const orchestrator = new Orchestrator(
-    { db, bus, log, connections, destinations },
+    { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel') },
     { ...opts.orchestrator, sources, dataDir: opts.dataDir },
   )
-  const tokens = new TokenService(db, log)
+  const tokens = new TokenService(db, log, redis?.broadcast('revoke'))
   const audit = new AuditLog(db, log)
   const pipelines = new PipelineCatalog(db, sourceChecker({ connections, sources, log }))
   const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines, sources, tokens, audit }
@@ -115,6 +126,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     try {
       await ensureFirstToken(tokens, opts.listen.host, opts.onFirstToken)
     } catch (e) {
+      await redis?.close()
       await db.$disconnect()
       throw e
     }
@@ -137,6 +149,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       tokens.close()
       await orchestrator.stop()
       await sources.close?.()
+      await redis?.close()
       await db.$disconnect()
     },
   }

@@ -34,6 +34,11 @@ const envSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   REDIS_URL: z.string().url().optional(),
+  /** Prefix of every Redis key and channel: deployments sharing one Redis keep apart by it. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'REDIS_PREFIX must be 1-64 letters, digits, _ . or -')
+    .default('dex'),
   SECRET_KEY: z.string().min(16, 'SECRET_KEY must be at least 16 characters').optional(),
   /** The key `delta-extractor rotate-key` re-encrypts every stored secret under. */
   NEW_SECRET_KEY: z.string().min(16, 'NEW_SECRET_KEY must be at least 16 characters').optional(),

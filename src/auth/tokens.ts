@@ -4,6 +4,7 @@ import type { ApiToken, Db } from '../db/client.js'
 import { conflict, notFound } from '../errors.js'
 import { isUniqueViolation } from '../catalog/prisma-errors.js'
 import { nameSchema, parseInput } from '../catalog/validate.js'
+import type { Broadcast } from '../util/broadcast.js'
 import { firstControl } from '../util/control-chars.js'
 import type { Logger } from '../util/logger.js'
 import { CLI_ACTOR } from './audit.js'
@@ -17,7 +18,8 @@ const TOKEN_SHAPE = /^dex_[A-Za-z0-9_-]{43}$/
 /**
  * How long an authenticated token is trusted without asking the database again. A revoke in this
  * process takes effect at once (the cache entry is dropped and open sockets are told); a revoke
- * from another process (the CLI, a second instance) is seen within this time.
+ * from another process (the CLI, a second instance) is seen within this time, or at once when the
+ * instances share Redis (REDIS_URL).
  */
 const RECHECK_MS = 5_000
 /** lastUsedAt is written at most this often per token, so a busy client does not write on every request. */
@@ -59,11 +61,19 @@ export class TokenService {
   readonly #lastUsedWritten = new Map<string, number>()
   readonly #listeners = new Map<string, Set<RevokeListener>>()
   #sweep: NodeJS.Timeout | undefined
+  readonly #stopHearingRevokes?: () => void
 
+  /**
+   * `revocations` carries revokes between the instances of a deployment (Redis), so another
+   * instance drops the token and closes its streams at once rather than within RECHECK_MS.
+   */
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-  ) {}
+    private readonly revocations?: Broadcast,
+  ) {
+    this.#stopHearingRevokes = revocations?.listen((tokenId) => this.#revoked(tokenId))
+  }
 
   async create(input: { name: string; role: Role | string }): Promise<CreatedToken> {
     const { name, role } = parseInput(createSchema, input)
@@ -92,6 +102,7 @@ export class TokenService {
     if (!found) throw notFound('ApiToken', ref)
     const token = found.revokedAt ? found : await this.db.apiToken.update({ where: { id: found.id }, data: { revokedAt: new Date() } })
     this.#revoked(token.id)
+    this.revocations?.send(token.id)
     return token
   }
 
@@ -146,6 +157,7 @@ export class TokenService {
   }
 
   close(): void {
+    this.#stopHearingRevokes?.()
     this.#stopSweep()
     this.#listeners.clear()
   }

@@ -173,8 +173,9 @@ export class PipelineCatalog {
         const locked = await tx.pipeline.findUniqueOrThrow({ where: { id }, include: { deltaState: { select: { pipelineId: true } } } })
         // The change was merged onto the pipeline as read before the lock: if another change landed
         // since, writing it would silently undo that one.
+        // (nextRunAt moves when the scheduler claims a tick: that is its bookkeeping, not a change.)
         const moved = (Object.keys(data) as Array<keyof typeof data>).filter(
-          (k) => k in locked && String(locked[k as keyof Pipeline]) !== String(current[k as keyof Pipeline]),
+          (k) => k !== 'nextRunAt' && k in locked && String(locked[k as keyof Pipeline]) !== String(current[k as keyof Pipeline]),
         )
         if (moved.length)
           throw conflict(
@@ -261,6 +262,13 @@ export class PipelineCatalog {
       if (problem) throw badInput(`schedule: "${schedule}" is not a valid cron expression: ${problem}`, 'schedule')
     }
     const enabled = input.enabled ?? current?.enabled ?? true
+    // The next fire time moves only when what it is made of changes: rewriting it on any edit would
+    // put back a time the scheduler has already claimed (a second run of that tick) or skip a due one.
+    const timingChanges =
+      !current ||
+      schedule !== (current.schedule ?? undefined) ||
+      timezone !== (current.timezone ?? undefined) ||
+      enabled !== current.enabled
     const output: z.output<typeof outputSchema> = input.output != null ? parseInput(outputSchema, input.output, 'output') : {}
     // Field by field: left out (undefined) keeps the stored value, null goes back to the default.
     const outputField = <K extends keyof typeof output>(k: K) => (output[k] === undefined ? (current?.[k] ?? null) : (output[k] ?? null))
@@ -290,7 +298,7 @@ export class PipelineCatalog {
       // ODP over RFC subscribes with a process name derived from the pipeline id, so pipelines never
       // share one; RFC_READ_TABLE has no subscription at all.
       subscriptionKey: mode === 'DELTA' && source.kind === 'ODP_ODATA' ? subscriptionKey(connection, source.entitySet ?? '') : null,
-      nextRunAt: schedule && enabled ? nextFireTime(schedule, timezone, now) : null,
+      ...(timingChanges ? { nextRunAt: schedule && enabled ? nextFireTime(schedule, timezone, now) : null } : {}),
     }
   }
 }

@@ -10,6 +10,8 @@ export async function serve(config: Config): Promise<number> {
   const app = await startApp({
     dataDir: config.DATA_DIR,
     databaseUrl: config.DATABASE_URL,
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
     secretKey: config.SECRET_KEY,
     rfcPoolSize: config.RFC_POOL_SIZE,
     outbound: { allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW },

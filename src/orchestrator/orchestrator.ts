@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../catalog/prisma-errors.js'
 import type { Db, ExtractionMode, Run, RunTrigger } from '../db/client.js'
 import { conflict, DomainError, notFound } from '../errors.js'
 import { backoff } from '../util/backoff.js'
+import type { Broadcast } from '../util/broadcast.js'
 import type { Logger } from '../util/logger.js'
 import { extractionModeFor } from './extraction-mode.js'
 import { sweepStaging } from './leftovers.js'
@@ -28,6 +29,11 @@ export interface OrchestratorDeps {
   log: Logger
   connections: ConnectionCatalog
   destinations: DestinationCatalog
+  /**
+   * Cancels for runs other processes hold, so they stop at once instead of at their next heartbeat
+   * (docs/architecture.md#retries); without it the heartbeat's `cancelRequested` read does it alone.
+   */
+  cancels?: Broadcast
 }
 
 export interface OrchestratorOptions {
@@ -83,6 +89,7 @@ export class Orchestrator {
   readonly #sources: SourceFactory
   readonly #admin: PipelineAdmin
   #sweepTimer?: NodeJS.Timeout
+  #stopHearingCancels?: () => void
   #started = false
 
   get #stagingDir(): string {
@@ -111,6 +118,7 @@ export class Orchestrator {
     this.#started = true
     await this.sweepLostRuns()
     await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
+    this.#stopHearingCancels = this.deps.cancels?.listen((runId) => this.#running.get(runId)?.abort(new RunCancelled()))
     this.#queue.start((runId) => this.execute(runId))
     const queued = await this.deps.db.run.findMany({
       where: { status: 'QUEUED' },
@@ -133,6 +141,7 @@ export class Orchestrator {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#sweepTimer)
+    this.#stopHearingCancels?.()
     for (const c of this.#running.values()) c.abort({ shutdown: true } satisfies AbortReason)
     await this.#queue.stop()
   }
@@ -260,7 +269,10 @@ export class Orchestrator {
     const timer = setTimeout(() => wait.abort(), CANCEL_WAIT_MS)
     try {
       await db.run.update({ where: { id: runId }, data: { cancelRequested: true } })
-      this.#running.get(runId)?.abort(new RunCancelled())
+      const here = this.#running.get(runId)
+      // Sent after the flag is stored: a holder that misses the message still reads the flag.
+      if (here) here.abort(new RunCancelled())
+      else this.deps.cancels?.send(runId)
       const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
       // In the run's log: a run past its manifest commits anyway, and this says the cancel came late.
       if (!isTerminal(current))

@@ -8,7 +8,8 @@ import type { Orchestrator } from './orchestrator.js'
  * Fires cron schedules. Each pipeline's next fire time is stored (`nextRunAt`); a tick takes due
  * pipelines and advances their time with a compare-and-set, so several API processes sharing one
  * database fire each schedule once. A schedule that fires while the previous run is still active
- * is skipped (one run per pipeline), not queued up.
+ * is skipped (one run per pipeline), not queued up, and the skip is written in that run's log
+ * (docs/architecture.md#retries).
  */
 export class Scheduler {
   #timer?: NodeJS.Timeout
@@ -46,8 +47,23 @@ export class Scheduler {
       } catch (err) {
         if (!(err instanceof DomainError)) throw err
         this.log.info({ pipelineId: p.id, reason: err.message }, 'scheduled run skipped')
+        if (err.details.runId) await this.noteSkipped(String(err.details.runId), p.nextRunAt!)
       }
     }
     return started
+  }
+
+  /** In the log of the run that is still active, so whoever reads it sees why no run followed the tick. */
+  private async noteSkipped(runId: string, tick: Date): Promise<void> {
+    const run = await this.db.run.findUnique({ where: { id: runId }, select: { stage: true } })
+    if (!run) return // ended and deleted meanwhile: nothing left to explain it to
+    await this.db.runEvent.create({
+      data: {
+        runId,
+        level: 'warn',
+        stage: run.stage,
+        message: `schedule tick of ${tick.toISOString()} skipped: this run was still active`,
+      },
+    })
   }
 }

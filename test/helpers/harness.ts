@@ -18,6 +18,13 @@ export interface HarnessOptions {
   sim?: SapSimulatorOptions
   /** Another harness's simulator (a second deployment against the same SAP system); not closed by this one. */
   sharedSim?: SapSimulator
+  /**
+   * A second instance of that harness's deployment: its database and data folder (so its secret
+   * key), its simulator and its admin token, none of them closed or dropped by this one.
+   */
+  peerOf?: Harness
+  /** REDIS_URL and REDIS_PREFIX: instances with the same ones share progress, cancels and revokes. */
+  redis?: Pick<AppOptions, 'redisUrl' | 'redisPrefix'>
   orchestrator?: AppOptions['orchestrator']
   onQuery?: AppOptions['onQuery']
   /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
@@ -52,14 +59,16 @@ export class Harness {
     /** The admin token the service created at its first start (its own bootstrap, not a bypass). */
     readonly adminToken: string,
     private readonly ownsSim: boolean,
+    private readonly ownsDb: boolean,
   ) {}
 
   /** Every response body the service sent (HTTP and websocket), for assertions such as "no secret leaks". */
   readonly responses: string[] = []
 
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
-    const db = await createTestDatabase()
-    const sim = opts.sharedSim ?? (await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim }))
+    const peer = opts.peerOf
+    const db = peer?.db ?? (await createTestDatabase())
+    const sim = peer?.sim ?? opts.sharedSim ?? (await startSapSimulator({ rows: { [SALES_ITEMS]: 300 }, ...opts.sim }))
     const appOptions: AppOptions = {
       dataDir: db.dataDir,
       databaseUrl: db.databaseUrl,
@@ -74,12 +83,13 @@ export class Harness {
       // test's temporary data dir (lakeDir and its siblings).
       outbound: TEST_OUTBOUND_OPTIONS,
       localRoots: [db.dataDir],
+      ...opts.redis,
       ...opts.access,
     }
-    let adminToken: string | undefined
+    let adminToken = peer?.adminToken
     const app = await startApp({ ...appOptions, onFirstToken: (created) => (adminToken = created.token) })
     if (!adminToken) throw new Error('the service did not create its first admin token')
-    return new Harness(sim, app, db, wsClient(app, adminToken), appOptions, adminToken, !opts.sharedSim)
+    return new Harness(sim, app, db, wsClient(app, adminToken), appOptions, adminToken, !opts.sharedSim && !peer, !peer)
   }
 
   /** Stops the service the way a deploy or SIGTERM does, then starts a new one on the same database. */
@@ -231,7 +241,7 @@ export class Harness {
     await this.ws.dispose()
     await this.app.stop()
     if (this.ownsSim) await this.sim.close()
-    await this.db.drop()
+    if (this.ownsDb) await this.db.drop()
   }
 }
 
