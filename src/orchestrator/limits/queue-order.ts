@@ -16,34 +16,28 @@ export const readyQueued = (now: Date): Prisma.RunWhereInput => ({
   OR: [{ notBefore: null }, { notBefore: { lte: now } }],
 })
 
-/** A run wanting a slot: the connection it reads from, and that connection's limit (null = none). */
-export interface Contender {
-  connectionId: string
-  connectionLimit: number | null
-}
-
 /** RUNNING runs: all of them, and by the connection each pinned when it was claimed. */
 export interface SlotsInUse {
   total: number
   byConnection: ReadonlyMap<string, number>
 }
 
+/** Ready runs queued before the one asking, counted by the connection they would read from, with its limit (null = none). */
+export type RunsAhead = ReadonlyMap<string, { runs: number; limit: number | null }>
+
 /**
- * Whether `run` may start now. The ready runs queued before it (`ahead`, in queue order) take free
- * slots first, as a central dispatcher walking the queue would give them out; a run whose connection
- * is full takes no slot and blocks nobody, so one busy SAP system never holds back runs of another
- * while only the global limit matters. `globalLimit` null: no limit on the whole service.
+ * Whether a run of connection `mine` (limit `myLimit`, null = none) may start now. The ready runs
+ * queued before it take free slots first, as a dispatcher walking the queue would hand them out:
+ * each connection's runs ahead take at most that connection's free slots, and a run whose
+ * connection is full takes none, so one busy SAP system never holds back another while only the
+ * global limit matters. Which runs ahead get the slots does not change how many they get, so
+ * counts per connection suffice. `globalLimit` null: no limit on the whole service.
  */
-export function mayStart(run: Contender, ahead: readonly Contender[], inUse: SlotsInUse, globalLimit: number | null): boolean {
-  const byConnection = new Map(inUse.byConnection)
-  let total = inUse.total
-  const fits = (c: Contender) =>
-    total < (globalLimit ?? Number.POSITIVE_INFINITY) &&
-    (byConnection.get(c.connectionId) ?? 0) < (c.connectionLimit ?? Number.POSITIVE_INFINITY)
-  for (const c of ahead) {
-    if (!fits(c)) continue
-    total++
-    byConnection.set(c.connectionId, (byConnection.get(c.connectionId) ?? 0) + 1)
-  }
-  return fits(run)
+export function mayStart(mine: string, myLimit: number | null, ahead: RunsAhead, inUse: SlotsInUse, globalLimit: number | null): boolean {
+  const free = (connection: string, limit: number | null) => (limit ?? Number.POSITIVE_INFINITY) - (inUse.byConnection.get(connection) ?? 0)
+  if ((ahead.get(mine)?.runs ?? 0) >= free(mine, myLimit)) return false
+  if (globalLimit == null) return true
+  let taken = inUse.total
+  for (const [connection, { runs, limit }] of ahead) taken += Math.max(0, Math.min(runs, free(connection, limit)))
+  return taken < globalLimit
 }

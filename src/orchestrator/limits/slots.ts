@@ -3,8 +3,8 @@
  * RUNNING, prove that neither its connection's `maxConcurrentRuns` nor the service's
  * MAX_CONCURRENT_RUNS would be exceeded, and that no run ahead of it in the queue would take the slot.
  */
-import type { Prisma } from '../../db/client.js'
-import { type Contender, mayStart, queuedBefore, readyQueued, type SlotsInUse } from './queue-order.js'
+import type { Db, Prisma, Run } from '../../db/client.js'
+import { mayStart, queuedBefore, readyQueued, type RunsAhead, type SlotsInUse } from './queue-order.js'
 
 type Tx = Prisma.TransactionClient
 
@@ -19,40 +19,76 @@ async function lockClaims(tx: Tx): Promise<void> {
   await tx.$executeRaw`INSERT INTO "RunClaimLock" ("id") VALUES (1) ON CONFLICT ("id") DO UPDATE SET "id" = 1`
 }
 
-const CONTENDER = { pipeline: { select: { connectionId: true, connection: { select: { maxConcurrentRuns: true } } } } } as const
-
-const contenderOf = (r: Prisma.RunGetPayload<{ select: typeof CONTENDER }>): Contender => ({
-  connectionId: r.pipeline.connectionId,
-  connectionLimit: r.pipeline.connection.maxConcurrentRuns,
-})
-
-/**
- * Inside the claim's transaction, before the run is taken: whether a slot is free for it (true also
- * when nothing limits it). Takes the claim lock, held until the transaction ends. Slots are counted
- * by status: a lost run (its process died, its heartbeat stale) keeps its slot until the lost-run
- * sweep fails it (architecture.md#leases), so a crash can hold a slot for up to the stale window.
- */
-export async function slotFree(tx: Tx, runId: string, globalLimit: number | null): Promise<boolean> {
-  await lockClaims(tx)
-  const run = await tx.run.findUnique({ where: { id: runId }, select: { id: true, queuedAt: true, ...CONTENDER } })
-  if (!run) return true // gone: the claim itself finds nothing to take
-  const me = contenderOf(run)
-  if (me.connectionLimit == null && globalLimit == null) return true
-  // Without a global limit only the runs of this connection compete for its slots.
-  const sameConnection = globalLimit == null ? { pipeline: { connectionId: me.connectionId } } : {}
-  const ahead = await tx.run.findMany({
-    where: { AND: [readyQueued(new Date()), queuedBefore(run), sameConnection] },
-    orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
-    select: CONTENDER,
-  })
-  const running = await tx.run.groupBy({
+async function slotsInUse(db: Tx, connectionId: string, globalLimit: number | null): Promise<SlotsInUse> {
+  const running = await db.run.groupBy({
     by: ['connectionId'],
-    where: { status: 'RUNNING', ...(globalLimit == null ? { connectionId: me.connectionId } : {}) },
+    // Without a global limit only this connection's runs matter.
+    where: { status: 'RUNNING', ...(globalLimit == null ? { connectionId } : {}) },
     _count: { _all: true },
   })
-  const inUse: SlotsInUse = {
+  return {
     total: running.reduce((n, g) => n + g._count._all, 0),
     byConnection: new Map(running.map((g) => [g.connectionId ?? '', g._count._all])),
   }
-  return mayStart(me, ahead.map(contenderOf), inUse, globalLimit)
+}
+
+/**
+ * The ready runs queued before `run`, by connection. A pipeline has at most one QUEUED or RUNNING
+ * run (`Run.activeKey`), so counting pipelines that have such a run counts the runs, one row per
+ * connection however long the queue.
+ */
+async function runsAhead(tx: Tx, run: Pick<Run, 'id' | 'queuedAt'>, connectionId: string, globalLimit: number | null): Promise<RunsAhead> {
+  const groups = await tx.pipeline.groupBy({
+    by: ['connectionId'],
+    where: {
+      runs: { some: { AND: [readyQueued(new Date()), queuedBefore(run)] } },
+      ...(globalLimit == null ? { connectionId } : {}),
+    },
+    _count: { _all: true },
+  })
+  const limits = await tx.connection.findMany({
+    where: { id: { in: groups.map((g) => g.connectionId) } },
+    select: { id: true, maxConcurrentRuns: true },
+  })
+  const limitOf = new Map(limits.map((c) => [c.id, c.maxConcurrentRuns]))
+  return new Map(groups.map((g) => [g.connectionId, { runs: g._count._all, limit: limitOf.get(g.connectionId) ?? null }]))
+}
+
+const CLAIMANT = {
+  id: true,
+  queuedAt: true,
+  pipeline: { select: { connectionId: true, connection: { select: { maxConcurrentRuns: true } } } },
+} as const
+
+/**
+ * Before the claim's transaction, without the lock: false when the run's connection or the whole
+ * service is already full, so most runs offered again while every slot is taken are turned away
+ * without queueing for the lock. Refusing is always safe (the run stays QUEUED and keeps its
+ * place); a true here is only decided by {@link slotFree}.
+ */
+export async function slotsFullAtAGlance(db: Db, runId: string, globalLimit: number | null): Promise<boolean> {
+  const run = await db.run.findUnique({ where: { id: runId }, select: CLAIMANT })
+  if (!run) return false
+  const { connectionId, connection } = run.pipeline
+  if (connection.maxConcurrentRuns == null && globalLimit == null) return false
+  return !mayStart(connectionId, connection.maxConcurrentRuns, new Map(), await slotsInUse(db, connectionId, globalLimit), globalLimit)
+}
+
+/**
+ * Inside the claim's transaction, before the run is taken: whether a slot is free for it (true also
+ * when nothing limits it, or when the run is gone and the claim will find nothing to take). Takes
+ * the claim lock, held until the transaction ends. Slots are counted by status: a lost run (its
+ * process died, its heartbeat stale) keeps its slot until the lost-run sweep fails it
+ * (architecture.md#leases), so a crash can hold a slot for up to the stale window.
+ */
+export async function slotFree(tx: Tx, runId: string, globalLimit: number | null): Promise<boolean> {
+  await lockClaims(tx)
+  const run = await tx.run.findUnique({ where: { id: runId }, select: CLAIMANT })
+  if (!run) return true
+  const { connectionId, connection } = run.pipeline
+  const limit = connection.maxConcurrentRuns
+  if (limit == null && globalLimit == null) return true
+  const inUse = await slotsInUse(tx, connectionId, globalLimit)
+  if (!mayStart(connectionId, limit, new Map(), inUse, globalLimit)) return false
+  return mayStart(connectionId, limit, await runsAhead(tx, run, connectionId, globalLimit), inUse, globalLimit)
 }

@@ -14,7 +14,7 @@ import type { ProgressBus } from '../progress.js'
 import { RunCancelled } from '../run-errors.js'
 import { RunTracker, type TrackerTiming } from '../run-tracker.js'
 import type { SourceFactory } from '../sources.js'
-import { slotFree } from '../limits/slots.js'
+import { slotFree, slotsFullAtAGlance } from '../limits/slots.js'
 import { pinWorld, type PinnedWorld } from './pinned.js'
 
 export interface ExecuteDeps {
@@ -78,6 +78,7 @@ export interface RunContext {
  */
 export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSignal): Promise<RunContext | 'no-slot' | null> {
   const { db } = deps
+  if (await slotsFullAtAGlance(db, runId, deps.maxConcurrentRuns)) return 'no-slot'
   const claimed = await db.$transaction(async (tx) => {
     if (!(await slotFree(tx, runId, deps.maxConcurrentRuns))) return 'no-slot' as const
     const taken = await tx.run.updateMany({
