@@ -10,10 +10,11 @@ type Tx = Prisma.TransactionClient
 
 /**
  * Makes claims take turns, across processes: every claim writes the one `RunClaimLock` row first.
- * On PostgreSQL the row lock holds a second claim until the first commits, and it then counts what
- * the first started; SQLite has one writer, and a transaction that begins with a write reads the
- * latest data. So two workers can never both see the last free slot. Claims are short (a few
- * indexed reads), so one lock for the whole service costs little and cannot deadlock.
+ * On PostgreSQL the row lock holds a second claim until the first commits, and (READ COMMITTED, the
+ * default) its next statements count what the first started; SQLite has one writer, and a
+ * transaction that begins with a write reads the latest data. So two workers can never both see the
+ * last free slot. Claims are short (a few indexed reads) and take no other lock first, so one lock
+ * for the whole service costs little and cannot deadlock.
  */
 async function lockClaims(tx: Tx): Promise<void> {
   await tx.$executeRaw`INSERT INTO "RunClaimLock" ("id") VALUES (1) ON CONFLICT ("id") DO UPDATE SET "id" = 1`
