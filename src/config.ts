@@ -45,6 +45,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Runs one process works on at the same time. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Runs RUNNING at once on the database, all processes together (0 = no limit); every process must be given the same value. */
+  MAX_CONCURRENT_RUNS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** RFC connections open at once per SAP connection, shared by all its runs (the limit a basis team sets). */
   RFC_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
   /** Set to false on API-only instances that must not fire cron schedules. */

@@ -118,8 +118,21 @@ async function refuseIdentityChange(tx: Prisma.TransactionClient, connectionId: 
   }
 }
 
+/**
+ * How many runs of a connection may extract at once (architecture.md#claim); null = no limit. Up to
+ * 64, as WORKER_CONCURRENCY and RFC_POOL_SIZE: SAP systems allot extraction a handful of work
+ * processes, and 0 would hold every run of the connection queued for good.
+ */
+const maxConcurrentRunsSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1 (null: no limit)')
+  .max(64, 'must be at most 64 (null: no limit)')
+  .nullable()
+
 const createSchema = z.object({
   name: nameSchema,
+  maxConcurrentRuns: maxConcurrentRunsSchema.optional(),
   protocol: z.enum(['ODATA', 'RFC']),
   odataConfig: z.unknown().optional().nullable(),
   rfcConfig: z.unknown().optional().nullable(),
@@ -128,11 +141,14 @@ const createSchema = z.object({
 export interface CreateConnectionInput {
   name: string
   protocol: Protocol
+  maxConcurrentRuns?: number | null
   odataConfig?: unknown
   rfcConfig?: unknown
 }
 export interface UpdateConnectionInput {
   name?: string | null
+  /** Omitted: kept; null: no limit. */
+  maxConcurrentRuns?: number | null
   odataConfig?: unknown
   rfcConfig?: unknown
 }
@@ -165,7 +181,9 @@ export class ConnectionCatalog {
     const { config, secret } = this.settingsFor(base.protocol, input, undefined)
     try {
       return await withCurrentKey(this.db, this.box, (tx) =>
-        tx.connection.create({ data: { name: base.name, protocol: base.protocol, config, secret } }),
+        tx.connection.create({
+          data: { name: base.name, protocol: base.protocol, maxConcurrentRuns: base.maxConcurrentRuns ?? null, config, secret },
+        }),
       )
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`a connection named "${base.name}" already exists`, { field: 'name' })
@@ -176,6 +194,10 @@ export class ConnectionCatalog {
   async update(id: string, input: UpdateConnectionInput): Promise<Connection> {
     const current = await this.get(id)
     const name = input.name == null ? current.name : parseInput(nameSchema, input.name, 'name')
+    const maxConcurrentRuns =
+      input.maxConcurrentRuns === undefined
+        ? current.maxConcurrentRuns
+        : parseInput(maxConcurrentRunsSchema, input.maxConcurrentRuns, 'maxConcurrentRuns')
     const given = current.protocol === 'ODATA' ? input.odataConfig : input.rfcConfig
     const other = current.protocol === 'ODATA' ? input.rfcConfig : input.odataConfig
     if (other != null) throw this.wrongConfig(current.protocol)
@@ -206,7 +228,7 @@ export class ConnectionCatalog {
         if (identityChanges) await refuseIdentityChange(tx, id)
         for (const p of rekeyed.filter((p) => p.key !== p.subscriptionKey))
           await tx.pipeline.update({ where: { id: p.id }, data: { subscriptionKey: p.key } })
-        return tx.connection.update({ where: { id }, data: { name, config: next.config, secret: next.secret } })
+        return tx.connection.update({ where: { id }, data: { name, maxConcurrentRuns, config: next.config, secret: next.secret } })
       })
     } catch (e) {
       if (isUniqueViolation(e, 'subscriptionKey'))

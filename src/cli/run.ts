@@ -23,6 +23,8 @@ export async function runOnce(config: Config, pipelineRef: string, mode: string 
     localRoots: config.LOCAL_ROOTS,
     s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
+    // The run waits in the queue like any other when the service's runs fill every slot.
+    orchestrator: { maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
   })
   try {
     const { db, orchestrator, bus } = app.services

@@ -20,7 +20,7 @@ export async function serve(config: Config): Promise<number> {
     log,
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
-    orchestrator: { concurrency: config.WORKER_CONCURRENCY },
+    orchestrator: { concurrency: config.WORKER_CONCURRENCY, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
       log.warn(

@@ -53,6 +53,11 @@ export interface OrchestratorOptions {
   sources?: SourceFactory
   queue?: RunQueue
   retry?: Partial<RetryPolicy>
+  /**
+   * Runs RUNNING at once on the database, all processes together (MAX_CONCURRENT_RUNS; give every
+   * process the same value); default no limit. Connections have their own `maxConcurrentRuns`.
+   */
+  maxConcurrentRuns?: number | null
 }
 
 /** Automatic runs after a retryable failure: `attempts` runs in a row at most, backoff doubling. */
@@ -366,6 +371,7 @@ export class Orchestrator {
   private async execute(runId: string): Promise<Handled> {
     const controller = new AbortController()
     this.#running.set(runId, controller)
+    let handled: Handled = 'done'
     try {
       const outcome = await executeRun(
         {
@@ -375,11 +381,13 @@ export class Orchestrator {
           timing: this.#timing,
           workerId: this.workerId,
           staleAfterMs: this.#staleAfterMs,
+          maxConcurrentRuns: this.opts.maxConcurrentRuns ?? null,
         },
         runId,
         controller.signal,
       )
-      if (outcome?.status === 'FAILED' && outcome.error?.retryable)
+      if (outcome === 'no-slot') handled = 'no-slot'
+      else if (outcome?.status === 'FAILED' && outcome.error?.retryable)
         await this.retryIfWorthIt(
           { id: runId, pipelineId: outcome.pipelineId, attempt: outcome.attempt, errorCode: outcome.error.code },
           this.backoffMs(outcome.attempt),
@@ -389,7 +397,7 @@ export class Orchestrator {
     } finally {
       this.#running.delete(runId)
     }
-    return 'done'
+    return handled
   }
 
   private publish(run: Run): void {

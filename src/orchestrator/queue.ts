@@ -28,6 +28,8 @@ export class InProcessQueue implements RunQueue {
   readonly #waiting: string[] = []
   readonly #delayed = new Map<string, NodeJS.Timeout>()
   readonly #running = new Set<Promise<void>>()
+  /** Runs that found no free slot and wait to be offered again. */
+  readonly #noSlot = new Set<string>()
   #handler?: (runId: string) => Promise<Handled>
   #stopped = false
 
@@ -52,6 +54,7 @@ export class InProcessQueue implements RunQueue {
 
   async remove(runId: string): Promise<boolean> {
     const delayed = this.clearDelay(runId)
+    this.#noSlot.delete(runId)
     const i = this.#waiting.indexOf(runId)
     if (i !== -1) this.#waiting.splice(i, 1)
     return delayed || i !== -1
@@ -79,11 +82,15 @@ export class InProcessQueue implements RunQueue {
     const handler = this.#handler
     while (handler && !this.#stopped && this.#running.size < this.concurrency && this.#waiting.length) {
       const runId = this.#waiting.shift()!
+      this.#noSlot.delete(runId)
       const task: Promise<void> = handler(runId)
         .then((handled) => {
-          // A slot may free in another process too: offer the run again after a while, or sooner
-          // when a run of this process ends (pump). Its place is kept by the claim's queue order.
-          if (handled === 'no-slot') void this.enqueue(runId, new Date(Date.now() + NO_SLOT_RETRY_MS))
+          // A slot may free in another process too: offer the run again after a while, or at once
+          // when a run of this process ends. Its place is kept by the claim's queue order.
+          if (handled === 'no-slot') {
+            this.#noSlot.add(runId)
+            void this.enqueue(runId, new Date(Date.now() + NO_SLOT_RETRY_MS))
+          } else for (const waiting of this.#noSlot) void this.enqueue(waiting)
         })
         .catch(() => {}) // the handler records its own failures on the run
         .finally(() => {

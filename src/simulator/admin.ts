@@ -61,6 +61,7 @@ export function createAdmin(state: SimState): SimulatorAdmin {
       dataPages: state.stats.dataPages,
       faultsFired: state.faults.fired,
       byPath: { ...state.stats.byPath },
+      inFlight: state.inFlight.stats(),
     }),
   }
 }

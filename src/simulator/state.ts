@@ -3,6 +3,7 @@
  */
 import { FaultRegistry } from './data/faults.js'
 import { SubscriptionRegistry } from './data/subscriptions.js'
+import { WorkProcessMeter } from './data/work-processes.js'
 import type { SeqClock } from './data/table.js'
 import { Table } from './data/table.js'
 import { ENTITY_DEFS } from './model/entitySets.js'
@@ -29,6 +30,8 @@ export interface SimState {
   faults: FaultRegistry
   reads: ReadRegistry
   stats: SimStats
+  /** OData requests being served at once, by SAP user (each holds a work process in SAP). */
+  inFlight: WorkProcessMeter
   latencyMs: number
   /** Aborted on close: cuts 'slow' faults and latency waits short. */
   shutdown: AbortController
@@ -60,6 +63,7 @@ export function createState(opts: SapSimulatorOptions): SimState {
     faults: new FaultRegistry(),
     reads: new ReadRegistry(opts.openRequestIdleMs ?? 30_000),
     stats: { requests: 0, dataPages: 0, byPath: {} },
+    inFlight: new WorkProcessMeter(),
     latencyMs: opts.latencyMs ?? 0,
     shutdown: new AbortController(),
   }

@@ -133,7 +133,29 @@ export interface SimulatorAdmin {
   }>
   /** Paged reads currently open. */
   openRequests(): number
-  stats(): { requests: number; dataPages: number; faultsFired: number; byPath: Record<string, number> }
+  /**
+   * Request counts, and `inFlight`: OData requests being served at once (current, and the highest
+   * seen), in total and by SAP user (upper case), counted from a successful logon until the answer
+   * has gone — the dialog work processes SAP would have given the client.
+   */
+  stats(): {
+    requests: number
+    dataPages: number
+    faultsFired: number
+    byPath: Record<string, number>
+    inFlight: InFlightStats
+  }
+}
+
+/** Requests being served at once: now, and the highest count seen. */
+export interface InFlight {
+  current: number
+  max: number
+}
+
+export interface InFlightStats extends InFlight {
+  /** By SAP user, upper case. */
+  byUser: Record<string, InFlight>
 }
 
 /** Business key of a row, values as strings in ABAP notation, e.g. `{ VBELN: '0000000042', POSNR: '000010' }`. */

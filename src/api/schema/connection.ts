@@ -34,6 +34,9 @@ const RfcConfig = builder.objectRef<RfcView>('RfcConfig').implement({
   }),
 })
 
+const MAX_CONCURRENT_RUNS =
+  "Runs of this connection's pipelines extracting at once, across all workers (1 to 64; null = no limit). Further runs stay QUEUED and start in queue order as runs end; a change applies to runs not yet started"
+
 /** The columns the settings are read from (id and name: a row that does not parse is named in the error). */
 const SETTINGS_COLUMNS = { id: true, name: true, protocol: true, config: true, secret: true } as const
 
@@ -43,6 +46,7 @@ builder.prismaObject('Connection', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     protocol: t.expose('protocol', { type: ProtocolEnum }),
+    maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: MAX_CONCURRENT_RUNS }),
     odataConfig: t.field({ type: ODataConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).odata }),
     rfcConfig: t.field({ type: RfcConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).rfc }),
     pipelines: t.relation('pipelines', { query: { orderBy: { name: 'asc' } } }),
@@ -81,6 +85,7 @@ const CreateConnectionInput = builder.inputType('CreateConnectionInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     protocol: t.field({ type: ProtocolEnum, required: true }),
+    maxConcurrentRuns: t.int({ description: MAX_CONCURRENT_RUNS }),
     odataConfig: t.field({ type: ODataConfigInput, description: 'Exactly the one matching protocol' }),
     rfcConfig: t.field({ type: RfcConfigInput }),
   }),
@@ -90,6 +95,7 @@ const UpdateConnectionInput = builder.inputType('UpdateConnectionInput', {
   description: 'Fields left out keep their value; a config given replaces the stored one (password kept when omitted)',
   fields: (t) => ({
     name: t.string(),
+    maxConcurrentRuns: t.int({ description: 'Omit to keep; null removes the limit' }),
     odataConfig: t.field({ type: ODataConfigInput }),
     rfcConfig: t.field({ type: RfcConfigInput }),
   }),

@@ -1,4 +1,5 @@
 import type { RunStatus } from '../../db/client.js'
+import { queuePosition } from '../../orchestrator/limits/queue-position.js'
 import { asOfChange, type RunSnapshot } from '../../orchestrator/progress.js'
 import { eventDataOf } from '../../orchestrator/run-event-data.js'
 import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
@@ -71,6 +72,13 @@ export const Run = builder.prismaObject('Run', {
     cancelRequested: t.exposeBoolean('cancelRequested'),
     attempt: t.exposeInt('attempt', { description: '1 for a requested run; automatic retries of a failed run count on' }),
     notBefore: t.expose('notBefore', { type: 'DateTime', nullable: true, description: 'A queued retry waits until then (backoff)' }),
+    queuePosition: t.int({
+      nullable: true,
+      description:
+        "Null unless QUEUED. The run's place in the service's claim order, 1-based: 1 + the QUEUED runs of any connection queued before it that may start now (retries waiting for their backoff do not count). Runs are offered slots in this order; a run whose connection is at its maxConcurrentRuns takes none and is overtaken by later runs of other connections. One small count per QUEUED run read",
+      select: { id: true, status: true, queuedAt: true },
+      resolve: (r, _, { app }) => queuePosition(app.db, r),
+    }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),

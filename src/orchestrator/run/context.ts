@@ -14,6 +14,7 @@ import type { ProgressBus } from '../progress.js'
 import { RunCancelled } from '../run-errors.js'
 import { RunTracker, type TrackerTiming } from '../run-tracker.js'
 import type { SourceFactory } from '../sources.js'
+import { slotFree, slotsFullAtAGlance } from '../limits/slots.js'
 import { pinWorld, type PinnedWorld } from './pinned.js'
 
 export interface ExecuteDeps {
@@ -29,6 +30,8 @@ export interface ExecuteDeps {
   workerId: string
   /** After this long without a heartbeat others may declare the run lost: the lease's length. */
   staleAfterMs: number
+  /** Runs RUNNING at once on this database, all processes together (MAX_CONCURRENT_RUNS); null = no limit. */
+  maxConcurrentRuns: number | null
 }
 
 const RUN_INCLUDE = {
@@ -69,11 +72,15 @@ export interface RunContext {
 /**
  * Takes a QUEUED run for this worker and pins its world, in one transaction: from here on the run
  * reads and writes what the pipeline said at this moment. Null when the run was not there to take
- * (cancelled while queued, or another worker has it).
+ * (cancelled while queued, or another worker has it); `no-slot` when it stays QUEUED because a
+ * concurrency limit is reached or runs ahead of it in the queue take the free slots first
+ * (architecture.md#claim).
  */
-export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSignal): Promise<RunContext | null> {
+export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSignal): Promise<RunContext | 'no-slot' | null> {
   const { db } = deps
+  if (await slotsFullAtAGlance(db, runId, deps.maxConcurrentRuns)) return 'no-slot'
   const claimed = await db.$transaction(async (tx) => {
+    if (!(await slotFree(tx, runId, deps.maxConcurrentRuns))) return 'no-slot' as const
     const taken = await tx.run.updateMany({
       where: { id: runId, status: 'QUEUED' },
       data: { status: 'RUNNING', stage: 'CONNECTING', startedAt: new Date(), heartbeatAt: new Date(), workerId: deps.workerId },
@@ -87,7 +94,7 @@ export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSi
     })
     return { run, world }
   })
-  if (!claimed) return null
+  if (!claimed || claimed === 'no-slot') return claimed
   const { run, world } = claimed
   const log = deps.log.child({ runId, pipelineId: run.pipelineId, mode: run.extractionMode })
   const fromDb = new AbortController()

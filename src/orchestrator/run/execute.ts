@@ -11,14 +11,20 @@ import { verifyConservation } from './verify.js'
 
 export type { AbortReason, ExecuteDeps } from './context.js'
 
-/** How an execution ended, for the retry decision; null when the run was not this worker's to run. */
-export type RunOutcome = {
-  runId: string
-  pipelineId: string
-  attempt: number
-  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'RELEASED'
-  error?: RunError
-} | null
+/**
+ * How an execution ended, for the retry decision; null when the run was not this worker's to run;
+ * `no-slot` when it is still QUEUED because a concurrency limit is reached (see `claimRun`).
+ */
+export type RunOutcome =
+  | {
+      runId: string
+      pipelineId: string
+      attempt: number
+      status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'RELEASED'
+      error?: RunError
+    }
+  | 'no-slot'
+  | null
 
 /**
  * Executes one QUEUED run to its end. The whole protocol, in order:
@@ -32,7 +38,7 @@ export type RunOutcome = {
  */
 export async function executeRun(deps: ExecuteDeps, runId: string, signal: AbortSignal): Promise<RunOutcome> {
   const ctx = await claimRun(deps, runId, signal)
-  if (!ctx) return null
+  if (!ctx || ctx === 'no-slot') return ctx
   const outcome = { runId, pipelineId: ctx.run.pipelineId, attempt: ctx.run.attempt }
   try {
     await prepare(ctx)

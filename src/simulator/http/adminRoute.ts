@@ -3,7 +3,7 @@
  * simulator. JSON in and out, no authentication: the simulator is a test tool and listens on 127.0.0.1
  * by default. Errors answer `{ "error": "<message>" }` with 400 (bad input) or 404 (unknown route).
  *
- *   GET    /sim/admin/stats                               → SimulatorAdmin.stats()
+ *   GET    /sim/admin/stats                               → SimulatorAdmin.stats() (requests, pages, inFlight)
  *   GET    /sim/admin/subscriptions                       → SimulatorAdmin.subscriptions()
  *   GET    /sim/admin/open-requests                       → { openRequests }
  *   GET    /sim/admin/variants                            → current variants

@@ -84,6 +84,9 @@ export async function handleOData(
   fallbackOrigin: string,
 ): Promise<void> {
   const user = logon.logon(req, res, url.searchParams.get('sap-client') ?? undefined)
+  const served = state.inFlight.begin(user)
+  res.once('finish', served)
+  res.once('close', served)
   const method = req.method ?? 'GET'
   const modifying = method !== 'GET' && method !== 'HEAD'
   if (modifying) logon.checkCsrf(req, user)
