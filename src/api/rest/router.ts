@@ -102,9 +102,8 @@ export function createRestApi(yoga: Yoga, app: AppServices, security: SecurityOp
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  if ('problem' in answer)
-    return sendProblem(res, answer.problem, answer.problem.code === 'RATE_LIMITED' ? retryAfter(answer.problem.extra) : {})
-  sendJson(res, answer.status, answer.body, answer.headers)
+  if ('problem' in answer) sendProblem(res, answer.problem, answer.problem.code === 'RATE_LIMITED' ? retryAfter(answer.problem.extra) : {})
+  else sendJson(res, answer.status, answer.body, answer.headers)
 }
 
 const retryAfter = (extra: Record<string, unknown> | undefined): Record<string, string> =>
