@@ -18,6 +18,7 @@ import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
 import { serveGraphqlWs } from './ws-server.js'
 import { useRequestParseErrors } from './request-parse.js'
+import { createRestApi } from './rest/router.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
 
@@ -83,13 +84,20 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     allowedHosts: security.allowedHosts.length ? security.allowedHosts : defaultAllowedHosts(listen.host),
     corsOrigins: security.corsOrigins,
   })
+  // REST, /openapi.json and /docs: their own paths, the same checks, GraphQL's operations (rest/router.ts).
+  const rest = createRestApi(yoga, app, security, guard)
   const http: Server = createServer((req, res) => {
+    if (rest.owns(req)) return rest.serve(req, res)
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
     // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the
     // token check among them) would each have to match paths the same way. One exact path instead.
     if (pathOf(req) !== GRAPHQL_PATH)
-      return respondRefusal(res, { status: 404, code: 'NOT_FOUND', message: `not found: the API is at ${GRAPHQL_PATH}` })
+      return respondRefusal(res, {
+        status: 404,
+        code: 'NOT_FOUND',
+        message: `not found: the API is at ${GRAPHQL_PATH} (REST: /openapi.json)`,
+      })
     // The page holds no data and no token (the token goes into its headers editor): served without one.
     if (GraphiQLPage.wants(req)) return graphiql.serve(req, res)
     void yoga(req, res)

@@ -73,6 +73,11 @@ export class DestinationCatalog {
     this.#s3DefaultEndpoints = policy.s3DefaultCredentialEndpoints
   }
 
+  /** Where a LOCAL destination goes when the caller names none (REST's `default`, see api/rest/routes.ts): the first LOCAL_ROOTS folder. */
+  get firstLocalRoot(): string {
+    return this.#roots.roots[0]
+  }
+
   async create(input: CreateDestinationInput): Promise<DestinationRow> {
     const name = parseInput(nameSchema, input.name, 'name')
     const kind = parseInput(z.enum(['LOCAL', 'AZURE_BLOB', 'S3']), input.kind, 'kind')

@@ -1,6 +1,7 @@
 import { publicSettingsOf, type ODataSettings, type RfcSettings } from '../../catalog/connection-config.js'
 import type { ConnectionTestResult } from '../../catalog/connections.js'
 import { builder } from '../builder.js'
+import { NUMBER_DESCRIPTION } from './scalars.js'
 import { ProtocolEnum } from './enums.js'
 
 type ODataView = ODataSettings & { hasPassword: boolean }
@@ -45,6 +46,7 @@ builder.prismaObject('Connection', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
+    number: t.exposeInt('number', { description: NUMBER_DESCRIPTION }),
     protocol: t.expose('protocol', { type: ProtocolEnum }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: MAX_CONCURRENT_RUNS }),
     odataConfig: t.field({ type: ODataConfig, nullable: true, select: SETTINGS_COLUMNS, resolve: (c) => publicSettingsOf(c).odata }),

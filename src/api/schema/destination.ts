@@ -4,6 +4,7 @@ import type { AzureBlobSettings } from '../../storage/azure-auth.js'
 import { AZURE_DEFAULTS } from '../../storage/azure-settings.js'
 import { S3_DEFAULTS, type S3Settings } from '../../storage/s3-settings.js'
 import { builder } from '../builder.js'
+import { NUMBER_DESCRIPTION } from './scalars.js'
 import { DestinationKindEnum } from './enums.js'
 
 const AzureBlobAuthEnum = builder.enumType('AzureBlobAuth', {
@@ -64,6 +65,7 @@ builder.prismaObject('Destination', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
+    number: t.exposeInt('number', { description: NUMBER_DESCRIPTION }),
     kind: t.expose('kind', { type: DestinationKindEnum }),
     uri: t.string({
       description: 'The root as a URI: file:///…, s3://bucket/prefix, https://account.blob.core.windows.net/container/prefix',

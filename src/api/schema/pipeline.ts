@@ -2,6 +2,7 @@ import { sourceOf, type CreatePipelineInput as CreateInput, type UpdatePipelineI
 import { OUTPUT_DEFAULTS, outputSettingsOf, type OutputSettings } from '../../catalog/pipeline-world.js'
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
+import { NUMBER_DESCRIPTION } from './scalars.js'
 import { PipelineModeEnum, SourceKindEnum } from './enums.js'
 import { Run, RunConnection } from './run.js'
 
@@ -60,6 +61,7 @@ builder.prismaObject('Pipeline', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
+    number: t.exposeInt('number', { description: NUMBER_DESCRIPTION }),
     connection: t.relation('connection'),
     destination: t.relation('destination'),
     source: t.field({ type: Source, select: SOURCE_COLUMNS, resolve: (p) => sourceOf(p) }),

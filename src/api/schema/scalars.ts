@@ -37,3 +37,7 @@ builder.scalarType('JSON', {
   serialize: (v) => v,
   parseValue: (v) => v,
 })
+
+/** Object.number's description, the same on every type that has one. */
+export const NUMBER_DESCRIPTION =
+  'A small integer given in creation order and never reused; REST paths accept it in place of the id or the name'
