@@ -14,10 +14,11 @@ CREATE TABLE "new_Connection" (
     "protocol" TEXT NOT NULL,
     "config" TEXT NOT NULL,
     "secret" TEXT,
+    "maxConcurrentRuns" INTEGER,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL
 );
-INSERT INTO "new_Connection" ("config", "createdAt", "id", "name", "protocol", "secret", "updatedAt", "number") SELECT "config", "createdAt", "id", "name", "protocol", "secret", "updatedAt", ROW_NUMBER() OVER (ORDER BY "createdAt", "id") FROM "Connection";
+INSERT INTO "new_Connection" ("config", "createdAt", "id", "name", "protocol", "secret", "maxConcurrentRuns", "updatedAt", "number") SELECT "config", "createdAt", "id", "name", "protocol", "secret", "maxConcurrentRuns", "updatedAt", ROW_NUMBER() OVER (ORDER BY "createdAt", "id") FROM "Connection";
 DROP TABLE "Connection";
 ALTER TABLE "new_Connection" RENAME TO "Connection";
 CREATE UNIQUE INDEX "Connection_name_key" ON "Connection"("name");
