@@ -7,7 +7,7 @@
 export type Handled = 'done' | 'no-slot'
 
 /** How soon a run that found no free slot is offered again, at the latest. */
-const NO_SLOT_RETRY_MS = 1_000
+export const NO_SLOT_RETRY_MS = 1_000
 
 /**
  * Where QUEUED runs wait for a worker. The in-process queue serves the one-process setup; the Redis
