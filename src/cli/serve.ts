@@ -3,22 +3,23 @@ import { startApp } from '../app.js'
 import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
+import { describeRedis, serviceOptions, untilStopSignal } from './service-process.js'
 
-/** Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight are released for recovery. */
-export async function serve(config: Config): Promise<number> {
+/**
+ * Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight get SHUTDOWN_GRACE_SECONDS to
+ * finish and are then released for recovery. Without REDIS_URL it runs pipelines itself; with it
+ * (queue mode) it only queues them for `worker` processes, unless `withWorker`.
+ */
+export async function serve(config: Config, { withWorker }: { withWorker: boolean }): Promise<number> {
   const log = createLogger(config.LOG_LEVEL)
+  const work = !config.REDIS_URL || withWorker
+  if (config.REDIS_URL)
+    log.info({ redis: describeRedis(config.REDIS_URL), prefix: config.REDIS_PREFIX, work }, 'queue mode: runs are queued in Redis')
   const app = await startApp({
-    dataDir: config.DATA_DIR,
-    databaseUrl: config.DATABASE_URL,
-    secretKey: config.SECRET_KEY,
-    rfcPoolSize: config.RFC_POOL_SIZE,
-    outbound: { allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW },
-    localRoots: config.LOCAL_ROOTS,
-    s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
-    log,
+    ...serviceOptions(config, log),
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
-    orchestrator: { concurrency: config.WORKER_CONCURRENCY },
+    orchestrator: { concurrency: config.WORKER_CONCURRENCY, work },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
       log.warn(
@@ -28,15 +29,7 @@ export async function serve(config: Config): Promise<number> {
       process.stderr.write(firstTokenNotice(created, config))
     },
   })
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping')
-      resolve()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
-  await app.stop()
+  await app.stop(await untilStopSignal(config, log))
   return 0
 }
 

@@ -47,6 +47,16 @@ export interface OrchestratorOptions {
   sources?: SourceFactory
   queue?: RunQueue
   retry?: Partial<RetryPolicy>
+  /**
+   * Whether this process executes runs (default true). An API-only process of queue mode queues
+   * runs and sweeps lost ones, but never takes one (docs/architecture.md#queue-mode).
+   */
+  work?: boolean
+}
+
+export interface StopOptions {
+  /** How long runs in flight may take to finish before they are released for recovery (default 0). */
+  graceMs?: number
 }
 
 /** Automatic runs after a retryable failure: `attempts` runs in a row at most, backoff doubling. */
@@ -64,6 +74,9 @@ export interface RunRequest {
   takeover?: boolean
 }
 
+/** How long a RUNNING run's heartbeat may be silent before others declare it lost: the lease's length. */
+export const DEFAULT_STALE_AFTER_MS = 30_000
+export const DEFAULT_CONCURRENCY = 2
 const CANCEL_WAIT_MS = 5_000
 const SWEEP_EVERY_MS = 5_000
 /** How stale the heartbeat of a run of a dead local process must be before it is declared lost. */
@@ -93,8 +106,8 @@ export class Orchestrator {
     private readonly deps: OrchestratorDeps,
     private readonly opts: OrchestratorOptions,
   ) {
-    this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? 2)
-    this.#staleAfterMs = opts.staleAfterMs ?? 30_000
+    this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? DEFAULT_CONCURRENCY)
+    this.#staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.#sources = opts.sources ?? sapSourceFactory()
     this.#admin = new PipelineAdmin({ ...deps, sources: this.#sources })
@@ -105,13 +118,17 @@ export class Orchestrator {
     }
   }
 
-  /** Fails runs lost by a previous process (and re-runs their pipelines), then starts working. */
+  /**
+   * Fails runs lost by a previous process (and re-runs their pipelines), then starts working. Every
+   * process sweeps, workers or not: the sweep's updates are conditional, so it is safe anywhere, and
+   * an API process left alone still recovers the runs of workers that are all gone.
+   */
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
     await this.sweepLostRuns()
     await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
-    this.#queue.start((runId) => this.execute(runId))
+    if (this.opts.work ?? true) this.#queue.start((runId) => this.execute(runId))
     const queued = await this.deps.db.run.findMany({
       where: { status: 'QUEUED' },
       orderBy: { queuedAt: 'asc' },
@@ -128,13 +145,23 @@ export class Orchestrator {
     }
   }
 
-  /** Stops taking runs; runs in flight are released so the next start recovers them at once. */
-  async stop(): Promise<void> {
+  /**
+   * Drains: takes no new run, lets the runs in flight finish within `graceMs`, then aborts the rest,
+   * which are released so that the next sweep (of any process) recovers them at once.
+   */
+  async stop({ graceMs = 0 }: StopOptions = {}): Promise<void> {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#sweepTimer)
+    const drained = this.#queue.stop()
+    if (graceMs > 0 && this.#running.size > 0) {
+      this.deps.log.info({ runs: this.#running.size, graceMs }, 'draining: waiting for runs in flight to finish')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+      clearTimeout(timer)
+    }
     for (const c of this.#running.values()) c.abort({ shutdown: true } satisfies AbortReason)
-    await this.#queue.stop()
+    await drained
   }
 
   /**
@@ -367,6 +394,7 @@ export class Orchestrator {
         runId,
         controller.signal,
       )
+      if (!outcome) await this.logNotTaken(runId)
       if (outcome?.status === 'FAILED' && outcome.error?.retryable)
         await this.retryIfWorthIt(
           { id: runId, pipelineId: outcome.pipelineId, attempt: outcome.attempt, errorCode: outcome.error.code },
@@ -378,6 +406,15 @@ export class Orchestrator {
       this.#running.delete(runId)
     }
     return 'done'
+  }
+
+  /**
+   * A run handed over but no longer QUEUED: cancelled meanwhile, or a job delivered again (a stalled
+   * one, or a duplicate) for a run another worker already holds. Dropping it is the whole answer.
+   */
+  private async logNotTaken(runId: string): Promise<void> {
+    const run = await this.deps.db.run.findUnique({ where: { id: runId }, select: { status: true, workerId: true } })
+    this.deps.log.info({ runId, status: run?.status ?? 'gone', heldBy: run?.workerId ?? null }, 'run not taken: it is not QUEUED any more')
   }
 
   private publish(run: Run): void {
