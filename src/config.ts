@@ -38,7 +38,7 @@ const envSchema = z.object({
   /** Prefix of every Redis key: deployments sharing one Redis keep apart by it. */
   REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'REDIS_PREFIX: letters, digits, _ . - only')
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
     .default('dex'),
   /** On SIGTERM/SIGINT, how long runs in flight may take to finish before they are released for recovery. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
