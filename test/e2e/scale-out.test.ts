@@ -41,7 +41,12 @@ class Deployment {
     readonly workers: Worker[],
   ) {}
 
-  static async start(opts: { rows: number; workers: number; workerEnv?: Record<string, string> }): Promise<Deployment> {
+  static async start(opts: {
+    rows: number
+    workers: number
+    workerEnv?: Record<string, string>
+    serveArgs?: string[]
+  }): Promise<Deployment> {
     const db = await createTestDatabase()
     const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: opts.rows }, openRequestIdleMs: 500 })
     const redisPrefix = `${filePrefix}:t${++tests}`
@@ -58,7 +63,7 @@ class Deployment {
       HOST: '127.0.0.1',
       PORT: '0',
     })
-    const api = await ServiceProcess.start(['serve'], env('api'), 'GraphQL API listening')
+    const api = await ServiceProcess.start(['serve', ...(opts.serveArgs ?? [])], env('api'), 'GraphQL API listening')
     const url = String(api.logs.find((l) => l.msg?.startsWith('GraphQL API listening'))!.url).replace(/\/graphql$/, '')
     const token = await until(() => /dex_[A-Za-z0-9_-]{43}/.exec(api.stderr)?.[0], 'the first admin token on stderr')
     const workers = await Promise.all(
@@ -238,6 +243,15 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', () => {
     const byWorker = counted(ended.map((r) => r.workerId!))
     expect([...byWorker.keys()].sort()).toEqual(d.workers.map((w) => w.workerId).sort())
     for (const w of d.workers) expect(w.process.logs.filter((l) => l.msg?.startsWith('run not taken'))).toEqual([])
+  })
+
+  it('serve --with-worker alone queues in Redis and runs the pipelines itself', async () => {
+    d = await Deployment.start({ rows: 50, workers: 0, serveArgs: ['--with-worker'] })
+    expect(d.api.logs.find((l) => l.msg?.startsWith('queue mode'))).toMatchObject({ work: true })
+    const pipelines = await d.createPipelines(['a', 'b', 'c'], 'FULL', 25)
+    const ended = await Promise.all((await Promise.all(pipelines.map((id) => d!.runPipeline(id)))).map((id) => d!.endedRun(id)))
+    expect(ended.map((r) => [r.status, rowsOf(r.rowsWritten)])).toEqual(pipelines.map(() => ['SUCCEEDED', 50]))
+    expect(new Set(ended.map((r) => r.workerId?.split(':')[1]))).toEqual(new Set([String(d.api.pid)]))
   })
 
   it('a worker killed mid-run (SIGKILL): the other worker recovers the run, and every key lands in the lake exactly once', async () => {
