@@ -225,7 +225,8 @@ afterEach(async () => {
 })
 afterAll(() => deleteRedisKeys(filePrefix))
 
-describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', () => {
+// Several OS processes on two shared cores: more time than one in-process test needs.
+describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout: 120_000 }, () => {
   it('20 pipelines run once each through the API, spread over both workers, none in the API process', async () => {
     d = await Deployment.start({ rows: 50, workers: 2 })
     const pipelines = await d.createPipelines(
