@@ -32,6 +32,7 @@ export interface BullRunQueueOptions {
  * claim (QUEUED → RUNNING) is conditional, so the second delivery finds nothing to take.
  */
 export class BullRunQueue implements RunQueue {
+  readonly shared = true
   readonly #connection: Redis
   readonly #queue: Queue<RunJob>
   #worker?: Worker<RunJob>

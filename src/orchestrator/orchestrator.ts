@@ -138,7 +138,10 @@ export class Orchestrator {
     const every = this.opts.sweepEveryMs ?? Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2)))
     if (every > 0) {
       this.#sweepTimer = setInterval(
-        () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
+        () =>
+          void this.sweepLostRuns()
+            .then(() => (this.#queue.shared ? this.offerQueuedAgain(every) : undefined))
+            .catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
         every,
       )
       this.#sweepTimer.unref()
@@ -341,6 +344,26 @@ export class Orchestrator {
       await this.failLostRun(run, settled === 'unknown')
     }
     return lost.length
+  }
+
+  /**
+   * Queue mode: offers the shared queue every run that has been QUEUED and due for a sweep interval,
+   * in case the queue lost it (docs/architecture.md#queue-mode). Queueing a run that has its job
+   * already adds nothing, so a run is never offered twice, and without this a lost job would leave
+   * its pipeline blocked by an active run nobody takes.
+   */
+  private async offerQueuedAgain(olderThanMs: number): Promise<void> {
+    const now = new Date()
+    const queued = await this.deps.db.run.findMany({
+      where: {
+        status: 'QUEUED',
+        queuedAt: { lt: new Date(now.getTime() - olderThanMs) },
+        OR: [{ notBefore: null }, { notBefore: { lte: now } }],
+      },
+      orderBy: { queuedAt: 'asc' },
+      select: { id: true },
+    })
+    for (const r of queued) await this.#queue.enqueue(r.id)
   }
 
   private async failLostRun(run: Run, cancelledInDoubt: boolean): Promise<void> {

@@ -14,6 +14,12 @@ export const NO_SLOT_RETRY_MS = 1_000
  * queue (BullMQ) implements the same interface for an API with many workers.
  */
 export interface RunQueue {
+  /**
+   * Whether the queue lives outside this process (queue mode). Such a queue can lose a run's entry
+   * (Redis restarted without persistence, a process died between creating the run and queueing it),
+   * so the orchestrator offers QUEUED runs to it again now and then; an in-process queue cannot.
+   */
+  readonly shared: boolean
   /** Queues a run; with `notBefore` it waits until then (the backoff of an automatic retry). */
   enqueue(runId: string, notBefore?: Date | null): Promise<void>
   /** Drops a run that has not started; false if it is already running or unknown. */
@@ -25,6 +31,7 @@ export interface RunQueue {
 }
 
 export class InProcessQueue implements RunQueue {
+  readonly shared = false
   readonly #waiting: string[] = []
   readonly #delayed = new Map<string, NodeJS.Timeout>()
   readonly #running = new Set<Promise<void>>()

@@ -295,6 +295,30 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
     await expectEachKeyOnce(d, pipelineId, { total: initRows + 50, including: inserted })
   })
 
+  it('a run whose job Redis lost is offered to the queue again, and runs', async () => {
+    d = await Deployment.start({ rows: 60, workers: 1, workerEnv: { WORKER_CONCURRENCY: '1' } })
+    const [busy, lost] = await d.createPipelines(['busy', 'lost'], 'FULL')
+    d.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'any', delayMs: 3_000 })
+    const busyRun = await d.runPipeline(busy)
+    await until(async () => (await d!.prisma.run.findUniqueOrThrow({ where: { id: busyRun } })).status === 'RUNNING', 'the busy run')
+    // The only worker is busy: the second run waits in Redis, until Redis forgets it.
+    const lostRun = await d.runPipeline(lost)
+    const queue = new Queue(RUN_QUEUE_NAME, {
+      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix: d.redisPrefix,
+    })
+    try {
+      expect(await queue.remove(lostRun)).toBe(1)
+    } finally {
+      await queue.close()
+      await queue.disconnect()
+    }
+    expect(await d.endedRun(busyRun)).toMatchObject({ status: 'SUCCEEDED' })
+    const run = await d.endedRun(lostRun)
+    expect(run).toMatchObject({ status: 'SUCCEEDED', attempt: 1, workerId: d.workers[0].workerId })
+    expect(rowsOf(run.rowsWritten)).toBe(60)
+  })
+
   it('SIGTERM with a long grace: the worker takes no new run, finishes the one in flight, and exits', async () => {
     d = await Deployment.start({ rows: 60, workers: 2, workerEnv: { SHUTDOWN_GRACE_SECONDS: '120' } })
     const { pipelineId, runId, holder, other, inserted, initRows } = await deltaRunInFlight(d, 3_000)
