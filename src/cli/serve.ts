@@ -12,6 +12,8 @@ import { describeRedis, serviceOptions, untilStopSignal } from './service-proces
  */
 export async function serve(config: Config, { withWorker }: { withWorker: boolean }): Promise<number> {
   const log = createLogger(config.LOG_LEVEL)
+  // Listening from the start: a signal while starting stops the service as soon as it has started.
+  const stopSignal = untilStopSignal(config, log)
   const work = !config.REDIS_URL || withWorker
   if (config.REDIS_URL)
     log.info({ redis: describeRedis(config.REDIS_URL), prefix: config.REDIS_PREFIX, work }, 'queue mode: runs are queued in Redis')
@@ -29,7 +31,7 @@ export async function serve(config: Config, { withWorker }: { withWorker: boolea
       process.stderr.write(firstTokenNotice(created, config))
     },
   })
-  await app.stop(await untilStopSignal(config, log))
+  await app.stop(await stopSignal)
   return 0
 }
 

@@ -15,6 +15,8 @@ export async function worker(config: Config): Promise<number> {
     return 2
   }
   const log = createLogger(config.LOG_LEVEL)
+  // Listening from the start: a signal while starting stops the service as soon as it has started.
+  const stopSignal = untilStopSignal(config, log)
   const app = await startApp({ ...serviceOptions(config, log), orchestrator: { concurrency: config.WORKER_CONCURRENCY, work: true } })
   log.info(
     {
@@ -25,7 +27,7 @@ export async function worker(config: Config): Promise<number> {
     },
     'worker ready: taking runs from the queue',
   )
-  await app.stop(await untilStopSignal(config, log))
+  await app.stop(await stopSignal)
   log.info('worker stopped')
   return 0
 }

@@ -36,6 +36,6 @@ it('starts with REDIS_URL, logs that it is ready, never the password; SIGTERM st
   expect(ready).toMatchObject({ redis: 'redis://:***@127.0.0.1:6379', prefix, concurrency: 2 })
   expect(worker.logs.some((l) => l.msg?.includes('GraphQL API listening'))).toBe(false)
   worker.kill('SIGTERM')
-  expect(await worker.exited).toBe(0)
+  expect(await worker.exited, worker.stderr).toBe(0)
   expect(JSON.stringify(worker.logs) + worker.stderr).not.toContain(password)
 })

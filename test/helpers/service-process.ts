@@ -15,7 +15,7 @@ export type LogLine = { msg?: string; level?: number } & Record<string, unknown>
 export class ServiceProcess {
   readonly logs: LogLine[] = []
   stderr = ''
-  readonly exited: Promise<number | null>
+  readonly exited: Promise<number | NodeJS.Signals | null>
 
   private constructor(readonly child: ChildProcess) {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -26,7 +26,8 @@ export class ServiceProcess {
       }
     })
     child.stderr!.on('data', (d) => (this.stderr += d))
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))))
+    // A death by signal resolves with the signal's name: a test expecting an exit code then says which.
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)))
   }
 
   static #started: ServiceProcess[] = []
@@ -53,7 +54,7 @@ export class ServiceProcess {
 
   /** The first log line that matches, as soon as it is written; fails if the process exits or time runs out. */
   async waitForLog(match: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
-    let exitCode: number | null | undefined
+    let exitCode: number | NodeJS.Signals | null | undefined
     void this.exited.then((code) => (exitCode = code))
     for (const deadline = Date.now() + timeoutMs; ; ) {
       const found = this.logs.find(match)
