@@ -14,7 +14,14 @@ import { verifiedKeyFile, verifySecretKey } from './db/key-check.js'
 import { ensurePrivateDir } from './db/private-files.js'
 import { resolveSecretKey, SecretBox } from './db/secrets.js'
 import { dbTarget, describeTarget } from './db/target.js'
-import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_STALE_AFTER_MS,
+  Orchestrator,
+  type OrchestratorOptions,
+  type StopOptions,
+} from './orchestrator/orchestrator.js'
+import type { RunQueue } from './orchestrator/queue.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { RedisChannels } from './orchestrator/redis-channels.js'
 import { RedisProgressBus } from './orchestrator/redis-progress-bus.js'
@@ -27,19 +34,18 @@ import type { Logger } from './util/logger.js'
 export interface AppOptions {
   dataDir: string
   databaseUrl?: string
-  /**
-   * REDIS_URL: progress, cancels and token revokes reach the other instances sharing this Redis
-   * (docs/architecture.md#progress). Without it everything stays in this process.
-   */
-  redisUrl?: string
-  /** REDIS_PREFIX (default `dex`): keeps deployments sharing one Redis apart. */
-  redisPrefix?: string
   secretKey?: string
   log: Logger
   /** Serve GraphQL on this address; omit for a worker-only or embedded (CLI, demo) instance. */
   listen?: { host: string; port: number }
   scheduler?: boolean
-  orchestrator?: Omit<OrchestratorOptions, 'dataDir'>
+  orchestrator?: Omit<OrchestratorOptions, 'dataDir' | 'queue'>
+  /**
+   * Queue mode (docs/architecture.md#queue-mode): runs are queued in Redis under this key prefix, for
+   * whichever process works (`orchestrator.work`), and progress, cancels and token revokes reach every
+   * instance sharing this Redis (docs/architecture.md#progress). Without it everything stays in this process.
+   */
+  redis?: { url: string; prefix: string }
   /** Retries and timeouts of object-store destinations (defaults suit production; tests shorten them). */
   destinations?: DestinationCatalogOptions
   /** Sees every SQL statement (statement counts in tests and benchmarks). */
@@ -69,7 +75,8 @@ export interface RunningApp {
   services: AppServices
   /** Base URL of the API when it listens, e.g. http://127.0.0.1:4000 */
   url?: string
-  stop(): Promise<void>
+  /** Stops everything; runs in flight get `graceMs` (default 0) to finish before they are released. */
+  stop(opts?: StopOptions): Promise<void>
 }
 
 /**
@@ -95,7 +102,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     box = opts.secretKey
       ? (await verifySecretKey(db, new SecretBox(opts.secretKey), where), new SecretBox(opts.secretKey))
       : await verifiedKeyFile(db, opts.dataDir, resolveSecretKey(undefined, opts.dataDir), where)
-    if (opts.redisUrl) redis = await RedisChannels.open(opts.redisUrl, { prefix: opts.redisPrefix ?? 'dex', log })
+    if (opts.redis) redis = await RedisChannels.open(opts.redis.url, { prefix: opts.redis.prefix, log })
   } catch (e) {
     await db.$disconnect()
     throw e
@@ -113,9 +120,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     },
     { objectStore: { ...opts.destinations?.objectStore, outbound } },
   )
+  const queue = opts.redis && (await redisQueue(opts.redis, opts.orchestrator, log))
   const orchestrator = new Orchestrator(
     { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel') },
-    { ...opts.orchestrator, sources, dataDir: opts.dataDir },
+    { ...opts.orchestrator, sources, queue, dataDir: opts.dataDir },
   )
   const tokens = new TokenService(db, log, redis?.broadcast('revoke'))
   const audit = new AuditLog(db, log)
@@ -126,6 +134,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     try {
       await ensureFirstToken(tokens, opts.listen.host, opts.onFirstToken)
     } catch (e) {
+      await queue?.stop()
       await redis?.close()
       await db.$disconnect()
       throw e
@@ -143,16 +152,28 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   return {
     services,
     url,
-    stop: async () => {
+    stop: async (stopOpts) => {
       scheduler?.stop()
       await api?.stop()
       tokens.close()
-      await orchestrator.stop()
+      await orchestrator.stop(stopOpts)
       await sources.close?.()
       await redis?.close()
       await db.$disconnect()
     },
   }
+}
+
+/** BullMQ and ioredis are loaded only in queue mode. */
+async function redisQueue(redis: { url: string; prefix: string }, o: AppOptions['orchestrator'], log: Logger): Promise<RunQueue> {
+  const { BullRunQueue } = await import('./orchestrator/bull-queue.js')
+  return new BullRunQueue({
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+    concurrency: o?.concurrency ?? DEFAULT_CONCURRENCY,
+    staleAfterMs: o?.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    log,
+  })
 }
 
 async function createApi(services: AppServices, listen: { host: string; port: number }, overrides: Partial<SecurityOptions> = {}) {

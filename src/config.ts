@@ -33,12 +33,15 @@ const envSchema = z.object({
     .regex(/^(postgres(ql)?:\/\/|file:)/, 'DATABASE_URL must start with postgresql:// or file:')
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** Queue mode: `serve` queues runs here and `worker` processes run them (redis://[:password@]host:port[/db]). */
   REDIS_URL: z.string().url().optional(),
   /** Prefix of every Redis key and channel: deployments sharing one Redis keep apart by it. */
   REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'REDIS_PREFIX must be 1-64 letters, digits, _ . or -')
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'REDIS_PREFIX must be 1-100 letters, digits, _ . : or -')
     .default('dex'),
+  /** On SIGTERM/SIGINT, how long runs in flight may take to finish before they are released for recovery. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
   SECRET_KEY: z.string().min(16, 'SECRET_KEY must be at least 16 characters').optional(),
   /** The key `delta-extractor rotate-key` re-encrypts every stored secret under. */
   NEW_SECRET_KEY: z.string().min(16, 'NEW_SECRET_KEY must be at least 16 characters').optional(),

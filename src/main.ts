@@ -1,5 +1,5 @@
 /**
- * delta-extractor command line: serve | run | migrate | simulate-sap | demo.
+ * delta-extractor command line: serve | worker | run | migrate | rotate-key | simulate-sap | demo | token.
  * The environment is parsed here, once (src/config.ts); commands receive plain values.
  */
 import { parseArgs } from 'node:util'
@@ -7,7 +7,10 @@ import { ConfigError, parseConfig } from './config.js'
 
 const USAGE = `usage: delta-extractor <command> [options]
 
-  serve                         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules
+  serve [--with-worker]         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules;
+                                with REDIS_URL (queue mode) it queues runs for workers, and runs them too with --with-worker
+  worker                        queue mode (needs REDIS_URL): runs the pipelines serve queues; no API, no scheduler.
+                                SIGTERM drains: no new run, runs in flight get SHUTDOWN_GRACE_SECONDS, then are released
   run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
   migrate                       apply database migrations and exit
   rotate-key                    re-encrypt every stored secret under a new key, in one transaction
@@ -18,13 +21,13 @@ const USAGE = `usage: delta-extractor <command> [options]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet
-  worker                        queue workers need REDIS_URL (queue mode); not available yet
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
   token list | token revoke ID|NAME
                                 list tokens; revoke one (a running service notices within 5 s)
 
 environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY NEW_SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY MAX_CONCURRENT_RUNS RFC_POOL_SIZE SCHEDULER
+             REDIS_URL REDIS_PREFIX SHUTDOWN_GRACE_SECONDS
              CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE
              SUBSCRIPTIONS_PER_SOCKET SUBSCRIPTIONS_PER_TOKEN SOCKETS_PER_TOKEN
              ALLOW_LOOPBACK OUTBOUND_ALLOW LOCAL_ROOTS S3_DEFAULT_CREDENTIALS_ENDPOINTS (see README)`
@@ -33,8 +36,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   const config = parseConfig(process.env)
   switch (command) {
-    case 'serve':
-      return (await import('./cli/serve.js')).serve(config)
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { 'with-worker': { type: 'boolean', default: false } } })
+      return (await import('./cli/serve.js')).serve(config, { withWorker: values['with-worker'] })
+    }
     case 'run': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { mode: { type: 'string' } } })
       if (positionals.length !== 1) throw new UsageError('run needs exactly one pipeline name or id')
@@ -69,10 +74,7 @@ async function main(argv: string[]): Promise<number> {
     case 'token':
       return (await import('./cli/token.js')).tokenCommand(config, rest)
     case 'worker':
-      console.error(
-        'worker: separate worker processes need a shared queue (REDIS_URL, queue mode), which is not available in this release; `serve` runs pipelines itself',
-      )
-      return 2
+      return (await import('./cli/worker.js')).worker(config)
     case undefined:
     case 'help':
     case '--help':

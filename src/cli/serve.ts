@@ -3,24 +3,25 @@ import { startApp } from '../app.js'
 import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
+import { describeRedis, serviceOptions, untilStopSignal } from './service-process.js'
 
-/** Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight are released for recovery. */
-export async function serve(config: Config): Promise<number> {
+/**
+ * Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight get SHUTDOWN_GRACE_SECONDS to
+ * finish and are then released for recovery. Without REDIS_URL it runs pipelines itself; with it
+ * (queue mode) it only queues them for `worker` processes, unless `withWorker`.
+ */
+export async function serve(config: Config, { withWorker }: { withWorker: boolean }): Promise<number> {
   const log = createLogger(config.LOG_LEVEL)
+  // Listening from the start: a signal while starting stops the service as soon as it has started.
+  const stopSignal = untilStopSignal(config, log)
+  const work = !config.REDIS_URL || withWorker
+  if (config.REDIS_URL)
+    log.info({ redis: describeRedis(config.REDIS_URL), prefix: config.REDIS_PREFIX, work }, 'queue mode: runs are queued in Redis')
   const app = await startApp({
-    dataDir: config.DATA_DIR,
-    databaseUrl: config.DATABASE_URL,
-    redisUrl: config.REDIS_URL,
-    redisPrefix: config.REDIS_PREFIX,
-    secretKey: config.SECRET_KEY,
-    rfcPoolSize: config.RFC_POOL_SIZE,
-    outbound: { allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW },
-    localRoots: config.LOCAL_ROOTS,
-    s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
-    log,
+    ...serviceOptions(config, log),
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
-    orchestrator: { concurrency: config.WORKER_CONCURRENCY, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
+    orchestrator: { concurrency: config.WORKER_CONCURRENCY, work, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
       log.warn(
@@ -30,15 +31,7 @@ export async function serve(config: Config): Promise<number> {
       process.stderr.write(firstTokenNotice(created, config))
     },
   })
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping')
-      resolve()
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
-  await app.stop()
+  await app.stop(await stopSignal)
   return 0
 }
 

@@ -58,6 +58,16 @@ export interface OrchestratorOptions {
    * process the same value); default no limit. Connections have their own `maxConcurrentRuns`.
    */
   maxConcurrentRuns?: number | null
+  /**
+   * Whether this process executes runs (default true). An API-only process of queue mode queues
+   * runs and sweeps lost ones, but never takes one (docs/architecture.md#queue-mode).
+   */
+  work?: boolean
+}
+
+export interface StopOptions {
+  /** How long runs in flight may take to finish before they are released for recovery (default 0). */
+  graceMs?: number
 }
 
 /** Automatic runs after a retryable failure: `attempts` runs in a row at most, backoff doubling. */
@@ -75,6 +85,9 @@ export interface RunRequest {
   takeover?: boolean
 }
 
+/** How long a RUNNING run's heartbeat may be silent before others declare it lost: the lease's length. */
+export const DEFAULT_STALE_AFTER_MS = 30_000
+export const DEFAULT_CONCURRENCY = 2
 const CANCEL_WAIT_MS = 5_000
 const SWEEP_EVERY_MS = 5_000
 /** How stale the heartbeat of a run of a dead local process must be before it is declared lost. */
@@ -105,8 +118,8 @@ export class Orchestrator {
     private readonly deps: OrchestratorDeps,
     private readonly opts: OrchestratorOptions,
   ) {
-    this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? 2)
-    this.#staleAfterMs = opts.staleAfterMs ?? 30_000
+    this.#queue = opts.queue ?? new InProcessQueue(opts.concurrency ?? DEFAULT_CONCURRENCY)
+    this.#staleAfterMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.#sources = opts.sources ?? sapSourceFactory()
     this.#admin = new PipelineAdmin({ ...deps, sources: this.#sources })
@@ -117,14 +130,18 @@ export class Orchestrator {
     }
   }
 
-  /** Fails runs lost by a previous process (and re-runs their pipelines), then starts working. */
+  /**
+   * Fails runs lost by a previous process (and re-runs their pipelines), then starts working. Every
+   * process sweeps, workers or not: the sweep's updates are conditional, so it is safe anywhere, and
+   * an API process left alone still recovers the runs of workers that are all gone.
+   */
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
     await this.sweepLostRuns()
     await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
     this.#stopHearingCancels = this.deps.cancels?.listen((runId) => this.#running.get(runId)?.abort(new RunCancelled()))
-    this.#queue.start((runId) => this.execute(runId))
+    if (this.opts.work ?? true) this.#queue.start((runId) => this.execute(runId))
     const queued = await this.deps.db.run.findMany({
       where: { status: 'QUEUED' },
       orderBy: { queuedAt: 'asc' },
@@ -134,21 +151,35 @@ export class Orchestrator {
     const every = this.opts.sweepEveryMs ?? Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2)))
     if (every > 0) {
       this.#sweepTimer = setInterval(
-        () => void this.sweepLostRuns().catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
+        () =>
+          void this.sweepLostRuns()
+            .then(() => (this.#queue.shared ? this.offerQueuedAgain(every) : undefined))
+            .catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
         every,
       )
       this.#sweepTimer.unref()
     }
   }
 
-  /** Stops taking runs; runs in flight are released so the next start recovers them at once. */
-  async stop(): Promise<void> {
+  /**
+   * Drains: takes no new run, lets the runs in flight finish within `graceMs`, then aborts the rest,
+   * which are released so that the next sweep (of any process) recovers them at once.
+   */
+  async stop({ graceMs = 0 }: StopOptions = {}): Promise<void> {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#sweepTimer)
-    this.#stopHearingCancels?.()
+    const drained = this.#queue.stop()
+    if (graceMs > 0 && this.#running.size > 0) {
+      this.deps.log.info({ runs: this.#running.size, graceMs }, 'draining: waiting for runs in flight to finish')
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+      clearTimeout(timer)
+    }
     for (const c of this.#running.values()) c.abort({ shutdown: true } satisfies AbortReason)
-    await this.#queue.stop()
+    await drained
+    // Only now: a cancel sent while the runs were draining still reaches them.
+    this.#stopHearingCancels?.()
   }
 
   /**
@@ -333,6 +364,26 @@ export class Orchestrator {
     return lost.length
   }
 
+  /**
+   * Queue mode: offers the shared queue every run that has been QUEUED and due for a sweep interval,
+   * in case the queue lost it (docs/architecture.md#queue-mode). Queueing a run that has its job
+   * already adds nothing, so a run is never offered twice, and without this a lost job would leave
+   * its pipeline blocked by an active run nobody takes.
+   */
+  private async offerQueuedAgain(olderThanMs: number): Promise<void> {
+    const now = new Date()
+    const queued = await this.deps.db.run.findMany({
+      where: {
+        status: 'QUEUED',
+        queuedAt: { lt: new Date(now.getTime() - olderThanMs) },
+        OR: [{ notBefore: null }, { notBefore: { lte: now } }],
+      },
+      orderBy: { queuedAt: 'asc' },
+      select: { id: true },
+    })
+    for (const r of queued) await this.#queue.enqueue(r.id)
+  }
+
   private async failLostRun(run: Run, cancelledInDoubt: boolean): Promise<void> {
     const { db, log } = this.deps
     const error: RunError = cancelledInDoubt
@@ -386,6 +437,7 @@ export class Orchestrator {
         runId,
         controller.signal,
       )
+      if (!outcome) await this.logNotTaken(runId)
       if (outcome === 'no-slot') handled = 'no-slot'
       else if (outcome?.status === 'FAILED' && outcome.error?.retryable)
         await this.retryIfWorthIt(
@@ -398,6 +450,15 @@ export class Orchestrator {
       this.#running.delete(runId)
     }
     return handled
+  }
+
+  /**
+   * A run handed over but no longer QUEUED: cancelled meanwhile, or a job delivered again (a stalled
+   * one, or a duplicate) for a run another worker already holds. Dropping it is the whole answer.
+   */
+  private async logNotTaken(runId: string): Promise<void> {
+    const run = await this.deps.db.run.findUnique({ where: { id: runId }, select: { status: true, workerId: true } })
+    this.deps.log.info({ runId, status: run?.status ?? 'gone', heldBy: run?.workerId ?? null }, 'run not taken: it is not QUEUED any more')
   }
 
   private publish(run: Run): void {

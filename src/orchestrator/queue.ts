@@ -7,13 +7,19 @@
 export type Handled = 'done' | 'no-slot'
 
 /** How soon a run that found no free slot is offered again, at the latest. */
-const NO_SLOT_RETRY_MS = 1_000
+export const NO_SLOT_RETRY_MS = 1_000
 
 /**
  * Where QUEUED runs wait for a worker. The in-process queue serves the one-process setup; the Redis
  * queue (BullMQ) implements the same interface for an API with many workers.
  */
 export interface RunQueue {
+  /**
+   * Whether the queue lives outside this process (queue mode). Such a queue can lose a run's entry
+   * (Redis restarted without persistence, a process died between creating the run and queueing it),
+   * so the orchestrator offers QUEUED runs to it again now and then; an in-process queue cannot.
+   */
+  readonly shared: boolean
   /** Queues a run; with `notBefore` it waits until then (the backoff of an automatic retry). */
   enqueue(runId: string, notBefore?: Date | null): Promise<void>
   /** Drops a run that has not started; false if it is already running or unknown. */
@@ -25,6 +31,7 @@ export interface RunQueue {
 }
 
 export class InProcessQueue implements RunQueue {
+  readonly shared = false
   readonly #waiting: string[] = []
   readonly #delayed = new Map<string, NodeJS.Timeout>()
   readonly #running = new Set<Promise<void>>()

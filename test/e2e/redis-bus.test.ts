@@ -56,11 +56,12 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
   let pipelineId: string
 
   beforeAll(async () => {
-    const redis = { redisUrl: REDIS_URL, redisPrefix: PREFIX }
+    const redis = { url: REDIS_URL, prefix: PREFIX }
+    // A is the API of a queue-mode deployment (it takes no run), B its worker: every run is B's.
     a = await Harness.start({
       sim: { rows: { [SALES_ITEMS]: 2_000 }, latencyMs: 40 },
       redis,
-      orchestrator: NO_HEARTBEAT,
+      orchestrator: { ...NO_HEARTBEAT, work: false },
       security: { mutationsPerMinute: 0, subscriptions: { perSocket: 0, perToken: 0, socketsPerToken: 0 } },
     })
     b = await Harness.start({ peerOf: a, redis, orchestrator: NO_HEARTBEAT })

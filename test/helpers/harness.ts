@@ -24,7 +24,7 @@ export interface HarnessOptions {
    */
   peerOf?: Harness
   /** REDIS_URL and REDIS_PREFIX: instances with the same ones share progress, cancels and revokes. */
-  redis?: Pick<AppOptions, 'redisUrl' | 'redisPrefix'>
+  redis?: AppOptions['redis']
   orchestrator?: AppOptions['orchestrator']
   onQuery?: AppOptions['onQuery']
   /** Object-store retries and timeouts; tests default to short ones (see OBJECT_STORE_FOR_TESTS). */
@@ -83,7 +83,7 @@ export class Harness {
       // test's temporary data dir (lakeDir and its siblings).
       outbound: TEST_OUTBOUND_OPTIONS,
       localRoots: [db.dataDir],
-      ...opts.redis,
+      redis: opts.redis,
       ...opts.access,
     }
     let adminToken = peer?.adminToken

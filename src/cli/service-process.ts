@@ -1,0 +1,38 @@
+import type { AppOptions } from '../app.js'
+import type { Config } from '../config.js'
+import type { Logger } from '../util/logger.js'
+
+/** What `serve` and `worker` start the service with, from the environment. */
+export function serviceOptions(config: Config, log: Logger): AppOptions {
+  return {
+    dataDir: config.DATA_DIR,
+    databaseUrl: config.DATABASE_URL,
+    secretKey: config.SECRET_KEY,
+    rfcPoolSize: config.RFC_POOL_SIZE,
+    outbound: { allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW },
+    localRoots: config.LOCAL_ROOTS,
+    s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
+    log,
+    redis: config.REDIS_URL ? { url: config.REDIS_URL, prefix: config.REDIS_PREFIX } : undefined,
+  }
+}
+
+/** Resolves at the first SIGINT or SIGTERM, with the grace the runs in flight get to finish. */
+export function untilStopSignal(config: Config, log: Logger): Promise<{ graceMs: number }> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000
+      log.info({ signal, graceMs }, 'stopping: no new runs; runs in flight may finish within the grace, then are released')
+      resolve({ graceMs })
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
+
+/** REDIS_URL for a log line: it may carry a password. */
+export function describeRedis(url: string): string {
+  const u = new URL(url)
+  if (u.password) u.password = '***'
+  return u.href
+}
