@@ -16,6 +16,7 @@ import { resolveSecretKey, SecretBox } from './db/secrets.js'
 import { dbTarget, describeTarget } from './db/target.js'
 import { Orchestrator, type OrchestratorOptions } from './orchestrator/orchestrator.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
+import { RetentionSweeper, type RetentionOptions } from './orchestrator/retention.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
@@ -54,6 +55,8 @@ export interface AppOptions {
   localRoots?: string[]
   /** S3-compatible endpoints besides AWS's that may sign with the service's default AWS credentials. */
   s3DefaultCredentialEndpoints?: string[]
+  /** Prune old runs (RUN_RETENTION_DAYS) in this process; omit in short-lived ones (run, demo, tests). */
+  retention?: RetentionOptions
 }
 
 export interface RunningApp {
@@ -123,6 +126,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   await orchestrator.start()
   const scheduler = opts.scheduler ? new Scheduler(db, orchestrator, log) : undefined
   scheduler?.start()
+  const retention = opts.retention ? new RetentionSweeper(db, log, opts.retention) : undefined
+  retention?.start()
   // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
   const api = opts.listen ? await createApi(services, opts.listen, opts.security) : undefined
   const url = await api?.start()
@@ -133,6 +138,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     url,
     stop: async () => {
       scheduler?.stop()
+      await retention?.stop()
       await api?.stop()
       tokens.close()
       await orchestrator.stop()

@@ -42,6 +42,8 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** RFC connections open at once per SAP connection, shared by all its runs (the limit a basis team sets). */
   RFC_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+  /** Runs that ended more than this many days ago are pruned daily with their events (0 = keep forever); lake files are never touched. */
+  RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(100_000).default(90),
   /** Set to false on API-only instances that must not fire cron schedules. */
   SCHEDULER: flag('true'),
   /** Browser origins allowed to call the API (CORS); none by default. */

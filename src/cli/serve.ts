@@ -18,6 +18,7 @@ export async function serve(config: Config): Promise<number> {
     log,
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
+    retention: { days: config.RUN_RETENTION_DAYS },
     orchestrator: { concurrency: config.WORKER_CONCURRENCY },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
