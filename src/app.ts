@@ -130,7 +130,18 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   retention?.start()
   // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
   const api = opts.listen ? await createApi(services, opts.listen, opts.security) : undefined
-  const url = await api?.start()
+  let url: string | undefined
+  try {
+    url = await api?.start()
+  } catch (e) {
+    // Could not listen (a port in use, a bad HOST): undo the start, so the caller can just report it.
+    scheduler?.stop()
+    await retention?.stop()
+    await orchestrator.stop()
+    await sources.close?.()
+    await db.$disconnect()
+    throw e
+  }
   if (url) log.info({ url: `${url}/graphql` }, 'GraphQL API listening (GraphiQL in a browser)')
 
   return {

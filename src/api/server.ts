@@ -20,6 +20,7 @@ import { serveGraphqlWs } from './ws-server.js'
 import { useRequestParseErrors } from './request-parse.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
+import { listenRefusal } from './listen-refusal.js'
 
 export interface ApiServer {
   /** Listens and resolves with the base URL (http://host:port). */
@@ -191,7 +192,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   return {
     start: () =>
       new Promise((resolve, reject) => {
-        http.once('error', reject)
+        http.once('error', (err) => reject(listenRefusal(err, listen)))
         http.listen(listen.port, listen.host, () => {
           const { address, port } = http.address() as AddressInfo
           resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`)
