@@ -13,6 +13,7 @@ import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscriptio
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { GRAPHIQL_EXAMPLE } from './graphiql-example.js'
 import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
@@ -75,6 +76,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     {
       subscriptionsProtocol: 'SSE',
       title: 'delta-extractor',
+      defaultQuery: GRAPHIQL_EXAMPLE,
       headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
       additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
     },
