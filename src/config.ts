@@ -100,6 +100,15 @@ export type Config = Omit<z.output<typeof envSchema>, 'LOCAL_ROOTS'> & {
   LOCAL_ROOTS: string[]
 }
 
+/** Every setting with its default as text ('' when it has none): the usage lists them from here. */
+export function settingsWithDefaults(): [name: string, byDefault: string][] {
+  const defaults: Record<string, unknown> = envSchema.parse({})
+  return Object.keys(envSchema.shape).map((name) => {
+    const v = defaults[name]
+    return [name, v === undefined || (Array.isArray(v) && !v.length) ? '' : String(v)]
+  })
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
