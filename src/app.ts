@@ -25,6 +25,7 @@ import type { RunQueue } from './orchestrator/queue.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { RedisChannels } from './orchestrator/redis-channels.js'
 import { RedisProgressBus } from './orchestrator/redis-progress-bus.js'
+import { RetentionSweeper, type RetentionOptions } from './orchestrator/retention.js'
 import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
@@ -69,6 +70,8 @@ export interface AppOptions {
   localRoots?: string[]
   /** S3-compatible endpoints besides AWS's that may sign with the service's default AWS credentials. */
   s3DefaultCredentialEndpoints?: string[]
+  /** Prune old runs (RUN_RETENTION_DAYS) in this process; omit in short-lived ones (run, demo, tests). */
+  retention?: RetentionOptions
 }
 
 export interface RunningApp {
@@ -144,9 +147,22 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   await orchestrator.start()
   const scheduler = opts.scheduler ? new Scheduler(db, orchestrator, log) : undefined
   scheduler?.start()
+  const retention = opts.retention ? new RetentionSweeper(db, log, opts.retention) : undefined
+  retention?.start()
   // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
   const api = opts.listen ? await createApi(services, opts.listen, opts.security) : undefined
-  const url = await api?.start()
+  let url: string | undefined
+  try {
+    url = await api?.start()
+  } catch (e) {
+    // Could not listen (a port in use, a bad HOST): undo the start, so the caller can just report it.
+    scheduler?.stop()
+    await retention?.stop()
+    await orchestrator.stop()
+    await sources.close?.()
+    await db.$disconnect()
+    throw e
+  }
   if (url) log.info({ url: `${url}/graphql` }, 'GraphQL API listening (GraphiQL in a browser)')
 
   return {
@@ -154,6 +170,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     url,
     stop: async (stopOpts) => {
       scheduler?.stop()
+      await retention?.stop()
       await api?.stop()
       tokens.close()
       await orchestrator.stop(stopOpts)

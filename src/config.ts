@@ -52,6 +52,8 @@ const envSchema = z.object({
   MAX_CONCURRENT_RUNS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** RFC connections open at once per SAP connection, shared by all its runs (the limit a basis team sets). */
   RFC_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+  /** Runs that ended more than this many days ago are pruned daily with their events (0 = keep forever); lake files are never touched. */
+  RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(100_000).default(90),
   /** Set to false on API-only instances that must not fire cron schedules. */
   SCHEDULER: flag('true'),
   /** Browser origins allowed to call the API (CORS); none by default. */
@@ -106,6 +108,15 @@ const envSchema = z.object({
 export type Config = Omit<z.output<typeof envSchema>, 'LOCAL_ROOTS'> & {
   /** Absolute; DATA_DIR/lake when LOCAL_ROOTS is not set. */
   LOCAL_ROOTS: string[]
+}
+
+/** Every setting with its default as text ('' when it has none): the usage lists them from here. */
+export function settingsWithDefaults(): [name: string, byDefault: string][] {
+  const defaults: Record<string, unknown> = envSchema.parse({})
+  return Object.keys(envSchema.shape).map((name) => {
+    const v = defaults[name]
+    return [name, v === undefined || (Array.isArray(v) && !v.length) ? '' : String(v)]
+  })
 }
 
 export class ConfigError extends Error {

@@ -3,34 +3,10 @@
  * The environment is parsed here, once (src/config.ts); commands receive plain values.
  */
 import { parseArgs } from 'node:util'
+import { usage } from './cli/usage.js'
 import { ConfigError, parseConfig } from './config.js'
 
-const USAGE = `usage: delta-extractor <command> [options]
-
-  serve [--with-worker]         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules;
-                                with REDIS_URL (queue mode) it queues runs for workers, and runs them too with --with-worker
-  worker                        queue mode (needs REDIS_URL): runs the pipelines serve queues; no API, no scheduler.
-                                SIGTERM drains: no new run, runs in flight get SHUTDOWN_GRACE_SECONDS, then are released
-  run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
-  migrate                       apply database migrations and exit
-  rotate-key                    re-encrypt every stored secret under a new key, in one transaction
-                                (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
-                                generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
-                                (a running one refuses to save secrets until restarted with the new key)
-  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
-                                start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
-  demo [--rows 100000] [--serve]
-                                end to end on embedded defaults: simulator → full load → delta → Parquet
-  token create --role admin|operator|viewer --name NAME
-                                create an API token and print it (shown once)
-  token list | token revoke ID|NAME
-                                list tokens; revoke one (a running service notices within 5 s)
-
-environment: PORT HOST DATABASE_URL DATA_DIR SECRET_KEY NEW_SECRET_KEY LOG_LEVEL WORKER_CONCURRENCY MAX_CONCURRENT_RUNS RFC_POOL_SIZE SCHEDULER
-             REDIS_URL REDIS_PREFIX SHUTDOWN_GRACE_SECONDS
-             CORS_ORIGINS ALLOWED_HOSTS MAX_REQUEST_BYTES QUERY_MAX_* MUTATIONS_PER_MINUTE
-             SUBSCRIPTIONS_PER_SOCKET SUBSCRIPTIONS_PER_TOKEN SOCKETS_PER_TOKEN
-             ALLOW_LOOPBACK OUTBOUND_ALLOW LOCAL_ROOTS S3_DEFAULT_CREDENTIALS_ENDPOINTS (see README)`
+const USAGE = usage()
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv

@@ -17,7 +17,7 @@ export async function runProgress(app: AppServices, runId: string): Promise<Asyn
 }
 
 async function* stream(app: AppServices, runId: string): AsyncGenerator<RunSnapshot> {
-  const events = app.bus.subscribe({ runId })
+  const events = app.bus.subscribe({ runId, kinds: ['status', 'stage', 'counters'] })
   try {
     const run = await app.db.run.findUniqueOrThrow({ where: { id: runId } })
     const snapshot = snapshotOf(run)

@@ -13,6 +13,7 @@ import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscriptio
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { GRAPHIQL_EXAMPLE } from './graphiql-example.js'
 import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
@@ -21,6 +22,7 @@ import { useRequestParseErrors } from './request-parse.js'
 import { createRestApi } from './rest/router.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
+import { listenRefusal } from './listen-refusal.js'
 
 export interface ApiServer {
   /** Listens and resolves with the base URL (http://host:port). */
@@ -75,6 +77,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     {
       subscriptionsProtocol: 'SSE',
       title: 'delta-extractor',
+      defaultQuery: GRAPHIQL_EXAMPLE,
       headers: JSON.stringify({ Authorization: 'Bearer <your API token>' }, null, 2),
       additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
     },
@@ -199,7 +202,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
   return {
     start: () =>
       new Promise((resolve, reject) => {
-        http.once('error', reject)
+        http.once('error', (err) => reject(listenRefusal(err, listen)))
         http.listen(listen.port, listen.host, () => {
           const { address, port } = http.address() as AddressInfo
           resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`)

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '../util/logger.js'
+import { isListenError } from './listen-refusal.js'
 
 /** What graphql-ws hands the hooks beside the context: the socket and its upgrade request. */
 export interface WsExtra {
@@ -29,7 +30,9 @@ export function serveGraphqlWs<P extends Record<string, unknown> | undefined, E 
   const server = makeServer(options)
   wss.options.handleProtocols = handleProtocols
   // ws re-emits the HTTP server's errors here; start() reports those (EADDRINUSE …) to its caller.
-  wss.on('error', (err) => log.warn({ err }, 'websocket server error'))
+  wss.on('error', (err) => {
+    if (!isListenError(err)) log.warn({ err }, 'websocket server error')
+  })
 
   wss.on('connection', (socket, request) => {
     socket.on('error', (err: Error & { code?: string }) => {

@@ -33,7 +33,7 @@ export async function runOnce(config: Config, pipelineRef: string, mode: string 
       console.error(`no pipeline named or with id "${pipelineRef}"`)
       return 2
     }
-    const events = bus.subscribe({ pipelineId: pipeline.id })
+    const events = bus.subscribe({ pipelineId: pipeline.id, kinds: ['status', 'stage', 'counters'] })
     const run = await orchestrator.requestRun(pipeline.id, { mode: mode as ExtractionMode | undefined, trigger: 'MANUAL' })
     await app.services.audit.record({ actor: CLI_ACTOR, action: 'runPipeline', objectType: 'Run', objectId: run.id })
     const bar = createRunBar(`${pipeline.name} ${run.extractionMode}`)

@@ -21,6 +21,7 @@ export async function serve(config: Config, { withWorker }: { withWorker: boolea
     ...serviceOptions(config, log),
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
+    retention: { days: config.RUN_RETENTION_DAYS },
     orchestrator: { concurrency: config.WORKER_CONCURRENCY, work, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
     security: securityFromConfig(config),
     onFirstToken: (created) => {

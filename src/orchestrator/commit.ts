@@ -1,5 +1,7 @@
 import type { Db, ExtractionMode, Prisma } from '../db/client.js'
 import type { ChangeCounts } from '../sap/fields.js'
+import type { RunLine } from './run-log.js'
+import { writeRunLine } from './run-log.js'
 import type { Counters } from './run-tracker.js'
 
 /** What a committed run records: where its manifest is, where the delta stands now, what it wrote. */
@@ -19,12 +21,14 @@ export interface CommitRecord {
  * position is stored, in one transaction. `holder` narrows the update to the run as the committer
  * last saw it (its worker, or the heartbeat a sweeper found stale), so a run that changed hands
  * meanwhile cannot move the delta. Returns false, changing nothing, when the run was not held.
+ * `endLine` is the run's last log line, written in the same transaction.
  */
 export async function commitRun(
   db: Db,
   run: { id: string; pipelineId: string; extractionMode: ExtractionMode },
   holder: Prisma.RunWhereInput,
   out: CommitRecord,
+  endLine: Pick<RunLine, 'level' | 'message'> = { level: 'info', message: 'run committed' },
 ): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const done = await tx.run.updateMany({
@@ -44,6 +48,7 @@ export async function commitRun(
       },
     })
     if (done.count !== 1) return false
+    await writeRunLine(tx, run, { ...endLine, stage: 'DONE', data: { manifestUri: out.manifestUri } })
     if (out.positionOut) {
       const position = {
         deltaLink: out.positionOut,

@@ -14,7 +14,7 @@ import { sweepStaging } from './leftovers.js'
 import { snapshotOf, type ProgressBus } from './progress.js'
 import { type Handled, InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
-import { eventDataText } from './run-event-data.js'
+import { writeRunLine } from './run-log.js'
 import { RunCancelled, workerLost, type RunError } from './run-errors.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
@@ -283,18 +283,23 @@ export class Orchestrator {
     const run = await db.run.findUnique({ where: { id: runId } })
     if (!run) throw notFound('run', runId)
     if (isTerminal(run)) throw conflict(`run ${runId} has already ended (${run.status})`)
-    const ended = db.run.updateMany({
-      where: { id: runId, status: 'QUEUED' },
-      data: {
-        status: 'CANCELLED',
-        activeKey: null,
-        finishedAt: new Date(),
-        errorCode: 'CANCELLED',
-        errorMessage: 'cancelled before it started',
-        errorRetryable: false,
-      },
+    const ended = await db.$transaction(async (tx) => {
+      const marked = await tx.run.updateMany({
+        where: { id: runId, status: 'QUEUED' },
+        data: {
+          status: 'CANCELLED',
+          activeKey: null,
+          finishedAt: new Date(),
+          errorCode: 'CANCELLED',
+          errorMessage: 'cancelled before it started',
+          errorRetryable: false,
+        },
+      })
+      return marked.count === 1
+        ? writeRunLine(tx, run, { level: 'warn', stage: run.stage, message: 'cancelled before it started', data: { code: 'CANCELLED' } })
+        : null
     })
-    if ((await ended).count === 1) {
+    if (ended) {
       await this.#queue.remove(runId)
       const cancelled = await db.run.findUniqueOrThrow({ where: { id: runId } })
       this.publish(cancelled)
@@ -304,15 +309,21 @@ export class Orchestrator {
     const updates = bus.subscribe({ runId, kinds: ['status'] }, wait.signal)
     const timer = setTimeout(() => wait.abort(), CANCEL_WAIT_MS)
     try {
-      await db.run.update({ where: { id: runId }, data: { cancelRequested: true } })
+      // In the run's log (a run past its manifest commits anyway, and this says the cancel came
+      // late), written with the flag and only while the run is still RUNNING: the update locks the
+      // run row, so the line lands before the run's last line, never after it.
+      const requested = await db.$transaction(async (tx) => {
+        const marked = await tx.run.updateMany({ where: { id: runId, status: 'RUNNING' }, data: { cancelRequested: true } })
+        if (marked.count !== 1) return null
+        const { stage } = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: { stage: true } })
+        return writeRunLine(tx, run, { level: 'warn', stage, message: 'cancel requested' })
+      })
+      if (requested) bus.publish(requested)
       const here = this.#running.get(runId)
       // Sent after the flag is stored: a holder that misses the message still reads the flag.
       if (here) here.abort(new RunCancelled())
       else this.deps.cancels?.send(runId)
       const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
-      // In the run's log: a run past its manifest commits anyway, and this says the cancel came late.
-      if (!isTerminal(current))
-        await db.runEvent.create({ data: { runId, level: 'warn', stage: current.stage, message: 'cancel requested' } })
       if (!isTerminal(current)) for await (const e of updates) if (isTerminal(e)) break
     } finally {
       clearTimeout(timer)
@@ -394,21 +405,24 @@ export class Orchestrator {
           retryable: false,
         }
       : workerLost(run.stage)
-    const marked = await db.run.updateMany({
-      where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
-      data: {
-        status: cancelledInDoubt ? 'CANCELLED' : 'FAILED',
-        activeKey: null,
-        finishedAt: new Date(),
-        errorCode: error.code,
-        errorMessage: error.message,
-        errorRetryable: error.retryable,
-      },
+    const ended = await db.$transaction(async (tx) => {
+      const marked = await tx.run.updateMany({
+        where: { id: run.id, status: 'RUNNING', heartbeatAt: run.heartbeatAt },
+        data: {
+          status: cancelledInDoubt ? 'CANCELLED' : 'FAILED',
+          activeKey: null,
+          finishedAt: new Date(),
+          errorCode: error.code,
+          errorMessage: error.message,
+          errorRetryable: error.retryable,
+        },
+      })
+      return marked.count === 1
+        ? writeRunLine(tx, run, { level: 'error', stage: run.stage, message: error.message, data: { code: error.code } })
+        : null
     })
-    if (marked.count !== 1) return // another process got there first, or the run came back to life
-    await db.runEvent.create({
-      data: { runId: run.id, level: 'error', stage: run.stage, message: error.message, data: eventDataText({ code: error.code }) },
-    })
+    if (!ended) return // another process got there first, or the run came back to life
+    this.deps.bus.publish(ended)
     this.publish({ ...run, status: cancelledInDoubt ? 'CANCELLED' : 'FAILED' })
     log.warn({ runId: run.id, pipelineId: run.pipelineId, code: error.code }, 'run lost by its worker')
     if (error.retryable) await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)

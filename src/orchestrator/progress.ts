@@ -39,10 +39,27 @@ export interface ProgressEvent extends RunSnapshot {
   kind: ProgressKind
 }
 
-export interface ProgressFilter {
+/**
+ * A line was added to a run's own log (`RunEvent`, id `eventId`). A doorbell, not the line: the
+ * `runEvents` subscription reads the lines from the database, so a lost or late bell delays a line
+ * but cannot reorder or drop it (docs/architecture.md#progress).
+ */
+export interface RunLogged {
+  kind: 'event'
+  runId: string
+  pipelineId: string
+  eventId: number
+}
+
+export type BusEvent = ProgressEvent | RunLogged
+export type BusKind = BusEvent['kind']
+/** What a subscription to these kinds receives: progress events, log doorbells, or either. */
+export type BusEventOf<K extends BusKind> = [K] extends ['event'] ? RunLogged : [K] extends [ProgressKind] ? ProgressEvent : BusEvent
+
+export interface ProgressFilter<K extends BusKind = BusKind> {
   runId?: string
   pipelineId?: string
-  kinds?: readonly ProgressKind[]
+  kinds?: readonly K[]
 }
 
 /**
@@ -50,9 +67,9 @@ export interface ProgressFilter {
  * a Redis-backed implementation can carry the same events across processes.
  */
 export interface ProgressBus {
-  publish(event: ProgressEvent): void
+  publish(event: BusEvent): void
   /** Events matching the filter, from now on, until the signal aborts or `return()` is called. */
-  subscribe(filter: ProgressFilter, signal?: AbortSignal): AsyncIterableIterator<ProgressEvent>
+  subscribe<K extends BusKind = BusKind>(filter: ProgressFilter<K>, signal?: AbortSignal): AsyncIterableIterator<BusEventOf<K>>
 }
 
 /** Counters lag behind rather than pile up: a slow subscriber keeps the newest ones. */
@@ -61,24 +78,25 @@ const MAX_BUFFERED = 1000
 export class InMemoryProgressBus implements ProgressBus {
   readonly #emitter = new EventEmitter().setMaxListeners(0)
 
-  publish(event: ProgressEvent): void {
+  publish(event: BusEvent): void {
     this.#emitter.emit('progress', event)
   }
 
-  subscribe(filter: ProgressFilter, signal?: AbortSignal): AsyncIterableIterator<ProgressEvent> {
+  subscribe<K extends BusKind = BusKind>(filter: ProgressFilter<K>, signal?: AbortSignal): AsyncIterableIterator<BusEventOf<K>> {
+    type Matching = BusEventOf<K>
     const emitter = this.#emitter
-    const buffer: ProgressEvent[] = []
+    const buffer: Matching[] = []
     let wake: (() => void) | undefined
     let done = false
-    const listener = (e: ProgressEvent) => {
+    const listener = (e: BusEvent) => {
       if (filter.runId && e.runId !== filter.runId) return
       if (filter.pipelineId && e.pipelineId !== filter.pipelineId) return
-      if (filter.kinds && !filter.kinds.includes(e.kind)) return
+      if (filter.kinds && !(filter.kinds as readonly BusKind[]).includes(e.kind)) return
       if (buffer.length >= MAX_BUFFERED) {
         const i = buffer.findIndex((b) => b.kind === 'counters')
         buffer.splice(i === -1 ? 0 : i, 1)
       }
-      buffer.push(e)
+      buffer.push(e as Matching)
       wake?.()
     }
     const finish = () => {
@@ -89,7 +107,7 @@ export class InMemoryProgressBus implements ProgressBus {
     emitter.on('progress', listener)
     signal?.addEventListener('abort', finish, { once: true })
 
-    const iterator: AsyncIterableIterator<ProgressEvent> = {
+    const iterator: AsyncIterableIterator<Matching> = {
       [Symbol.asyncIterator]: () => iterator,
       async next() {
         while (!buffer.length && !done) await new Promise<void>((r) => (wake = r))

@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../util/logger.js'
-import { InMemoryProgressBus, type ProgressBus, type ProgressEvent, type ProgressFilter } from './progress.js'
+import {
+  type BusEvent,
+  type BusEventOf,
+  type BusKind,
+  InMemoryProgressBus,
+  type ProgressBus,
+  type ProgressEvent,
+  type ProgressFilter,
+} from './progress.js'
 import type { RedisChannels } from './redis-channels.js'
 
-/** An event on the wire: bigints as decimal strings, the time as ISO text, and the process that sent it. */
+/**
+ * An event on the wire, with the process that sent it: a progress event with its bigints as decimal
+ * strings and its time as ISO text, or a log doorbell as it is (numbers and strings only).
+ */
 interface WireMessage {
   from: string
-  event: Record<keyof ProgressEvent, string | number>
+  event: Record<string, string | number>
 }
 
 /**
@@ -31,7 +42,7 @@ export class RedisProgressBus implements ProgressBus {
     log: Logger,
   ) {
     channels.listen('progress', (text) => {
-      let event: ProgressEvent | undefined
+      let event: BusEvent | undefined
       try {
         const message = JSON.parse(text) as WireMessage
         if (message.from !== this.#from) event = decode(message.event)
@@ -42,17 +53,24 @@ export class RedisProgressBus implements ProgressBus {
     })
   }
 
-  publish(event: ProgressEvent): void {
+  publish(event: BusEvent): void {
     this.#local.publish(event)
     this.channels.publish('progress', JSON.stringify({ from: this.#from, event: encode(event) } satisfies WireMessage))
   }
 
-  subscribe(filter: ProgressFilter, signal?: AbortSignal): AsyncIterableIterator<ProgressEvent> {
+  subscribe<K extends BusKind = BusKind>(filter: ProgressFilter<K>, signal?: AbortSignal): AsyncIterableIterator<BusEventOf<K>> {
     return this.#local.subscribe(filter, signal)
   }
 }
 
-const encode = (e: ProgressEvent): WireMessage['event'] => ({
+const encode = (e: BusEvent): WireMessage['event'] => (e.kind === 'event' ? { ...e } : encodeProgress(e))
+
+const decode = (e: WireMessage['event']): BusEvent =>
+  e.kind === 'event'
+    ? { kind: 'event', runId: String(e.runId), pipelineId: String(e.pipelineId), eventId: Number(e.eventId) }
+    : decodeProgress(e)
+
+const encodeProgress = (e: ProgressEvent): WireMessage['event'] => ({
   ...e,
   rowsExtracted: String(e.rowsExtracted),
   rowsWritten: String(e.rowsWritten),
@@ -60,7 +78,7 @@ const encode = (e: ProgressEvent): WireMessage['event'] => ({
   at: e.at.toISOString(),
 })
 
-const decode = (e: WireMessage['event']): ProgressEvent => ({
+const decodeProgress = (e: WireMessage['event']): ProgressEvent => ({
   kind: e.kind as ProgressEvent['kind'],
   runId: String(e.runId),
   pipelineId: String(e.pipelineId),

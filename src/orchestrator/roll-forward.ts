@@ -63,16 +63,9 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
       changeCounts: manifest.changeCounts,
       counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
     },
+    { level: 'warn', message: 'its worker stopped after writing manifest.json; committed from the manifest' },
   )
   if (!committed) return 'unknown' // changed hands meanwhile: whoever holds it now settles it
-  await db.runEvent.create({
-    data: {
-      runId: run.id,
-      level: 'warn',
-      stage: 'COMMITTING',
-      message: 'its worker stopped after writing manifest.json; committed from the manifest',
-    },
-  })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
   return 'committed'
 }

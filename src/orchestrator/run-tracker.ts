@@ -2,7 +2,7 @@ import { isRecordNotFound } from '../catalog/prisma-errors.js'
 import type { Db, RunStage, RunStatus } from '../db/client.js'
 import type { Logger } from '../util/logger.js'
 import type { ProgressBus, ProgressKind, RunSnapshot } from './progress.js'
-import { eventDataText } from './run-event-data.js'
+import { appendRunLine } from './run-log.js'
 import { STAGE_ORDER } from './status.js'
 
 export interface Counters {
@@ -98,9 +98,7 @@ export class RunTracker {
 
   /** A line in the run's own log (`Run.events`), tagged with the current stage. */
   async note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
-    await this.#o.db.runEvent.create({
-      data: { runId: this.runId, level, stage: this.#stage, message, data: eventDataText(data) },
-    })
+    await appendRunLine(this.#o, { id: this.runId, pipelineId: this.pipelineId }, { level, stage: this.#stage, message, data })
   }
 
   /**

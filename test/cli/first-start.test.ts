@@ -116,3 +116,28 @@ it('token create refuses an unknown role and explains', async () => {
   expect(await bad.exited).toBe(2)
   expect(bad.err()).toContain('--role (viewer, operator, admin)')
 })
+
+it('a port in use or a HOST that is not this machine says which setting to change, without stack traces, and exits 2', async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'de-first-'))
+  const holder = await serve()
+  const busy = cli(['serve'], { PORT: String(holder.port) })
+  expect(await busy.exited).toBe(2)
+  expect(busy.err()).toContain(
+    `refusing to start: cannot listen on 127.0.0.1:${holder.port}: another process already uses port ${holder.port}. Set PORT`,
+  )
+  await holder.stop()
+
+  // Beyond loopback a token must exist first (see above), so the address is what is refused.
+  expect(await cli(['token', 'create', '--role', 'admin', '--name', 'ops'], {}).exited).toBe(0)
+  const foreign = cli(['serve'], { HOST: '192.0.2.1' }) // TEST-NET-1: never an address of this machine
+  expect(await foreign.exited).toBe(2)
+  expect(foreign.err()).toContain('HOST "192.0.2.1" is not an address of this machine. Set HOST')
+  const unknown = cli(['serve'], { HOST: 'no-such-host.invalid' })
+  expect(await unknown.exited).toBe(2)
+  expect(unknown.err()).toContain('HOST "no-such-host.invalid" is not a name this machine can resolve')
+
+  for (const p of [busy, foreign, unknown]) {
+    const output = p.out() + p.err()
+    expect(output).not.toMatch(/Internal error emitted|websocket server error|\n\s+at /)
+  }
+}, 90_000)

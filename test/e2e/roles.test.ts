@@ -22,7 +22,7 @@ import { gqlPost, initSocket } from '../helpers/raw-clients.js'
 type Role = 'VIEWER' | 'OPERATOR' | 'ADMIN'
 const ADMIN_QUERIES = ['apiTokens', 'auditEvents']
 const OPERATOR_MUTATIONS = ['cancelRun', 'resetDelta', 'runPipeline', 'testConnection', 'testDestination']
-const KNOWN_SUBSCRIPTIONS = ['runProgress', 'runUpdates']
+const KNOWN_SUBSCRIPTIONS = ['runEvents', 'runProgress', 'runUpdates']
 
 function expectedRole(kind: 'query' | 'mutation' | 'subscription', field: string): Role {
   if (kind === 'mutation') return OPERATOR_MUTATIONS.includes(field) ? 'OPERATOR' : 'ADMIN'
@@ -113,6 +113,8 @@ describe('subscriptions (graphql-ws)', () => {
     expect(acked).toBe(true)
     s.send({ id: 'p', type: 'subscribe', payload: { query: `subscription { runProgress(runId: "${runId}") { status } }` } })
     expect((await s.next((m) => m.id === 'p')).payload).toEqual({ data: { runProgress: { status: 'SUCCEEDED' } } })
+    s.send({ id: 'e', type: 'subscribe', payload: { query: `subscription { runEvents(runId: "${runId}") { message } }` } })
+    expect((await s.next((m) => m.id === 'e')).payload).toEqual({ data: { runEvents: { message: expect.stringMatching(/^run started/) } } })
     await s.close()
   })
 })

@@ -1,4 +1,4 @@
-import type { RunStatus } from '../../db/client.js'
+import type { Prisma, RunStatus, RunTrigger } from '../../db/client.js'
 import { queuePosition } from '../../orchestrator/limits/queue-position.js'
 import { asOfChange, type RunSnapshot } from '../../orchestrator/progress.js'
 import { eventDataOf } from '../../orchestrator/run-event-data.js'
@@ -90,7 +90,7 @@ export const Run = builder.prismaObject('Run', {
   }),
 })
 
-const RunEvent = builder.prismaObject('RunEvent', {
+export const RunEvent = builder.prismaObject('RunEvent', {
   description: "A line of a run's own log",
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -115,7 +115,7 @@ export const RunConnection = builder.connectionObject({
   fields: (t) => ({ totalCount: totalCountField(t) }),
 })
 
-const RunEventConnection = builder.connectionObject({
+export const RunEventConnection = builder.connectionObject({
   type: RunEvent,
   name: 'RunEventConnection',
   fields: (t) => ({ totalCount: totalCountField(t) }),
@@ -144,8 +144,16 @@ builder.queryFields((t) => ({
     {
       type: 'Run',
       cursor: 'id',
-      description: 'Runs, newest first',
-      args: { pipelineId: t.arg.id(), status: t.arg({ type: RunStatusEnum }) },
+      description: 'Runs, newest first; the filters combine (AND)',
+      args: {
+        pipelineId: t.arg.id(),
+        connectionId: t.arg.id({ description: "Runs of this connection's pipelines" }),
+        status: t.arg({ type: RunStatusEnum }),
+        statusIn: t.arg({ type: [RunStatusEnum], description: 'Runs in any of these statuses' }),
+        trigger: t.arg({ type: RunTriggerEnum }),
+        queuedFrom: t.arg({ type: 'DateTime', description: 'Runs queued at or after this time' }),
+        queuedBefore: t.arg({ type: 'DateTime', description: 'Runs queued before this time' }),
+      },
       resolve: (query, _, args, { app }) => app.db.run.findMany({ ...query, where: runFilter(args), orderBy: { id: 'desc' } }),
       totalCount: (_, args, { app }) => app.db.run.count({ where: runFilter(args) }),
     },
@@ -159,8 +167,28 @@ builder.queryFields((t) => ({
   }),
 }))
 
-function runFilter(args: { pipelineId?: string | number | null; status?: RunStatus | null }) {
-  return { ...(args.pipelineId != null ? { pipelineId: String(args.pipelineId) } : {}), ...(args.status ? { status: args.status } : {}) }
+interface RunFilterArgs {
+  pipelineId?: string | number | null
+  connectionId?: string | number | null
+  status?: RunStatus | null
+  statusIn?: RunStatus[] | null
+  trigger?: RunTrigger | null
+  queuedFrom?: Date | null
+  queuedBefore?: Date | null
+}
+
+function runFilter(a: RunFilterArgs): Prisma.RunWhereInput {
+  const conditions: Prisma.RunWhereInput[] = [
+    a.pipelineId != null ? { pipelineId: String(a.pipelineId) } : {},
+    // The pipeline's connection now: the one its runs used, unless the pipeline was moved since.
+    a.connectionId != null ? { pipeline: { connectionId: String(a.connectionId) } } : {},
+    a.status ? { status: a.status } : {},
+    a.statusIn ? { status: { in: a.statusIn } } : {},
+    a.trigger ? { trigger: a.trigger } : {},
+    a.queuedFrom ? { queuedAt: { gte: a.queuedFrom } } : {},
+    a.queuedBefore ? { queuedAt: { lt: a.queuedBefore } } : {},
+  ]
+  return { AND: conditions }
 }
 
 builder.mutationFields((t) => ({

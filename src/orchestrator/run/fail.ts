@@ -1,4 +1,5 @@
 import { removeFailedOutput } from '../leftovers.js'
+import { writeRunLine } from '../run-log.js'
 import { classifyRunError, type RunError } from '../run-errors.js'
 import { abortReason, type RunContext } from './context.js'
 import { LeaseLost } from './publish.js'
@@ -48,29 +49,39 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
   const { deps, run, tracker, log } = ctx
   const status = error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED'
   tracker.stop()
-  const ended = await deps.db.run.updateMany({
-    where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
-    data: {
-      status,
-      activeKey: null,
-      finishedAt: new Date(),
-      errorCode: error.code,
-      errorMessage: error.message,
-      errorRetryable: error.retryable,
-      ...tracker.counters,
-    },
+  // The error is the run's last log line, stored with the status (docs/architecture.md#progress).
+  const endLine = {
+    level: status === 'CANCELLED' ? 'warn' : 'error',
+    stage: tracker.stage,
+    message: error.message,
+    data: { code: error.code },
+  } as const
+  const ended = await deps.db.$transaction(async (tx) => {
+    const marked = await tx.run.updateMany({
+      where: { id: run.id, status: 'RUNNING', workerId: deps.workerId },
+      data: {
+        status,
+        activeKey: null,
+        finishedAt: new Date(),
+        errorCode: error.code,
+        errorMessage: error.message,
+        errorRetryable: error.retryable,
+        ...tracker.counters,
+      },
+    })
+    return marked.count === 1 ? writeRunLine(tx, run, endLine) : null
   })
-  if (ended.count !== 1) {
+  if (!ended) {
     // Declared lost meanwhile: its files are not this worker's leftovers to remove.
     log.warn({ code: error.code }, "run failed after it stopped being this worker's; leaving its outcome and files alone")
     return { status: 'RELEASED' }
   }
   tracker.publishStatus(status)
+  deps.bus.publish(ended)
   log.info({ code: error.code }, `run ${status.toLowerCase()}`)
   // SAP no longer knows the position: the subscription was ended or taken over elsewhere, and is
   // not this pipeline's to end any more (resetDelta then only forgets the local position).
   if (error.code === 'DELTA_POSITION_LOST') await deps.db.pipeline.update({ where: { id: run.pipelineId }, data: { subscribedAt: null } })
-  await tracker.note(status === 'CANCELLED' ? 'warn' : 'error', error.message, { code: error.code })
   // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
   // the next run to remove; without a manifest readers already see it as incomplete). Bounded in
   // time: a storage outage must not hold a worker slot for the SDK's whole retry schedule.

@@ -1,0 +1,44 @@
+import { settingsWithDefaults } from '../config.js'
+
+const COMMANDS = `usage: delta-extractor <command> [options]
+
+  serve [--with-worker]         GraphQL API (+ GraphiQL) at http://HOST:PORT/graphql, runs pipelines and schedules;
+                                with REDIS_URL (queue mode) it queues runs for workers, and runs them too with --with-worker
+  worker                        queue mode (needs REDIS_URL): runs the pipelines serve queues; no API, no scheduler.
+                                SIGTERM drains: no new run, runs in flight get SHUTDOWN_GRACE_SECONDS, then are released
+  run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
+  migrate                       apply database migrations and exit
+  rotate-key                    re-encrypt every stored secret under a new key, in one transaction
+                                (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
+                                generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
+                                (a running one refuses to save secrets until restarted with the new key)
+  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
+                                start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
+  demo [--rows 100000] [--serve]
+                                end to end on embedded defaults: simulator → full load → delta → Parquet
+  token create --role admin|operator|viewer --name NAME
+                                create an API token and print it (shown once)
+  token list | token revoke ID|NAME
+                                list tokens; revoke one (a running service notices within 5 s)
+`
+
+const WIDTH = 110
+
+/**
+ * The usage text. Its settings come from config.ts, the one schema of the environment, so a new
+ * setting is listed without anyone remembering to (the README says what each one does).
+ */
+export function usage(): string {
+  const lines = ['environment (defaults after =; see the README):']
+  let line = ' '
+  for (const [name, byDefault] of settingsWithDefaults()) {
+    const item = byDefault ? `${name}=${byDefault}` : name
+    if (line.length + item.length + 1 > WIDTH) {
+      lines.push(line)
+      line = ' '
+    }
+    line += ` ${item}`
+  }
+  lines.push(line)
+  return `${COMMANDS}\n${lines.join('\n')}`
+}
