@@ -14,7 +14,7 @@ const USAGE = `usage: delta-extractor <command> [options]
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
                                 generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
                                 (a running one refuses to save secrets until restarted with the new key)
-  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
+  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0] [--rows-per-second-per-read 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet
@@ -51,12 +51,14 @@ async function main(argv: string[]): Promise<number> {
           port: { type: 'string', default: '4400' },
           rows: { type: 'string', default: '100000' },
           'latency-ms': { type: 'string', default: '0' },
+          'rows-per-second-per-read': { type: 'string', default: '0' },
         },
       })
       return (await import('./cli/simulate.js')).simulate(config, {
         port: Number(values.port),
         rows: Number(values.rows),
         latencyMs: Number(values['latency-ms']),
+        rowsPerSecondPerRead: Number(values['rows-per-second-per-read']),
       })
     }
     case 'demo': {

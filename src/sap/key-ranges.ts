@@ -20,6 +20,16 @@ export interface FieldKeyRange extends KeyRange {
   field: string
 }
 
+/**
+ * Where a source cuts a snapshot: ranges of `field`, covering its key space exactly once. One open
+ * range (no field) when the source cannot cut it, with `note` saying why.
+ */
+export interface KeyRangePlan {
+  field?: string
+  ranges: KeyRange[]
+  note?: string
+}
+
 /** SAP's order of two character key values: code unit by code unit, the shorter one padded with blanks. */
 export function compareKeys(a: string, b: string): number {
   const n = Math.max(a.length, b.length)

@@ -30,6 +30,7 @@ export interface SimState {
   reads: ReadRegistry
   stats: SimStats
   latencyMs: number
+  rowsPerSecondPerRead: number
   /** Aborted on close: cuts 'slow' faults and latency waits short. */
   shutdown: AbortController
 }
@@ -61,6 +62,7 @@ export function createState(opts: SapSimulatorOptions): SimState {
     reads: new ReadRegistry(opts.openRequestIdleMs ?? 30_000),
     stats: { requests: 0, dataPages: 0, byPath: {} },
     latencyMs: opts.latencyMs ?? 0,
+    rowsPerSecondPerRead: opts.rowsPerSecondPerRead ?? 0,
     shutdown: new AbortController(),
   }
 }

@@ -32,6 +32,12 @@ export interface SapSimulatorOptions {
   openRequestIdleMs?: number
   /** Optional fixed delay per data page (demo realism); default 0. */
   latencyMs?: number
+  /**
+   * Rows per second each extraction request is served at (0 = unlimited): SAP works a request off in
+   * one work process, so one read cannot go faster, while requests in parallel each get their own
+   * rate (what a partitioned load counts on; docs/sap-protocols.md §A.6.1). Default 0.
+   */
+  rowsPerSecondPerRead?: number
 }
 
 /**
