@@ -61,6 +61,7 @@ export function createAdmin(state: SimState): SimulatorAdmin {
       dataPages: state.stats.dataPages,
       faultsFired: state.faults.fired,
       byPath: { ...state.stats.byPath },
+      rowsVisited: [...state.tables.values()].reduce((n, t) => n + t.rowsVisited, 0),
     }),
   }
 }

@@ -139,7 +139,8 @@ export interface SimulatorAdmin {
   }>
   /** Paged reads currently open. */
   openRequests(): number
-  stats(): { requests: number; dataPages: number; faultsFired: number; byPath: Record<string, number> }
+  /** `rowsVisited`: table rows read so far, all entity sets (a scan visits every row, a key range only its own). */
+  stats(): { requests: number; dataPages: number; faultsFired: number; byPath: Record<string, number>; rowsVisited: number }
 }
 
 /** Business key of a row, values as strings in ABAP notation, e.g. `{ VBELN: '0000000042', POSNR: '000010' }`. */
