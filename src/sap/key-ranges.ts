@@ -75,11 +75,21 @@ export function coverageProblem(ranges: readonly KeyRange[]): string | undefined
 export interface KeyDomain {
   size: bigint
   valueAt(i: bigint): string
+  /**
+   * An index whose value is at or just below `key` (clamped into the domain): where the search for
+   * the lowest and highest key starts. Only the number of probes depends on it, never the ranges' coverage.
+   */
+  indexNear(key: string): bigint
 }
 
 /** Every digit string of `length`; in text order = numeric order, as NUMC is stored. */
 export function digitsDomain(length: number): KeyDomain {
-  return { size: 10n ** BigInt(length), valueAt: (i) => i.toString().padStart(length, '0') }
+  const size = 10n ** BigInt(length)
+  return {
+    size,
+    valueAt: (i) => i.toString().padStart(length, '0'),
+    indexNear: (key) => (/^\d+$/.test(key) ? clamp(BigInt(key.slice(0, length).padEnd(length, '0')), size) : 0n),
+  }
 }
 
 const FIRST_PRINTABLE = 0x20
@@ -94,8 +104,18 @@ export function textDomain(positions = 6): KeyDomain {
       for (let p = 0; p < positions; p++, i /= PRINTABLE) s = String.fromCharCode(FIRST_PRINTABLE + Number(i % PRINTABLE)) + s
       return s.trimEnd()
     },
+    indexNear: (key) => {
+      let i = 0n
+      for (let p = 0; p < positions; p++) {
+        const c = p < key.length ? key.charCodeAt(p) - FIRST_PRINTABLE : 0
+        i = i * PRINTABLE + clamp(BigInt(c), PRINTABLE)
+      }
+      return i
+    },
   }
 }
+
+const clamp = (i: bigint, size: bigint) => (i < 0n ? 0n : i >= size ? size - 1n : i)
 
 /** The domain a sample key suggests: digits keep their length, anything else is text. */
 export function domainOf(sample: string): KeyDomain {
@@ -106,16 +126,42 @@ export function domainOf(sample: string): KeyDomain {
 export type KeyProbe = (range: KeyRange) => Promise<boolean>
 
 /**
- * Up to `parts` ranges of about equal width between the lowest and highest key SAP holds, each
- * found by bisecting the domain with existence probes (about log2 of its size each: 34 for a 10-digit
- * NUMC). Equal width is equal rows when keys are dense (document numbers); skewed keys make uneven
+ * How close the lowest and highest key are found: within this share of the span for each partition
+ * (1/64 of a partition's width), so equal widths stay within a few percent of each other.
+ */
+const PRECISION_PER_PART = 64n
+
+/**
+ * Up to `parts` ranges of about equal width between the lowest and highest key SAP holds. Both are
+ * searched from `anchor` (a key SAP returned, usually its first; none: the table is empty) outwards with existence probes:
+ * first by orders of magnitude (the distance's square root halves its number of digits), then by
+ * halving, stopping once the key is known within 1/64 of a partition's width — the exact value
+ * does not matter, only how even the partitions are. Probes for a 10-digit NUMC key, the source's
+ * first sample included: at most 1 + 2 × (6 + 8 + ⌈log2 parts⌉) — 6 steps by magnitude (log2 log2
+ * 10^10 ≈ 5), 8 + log2 parts halvings down to 1/64 of a partition — so 33 for 4 partitions and 41
+ * for 64 (test/sap/key-ranges.test.ts holds it; dense keys take 14 to 24), where bisecting the
+ * whole domain for the exact lowest and highest key took 69 at any count.
+ * Equal width is equal rows when keys are dense (document numbers); skewed keys make uneven
  * partitions, never wrong ones. An empty table, or one whose keys fall on one domain value, is one range.
  */
-export async function planKeyRanges(domain: KeyDomain, parts: number, anyIn: KeyProbe): Promise<KeyRange[]> {
-  if (parts <= 1 || !(await anyIn({}))) return [{}]
-  // lowest: the last i with no key below valueAt(i); highest: the last i with a key at or above valueAt(i)
-  const lowest = await lastTrue(domain.size, (i) => anyIn({ to: domain.valueAt(i) }).then((any) => !any))
-  const highest = await lastTrue(domain.size, (i) => anyIn({ from: domain.valueAt(i) }))
+export async function planKeyRanges(domain: KeyDomain, parts: number, anyIn: KeyProbe, anchor: string | undefined): Promise<KeyRange[]> {
+  if (parts <= 1 || anchor === undefined) return [{}]
+  const a = domain.indexNear(anchor)
+  const precision = PRECISION_PER_PART * BigInt(parts)
+  // up: the farthest distance d above the anchor with a key at or above valueAt(a + d)
+  const up = await lastTrue(
+    domain.size - a,
+    (d) => anyIn({ from: domain.valueAt(a + d) }),
+    (yes, no) => no - yes <= yes / precision,
+  )
+  const highest = a + up.yes
+  // down: the nearest distance d below the anchor with no key below valueAt(a - d)
+  const down = await lastTrue(
+    a + 1n,
+    (d) => anyIn({ to: domain.valueAt(a - d) }),
+    (yes, no) => no - yes <= (up.yes + yes) / precision,
+  )
+  const lowest = a >= down.no ? a - down.no : 0n
   const span = highest - lowest
   const bounds: string[] = []
   for (let k = 1n; k < BigInt(parts); k++) {
@@ -125,13 +171,31 @@ export async function planKeyRanges(domain: KeyDomain, parts: number, anyIn: Key
   return rangesBetween(bounds)
 }
 
-/** The largest i in [0, size) for which `test` holds, given it holds for 0 and, once false, stays false. */
-async function lastTrue(size: bigint, test: (i: bigint) => Promise<boolean>): Promise<bigint> {
+/**
+ * Brackets the largest d in [0, size) for which `test` holds, given that it holds for 0 (or the
+ * answer is 0) and, once false, stays false: `yes` holds, `no` (or size) does not. While the bracket
+ * spans orders of magnitude it is cut at the geometric mean, then halved, until `close` says it is
+ * narrow enough (or it is exact).
+ */
+async function lastTrue(
+  size: bigint,
+  test: (d: bigint) => Promise<boolean>,
+  close: (yes: bigint, no: bigint) => boolean,
+): Promise<{ yes: bigint; no: bigint }> {
   let [yes, no] = [0n, size]
-  while (no - yes > 1n) {
-    const mid = (yes + no) / 2n
+  while (no - yes > 1n && !close(yes, no)) {
+    const mid = no > 4n * (yes + 1n) ? sqrt((yes + 1n) * no) : (yes + no) / 2n
     if (await test(mid)) yes = mid
     else no = mid
   }
-  return yes
+  return { yes, no }
+}
+
+/** The integer square root (Newton's method on bigints). */
+function sqrt(n: bigint): bigint {
+  if (n < 2n) return n
+  let x = n
+  let y = (x + 1n) / 2n
+  while (y < x) [x, y] = [y, (y + n / y) / 2n]
+  return x
 }

@@ -29,9 +29,11 @@ describe('key ranges', () => {
       fc.asyncProperty(
         fc.oneof(fc.array(numc(10), { maxLength: 300 }), fc.array(numc(3), { maxLength: 300 }), fc.array(charKey, { maxLength: 300 })),
         fc.integer({ min: 1, max: 64 }),
-        async (keys, parts) => {
+        fc.nat(),
+        async (keys, parts, pick) => {
           const domain = keys.length ? domainOf(keys[0]) : textDomain()
-          const ranges = await planKeyRanges(domain, parts, probeOf(keys))
+          const anchor = keys.length ? keys[pick % keys.length] : undefined
+          const ranges = await planKeyRanges(domain, parts, probeOf(keys), anchor)
           expect(coverageProblem(ranges)).toBeUndefined()
           expect(ranges.length).toBeLessThanOrEqual(parts)
           for (const k of keys) expect(ranges.filter((r) => inRange(k, r)).length).toBe(1)
@@ -51,12 +53,34 @@ describe('key ranges', () => {
     )
   })
 
-  it('splits dense document numbers evenly', async () => {
-    const keys = Array.from({ length: 10_000 }, (_, i) => String(4_000_000 + i).padStart(10, '0'))
-    const ranges = await planKeyRanges(digitsDomain(10), 4, probeOf(keys))
-    const sizes = ranges.map((r) => keys.filter((k) => inRange(k, r)).length)
-    expect(sizes).toHaveLength(4)
-    for (const n of sizes) expect(Math.abs(n - 2_500)).toBeLessThanOrEqual(5)
+  it('splits dense document numbers evenly, with few probes, wherever the numbers lie', async () => {
+    for (const first of [1, 4_000_000, 4_000_000_000, 9_999_000_000])
+      for (const [parts, bound] of [
+        [2, 31],
+        [4, 33],
+        [16, 37],
+        [64, 41],
+      ]) {
+        const keys = Array.from({ length: 10_000 }, (_, i) => String(first + i).padStart(10, '0'))
+        let probes = 1 // the source's first sample, which gives the anchor
+        const probe = probeOf(keys)
+        const ranges = await planKeyRanges(digitsDomain(10), parts, (r) => (probes++, probe(r)), keys[0])
+        expect(probes).toBeLessThanOrEqual(bound)
+        const sizes = ranges.map((r) => keys.filter((k) => inRange(k, r)).length)
+        expect(sizes).toHaveLength(parts)
+        // each within 1/16 of an even share (the search stops at 1/64 of a partition's width)
+        for (const n of sizes) expect(Math.abs(n - 10_000 / parts)).toBeLessThanOrEqual(10_000 / parts / 16)
+      }
+  })
+
+  it('finds the span from an anchor anywhere among the keys', async () => {
+    const keys = Array.from({ length: 4_000 }, (_, i) => `K${String(1_000 + i)}`)
+    for (const anchor of [keys[0], keys[2_345], keys.at(-1)!]) {
+      const ranges = await planKeyRanges(textDomain(), 4, probeOf(keys), anchor)
+      const sizes = ranges.map((r) => keys.filter((k) => inRange(k, r)).length)
+      expect(sizes.reduce((a, b) => a + b)).toBe(4_000)
+      for (const n of sizes) expect(n).toBeGreaterThan(500)
+    }
   })
 
   it('orders as SAP does: trailing blanks do not count, NUMC zeros do', () => {
@@ -68,6 +92,6 @@ describe('key ranges', () => {
   })
 
   it('an empty table is one range', async () => {
-    expect(await planKeyRanges(digitsDomain(10), 8, probeOf([]))).toEqual([{}])
+    expect(await planKeyRanges(digitsDomain(10), 8, probeOf([]), undefined)).toEqual([{}])
   })
 })

@@ -44,7 +44,7 @@ export class ODataSource implements Source {
     const sample = (r: KeyRange) => this.client.firstValue(entitySet, field, filterWithKeyRange(spec.filter, { field, ...r }), signal)
     const first = await sample({})
     if (first === undefined) return { field, ranges: [{}] }
-    return { field, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined) }
+    return { field, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
   }
 
   async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {

@@ -99,7 +99,7 @@ export async function tableKeyRanges(ctx: TableSourceContext, spec: SourceSpec, 
   }
   const first = await sample({})
   if (first === undefined) return { field: key.name, ranges: [{}] }
-  return { field: key.name, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined) }
+  return { field: key.name, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
 }
 
 /** A partition's key range as WHERE (§C.6): character keys compare as SAP stores them, blank-padded. */
