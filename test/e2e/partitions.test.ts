@@ -3,12 +3,13 @@
  * still one run — its committed files hold exactly SAP's rows, every key once, the manifest lists
  * every partition's files, counts sum — and a partition that fails is read again alone.
  */
+import { readdir } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { startRfcSimulator } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
-import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
+import { Harness, RunDetails, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { expectedLakeRow, keyOf, pick, readRun, type LakeRow } from '../helpers/lake.js'
 import { TEST_OUTBOUND } from '../helpers/outbound.js'
 
@@ -19,6 +20,15 @@ const PartitionRfcConnection = graphql(`
 `)
 const PartitionLake = graphql(`
   mutation PartitionLake($input: CreateDestinationInput!) { createDestination(input: $input) { id } }
+`)
+const PartitionRun = graphql(`
+  mutation PartitionRun($id: ID!) { runPipeline(id: $id) { id } }
+`)
+const PartitionProgress = graphql(`
+  subscription PartitionProgress($runId: ID!) { runProgress(runId: $runId) { status rowsExtracted rowsWritten filesWritten bytesWritten } }
+`)
+const PartitionRunLog = graphql(`
+  query PartitionRunLog($id: ID!) { run(id: $id) { events(first: 100) { edges { node { message } } } } }
 `)
 const PartitionPipeline = graphql(`
   mutation PartitionPipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id source { partitions } } }
@@ -48,7 +58,7 @@ describe('a partitioned FULL load over OData', () => {
     expect(manifest.partitions?.[0]).toMatchObject({ field: 'VBELN', attempts: 1 })
     expect(manifest.partitions?.[0].from).toBeUndefined()
     expect(manifest.partitions?.[3].to).toBeUndefined()
-    for (const f of manifest.files) expect(f.path).toBe(`part-${f.partition}-${f.path.slice(-13)}`)
+    for (const f of manifest.files) expect(f.path).toBe(`part-${f.partition}-a1-${f.path.slice(-13)}`)
     expect(new Set(manifest.files.map((f) => f.partition))).toEqual(new Set(['p00', 'p01', 'p02', 'p03']))
     expect(manifest.rows).toBe(1_300)
     expect(run.filesWritten).toBe(manifest.files.length)
@@ -63,10 +73,59 @@ describe('a partitioned FULL load over OData', () => {
     const { pipelineId } = await h.createPipeline({ mode: 'FULL', pageSize: 50, partitions: 4 })
     h.sim.admin.injectFault({ kind: 'http-503', page: 3, read: 'full', entitySet: SALES_ITEMS })
     const run = await h.run(pipelineId)
-    expect(run).toMatchObject({ error: null, status: 'SUCCEEDED', rowsExtracted: '900', rowsWritten: '900' })
+    // the failed attempt's two pages were read from SAP (counted), and are in no file
+    expect(run).toMatchObject({ error: null, status: 'SUCCEEDED', rowsExtracted: '1000', rowsWritten: '900' })
     const { manifest, rows } = await readRun(run.manifestUri!)
     expect(manifest.partitions?.map((p) => p.attempts).sort()).toEqual([1, 1, 1, 2])
     expect(rows.map((r) => pick(r, BUSINESS))).toEqual((await simulatorRows(h)).map((r) => pick(r, BUSINESS)))
+  })
+
+  it('a partition that fails after uploading a file: progress never goes back, the failed files are gone, counters match the manifest', async () => {
+    // Files roll at 1 MB (about 33,000 rows here): the failing partition has written and uploaded
+    // one before SAP refuses its eighth page of 5,000 rows.
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 160_000 } } })
+    const { pipelineId } = await h.createPipeline({
+      mode: 'FULL',
+      pageSize: 5_000,
+      partitions: 4,
+      output: { maxFileMb: 1, rowGroupRows: 1_000 },
+    })
+    h.sim.admin.injectFault({ kind: 'http-503', page: 8, read: 'full', entitySet: SALES_ITEMS })
+    h.sim.admin.setVariants({ faultEndsRead: true })
+    const { runPipeline } = await h.gql(PartitionRun, { id: pipelineId })
+    const seen: Array<Record<'rowsExtracted' | 'rowsWritten' | 'filesWritten' | 'bytesWritten', number>> = []
+    for await (const msg of h.subscribe(PartitionProgress, { runId: runPipeline.id })) {
+      const p = msg.data!.runProgress
+      seen.push({
+        rowsExtracted: Number(p.rowsExtracted),
+        rowsWritten: Number(p.rowsWritten),
+        filesWritten: p.filesWritten,
+        bytesWritten: Number(p.bytesWritten),
+      })
+    }
+    for (let i = 1; i < seen.length; i++)
+      for (const k of ['rowsExtracted', 'rowsWritten', 'filesWritten', 'bytesWritten'] as const)
+        expect(seen[i][k], `${k} of event ${i}`).toBeGreaterThanOrEqual(seen[i - 1][k])
+
+    const run = (await h.gql(RunDetails, { id: runPipeline.id })).run!
+    expect(run).toMatchObject({ status: 'SUCCEEDED', error: null, rowsWritten: '160000' })
+    const { manifest, rows } = await readRun(run.manifestUri!)
+    expect(manifest.partitions?.map((p) => p.attempts).sort()).toEqual([1, 1, 1, 2])
+    // written, files and bytes are the manifest's; extracted also counts the failed attempt's rows
+    expect(run.filesWritten).toBe(manifest.files.length)
+    expect(run.bytesWritten).toBe(String(manifest.files.reduce((n, f) => n + f.bytes, 0)))
+    expect(Number(run.rowsExtracted)).toBe(160_000 + 35_000)
+    expect(seen.at(-1)).toMatchObject({ rowsExtracted: 195_000, rowsWritten: 160_000, filesWritten: manifest.files.length })
+    const retried = manifest.partitions!.find((p) => p.attempts === 2)!.id
+    expect(manifest.files.filter((f) => f.partition === retried).every((f) => f.path.startsWith(`part-${retried}-a2-`))).toBe(true)
+    // under the run's prefix: the manifest's files and the manifest, nothing of the failed attempt
+    expect((await readdir(manifest.dir)).sort()).toEqual([...manifest.files.map((f) => f.path), 'manifest.json'].sort())
+    const log = (await h.gql(PartitionRunLog, { id: run.id })).run!.events.edges.map((e) => e.node.message)
+    expect(log.find((m) => m.startsWith(`partition ${retried} failed`))).toMatch(/its [1-9]\d* file\(s\) removed/)
+    expect(log).toContain(
+      'partitions: 35000 row(s) read again after failed attempts; rowsExtracted counts them, rowsWritten only the rows the manifest lists',
+    )
+    expect(new Set(rows.map(keyOf)).size).toBe(160_000)
   })
 
   it('partitions 1 writes the files of an unpartitioned run', async () => {

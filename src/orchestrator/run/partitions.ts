@@ -6,8 +6,9 @@
  * (docs/architecture.md#the-commit-protocol).
  *
  * A partition is a unit with its own id, key range, attempts and files, and reading one is a function
- * of (run, partition) that writes deterministic names (`part-p02-00000.parquet`, rule 2), so a later
- * step can hand partitions to other workers without changing what a run commits.
+ * of (run, partition, attempt) that writes deterministic names (`part-p02-a1-00000.parquet`, rule 2):
+ * a retried upload overwrites its own file, a retried partition writes new names and removes the
+ * failed attempt's, so a later step can hand partitions to other workers without changing what a run commits.
  */
 import { SourceError } from '../../sap/errors.js'
 import type { FieldKeyRange } from '../../sap/key-ranges.js'
@@ -36,6 +37,8 @@ export interface PartitionExtract {
   partition: Partition
   attempts: number
   extracted: Extracted
+  /** Rows its failed attempts read before they failed (counted in rowsExtracted, in no file). */
+  rowsReread: number
 }
 
 /**
@@ -63,9 +66,15 @@ export async function planPartitions(ctx: RunContext, source: Source, spec: Sour
 
 /**
  * Reads every partition at once (an RFC connection's pool bounds the calls in flight), each into its
- * own files. A partition failing with a retryable error is read again alone, its counters taken
- * back, while the others keep their work; any other failure stops them all. The result sums every
- * partition and keeps each one's own figures for the integrity check.
+ * own files. A partition failing with a retryable error is read again alone, while the others keep
+ * their work; any other failure stops them all. The result sums every partition and keeps each
+ * one's own figures for the integrity check.
+ *
+ * Progress never goes backwards (runProgress's promise, src/api/run-progress.ts): `rowsExtracted`
+ * counts every row read from SAP as it arrives, a failed attempt's included, while `rowsWritten`,
+ * `filesWritten` and `bytesWritten` count only what the manifest will list — a partition's are added
+ * when it completes. A run without retries ends with rowsExtracted = rowsWritten; one with retries
+ * says in its log how many rows were read again.
  */
 export async function streamPartitions(ctx: RunContext, partitioned: PartitionedRead): Promise<Extracted> {
   await ctx.tracker.setStage('EXTRACTING')
@@ -81,9 +90,19 @@ export async function streamPartitions(ctx: RunContext, partitioned: Partitioned
   )
   // The first failure is the cause; the others' are the stop it triggered.
   if (results.some((r) => r.status === 'rejected')) throw ctx.signal.aborted ? ctx.signal.reason : stop.signal.reason
+  const parts = results.map((r) => (r as PromiseFulfilledResult<PartitionExtract>).value)
+  const reread = parts.reduce((n, p) => n + p.rowsReread, 0)
+  if (reread)
+    await ctx.tracker.note(
+      'info',
+      `partitions: ${reread} row(s) read again after failed attempts; rowsExtracted counts them, rowsWritten only the rows the manifest lists`,
+    )
   await ctx.tracker.setStage('UPLOADING')
-  return combined(results.map((r) => (r as PromiseFulfilledResult<PartitionExtract>).value))
+  return combined(parts)
 }
+
+/** A partition's file names: its id and the attempt, so no attempt can overwrite or be mistaken for another's. */
+const fileNameOf = (p: Partition, attempt: number) => (i: number) => `part-${p.id}-a${attempt}-${String(i).padStart(5, '0')}.parquet`
 
 async function readWithRetries(
   ctx: RunContext,
@@ -91,56 +110,39 @@ async function readWithRetries(
   p: Partition,
   signal: AbortSignal,
 ): Promise<PartitionExtract> {
-  let strays = new Set<string>()
+  let rowsReread = 0
   for (let attempt = 1; ; attempt++) {
-    const taken = tally(ctx)
-    const uploaded = new Set<string>()
+    const written: Counters = { rowsExtracted: 0n, rowsWritten: 0n, filesWritten: 0, bytesWritten: 0n }
+    const named: string[] = []
     try {
       const read = await partitioned.open(p, signal)
+      const name = fileNameOf(p, attempt)
       const extracted = await streamRead(ctx, read, 'FULL', {
-        fileName: (i) => `part-${p.id}-${String(i).padStart(5, '0')}.parquet`,
-        count: taken.add,
-        onUploaded: (f) => uploaded.add(f.fileName),
+        fileName: (i) => (named.push(name(i)), name(i)),
+        count: (d) => {
+          if (d.rowsExtracted) ctx.tracker.add({ rowsExtracted: d.rowsExtracted })
+          written.rowsExtracted += d.rowsExtracted ?? 0n
+          written.rowsWritten += d.rowsWritten ?? 0n
+          written.filesWritten += d.filesWritten ?? 0
+          written.bytesWritten += d.bytesWritten ?? 0n
+        },
         signal,
       })
-      for (const f of extracted.files) strays.delete(f.fileName)
-      if (strays.size)
-        // Same names overwrite (rule 2); a name the retry did not write again would lie beside the
-        // manifest unlisted, and readers that list the folder would count it. The whole run goes again.
-        throw new SourceError(
-          'SOURCE_UNAVAILABLE',
-          `partition ${p.id} changed while it was read again (${[...strays].join(', ')} of its failed attempt not rewritten); the run is read again`,
-        )
-      return { partition: p, attempts: attempt, extracted }
+      ctx.tracker.add({ rowsWritten: written.rowsWritten, filesWritten: written.filesWritten, bytesWritten: written.bytesWritten })
+      return { partition: p, attempts: attempt, extracted, rowsReread }
     } catch (e) {
-      const again = e instanceof SourceError && e.retryable && !signal.aborted && attempt < PARTITION_ATTEMPTS && !strays.size
+      const again = e instanceof SourceError && e.retryable && !signal.aborted && attempt < PARTITION_ATTEMPTS
       if (!again) throw e
-      taken.undo()
-      strays = new Set([...strays, ...uploaded])
+      // The manifest is the only list readers trust, but readers that list the folder would count
+      // a failed attempt's files: every name it opened goes (its uploads have ended, stream.ts).
+      for (const key of named) await ctx.destination!.remove(`${ctx.prefix}/${key}`, signal)
+      rowsReread += Number(written.rowsExtracted)
       ctx.log.warn({ partition: p.id, attempt, err: { name: e.name, message: e.message } }, 'partition failed; reading it again alone')
-      await ctx.tracker.note('warn', `partition ${p.id} failed (${e.message}); reading it again alone (attempt ${attempt + 1})`)
+      await ctx.tracker.note(
+        'warn',
+        `partition ${p.id} failed (${e.message}); its ${named.length} file(s) removed, reading it again alone (attempt ${attempt + 1})`,
+      )
     }
-  }
-}
-
-/** The counters one attempt added to the run's progress, so a failed attempt can take them back. */
-function tally(ctx: RunContext) {
-  const sum: Counters = { rowsExtracted: 0n, rowsWritten: 0n, filesWritten: 0, bytesWritten: 0n }
-  return {
-    add: (d: Partial<Counters>) => {
-      sum.rowsExtracted += d.rowsExtracted ?? 0n
-      sum.rowsWritten += d.rowsWritten ?? 0n
-      sum.filesWritten += d.filesWritten ?? 0
-      sum.bytesWritten += d.bytesWritten ?? 0n
-      ctx.tracker.add(d)
-    },
-    undo: () =>
-      ctx.tracker.add({
-        rowsExtracted: -sum.rowsExtracted,
-        rowsWritten: -sum.rowsWritten,
-        filesWritten: -sum.filesWritten,
-        bytesWritten: -sum.bytesWritten,
-      }),
   }
 }
 

@@ -41,7 +41,6 @@ export interface StreamOptions {
   count: (delta: Partial<Counters>) => void
   /** The whole run's read moves the stage; a partition leaves it to the run. */
   setStage?: (stage: RunStage) => Promise<void>
-  onUploaded?: (file: StoredFile) => void
   signal: AbortSignal
 }
 
@@ -75,7 +74,6 @@ export async function streamRead(ctx: RunContext, read: SourceRead, mode: Source
   })
   const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => {
     o.count({ filesWritten: 1, bytesWritten: BigInt(f.bytes) })
-    o.onUploaded?.(f)
   })
   let reported = 0
   const store = async (finished: Promise<WrittenFile[]>) => {
