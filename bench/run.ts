@@ -201,19 +201,22 @@ if (only('rfc')) {
 }
 
 if (only('partitions')) {
-  // Each read is held to this rate, far below what one process can take in: the gain measured is the
-  // parallelism of the partitions, not the extractor's own speed (that is section a).
-  const perRead = values.quick ? 20_000 : 50_000
+  // Each extraction request is held to this rate, as one SAP work process serves it (README,
+  // Partitioned loads): low enough that four at once stay well below what one service process takes
+  // in on a shared 2-core box (section a), so the gain measured is the partitions' parallelism, not the
+  // extractor's own speed. At 50,000 rows/s per request the extractor, not SAP, was the limit.
+  const perRead = 2_500
   const sim = await startSimulatorProcess(rows, 0, perRead)
   try {
     const one = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, '10000', '1'])
     const four = await runScenario<Timed>('e2e.ts', [sim.serviceUrl, '10000', '4'])
     const ratio = four.rows / four.seconds / (one.rows / one.seconds)
-    Object.assign(results, { partitions: measured({ rowsPerSecondPerRead: perRead, one, four, ratio }) })
+    const loadAvg = loadavg()[0]
+    Object.assign(results, { partitions: measured({ rowsPerSecondPerRead: perRead, one, four, ratio, loadAvgAfter: loadAvg }) })
     table.push(
-      ['g. FULL load, 1 partition, rows/s', fmt(one.rows / one.seconds), `simulator holds each read to ${fmt(perRead)} rows/s`],
+      ['g. FULL load, 1 partition, rows/s', fmt(one.rows / one.seconds), `SAP simulator serves each request at ${fmt(perRead)} rows/s`],
       ['g. FULL load, 4 partitions, rows/s', fmt(four.rows / four.seconds), `${fmt(four.seconds, 1)} s for ${fmt(four.rows)} rows`],
-      ['g. ratio 4 partitions ÷ 1', fmt(ratio, 2), 'at most 4; what the key-range probes and one process cost shows here'],
+      ['g. ratio 4 partitions ÷ 1', fmt(ratio, 2), `4 = each partition as fast as the one read; load average ${loadAvg.toFixed(1)} after`],
     )
   } finally {
     await sim.stop()
