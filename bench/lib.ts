@@ -120,10 +120,25 @@ export async function runScenario<T>(file: string, args: string[], env: NodeJS.P
 }
 
 /** The SAP simulator in its own process, as SAP would be: its CPU is not the extractor's. */
-export async function startSimulatorProcess(rows: number, latencyMs = 0): Promise<{ serviceUrl: string; stop(): Promise<void> }> {
+export async function startSimulatorProcess(
+  rows: number,
+  latencyMs = 0,
+  rowsPerSecondPerRead = 0,
+): Promise<{ serviceUrl: string; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...cliScript(), 'simulate-sap', '--port', '0', '--rows', String(rows), '--latency-ms', String(latencyMs)],
+    [
+      ...cliScript(),
+      'simulate-sap',
+      '--port',
+      '0',
+      '--rows',
+      String(rows),
+      '--latency-ms',
+      String(latencyMs),
+      '--rows-per-second-per-read',
+      String(rowsPerSecondPerRead),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'error' },

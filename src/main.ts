@@ -32,12 +32,14 @@ async function main(argv: string[]): Promise<number> {
           port: { type: 'string', default: '4400' },
           rows: { type: 'string', default: '100000' },
           'latency-ms': { type: 'string', default: '0' },
+          'rows-per-second-per-read': { type: 'string', default: '0' },
         },
       })
       return (await import('./cli/simulate.js')).simulate(config, {
         port: Number(values.port),
         rows: Number(values.rows),
         latencyMs: Number(values['latency-ms']),
+        rowsPerSecondPerRead: Number(values['rows-per-second-per-read']),
       })
     }
     case 'demo': {

@@ -2,7 +2,7 @@
  * End to end in one service process: SAP simulator (another process) → OData client → Parquet →
  * local folder, through the real orchestrator, as a FULL pipeline run. Reports wall time, rows,
  * bytes and the process's peak RSS.
- *   args: <serviceUrl> <pageSize>
+ *   args: <serviceUrl> <pageSize> [partitions]
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,7 +13,7 @@ import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { peakRssMiB, report } from '../lib.js'
 
-const [serviceUrl, pageSize] = process.argv.slice(2)
+const [serviceUrl, pageSize, partitions = '1'] = process.argv.slice(2)
 const dir = await mkdtemp(join(tmpdir(), 'de-bench-'))
 // Listening like `npm start` does: the figures are those of the service as people run it.
 // The simulator runs on this machine: loopback is allowed, as ALLOW_LOOPBACK=true would.
@@ -36,7 +36,7 @@ try {
     connectionId: c.id,
     destinationId: d.id,
     mode: 'FULL',
-    source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, pageSize: Number(pageSize) },
+    source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, pageSize: Number(pageSize), partitions: Number(partitions) },
   })
   const events = bus.subscribe({ pipelineId: p.id, kinds: ['status'] })
   const started = performance.now()

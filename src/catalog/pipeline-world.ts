@@ -19,6 +19,7 @@ export const OUTPUT_DEFAULTS = {
   pageSize: 20_000,
   pathTemplate: DEFAULT_PATH_TEMPLATE,
   successMarker: false,
+  partitions: 1,
 }
 
 export const selectionSchema = z.object({
@@ -45,8 +46,13 @@ export const outputSettingsSchema = z.object({
   maxFileMb: z.number().int(),
   successMarker: z.boolean(),
   pageSize: z.number().int(),
+  /** Absent in worlds pinned before partitioned loads: those read as one partition. */
+  partitions: z.number().int().default(1),
 })
-/** How a run writes, defaults filled in (pageSize is here: it changes paging, not the subscription). */
+/**
+ * How a run reads and writes, defaults filled in. pageSize and partitions are here, not in the
+ * selection: they change how the rows are fetched, not which rows nor the subscription.
+ */
 export type OutputSettings = z.output<typeof outputSettingsSchema>
 
 /** `Pipeline.fields`: the SAP field names to extract, as JSON; null means all. */
@@ -84,7 +90,7 @@ export function selectionHash(s: Selection): string {
 }
 
 export function outputSettingsOf(
-  p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize'>,
+  p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize' | 'partitions'>,
 ): OutputSettings {
   return {
     pathTemplate: p.pathTemplate ?? OUTPUT_DEFAULTS.pathTemplate,
@@ -93,5 +99,6 @@ export function outputSettingsOf(
     maxFileMb: p.maxFileMb ?? OUTPUT_DEFAULTS.maxFileMb,
     successMarker: p.successMarker ?? OUTPUT_DEFAULTS.successMarker,
     pageSize: p.pageSize ?? OUTPUT_DEFAULTS.pageSize,
+    partitions: p.partitions ?? OUTPUT_DEFAULTS.partitions,
   }
 }

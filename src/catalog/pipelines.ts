@@ -63,6 +63,7 @@ const sourceSchema = z
       )
       .nullish(),
     pageSize: z.number().int().min(1).max(1_000_000).nullish(),
+    partitions: z.number().int().min(1).max(64).nullish(),
   })
   .superRefine((s, ctx) => {
     const wanted = SOURCE_FIELDS[s.kind]
@@ -250,6 +251,11 @@ export class PipelineCatalog {
         'a DELTA pipeline on a table needs a watermarkField (a change date or timestamp); RFC_READ_TABLE has no delta of its own',
         'source.watermarkField',
       )
+    if (mode === 'DELTA' && source.partitions && source.partitions > 1)
+      throw badInput(
+        'partitions split FULL loads only: an ODP delta initialisation is one request in SAP (its subscription starts with it), and a TABLE_RFC delta initialisation is not split yet; use mode FULL, or leave partitions at 1 (README, Partitioned loads)',
+        'source.partitions',
+      )
 
     const timezone = input.timezone === undefined ? (current?.timezone ?? undefined) : input.timezone || undefined
     if (timezone) {
@@ -287,6 +293,7 @@ export class PipelineCatalog {
       filter: source.filter || null,
       watermarkField: source.watermarkField ?? null,
       pageSize: source.pageSize ?? null,
+      partitions: source.partitions ?? null,
       schedule: schedule ?? null,
       timezone: timezone ?? null,
       enabled,
@@ -306,7 +313,18 @@ export class PipelineCatalog {
 /** The source columns of a pipeline row. */
 export type SourceColumns = Pick<
   Pipeline,
-  'id' | 'name' | 'sourceKind' | 'entitySet' | 'odpContext' | 'odpName' | 'table' | 'fields' | 'filter' | 'watermarkField' | 'pageSize'
+  | 'id'
+  | 'name'
+  | 'sourceKind'
+  | 'entitySet'
+  | 'odpContext'
+  | 'odpName'
+  | 'table'
+  | 'fields'
+  | 'filter'
+  | 'watermarkField'
+  | 'pageSize'
+  | 'partitions'
 >
 
 /** The source settings of a stored pipeline, in input shape. */
@@ -321,6 +339,7 @@ export function sourceOf(p: SourceColumns): z.output<typeof sourceSchema> {
     filter: p.filter,
     watermarkField: p.watermarkField,
     pageSize: p.pageSize,
+    partitions: p.partitions,
   }
 }
 

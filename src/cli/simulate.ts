@@ -2,8 +2,17 @@ import type { Config } from '../config.js'
 import { SALES_ITEMS, startSapSimulator } from '../simulator/index.js'
 
 /** Runs the SAP simulator in the foreground until Ctrl-C. */
-export async function simulate(config: Config, opts: { port: number; rows: number; latencyMs: number }): Promise<number> {
-  const sim = await startSapSimulator({ host: config.HOST, port: opts.port, rows: { [SALES_ITEMS]: opts.rows }, latencyMs: opts.latencyMs })
+export async function simulate(
+  config: Config,
+  opts: { port: number; rows: number; latencyMs: number; rowsPerSecondPerRead: number },
+): Promise<number> {
+  const sim = await startSapSimulator({
+    host: config.HOST,
+    port: opts.port,
+    rows: { [SALES_ITEMS]: opts.rows },
+    latencyMs: opts.latencyMs,
+    rowsPerSecondPerRead: opts.rowsPerSecondPerRead,
+  })
   console.log(`SAP ODP OData simulator
   service:  ${sim.serviceUrl}   (user DEMO, password Welcome1!, sap-client 100)
   metadata: ${sim.serviceUrl}/$metadata

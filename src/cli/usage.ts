@@ -12,7 +12,7 @@ const COMMANDS = `usage: delta-extractor <command> [options]
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
                                 generated into DATA_DIR/secret.key when SECRET_KEY is not set). Stop the service first
                                 (a running one refuses to save secrets until restarted with the new key)
-  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0]
+  simulate-sap [--port 4400] [--rows 100000] [--latency-ms 0] [--rows-per-second-per-read 0]
                                 start the built-in SAP ODP OData simulator (user DEMO, password Welcome1!)
   demo [--rows 100000] [--serve]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet

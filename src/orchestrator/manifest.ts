@@ -34,8 +34,20 @@ const manifestSchema = z.object({
   createdAt: z.string(),
   compression: z.string(),
   files: z.array(
-    z.object({ path: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string(), changeCounts: changeCountsSchema.optional() }),
+    z.object({
+      path: z.string(),
+      rows: z.number(),
+      bytes: z.number(),
+      sha256: z.string(),
+      changeCounts: changeCountsSchema.optional(),
+      /** A partitioned FULL load: the id of the key range the file holds (see `partitions`). */
+      partition: z.string().optional(),
+    }),
   ),
+  /** A partitioned FULL load: the key ranges `from <= field < to` (open where absent), in key order. */
+  partitions: z
+    .array(z.object({ id: z.string(), field: z.string(), from: z.string().optional(), to: z.string().optional(), attempts: z.number() }))
+    .optional(),
   rows: z.number(),
   bytes: z.number(),
   schema: z.array(z.custom<ManifestColumn>()),
@@ -51,6 +63,15 @@ export interface ManifestFile {
   bytes: number
   sha256: string
   counts?: Record<string, number>
+  partition?: string
+}
+
+export interface ManifestPartition {
+  id: string
+  field: string
+  from?: string
+  to?: string
+  attempts: number
 }
 
 export interface ManifestInput {
@@ -60,6 +81,7 @@ export interface ManifestInput {
   extractionMode: string
   columns: Column[]
   files: ManifestFile[]
+  partitions?: ManifestPartition[]
   changeCounts: ChangeCounts | null
   deltaTokenIn: string | null
   deltaTokenOut: string | null
@@ -93,7 +115,9 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
       ...(m.changeCounts
         ? { changeCounts: { created: f.counts?.created ?? 0, updated: f.counts?.updated ?? 0, deleted: f.counts?.deleted ?? 0 } }
         : {}),
+      ...(f.partition ? { partition: f.partition } : {}),
     })),
+    ...(m.partitions ? { partitions: m.partitions } : {}),
     rows: m.files.reduce((n, f) => n + f.rows, 0),
     bytes: m.files.reduce((n, f) => n + f.bytes, 0),
     schema: describeSchema(m.columns),

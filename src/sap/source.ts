@@ -5,6 +5,7 @@
  * implement it.
  */
 import type { Column, Row } from './fields.js'
+import type { FieldKeyRange, KeyRangePlan } from './key-ranges.js'
 
 export type SourceKind = 'ODP_ODATA' | 'ODP_RFC' | 'TABLE_RFC'
 
@@ -26,6 +27,8 @@ export interface SourceSpec {
   watermarkField?: string
   /** Rows per OData page, or per RFC package. */
   pageSize: number
+  /** One partition of a partitioned FULL read: only the rows whose first key field lies in this range. */
+  keyRange?: FieldKeyRange
   /**
    * A name unique to the pipeline and stable across its runs (ODP_RFC: the subscriber process,
    * at most 32 characters).
@@ -86,6 +89,11 @@ export interface Source {
   subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null>
   /** Ends the delta subscription in SAP (TerminateDeltasFor…, RODPS_REPL_ODP_RESET); the next read must be DELTA_INIT. */
   reset(spec: SourceSpec, signal: AbortSignal): Promise<void>
+  /**
+   * Where a FULL read of `spec` splits into at most `parts` ranges of its first key field, found with
+   * a few cheap probes (src/sap/key-ranges.ts). Sources that cannot split answer one open range.
+   */
+  keyRanges?(spec: SourceSpec, parts: number, signal: AbortSignal): Promise<KeyRangePlan>
   /** Logs on and measures a round trip. */
   ping(signal: AbortSignal): Promise<{ latencyMs: number }>
   /**

@@ -62,6 +62,7 @@ export function createAdmin(state: SimState): SimulatorAdmin {
       faultsFired: state.faults.fired,
       byPath: { ...state.stats.byPath },
       inFlight: state.inFlight.stats(),
+      rowsVisited: [...state.tables.values()].reduce((n, t) => n + t.rowsVisited, 0),
     }),
   }
 }

@@ -33,6 +33,7 @@ export interface SimState {
   /** OData requests being served at once, by SAP user (each holds a work process in SAP). */
   inFlight: WorkProcessMeter
   latencyMs: number
+  rowsPerSecondPerRead: number
   /** Aborted on close: cuts 'slow' faults and latency waits short. */
   shutdown: AbortController
 }
@@ -65,6 +66,7 @@ export function createState(opts: SapSimulatorOptions): SimState {
     stats: { requests: 0, dataPages: 0, byPath: {} },
     inFlight: new WorkProcessMeter(),
     latencyMs: opts.latencyMs ?? 0,
+    rowsPerSecondPerRead: opts.rowsPerSecondPerRead ?? 0,
     shutdown: new AbortController(),
   }
 }

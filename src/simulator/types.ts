@@ -32,6 +32,12 @@ export interface SapSimulatorOptions {
   openRequestIdleMs?: number
   /** Optional fixed delay per data page (demo realism); default 0. */
   latencyMs?: number
+  /**
+   * Rows per second each extraction request is served at (0 = unlimited): SAP works a request off in
+   * one work process, so one read cannot go faster, while requests in parallel each get their own
+   * rate (what a partitioned load counts on; docs/sap-protocols.md §A.6.1). Default 0.
+   */
+  rowsPerSecondPerRead?: number
 }
 
 /**
@@ -134,9 +140,10 @@ export interface SimulatorAdmin {
   /** Paged reads currently open. */
   openRequests(): number
   /**
-   * Request counts, and `inFlight`: OData requests being served at once (current, and the highest
+   * Request counts; `inFlight`: OData requests being served at once (current, and the highest
    * seen), in total and by SAP user (upper case), counted from a successful logon until the answer
-   * has gone — the dialog work processes SAP would have given the client.
+   * has gone — the dialog work processes SAP would have given the client; `rowsVisited`: table rows
+   * read so far, all entity sets (a scan visits every row, a key range only its own).
    */
   stats(): {
     requests: number
@@ -144,6 +151,7 @@ export interface SimulatorAdmin {
     faultsFired: number
     byPath: Record<string, number>
     inFlight: InFlightStats
+    rowsVisited: number
   }
 }
 

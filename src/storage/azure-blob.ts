@@ -112,6 +112,20 @@ export class AzureBlobDestination implements Destination {
     return this.retrying(() => this.readText(name, signal), signal)
   }
 
+  async remove(key: string, signal?: AbortSignal): Promise<void> {
+    const name = objectName(this.#prefix, key)
+    await this.retrying(
+      () =>
+        this.#container.deleteBlob(name, { deleteSnapshots: 'include', abortSignal: signal }).then(
+          () => undefined,
+          (e) => {
+            if (!isMissingObject(e)) throw e
+          },
+        ),
+      signal,
+    )
+  }
+
   async removePrefix(prefix: string, signal?: AbortSignal): Promise<void> {
     const folder = `${objectName(this.#prefix, prefix)}/`
     await this.retrying(async () => {

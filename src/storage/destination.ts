@@ -17,6 +17,11 @@ export interface Destination {
   /** Stores a small text object (manifest, markers). */
   putText(key: string, body: string, signal?: AbortSignal): Promise<void>
   getText(key: string, signal?: AbortSignal): Promise<string | null>
+  /**
+   * Removes one object (a failed partition attempt's file, src/orchestrator/run/partitions.ts); a
+   * missing object is fine.
+   */
+  remove(key: string, signal?: AbortSignal): Promise<void>
   /** Removes every object under a prefix (a failed run's leftovers); missing objects are fine. */
   removePrefix(prefix: string, signal?: AbortSignal): Promise<void>
   /** Writes, reads back and deletes a probe object: proves the credentials and write permission. */

@@ -72,6 +72,12 @@ export class LocalDestination implements Destination {
     }
   }
 
+  async remove(key: string): Promise<void> {
+    const target = this.pathOf(key)
+    await this.checkInside(dirname(target))
+    await this.io(() => rm(target, { force: true }))
+  }
+
   async removePrefix(prefix: string): Promise<void> {
     const target = this.pathOf(prefix)
     await this.checkInside(dirname(target))

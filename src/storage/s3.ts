@@ -97,6 +97,14 @@ export class S3Destination implements Destination {
     return this.retrying(() => this.readText(name, signal), signal)
   }
 
+  /** DeleteObject answers 204 whether or not the key existed. */
+  async remove(key: string, signal?: AbortSignal): Promise<void> {
+    const Key = objectName(this.settings.prefix, key)
+    await this.retrying(async () => {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key }), { abortSignal: signal })
+    }, signal)
+  }
+
   /**
    * Deletes every object under the prefix, then aborts multipart uploads left open under it (their
    * parts are invisible but billed). Services without ListMultipartUploads (s3rver) skip that step;

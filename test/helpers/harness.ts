@@ -178,6 +178,8 @@ export class Harness {
       name?: string
       fields?: string[]
       filter?: string
+      /** FULL loads split into key ranges (README, Partitioned loads). */
+      partitions?: number
       /** The SAP service to read (default: the simulator's), e.g. through a proxy in front of it. */
       serviceUrl?: string
       /** Where files go; a LOCAL folder under the data dir (lakeDir) when omitted. */
@@ -207,6 +209,7 @@ export class Harness {
           pageSize: opts.pageSize ?? 100,
           fields: opts.fields,
           filter: opts.filter,
+          partitions: opts.partitions,
         },
         output: opts.output,
       },

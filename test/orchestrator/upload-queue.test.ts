@@ -24,6 +24,7 @@ function heldDestination(root: string) {
     },
     putText: (key, body, signal) => real.putText(key, body, signal),
     getText: (key) => real.getText(key),
+    remove: (key) => real.remove(key),
     removePrefix: (prefix) => real.removePrefix(prefix),
     probe: () => real.probe(),
   }

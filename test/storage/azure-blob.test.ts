@@ -85,6 +85,16 @@ describe('AzureBlobDestination against azurite', () => {
     expect(d.uriOf('run4/manifest.json')).toBe(`${azurite.accountUrl}/lake/root/run4/manifest.json`)
   })
 
+  it('removes one object, leaves its neighbours, and takes a missing one as removed', async () => {
+    const d = dest()
+    for (const k of ['run6/part-p00-a1-00000.parquet', 'run6/part-p00-a1-00001.parquet', 'run6/part-p00-a2-00000.parquet'])
+      await d.putText(k, k)
+    await d.remove('run6/part-p00-a1-00000.parquet')
+    await d.remove('run6/part-p00-a1-00000.parquet')
+    await d.remove('run6/never-written.parquet')
+    expect(await azurite.list('lake', 'root/run6')).toEqual(['root/run6/part-p00-a1-00001.parquet', 'root/run6/part-p00-a2-00000.parquet'])
+  })
+
   it('fails with DESTINATION_UNAVAILABLE when azurite stops mid-upload, leaves no blob, and stores it after a restart', async () => {
     const f = await files.file(40)
     let stopping: Promise<void> | undefined

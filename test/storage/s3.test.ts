@@ -98,6 +98,16 @@ describe('S3Destination against s3rver', () => {
     expect(d.uriOf('run4/manifest.json')).toBe('s3://lake/root/run4/manifest.json')
   })
 
+  it('removes one object, leaves its neighbours, and takes a missing one as removed', async () => {
+    const d = dest()
+    for (const k of ['run6/part-p00-a1-00000.parquet', 'run6/part-p00-a1-00001.parquet', 'run6/part-p00-a2-00000.parquet'])
+      await d.putText(k, k)
+    await d.remove('run6/part-p00-a1-00000.parquet')
+    await d.remove('run6/part-p00-a1-00000.parquet')
+    await d.remove('run6/never-written.parquet')
+    expect(await s3.list('lake', 'root/run6')).toEqual(['root/run6/part-p00-a1-00001.parquet', 'root/run6/part-p00-a2-00000.parquet'])
+  })
+
   it('fails with DESTINATION_UNAVAILABLE when s3rver stops mid-upload, leaves no object, and stores it after a restart', async () => {
     const f = await files.file(40)
     let stopping: Promise<void> | undefined

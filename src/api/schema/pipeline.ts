@@ -19,6 +19,7 @@ const Source = builder.objectRef<SourceView>('Source').implement({
     filter: t.exposeString('filter', { nullable: true }),
     watermarkField: t.exposeString('watermarkField', { nullable: true }),
     pageSize: t.exposeInt('pageSize', { nullable: true }),
+    partitions: t.exposeInt('partitions', { nullable: true }),
   }),
 })
 
@@ -46,6 +47,7 @@ const SOURCE_COLUMNS = {
   filter: true,
   watermarkField: true,
   pageSize: true,
+  partitions: true,
 } as const
 const OUTPUT_COLUMNS = {
   pathTemplate: true,
@@ -54,6 +56,7 @@ const OUTPUT_COLUMNS = {
   maxFileMb: true,
   successMarker: true,
   pageSize: true,
+  partitions: true,
 } as const
 
 builder.prismaObject('Pipeline', {
@@ -119,6 +122,10 @@ const SourceInput = builder.inputType('SourceInput', {
         'TABLE_RFC, required for DELTA: a change date or timestamp field, or DATE+TIME fields such as AEDAT+AEZET. Deltas re-read an overlap window and skip rows already delivered unchanged; deletions are not visible to a watermark',
     }),
     pageSize: t.int({ description: `Rows per OData page (Prefer: odata.maxpagesize) or RFC package; default ${OUTPUT_DEFAULTS.pageSize}` }),
+    partitions: t.int({
+      description:
+        'FULL loads split into this many key ranges of the first key field, read in parallel and committed as one run (1..64, default 1). Only for mode FULL: a delta initialisation is not split (README, Partitioned loads)',
+    }),
   }),
 })
 

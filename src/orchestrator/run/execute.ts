@@ -6,6 +6,7 @@ import { openRead, type OpenedRead } from './open-read.js'
 import { prepare } from './prepare.js'
 import { publishManifest } from './publish.js'
 import { commitPublished } from './settle.js'
+import { streamPartitions } from './partitions.js'
 import { streamToFiles } from './stream.js'
 import { verifyConservation } from './verify.js'
 
@@ -43,7 +44,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
   try {
     await prepare(ctx)
     const opened = await openRead(ctx)
-    const extracted = await streamToFiles(ctx, opened)
+    const extracted = opened.partitioned ? await streamPartitions(ctx, opened.partitioned) : await streamToFiles(ctx, opened)
     verifyConservation(extracted)
     await publishManifest(ctx, opened, extracted)
     const status = await commitPublished(ctx)
@@ -59,9 +60,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
 }
 
 /**
- * After the commit: protocols that hold the read open until told (ODP over RFC) close it. A failure
+ * After the commit: protocols that hold the read open until told (ODP over RFC, never partitioned) close it. A failure
  * here changes nothing committed; the next read repeats from the stored position.
  */
 async function confirmRead(ctx: RunContext, { read }: OpenedRead): Promise<void> {
-  await read.confirm?.(ctx.signal).catch((err) => ctx.log.warn({ err }, 'could not confirm the read in SAP; the next run repeats it'))
+  await read?.confirm?.(ctx.signal).catch((err) => ctx.log.warn({ err }, 'could not confirm the read in SAP; the next run repeats it'))
 }

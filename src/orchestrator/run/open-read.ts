@@ -3,13 +3,14 @@ import type { Source, SourceRead, SourceReadMode, SourceSpec } from '../../sap/s
 import { RunRefused } from '../run-errors.js'
 import { LeaseLost } from './publish.js'
 import type { RunContext } from './context.js'
+import { planPartitions, type PartitionedRead } from './partitions.js'
 import { sourceSpecOf } from './pinned.js'
 
-export interface OpenedRead {
-  read: SourceRead
-  mode: SourceReadMode
-  deltaTokenIn: string | null
-}
+/** The read of the whole selection, or (a partitioned FULL run) how to read each partition. */
+export type OpenedRead = { mode: SourceReadMode; deltaTokenIn: string | null } & (
+  | { read: SourceRead; partitioned?: undefined }
+  | { read?: undefined; partitioned: PartitionedRead }
+)
 
 /**
  * Asks SAP for what the run's extraction mode means: a snapshot, a new subscription, or the changes
@@ -26,6 +27,9 @@ export async function openRead(ctx: RunContext): Promise<OpenedRead> {
   if (mode === 'DELTA') ({ position, deltaTokenIn } = await deltaPosition(ctx))
   // RFC_READ_TABLE deltas follow a watermark: SAP holds no subscription for them.
   if (mode === 'DELTA_INIT' && spec.kind !== 'TABLE_RFC') await claimSubscription(ctx, source, spec)
+  // Only snapshots without a subscription are split (README, Partitioned loads); the catalogue refuses the rest.
+  const partitioned = mode === 'FULL' && world.output.partitions > 1 ? await planPartitions(ctx, source, spec) : undefined
+  if (partitioned) return { mode, deltaTokenIn, partitioned }
   const read = await source.read({ spec, mode, position, signal: ctx.signal })
   return { read, mode, deltaTokenIn }
 }

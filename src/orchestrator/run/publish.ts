@@ -30,6 +30,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     extractionMode: run.extractionMode,
     columns: x.columns,
     files: x.files,
+    partitions: x.partitions?.map(({ partition: { id, range }, attempts }) => ({ id, ...range, attempts })),
     changeCounts: isDelta ? { ...x.changes!.counts } : null,
     deltaTokenIn: opened.deltaTokenIn,
     deltaTokenOut: x.end.token ?? null,

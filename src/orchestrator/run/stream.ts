@@ -1,20 +1,22 @@
 import type { Column } from '../../sap/fields.js'
 import { SourceError } from '../../sap/errors.js'
-import type { SourceReadEnd } from '../../sap/source.js'
+import type { SourceRead, SourceReadEnd, SourceReadMode } from '../../sap/source.js'
 import { ParquetRoller, type Compression, type LedgerEntry, type WrittenFile } from '../../transform/index.js'
 import { prefetch } from '../../util/prefetch.js'
 import { ChangeCounter } from '../change-counter.js'
+import type { Counters } from '../run-tracker.js'
 import { UploadQueue, type StagedFile } from '../uploads.js'
 import type { RunContext } from './context.js'
-import type { OpenedRead } from './open-read.js'
+import type { RunStage } from '../../db/client.js'
+import type { PartitionExtract } from './partitions.js'
 import { withFooter } from './verify.js'
 
 const UPLOAD_CONCURRENCY = 2
 /** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
 const PAGES_AHEAD = 1
 
-/** A file as stored under the run's prefix, with the row count its own footer states. */
-export type StoredFile = StagedFile & { footerRows: number; counts?: Record<string, number> }
+/** A file as stored under the run's prefix, with the row count its own footer states (and its partition's id). */
+export type StoredFile = StagedFile & { footerRows: number; counts?: Record<string, number>; partition?: string }
 
 /** What the read and the writer each say happened: the figures the integrity check compares. */
 export interface Extracted {
@@ -29,32 +31,54 @@ export interface Extracted {
   rowsEncoded: number
   /** C/U/D counted from the source's pages; null when the rows carry no change mode. */
   changes: ChangeCounter | null
+  /** A partitioned read: what each partition's own read and writer say (the figures above are their sums). */
+  partitions?: PartitionExtract[]
+}
+
+/** How one read streams: its files' names, where its counters go, whether it moves the run's stage. */
+export interface StreamOptions {
+  fileName: (i: number) => string
+  count: (delta: Partial<Counters>) => void
+  /** The whole run's read moves the stage; a partition leaves it to the run. */
+  setStage?: (stage: RunStage) => Promise<void>
+  signal: AbortSignal
+}
+
+/** The whole selection in one read: files `part-00000.parquet`, … */
+export function streamToFiles(ctx: RunContext, { read, mode }: { read: SourceRead; mode: SourceReadMode }): Promise<Extracted> {
+  return streamRead(ctx, read, mode, {
+    fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
+    count: (delta) => ctx.tracker.add(delta),
+    setStage: (stage) => ctx.tracker.setStage(stage),
+    signal: ctx.signal,
+  })
 }
 
 /**
  * Streams the source's pages through the Parquet writer into files, each checked against its own
  * footer and uploaded as soon as it is finished, while extraction goes on.
  */
-export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead): Promise<Extracted> {
-  const { tracker, world, signal } = ctx
-  await tracker.setStage('EXTRACTING')
+export async function streamRead(ctx: RunContext, read: SourceRead, mode: SourceReadMode, o: StreamOptions): Promise<Extracted> {
+  const { world } = ctx
+  const { signal } = o
+  await o.setStage?.('EXTRACTING')
   const changes = new ChangeCounter(read.columns)
   const roller = new ParquetRoller(read.columns, {
     dir: ctx.staging,
-    fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
+    fileName: o.fileName,
     compression: world.output.compression as Compression,
     rowGroupRows: world.output.rowGroupRows,
     maxFileBytes: world.output.maxFileMb * 1024 * 1024,
     kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName },
     countBy: changes.tracksChanges ? changes.classify : undefined,
   })
-  const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) =>
-    tracker.add({ filesWritten: 1, bytesWritten: BigInt(f.bytes) }),
-  )
+  const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => {
+    o.count({ filesWritten: 1, bytesWritten: BigInt(f.bytes) })
+  })
   let reported = 0
   const store = async (finished: Promise<WrittenFile[]>) => {
     for (const f of await finished) await uploads.add(await withFooter(f))
-    tracker.add({ rowsWritten: BigInt(roller.rowsWritten - reported) })
+    o.count({ rowsWritten: BigInt(roller.rowsWritten - reported) })
     reported = roller.rowsWritten
   }
   try {
@@ -62,16 +86,16 @@ export async function streamToFiles(ctx: RunContext, { read, mode }: OpenedRead)
     for await (const page of prefetch(read.pages, PAGES_AHEAD)) {
       signal.throwIfAborted()
       rowsFromSource += page.rows.length
-      tracker.add({ rowsExtracted: BigInt(page.rows.length) })
+      o.count({ rowsExtracted: BigInt(page.rows.length) })
       changes.count(page.rows)
       await store(roller.write(page.rows))
     }
     const end = await read.end()
     if (mode !== 'FULL' && !end.position)
       throw new SourceError('SOURCE_PROTOCOL', 'SAP ended the delta read without a delta link; nothing is committed')
-    await tracker.setStage('TRANSFORMING')
+    await o.setStage?.('TRANSFORMING')
     await store(roller.finish())
-    await tracker.setStage('UPLOADING')
+    await o.setStage?.('UPLOADING')
     const files = await uploads.done()
     return {
       columns: read.columns,

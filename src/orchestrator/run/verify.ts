@@ -1,3 +1,4 @@
+import { coverageProblem } from '../../sap/key-ranges.js'
 import { readFooter, type WrittenFile } from '../../transform/index.js'
 import { RunRefused } from '../run-errors.js'
 import type { Extracted, StoredFile } from './stream.js'
@@ -11,7 +12,7 @@ import type { Extracted, StoredFile } from './stream.js'
  * position stays where it was and the next run reads the same data again.
  */
 export function verifyConservation(x: Extracted): void {
-  const problems = [...rowProblems(x), ...ledgerProblems(x), ...changeProblems(x)]
+  const problems = [...rowProblems(x), ...ledgerProblems(x), ...changeProblems(x), ...partitionProblems(x)]
   if (problems.length)
     throw new RunRefused(
       'DATA_INTEGRITY',
@@ -44,6 +45,31 @@ function ledgerProblems(x: Extracted): string[] {
     )
   const unhanded = x.ledger.filter((e) => !e.handedOut)
   if (unhanded.length) problems.push(`the writer never finished ${unhanded.map((e) => e.fileName).join(', ')}`)
+  return problems
+}
+
+/**
+ * A partitioned run: each partition must conserve its own rows, and the partitions read must be the
+ * plan's, each exactly once, with ranges that cover the key space exactly once — a missing or doubled
+ * partition would pass the sums above when another one made up for it.
+ */
+function partitionProblems(x: Extracted): string[] {
+  if (!x.partitions) return []
+  const problems: string[] = []
+  const ids = x.partitions.map((p) => p.partition.id)
+  const doubled = ids.filter((id, i) => ids.indexOf(id) !== i)
+  if (doubled.length) problems.push(`partition(s) ${doubled.join(', ')} listed twice`)
+  const planned = x.partitions.map((p) => p.partition.range)
+  const gap = coverageProblem(planned)
+  if (gap) problems.push(`the partitions do not cover the key space exactly once: ${gap}`)
+  const columns = (cols: Extracted['columns']) => cols.map((c) => c.name).join()
+  for (const { partition, extracted } of x.partitions) {
+    const own = [...rowProblems(extracted), ...ledgerProblems(extracted), ...changeProblems(extracted)]
+    if (columns(extracted.columns) !== columns(x.columns)) own.push('its columns differ from the other partitions')
+    const labelled = x.files.filter((f) => f.partition === partition.id).length
+    if (labelled !== extracted.files.length) own.push(`the run lists ${labelled} of its files, it wrote ${extracted.files.length}`)
+    problems.push(...own.map((p) => `partition ${partition.id}: ${p}`))
+  }
   return problems
 }
 

@@ -111,6 +111,23 @@ export class ODataOdpClient {
     return startRead({ http: this.#http, svc: this.#svc, params: this.#params, metadata, log: this.#log }, info, req)
   }
 
+  /**
+   * One value of `field` among the rows `filter` selects, or undefined when there are none: `$top=1`
+   * with `$select` of that field alone, the cheapest question a FULL read can ask. A partitioned load
+   * asks it to find where its key ranges fall (src/sap/key-ranges.ts).
+   */
+  async firstValue(entitySet: string, field: string, filter: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    await this.entitySet(entitySet, signal)
+    const where = filter ? `&$filter=${encodeURIComponent(filter)}` : ''
+    const url = withParams(`${this.#svc.base}/${encodeURIComponent(entitySet)}?$format=json&$select=${field}&$top=1${where}`, this.#params)
+    const { json } = await httpGetJson(this.#http, url, { signal })
+    const d = (json as { d?: unknown } | null)?.d
+    const results = Array.isArray(d) ? d : (d as { results?: unknown } | undefined)?.results
+    if (!Array.isArray(results)) throw new SourceError('SOURCE_PROTOCOL', `response of GET ${redactUrl(url)} has no d.results array`)
+    const value = (results[0] as Record<string, unknown> | undefined)?.[field]
+    return value === undefined || value === null ? undefined : String(value)
+  }
+
   /** `SubscribedTo<ES>`: whether the calling user holds a delta subscription on the set. */
   async subscribed(entitySet: string, signal?: AbortSignal): Promise<boolean> {
     await this.entitySet(entitySet, signal)

@@ -1,7 +1,9 @@
 import { SourceError } from '../errors.js'
+import { domainOf, planKeyRanges, type KeyRange, type KeyRangePlan } from '../key-ranges.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec, SourceSpecProblem } from '../source.js'
 import type { ODataOdpClient } from './client.js'
 import { validateFilter } from './filter.js'
+import { filterWithKeyRange } from './key-filter.js'
 import { selectColumns } from './read.js'
 
 /** ODP over OData as a {@link Source}: the position is the delta link SAP returned, verbatim. */
@@ -13,7 +15,7 @@ export class ODataSource implements Source {
       entitySet: entitySetOf(spec),
       mode,
       select: spec.fields,
-      filter: spec.filter,
+      filter: filterWithKeyRange(spec.filter, spec.keyRange),
       pageSize: spec.pageSize,
       deltaLink: position,
       signal,
@@ -26,6 +28,23 @@ export class ODataSource implements Source {
         return { position: end.deltaLink, token: end.deltaToken }
       },
     }
+  }
+
+  /**
+   * Ranges of the first key field, found with `$top=1` existence probes (no `$orderby`: ODP sets
+   * cannot sort, docs/sap-protocols.md §A.7). A key that is not text, or not filterable, is not cut.
+   */
+  async keyRanges(spec: SourceSpec, parts: number, signal: AbortSignal): Promise<KeyRangePlan> {
+    const entitySet = entitySetOf(spec)
+    const info = await this.client.entitySet(entitySet, signal)
+    const field = info.keyFields[0]
+    const column = info.columns.find((c) => c.name === field)
+    if (!field || column?.type.kind !== 'string' || !info.filterable.includes(field))
+      return { ranges: [{}], note: `${entitySet} has no filterable text key field to split on; read as one partition` }
+    const sample = (r: KeyRange) => this.client.firstValue(entitySet, field, filterWithKeyRange(spec.filter, { field, ...r }), signal)
+    const first = await sample({})
+    if (first === undefined) return { field, ranges: [{}] }
+    return { field, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
   }
 
   async subscription(spec: SourceSpec, signal: AbortSignal): Promise<string | null> {

@@ -13,7 +13,7 @@ import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
 import { RfcPool, rfcCall } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
-import { readTable, type TableSourceContext } from './table-source.js'
+import { readTable, tableKeyRanges, type TableSourceContext } from './table-source.js'
 
 export interface RfcSourceOptions {
   /** Stands in for node-rfc (the simulator's `createClient`); default: node-rfc, loaded lazily. */
@@ -148,6 +148,11 @@ function sourceFor(c: Connection, log: SapLog): Source {
       if (spec.kind === 'TABLE_RFC') return
       if (spec.kind !== 'ODP_RFC') throw new SourceError('SOURCE_BAD_REQUEST', `an RFC connection has no ${spec.kind} subscriptions`)
       await resetOdp(await odpContext(c, log), spec, signal)
+    },
+
+    async keyRanges(spec: SourceSpec, parts: number, signal: AbortSignal) {
+      if (spec.kind === 'TABLE_RFC') return tableKeyRanges(await tableContext(c, log), spec, parts, signal)
+      return { ranges: [{}], note: 'ODP over RFC reads are not split: one extraction request serves the whole snapshot' }
     },
 
     ping: (signal: AbortSignal) => pingConnection(c, signal),

@@ -5,11 +5,13 @@
  */
 import { SourceError } from '../errors.js'
 import type { Row } from '../fields.js'
+import { domainOf, planKeyRanges, type FieldKeyRange, type KeyRange, type KeyRangePlan } from '../key-ranges.js'
 import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
 import type { SapLog } from '../log.js'
-import type { SourcePage, SourceReadEnd, SourceReadRequest } from '../source.js'
+import type { SourcePage, SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
 import { badValue, ValueError } from '../values.js'
 import { planColumnGroups } from './column-groups.js'
+import { READ_TABLE } from './table-meta.js'
 import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
@@ -26,7 +28,7 @@ import {
   type TablePosition,
   type Watermark,
 } from './watermark.js'
-import { parseWhere, type Condition } from './where.js'
+import { and, literal, optionLines, parseWhere, type Condition } from './where.js'
 
 export interface TableSourceContext {
   pool: RfcPool
@@ -52,7 +54,7 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
     previous = decodePosition(req.position, plan.table, watermark!, overlap)
     since = sinceCondition(watermark!, previous.watermark ? lowerBound(watermark!, previous.watermark, overlap) : initialOf(watermark!))
   }
-  const pager = new TablePager(ctx, plan, [...andFilter(filter, since)], spec.pageSize)
+  const pager = new TablePager(ctx, plan, [...andFilter(and(filter, keyRangeCondition(spec.keyRange)), since)], spec.pageSize)
   ctx.log('info', 'TABLE_RFC read planned', {
     table: plan.table,
     mode,
@@ -66,6 +68,46 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
       ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now })
       : undefined
   return lazyRead({ columns: plan.fields.map(columnOf), produce: () => tablePages({ ctx, req, plan, pager, delta }) })
+}
+
+/**
+ * Ranges of the table's first key field (the client excluded: one client is visible per logon),
+ * found with one-row, one-field RFC_READ_TABLE probes under the pipeline's WHERE (§C.1). Numeric key
+ * fields are not cut: their literals and order differ from the character keys the ranges assume.
+ */
+export async function tableKeyRanges(ctx: TableSourceContext, spec: SourceSpec, parts: number, signal: AbortSignal): Promise<KeyRangePlan> {
+  const { plan, filter } = await planTable(ctx, { spec, mode: 'FULL', signal })
+  const key = plan.keys.find((k) => k.sourceType.toUpperCase() !== 'CLNT')
+  if (!key || (key.kind !== 'numc' && key.kind !== 'char'))
+    return { ranges: [{}], note: `${plan.table} has no character key field to split on; read as one partition` }
+  const sample = async (r: KeyRange): Promise<string | undefined> => {
+    const res = await ctx.pool.call(
+      READ_TABLE,
+      {
+        QUERY_TABLE: plan.table,
+        DELIMITER: '',
+        NO_DATA: '',
+        ROWSKIPS: 0,
+        ROWCOUNT: 1,
+        FIELDS: [{ FIELDNAME: key.name }],
+        OPTIONS: optionLines(and(filter, keyRangeCondition({ field: key.name, ...r }))).map((TEXT) => ({ TEXT })),
+      },
+      { signal, timeout: ctx.timeout, what: `table ${plan.table}`, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs, log: ctx.log },
+    )
+    const data = Array.isArray(res['DATA']) ? (res['DATA'] as Array<Record<string, unknown>>) : []
+    return data.length ? String(data[0]['WA'] ?? '').trimEnd() : undefined
+  }
+  const first = await sample({})
+  if (first === undefined) return { field: key.name, ranges: [{}] }
+  return { field: key.name, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
+}
+
+/** A partition's key range as WHERE (§C.6): character keys compare as SAP stores them, blank-padded. */
+function keyRangeCondition(range: FieldKeyRange | undefined): Condition {
+  return and(
+    range?.from !== undefined ? [range.field, '>=', literal(range.from)] : undefined,
+    range?.to !== undefined ? [range.field, '<', literal(range.to)] : undefined,
+  )
 }
 
 interface TableReadPlan {

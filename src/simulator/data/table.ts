@@ -32,6 +32,8 @@ export interface SeqClock {
 
 export class Table {
   readonly log: ChangeRef[] = []
+  /** Rows looked at so far (rowAt calls): how much a request scanned, for tests of index-like reads. */
+  rowsVisited = 0
   private slotCount: number
   private live: number
   private readonly versions = new Map<number, Version[]>()
@@ -56,6 +58,7 @@ export class Table {
 
   /** Row in a slot as of the snapshot, or null when deleted / not yet inserted. Do not mutate the result. */
   rowAt(slot: number, snap: TableSnapshot): SapRow | null {
+    this.rowsVisited++
     if (slot >= snap.slotCount) return null
     const versions = this.versions.get(slot)
     if (versions !== undefined) {
@@ -64,6 +67,20 @@ export class Table {
       }
     }
     return this.def.generate(this.seed, slot)
+  }
+
+  /**
+   * Slots [lo, hi) that can hold rows whose first key field lies in [min, max] (inclusive, either
+   * open): slots are in key order and a slot keeps its key (updates keep keys, a delete empties the
+   * slot, an insert takes the next slot), so two binary searches over the slots' generated keys find
+   * them — what a database does with its primary index, instead of reading every row.
+   */
+  slotsBetween(bounds: { min?: string; max?: string }, snap: TableSnapshot): [number, number] {
+    const field = this.def.keyFields[0]
+    const keyAt = (slot: number) => String(this.def.generate(this.seed, slot)[field])
+    const lo = bounds.min === undefined ? 0 : firstSlot(snap.slotCount, (s) => keyAt(s) >= bounds.min!)
+    const hi = bounds.max === undefined ? snap.slotCount : firstSlot(snap.slotCount, (s) => keyAt(s) > bounds.max!)
+    return [lo, Math.max(lo, hi)]
   }
 
   /** Index of the first log entry with seq > `afterSeq` (binary search: the log is in seq order). */
@@ -153,6 +170,17 @@ export class Table {
     }
     return [...chosen]
   }
+}
+
+/** The first slot in [0, count) where `past` holds, given that once it holds it keeps holding; count when none. */
+function firstSlot(count: number, past: (slot: number) => boolean): number {
+  let [lo, hi] = [0, count]
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (past(mid)) hi = mid
+    else lo = mid + 1
+  }
+  return lo
 }
 
 function assertCount(count: number): void {

@@ -4,6 +4,7 @@
  */
 import type { Table, TableSnapshot } from '../data/table.js'
 import type { SapRow, SimulatorVariants } from '../types.js'
+import type { CompiledFilter } from './filter.js'
 import type { OutRow } from './serialize.js'
 
 export interface RowCursor {
@@ -12,15 +13,18 @@ export interface RowCursor {
 
 type Predicate = ((row: SapRow) => boolean) | undefined
 
-/** Current rows in key order, as full and init reads deliver them ('' / '0'). */
-export function tableCursor(table: Table, snap: TableSnapshot, filter: Predicate, skip = 0): RowCursor {
-  let slot = 0
+/**
+ * Current rows in key order, as full and init reads deliver them ('' / '0'). Only the slots the
+ * filter's key bounds allow are visited (the primary index, Table.slotsBetween); the filter decides.
+ */
+export function tableCursor(table: Table, snap: TableSnapshot, filter: CompiledFilter | undefined, skip = 0): RowCursor {
+  let [slot, end] = table.slotsBetween(filter?.keyBounds ?? {}, snap)
   let toSkip = skip
   return {
     next() {
-      while (slot < snap.slotCount) {
+      while (slot < end) {
         const row = table.rowAt(slot++, snap)
-        if (row === null || (filter !== undefined && !filter(row))) continue
+        if (row === null || (filter !== undefined && !filter.test(row))) continue
         if (toSkip > 0) {
           toSkip--
           continue
@@ -32,13 +36,17 @@ export function tableCursor(table: Table, snap: TableSnapshot, filter: Predicate
   }
 }
 
-/** Rows the table cursor would yield, without building them twice when no filter applies. */
-export function countTableRows(table: Table, snap: TableSnapshot, filter: Predicate): number {
-  if (filter === undefined) return snap.liveCount
+/**
+ * Rows the table cursor would yield, up to `limit` (a `$top` read needs no more to know its size),
+ * without building them twice when no filter applies.
+ */
+export function countTableRows(table: Table, snap: TableSnapshot, filter: CompiledFilter | undefined, limit = Infinity): number {
+  if (filter === undefined) return Math.min(snap.liveCount, limit)
+  const [lo, hi] = table.slotsBetween(filter.keyBounds, snap)
   let n = 0
-  for (let slot = 0; slot < snap.slotCount; slot++) {
+  for (let slot = lo; slot < hi && n < limit; slot++) {
     const row = table.rowAt(slot, snap)
-    if (row !== null && filter(row)) n++
+    if (row !== null && filter.test(row)) n++
   }
   return n
 }

@@ -29,7 +29,7 @@ interface ParsedSelection {
 function parseSelection(def: EntityDef, select: string | undefined, filter: string | undefined): ParsedSelection {
   const props = allProperties(def)
   const selection = resolveSelect(select, props)
-  const compiled = filter !== undefined && filter.trim() !== '' ? compileFilter(filter, props) : undefined
+  const compiled = filter !== undefined && filter.trim() !== '' ? compileFilter(filter, props, def.keyFields[0]) : undefined
   return {
     selection,
     filter: compiled,
@@ -85,12 +85,12 @@ async function startFull(ctx: RequestContext, def: EntityDef, prefs: Preferences
   const sel = parseSelection(def, query.select, query.filter)
   const snap = table.snapshot()
   const skip = query.skip ?? 0
-  const matching = countTableRows(table, snap, sel.filter?.test)
-  const total = Math.min(Math.max(0, matching - skip), query.top ?? Number.POSITIVE_INFINITY)
+  const top = query.top ?? Number.POSITIVE_INFINITY
+  const total = Math.min(Math.max(0, countTableRows(table, snap, sel.filter, skip + top) - skip), top)
   const read: OpenRead = {
     ...baseRead(ctx, def, { trackChanges: false, maxPageSize: prefs.maxPageSize }, sel),
     kind: 'full',
-    cursor: new PageCursor(tableCursor(table, snap, sel.filter?.test, skip)),
+    cursor: new PageCursor(tableCursor(table, snap, sel.filter, skip)),
     total,
     snapshotSeq: snap.seq,
   }
@@ -126,8 +126,8 @@ async function startInit(ctx: RequestContext, def: EntityDef, prefs: Preferences
     ...baseRead(ctx, def, prefs, sel),
     kind: 'init',
     sub,
-    cursor: new PageCursor(tableCursor(table, snap, sel.filter?.test)),
-    total: countTableRows(table, snap, sel.filter?.test),
+    cursor: new PageCursor(tableCursor(table, snap, sel.filter)),
+    total: countTableRows(table, snap, sel.filter),
     snapshotSeq: snap.seq,
   }
   state.reads.add(read)
@@ -205,7 +205,7 @@ export async function handleDataRead(ctx: RequestContext, def: EntityDef, change
 export function handleCount(ctx: RequestContext, def: EntityDef): void {
   const table = tableOf(ctx.state, def.name)
   const sel = parseSelection(def, undefined, ctx.query.filter)
-  const text = String(countTableRows(table, table.snapshot(), sel.filter?.test))
+  const text = String(countTableRows(table, table.snapshot(), sel.filter))
   ctx.res.writeHead(200, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(text),

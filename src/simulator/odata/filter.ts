@@ -30,6 +30,14 @@ export interface CompiledFilter {
   /** Canonical text: equal for filters that differ only in spacing or redundant parentheses. */
   canonical: string
   test(row: SapRow): boolean
+  /** Bounds every matching row's first key field lies within, for an index-like scan (see keyBoundsOf). */
+  keyBounds: KeyBounds
+}
+
+/** Inclusive bounds on the first key field (either open); a superset of what the filter selects. */
+export interface KeyBounds {
+  min?: string
+  max?: string
 }
 
 const TYPED_PREFIXES = new Set(['datetime', 'datetimeoffset', 'time', 'guid', 'x', 'binary'])
@@ -295,9 +303,30 @@ function compile(n: Node): (row: SapRow) => boolean {
   }
 }
 
-/** Parses and compiles `$filter` against the entity type's properties; throws a 400 SapHttpError. */
-export function compileFilter(text: string, properties: readonly FieldDef[]): CompiledFilter {
+/**
+ * Bounds on the first key field from the comparisons with a text literal that every matching row must
+ * pass: those of the top-level conjunction (nested `and`s included). A database serves such a filter
+ * from its primary index instead of scanning the table; anything else (or, not, other fields) leaves
+ * the bounds open and the scan whole. Character keys only: their order is the text order `compare` uses.
+ */
+function keyBoundsOf(n: Node, key: string | undefined): KeyBounds {
+  if (n.type === 'and') {
+    const [l, r] = [keyBoundsOf(n.left, key), keyBoundsOf(n.right, key)]
+    const pick = (a: string | undefined, b: string | undefined, higher: boolean) =>
+      a === undefined ? b : b === undefined ? a : a > b === higher ? a : b
+    return { min: pick(l.min, r.min, true), max: pick(l.max, r.max, false) }
+  }
+  if (n.type !== 'cmp' || n.field.name !== key || n.lit.kind !== 'string' || (n.field.abap !== 'CHAR' && n.field.abap !== 'NUMC')) return {}
+  const v = n.lit.text
+  return { min: ['eq', 'gt', 'ge'].includes(n.op) ? v : undefined, max: ['eq', 'lt', 'le'].includes(n.op) ? v : undefined }
+}
+
+/**
+ * Parses and compiles `$filter` against the entity type's properties (`firstKey`: the first key
+ * field, whose range bounds the scan); throws a 400 SapHttpError.
+ */
+export function compileFilter(text: string, properties: readonly FieldDef[], firstKey?: string): CompiledFilter {
   const fields = new Map(properties.map((f) => [f.name, f]))
   const ast = new Parser(tokenize(text), fields).parse()
-  return { canonical: print(ast), test: compile(ast) }
+  return { canonical: print(ast), test: compile(ast), keyBounds: keyBoundsOf(ast, firstKey) }
 }

@@ -152,6 +152,9 @@ export async function servePage(ctx: RequestContext, read: OpenRead): Promise<vo
       }
     }
     const last = terminal || (dataEnds && !terminalNext)
+    if (state.rowsPerSecondPerRead > 0 && count > 0)
+      await delay((count * 1000) / state.rowsPerSecondPerRead, undefined, { signal: state.shutdown.signal })
+    if (aborted || read.closed) return void res.destroy()
 
     const headers: Record<string, string> = {
       'content-type': 'application/json; charset=utf-8',

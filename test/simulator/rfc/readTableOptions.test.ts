@@ -180,6 +180,13 @@ describe('ROWSKIPS / ROWCOUNT (C.2 step 5, C.4)', () => {
     // the key range narrowed the scan: the table's two million rows were not visited
     expect(sim.admin.stats().rowsVisited).toBeLessThan(100)
   })
+
+  it('narrows the scan for a key range nested in a conjunction, as a partition probe sends it', async () => {
+    ;({ sim, client } = await start({ tables: { ZSD_ITEMS: 2_000_000 } }))
+    const where = ["( POSNR = '000030' ) AND", "( ( VBELN >= '0000200000' ) AND ( VBELN < '0000200002' ) )"]
+    expect(await keys(where)).toEqual(['0000200000/000030', '0000200001/000030'])
+    expect(sim.admin.stats().rowsVisited).toBeLessThan(100)
+  })
 })
 
 describe('watermark deltas over change date and time (C.7)', () => {

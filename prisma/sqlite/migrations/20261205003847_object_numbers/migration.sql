@@ -67,12 +67,13 @@ CREATE TABLE "new_Pipeline" (
     "heldAt" DATETIME,
     "subscribedAt" DATETIME,
     "nextRunAt" DATETIME,
+    "partitions" INTEGER,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" DATETIME NOT NULL,
     CONSTRAINT "Pipeline_connectionId_fkey" FOREIGN KEY ("connectionId") REFERENCES "Connection" ("id") ON DELETE RESTRICT ON UPDATE CASCADE,
     CONSTRAINT "Pipeline_destinationId_fkey" FOREIGN KEY ("destinationId") REFERENCES "Destination" ("id") ON DELETE RESTRICT ON UPDATE CASCADE
 );
-INSERT INTO "new_Pipeline" ("compression", "connectionId", "createdAt", "destinationId", "enabled", "entitySet", "fields", "filter", "heldAt", "heldBy", "id", "maxFileMb", "mode", "name", "nextRunAt", "odpContext", "odpName", "pageSize", "pathTemplate", "rowGroupRows", "schedule", "sourceKind", "subscribedAt", "subscriptionKey", "successMarker", "table", "timezone", "updatedAt", "watermarkField", "number") SELECT "compression", "connectionId", "createdAt", "destinationId", "enabled", "entitySet", "fields", "filter", "heldAt", "heldBy", "id", "maxFileMb", "mode", "name", "nextRunAt", "odpContext", "odpName", "pageSize", "pathTemplate", "rowGroupRows", "schedule", "sourceKind", "subscribedAt", "subscriptionKey", "successMarker", "table", "timezone", "updatedAt", "watermarkField", ROW_NUMBER() OVER (ORDER BY "createdAt", "id") FROM "Pipeline";
+INSERT INTO "new_Pipeline" ("compression", "connectionId", "createdAt", "destinationId", "enabled", "entitySet", "fields", "filter", "heldAt", "heldBy", "id", "maxFileMb", "mode", "name", "nextRunAt", "odpContext", "odpName", "pageSize", "pathTemplate", "rowGroupRows", "schedule", "sourceKind", "subscribedAt", "subscriptionKey", "successMarker", "table", "timezone", "updatedAt", "watermarkField", "partitions", "number") SELECT "compression", "connectionId", "createdAt", "destinationId", "enabled", "entitySet", "fields", "filter", "heldAt", "heldBy", "id", "maxFileMb", "mode", "name", "nextRunAt", "odpContext", "odpName", "pageSize", "pathTemplate", "rowGroupRows", "schedule", "sourceKind", "subscribedAt", "subscriptionKey", "successMarker", "table", "timezone", "updatedAt", "watermarkField", "partitions", ROW_NUMBER() OVER (ORDER BY "createdAt", "id") FROM "Pipeline";
 DROP TABLE "Pipeline";
 ALTER TABLE "new_Pipeline" RENAME TO "Pipeline";
 CREATE UNIQUE INDEX "Pipeline_name_key" ON "Pipeline"("name");

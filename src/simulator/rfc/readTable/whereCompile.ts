@@ -181,10 +181,13 @@ export function compileWhere(cond: Cond | undefined, fields: readonly DdicField[
   return { predicate: build(cond), bounds: boundsOf(cond, byName.get(firstKey)) }
 }
 
+/** A conjunction's terms, nested conjunctions (`( a ) AND ( ( b ) AND ( c ) )`) taken apart. */
+const conjuncts = (c: Cond): Cond[] => (c.kind === 'and' ? c.items.flatMap(conjuncts) : [c])
+
 /** Bounds from the top-level conjunction's comparisons of the first key field with a literal. */
 function boundsOf(cond: Cond, key: DdicField | undefined): KeyBounds {
   if (!key || numeric(key)) return {}
-  const items = cond.kind === 'and' ? cond.items : [cond]
+  const items = conjuncts(cond)
   const b: KeyBounds = {}
   const lower = (v: string) => (b.min = b.min === undefined || v > b.min ? v : b.min)
   const upper = (v: string) => (b.max = b.max === undefined || v < b.max ? v : b.max)
