@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import type { RunEventsRunsQueryVariables } from '../gql/graphql.js'
 import { graphql } from '../gql/index.js'
+import { FaultProxy, type Matcher } from '../helpers/fault-proxy.js'
 import { Harness } from '../helpers/harness.js'
 
 const RunPipeline = graphql(`mutation RunEventsRun($id: ID!) { runPipeline(id: $id) { id } }`)
@@ -27,18 +28,27 @@ const Runs = graphql(`
   }
 `)
 
+/** A data page of the entity set (not $metadata). */
+const isDataPage: Matcher = (r) => r.path.endsWith(`/${SALES_ITEMS}`)
+
 type Line = { id: string; cursor: string; level: string; stage: string; message: string; data?: unknown }
 
 describe('run events', () => {
   let h: Harness
+  let proxy: FaultProxy
   let pipelineId: string
   let connectionId: string
   beforeAll(async () => {
-    // 20 pages of 100 rows, 40 ms each: a run lasts about a second, long enough to join it midway
+    // 20 pages of 100 rows, 40 ms each: a run lasts about a second, long enough to join it midway;
+    // SAP is reached through a proxy that can hold a page, for a cancel that must find the run running
     h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 2_000 }, latencyMs: 40 } })
-    ;({ pipelineId, connectionId } = await h.createPipeline({ pageSize: 100 }))
+    proxy = await FaultProxy.start(() => Number(new URL(h.sim.serviceUrl).port))
+    ;({ pipelineId, connectionId } = await h.createPipeline({ pageSize: 100, serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname }))
   })
-  afterAll(() => h?.stop())
+  afterAll(async () => {
+    await h?.stop()
+    await proxy?.close()
+  })
 
   /** The whole stored log of a run, paged through the query three lines at a time. */
   async function storedLog(runId: string): Promise<Line[]> {
@@ -94,14 +104,17 @@ describe('run events', () => {
   })
 
   it("a cancelled run's log ends with the cancel request and the cancellation, and the subscription completes after them", async () => {
+    // The first data page is held: the cancel finds the run reading, however slow the machine is.
+    const page = proxy.holdAnswer(isDataPage)
     const { runPipeline: run } = await h.gql(RunPipeline, { id: pipelineId })
     const live = h.subscribe(Follow, { runId: run.id })
     const lines: Line[] = []
-    for (let msg = await live.next(); !msg.done; msg = await live.next()) {
-      lines.push(msg.value.data!.runEvents)
-      if (lines.at(-1)!.message === 'stage EXTRACTING') break
-    }
+    const first = await live.next()
+    expect(first.done).toBe(false)
+    lines.push(first.value.data!.runEvents)
+    await page.arrived
     expect((await h.gql(CancelRun, { id: run.id })).cancelRun.status).toBe('CANCELLED')
+    page.release()
     for await (const msg of live) lines.push(msg.data!.runEvents)
     expect(lines).toEqual(await storedLog(run.id))
     expect(lines.slice(-2)).toMatchObject([
