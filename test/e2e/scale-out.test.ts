@@ -46,9 +46,11 @@ class Deployment {
     workers: number
     workerEnv?: Record<string, string>
     serveArgs?: string[]
+    /** Milliseconds the simulator takes per answer (runs overlap). */
+    latencyMs?: number
   }): Promise<Deployment> {
     const db = await createTestDatabase()
-    const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: opts.rows }, openRequestIdleMs: 500 })
+    const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: opts.rows }, openRequestIdleMs: 500, latencyMs: opts.latencyMs })
     const redisPrefix = `${filePrefix}:t${++tests}`
     const env = (name: string): Record<string, string> => ({
       DATABASE_URL: db.databaseUrl!,
@@ -92,13 +94,14 @@ class Deployment {
   }
 
   /** A connection and a LOCAL destination, then one pipeline per name; returns their ids. */
-  async createPipelines(names: string[], mode: 'FULL' | 'DELTA', pageSize = 20): Promise<string[]> {
+  async createPipelines(names: string[], mode: 'FULL' | 'DELTA', pageSize = 20, maxConcurrentRuns?: number): Promise<string[]> {
     const { createConnection } = await this.gql<{ createConnection: { id: string } }>(
       `mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`,
       {
         input: {
           name: `sap-${names[0]}`,
           protocol: 'ODATA',
+          maxConcurrentRuns,
           odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
         },
       },
@@ -227,12 +230,14 @@ afterAll(() => deleteRedisKeys(filePrefix))
 
 // Several OS processes on two shared cores: more time than one in-process test needs.
 describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout: 120_000 }, () => {
-  it('20 pipelines run once each through the API, spread over both workers, none in the API process', async () => {
-    d = await Deployment.start({ rows: 50, workers: 2 })
+  it('20 pipelines run once each through the API, spread over both workers, none in the API process, within the connection limit', async () => {
+    // Two workers of 3 runs each could run 6 at once; the connection allows SAP 3.
+    d = await Deployment.start({ rows: 50, workers: 2, latencyMs: 30, workerEnv: { WORKER_CONCURRENCY: '3' } })
     const pipelines = await d.createPipelines(
       Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`),
       'FULL',
       25,
+      3,
     )
     const runIds = await Promise.all(pipelines.map((id) => d!.runPipeline(id)))
     const ended = await Promise.all(runIds.map((id) => d!.endedRun(id)))
@@ -244,6 +249,10 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
     const byWorker = counted(ended.map((r) => r.workerId!))
     expect([...byWorker.keys()].sort()).toEqual(d.workers.map((w) => w.workerId).sort())
     for (const w of d.workers) expect(w.process.logs.filter((l) => l.msg?.startsWith('run not taken'))).toEqual([])
+    // The limit, as SAP saw it: requests served at once for the connection's user (the simulator's own count).
+    const { inFlight } = d.sim.admin.stats()
+    expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBeLessThanOrEqual(3)
+    expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBeGreaterThan(1) // and runs did overlap
   })
 
   it('serve --with-worker alone queues in Redis and runs the pipelines itself', async () => {
