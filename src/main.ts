@@ -1,8 +1,10 @@
 /**
- * delta-extractor command line: serve | worker | run | migrate | rotate-key | simulate-sap | demo | token.
+ * delta-extractor command line: serve | worker | run | apply | runs | pipelines | connections |
+ * migrate | rotate-key | simulate-sap | demo | token (the usage text, src/cli/usage.ts, says what each does).
  * The environment is parsed here, once (src/config.ts); commands receive plain values.
  */
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { UsageError } from './cli/usage-error.js'
 import { usage } from './cli/usage.js'
 import { ConfigError, parseConfig } from './config.js'
 
@@ -17,9 +19,42 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/serve.js')).serve(config, { withWorker: values['with-worker'] })
     }
     case 'run': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { mode: { type: 'string' } } })
-      if (positionals.length !== 1) throw new UsageError('run needs exactly one pipeline name or id')
-      return (await import('./cli/run.js')).runOnce(config, positionals[0], values.mode)
+      const { values, positionals } = parse(rest, { mode: { type: 'string' }, pipeline: { type: 'string' } })
+      if (positionals.length !== 1) throw new UsageError('run needs exactly one pipeline name or id, or a .yaml file')
+      const { isCatalogFile, runOnce } = await import('./cli/run.js')
+      if (isCatalogFile(positionals[0])) return (await import('./cli/run-file.js')).runFile(config, positionals[0], values)
+      if (values.pipeline) throw new UsageError('--pipeline goes with a file: run file.yaml --pipeline NAME')
+      return runOnce(config, positionals[0], values.mode)
+    }
+    case 'apply': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean', default: false } })
+      if (positionals.length !== 1) throw new UsageError('apply needs exactly one file (connections, destinations, pipelines)')
+      return (await import('./cli/apply.js')).applyCommand(config, positionals[0], values)
+    }
+    case 'runs': {
+      const [sub, ...args] = rest
+      const { values, positionals } = parse(args, {
+        json: { type: 'boolean', default: false },
+        follow: { type: 'boolean', short: 'f', default: false },
+        pipeline: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string', default: '20' },
+      })
+      const runs = await import('./cli/runs.js')
+      if (sub === 'list' && !positionals.length) return runs.runsList(config, values)
+      if (sub === 'show' && positionals.length === 1) return runs.runsShow(config, positionals[0], values)
+      if (sub === 'logs' && positionals.length === 1) return (await import('./cli/run-logs.js')).runLogs(config, positionals[0], values)
+      throw new UsageError('runs list | runs show <id> | runs logs <id> [--follow]')
+    }
+    case 'pipelines': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean', default: false } })
+      if (positionals.join(' ') !== 'list') throw new UsageError('pipelines list [--json]')
+      return (await import('./cli/pipelines.js')).pipelinesList(config, values)
+    }
+    case 'connections': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean', default: false } })
+      if (positionals.length !== 2 || positionals[0] !== 'test') throw new UsageError('connections test <name|id> [--json]')
+      return (await import('./cli/connections.js')).connectionsTest(config, positionals[1], values)
     }
     case 'migrate':
       return (await import('./cli/migrate.js')).migrateOnly(config)
@@ -63,7 +98,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** parseArgs with positionals; an unknown option or a missing value is a UsageError (exit 2 with the usage). */
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const })
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
+}
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -72,6 +114,10 @@ main(process.argv.slice(2)).then(
   (e) => {
     if (e instanceof UsageError || e instanceof ConfigError) {
       console.error(`${e.message}\n\n${USAGE}`)
+      process.exitCode = 2
+    } else if ((e as Error)?.name === 'FileProblem') {
+      // A file that cannot be applied names its own place (file, object, field); nothing was written.
+      console.error(`${(e as Error).message}\nnothing was applied (README, "YAML file format")`)
       process.exitCode = 2
     } else if (e instanceof Error && e.name === 'StartupRefused') {
       console.error(`refusing to start: ${e.message}`)

@@ -22,7 +22,7 @@ import { StoredRowError } from './stored-json.js'
 
 export type Protocol = 'ODATA' | 'RFC'
 
-const odataConfigSchema = z.object({
+export const odataConfigSchema = z.object({
   serviceUrl: serviceUrlSchema,
   sapClient: z
     .string()
@@ -35,7 +35,7 @@ const odataConfigSchema = z.object({
   password: z.string().max(256).nullish(),
 })
 
-const rfcConfigSchema = z
+export const rfcConfigSchema = z
   .object({
     ashost: optionalText(255),
     sysnr: z

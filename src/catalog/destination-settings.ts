@@ -34,7 +34,7 @@ const endpointSchema = httpUrlSchema('a SAS token goes into sasToken').transform
 
 const uploadConcurrency = nullish(z.number().int().min(1, 'must be at least 1').max(32, 'must be at most 32'))
 
-const azureSchema = z.object({
+export const azureSchema = z.object({
   container: z
     .string()
     .trim()
@@ -69,7 +69,7 @@ const azureSchema = z.object({
   uploadConcurrency,
 })
 
-const s3Schema = z.object({
+export const s3Schema = z.object({
   bucket: z
     .string()
     .trim()

@@ -22,7 +22,7 @@ import { nameSchema, parseInput } from './validate.js'
 
 export type DestinationKind = 'LOCAL' | 'AZURE_BLOB' | 'S3'
 
-const localSchema = z.object({ path: z.string().trim().min(1, 'must not be empty').max(1024) })
+export const localSchema = z.object({ path: z.string().trim().min(1, 'must not be empty').max(1024) })
 
 export interface CreateDestinationInput {
   name: string

@@ -34,7 +34,7 @@ const SOURCE_FIELDS: Record<SourceKind, ReadonlyArray<'entitySet' | 'odpContext'
   TABLE_RFC: ['table', 'watermarkField'],
 }
 
-const sourceSchema = z
+export const sourceSchema = z
   .object({
     kind: z.enum(['ODP_ODATA', 'ODP_RFC', 'TABLE_RFC']),
     entitySet: identifier.nullish(),
@@ -87,7 +87,7 @@ const sourceSchema = z
       })
   })
 
-const outputSchema = z.object({
+export const outputSchema = z.object({
   pathTemplate: z
     .string()
     .nullish()

@@ -20,15 +20,43 @@ export function humanBytes(bytes: number): string {
 
 /**
  * A terminal progress line for a run. The total is unknown up front (SAP does not say how many rows
- * a delta has), so the bar shows counts and the stage rather than a percentage.
+ * a delta has), so the bar shows counts and the stage rather than a percentage. The bar is drawn on
+ * stderr, so it is a bar only when stderr is a terminal; otherwise (a pipe, a CI log) each stage
+ * change is one plain line, which a log keeps readable, and stdout stays for the result.
  */
-export function createRunBar(label: string) {
+export function createRunBar(label: string, stream: NodeJS.WriteStream = process.stderr) {
+  return stream.isTTY ? terminalBar(label) : plainLines(label, stream)
+}
+
+function plainLines(label: string, stream: NodeJS.WriteStream) {
+  let shownStage = ''
+  let printed = ''
+  const write = (text: string) => {
+    if (text !== printed) stream.write(text)
+    printed = text
+  }
+  const line = (p: ProgressView) =>
+    `${label} ${p.stage}: ${Number(p.rowsExtracted).toLocaleString('en')} rows extracted, ${Number(p.rowsWritten).toLocaleString('en')} written, ${p.filesWritten} file(s), ${humanBytes(Number(p.bytesWritten))}\n`
+  let latest: ProgressView | undefined
+  return {
+    update(p: ProgressView) {
+      latest = p
+      if (p.stage === shownStage) return
+      shownStage = p.stage
+      write(line(p))
+    },
+    // The final figures, unless the last line already shows them.
+    stop() {
+      if (latest) write(line(latest))
+    },
+  }
+}
+
+function terminalBar(label: string) {
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} {stage} | {rows} rows extracted | {written} written | {files} files, {size} | {rate} rows/s`,
       hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 1000,
       etaBuffer: 1,
     },
     cliProgress.Presets.shades_classic,

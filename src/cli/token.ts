@@ -9,9 +9,10 @@ import { dbTarget } from '../db/target.js'
 import { DomainError } from '../errors.js'
 import { printable } from '../util/control-chars.js'
 import { createLogger } from '../util/logger.js'
+import { printJson } from './table.js'
 
 export const TOKEN_USAGE = `token create --role admin|operator|viewer --name NAME   prints the new token (shown once)
-  token list                                               names, roles, last use, revocation
+  token list [--json]                                      names, roles, last use, revocation
   token revoke ID|NAME                                     stops the token at once (a running service notices within 5 s)`
 
 /**
@@ -43,6 +44,20 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
       }
       case 'list': {
         const all = await tokens.list()
+        if (rest.includes('--json')) {
+          // The fields of the GraphQL ApiToken type; the token itself is never stored, only its hash.
+          printJson(
+            all.map((t) => ({
+              id: t.id,
+              name: t.name,
+              role: t.role,
+              createdAt: t.createdAt,
+              lastUsedAt: t.lastUsedAt,
+              revokedAt: t.revokedAt,
+            })),
+          )
+          return 0
+        }
         if (!all.length) console.log('no tokens (a service on 127.0.0.1 creates "initial-admin" at its first start)')
         for (const t of all)
           console.log(

@@ -6,7 +6,21 @@ const COMMANDS = `usage: delta-extractor <command> [options]
                                 with REDIS_URL (queue mode) it queues runs for workers, and runs them too with --with-worker
   worker                        queue mode (needs REDIS_URL): runs the pipelines serve queues; no API, no scheduler.
                                 SIGTERM drains: no new run, runs in flight get SHUTDOWN_GRACE_SECONDS, then are released
-  run <pipeline> [--mode M]     run one pipeline now (name or id) and wait for it; exit 1 if it fails
+  run <pipeline> [--mode M]     run one pipeline now (name or id) with a progress bar (plain lines off a terminal)
+                                and wait for it: exit 0 committed, 1 failed or cancelled, 2 bad input
+  run <file.yaml> [--pipeline NAME]
+                                a one-off FULL run of a pipeline defined in the file, in a throwaway catalogue:
+                                same Parquet files and manifest, the service's catalogue untouched
+  apply <file.yaml> [--json]    create or update the file's connections, destinations and pipelines by name
+                                (says created / updated / unchanged per object); nothing is applied if any is invalid
+  runs list [--pipeline P] [--status S] [--limit 20] [--json]
+                                runs, newest first
+  runs show <id> [--json]       one run, every field
+  runs logs <id> [--follow] [--json]
+                                the run's log; --follow waits for the run to end, exit 0 if it succeeded, else 1
+  pipelines list [--json]       pipelines with source, schedule and last run
+  connections test <name> [--json]
+                                log on to SAP with the stored settings; exit 1 with SAP's answer if refused
   migrate                       apply database migrations and exit
   rotate-key                    re-encrypt every stored secret under a new key, in one transaction
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or
@@ -18,7 +32,7 @@ const COMMANDS = `usage: delta-extractor <command> [options]
                                 end to end on embedded defaults: simulator → full load → delta → Parquet
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
-  token list | token revoke ID|NAME
+  token list [--json] | token revoke ID|NAME
                                 list tokens; revoke one (a running service notices within 5 s)
 `
 

@@ -1,0 +1,96 @@
+import { resolve } from 'node:path'
+import { ConnectionCatalog } from '../catalog/connections.js'
+import { DestinationCatalog } from '../catalog/destinations.js'
+import { PipelineCatalog } from '../catalog/pipelines.js'
+import { sourceChecker } from '../catalog/source-check.js'
+import type { Config } from '../config.js'
+import { type Db, openDb } from '../db/client.js'
+import { verifiedKeyFile, verifySecretKey } from '../db/key-check.js'
+import { migrate } from '../db/migrate.js'
+import { ensurePrivateDir } from '../db/private-files.js'
+import { resolveSecretKey, SecretBox } from '../db/secrets.js'
+import { dbTarget, describeTarget } from '../db/target.js'
+import { OutboundPolicy } from '../net/outbound-policy.js'
+import { sapSourceFactory } from '../orchestrator/sources.js'
+import { createLogger, type Logger } from '../util/logger.js'
+
+export interface CatalogSession {
+  db: Db
+  box: SecretBox
+  log: Logger
+  connections: ConnectionCatalog
+  destinations: DestinationCatalog
+  pipelines: PipelineCatalog
+  close(): Promise<void>
+}
+
+/** Where a session's catalogue lives; a run from a file points it at a throwaway DATA_DIR. */
+export interface CatalogPlace {
+  dataDir: string
+  databaseUrl?: string
+  secretKey?: string
+}
+
+/**
+ * The catalogues of the service's database, without its orchestrator, scheduler or API: what the
+ * commands that read or edit the catalogue need (apply, connections test, pipelines list). The
+ * same wiring as startApp (docs/architecture.md#composition-root, steps 1-3), so the rules are the
+ * catalogues' own; no run is swept, queued or started by such a command.
+ */
+export async function openCatalogSession(
+  config: Config,
+  place: CatalogPlace = catalogPlaceOf(config),
+  opts: { checkSources?: boolean } = {},
+): Promise<CatalogSession> {
+  ensurePrivateDir(place.dataDir)
+  const log = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL)
+  const target = dbTarget(place.databaseUrl, place.dataDir)
+  await migrate(target)
+  const db = await openDb(target)
+  let box: SecretBox
+  try {
+    const where = describeTarget(target)
+    box = place.secretKey
+      ? (await verifySecretKey(db, new SecretBox(place.secretKey), where), new SecretBox(place.secretKey))
+      : await verifiedKeyFile(db, place.dataDir, resolveSecretKey(undefined, place.dataDir), where)
+  } catch (e) {
+    await db.$disconnect()
+    throw e
+  }
+  const outbound = new OutboundPolicy({ allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW })
+  const sources = sapSourceFactory({ rfcPoolSize: config.RFC_POOL_SIZE, outbound, log })
+  const connections = new ConnectionCatalog(db, box, { sources, log })
+  const destinations = new DestinationCatalog(
+    db,
+    box,
+    { localRoots: config.LOCAL_ROOTS, s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS },
+    { objectStore: { outbound } },
+  )
+  // A scratch catalogue that only checks a file asks SAP nothing (see apply.ts).
+  const pipelines = new PipelineCatalog(db, (opts.checkSources ?? true) ? sourceChecker({ connections, sources, log }) : undefined)
+  return {
+    db,
+    box,
+    log,
+    connections,
+    destinations,
+    pipelines,
+    close: async () => {
+      await sources.close?.()
+      await db.$disconnect()
+    },
+  }
+}
+
+const catalogPlaceOf = (config: Config): CatalogPlace => ({
+  dataDir: resolve(config.DATA_DIR),
+  databaseUrl: config.DATABASE_URL,
+  secretKey: config.SECRET_KEY,
+})
+
+/** The service's database alone, for the commands that only read runs and pipelines (no secret key needed). */
+export async function openServiceDb(config: Config): Promise<Db> {
+  const target = dbTarget(config.DATABASE_URL, config.DATA_DIR)
+  await migrate(target)
+  return openDb(target)
+}
