@@ -1,23 +1,26 @@
 import type { CodegenConfig } from '@graphql-codegen/cli'
 
 /**
- * Typed operations for the tests (and any TypeScript client): `graphql()` from test/gql returns a
- * TypedDocumentNode whose result and variables types come from the committed schema.graphql.
+ * Typed operations: `graphql()` from test/gql (the tests) and from web/gql (the dashboard) returns a
+ * TypedDocumentNode whose result and variables types come from the committed schema.graphql. Each
+ * target reads only its own documents, so a test's operation never lands in the dashboard's bundle.
  */
+const presetOptions = {
+  preset: 'client',
+  presetConfig: { fragmentMasking: false },
+  config: {
+    useTypeImports: true,
+    enumsAsTypes: true,
+    scalars: { DateTime: 'string', BigInt: 'string', JSON: 'unknown', ID: 'string' },
+  },
+} as const
+
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['test/**/*.ts', '!test/gql/**'],
   ignoreNoDocuments: true,
   generates: {
-    'test/gql/': {
-      preset: 'client',
-      presetConfig: { fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', BigInt: 'string', JSON: 'unknown', ID: 'string' },
-      },
-    },
+    'test/gql/': { ...presetOptions, documents: ['test/**/*.ts', '!test/gql/**'] },
+    'web/gql/': { ...presetOptions, documents: ['web/**/*.ts', '!web/gql/**'] },
   },
 }
 

@@ -14,6 +14,7 @@ import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/tran
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
 import { GRAPHIQL_EXAMPLE } from './graphiql-example.js'
+import { DashboardPage } from './dashboard-page.js'
 import { GraphiQLPage } from './graphiql-page.js'
 import { useInputGuard } from './input-guard.js'
 import { yogaLogger } from './request-log.js'
@@ -87,12 +88,15 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     allowedHosts: security.allowedHosts.length ? security.allowedHosts : defaultAllowedHosts(listen.host),
     corsOrigins: security.corsOrigins,
   })
+  const dashboard = new DashboardPage(app.log)
   // REST, /openapi.json and /docs: their own paths, the same checks, GraphQL's operations (rest/router.ts).
   const rest = createRestApi(yoga, app, security, guard)
   const http: Server = createServer((req, res) => {
     if (rest.owns(req)) return rest.serve(req, res)
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
+    // The dashboard (`/` and its bundle): behind the same Host and Origin checks, without a token, like GraphiQL's page.
+    if (DashboardPage.owns(pathOf(req))) return dashboard.serve(req, res, pathOf(req))
     // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the
     // token check among them) would each have to match paths the same way. One exact path instead.
     if (pathOf(req) !== GRAPHQL_PATH)

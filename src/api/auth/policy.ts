@@ -8,7 +8,7 @@ import type { Role } from '../../auth/roles.js'
  * checks every root field against this table.
  */
 const VIEWER_FIELDS: Record<OperationTypeNode, ReadonlySet<string>> = {
-  query: new Set(['connection', 'connections', 'destination', 'destinations', 'pipeline', 'pipelines', 'run', 'runs', 'runEvents']),
+  query: new Set(['me', 'connection', 'connections', 'destination', 'destinations', 'pipeline', 'pipelines', 'run', 'runs', 'runEvents']),
   subscription: new Set(['runProgress', 'runUpdates', 'runEvents']),
   mutation: new Set(),
 }

@@ -1,6 +1,7 @@
 import type { Prisma, RunStatus, RunTrigger } from '../../db/client.js'
 import { queuePosition } from '../../orchestrator/limits/queue-position.js'
 import { asOfChange, type RunSnapshot } from '../../orchestrator/progress.js'
+import { committedManifestFiles, type ManifestFileEntry } from '../../orchestrator/manifest-files.js'
 import { eventDataOf } from '../../orchestrator/run-event-data.js'
 import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
@@ -39,6 +40,20 @@ const RunError = builder.objectRef<RunErrorView>('RunError').implement({
   }),
 })
 
+const ManifestFile = builder.objectRef<ManifestFileEntry>('ManifestFile').implement({
+  description: "A file a committed run's manifest.json lists",
+  fields: (t) => ({
+    path: t.exposeString('path', { description: "Relative to the manifest's folder" }),
+    rows: t.field({ type: 'BigInt', resolve: (f) => BigInt(f.rows) }),
+    bytes: t.field({ type: 'BigInt', resolve: (f) => BigInt(f.bytes) }),
+    sha256: t.exposeString('sha256'),
+    partition: t.exposeString('partition', { nullable: true }),
+  }),
+})
+
+/** A page shows files; a run of thousands of files is read through its manifestUri. */
+const MAX_MANIFEST_FILES = 1000
+
 export const Run = builder.prismaObject('Run', {
   description: 'One execution of a pipeline',
   fields: (t) => ({
@@ -62,6 +77,23 @@ export const Run = builder.prismaObject('Run', {
     deltaTokenIn: t.exposeString('deltaTokenIn', { nullable: true }),
     deltaTokenOut: t.exposeString('deltaTokenOut', { nullable: true }),
     manifestUri: t.exposeString('manifestUri', { nullable: true }),
+    files: t.field({
+      type: [ManifestFile],
+      nullable: true,
+      description: `The files listed in the run's manifest.json, in its order, read from the destination the run wrote to: at most first (default 100, up to ${MAX_MANIFEST_FILES}; filesWritten counts them all). Null until the run is committed`,
+      args: { first: t.arg.int({ defaultValue: 100 }) },
+      select: {
+        id: true,
+        pinned: true,
+        queuedAt: true,
+        extractionMode: true,
+        manifestUri: true,
+        pipeline: { include: { destination: true, connection: true } },
+      },
+      resolve: async (r, { first }, { app }) =>
+        (await committedManifestFiles(app.destinations, r, () => r.pipeline, Math.min(Math.max(first ?? 100, 0), MAX_MANIFEST_FILES))) ??
+        null,
+    }),
     error: t.field({
       type: RunError,
       nullable: true,

@@ -37,6 +37,11 @@ const CreatedApiToken = builder.objectRef<CreatedView>('CreatedApiToken').implem
 })
 
 builder.queryFields((t) => ({
+  me: t.prismaField({
+    type: ApiToken,
+    description: 'The token this request carries: its name and role (a client shows only the actions the role allows)',
+    resolve: (query, _, __, { app, principal }) => app.db.apiToken.findUniqueOrThrow({ ...query, where: { id: principal!.tokenId } }),
+  }),
   apiTokens: t.prismaField({
     type: [ApiToken],
     description: 'Every token, revoked ones included (admin)',

@@ -114,13 +114,7 @@ export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSi
     },
   })
   tracker.publishStatus('RUNNING', 'CONNECTING')
-  const prefix = renderPathTemplate(world.output.pathTemplate, {
-    pipeline: world.pipelineName,
-    entity: world.selection.entitySet ?? world.selection.odpName ?? world.selection.table ?? 'data',
-    at: run.queuedAt,
-    runId,
-    mode: run.extractionMode,
-  })
+  const prefix = runPrefix(world, run)
   return {
     deps,
     run,
@@ -137,3 +131,13 @@ export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSi
 /** The reason the run's signal was aborted, if it was. */
 export const abortReason = (ctx: RunContext): AbortReason | undefined =>
   ctx.signal.aborted ? (ctx.signal.reason as AbortReason) : undefined
+
+/** A run's prefix under its destination: from what it pinned and its own row only, so it can be found again after the run (manifest-files.ts). */
+export const runPrefix = (world: PinnedWorld, run: { id: string; queuedAt: Date; extractionMode: string }): string =>
+  renderPathTemplate(world.output.pathTemplate, {
+    pipeline: world.pipelineName,
+    entity: world.selection.entitySet ?? world.selection.odpName ?? world.selection.table ?? 'data',
+    at: run.queuedAt,
+    runId: run.id,
+    mode: run.extractionMode,
+  })
