@@ -81,6 +81,14 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
   }
   tracker.publishStatus(status)
   deps.bus.publish(ended)
+  deps.observer?.runEnded({
+    status,
+    errorCode: error.code,
+    mode: run.extractionMode,
+    startedAt: run.startedAt,
+    rowsWritten: 0n,
+    bytesWritten: 0n,
+  })
   log.info({ code: error.code }, `run ${status.toLowerCase()}`)
   // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
   // the next run to remove; without a manifest readers already see it as incomplete). Bounded in
