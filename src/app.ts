@@ -31,6 +31,9 @@ import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
 import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js'
 import type { Logger } from './util/logger.js'
+import { opsEndpoints, type Observability } from './metrics/endpoints.js'
+import { startOpsServer } from './metrics/ops-server.js'
+import { ServiceMetrics } from './metrics/service-metrics.js'
 
 export interface AppOptions {
   dataDir: string
@@ -72,12 +75,20 @@ export interface AppOptions {
   s3DefaultCredentialEndpoints?: string[]
   /** Prune old runs (RUN_RETENTION_DAYS) in this process; omit in short-lived ones (run, demo, tests). */
   retention?: RetentionOptions
+  /**
+   * /metrics, /healthz, /readyz (README "Metrics and health"): on the API's port when it listens, and
+   * on `listen` (a worker's METRICS_PORT). `token`: METRICS_TOKEN; `allowedHosts`: ALLOWED_HOSTS.
+   * Processes that neither listen nor have `listen` here keep no metrics.
+   */
+  metrics?: { token?: string; listen?: { host: string; port: number }; allowedHosts?: string[] }
 }
 
 export interface RunningApp {
   services: AppServices
   /** Base URL of the API when it listens, e.g. http://127.0.0.1:4000 */
   url?: string
+  /** Base URL of a worker's /metrics, /healthz and /readyz listener (`metrics.listen`). */
+  metricsUrl?: string
   /** Stops everything; runs in flight get `graceMs` (default 0) to finish before they are released. */
   stop(opts?: StopOptions): Promise<void>
 }
@@ -112,7 +123,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   }
   const bus = redis ? new RedisProgressBus(redis, log) : new InMemoryProgressBus()
   const outbound = new OutboundPolicy(opts.outbound ?? { allowLoopback: false, allow: [] })
-  const sources = opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound, log })
+  const metrics = opts.listen || opts.metrics?.listen ? new ServiceMetrics(db) : undefined
+  const sources =
+    opts.orchestrator?.sources ?? sapSourceFactory({ rfcPoolSize: opts.rfcPoolSize, outbound, log, observeSap: metrics?.sapRequests })
   const connections = new ConnectionCatalog(db, box, { sources, log })
   const destinations = new DestinationCatalog(
     db,
@@ -121,11 +134,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       localRoots: opts.localRoots ?? [resolve(opts.dataDir, 'lake')],
       s3DefaultCredentialEndpoints: opts.s3DefaultCredentialEndpoints ?? [],
     },
-    { objectStore: { ...opts.destinations?.objectStore, outbound } },
+    { objectStore: { ...opts.destinations?.objectStore, outbound }, observeRetries: metrics?.storageRetries },
   )
   const queue = opts.redis && (await redisQueue(opts.redis, opts.orchestrator, log))
   const orchestrator = new Orchestrator(
-    { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel') },
+    { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel'), observer: metrics },
     { ...opts.orchestrator, sources, queue, dataDir: opts.dataDir },
   )
   const tokens = new TokenService(db, log, redis?.broadcast('revoke'))
@@ -149,29 +162,36 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   scheduler?.start()
   const retention = opts.retention ? new RetentionSweeper(db, log, opts.retention) : undefined
   retention?.start()
+  const ops = metrics && { metrics, endpoints: opsEndpoints({ metrics, tokens, metricsToken: opts.metrics?.token, db, redis }) }
   // Workers and one-off runs serve no API: they need not hold GraphQL, Yoga and the schema.
-  const api = opts.listen ? await createApi(services, opts.listen, opts.security) : undefined
+  const api = opts.listen ? await createApi(services, opts.listen, opts.security, ops) : undefined
   let url: string | undefined
+  let opsServer: Awaited<ReturnType<typeof startOpsServer>> | undefined
   try {
     url = await api?.start()
+    if (ops && opts.metrics?.listen) opsServer = await startOpsServer(ops.endpoints, opts.metrics.listen, opts.metrics.allowedHosts ?? [])
   } catch (e) {
     // Could not listen (a port in use, a bad HOST): undo the start, so the caller can just report it.
     scheduler?.stop()
     await retention?.stop()
+    await api?.stop()
     await orchestrator.stop()
     await sources.close?.()
     await db.$disconnect()
     throw e
   }
   if (url) log.info({ url: `${url}/graphql` }, 'GraphQL API listening (GraphiQL in a browser)')
+  if (opsServer) log.info({ url: `${opsServer.url}/metrics` }, 'metrics and health listening')
 
   return {
     services,
     url,
+    metricsUrl: opsServer?.url,
     stop: async (stopOpts) => {
       scheduler?.stop()
       await retention?.stop()
       await api?.stop()
+      await opsServer?.stop()
       tokens.close()
       await orchestrator.stop(stopOpts)
       await sources.close?.()
@@ -193,8 +213,13 @@ async function redisQueue(redis: { url: string; prefix: string }, o: AppOptions[
   })
 }
 
-async function createApi(services: AppServices, listen: { host: string; port: number }, overrides: Partial<SecurityOptions> = {}) {
+async function createApi(
+  services: AppServices,
+  listen: { host: string; port: number },
+  overrides: Partial<SecurityOptions> = {},
+  ops?: Observability,
+) {
   const [{ createApiServer }, { securityFromConfig }] = await Promise.all([import('./api/server.js'), import('./api/security.js')])
   const security = { ...securityFromConfig(parseConfig({})), ...overrides }
-  return createApiServer(services, listen, security)
+  return createApiServer(services, listen, security, ops)
 }

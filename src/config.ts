@@ -40,6 +40,10 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'REDIS_PREFIX must be 1-100 letters, digits, _ . : or -')
     .default('dex'),
+  /** A bearer token that reads /metrics (and nothing else); API tokens of any role read it too. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** `worker` only: serve /metrics, /healthz and /readyz on this port (of HOST); unset = no listener. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** On SIGTERM/SIGINT, how long runs in flight may take to finish before they are released for recovery. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
   SECRET_KEY: z.string().min(16, 'SECRET_KEY must be at least 16 characters').optional(),

@@ -24,6 +24,8 @@ import { createRestApi } from './rest/router.js'
 import { getSchema } from './schema/index.js'
 import type { SecurityOptions } from './security.js'
 import { listenRefusal } from './listen-refusal.js'
+import type { Observability } from '../metrics/endpoints.js'
+import { graphqlMetrics } from './graphql-metrics.js'
 
 export interface ApiServer {
   /** Listens and resolves with the base URL (http://host:port). */
@@ -37,7 +39,13 @@ const GRAPHQL_PATH = '/graphql'
 /** What graphql-ws keeps per socket beside the socket and upgrade request: the caller, once connection_init was accepted. */
 type SocketExtra = { principal?: Principal }
 
-export function createApiServer(app: AppServices, listen: { host: string; port: number }, security: SecurityOptions): ApiServer {
+export function createApiServer(
+  app: AppServices,
+  listen: { host: string; port: number },
+  security: SecurityOptions,
+  /** /metrics, /healthz, /readyz and GraphQL's metrics (src/metrics/); none when the service keeps no metrics. */
+  ops?: Observability,
+): ApiServer {
   const yoga = createYoga<AuthenticatedServerContext, ApiContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -65,6 +73,7 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
       ...useQueryLimits(security.limits),
       useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
       useSubscriptionLimit(security.subscriptions.perToken),
+      ...(ops ? graphqlMetrics(ops.metrics) : []),
     ],
     // Structured, through pino's redaction; never the query text or variables (request-log.ts).
     logging: yogaLogger(app.log),
@@ -95,6 +104,8 @@ export function createApiServer(app: AppServices, listen: { host: string; port: 
     if (rest.owns(req)) return rest.serve(req, res)
     const refusal = guard.check(req) ?? guard.checkBody(req)
     if (refusal) return respondRefusal(res, refusal)
+    // Their own token rule (src/metrics/endpoints.ts), after the same Host and Origin checks.
+    if (ops?.endpoints.owns(req)) return void ops.endpoints.serve(req, res).catch(() => res.destroy())
     // The dashboard (`/` and its bundle): behind the same Host and Origin checks, without a token, like GraphiQL's page.
     if (DashboardPage.owns(pathOf(req))) return dashboard.serve(req, res, pathOf(req))
     // Yoga also serves `/graphql/`, `//graphql` and any path ending in /graphql; its plugins (the

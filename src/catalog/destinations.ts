@@ -47,6 +47,8 @@ const PROBE_TIMEOUT_MS = 30_000
 export interface DestinationCatalogOptions {
   /** Retries and timeouts of Azure Blob and S3 destinations (tests shorten them). */
   objectStore?: Partial<ObjectStoreOptions>
+  /** Counts the repeated object operations of a destination, by its name (the service's metrics). */
+  observeRetries?: (destinationName: string) => () => void
 }
 
 /** What the service allows destinations to be, from its configuration. */
@@ -59,6 +61,7 @@ export interface DestinationPolicy {
 
 export class DestinationCatalog {
   readonly #objectStore: ObjectStoreOptions
+  readonly #observeRetries: DestinationCatalogOptions['observeRetries']
   readonly #roots: LocalRoots
   readonly #s3DefaultEndpoints: readonly string[]
 
@@ -69,6 +72,7 @@ export class DestinationCatalog {
     options: DestinationCatalogOptions = {},
   ) {
     this.#objectStore = { ...DEFAULT_OBJECT_STORE_OPTIONS, ...options.objectStore }
+    this.#observeRetries = options.observeRetries
     this.#roots = new LocalRoots(policy.localRoots)
     this.#s3DefaultEndpoints = policy.s3DefaultCredentialEndpoints
   }
@@ -129,19 +133,20 @@ export class DestinationCatalog {
    */
   async open(row: DestinationRow): Promise<Destination> {
     const s = settingsOf(row)
+    const objectStore = { ...this.#objectStore, onRetry: this.#observeRetries?.(row.name) }
     switch (s.kind) {
       case 'LOCAL':
         return new LocalDestination(s.local.path, this.#roots)
       case 'AZURE_BLOB': {
         const { AzureBlobDestination } = await import('../storage/azure-blob.js')
-        return new AzureBlobDestination(s.azureBlob, azureBlobSecretsOf(row, this.opened(row)), this.#objectStore)
+        return new AzureBlobDestination(s.azureBlob, azureBlobSecretsOf(row, this.opened(row)), objectStore)
       }
       case 'S3': {
         // Settings saved before S3_DEFAULT_CREDENTIALS_ENDPOINTS changed are held to it too.
         const problem = defaultCredentialsProblem(s.s3, this.#s3DefaultEndpoints)
         if (problem) throw new DestinationError('DESTINATION_AUTH', `S3 bucket "${s.s3.bucket}": ${problem}`, false)
         const { S3Destination } = await import('../storage/s3.js')
-        return new S3Destination(s.s3, s3SecretsOf(row, this.opened(row)), this.#objectStore)
+        return new S3Destination(s.s3, s3SecretsOf(row, this.opened(row)), objectStore)
       }
     }
   }

@@ -14,6 +14,7 @@ export function serviceOptions(config: Config, log: Logger): AppOptions {
     s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS,
     log,
     redis: config.REDIS_URL ? { url: config.REDIS_URL, prefix: config.REDIS_PREFIX } : undefined,
+    metrics: { token: config.METRICS_TOKEN, allowedHosts: config.ALLOWED_HOSTS },
   }
 }
 

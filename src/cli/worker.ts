@@ -17,8 +17,14 @@ export async function worker(config: Config): Promise<number> {
   const log = createLogger(config.LOG_LEVEL)
   // Listening from the start: a signal while starting stops the service as soon as it has started.
   const stopSignal = untilStopSignal(config, log)
+  const options = serviceOptions(config, log)
   const app = await startApp({
-    ...serviceOptions(config, log),
+    ...options,
+    // Workers serve no API; their own metrics and health answer here (README "Metrics and health").
+    metrics: {
+      ...options.metrics,
+      listen: config.METRICS_PORT === undefined ? undefined : { host: config.HOST, port: config.METRICS_PORT },
+    },
     orchestrator: { concurrency: config.WORKER_CONCURRENCY, work: true, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
   })
   log.info(

@@ -55,6 +55,7 @@ export async function commitRun(
         token: out.deltaTokenOut,
         lastCommittedRunId: run.id,
         pendingRunId: null,
+        positionLostAt: null,
         ...(out.selectionHash ? { selectionHash: out.selectionHash } : {}),
       }
       await tx.deltaState.upsert({

@@ -1,5 +1,6 @@
 import type { DeltaState, ExtractionMode, Pipeline } from '../db/client.js'
 import { badInput, conflict } from '../errors.js'
+import { POSITION_LOST_RECOVERY } from './run-errors.js'
 
 /**
  * The extraction mode of a new run: what the pipeline's state implies, or what the caller asked
@@ -8,7 +9,12 @@ import { badInput, conflict } from '../errors.js'
  */
 export function extractionModeFor(
   pipeline: Pick<Pipeline, 'mode' | 'name'>,
-  state: (Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> & { selectionHash?: string | null }) | null,
+  state:
+    | (Pick<DeltaState, 'pendingRunId' | 'deltaLink' | 'lastCommittedRunId'> & {
+        selectionHash?: string | null
+        positionLostAt?: Date | null
+      })
+    | null,
   requested: ExtractionMode | null | undefined,
   /** Hash of the pipeline's selection now; a delta made with another one cannot be continued. */
   selection?: string,
@@ -26,6 +32,11 @@ export function extractionModeFor(
       `pipeline "${pipeline.name}" has a delta subscription made with another selection (connection, source, fields, filter or mode); call resetDelta, or run it with mode DELTA_INIT`,
       { field: 'mode' },
     )
+  // SAP said the position is gone: a RECOVERY would ask for the same lost token again, and a silent
+  // DELTA_INIT would deliver a full snapshot again to readers who do not dedupe (docs/architecture.md#position-lost).
+  // Only the user may choose; a one-off FULL leaves the delta alone and stays allowed.
+  if (state?.positionLostAt && pipeline.mode === 'DELTA' && requested !== 'DELTA_INIT' && requested !== 'FULL')
+    throw conflict(`pipeline "${pipeline.name}" lost its delta position in SAP; ${POSITION_LOST_RECOVERY}`, { field: 'mode' })
   const implied: ExtractionMode =
     pipeline.mode === 'FULL' ? 'FULL' : !initialised ? 'DELTA_INIT' : state.pendingRunId ? 'RECOVERY' : 'DELTA'
   if (!requested || requested === implied) return implied

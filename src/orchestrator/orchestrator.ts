@@ -16,6 +16,7 @@ import { type Handled, InProcessQueue, type RunQueue } from './queue.js'
 import { rollForward } from './roll-forward.js'
 import { writeRunLine } from './run-log.js'
 import { RunCancelled, workerLost, type RunError } from './run-errors.js'
+import type { RunObserver } from './run-observer.js'
 import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { PipelineAdmin } from './pipeline-admin.js'
@@ -34,6 +35,8 @@ export interface OrchestratorDeps {
    * (docs/architecture.md#retries); without it the heartbeat's `cancelRequested` read does it alone.
    */
   cancels?: Broadcast
+  /** The service's metrics: each run's end, once, where it ends; stages and uploads where they happen. */
+  observer?: RunObserver
 }
 
 export interface OrchestratorOptions {
@@ -90,6 +93,8 @@ export const DEFAULT_STALE_AFTER_MS = 30_000
 export const DEFAULT_CONCURRENCY = 2
 const CANCEL_WAIT_MS = 5_000
 const SWEEP_EVERY_MS = 5_000
+/** What a run that did not commit wrote, for the metrics: its files are not data. */
+const NOTHING_WRITTEN = { rowsWritten: 0n, bytesWritten: 0n }
 /** How stale the heartbeat of a run of a dead local process must be before it is declared lost. */
 const DEAD_WORKER_GRACE_MS = 5_000
 
@@ -300,6 +305,13 @@ export class Orchestrator {
         : null
     })
     if (ended) {
+      this.deps.observer?.runEnded({
+        status: 'CANCELLED',
+        errorCode: 'CANCELLED',
+        mode: run.extractionMode,
+        startedAt: null,
+        ...NOTHING_WRITTEN,
+      })
       await this.#queue.remove(runId)
       const cancelled = await db.run.findUniqueOrThrow({ where: { id: runId } })
       this.publish(cancelled)
@@ -423,6 +435,13 @@ export class Orchestrator {
     })
     if (!ended) return // another process got there first, or the run came back to life
     this.deps.bus.publish(ended)
+    this.deps.observer?.runEnded({
+      status: cancelledInDoubt ? 'CANCELLED' : 'FAILED',
+      errorCode: error.code,
+      mode: run.extractionMode,
+      startedAt: run.startedAt,
+      ...NOTHING_WRITTEN,
+    })
     this.publish({ ...run, status: cancelledInDoubt ? 'CANCELLED' : 'FAILED' })
     log.warn({ runId: run.id, pipelineId: run.pipelineId, code: error.code }, 'run lost by its worker')
     if (error.retryable) await this.retryIfWorthIt({ ...run, errorCode: error.code }, 0)

@@ -82,6 +82,11 @@ export class RedisChannels {
     }
   }
 
+  /** Whether Redis answers now (readiness, /readyz): a PING on the publishing connection. */
+  async ping(): Promise<boolean> {
+    return (await this.publisher.ping().catch(() => null)) === 'PONG'
+  }
+
   async close(): Promise<void> {
     this.#listeners.clear()
     await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()])

@@ -5,6 +5,7 @@ import type { Logger } from '../util/logger.js'
 import { commitRun } from './commit.js'
 import { MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE, type Manifest } from './manifest.js'
 import { pinnedOf } from './run/pinned.js'
+import type { RunObserver } from './run-observer.js'
 
 /** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
 const MANIFEST_CHECK_MS = 5_000
@@ -24,7 +25,10 @@ export type RollForward = 'committed' | 'absent' | 'unknown'
  * itself, as its worker would have done — on the destination the run pinned, not the pipeline's
  * current one.
  */
-export async function rollForward(deps: { db: Db; destinations: DestinationCatalog; log: Logger }, run: Run): Promise<RollForward> {
+export async function rollForward(
+  deps: { db: Db; destinations: DestinationCatalog; log: Logger; observer?: RunObserver },
+  run: Run,
+): Promise<RollForward> {
   // Before COMMITTING (or before it recorded its position) a run cannot have written a manifest.
   if (run.stage !== 'COMMITTING' || !run.uncommittedPrefix) return 'absent'
   if (run.extractionMode !== 'FULL' && !run.positionOut) return 'absent'
@@ -66,6 +70,14 @@ export async function rollForward(deps: { db: Db; destinations: DestinationCatal
     { level: 'warn', message: 'its worker stopped after writing manifest.json; committed from the manifest' },
   )
   if (!committed) return 'unknown' // changed hands meanwhile: whoever holds it now settles it
+  deps.observer?.runEnded({
+    status: 'SUCCEEDED',
+    errorCode: null,
+    mode: run.extractionMode,
+    startedAt: run.startedAt,
+    rowsWritten: BigInt(manifest.rows),
+    bytesWritten: BigInt(manifest.bytes),
+  })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
   return 'committed'
 }

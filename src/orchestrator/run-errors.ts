@@ -31,6 +31,14 @@ export const RUN_ERROR_CODES = [
 ] as const
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number]
 
+/**
+ * The two ways out of DELTA_POSITION_LOST, named in the run's error and in the refusal of the next
+ * plain run (docs/architecture.md#position-lost). Both deliver a full snapshot again: the changes
+ * since the last commit are unknown, so the user must choose it.
+ */
+export const POSITION_LOST_RECOVERY =
+  "the changes since the last committed run are unknown. Recover with resetDelta (the next run is then a DELTA_INIT) or runPipeline(mode: DELTA_INIT); either delivers a full snapshot again, so readers that do not dedupe by key should start over from it. SAP may still list the old subscription, no longer known to be this pipeline's: then the DELTA_INIT needs takeover: true to replace it (SUBSCRIPTION_IN_USE otherwise)"
+
 /** What a failed or cancelled run records (`Run.error` in the API). */
 export interface RunError {
   code: RunErrorCode
@@ -101,6 +109,9 @@ export function classifyRunError(e: unknown, log: (id: string, e: unknown) => vo
     case 'cancelled':
       return { code: 'CANCELLED', message: failure.error.reason, retryable: false }
     case 'source':
+      if (failure.error.code === 'DELTA_POSITION_LOST')
+        return { code: 'DELTA_POSITION_LOST', message: `${failure.error.message}; ${POSITION_LOST_RECOVERY}`, retryable: false }
+      return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }
     case 'destination':
     case 'refused':
       return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }

@@ -31,6 +31,8 @@ export interface RunTrackerOptions {
   timing: TrackerTiming
   /** Called on each heartbeat: the database's cancel flag, or that the lease is gone. */
   onHeartbeat: (state: { cancelRequested: boolean; leaseLost: boolean }) => void
+  /** Told how long each stage lasted here, once, when the next begins or the tracker stops (stage metrics). */
+  onStageEnded?: (stage: RunStage, seconds: number) => void
 }
 
 /**
@@ -41,6 +43,8 @@ export interface RunTrackerOptions {
 export class RunTracker {
   #counters: Counters = { rowsExtracted: 0n, rowsWritten: 0n, filesWritten: 0, bytesWritten: 0n }
   #stage: RunStage
+  /** When the current stage began here; undefined once the tracker stopped (its last stage is reported). */
+  #stageStartedAt: number | undefined = performance.now()
   #status: RunStatus = 'RUNNING'
   #dirtyBus = false
   #dirtyDb = false
@@ -90,6 +94,8 @@ export class RunTracker {
   /** Moves to a later stage; earlier stages are ignored, so overlapping work cannot move it back. */
   async setStage(stage: RunStage): Promise<void> {
     if (STAGE_ORDER.indexOf(stage) <= STAGE_ORDER.indexOf(this.#stage)) return
+    this.endStage()
+    this.#stageStartedAt = performance.now()
     this.#stage = stage
     await this.flush()
     this.publish('stage')
@@ -129,6 +135,8 @@ export class RunTracker {
 
   /** Sends pending counters now, then stops the timers. The final status is published by the caller. */
   stop(): void {
+    this.endStage()
+    this.#stageStartedAt = undefined
     clearInterval(this.#heartbeat)
     if (this.#publishTimer) clearTimeout(this.#publishTimer)
     this.#publishTimer = undefined
@@ -139,6 +147,10 @@ export class RunTracker {
     this.#status = status
     this.#stage = stage
     this.publish('status')
+  }
+
+  private endStage(): void {
+    if (this.#stageStartedAt !== undefined) this.#o.onStageEnded?.(this.#stage, (performance.now() - this.#stageStartedAt) / 1000)
   }
 
   private publish(kind: ProgressKind): void {

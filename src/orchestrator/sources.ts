@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { ResolvedConnection } from '../catalog/connections.js'
-import { ODataOdpClient, ODataSource } from '../sap/odata/index.js'
+import { ODataOdpClient, ODataSource, observedFetch } from '../sap/odata/index.js'
 import { guardedFetch } from '../net/guarded-http.js'
 import { OutboundPolicy } from '../net/outbound-policy.js'
 import type { SapLog } from '../sap/log.js'
+import type { SapRequestObserver } from '../sap/request-observer.js'
 import { createRfcSource, rfcConnectGuard, type RfcClientFactory, type RfcSource } from '../sap/rfc/index.js'
 import type { Source } from '../sap/source.js'
 import type { Logger } from '../util/logger.js'
@@ -33,6 +34,11 @@ export interface SourceOptions {
   rfcRetireIdleMs?: number
   /** For what an RFC connection pool does on no run's behalf (a replaced pool closing its connections). */
   log?: Logger
+  /**
+   * The observer of a connection's SAP requests (metrics). Called with the connection's current
+   * name on every use; a cached RFC pool reports under the name its connection has now.
+   */
+  observeSap?: (connectionName: string) => SapRequestObserver
 }
 
 const sapLogOf =
@@ -56,8 +62,16 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
   // One connection pool for every OData source of this factory, each connection checked.
   const fetch = guardedFetch(outbound)
   const connectGuard = rfcConnectGuard(outbound)
+  /** Each connection's name as last seen, so a renamed connection's pooled RFC calls report under the new name. */
+  const names = new Map<string, string>()
+  const observerOf = (id: string): SapRequestObserver | undefined => {
+    const observe = opts.observeSap
+    return observe && ((seconds, failed) => observe(names.get(id) ?? id)(seconds, failed))
+  }
   const factory: SourceFactory = (c, log) => {
     const sapLog = sapLogOf(log)
+    names.set(c.id, c.name)
+    const observe = observerOf(c.id)
     if (c.protocol === 'ODATA') {
       const client = new ODataOdpClient(
         {
@@ -67,7 +81,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
           password: c.secrets.password,
           language: c.odata.language,
         },
-        { retries: opts.retries, backoffMs: opts.backoffMs, log: sapLog, fetch },
+        { retries: opts.retries, backoffMs: opts.backoffMs, log: sapLog, fetch: observe ? observedFetch(fetch, observe) : fetch },
       )
       return new ODataSource(client)
     }
@@ -88,6 +102,7 @@ export function sapSourceFactory(opts: SourceOptions = {}): SourceFactory {
         clientFactory: opts.rfcClientFactory,
         connectGuard,
         poolSize: opts.rfcPoolSize,
+        observe,
         log: opts.log ? sapLogOf(opts.log.child({ connectionId: c.id })) : undefined,
         retries: opts.retries,
         backoffMs: opts.backoffMs,

@@ -254,7 +254,7 @@ export class AzureBlobDestination implements Destination {
 
   /** Retries per the service's policy and turns SDK errors into DestinationErrors without secrets. */
   private retrying<T>(op: () => Promise<T>, signal?: AbortSignal, retry: RetryOptions = this.options.retry): Promise<T> {
-    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal)
+    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal, this.options.onRetry)
   }
 }
 

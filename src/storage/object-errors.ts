@@ -220,6 +220,7 @@ export function retryingStorageOp<T>(
   op: () => Promise<T>,
   retry: RetryOptions,
   signal?: AbortSignal,
+  onRetry?: () => void,
 ): Promise<T> {
   return withRetry(
     async () => {
@@ -232,6 +233,7 @@ export function retryingStorageOp<T>(
     },
     retry,
     signal,
+    onRetry,
   )
 }
 

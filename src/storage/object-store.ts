@@ -12,6 +12,8 @@ export interface ObjectStoreOptions {
   requestTimeoutMs: number
   /** Which hosts the SDKs may connect to; checked on every new connection. */
   outbound: OutboundPolicy
+  /** Told each time a whole object operation is repeated (the service's retry metrics; storage knows nothing of them). */
+  onRetry?: () => void
 }
 
 export const DEFAULT_OBJECT_STORE_OPTIONS: ObjectStoreOptions = {

@@ -265,6 +265,6 @@ export class S3Destination implements Destination {
   }
 
   private retrying<T>(op: () => Promise<T>, signal?: AbortSignal, retry: RetryOptions = this.options.retry): Promise<T> {
-    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal)
+    return retryingStorageOp(this.#where, this.#secrets, op, retry, signal, this.options.onRetry)
   }
 }

@@ -9,11 +9,17 @@ import { readRun, type LakeRow } from '../helpers/lake.js'
 const PipelineToken = graphql(`
   query RecoveryPipelineToken($id: ID!) { pipeline(id: $id) { deltaState { token recoveryPending } } }
 `)
+const PipelineLost = graphql(`
+  query RecoveryPipelineLost($id: ID!) { pipeline(id: $id) { deltaState { token recoveryPending positionLost } } }
+`)
 const CancelRun = graphql(`
   mutation RecoveryCancel($id: ID!) { cancelRun(id: $id) { id status stage error { code retryable } } }
 `)
 const RunPipeline = graphql(`
   mutation RecoveryRunPipeline($id: ID!) { runPipeline(id: $id) { id status trigger extractionMode } }
+`)
+const RunPipelineAs = graphql(`
+  mutation RecoveryRunPipelineAs($id: ID!, $mode: ExtractionMode) { runPipeline(id: $id, mode: $mode) { id } }
 `)
 const Progress = graphql(`
   subscription RecoveryProgress($runId: ID!) { runProgress(runId: $runId) { status stage rowsExtracted } }
@@ -93,7 +99,7 @@ describe('recovery after a failed delta', () => {
   })
 
   it.each([410, 400] as const)(
-    'fails at once, without retrying, when SAP says the delta position is gone (HTTP %i)',
+    'fails at once when SAP says the delta position is gone (HTTP %i), names both recoveries, refuses a plain re-run, and a DELTA_INIT starts afresh',
     async (expiredTokenStatus) => {
       h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 50 }, variants: { expiredTokenStatus } } })
       const { pipelineId } = await h.createPipeline({ pageSize: 40 })
@@ -106,11 +112,31 @@ describe('recovery after a failed delta', () => {
         error: { code: 'DELTA_POSITION_LOST', retryable: false },
         deltaTokenIn: init.deltaTokenOut,
       })
-      // never silently re-baselined: the stored position is still the old one, and no retry is queued
-      expect((await h.gql(PipelineToken, { id: pipelineId })).pipeline?.deltaState?.token).toBe(init.deltaTokenOut)
-      const { runPipeline } = await h.gql(RunPipeline, { id: pipelineId })
-      expect(runPipeline.trigger).toBe('API')
-      await h.waitForRun(runPipeline.id)
+      expect(run.error?.message).toContain('resetDelta')
+      expect(run.error?.message).toContain('runPipeline(mode: DELTA_INIT)')
+      // never silently re-baselined: the stored position is still the old one, nothing pending, no retry queued
+      expect((await h.gql(PipelineLost, { id: pipelineId })).pipeline?.deltaState).toEqual({
+        token: init.deltaTokenOut,
+        recoveryPending: false,
+        positionLost: true,
+      })
+      // a plain re-run would be a RECOVERY asking for the same lost token: refused, naming the way out
+      const refused = await h.gqlError(RunPipeline, { id: pipelineId })
+      expect(refused.extensions?.code).toBe('CONFLICT')
+      expect(refused.message).toContain('resetDelta')
+      expect(refused.message).toContain('runPipeline(mode: DELTA_INIT)')
+      expect((await h.gqlError(RunPipelineAs, { id: pipelineId, mode: 'RECOVERY' })).extensions?.code).toBe('CONFLICT')
+
+      // the user's explicit choice: a fresh init with every row of the table (SAP still lists the expired
+      // subscription, so it is replaced with takeover, as the message says), then plain deltas again
+      const fresh = await h.run(pipelineId, 'DELTA_INIT', true)
+      expect(fresh).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '53' })
+      expect(new Set((await readRun(fresh.manifestUri!)).rows.map((r) => `${r.VBELN}/${r.POSNR}`)).size).toBe(53)
+      const changes = h.sim.admin.insert(SALES_ITEMS, 2)
+      const next = await h.run(pipelineId)
+      expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', deltaTokenIn: fresh.deltaTokenOut })
+      expect((await h.gql(PipelineLost, { id: pipelineId })).pipeline?.deltaState?.positionLost).toBe(false)
+      expect((await readRun(next.manifestUri!)).rows.map(changeKey)).toEqual(expectedKeys(changes))
     },
   )
 })

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   security?: AppOptions['security']
   /** What the service may reach and where it may write (the tests' default allows loopback, LOCAL roots = the data dir). */
   access?: Pick<AppOptions, 'outbound' | 'localRoots' | 's3DefaultCredentialEndpoints' | 'secretKey'>
+  /** METRICS_TOKEN and a worker's metrics listener (METRICS_PORT). */
+  metrics?: AppOptions['metrics']
 }
 
 /** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
@@ -84,6 +86,7 @@ export class Harness {
       outbound: TEST_OUTBOUND_OPTIONS,
       localRoots: [db.dataDir],
       redis: opts.redis,
+      metrics: opts.metrics,
       ...opts.access,
     }
     let adminToken = peer?.adminToken

@@ -39,4 +39,14 @@ describe('extraction mode of a new run', () => {
       expect((e as DomainError).code).toBe('BAD_USER_INPUT')
     }
   })
+
+  it('refuses a plain DELTA or RECOVERY once SAP lost the position, naming both recoveries; DELTA_INIT and a one-off FULL still run', () => {
+    const lost = { ...initialised, positionLostAt: new Date() }
+    for (const mode of [undefined, 'DELTA', 'RECOVERY'] as const) {
+      expect(() => extractionModeFor(delta, lost, mode)).toThrow(/lost its delta position.*resetDelta.*runPipeline\(mode: DELTA_INIT\)/)
+      expect(() => extractionModeFor(delta, lost, mode)).toThrow(expect.objectContaining({ code: 'CONFLICT' }))
+    }
+    expect(extractionModeFor(delta, lost, 'DELTA_INIT')).toBe('DELTA_INIT')
+    expect(extractionModeFor(delta, lost, 'FULL')).toBe('FULL')
+  })
 })

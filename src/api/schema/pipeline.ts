@@ -99,6 +99,12 @@ builder.prismaObject('DeltaState', {
       select: { pendingRunId: true },
       resolve: (s) => s.pendingRunId != null,
     }),
+    positionLost: t.boolean({
+      description:
+        'SAP reported the stored position gone (DELTA_POSITION_LOST): plain runs are refused until resetDelta or runPipeline(mode: DELTA_INIT)',
+      select: { positionLostAt: true },
+      resolve: (s) => s.positionLostAt != null,
+    }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 })

@@ -3,6 +3,7 @@
  * tracker and signal, where it stages and where it writes, and how far the commit protocol got.
  */
 import { join } from 'node:path'
+import type { RunObserver } from '../run-observer.js'
 import type { ConnectionCatalog } from '../../catalog/connections.js'
 import type { DestinationCatalog } from '../../catalog/destinations.js'
 import type { Db, Prisma } from '../../db/client.js'
@@ -32,6 +33,8 @@ export interface ExecuteDeps {
   staleAfterMs: number
   /** Runs RUNNING at once on this database, all processes together (MAX_CONCURRENT_RUNS); null = no limit. */
   maxConcurrentRuns: number | null
+  /** The service's metrics (run ends, stage durations, object uploads); none in embedded uses. */
+  observer?: RunObserver
 }
 
 const RUN_INCLUDE = {
@@ -107,6 +110,7 @@ export async function claimRun(deps: ExecuteDeps, runId: string, signal: AbortSi
     workerId: deps.workerId,
     stage: 'CONNECTING',
     timing: deps.timing,
+    onStageEnded: (stage, seconds) => deps.observer?.stageEnded(stage, seconds),
     onHeartbeat: (state) => {
       if (fromDb.signal.aborted) return
       if (state.leaseLost) fromDb.abort({ leaseLost: true } satisfies AbortReason)

@@ -1,3 +1,4 @@
+import type { Prisma } from '../../db/client.js'
 import { removeFailedOutput } from '../leftovers.js'
 import { writeRunLine } from '../run-log.js'
 import { classifyRunError, type RunError } from '../run-errors.js'
@@ -69,7 +70,9 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
         ...tracker.counters,
       },
     })
-    return marked.count === 1 ? writeRunLine(tx, run, endLine) : null
+    if (marked.count !== 1) return null
+    if (error.code === 'DELTA_POSITION_LOST') await markPositionLost(tx, run.pipelineId)
+    return writeRunLine(tx, run, endLine)
   })
   if (!ended) {
     // Declared lost meanwhile: its files are not this worker's leftovers to remove.
@@ -78,13 +81,29 @@ async function markFailed(ctx: RunContext, error: RunError): Promise<Ended> {
   }
   tracker.publishStatus(status)
   deps.bus.publish(ended)
+  deps.observer?.runEnded({
+    status,
+    errorCode: error.code,
+    mode: run.extractionMode,
+    startedAt: run.startedAt,
+    rowsWritten: 0n,
+    bytesWritten: 0n,
+  })
   log.info({ code: error.code }, `run ${status.toLowerCase()}`)
-  // SAP no longer knows the position: the subscription was ended or taken over elsewhere, and is
-  // not this pipeline's to end any more (resetDelta then only forgets the local position).
-  if (error.code === 'DELTA_POSITION_LOST') await deps.db.pipeline.update({ where: { id: run.pipelineId }, data: { subscribedAt: null } })
   // Files of a run that did not commit are not data: remove them (or leave the prefix recorded for
   // the next run to remove; without a manifest readers already see it as incomplete). Bounded in
   // time: a storage outage must not hold a worker slot for the SDK's whole retry schedule.
   if (ctx.destination) await removeFailedOutput(deps.db, run.id, ctx.destination, ctx.prefix, log, AbortSignal.timeout(CLEANUP_TIMEOUT_MS))
   return { status, error }
+}
+
+/**
+ * SAP no longer knows the position. The subscription was ended or taken over elsewhere, and is not
+ * this pipeline's to end any more (resetDelta then only forgets the local position). The state is
+ * marked lost and nothing is pending, so the next plain run is refused instead of becoming a
+ * RECOVERY that asks for the same lost token (docs/architecture.md#position-lost).
+ */
+async function markPositionLost(tx: Prisma.TransactionClient, pipelineId: string): Promise<void> {
+  await tx.pipeline.update({ where: { id: pipelineId }, data: { subscribedAt: null } })
+  await tx.deltaState.updateMany({ where: { pipelineId }, data: { positionLostAt: new Date(), pendingRunId: null } })
 }

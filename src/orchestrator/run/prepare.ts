@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { markUncommitted, sweepLeftovers } from '../leftovers.js'
+import { timedDestination } from '../timed-destination.js'
 import type { RunContext } from './context.js'
 
 /**
@@ -9,9 +10,17 @@ import type { RunContext } from './context.js'
 export async function prepare(ctx: RunContext): Promise<void> {
   const { deps, run, tracker } = ctx
   await tracker.note('info', `run started (${run.extractionMode})`, { prefix: ctx.prefix })
-  ctx.destination = await deps.destinations.openPinned(ctx.world.destination)
+  const destination = await deps.destinations.openPinned(ctx.world.destination)
+  const { observer } = deps
+  ctx.destination = observer ? timedDestination(destination, (s) => observer.objectStored(destinationName(ctx), s)) : destination
   await markUncommitted(deps.db, run.id, ctx.prefix)
   const swept = await sweepLeftovers(deps, run.pipelineId, run.id, ctx.signal)
   if (swept) await tracker.note('info', `removed the uncommitted objects of ${swept} earlier run(s)`)
   await mkdir(ctx.staging, { recursive: true })
+}
+
+/** The metrics label of the run's destination: its name, or its id when the pipeline has moved to another since the run started. */
+function destinationName({ run, world }: RunContext): string {
+  const current = run.pipeline.destination
+  return current?.id === world.destination.id ? current.name : world.destination.id
 }

@@ -22,7 +22,19 @@ export async function commitPublished(ctx: RunContext): Promise<Settled> {
   tracker.stop()
   for (let attempt = 1; attempt <= COMMIT_ATTEMPTS; attempt++) {
     try {
-      if (await commitRun(deps.db, run, { workerId: deps.workerId }, { ...ctx.commit!, counters: tracker.counters })) return succeeded(ctx)
+      if (await commitRun(deps.db, run, { workerId: deps.workerId }, { ...ctx.commit!, counters: tracker.counters })) {
+        // Counted here, by the transaction that ended the run, and nowhere else (docs/architecture.md#metrics).
+        const { rowsWritten, bytesWritten } = tracker.counters
+        deps.observer?.runEnded({
+          status: 'SUCCEEDED',
+          errorCode: null,
+          mode: run.extractionMode,
+          startedAt: run.startedAt,
+          rowsWritten,
+          bytesWritten,
+        })
+        return succeeded(ctx)
+      }
       // Not held: committed from this manifest already (our own commit whose reply was lost, or
       // another process's roll-forward), or another process owns the run now and will commit it.
       const now = await deps.db.run.findUnique({ where: { id: run.id }, select: { status: true, manifestUri: true } })

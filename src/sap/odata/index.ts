@@ -12,3 +12,4 @@ export type {
   ReadResult,
 } from './types.js'
 export { ODataSource } from './source.js'
+export { observedFetch } from './observed-fetch.js'

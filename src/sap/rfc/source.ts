@@ -7,7 +7,9 @@
 import { SourceError } from '../errors.js'
 import { silentLog, type SapLog } from '../log.js'
 import type { Source, SourceRead, SourceReadRequest, SourceSpec } from '../source.js'
+import type { SapRequestObserver } from '../request-observer.js'
 import { guardedClientFactory, type RfcConnectGuard } from './connect-guard.js'
+import { observedClientFactory } from './observed-client.js'
 import { toSourceError } from './errors.js'
 import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
@@ -22,6 +24,8 @@ export interface RfcSourceOptions {
   connectGuard?: RfcConnectGuard
   /** Connections open at once for this connection (default 4). */
   poolSize?: number
+  /** Told about every function-module call of the pool (the service's SAP request metrics). */
+  observe?: SapRequestObserver
   /**
    * The log of the source itself: its own read/subscription/reset/ping calls, and what the pool does
    * on nobody's behalf. A run logs through {@link RfcSource.forRun} instead.
@@ -104,7 +108,8 @@ class LazyPool {
   get(): Promise<RfcPool> {
     const { opts } = this
     this.pool ??= (opts.clientFactory ? Promise.resolve(opts.clientFactory) : loadNodeRfc()).then((factory) => {
-      const guarded = opts.connectGuard ? guardedClientFactory(factory, opts.connectGuard) : factory
+      const observed = opts.observe ? observedClientFactory(factory, opts.observe) : factory
+      const guarded = opts.connectGuard ? guardedClientFactory(observed, opts.connectGuard) : observed
       return (this.ready = new RfcPool(guarded, this.params, { max: opts.poolSize ?? 4, log: this.log }))
     })
     return this.pool

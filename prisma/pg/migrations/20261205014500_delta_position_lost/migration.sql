@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "DeltaState" ADD COLUMN     "positionLostAt" TIMESTAMP(3);
