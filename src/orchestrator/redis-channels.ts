@@ -3,7 +3,7 @@ import type { Broadcast } from '../util/broadcast.js'
 import type { Logger } from '../util/logger.js'
 
 /** The channels the processes of one deployment share, each `<prefix>:<name>` (docs/architecture.md#progress). */
-const CHANNELS = ['progress', 'cancel', 'revoke'] as const
+const CHANNELS = ['progress', 'cancel', 'revoke', 'slot'] as const
 export type ChannelName = (typeof CHANNELS)[number]
 
 export interface RedisChannelsOptions {
@@ -74,8 +74,8 @@ export class RedisChannels {
     return () => set.delete(listener)
   }
 
-  /** A channel that carries bare ids (run ids to cancel, token ids revoked). */
-  broadcast(name: 'cancel' | 'revoke'): Broadcast {
+  /** A channel that carries bare ids (run ids to cancel, token ids revoked, runs that ended and freed a slot). */
+  broadcast(name: 'cancel' | 'revoke' | 'slot'): Broadcast {
     return {
       send: (id) => this.publish(name, id),
       listen: (listener) => this.listen(name, listener),
