@@ -21,7 +21,9 @@ export interface RedisChannelsOptions {
  */
 export class RedisChannels {
   readonly #listeners = new Map<string, Set<(message: string) => void>>()
+  readonly #resyncListeners = new Set<() => void>()
   #publishFailing = false
+  #subscriberDropped = false
 
   private constructor(
     private readonly publisher: Redis,
@@ -31,6 +33,27 @@ export class RedisChannels {
     subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.#listeners.get(channel) ?? []) listener(message)
     })
+    subscriber.on('close', () => (this.#subscriberDropped = true))
+    subscriber.on('ready', () => {
+      if (!this.#subscriberDropped) return
+      this.#subscriberDropped = false
+      void this.#resubscribed()
+    })
+  }
+
+  /**
+   * The subscriber is back after a drop: once its channels are subscribed again (ioredis resubscribes
+   * just after 'ready'; subscribing once more is harmless and its reply says the subscription is live),
+   * whatever was published meanwhile is lost to this process, so the listeners re-read the database.
+   * A resync earlier than the subscription could miss an event sent between the two.
+   */
+  async #resubscribed(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(...CHANNELS.map((c) => this.#channel(c)))
+    } catch {
+      return // dropped again: the next 'ready' tries again
+    }
+    for (const listener of this.#resyncListeners) listener()
   }
 
   /** Connects and subscribes; fails (and leaves nothing open) when Redis cannot be reached. */
@@ -74,6 +97,12 @@ export class RedisChannels {
     return () => set.delete(listener)
   }
 
+  /** Calls `listener` each time the subscription is back after a drop (messages may have been lost); returns the stop function. */
+  onResync(listener: () => void): () => void {
+    this.#resyncListeners.add(listener)
+    return () => this.#resyncListeners.delete(listener)
+  }
+
   /** A channel that carries bare ids (run ids to cancel, token ids revoked, runs that ended and freed a slot). */
   broadcast(name: 'cancel' | 'revoke' | 'slot'): Broadcast {
     return {
@@ -84,6 +113,7 @@ export class RedisChannels {
 
   async close(): Promise<void> {
     this.#listeners.clear()
+    this.#resyncListeners.clear()
     await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()])
   }
 
