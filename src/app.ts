@@ -30,6 +30,7 @@ import { Scheduler } from './orchestrator/scheduler.js'
 import { sapSourceFactory } from './orchestrator/sources.js'
 import { parseConfig } from './config.js'
 import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js'
+import type { Broadcast } from './util/broadcast.js'
 import type { Logger } from './util/logger.js'
 import { opsEndpoints, type Observability } from './metrics/endpoints.js'
 import { startOpsServer } from './metrics/ops-server.js'
@@ -136,7 +137,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     },
     { objectStore: { ...opts.destinations?.objectStore, outbound }, observeRetries: metrics?.storageRetries },
   )
-  const queue = opts.redis && (await redisQueue(opts.redis, opts.orchestrator, log))
+  const queue = opts.redis && (await redisQueue(opts.redis, opts.orchestrator, log, redis?.broadcast('slot')))
   const orchestrator = new Orchestrator(
     { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel'), observer: metrics },
     { ...opts.orchestrator, sources, queue, dataDir: opts.dataDir },
@@ -202,13 +203,19 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 }
 
 /** BullMQ and ioredis are loaded only in queue mode. */
-async function redisQueue(redis: { url: string; prefix: string }, o: AppOptions['orchestrator'], log: Logger): Promise<RunQueue> {
+async function redisQueue(
+  redis: { url: string; prefix: string },
+  o: AppOptions['orchestrator'],
+  log: Logger,
+  slotFreed: Broadcast | undefined,
+): Promise<RunQueue> {
   const { BullRunQueue } = await import('./orchestrator/bull-queue.js')
   return new BullRunQueue({
     redisUrl: redis.url,
     prefix: redis.prefix,
     concurrency: o?.concurrency ?? DEFAULT_CONCURRENCY,
     staleAfterMs: o?.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+    slotFreed,
     log,
   })
 }

@@ -25,7 +25,7 @@ export async function runEvents(app: AppServices, runId: string, after: string |
 
 async function* stream(app: AppServices, runId: string, after: number): AsyncGenerator<RunEvent> {
   // Subscribed before the first read: a line written between the read and the wait still rings.
-  const bells = app.bus.subscribe({ runId, kinds: ['event', 'status'] })
+  const bells = app.bus.subscribe({ runId, kinds: ['event', 'status', 'resync'] })
   let last = after
   try {
     for (;;) {
@@ -37,7 +37,8 @@ async function* stream(app: AppServices, runId: string, after: number): AsyncGen
       }
       if (lines.length === PAGE) continue
       if (!run || isTerminal(run)) return // deleted with its pipeline, or ended: the log is complete
-      // A bell for a line already sent (read with the backlog) is no reason to look again.
+      // A bell for a line already sent (read with the backlog) is no reason to look again; a status
+      // change or a resync (bells may have been lost while Redis was away) always is.
       for (let bell = await bells.next(); ; bell = await bells.next()) {
         if (bell.done) return
         if (bell.value.kind !== 'event' || bell.value.eventId > last) break

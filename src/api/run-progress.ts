@@ -17,19 +17,21 @@ export async function runProgress(app: AppServices, runId: string): Promise<Asyn
 }
 
 async function* stream(app: AppServices, runId: string): AsyncGenerator<RunSnapshot> {
-  const events = app.bus.subscribe({ runId, kinds: ['status', 'stage', 'counters'] })
+  const events = app.bus.subscribe({ runId, kinds: ['status', 'stage', 'counters', 'resync'] })
+  const stored = async () => snapshotOf(await app.db.run.findUniqueOrThrow({ where: { id: runId } }))
   try {
-    const run = await app.db.run.findUniqueOrThrow({ where: { id: runId } })
-    const snapshot = snapshotOf(run)
-    yield snapshot
-    if (isTerminal(run)) return
-    let last = snapshot
+    let last = await stored()
+    yield last
+    if (isTerminal(last)) return
     for await (const e of events) {
-      if (isTerminal(e)) return yield withoutKind(e)
+      // Events may have been lost while Redis was away (the run may even have ended): the database says
+      // where the run is now (docs/architecture.md#progress).
+      const now = e.kind === 'resync' ? await stored() : withoutKind(e)
+      if (isTerminal(now)) return yield now
       // The database snapshot may be newer or older than events buffered while it was read; never
       // send a subscriber backwards.
-      if (e.rowsExtracted < last.rowsExtracted || STAGE_ORDER.indexOf(e.stage) < STAGE_ORDER.indexOf(last.stage)) continue
-      yield (last = withoutKind(e))
+      if (now.rowsExtracted < last.rowsExtracted || STAGE_ORDER.indexOf(now.stage) < STAGE_ORDER.indexOf(last.stage)) continue
+      yield (last = now)
     }
   } finally {
     await events.return?.()

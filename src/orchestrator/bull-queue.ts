@@ -1,5 +1,6 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
+import type { Broadcast } from '../util/broadcast.js'
 import type { Logger } from '../util/logger.js'
 import { type Handled, NO_SLOT_RETRY_MS, type RunQueue } from './queue.js'
 
@@ -19,6 +20,11 @@ export interface BullRunQueueOptions {
   concurrency: number
   /** The run lease's length (`staleAfterMs` of the orchestrator): the job lock is made as long. */
   staleAfterMs: number
+  /**
+   * "A run ended, a slot may be free", sent to every process (Redis `:slot`): each then offers the
+   * runs it turned away for lack of a slot again at once instead of after NO_SLOT_RETRY_MS.
+   */
+  slotFreed?: Broadcast
   log: Logger
 }
 
@@ -36,6 +42,9 @@ export class BullRunQueue implements RunQueue {
   readonly #connection: Redis
   readonly #queue: Queue<RunJob>
   #worker?: Worker<RunJob>
+  /** Jobs this process moved to delayed because their run found no free slot (a retry's backoff is never here). */
+  readonly #noSlot = new Set<string>()
+  #stopHearingSlots?: () => void
 
   constructor(private readonly opts: BullRunQueueOptions) {
     // BullMQ's blocking commands wait for jobs indefinitely: no per-request retry limit.
@@ -68,12 +77,19 @@ export class BullRunQueue implements RunQueue {
 
   start(handler: (runId: string) => Promise<Handled>): void {
     if (this.#worker) return
-    const { concurrency, prefix, staleAfterMs, log } = this.opts
+    const { concurrency, prefix, staleAfterMs, slotFreed, log } = this.opts
+    this.#stopHearingSlots = slotFreed?.listen(() => void this.offerNoSlotJobs())
     this.#worker = new Worker<RunJob>(
       RUN_QUEUE_NAME,
       async (job: Job<RunJob>, token?: string) => {
-        if ((await handler(job.data.runId)) !== 'no-slot') return
+        this.#noSlot.delete(job.id!)
+        if ((await handler(job.data.runId)) !== 'no-slot') {
+          // Also sent for a run that was not taken: a promote too many costs one short claim query.
+          slotFreed?.send(job.data.runId)
+          return
+        }
         // Back to wait, not a failure: a slot may free in any process; the claim's order keeps its place.
+        this.#noSlot.add(job.id!)
         await job.moveToDelayed(Date.now() + NO_SLOT_RETRY_MS, token)
         throw new DelayedError()
       },
@@ -100,8 +116,31 @@ export class BullRunQueue implements RunQueue {
     this.#worker.on('error', (err) => log.warn({ err }, 'run queue worker error'))
   }
 
+  /**
+   * A run ended somewhere: the no-slot jobs this process delayed are offered at once (docs/architecture.md#queue-mode).
+   * Every process promotes only its own, so one message does not make N processes race for one job;
+   * a job another process has taken meanwhile refuses the promote, and is forgotten.
+   */
+  private async offerNoSlotJobs(): Promise<void> {
+    const promoted: string[] = []
+    for (const id of [...this.#noSlot]) {
+      this.#noSlot.delete(id)
+      const job = await this.#queue.getJob(id).catch(() => undefined)
+      // Refused when it is no longer delayed: taken, or promoted already.
+      if (
+        await job?.promote().then(
+          () => true,
+          () => false,
+        )
+      )
+        promoted.push(id)
+    }
+    if (promoted.length) this.opts.log.debug({ runIds: promoted }, 'a slot freed: runs that found none offered again at once')
+  }
+
   /** Takes no new job, waits for the jobs in flight (their runs end or are released), then disconnects. */
   async stop(): Promise<void> {
+    this.#stopHearingSlots?.()
     await this.#worker?.close()
     await this.#queue.close()
     await this.#connection.quit().catch(() => this.#connection.disconnect())

@@ -51,10 +51,27 @@ export interface RunLogged {
   eventId: number
 }
 
+/** What is published: a run's progress, or a doorbell of its log. */
 export type BusEvent = ProgressEvent | RunLogged
-export type BusKind = BusEvent['kind']
-/** What a subscription to these kinds receives: progress events, log doorbells, or either. */
-export type BusEventOf<K extends BusKind> = [K] extends ['event'] ? RunLogged : [K] extends [ProgressKind] ? ProgressEvent : BusEvent
+
+/**
+ * Not published, and for every run: this process may have missed events (its Redis subscription
+ * was down and is back; pub/sub keeps nothing), so a stream that must not miss one reads the
+ * database again (docs/architecture.md#progress). Only subscribers that ask for it get it.
+ */
+export interface Resync {
+  kind: 'resync'
+}
+
+export type BusKind = BusEvent['kind'] | Resync['kind']
+/** What a subscription to these kinds receives: progress events, log doorbells, resyncs, or a mix. */
+export type BusEventOf<K extends BusKind> = [K] extends ['event']
+  ? RunLogged
+  : [K] extends [ProgressKind]
+    ? ProgressEvent
+    : [K] extends [ProgressKind | 'resync']
+      ? ProgressEvent | Resync
+      : BusEvent | Resync
 
 export interface ProgressFilter<K extends BusKind = BusKind> {
   runId?: string
@@ -82,15 +99,20 @@ export class InMemoryProgressBus implements ProgressBus {
     this.#emitter.emit('progress', event)
   }
 
+  /** Tells every subscriber that asked for `resync` to read the database again (see {@link Resync}). */
+  resync(): void {
+    this.#emitter.emit('progress', { kind: 'resync' } satisfies Resync)
+  }
+
   subscribe<K extends BusKind = BusKind>(filter: ProgressFilter<K>, signal?: AbortSignal): AsyncIterableIterator<BusEventOf<K>> {
     type Matching = BusEventOf<K>
     const emitter = this.#emitter
     const buffer: Matching[] = []
     let wake: (() => void) | undefined
     let done = false
-    const listener = (e: BusEvent) => {
-      if (filter.runId && e.runId !== filter.runId) return
-      if (filter.pipelineId && e.pipelineId !== filter.pipelineId) return
+    const listener = (e: BusEvent | Resync) => {
+      if (e.kind !== 'resync' && filter.runId && e.runId !== filter.runId) return
+      if (e.kind !== 'resync' && filter.pipelineId && e.pipelineId !== filter.pipelineId) return
       if (filter.kinds && !(filter.kinds as readonly BusKind[]).includes(e.kind)) return
       if (buffer.length >= MAX_BUFFERED) {
         const i = buffer.findIndex((b) => b.kind === 'counters')

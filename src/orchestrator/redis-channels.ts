@@ -3,7 +3,7 @@ import type { Broadcast } from '../util/broadcast.js'
 import type { Logger } from '../util/logger.js'
 
 /** The channels the processes of one deployment share, each `<prefix>:<name>` (docs/architecture.md#progress). */
-const CHANNELS = ['progress', 'cancel', 'revoke'] as const
+const CHANNELS = ['progress', 'cancel', 'revoke', 'slot'] as const
 export type ChannelName = (typeof CHANNELS)[number]
 
 export interface RedisChannelsOptions {
@@ -21,7 +21,9 @@ export interface RedisChannelsOptions {
  */
 export class RedisChannels {
   readonly #listeners = new Map<string, Set<(message: string) => void>>()
+  readonly #resyncListeners = new Set<() => void>()
   #publishFailing = false
+  #subscriberDropped = false
 
   private constructor(
     private readonly publisher: Redis,
@@ -31,6 +33,27 @@ export class RedisChannels {
     subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.#listeners.get(channel) ?? []) listener(message)
     })
+    subscriber.on('close', () => (this.#subscriberDropped = true))
+    subscriber.on('ready', () => {
+      if (!this.#subscriberDropped) return
+      this.#subscriberDropped = false
+      void this.#resubscribed()
+    })
+  }
+
+  /**
+   * The subscriber is back after a drop: once its channels are subscribed again (ioredis resubscribes
+   * just after 'ready'; subscribing once more is harmless and its reply says the subscription is live),
+   * whatever was published meanwhile is lost to this process, so the listeners re-read the database.
+   * A resync earlier than the subscription could miss an event sent between the two.
+   */
+  async #resubscribed(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(...CHANNELS.map((c) => this.#channel(c)))
+    } catch {
+      return // dropped again: the next 'ready' tries again
+    }
+    for (const listener of this.#resyncListeners) listener()
   }
 
   /** Connects and subscribes; fails (and leaves nothing open) when Redis cannot be reached. */
@@ -74,8 +97,14 @@ export class RedisChannels {
     return () => set.delete(listener)
   }
 
-  /** A channel that carries bare ids (run ids to cancel, token ids revoked). */
-  broadcast(name: 'cancel' | 'revoke'): Broadcast {
+  /** Calls `listener` each time the subscription is back after a drop (messages may have been lost); returns the stop function. */
+  onResync(listener: () => void): () => void {
+    this.#resyncListeners.add(listener)
+    return () => this.#resyncListeners.delete(listener)
+  }
+
+  /** A channel that carries bare ids (run ids to cancel, token ids revoked, runs that ended and freed a slot). */
+  broadcast(name: 'cancel' | 'revoke' | 'slot'): Broadcast {
     return {
       send: (id) => this.publish(name, id),
       listen: (listener) => this.listen(name, listener),
@@ -89,6 +118,7 @@ export class RedisChannels {
 
   async close(): Promise<void> {
     this.#listeners.clear()
+    this.#resyncListeners.clear()
     await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()])
   }
 

@@ -31,7 +31,8 @@ interface WireMessage {
  * away). Events of other processes arrive in the order each process published them: Redis keeps the
  * order of one connection's PUBLISHes on one channel. A run's events come from the one worker that
  * holds it, so a run's events reach every subscriber in order; runProgress never sends a subscriber
- * backwards from its snapshot in any case. It listens as long as its channels are open.
+ * backwards from its snapshot in any case. It listens as long as its channels are open; after a
+ * drop of the subscription it tells the subscribers that asked for it to re-read (`resync`).
  */
 export class RedisProgressBus implements ProgressBus {
   readonly #local = new InMemoryProgressBus()
@@ -50,6 +51,10 @@ export class RedisProgressBus implements ProgressBus {
         log.warn({ err }, 'unreadable progress message on Redis ignored')
       }
       if (event) this.#local.publish(event)
+    })
+    channels.onResync(() => {
+      log.info('progress subscription back after a Redis drop: streams re-read their runs from the database')
+      this.#local.resync()
     })
   }
 

@@ -78,6 +78,30 @@ describe('a partitioned FULL load over OData', () => {
     const { manifest, rows } = await readRun(run.manifestUri!)
     expect(manifest.partitions?.map((p) => p.attempts).sort()).toEqual([1, 1, 1, 2])
     expect(rows.map((r) => pick(r, BUSINESS))).toEqual((await simulatorRows(h)).map((r) => pick(r, BUSINESS)))
+
+    // The RunPartition rows record every attempt: who read which range, and what it wrote or why it failed.
+    const db = h.app.services.db
+    const { workerId } = await db.run.findUniqueOrThrow({ where: { id: run.id } })
+    const records = await db.runPartition.findMany({ where: { runId: run.id }, orderBy: [{ index: 'asc' }, { attempt: 'asc' }] })
+    const retried = manifest.partitions!.findIndex((p) => p.attempts === 2)
+    expect(records.map((r) => `${r.index}/a${r.attempt}/${r.status}`)).toEqual(
+      [0, 1, 2, 3].flatMap((i) => (i === retried ? [`${i}/a1/FAILED`, `${i}/a2/SUCCEEDED`] : [`${i}/a1/SUCCEEDED`])),
+    )
+    expect(new Set(records.map((r) => r.workerId))).toEqual(new Set([workerId]))
+    expect(records.map((r) => [r.rangeField, r.rangeFrom ?? undefined, r.rangeTo ?? undefined])).toEqual(
+      records.map((r) => {
+        const { field, from, to } = manifest.partitions![r.index]
+        return [field, from, to]
+      }),
+    )
+    const failed = JSON.parse(records.find((r) => r.status === 'FAILED')!.result!) as { error: { retryable: boolean } }
+    expect(failed.error.retryable).toBe(true)
+    // the succeeded attempts' files are exactly the manifest's, name for name, hash for hash
+    const recorded = records
+      .filter((r) => r.status === 'SUCCEEDED')
+      .flatMap((r) => (JSON.parse(r.result!) as { files: Array<{ name: string; rows: number; sha256: string }> }).files)
+    const listed = (f: { name: string; rows: number; sha256: string }) => `${f.name} ${f.rows} ${f.sha256}`
+    expect(recorded.map(listed).sort()).toEqual(manifest.files.map((f) => listed({ name: f.path, rows: f.rows, sha256: f.sha256 })).sort())
   })
 
   it('a partition that fails after uploading a file: progress never goes back, the failed files are gone, counters match the manifest', async () => {

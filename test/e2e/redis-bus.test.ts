@@ -12,6 +12,7 @@ import { graphql } from '../gql/index.js'
 import { TEST_DB } from '../helpers/database.js'
 import { FaultProxy, type Matcher } from '../helpers/fault-proxy.js'
 import { Harness, wsClient } from '../helpers/harness.js'
+import { TcpGate } from '../helpers/tcp-gate.js'
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** Its own prefix per file and per run: the sqlite and postgres projects may run this file at once. */
@@ -29,6 +30,9 @@ const RunProgress = graphql(`
 `)
 const RunUpdates = graphql(`
   subscription BusRunUpdates($pipelineId: ID) { runUpdates(pipelineId: $pipelineId) { id status stage } }
+`)
+const RunEventLines = graphql(`
+  subscription BusRunEvents($runId: ID!) { runEvents(runId: $runId) { message } }
 `)
 const CreateToken = graphql(`
   mutation BusCreateToken($name: String!) { createApiToken(name: $name, role: VIEWER) { token apiToken { id } } }
@@ -152,9 +156,9 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
     const firsts = await Promise.all(streams.map((s) => s.next()))
     expect(firsts.every((f) => !f.done)).toBe(true)
     // Nothing is published while the page is held: what Redis carries from here on is the run's rest.
-    // runProgress carries status, stage and counters; the run's log doorbells (kind 'event') travel too.
-    const progressOf = (e: { runId: string; kind: string }) => e.runId === runId && e.kind !== 'event'
-    const beforeRelease = published.filter(progressOf).length
+    // runProgress carries progress events; the channel also rings the run log's doorbells (runEvents').
+    const progressOf = (id: string) => published.filter((e) => e.runId === id && e.kind !== 'event')
+    const beforeRelease = progressOf(runId).length
     release()
     const received = await Promise.all(
       streams.map(async (s) => {
@@ -167,7 +171,7 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
       }),
     )
     await Promise.all(clients.map((c) => c.dispose()))
-    const after = published.filter(progressOf).slice(beforeRelease)
+    const after = progressOf(runId).slice(beforeRelease)
     expect(after.at(-1)?.kind).toBe('status') // SUCCEEDED: our subscriber had it before A's 200 did
     expect(after.length).toBeGreaterThanOrEqual(4) // EXTRACTING counters … COMMITTING, SUCCEEDED
     // One subscription per process on the channel (A, B and this test's), however many subscribers A has,
@@ -252,5 +256,52 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
     let last: string | undefined
     for await (const msg of progress) last = msg.data!.runProgress.status
     expect(last).toBe('SUCCEEDED')
+  })
+
+  it('streams on an instance cut off from Redis while the run ends still end, with the run as stored', async () => {
+    const redisAt = new URL(REDIS_URL)
+    const gate = await TcpGate.start({ host: redisAt.hostname, port: Number(redisAt.port || 6379) })
+    // A third instance, API only, whose every Redis connection goes through the gate.
+    const c = await Harness.start({
+      peerOf: a,
+      redis: { url: `redis://127.0.0.1:${gate.port}`, prefix: PREFIX },
+      orchestrator: { ...NO_HEARTBEAT, work: false },
+    })
+    try {
+      a.sim.admin.insert(SALES_ITEMS, 500) // rows to count, whichever run of the pipeline this is
+      const { runId, release } = await heldRunOnB()
+      const progress = c.subscribe(RunProgress, { runId })
+      expect((await progress.next()).value!.data!.runProgress).toMatchObject({ status: 'RUNNING', rowsExtracted: '0' })
+      const lines = c.subscribe(RunEventLines, { runId })
+      expect((await lines.next()).value!.data!.runEvents.message).toMatch(/^run started/)
+
+      // C is cut off while the run goes on and ends: every event of its rest, the terminal one
+      // included, is published while C cannot hear it.
+      gate.shut()
+      release()
+      const db = a.app.services.db
+      await expect
+        .poll(async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status, { timeout: 20_000 })
+        .toBe('SUCCEEDED')
+      gate.open()
+
+      const rest: Array<{ status: string; stage: string; rowsExtracted: string; rowsWritten: string }> = []
+      for await (const msg of progress) rest.push(msg.data!.runProgress)
+      const run = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      expect(run.rowsWritten).toBeGreaterThan(0n)
+      expect(rest.at(-1)).toEqual({
+        status: 'SUCCEEDED',
+        stage: 'DONE',
+        rowsExtracted: String(run.rowsExtracted),
+        rowsWritten: String(run.rowsWritten),
+      })
+      const messages: string[] = []
+      for await (const msg of lines) messages.push(msg.data!.runEvents.message)
+      const stored = await db.runEvent.findMany({ where: { runId }, orderBy: { id: 'asc' }, select: { message: true } })
+      expect(messages).toEqual(stored.slice(1).map((e) => e.message))
+    } finally {
+      await c.stop()
+      await gate.close()
+    }
   })
 })

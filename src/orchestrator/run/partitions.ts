@@ -15,13 +15,16 @@ import type { FieldKeyRange } from '../../sap/key-ranges.js'
 import type { Source, SourceRead, SourceSpec } from '../../sap/source.js'
 import type { Counters } from '../run-tracker.js'
 import type { RunContext } from './context.js'
+import { startAttempt } from './partition-records.js'
 import { streamRead, type Extracted, type StoredFile } from './stream.js'
 
 /** A partition's attempts before the run fails: a retryable SAP error costs only that partition's work. */
 const PARTITION_ATTEMPTS = 3
 
 export interface Partition {
-  /** `p00`, `p01`, …: in key order; names its files. */
+  /** Position in the plan, in key order. */
+  index: number
+  /** `p00`, `p01`, …: from the index; names its files. */
   id: string
   /** Absent only for a partition of one (never planned here: such a run reads as today). */
   range: FieldKeyRange
@@ -56,7 +59,7 @@ export async function planPartitions(ctx: RunContext, source: Source, spec: Sour
     return undefined
   }
   const field = plan.field
-  const partitions = plan.ranges.map((r, i) => ({ id: `p${String(i).padStart(2, '0')}`, range: { field, ...r } }))
+  const partitions = plan.ranges.map((r, index) => ({ index, id: `p${String(index).padStart(2, '0')}`, range: { field, ...r } }))
   await ctx.tracker.note(
     'info',
     `partitions: ${partitions.length} key ranges of ${field}: ${partitions.map((p) => `${p.id} [${p.range.from ?? '…'}, ${p.range.to ?? '…'})`).join(', ')}`,
@@ -114,6 +117,7 @@ async function readWithRetries(
   for (let attempt = 1; ; attempt++) {
     const written: Counters = { rowsExtracted: 0n, rowsWritten: 0n, filesWritten: 0, bytesWritten: 0n }
     const named: string[] = []
+    const record = await startAttempt(ctx, p, attempt)
     try {
       const read = await partitioned.open(p, signal)
       const name = fileNameOf(p, attempt)
@@ -128,9 +132,12 @@ async function readWithRetries(
         },
         signal,
       })
+      await record.succeeded(extracted)
       ctx.tracker.add({ rowsWritten: written.rowsWritten, filesWritten: written.filesWritten, bytesWritten: written.bytesWritten })
       return { partition: p, attempts: attempt, extracted, rowsReread }
     } catch (e) {
+      // Logged, not thrown: a record the database refuses must not hide why the attempt failed.
+      await record.failed(e).catch((err) => ctx.log.warn({ err, partition: p.id }, 'could not record a failed partition attempt'))
       const again = e instanceof SourceError && e.retryable && !signal.aborted && attempt < PARTITION_ATTEMPTS
       if (!again) throw e
       // The manifest is the only list readers trust, but readers that list the folder would count
