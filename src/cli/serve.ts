@@ -3,7 +3,7 @@ import { startApp } from '../app.js'
 import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
-import { describeRedis, serviceOptions, untilStopSignal } from './service-process.js'
+import { describeRedis, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
 /**
  * Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight get SHUTDOWN_GRACE_SECONDS to
@@ -32,7 +32,7 @@ export async function serve(config: Config, { withWorker }: { withWorker: boolea
       process.stderr.write(firstTokenNotice(created, config))
     },
   })
-  await app.stop(await stopSignal)
+  await stopWithin(app.stop, await stopSignal, log)
   return 0
 }
 

@@ -31,6 +31,38 @@ export function untilStopSignal(config: Config, log: Logger): Promise<{ graceMs:
   })
 }
 
+/** What stopping may take beyond the grace: closing sockets, pools and the database. */
+const STOP_MARGIN_MS = 10_000
+
+/**
+ * Stops the app within the grace plus a margin, even when something does not end (a request that
+ * ignores its abort, a database call that never answers): a stop that takes longer is logged and the
+ * process exits with 1 at once (open sockets would keep it alive until the container is killed). Runs
+ * not released by then are recovered as lost runs, like after a crash (docs/architecture.md#leases).
+ */
+export async function stopWithin(
+  stop: (opts: { graceMs: number }) => Promise<void>,
+  opts: { graceMs: number },
+  log: Logger,
+  exit: (code: number) => void = (code) => process.exit(code),
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const limitMs = opts.graceMs + STOP_MARGIN_MS
+  const overdue = new Promise<'overdue'>((resolve) => {
+    timer = setTimeout(() => resolve('overdue'), limitMs)
+  })
+  try {
+    if ((await Promise.race([stop(opts), overdue])) !== 'overdue') return
+    log.error(
+      { limitMs },
+      'stop did not finish within the grace and its margin: exiting anyway; runs still held are recovered as lost runs',
+    )
+    exit(1)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** REDIS_URL for a log line: it may carry a password. */
 export function describeRedis(url: string): string {
   const u = new URL(url)

@@ -1,7 +1,7 @@
 import { startApp } from '../app.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
-import { describeRedis, serviceOptions, untilStopSignal } from './service-process.js'
+import { describeRedis, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
 /**
  * A queue-mode worker: runs what `serve` queues, no API and no scheduler. On SIGTERM it drains
@@ -36,7 +36,7 @@ export async function worker(config: Config): Promise<number> {
     },
     'worker ready: taking runs from the queue',
   )
-  await app.stop(await stopSignal)
+  await stopWithin(app.stop, await stopSignal, log)
   log.info('worker stopped')
   return 0
 }
