@@ -145,7 +145,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const tokens = new TokenService(db, log, redis?.broadcast('revoke'))
   const audit = new AuditLog(db, log)
   const pipelines = new PipelineCatalog(db, sourceChecker({ connections, sources, log }))
-  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines, sources, tokens, audit }
+  // `scheduler` unset (embedded: the CLI, tests) says nothing about whether schedules fire elsewhere.
+  const schedulesFire = opts.scheduler !== false || opts.redis !== undefined
+  const services: AppServices = { db, log, bus, orchestrator, connections, destinations, pipelines, sources, tokens, audit, schedulesFire }
   // Before anything starts: a service that refuses to listen must not have begun running pipelines.
   if (opts.listen) {
     try {

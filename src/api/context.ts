@@ -22,6 +22,11 @@ export interface AppServices {
   sources: SourceFactory
   tokens: TokenService
   audit: AuditLog
+  /**
+   * Whether stored schedules fire: false only where SCHEDULER=false was set on a one-process
+   * deployment (in queue mode another instance may run the scheduler). `nextRunAt` is null then.
+   */
+  schedulesFire: boolean
 }
 
 export interface ApiContext {

@@ -36,6 +36,8 @@ export interface HarnessOptions {
   access?: Pick<AppOptions, 'outbound' | 'localRoots' | 's3DefaultCredentialEndpoints' | 'secretKey'>
   /** METRICS_TOKEN and a worker's metrics listener (METRICS_PORT). */
   metrics?: AppOptions['metrics']
+  /** SCHEDULER as `serve` passes it; unset = embedded (no scheduler here, schedules may fire elsewhere). */
+  scheduler?: boolean
 }
 
 /** Few, quick retries: a stopped emulator fails a run in well under a second instead of ~10 s. */
@@ -86,6 +88,7 @@ export class Harness {
       outbound: TEST_OUTBOUND_OPTIONS,
       localRoots: [db.dataDir],
       redis: opts.redis,
+      scheduler: opts.scheduler,
       metrics: opts.metrics,
       ...opts.access,
     }
