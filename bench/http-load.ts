@@ -19,7 +19,8 @@ export interface LoadFigures {
 export interface LoadRequest {
   path: string
   headers: Record<string, string>
-  body: string
+  /** The body client `i` sends (the same for all, or one of its own). */
+  body: (client: number) => string
   /** Throws when an answer is not the one expected (a short page, an error): a fast wrong answer is no figure. */
   check: (answer: unknown) => void
 }
@@ -31,10 +32,11 @@ export async function measureLoad(origin: string, request: LoadRequest, clients:
     const started = performance.now()
     const deadline = started + seconds * 1000
     await Promise.all(
-      Array.from({ length: clients }, async () => {
+      Array.from({ length: clients }, async (_, client) => {
+        const body = request.body(client)
         while (performance.now() < deadline) {
           const t = performance.now()
-          const res = await pool.request({ path: request.path, method: 'POST', headers: request.headers, body: request.body })
+          const res = await pool.request({ path: request.path, method: 'POST', headers: request.headers, body })
           const answer = await res.body.json()
           if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(answer).slice(0, 500)}`)
           request.check(answer)

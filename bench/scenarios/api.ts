@@ -140,7 +140,7 @@ try {
       {
         path: '/graphql',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
+        body: () => JSON.stringify({ query, variables }),
         check: (answer) => {
           const { data, errors } = answer as { data?: unknown; errors?: unknown }
           if (errors || !ok(data as Answer)) throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 500)}`)
@@ -157,18 +157,27 @@ try {
   const bareUrl = (
     JSON.parse((await createInterface({ input: bare.stdout! })[Symbol.asyncIterator]().next()).value as string) as { url: string }
   ).url
+  // Every client its own operation name: no two requests share an execution (execution-queue.ts),
+  // each is run through to the database, as the reference runs each.
+  const unshared: LoadRequest = {
+    ...dashboard.runs,
+    body: (client) => JSON.stringify({ query: `query Client${client} ${RUNS}`, variables: {} }),
+  }
   const reference: LoadRequest = { ...dashboard.runs, headers: { 'content-type': 'application/json' } }
-  const rounds: Array<{ ours: LoadFigures; bare: LoadFigures }> = []
+  const rounds: Array<{ ours: LoadFigures; unshared: LoadFigures; bare: LoadFigures }> = []
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      // Alternating which goes first, so a change of the machine's load does not favour one side.
-      const [first, second] =
-        i % 2
-          ? [() => measureLoad(bareUrl, reference, clients, seconds), () => measureLoad(url, dashboard.runs, clients, seconds)]
-          : [() => measureLoad(url, dashboard.runs, clients, seconds), () => measureLoad(bareUrl, reference, clients, seconds)]
-      const a = await first()
-      const b = await second()
-      rounds.push(i % 2 ? { ours: b, bare: a } : { ours: a, bare: b })
+      // Each round in another order, so a change of the machine's load does not favour one side.
+      const order = (['ours', 'unshared', 'bare'] as const).map((_, j, all) => all[(i + j) % all.length]!)
+      const round = {} as (typeof rounds)[number]
+      for (const side of order)
+        round[side] = await measureLoad(
+          side === 'bare' ? bareUrl : url,
+          { ours: dashboard.runs, unshared, bare: reference }[side],
+          clients,
+          seconds,
+        )
+      rounds.push(round)
     }
   } finally {
     bare.stdin!.end()
@@ -190,6 +199,7 @@ try {
     runs: {
       rounds,
       ours: summary(rounds.map((r) => r.ours)),
+      unshared: summary(rounds.map((r) => r.unshared)),
       bare: summary(rounds.map((r) => r.bare)),
       statementsPerRequest: statements.runs,
     },
