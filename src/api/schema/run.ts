@@ -40,6 +40,8 @@ const RunError = builder.objectRef<RunErrorView>('RunError').implement({
 })
 
 export const Run = builder.prismaObject('Run', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: 'One execution of a pipeline',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -91,6 +93,8 @@ export const Run = builder.prismaObject('Run', {
 })
 
 export const RunEvent = builder.prismaObject('RunEvent', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: "A line of a run's own log",
   fields: (t) => ({
     id: t.exposeID('id'),
