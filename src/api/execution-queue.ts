@@ -2,13 +2,6 @@ import { type DocumentNode, getOperationAST } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
 import type { ApiContext } from './context.js'
 
-/**
- * Executions at most this many at once. On SQLite an execution runs to its end within its turn
- * (better-sqlite3 is synchronous), so this only matters on PostgreSQL, whose pool holds 10
- * connections (db/client.ts): more executions at once would only wait inside it.
- */
-const MAX_IN_FLIGHT = 8
-
 interface Waiting {
   key: string | undefined
   execute: () => unknown
@@ -33,10 +26,7 @@ export class ExecutionQueue {
   readonly #waiting: Waiting[] = []
   /** Queries waiting, by what makes two of them the same. */
   readonly #byKey = new Map<string, Waiting>()
-  #inFlight = 0
   #turnScheduled = false
-
-  constructor(private readonly maxInFlight = MAX_IN_FLIGHT) {}
 
   /** Runs `execute` in its turn; with a key, shares the execution of a waiting one with the same key. */
   run(key: string | undefined, execute: () => unknown): Promise<unknown> {
@@ -52,7 +42,7 @@ export class ExecutionQueue {
   }
 
   #scheduleTurn(): void {
-    if (this.#turnScheduled || !this.#waiting.length || this.#inFlight >= this.maxInFlight) return
+    if (this.#turnScheduled || !this.#waiting.length) return
     this.#turnScheduled = true
     // setImmediate runs after the turn's I/O (new connections, request bytes, writes): one start a turn.
     setImmediate(() => this.#startNext())
@@ -63,11 +53,9 @@ export class ExecutionQueue {
     const next = this.#waiting.shift()
     if (!next) return
     if (next.key !== undefined) this.#byKey.delete(next.key)
-    this.#inFlight++
-    new Promise((resolve) => resolve(next.execute())).then(next.settle.resolve, next.settle.reject).finally(() => {
-      this.#inFlight--
-      this.#scheduleTurn()
-    })
+    // Started, not awaited: an execution that waits (PostgreSQL, SAP in testConnection, cancelRun until
+    // the run stops) holds nothing back; on SQLite a read runs to its end within this turn.
+    new Promise((resolve) => resolve(next.execute())).then(next.settle.resolve, next.settle.reject)
     this.#scheduleTurn()
   }
 }
