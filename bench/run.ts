@@ -10,7 +10,8 @@
  *  c. our Parquet writer against DuckDB's on the same rows
  *  d. idle RSS of `npm start` (compiled, and from the sources through tsx); peak RSS of the service
  *     process at --rows and at --big rows
- *  e. 200 graphql-ws subscribers on one run; runs(first: 50) under 50 concurrent clients
+ *  e. 200 graphql-ws subscribers on one run; the dashboard's queries under 50 concurrent clients,
+ *     runs(first: 50) against a bare node:http server with hand-written SQL over the same database
  *  f. the RFC path: table read and ODP full load through the RFC simulator → Parquet
  *  g. partitioned loads: a FULL load in 4 key-range partitions against 1, the simulator serving each
  *     extraction request at a fixed rate (as one SAP work process would), so only parallel reads gain
@@ -43,6 +44,28 @@ const PAGE = 50_000
 const RESULTS = join(ROOT, 'bench/results.json')
 const only = (s: string) => !values.only || values.only.split(',').includes(s)
 
+/** Figures of api.ts (section e): medians and spreads over its rounds, as `summary` there makes them. */
+type Spread = { median: number; low: number; high: number }
+type Figures = Record<'requestsPerSecond' | 'p50Ms' | 'p99Ms', Spread>
+type Load = { requestsPerSecond: number; p50Ms: number; p99Ms: number; statementsPerRequest: number }
+type ApiFigures = {
+  latencyP50Ms: number
+  latencyP99Ms: number
+  updatesMeasured: number
+  clients: number
+  seconds: number
+  loadAvgBeforeRequests: number
+  loadAvgAfter: number
+  runs: {
+    rounds: unknown[]
+    ours: Figures
+    unshared: Figures
+    bare: Figures
+    statementsPerRequest: number
+  }
+  pipelines: Load & { pipelines: number }
+  runWithEvents: Load
+}
 type Timed = { seconds: number; rows: number; peakRssMiB: number; parquetBytes?: number }
 // With --only, the sections not run keep their figures from the last full run.
 const previous: Record<string, unknown> = values.only && existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {}
@@ -170,8 +193,15 @@ if (only('api')) {
   // A slow SAP (100 ms a page of 2,000 rows) keeps the run going while subscribers watch it.
   const sim = await startSimulatorProcess(60_000, 100)
   try {
-    const r = await runScenario<Record<string, number>>('api.ts', [sim.serviceUrl, '200', '50', values.quick ? '3' : '10'])
-    Object.assign(results, { api: measured(r) })
+    const r = await runScenario<ApiFigures>('api.ts', [sim.serviceUrl, '200', '50', values.quick ? '3' : '10'])
+    const { ours, unshared, bare } = r.runs
+    const ratio = ours.requestsPerSecond.median / bare.requestsPerSecond.median
+    const unsharedRatio = unshared.requestsPerSecond.median / bare.requestsPerSecond.median
+    const spread = (f: { median: number; low: number; high: number }, digits = 0) =>
+      `${fmt(f.median, digits)} (${fmt(f.low, digits)}–${fmt(f.high, digits)})`
+    const tail = (f: { p50Ms: number; p99Ms: number }) =>
+      `p50 ${fmt(f.p50Ms)} ms, p99 ${fmt(f.p99Ms)} ms (p99/p50 ${fmt(f.p99Ms / f.p50Ms, 1)})`
+    Object.assign(results, { api: measured({ ...r, runsRatioToBare: ratio, unsharedRatioToBare: unsharedRatio }) })
     table.push(
       [
         'e. 200 subscribers: delivery p50 / p99',
@@ -179,11 +209,36 @@ if (only('api')) {
         `${fmt(r.updatesMeasured)} updates; target p99 < 100 ms`,
       ],
       [
-        'e. runs(first: 50) nested, 50 clients',
-        `${fmt(r.requestsPerSecond)} req/s`,
-        `p50 ${fmt(r.requestP50Ms)} ms, p99 ${fmt(r.requestP99Ms)} ms`,
+        `e. runs(first: 50) nested, ${r.clients} clients, the same query, req/s`,
+        spread(ours.requestsPerSecond),
+        `median (low–high) of ${r.runs.rounds.length} rounds of ${r.seconds} s; p50 ${spread(ours.p50Ms)} ms, p99 ${spread(ours.p99Ms)} ms`,
       ],
-      ['e. SQL statements per runs(first: 50) request', fmt(r.statementsPerRequest), 'whatever the page size'],
+      [
+        'e. … every client its own operation (none shared), req/s',
+        spread(unshared.requestsPerSecond),
+        `p50 ${spread(unshared.p50Ms)} ms, p99 ${spread(unshared.p99Ms)} ms; ratio to bare ${fmt(unsharedRatio, 2)}, p99 ÷ p50 ${fmt(unshared.p99Ms.median / unshared.p50Ms.median, 1)}`,
+      ],
+      [
+        'e. … bare node:http + hand-written SQL, req/s',
+        spread(bare.requestsPerSecond),
+        `same rows, same client, alternating; p50 ${spread(bare.p50Ms)} ms, p99 ${spread(bare.p99Ms)} ms`,
+      ],
+      [
+        'e. … ratio ours ÷ bare; p99 ÷ p50 (ours)',
+        `${fmt(ratio, 2)}; ${fmt(ours.p99Ms.median / ours.p50Ms.median, 1)}`,
+        `target ≥ 0.3; ≤ 4 (bare: ${fmt(bare.p99Ms.median / bare.p50Ms.median, 1)}); load average ${fmt(r.loadAvgBeforeRequests, 1)} before, ${fmt(r.loadAvgAfter, 1)} after`,
+      ],
+      ['e. SQL statements per runs(first: 50) request', fmt(r.runs.statementsPerRequest), 'whatever the page size'],
+      [
+        `e. pipelines (${r.pipelines.pipelines}) with next and last run, req/s`,
+        fmt(r.pipelines.requestsPerSecond),
+        `${tail(r.pipelines)}; ${r.pipelines.statementsPerRequest} SQL statements`,
+      ],
+      [
+        'e. run by id with 50 of its events, req/s',
+        fmt(r.runWithEvents.requestsPerSecond),
+        `${tail(r.runWithEvents)}; ${r.runWithEvents.statementsPerRequest} SQL statements`,
+      ],
     )
   } finally {
     await sim.stop()

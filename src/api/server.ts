@@ -13,6 +13,7 @@ import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscriptio
 import { defaultAllowedHosts, respondRefusal, TransportGuard } from './auth/transport-guard.js'
 import type { ApiContext, AppServices } from './context.js'
 import { maskError } from './errors.js'
+import { useExecutionQueue } from './execution-queue.js'
 import { GRAPHIQL_EXAMPLE } from './graphiql-example.js'
 import { DashboardPage } from './dashboard-page.js'
 import { GraphiQLPage } from './graphiql-page.js'
@@ -74,6 +75,8 @@ export function createApiServer(
       useAuthorization({ mutationsPerMinute: security.mutationsPerMinute }),
       useSubscriptionLimit(security.subscriptions.perToken),
       ...(ops ? graphqlMetrics(ops.metrics) : []),
+      // Last: only operations every check above let through wait for their turn (execution-queue.ts).
+      useExecutionQueue(),
     ],
     // Structured, through pino's redaction; never the query text or variables (request-log.ts).
     logging: yogaLogger(app.log),

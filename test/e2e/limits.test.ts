@@ -96,6 +96,14 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
     expect(statements - before).toBe(0)
   })
 
+  it('judges the cost of one document anew for each set of variables, the same way every time', async () => {
+    const query = `query($n: Int) { runs(first: $n) { edges { node { id events(first: $n) { edges { node { id } } } } } } }`
+    const refused = (r: { errors?: Array<{ extensions?: { limit?: string } }> }) => r.errors?.[0]?.extensions?.limit
+    expect(refused(await send(query, { n: 1000 }))).toBe('maxCost')
+    expect((await send(query, { n: 2 })).data.runs.edges).toBeInstanceOf(Array)
+    expect(refused(await send(query, { n: 1000 }))).toBe('maxCost')
+  })
+
   it('rate-limits mutations per token with RATE_LIMITED, before running them', async () => {
     const before = await h.app.services.db.destination.count()
     const r = await send(

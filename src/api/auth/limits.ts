@@ -1,5 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
 import {
+  type DocumentNode,
   getNamedType,
   getNullableType,
   type GraphQLError,
@@ -30,6 +31,8 @@ const UNPAGED_LIST_WEIGHT = 20
 /** A connection's page when `first`/`last` is not given, and the most a page can weigh. */
 const DEFAULT_PAGE = 20
 const MAX_PAGE = 1000
+/** Cost verdicts kept per document (see useCost). */
+const VERDICTS_PER_DOCUMENT = 100
 
 /**
  * Query limits, checked before anything executes: graphql-armor for tokens (at parse), depth,
@@ -113,13 +116,28 @@ function useCost(limits: QueryLimits): Plugin {
     }
     return undefined
   }
+  // The verdict depends on the document, the operation and the variables only (one schema per
+  // server): measured once per combination, not on every request. Yoga's parser cache hands the same
+  // document object for the same query text; a document's verdicts are kept for its last
+  // VERDICTS_PER_DOCUMENT variable sets (a query by id sees many), the oldest dropped first.
+  const verdicts = new WeakMap<DocumentNode, Map<string, GraphQLError | undefined>>()
+  const cachedCheck = (args: ExecutionArgs): GraphQLError | undefined => {
+    let byVariables = verdicts.get(args.document)
+    if (!byVariables) verdicts.set(args.document, (byVariables = new Map()))
+    const key = `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`
+    if (byVariables.has(key)) return byVariables.get(key)
+    const verdict = check(args)
+    if (byVariables.size >= VERDICTS_PER_DOCUMENT) byVariables.delete(byVariables.keys().next().value!)
+    byVariables.set(key, verdict)
+    return verdict
+  }
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const error = check(args)
+      const error = cachedCheck(args)
       if (error) setResultAndStopExecution({ errors: [error] })
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const error = check(args)
+      const error = cachedCheck(args)
       if (error) setResultAndStopExecution({ errors: [error] })
     },
   }

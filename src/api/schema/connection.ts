@@ -42,6 +42,8 @@ const MAX_CONCURRENT_RUNS =
 const SETTINGS_COLUMNS = { id: true, name: true, protocol: true, config: true, secret: true } as const
 
 builder.prismaObject('Connection', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: 'An SAP system reached over OData or RFC',
   fields: (t) => ({
     id: t.exposeID('id'),

@@ -60,6 +60,8 @@ const OUTPUT_COLUMNS = {
 } as const
 
 builder.prismaObject('Pipeline', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: 'What to extract from SAP, how, where to, and when',
   fields: (t) => ({
     id: t.exposeID('id'),

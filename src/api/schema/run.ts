@@ -55,6 +55,8 @@ const ManifestFile = builder.objectRef<ManifestFileEntry>('ManifestFile').implem
 const MAX_MANIFEST_FILES = 1000
 
 export const Run = builder.prismaObject('Run', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: 'One execution of a pipeline',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -123,6 +125,8 @@ export const Run = builder.prismaObject('Run', {
 })
 
 export const RunEvent = builder.prismaObject('RunEvent', {
+  // Only the columns the query's fields need are read (architecture.md#graphql, select mode).
+  select: { id: true },
   description: "A line of a run's own log",
   fields: (t) => ({
     id: t.exposeID('id'),
