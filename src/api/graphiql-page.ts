@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import type { GraphiQLOptions } from 'graphql-yoga'
 import type { Logger } from '../util/logger.js'
+import { etagOf } from './static-files.js'
 
 interface Page {
   html: Buffer
@@ -61,7 +61,7 @@ export class GraphiQLPage {
       const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql')
       const html = Buffer.from(renderGraphiQL(this.options), 'utf8')
       const gzipped = await promisify(gzip)(html)
-      return { html, gzipped, etag: `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"` }
+      return { html, gzipped, etag: etagOf(html) }
     })()
     return this.#page
   }
