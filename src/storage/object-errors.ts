@@ -1,5 +1,6 @@
 import { withRetry, type RetryOptions } from './retry.js'
 import { redact } from '../util/redact.js'
+import { socketFailureText } from '../util/socket-errors.js'
 import { DestinationError } from './destination.js'
 import { AZURE_BLOB_CODES, S3_CODES } from './store-error-codes.js'
 
@@ -185,19 +186,8 @@ const ADDRESS = /\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:.]+\](?::\d+)?/g
  */
 function localMessage(message: string, code: string | undefined): string {
   if (/deserializ|response ?body|<[a-z!?/]/i.test(message)) return FOREIGN
-  if (code && NETWORK_CODES.has(code)) return NETWORK_TEXT[code] ?? 'the connection failed'
+  if (code && NETWORK_CODES.has(code)) return socketFailureText(code) ?? 'the connection failed'
   return firstLine(message).replace(ADDRESS, '(address)')
-}
-
-const NETWORK_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connect timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
 }
 
 /** The policy's refusal, wherever the SDK put it (cause chain, wrapped request errors). */

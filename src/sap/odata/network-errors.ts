@@ -2,6 +2,7 @@
  * Failures below HTTP (sockets, DNS, TLS, the outbound policy) as fetch reports them: which a retry
  * may cure, and a few words for the message that do not name the address a host resolved to.
  */
+import { socketFailureText } from '../../util/socket-errors.js'
 
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -35,19 +36,6 @@ export function isNetworkError(e: unknown): boolean {
   return e instanceof TypeError && (e.message === 'fetch failed' || e.message === 'terminated' || !!(e as { cause?: unknown }).cause)
 }
 
-const NETWORK_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ETIMEDOUT: 'connect timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporary)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CLOSED: 'connection closed',
-}
-
 /**
  * The failure as a code and a few words. Socket messages name the address a host resolved to
  * (`connect ECONNREFUSED 10.1.2.3:8000`), which is not the caller's business; TLS failures keep
@@ -55,7 +43,8 @@ const NETWORK_TEXT: Record<string, string> = {
  */
 export function describeNetworkError(e: unknown): string {
   const code = errorCode(e)
-  if (code) return NETWORK_TEXT[code] ? `${code} (${NETWORK_TEXT[code]})` : code
+  const text = code && socketFailureText(code)
+  if (code) return text ? `${code} (${text})` : code
   return (e as Error)?.message === 'terminated' ? 'the connection closed mid-answer' : 'the request failed'
 }
 
