@@ -8,7 +8,7 @@ import type { Row } from '../fields.js'
 import { domainOf, planKeyRanges, type FieldKeyRange, type KeyRange, type KeyRangePlan } from '../key-ranges.js'
 import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
 import type { SapLog } from '../log.js'
-import type { SourcePage, SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
+import type { SourcePage, SourceReadEnd, SourceReadRequest, SourceSpec, SplitInit } from '../source.js'
 import { badValue, ValueError } from '../values.js'
 import { planColumnGroups } from './column-groups.js'
 import { READ_TABLE } from './table-meta.js'
@@ -16,7 +16,9 @@ import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
 import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
+import { highestWatermark, initStart, joinInitEnds, searchPrecision } from './split-init.js'
 import {
+  beforeCondition,
   capFuture,
   decodePosition,
   encodePosition,
@@ -25,6 +27,7 @@ import {
   resolveWatermark,
   sinceCondition,
   watermarkValue,
+  watermarkSteps,
   type TablePosition,
   type Watermark,
 } from './watermark.js'
@@ -46,9 +49,12 @@ export interface TableSourceContext {
 export async function readTable(ctx: TableSourceContext, req: SourceReadRequest): Promise<LazyRead> {
   const { spec, mode } = req
   const { plan, filter, watermark } = await planTable(ctx, req)
-  const overlap = ctx.overlapSeconds ?? (watermark?.kind === 'date' ? 86_400 : 3_600)
+  const overlap = watermark ? overlapOf(ctx, watermark) : 0
   let since: Condition = []
   let previous: TablePosition | undefined
+  // A partition of a split DELTA_INIT: the run's position was fixed before it started (split-init.ts).
+  const fixed =
+    mode === 'DELTA_INIT' && req.position && watermark ? decodePosition(req.position, plan.table, watermark, overlap) : undefined
   if (mode === 'DELTA') {
     if (!req.position) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
     previous = decodePosition(req.position, plan.table, watermark!, overlap)
@@ -65,7 +71,7 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
   })
   const delta =
     mode !== 'FULL' && watermark
-      ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now })
+      ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, fixed, now: ctx.now })
       : undefined
   return lazyRead({ columns: plan.fields.map(columnOf), produce: () => tablePages({ ctx, req, plan, pager, delta }) })
 }
@@ -80,26 +86,65 @@ export async function tableKeyRanges(ctx: TableSourceContext, spec: SourceSpec, 
   const key = plan.keys.find((k) => k.sourceType.toUpperCase() !== 'CLNT')
   if (!key || (key.kind !== 'numc' && key.kind !== 'char'))
     return { ranges: [{}], note: `${plan.table} has no character key field to split on; read as one partition` }
-  const sample = async (r: KeyRange): Promise<string | undefined> => {
-    const res = await ctx.pool.call(
-      READ_TABLE,
-      {
-        QUERY_TABLE: plan.table,
-        DELIMITER: '',
-        NO_DATA: '',
-        ROWSKIPS: 0,
-        ROWCOUNT: 1,
-        FIELDS: [{ FIELDNAME: key.name }],
-        OPTIONS: optionLines(and(filter, keyRangeCondition({ field: key.name, ...r }))).map((TEXT) => ({ TEXT })),
-      },
-      { signal, timeout: ctx.timeout, what: `table ${plan.table}`, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs, log: ctx.log },
-    )
-    const data = Array.isArray(res['DATA']) ? (res['DATA'] as Array<Record<string, unknown>>) : []
-    return data.length ? String(data[0]['WA'] ?? '').trimEnd() : undefined
-  }
+  const sample = (r: KeyRange) => firstValue(ctx, plan.table, key.name, and(filter, keyRangeCondition({ field: key.name, ...r })), signal)
   const first = await sample({})
   if (first === undefined) return { field: key.name, ranges: [{}] }
   return { field: key.name, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
+}
+
+/**
+ * A TABLE_RFC DELTA_INIT split into partitions (split-init.ts): the highest watermark the table holds
+ * now, found before any partition reads, as the start every partition reads from; and how their ends
+ * make the run's one position.
+ */
+export async function splitTableInit(ctx: TableSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<SplitInit> {
+  const { plan, filter, watermark } = await planTable(ctx, { spec, mode: 'DELTA_INIT', signal })
+  if (!watermark) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC delta initialisation needs a watermarkField')
+  const overlap = overlapOf(ctx, watermark)
+  const field = watermark.fields[0].name
+  const highest = await highestWatermark(
+    watermarkSteps(watermark, (ctx.now ?? (() => new Date()))()),
+    searchPrecision(watermark, overlap),
+    async (from, before) =>
+      (await firstValue(
+        ctx,
+        plan.table,
+        field,
+        and(filter, and(sinceCondition(watermark, from), beforeCondition(watermark, before))),
+        signal,
+      )) !== undefined,
+  )
+  const start = initStart(plan.table, watermark, overlap, highest)
+  ctx.log('info', 'TABLE_RFC delta initialisation split: start fixed before the partitions read', {
+    table: plan.table,
+    watermark: highest,
+  })
+  return { start: encodePosition(start), token: highest, join: (ends) => joinInitEnds(start, watermark, ends) }
+}
+
+/** The first value of `field` among the rows `cond` selects, or undefined when there are none: a one-row, one-field call (§C.1). */
+async function firstValue(
+  ctx: TableSourceContext,
+  table: string,
+  field: string,
+  cond: Condition,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const res = await ctx.pool.call(
+    READ_TABLE,
+    {
+      QUERY_TABLE: table,
+      DELIMITER: '',
+      NO_DATA: '',
+      ROWSKIPS: 0,
+      ROWCOUNT: 1,
+      FIELDS: [{ FIELDNAME: field }],
+      OPTIONS: optionLines(cond).map((TEXT) => ({ TEXT })),
+    },
+    { signal, timeout: ctx.timeout, what: `table ${table}`, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs, log: ctx.log },
+  )
+  const data = Array.isArray(res['DATA']) ? (res['DATA'] as Array<Record<string, unknown>>) : []
+  return data.length ? String(data[0]['WA'] ?? '').trimEnd() : undefined
 }
 
 /** A partition's key range as WHERE (§C.6): character keys compare as SAP stores them, blank-padded. */
@@ -109,6 +154,9 @@ function keyRangeCondition(range: FieldKeyRange | undefined): Condition {
     range?.to !== undefined ? [range.field, '<', literal(range.to)] : undefined,
   )
 }
+
+/** The overlap window of watermark deltas (§C.7): the connection's, or 1 day for dates, 1 hour for timestamps. */
+const overlapOf = (ctx: TableSourceContext, w: Watermark): number => ctx.overlapSeconds ?? (w.kind === 'date' ? 86_400 : 3_600)
 
 interface TableReadPlan {
   plan: TablePlan
@@ -244,6 +292,13 @@ interface DeltaOptions {
   overlap: number
   /** DELTA: the position the read starts from. */
   previous?: TablePosition
+  /**
+   * A partition of a split DELTA_INIT: the run's start. Its watermark stays the high mark whatever
+   * the partition reads (the run's position must not depend on when each partition read), and every
+   * row inside its window is fingerprinted, so the next DELTA does not deliver again a row read here
+   * in its new version.
+   */
+  fixed?: TablePosition
   /** The clock that caps future watermarks. */
   now?: () => Date
 }
@@ -261,7 +316,7 @@ class DeltaTracker {
   private readonly now: () => Date
 
   constructor(private readonly o: DeltaOptions) {
-    this.window = new Window(o.watermark, o.overlap, o.previous?.watermark)
+    this.window = new Window(o.watermark, o.overlap, o.fixed ? o.fixed.watermark : o.previous?.watermark, o.fixed !== undefined)
     this.seen = new Set(o.previous?.seen ?? [])
     this.at = o.watermark.fields.map((f) => o.fields.indexOf(f))
     this.now = o.now ?? (() => new Date())
@@ -309,6 +364,8 @@ class Window {
     private readonly w: Watermark,
     private readonly overlap: number,
     start: string | undefined,
+    /** The high mark and the window stay at `start` (a partition of a split DELTA_INIT). */
+    private readonly fixed = false,
   ) {
     this.max = start
     this.from = start === undefined ? undefined : lowerBound(w, start, overlap)
@@ -320,7 +377,7 @@ class Window {
    */
   add(wm: string | undefined, capped: string | undefined, texts: string[], always: boolean): string | undefined {
     if (wm === undefined) return undefined
-    if (capped !== undefined && (this.max === undefined || capped > this.max)) {
+    if (!this.fixed && capped !== undefined && (this.max === undefined || capped > this.max)) {
       this.max = capped
       this.from = lowerBound(this.w, capped, this.overlap)
     }
