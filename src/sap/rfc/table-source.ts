@@ -228,10 +228,13 @@ function andFilter(filter: Condition, since: Condition): Condition {
   return ['(', ...filter, ')', 'AND', '(', ...since, ')']
 }
 
-/** "Any set watermark": rows whose watermark is still initial are not part of deltas. */
+/**
+ * "Any set watermark": rows whose watermark is still initial are not part of deltas. A date starts at
+ * 0001-01-01: year 0000 is no date in ABAP, and SAP refuses the literal (SAPSQL_DATA_LOSS, §C.6).
+ */
 function initialOf(w: Watermark): string {
-  if (w.kind === 'date') return '00000101'
-  if (w.kind === 'date+time') return '00000101000000'
+  if (w.kind === 'date') return '00010101'
+  if (w.kind === 'date+time') return '00010101000000'
   const f = w.fields[0]
   return '00000000000001' + (f.kind === 'packed' && f.decimals > 0 ? '.' + '0'.repeat(f.decimals) : '')
 }
