@@ -27,10 +27,12 @@ interface Changes {
 const changesArb: fc.Arbitrary<Changes> = fc.record({
   updates: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
   inserts: fc.integer({ min: 0, max: 2 }),
-  advance: fc.constantFrom(0, 60, 7_200, 7_200),
+  advance: fc.constantFrom(0, 60, 7_200, 7_200, 2 * 86_400),
 })
 
-async function change(sim: RfcSimulator, c: Changes): Promise<void> {
+type WatermarkField = 'CHANGED_AT' | 'AEDAT' | 'AEDAT+AEZET'
+
+async function change(sim: RfcSimulator, c: Changes, watermark: WatermarkField): Promise<void> {
   if (c.advance) sim.admin.advanceClock(c.advance)
   const rows = await simRows(sim, 'ZSD_ITEMS')
   const keys: RowKey[] = c.updates
@@ -41,7 +43,8 @@ async function change(sim: RfcSimulator, c: Changes): Promise<void> {
     })
   const unique = [...new Map(keys.map((k) => [`${k.VBELN}/${k.POSNR}`, k])).values()]
   if (unique.length) sim.admin.update('ZSD_ITEMS', unique)
-  if (c.inserts) sim.admin.insert('ZSD_ITEMS', c.inserts)
+  // A date watermark (AEDAT) is set by changes only: inserted rows are invisible to it (§C.7), so none are made.
+  if (c.inserts && watermark === 'CHANGED_AT') sim.admin.insert('ZSD_ITEMS', c.inserts)
 }
 
 const text = (r: Row) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
@@ -52,10 +55,10 @@ const keyOf = (r: Row) => `${r[1]}/${r[2]}`
  * Reads a DELTA_INIT split into `parts` partitions, making `between[i]` before partition i reads
  * (between[0] after the start is fixed, before any partition); then `after`, then one DELTA.
  */
-async function scenario(rows: number, parts: number, between: Changes[], after: Changes) {
+async function scenario(rows: number, parts: number, between: Changes[], after: Changes, watermark: WatermarkField = 'CHANGED_AT') {
   const sim = await rfcSim({ tables: { ZSD_ITEMS: rows } })
   const src = source(sim)
-  const spec = tableSpec('ZSD_ITEMS', { fields: FIELDS, watermarkField: 'CHANGED_AT', pageSize: 64 })
+  const spec = tableSpec('ZSD_ITEMS', { fields: FIELDS, watermarkField: watermark, pageSize: 64 })
   const plan = await src.keyRanges!(spec, parts, signal())
   const init = (await src.splitInit!(spec, signal()))!
   const snapshot = new Map<string, string>()
@@ -63,7 +66,7 @@ async function scenario(rows: number, parts: number, between: Changes[], after: 
   let columns = undefined as undefined | Awaited<ReturnType<typeof src.read>>['columns']
   const key = (names: string[]) => expect(names.slice(0, 3)).toEqual(['MANDT', 'VBELN', 'POSNR'])
   for (const [i, range] of plan.ranges.entries()) {
-    await change(sim, between[i] ?? between.at(-1)!)
+    await change(sim, between[i] ?? between.at(-1)!, watermark)
     const read = await src.read({
       spec: { ...spec, ...(plan.field ? { keyRange: { field: plan.field, ...range } } : {}) },
       mode: 'DELTA_INIT',
@@ -81,7 +84,7 @@ async function scenario(rows: number, parts: number, between: Changes[], after: 
     ends.push(part.end)
   }
   const end = init.join(ends)
-  await change(sim, after)
+  await change(sim, after, watermark)
   const delta = await drain(await src.read({ spec, mode: 'DELTA', position: end.position, signal: signal() }))
   const current = (await simRows(sim, 'ZSD_ITEMS')).map((r) => expectedRow(columns!, r))
   return { sim, init, end, snapshot, delta, current, ranges: plan.ranges.length }
@@ -95,8 +98,9 @@ describe('a TABLE_RFC DELTA_INIT split into partitions', () => {
         fc.integer({ min: 1, max: 6 }),
         fc.array(changesArb, { minLength: 6, maxLength: 6 }),
         changesArb,
-        async (rows, parts, between, after) => {
-          const { snapshot, delta, current } = await scenario(rows, parts, between, after)
+        fc.constantFrom<WatermarkField>('CHANGED_AT', 'CHANGED_AT', 'AEDAT', 'AEDAT+AEZET'),
+        async (rows, parts, between, after, watermark) => {
+          const { snapshot, delta, current } = await scenario(rows, parts, between, after, watermark)
           // the DELTA over the snapshot is SAP's table, row for row
           const lake = new Map(snapshot)
           for (const r of delta.rows) lake.set(keyOf(r), text(r))
