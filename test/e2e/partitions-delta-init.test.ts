@@ -81,11 +81,35 @@ async function tableRows(sim: RfcSimulator): Promise<LakeRow[]> {
 const lakeRows = async (manifestUri: string) =>
   (await readRun(manifestUri)).rows.map((r) => pick(r, FIELDS)).sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
 
+const secondsOf = (s: string) =>
+  Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14)) / 1000
+
 const rowKey = (r: LakeRow) => ({ VBELN: String(r.VBELN), POSNR: String(r.POSNR) })
 
 /** The OPTIONS of an RFC_READ_TABLE call as one line. */
 const optionsOf = (input: Record<string, unknown>) =>
   ((input.OPTIONS as Array<{ TEXT: string }> | undefined) ?? []).map((l) => l.TEXT).join(' ')
+
+describe('a TABLE_RFC DELTA pipeline, partitions 1, 2, 3 and 6', () => {
+  it.each([1, 2, 3, 6])('partitions: %i — DELTA_INIT holds every row once, the next DELTA every change since', async (partitions) => {
+    const { harness, sim, pipelineId } = await start(260, partitions)
+    const init = await harness.run(pipelineId)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', error: null, rowsWritten: '260' })
+    const { manifest } = await readRun(init.manifestUri!)
+    const records = await harness.app.services.db.runPartition.findMany({ where: { runId: init.id } })
+    // 260 rows are 50-odd documents: every count asked splits (1 reads unsplit, with no partition rows)
+    expect(records).toHaveLength(partitions === 1 ? 0 : partitions)
+    expect(manifest.partitions?.length ?? 1).toBe(partitions)
+    expect(await lakeRows(init.manifestUri!)).toEqual(await tableRows(sim))
+
+    sim.admin.advanceClock(7_200)
+    const changes = [...sim.admin.update('ZSD_ITEMS', 5), ...sim.admin.insert('ZSD_ITEMS', 2)]
+    const delta = await harness.run(pipelineId)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', error: null })
+    const changed = new Set(changes.map((c) => keyOf(c.key)))
+    expect(await lakeRows(delta.manifestUri!)).toEqual((await tableRows(sim)).filter((r) => changed.has(keyOf(r))))
+  })
+})
 
 describe('a TABLE_RFC DELTA pipeline with partitions: 4', () => {
   it('reads its DELTA_INIT as 4 partitions, and the next DELTA delivers every change made while they read and after', async () => {
@@ -141,6 +165,23 @@ describe('a TABLE_RFC DELTA pipeline with partitions: 4', () => {
     expect(manifest.partitions?.map((p) => p.id)).toEqual(['p00', 'p01', 'p02', 'p03'])
     const log = (await harness.gql(InitRunLog, { id: init.id })).run!.events.edges.map((e) => e.node.message)
     expect(log.some((m) => m.startsWith('partitions: the delta position is fixed before the partitions read'))).toBe(true)
+
+    // the run committed the one position joined from its partitions: fixed at the highest stamp the
+    // table held before they read (within the search's 225 s), below the changes made meanwhile
+    const committed = await db.run.findUniqueOrThrow({ where: { id: init.id } })
+    const state = await db.deltaState.findUniqueOrThrow({ where: { pipelineId } })
+    expect(state.deltaLink).toBe(committed.positionOut)
+    const position = JSON.parse(state.deltaLink!) as { watermark: string; seen: string[] }
+    const highestBefore = before
+      .map((r) => String(r.CHANGED_AT))
+      .sort()
+      .at(-1)!
+    expect(position.watermark <= highestBefore).toBe(true)
+    expect(secondsOf(highestBefore) - secondsOf(position.watermark)).toBeLessThanOrEqual(225)
+    expect(position.watermark < String(during[0].after!.CHANGED_AT)).toBe(true)
+    expect(manifest.deltaTokenOut).toBe(position.watermark)
+    // the rows p03 read in their new version are fingerprinted, so the next DELTA skips them
+    expect(position.seen.length).toBeGreaterThanOrEqual(readLater.length)
 
     // the snapshot: every row once, each as its partition read it — the rows changed during the read
     // in their old version, those changed or added before p03 read in their new one
