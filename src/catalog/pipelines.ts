@@ -251,9 +251,9 @@ export class PipelineCatalog {
         'a DELTA pipeline on a table needs a watermarkField (a change date or timestamp); RFC_READ_TABLE has no delta of its own',
         'source.watermarkField',
       )
-    if (mode === 'DELTA' && source.partitions && source.partitions > 1)
+    if (mode === 'DELTA' && source.kind !== 'TABLE_RFC' && source.partitions && source.partitions > 1)
       throw badInput(
-        'partitions split FULL loads only: an ODP delta initialisation is one request in SAP (its subscription starts with it), and a TABLE_RFC delta initialisation is not split yet; use mode FULL, or leave partitions at 1 (README, Partitioned loads)',
+        'partitions split FULL loads and the initial snapshot of TABLE_RFC delta pipelines only: an ODP delta initialisation is one request in SAP (its subscription starts with it); use mode FULL, or leave partitions at 1 (README, Partitioned loads)',
         'source.partitions',
       )
 

@@ -40,7 +40,7 @@ const manifestSchema = z.object({
       bytes: z.number(),
       sha256: z.string(),
       changeCounts: changeCountsSchema.optional(),
-      /** A partitioned FULL load: the id of the key range the file holds (see `partitions`). */
+      /** A partitioned load (FULL, or a TABLE_RFC DELTA_INIT): the id of the key range the file holds (see `partitions`). */
       partition: z.string().optional(),
     }),
   ),

@@ -42,7 +42,10 @@ export type SourceReadMode = 'FULL' | 'DELTA_INIT' | 'DELTA'
 export interface SourceReadRequest {
   spec: SourceSpec
   mode: SourceReadMode
-  /** DELTA: where the last committed read ended (an OData delta link, an RFC pointer, a watermark). */
+  /**
+   * DELTA: where the last committed read ended (an OData delta link, an RFC pointer, a watermark).
+   * DELTA_INIT of one partition of a split initialisation: {@link SplitInit.start}.
+   */
   position?: string
   signal: AbortSignal
 }
@@ -79,6 +82,20 @@ export interface SourceSpecProblem {
   message: string
 }
 
+/**
+ * A DELTA_INIT read as key-range partitions: the start every partition reads from (handed to each
+ * partition's read as `position`), fixed before any of them reads, and how their ends make the run's
+ * one end. The partitions read at different times, so the position the run commits must not depend
+ * on when each read (docs/sap-protocols.md §C.7).
+ */
+export interface SplitInit {
+  start: string
+  /** The start as people know it (a watermark), for the run's log. */
+  token?: string
+  /** The run's end from every partition's, each read from `start`; rejects ends from another start. */
+  join(ends: readonly SourceReadEnd[]): SourceReadEnd
+}
+
 export interface Source {
   read(req: SourceReadRequest): Promise<SourceRead>
   /**
@@ -94,6 +111,12 @@ export interface Source {
    * a few cheap probes (src/sap/key-ranges.ts). Sources that cannot split answer one open range.
    */
   keyRanges?(spec: SourceSpec, parts: number, signal: AbortSignal): Promise<KeyRangePlan>
+  /**
+   * How a DELTA_INIT of `spec` is read as partitions, or undefined when it cannot be (an ODP
+   * initialisation is one request in SAP that opens the subscription: README, Partitioned loads).
+   * Called once, before any partition reads.
+   */
+  splitInit?(spec: SourceSpec, signal: AbortSignal): Promise<SplitInit | undefined>
   /** Logs on and measures a round trip. */
   ping(signal: AbortSignal): Promise<{ latencyMs: number }>
   /**

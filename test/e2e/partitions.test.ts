@@ -165,7 +165,7 @@ describe('a partitioned FULL load over OData', () => {
   it('refuses partitions on a DELTA pipeline', async () => {
     h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 10 } } })
     const refused = await h.createPipeline({ mode: 'DELTA', partitions: 4 }).catch((e: unknown) => e)
-    expect(String(refused)).toMatch(/partitions split FULL loads only/)
+    expect(String(refused)).toMatch(/partitions split FULL loads and the initial snapshot of TABLE_RFC delta pipelines only/)
   })
 })
 

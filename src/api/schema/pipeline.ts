@@ -138,7 +138,7 @@ const SourceInput = builder.inputType('SourceInput', {
     pageSize: t.int({ description: `Rows per OData page (Prefer: odata.maxpagesize) or RFC package; default ${OUTPUT_DEFAULTS.pageSize}` }),
     partitions: t.int({
       description:
-        'FULL loads split into this many key ranges of the first key field, read in parallel and committed as one run (1..64, default 1). Only for mode FULL: a delta initialisation is not split (README, Partitioned loads)',
+        'FULL loads split into this many key ranges of the first key field, read in parallel and committed as one run (1..64, default 1). Also the initial snapshot (DELTA_INIT) of a TABLE_RFC DELTA pipeline; an ODP delta initialisation is not split (README, Partitioned loads)',
     }),
   }),
 })

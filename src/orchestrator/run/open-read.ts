@@ -3,10 +3,11 @@ import type { Source, SourceRead, SourceReadMode, SourceSpec } from '../../sap/s
 import { RunRefused } from '../run-errors.js'
 import { LeaseLost } from './publish.js'
 import type { RunContext } from './context.js'
+import { planInitPartitions } from './partitioned-init.js'
 import { planPartitions, type PartitionedRead } from './partitions.js'
 import { sourceSpecOf } from './pinned.js'
 
-/** The read of the whole selection, or (a partitioned FULL run) how to read each partition. */
+/** The read of the whole selection, or (a partitioned FULL or DELTA_INIT run) how to read each partition. */
 export type OpenedRead = { mode: SourceReadMode; deltaTokenIn: string | null } & (
   | { read: SourceRead; partitioned?: undefined }
   | { read?: undefined; partitioned: PartitionedRead }
@@ -27,8 +28,15 @@ export async function openRead(ctx: RunContext): Promise<OpenedRead> {
   if (mode === 'DELTA') ({ position, deltaTokenIn } = await deltaPosition(ctx))
   // RFC_READ_TABLE deltas follow a watermark: SAP holds no subscription for them.
   if (mode === 'DELTA_INIT' && spec.kind !== 'TABLE_RFC') await claimSubscription(ctx, source, spec)
-  // Only snapshots without a subscription are split (README, Partitioned loads); the catalogue refuses the rest.
-  const partitioned = mode === 'FULL' && world.output.partitions > 1 ? await planPartitions(ctx, source, spec) : undefined
+  // Only snapshots are split: FULL, and a DELTA_INIT whose position the source can fix before the
+  // partitions read (TABLE_RFC watermarks, partitioned-init.ts); the catalogue refuses the rest (README, Partitioned loads).
+  const split = world.output.partitions > 1
+  const partitioned =
+    split && mode === 'FULL'
+      ? await planPartitions(ctx, source, spec)
+      : split && mode === 'DELTA_INIT'
+        ? await planInitPartitions(ctx, source, spec)
+        : undefined
   if (partitioned) return { mode, deltaTokenIn, partitioned }
   const read = await source.read({ spec, mode, position, signal: ctx.signal })
   return { read, mode, deltaTokenIn }

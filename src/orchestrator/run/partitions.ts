@@ -12,7 +12,7 @@
  */
 import { SourceError } from '../../sap/errors.js'
 import type { FieldKeyRange } from '../../sap/key-ranges.js'
-import type { Source, SourceRead, SourceSpec } from '../../sap/source.js'
+import type { Source, SourceRead, SourceReadEnd, SourceReadMode, SourceSpec } from '../../sap/source.js'
 import type { Counters } from '../run-tracker.js'
 import type { RunContext } from './context.js'
 import { startAttempt } from './partition-records.js'
@@ -33,6 +33,8 @@ export interface Partition {
 export interface PartitionedRead {
   plan: Partition[]
   open(partition: Partition, signal: AbortSignal): Promise<SourceRead>
+  /** A split DELTA_INIT (partitioned-init.ts): each partition ends with a position, and the run's is made of them. */
+  init?: { mode: SourceReadMode; join(ends: readonly SourceReadEnd[]): SourceReadEnd }
 }
 
 /** What one partition's read and writer say, and how many attempts it took. */
@@ -101,7 +103,7 @@ export async function streamPartitions(ctx: RunContext, partitioned: Partitioned
       `partitions: ${reread} row(s) read again after failed attempts; rowsExtracted counts them, rowsWritten only the rows the manifest lists`,
     )
   await ctx.tracker.setStage('UPLOADING')
-  return combined(parts)
+  return combined(parts, partitioned)
 }
 
 /** A partition's file names: its id and the attempt, so no attempt can overwrite or be mistaken for another's. */
@@ -121,7 +123,7 @@ async function readWithRetries(
     try {
       const read = await partitioned.open(p, signal)
       const name = fileNameOf(p, attempt)
-      const extracted = await streamRead(ctx, read, 'FULL', {
+      const extracted = await streamRead(ctx, read, partitioned.init?.mode ?? 'FULL', {
         fileName: (i) => (named.push(name(i)), name(i)),
         count: (d) => {
           if (d.rowsExtracted) ctx.tracker.add({ rowsExtracted: d.rowsExtracted })
@@ -154,11 +156,11 @@ async function readWithRetries(
 }
 
 /** The run's figures: every partition's, in key order, files labelled with their partition. */
-function combined(parts: PartitionExtract[]): Extracted {
+function combined(parts: PartitionExtract[], { init }: PartitionedRead): Extracted {
   const sum = (f: (x: Extracted) => number) => parts.reduce((n, p) => n + f(p.extracted), 0)
   return {
     columns: parts[0].extracted.columns,
-    end: {},
+    end: init ? init.join(parts.map((p) => p.extracted.end)) : {},
     files: parts.flatMap((p) => p.extracted.files.map((f): StoredFile => ({ ...f, partition: p.partition.id }))),
     ledger: parts.flatMap((p) => p.extracted.ledger),
     rowsFromSource: sum((x) => x.rowsFromSource),

@@ -15,7 +15,7 @@ import { loadNodeRfc } from './node-rfc.js'
 import { odpSubscription, readOdp, resetOdp, type OdpSourceContext } from './odp.js'
 import { RfcPool, rfcCall } from './pool.js'
 import type { RfcClient, RfcClientFactory, RfcConnectionParameters } from './rfc-client.js'
-import { readTable, tableKeyRanges, type TableSourceContext } from './table-source.js'
+import { readTable, splitTableInit, tableKeyRanges, type TableSourceContext } from './table-source.js'
 
 export interface RfcSourceOptions {
   /** Stands in for node-rfc (the simulator's `createClient`); default: node-rfc, loaded lazily. */
@@ -158,6 +158,11 @@ function sourceFor(c: Connection, log: SapLog): Source {
     async keyRanges(spec: SourceSpec, parts: number, signal: AbortSignal) {
       if (spec.kind === 'TABLE_RFC') return tableKeyRanges(await tableContext(c, log), spec, parts, signal)
       return { ranges: [{}], note: 'ODP over RFC reads are not split: one extraction request serves the whole snapshot' }
+    },
+
+    async splitInit(spec: SourceSpec, signal: AbortSignal) {
+      // ODP over RFC: the initialisation is one request that opens the subscription; it is not split.
+      return spec.kind === 'TABLE_RFC' ? splitTableInit(await tableContext(c, log), spec, signal) : undefined
     },
 
     ping: (signal: AbortSignal) => pingConnection(c, signal),

@@ -8,7 +8,7 @@ import type { Row } from '../fields.js'
 import { domainOf, planKeyRanges, type FieldKeyRange, type KeyRange, type KeyRangePlan } from '../key-ranges.js'
 import { lazyRead, requirePageSize, type LazyRead } from '../lazy-read.js'
 import type { SapLog } from '../log.js'
-import type { SourcePage, SourceReadEnd, SourceReadRequest, SourceSpec } from '../source.js'
+import type { SourcePage, SourceReadEnd, SourceReadRequest, SourceSpec, SplitInit } from '../source.js'
 import { badValue, ValueError } from '../values.js'
 import { planColumnGroups } from './column-groups.js'
 import { READ_TABLE } from './table-meta.js'
@@ -16,15 +16,16 @@ import type { RfcPool } from './pool.js'
 import { TablePager, type RawRow, type TablePlan } from './read-table.js'
 import { describeTable, type TableMeta } from './table-meta.js'
 import { columnOf, textConverter, type AbapKind, type RfcField } from './values.js'
+import { DeltaTracker } from './delta-tracker.js'
+import { highestWatermark, initStart, joinInitEnds, searchPrecision } from './split-init.js'
 import {
-  capFuture,
+  beforeCondition,
   decodePosition,
   encodePosition,
-  fingerprint,
   lowerBound,
   resolveWatermark,
   sinceCondition,
-  watermarkValue,
+  watermarkSteps,
   type TablePosition,
   type Watermark,
 } from './watermark.js'
@@ -46,9 +47,12 @@ export interface TableSourceContext {
 export async function readTable(ctx: TableSourceContext, req: SourceReadRequest): Promise<LazyRead> {
   const { spec, mode } = req
   const { plan, filter, watermark } = await planTable(ctx, req)
-  const overlap = ctx.overlapSeconds ?? (watermark?.kind === 'date' ? 86_400 : 3_600)
+  const overlap = watermark ? overlapOf(ctx, watermark) : 0
   let since: Condition = []
   let previous: TablePosition | undefined
+  // A partition of a split DELTA_INIT: the run's position was fixed before it started (split-init.ts).
+  const fixed =
+    mode === 'DELTA_INIT' && req.position && watermark ? decodePosition(req.position, plan.table, watermark, overlap) : undefined
   if (mode === 'DELTA') {
     if (!req.position) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
     previous = decodePosition(req.position, plan.table, watermark!, overlap)
@@ -65,7 +69,7 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
   })
   const delta =
     mode !== 'FULL' && watermark
-      ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, now: ctx.now })
+      ? new DeltaTracker({ table: plan.table, watermark, fields: plan.fields, overlap, previous, fixed, now: ctx.now })
       : undefined
   return lazyRead({ columns: plan.fields.map(columnOf), produce: () => tablePages({ ctx, req, plan, pager, delta }) })
 }
@@ -80,26 +84,65 @@ export async function tableKeyRanges(ctx: TableSourceContext, spec: SourceSpec, 
   const key = plan.keys.find((k) => k.sourceType.toUpperCase() !== 'CLNT')
   if (!key || (key.kind !== 'numc' && key.kind !== 'char'))
     return { ranges: [{}], note: `${plan.table} has no character key field to split on; read as one partition` }
-  const sample = async (r: KeyRange): Promise<string | undefined> => {
-    const res = await ctx.pool.call(
-      READ_TABLE,
-      {
-        QUERY_TABLE: plan.table,
-        DELIMITER: '',
-        NO_DATA: '',
-        ROWSKIPS: 0,
-        ROWCOUNT: 1,
-        FIELDS: [{ FIELDNAME: key.name }],
-        OPTIONS: optionLines(and(filter, keyRangeCondition({ field: key.name, ...r }))).map((TEXT) => ({ TEXT })),
-      },
-      { signal, timeout: ctx.timeout, what: `table ${plan.table}`, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs, log: ctx.log },
-    )
-    const data = Array.isArray(res['DATA']) ? (res['DATA'] as Array<Record<string, unknown>>) : []
-    return data.length ? String(data[0]['WA'] ?? '').trimEnd() : undefined
-  }
+  const sample = (r: KeyRange) => firstValue(ctx, plan.table, key.name, and(filter, keyRangeCondition({ field: key.name, ...r })), signal)
   const first = await sample({})
   if (first === undefined) return { field: key.name, ranges: [{}] }
   return { field: key.name, ranges: await planKeyRanges(domainOf(first), parts, async (r) => (await sample(r)) !== undefined, first) }
+}
+
+/**
+ * A TABLE_RFC DELTA_INIT split into partitions (split-init.ts): the highest watermark the table holds
+ * now, found before any partition reads, as the start every partition reads from; and how their ends
+ * make the run's one position.
+ */
+export async function splitTableInit(ctx: TableSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<SplitInit> {
+  const { plan, filter, watermark } = await planTable(ctx, { spec, mode: 'DELTA_INIT', signal })
+  if (!watermark) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC delta initialisation needs a watermarkField')
+  const overlap = overlapOf(ctx, watermark)
+  const field = watermark.fields[0].name
+  const highest = await highestWatermark(
+    watermarkSteps(watermark, (ctx.now ?? (() => new Date()))()),
+    searchPrecision(watermark, overlap),
+    async (from, before) =>
+      (await firstValue(
+        ctx,
+        plan.table,
+        field,
+        and(filter, and(sinceCondition(watermark, from), beforeCondition(watermark, before))),
+        signal,
+      )) !== undefined,
+  )
+  const start = initStart(plan.table, watermark, overlap, highest)
+  ctx.log('info', 'TABLE_RFC delta initialisation split: start fixed before the partitions read', {
+    table: plan.table,
+    watermark: highest,
+  })
+  return { start: encodePosition(start), token: highest, join: (ends) => joinInitEnds(start, watermark, ends) }
+}
+
+/** The first value of `field` among the rows `cond` selects, or undefined when there are none: a one-row, one-field call (§C.1). */
+async function firstValue(
+  ctx: TableSourceContext,
+  table: string,
+  field: string,
+  cond: Condition,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const res = await ctx.pool.call(
+    READ_TABLE,
+    {
+      QUERY_TABLE: table,
+      DELIMITER: '',
+      NO_DATA: '',
+      ROWSKIPS: 0,
+      ROWCOUNT: 1,
+      FIELDS: [{ FIELDNAME: field }],
+      OPTIONS: optionLines(cond).map((TEXT) => ({ TEXT })),
+    },
+    { signal, timeout: ctx.timeout, what: `table ${table}`, retries: ctx.retries ?? 2, backoffMs: ctx.backoffMs, log: ctx.log },
+  )
+  const data = Array.isArray(res['DATA']) ? (res['DATA'] as Array<Record<string, unknown>>) : []
+  return data.length ? String(data[0]['WA'] ?? '').trimEnd() : undefined
 }
 
 /** A partition's key range as WHERE (§C.6): character keys compare as SAP stores them, blank-padded. */
@@ -109,6 +152,9 @@ function keyRangeCondition(range: FieldKeyRange | undefined): Condition {
     range?.to !== undefined ? [range.field, '<', literal(range.to)] : undefined,
   )
 }
+
+/** The overlap window of watermark deltas (§C.7): the connection's, or 1 day for dates, 1 hour for timestamps. */
+const overlapOf = (ctx: TableSourceContext, w: Watermark): number => ctx.overlapSeconds ?? (w.kind === 'date' ? 86_400 : 3_600)
 
 interface TableReadPlan {
   plan: TablePlan
@@ -180,10 +226,13 @@ function andFilter(filter: Condition, since: Condition): Condition {
   return ['(', ...filter, ')', 'AND', '(', ...since, ')']
 }
 
-/** "Any set watermark": rows whose watermark is still initial are not part of deltas. */
+/**
+ * "Any set watermark": rows whose watermark is still initial are not part of deltas. A date starts at
+ * 0001-01-01: year 0000 is no date in ABAP, and SAP refuses the literal (SAPSQL_DATA_LOSS, §C.6).
+ */
 function initialOf(w: Watermark): string {
-  if (w.kind === 'date') return '00000101'
-  if (w.kind === 'date+time') return '00000101000000'
+  if (w.kind === 'date') return '00010101'
+  if (w.kind === 'date+time') return '00010101000000'
   const f = w.fields[0]
   return '00000000000001' + (f.kind === 'packed' && f.decimals > 0 ? '.' + '0'.repeat(f.decimals) : '')
 }
@@ -234,116 +283,6 @@ function selectFields(meta: TableMeta, wanted: string[] | undefined, w: Watermar
   // FLTP's slot has 16 characters: ' 6.000000000E+02' keeps 10 significant digits of a double's 15-17.
   if (floats.length > 0) log('warn', 'RFC_READ_TABLE rounds FLTP fields to 10 significant digits', { table: meta.table, fields: floats })
   return chosen
-}
-
-interface DeltaOptions {
-  table: string
-  watermark: Watermark
-  /** The fields read, in row order. */
-  fields: RfcField[]
-  overlap: number
-  /** DELTA: the position the read starts from. */
-  previous?: TablePosition
-  /** The clock that caps future watermarks. */
-  now?: () => Date
-}
-
-/**
- * The watermark side of a DELTA_INIT or DELTA (§C.7): follows the highest watermark and the rows in
- * the overlap window, tells which rows a DELTA delivered before, and makes the next position.
- */
-class DeltaTracker {
-  skipped = 0
-  private readonly window: Window
-  private readonly seen: Set<string>
-  /** Where the watermark's fields sit in a row. */
-  private readonly at: number[]
-  private readonly now: () => Date
-
-  constructor(private readonly o: DeltaOptions) {
-    this.window = new Window(o.watermark, o.overlap, o.previous?.watermark)
-    this.seen = new Set(o.previous?.seen ?? [])
-    this.at = o.watermark.fields.map((f) => o.fields.indexOf(f))
-    this.now = o.now ?? (() => new Date())
-  }
-
-  /** Records a row; true when a DELTA delivered it before, unchanged (it is then left out). */
-  repeated(raw: RawRow): boolean {
-    const w = this.o.watermark
-    const delta = this.o.previous !== undefined
-    const wm = watermarkValue(
-      w,
-      this.at.map((i) => raw.texts[i]),
-    )
-    const fp = this.window.add(wm, capFuture(w, wm, this.now()), raw.texts, delta)
-    if (!delta || fp === undefined || !this.seen.has(fp)) return false
-    this.skipped++
-    return true
-  }
-
-  /** The position the next DELTA starts from. */
-  end(): SourceReadEnd {
-    const { table, watermark, overlap, previous } = this.o
-    const { window } = this
-    const position: TablePosition = {
-      v: 1,
-      kind: 'TABLE_RFC',
-      table,
-      watermarkField: watermark.name,
-      overlapSeconds: overlap,
-      seen: window.fingerprints(),
-    }
-    if (window.max !== undefined) position.watermark = window.max
-    return { position: encodePosition(position), token: window.max ?? previous?.watermark }
-  }
-}
-
-/** Tracks the highest watermark and the fingerprints of rows inside the moving overlap window. */
-class Window {
-  max: string | undefined
-  private from: string | undefined
-  private entries: Array<{ wm: string; fp: string }> = []
-  private pruneAt = 10_000
-
-  constructor(
-    private readonly w: Watermark,
-    private readonly overlap: number,
-    start: string | undefined,
-  ) {
-    this.max = start
-    this.from = start === undefined ? undefined : lowerBound(w, start, overlap)
-  }
-
-  /**
-   * Records a row. Returns its fingerprint when `always` or when the row falls in the window (only
-   * rows with a watermark recur in deltas; hashing the others would be wasted work on a big init).
-   */
-  add(wm: string | undefined, capped: string | undefined, texts: string[], always: boolean): string | undefined {
-    if (wm === undefined) return undefined
-    if (capped !== undefined && (this.max === undefined || capped > this.max)) {
-      this.max = capped
-      this.from = lowerBound(this.w, capped, this.overlap)
-    }
-    const inWindow = this.from === undefined || wm >= this.from
-    if (!inWindow && !always) return undefined
-    const fp = fingerprint(texts)
-    if (inWindow) this.entries.push({ wm, fp })
-    if (this.entries.length > this.pruneAt) {
-      this.prune()
-      this.pruneAt = Math.max(10_000, this.entries.length * 2)
-    }
-    return fp
-  }
-
-  fingerprints(): string[] {
-    this.prune()
-    return [...new Set(this.entries.map((e) => e.fp))].sort()
-  }
-
-  private prune(): void {
-    const from = this.from
-    if (from !== undefined) this.entries = this.entries.filter((e) => e.wm >= from)
-  }
 }
 
 /** Converts joined raw rows; a value that does not fit names its column, row and key. */

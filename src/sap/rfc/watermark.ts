@@ -115,11 +115,56 @@ export function sinceCondition(w: Watermark, from: string): Condition {
   return [f.name, '>=', f.kind === 'packed' ? from : literal(from)]
 }
 
+/** The WHERE part `watermark < to` for the field(s): `to` in the watermark's own form. */
+export function beforeCondition(w: Watermark, to: string): Condition {
+  const [f, t] = w.fields
+  if (w.kind === 'date') return [f.name, '<', literal(to)]
+  if (w.kind === 'date+time') {
+    const d = to.slice(0, 8)
+    return or([f.name, '<', literal(d)], and([f.name, '=', literal(d)], [t.name, '<', literal(to.slice(8, 14))]))
+  }
+  return [f.name, '<', f.kind === 'packed' ? to : literal(to)]
+}
+
+/** How far ahead of now a watermark may lie and still be a real change stamp (see {@link capFuture}). */
+const FUTURE_MS = 86_400_000
+
 /** A future watermark (a `99991231` placeholder) must not become the new high mark. */
 export function capFuture(_w: Watermark, wm: string | undefined, now: Date): string | undefined {
   if (wm === undefined) return undefined
-  const limit = formatStamp(now.getTime() + 86_400_000)
+  const limit = formatStamp(now.getTime() + FUTURE_MS)
   return wm.slice(0, 14) > limit.slice(0, wm.length >= 14 ? 14 : 8) ? undefined : wm
+}
+
+/**
+ * Where a watermark's values are counted for a search: whole days for a date, seconds otherwise.
+ * `valueAt(i)` is the watermark form of step i (dates `YYYYMMDD`, stamps `YYYYMMDDhhmmss`, with the
+ * field's zero fraction for long timestamps), so it compares as {@link watermarkValue}s do.
+ */
+export interface WatermarkSteps {
+  /** One step past the newest value {@link capFuture} still accepts at `now`. */
+  end: number
+  /** Step of `now` (never above `end`). */
+  now: number
+  /** Step of 0001-01-01, the first value a watermark can take. */
+  first: number
+  valueAt(i: number): string
+}
+
+export function watermarkSteps(w: Watermark, now: Date): WatermarkSteps {
+  const unit = w.kind === 'date' ? 86_400_000 : 1000
+  const scale = w.kind === 'timestamp' && w.fields[0].kind === 'packed' ? w.fields[0].decimals : 0
+  const fraction = scale > 0 ? '.' + '0'.repeat(scale) : ''
+  const step = (ms: number) => Math.floor(ms / unit)
+  return {
+    end: step(now.getTime() + FUTURE_MS) + 1,
+    now: step(now.getTime()),
+    first: step(parseStamp('00010101000000')),
+    valueAt: (i) => {
+      const s = formatStamp(i * unit)
+      return w.kind === 'date' ? s.slice(0, 8) : s + fraction
+    },
+  }
 }
 
 /** Content fingerprint of a row (its raw field texts): 96 bits, base64url. */

@@ -84,6 +84,7 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
     variants: () => ({ ...state.variants }),
     injectFault: (fault: RfcFault) => state.faults.add(fault),
     clearFaults: () => state.faults.clear(),
+    hold: (match) => state.holds.add(match),
     subscriptions: () =>
       [...state.odq.subs.values()].map((s) => ({
         subscriberType: s.subscriber.type,

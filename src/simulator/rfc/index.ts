@@ -22,6 +22,8 @@ export type {
   RfcConnectionParameters,
   RfcFault,
   RfcFaultKind,
+  RfcHold,
+  RfcHoldMatch,
   RfcRequestInfo,
   RfcSimulator,
   RfcSimulatorAdmin,

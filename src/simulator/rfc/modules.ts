@@ -56,6 +56,7 @@ export async function dispatch(
   else if (fault) lostResponse = fault
 
   await sleep(state.callLatencyMs, signal)
+  await state.holds.wait(name, input, signal)
   signal.throwIfAborted()
   // the S_RFC check runs before the module; the Note 3255746 gate belongs to the ODP modules themselves
   if (state.deniedFunctions.has(name)) throw noRfcAuthority(user, name)

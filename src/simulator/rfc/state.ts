@@ -11,6 +11,7 @@ import { toEntityDef } from './ddic/ddic.js'
 import { salesItemsModel } from './ddic/salesItems.js'
 import { qmResultsModel } from './ddic/qmResults.js'
 import { materialTextModel, wideTableModel } from './ddic/wideTable.js'
+import { RfcHolds } from './holds.js'
 import { RfcFaultRegistry } from './faults.js'
 import { OdqStore } from './odp/queue.js'
 import type { RfcSimulatorOptions, RfcSimulatorVariants } from './types.js'
@@ -57,6 +58,8 @@ export interface RfcState {
   odps: Map<string, OdpDataSet>
   /** Tables whose S_TABU_* authorization the user lacks. */
   denied: Set<string>
+  /** Calls a test holds (admin.hold). */
+  holds: RfcHolds
   /** Function modules whose S_RFC authorization the user lacks. */
   deniedFunctions: Set<string>
   faults: RfcFaultRegistry
@@ -135,6 +138,7 @@ export function createRfcState(opts: RfcSimulatorOptions): RfcState {
     denied: new Set(),
     deniedFunctions: new Set(),
     faults: new RfcFaultRegistry(),
+    holds: new RfcHolds(),
     odq: new OdqStore(),
     stats: { calls: 0, byFunction: {}, rowsVisited: 0 },
     connections: { open: 0, peak: 0, logons: 0 },

@@ -116,6 +116,18 @@ export const DEFAULT_RFC_VARIANTS: Readonly<RfcSimulatorVariants> = Object.freez
   odpCursorModes: true,
 })
 
+/** Which calls a hold keeps waiting: the module's name and its input as the module reads it (OPTIONS, ROWCOUNT, …). */
+export type RfcHoldMatch = (call: { functionModule: string; input: Record<string, unknown> }) => boolean
+
+export interface RfcHold {
+  /** Resolves when the first matching call is waiting. */
+  arrived: Promise<void>
+  /** How many calls it has held. */
+  held(): number
+  /** Lets every held call run, and holds no more. */
+  release(): void
+}
+
 export type RfcFaultKind = 'communication-failure' | 'slow' | 'dump' | 'return-message'
 
 /** An injected fault, matched against each call. */
@@ -197,6 +209,11 @@ export interface RfcSimulatorAdmin {
   variants(): RfcSimulatorVariants
   injectFault(fault: RfcFault): void
   clearFaults(): void
+  /**
+   * Holds the calls `match` accepts (after the network, before the module runs) until `release()`:
+   * a test changes data while a read is provably in the middle, with no sleep.
+   */
+  hold(match: RfcHoldMatch): RfcHold
   subscriptions(): RfcSubscriptionInfo[]
   /**
    * Counters. `calls`/`byFunction` count calls that reached the system (counted as they start);

@@ -115,6 +115,21 @@ describe('TABLE_RFC watermark deltas (RFC simulator)', () => {
     expect(expected.length).toBeGreaterThanOrEqual(u.length)
   })
 
+  it('an empty table: the DELTA after its DELTA_INIT asks for any set watermark with a date SAP accepts, and gets the first changes', async () => {
+    for (const watermarkField of ['AEDAT', 'AEDAT+AEZET']) {
+      const sim = await rfcSim({ tables: { ZSD_ITEMS: 0 } })
+      const src = source(sim)
+      const spec = tableSpec('ZSD_ITEMS', { fields: FIELDS, watermarkField })
+      const init = await run(src, spec, 'DELTA_INIT')
+      expect(init.rows).toEqual([])
+      sim.admin.insert('ZSD_ITEMS', 3)
+      const u = sim.admin.update('ZSD_ITEMS', 2)
+      // year 0000 is no date: '00000101' made SAP dump with SAPSQL_DATA_LOSS (§C.6)
+      const d = await run(src, spec, 'DELTA', init.end.position)
+      expect(d.rows).toEqual((await current(sim, keysOf(u))).map((r) => expectedRow(d.columns, r)))
+    }
+  })
+
   it('refuses deltas it cannot do', async () => {
     const sim = await rfcSim({ tables: { ZSD_ITEMS: 10 } })
     const src = source(sim)
