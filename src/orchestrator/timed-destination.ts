@@ -21,6 +21,7 @@ export function timedDestination(destination: Destination, stored: (seconds: num
     uriOf: (key) => destination.uriOf(key),
     putFile: timed((key, path, signal, options) => destination.putFile(key, path, signal, options)),
     putText: timed((key, body, signal) => destination.putText(key, body, signal)),
+    putTextIfAbsent: timed((key, body, signal) => destination.putTextIfAbsent(key, body, signal)),
     getText: (key, signal) => destination.getText(key, signal),
     remove: (key, signal) => destination.remove(key, signal),
     removePrefix: (prefix, signal) => destination.removePrefix(prefix, signal),

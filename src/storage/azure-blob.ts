@@ -6,7 +6,7 @@ import { blobServiceClient } from './azure-auth.js'
 import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
+import { deleteProbe, isAlreadyExists, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
 import {
   contentTypeOf,
   DEFAULT_OBJECT_STORE_OPTIONS,
@@ -105,6 +105,26 @@ export class AzureBlobDestination implements Destination {
   async putText(key: string, body: string, signal?: AbortSignal): Promise<void> {
     const name = objectName(this.#prefix, key)
     await this.retrying(() => this.putBytes(name, Buffer.from(body, 'utf8'), signal), signal)
+  }
+
+  /** One Put Blob with If-None-Match: *, which the service refuses (409/412) when the blob exists. */
+  async putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean> {
+    const name = objectName(this.#prefix, key)
+    const bytes = Buffer.from(body, 'utf8')
+    const created = await this.retrying(async () => {
+      try {
+        await this.#container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+          conditions: { ifNoneMatch: '*' },
+          blobHTTPHeaders: { blobContentMD5: md5Of(bytes), blobContentType: contentTypeOf(name) },
+          abortSignal: signal,
+        })
+        return true
+      } catch (e) {
+        if (isAlreadyExists(e)) return false
+        throw e
+      }
+    }, signal)
+    return created || (await this.getText(key, signal)) === body
   }
 
   async getText(key: string, signal?: AbortSignal): Promise<string | null> {

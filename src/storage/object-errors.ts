@@ -100,6 +100,16 @@ export function isMissingObject(e: unknown): boolean {
   return f.status === 404 && !NOT_FOUND_CODES.has(f.code ?? '') && f.code !== 'NoSuchUpload'
 }
 
+/**
+ * True when a conditional create found the name taken: 412 (S3 PreconditionFailed, Azure
+ * ConditionNotMet) or Azure's 409 BlobAlreadyExists. S3's 409 ConditionalRequestConflict (a
+ * concurrent conditional write still in flight) is not this: it is retried like any conflict.
+ */
+export function isAlreadyExists(e: unknown): boolean {
+  const f = factsOf(e)
+  return f.status === 412 || (f.status === 409 && f.code === 'BlobAlreadyExists')
+}
+
 /** True when an operation ended because it was aborted (cancel, shutdown), which is no storage fault. */
 function isAbort(e: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (e as Error)?.name === 'AbortError'

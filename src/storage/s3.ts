@@ -17,7 +17,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { guardedAgents } from '../net/guarded-http.js'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { deleteProbe, isMissingObject, retryingStorageOp } from './object-errors.js'
+import { deleteProbe, isAlreadyExists, isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
@@ -90,6 +90,41 @@ export class S3Destination implements Destination {
   async putText(key: string, body: string, signal?: AbortSignal): Promise<void> {
     const name = objectName(this.settings.prefix, key)
     await this.retrying(() => this.putBytes(name, Buffer.from(body, 'utf8'), signal), signal)
+  }
+
+  /**
+   * PutObject with If-None-Match: *, which AWS S3 (and MinIO, R2) refuse with 412 when the key exists.
+   * Stores that ignore the header (s3rver among them) would overwrite, so the key is read first: that
+   * catches every writer that came before, and only a true race on such a store slips past; the
+   * database's pipeline hold (one run per pipeline) is what excludes that race there
+   * (docs/architecture.md#lake-tables).
+   */
+  async putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean> {
+    const name = objectName(this.settings.prefix, key)
+    const existing = await this.getText(key, signal)
+    if (existing !== null) return existing === body
+    const bytes = Buffer.from(body, 'utf8')
+    const created = await this.retrying(async () => {
+      try {
+        await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.settings.bucket,
+            Key: name,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentMD5: md5Of(bytes).toString('base64'),
+            ContentType: contentTypeOf(name),
+            IfNoneMatch: '*',
+          }),
+          { abortSignal: signal },
+        )
+        return true
+      } catch (e) {
+        if (isAlreadyExists(e)) return false
+        throw e
+      }
+    }, signal)
+    return created || (await this.getText(key, signal)) === body
   }
 
   async getText(key: string, signal?: AbortSignal): Promise<string | null> {

@@ -23,6 +23,7 @@ function heldDestination(root: string) {
       return real.putFile(...args)
     },
     putText: (key, body, signal) => real.putText(key, body, signal),
+    putTextIfAbsent: (key, body, signal) => real.putTextIfAbsent(key, body, signal),
     getText: (key) => real.getText(key),
     remove: (key) => real.remove(key),
     removePrefix: (prefix) => real.removePrefix(prefix),
