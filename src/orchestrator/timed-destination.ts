@@ -23,6 +23,7 @@ export function timedDestination(destination: Destination, stored: (seconds: num
     putText: timed((key, body, signal) => destination.putText(key, body, signal)),
     putTextIfAbsent: timed((key, body, signal) => destination.putTextIfAbsent(key, body, signal)),
     getText: (key, signal) => destination.getText(key, signal),
+    getBytes: (key, signal) => destination.getBytes(key, signal),
     remove: (key, signal) => destination.remove(key, signal),
     removePrefix: (prefix, signal) => destination.removePrefix(prefix, signal),
     probe: (signal) => destination.probe(signal),

@@ -17,6 +17,8 @@ export interface Destination {
   /** Stores a small text object (manifest, markers). */
   putText(key: string, body: string, signal?: AbortSignal): Promise<void>
   getText(key: string, signal?: AbortSignal): Promise<string | null>
+  /** Reads a small binary object (a lake table's Avro manifest list); null when it does not exist. */
+  getBytes(key: string, signal?: AbortSignal): Promise<Buffer | null>
   /**
    * Stores a small text object only if nothing exists under `key` yet: the commit point of a lake
    * table version (docs/architecture.md#lake-tables), so two writers can never both create version N.

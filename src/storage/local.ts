@@ -85,8 +85,12 @@ export class LocalDestination implements Destination {
   }
 
   async getText(key: string): Promise<string | null> {
+    return (await this.getBytes(key))?.toString('utf8') ?? null
+  }
+
+  async getBytes(key: string): Promise<Buffer | null> {
     try {
-      return await readFile(this.pathOf(key), 'utf8')
+      return await readFile(this.pathOf(key))
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
       throw this.wrap(e)

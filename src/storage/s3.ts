@@ -128,8 +128,12 @@ export class S3Destination implements Destination {
   }
 
   async getText(key: string, signal?: AbortSignal): Promise<string | null> {
+    return (await this.getBytes(key, signal))?.toString('utf8') ?? null
+  }
+
+  async getBytes(key: string, signal?: AbortSignal): Promise<Buffer | null> {
     const name = objectName(this.settings.prefix, key)
-    return this.retrying(() => this.readText(name, signal), signal)
+    return this.retrying(() => this.readBytes(name, signal), signal)
   }
 
   /** DeleteObject answers 204 whether or not the key existed. */
@@ -182,7 +186,7 @@ export class S3Destination implements Destination {
     await this.retrying(
       async () => {
         await this.putBytes(name, Buffer.from('probe'), signal)
-        if ((await this.readText(name, signal)) !== 'probe')
+        if ((await this.readBytes(name, signal))?.toString('utf8') !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
         await deleteProbe(this.#where, this.#secrets, name, () =>
           this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }),
@@ -278,7 +282,7 @@ export class S3Destination implements Destination {
   }
 
   /** One try of a read; null when the object does not exist. The SDK checks a stored checksum. */
-  private async readText(name: string, signal?: AbortSignal): Promise<string | null> {
+  private async readBytes(name: string, signal?: AbortSignal): Promise<Buffer | null> {
     try {
       const res = await this.#client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: name, ChecksumMode: 'ENABLED' }), {
         abortSignal: signal,
@@ -292,7 +296,7 @@ export class S3Destination implements Destination {
         { partsUnknown: true },
       )
       if (problem) throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name} read back: ${problem}`, true)
-      return bytes.toString('utf8')
+      return bytes
     } catch (e) {
       if (isMissingObject(e)) return null
       throw e

@@ -25,6 +25,7 @@ function heldDestination(root: string) {
     putText: (key, body, signal) => real.putText(key, body, signal),
     putTextIfAbsent: (key, body, signal) => real.putTextIfAbsent(key, body, signal),
     getText: (key) => real.getText(key),
+    getBytes: (key) => real.getBytes(key),
     remove: (key) => real.remove(key),
     removePrefix: (prefix) => real.removePrefix(prefix),
     probe: () => real.probe(),

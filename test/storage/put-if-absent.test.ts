@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +11,7 @@ import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.
 import { QUICK } from './helpers.js'
 
 /**
- * putTextIfAbsent is the commit point of a lake table version (docs/architecture.md#lake-tables):
+ * getBytes reads a table's Avro manifest list back. putTextIfAbsent is the commit point of a lake table version (docs/architecture.md#lake-tables):
  * the first writer of a key wins, every later one is told so and changes nothing.
  */
 function sequentialChecks(dest: () => Destination) {
@@ -20,6 +20,20 @@ function sequentialChecks(dest: () => Destination) {
     expect(await d.putTextIfAbsent('t/metadata/v1.metadata.json', '{"writer":"a"}')).toBe(true)
     expect(await d.putTextIfAbsent('t/metadata/v1.metadata.json', '{"writer":"b"}')).toBe(false)
     expect(await d.getText('t/metadata/v1.metadata.json')).toBe('{"writer":"a"}')
+  })
+
+  it('reads a binary object back byte for byte with getBytes, and null for a missing one', async () => {
+    const d = dest()
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))
+    const dir = await mkdtemp(join(tmpdir(), 'de-bytes-'))
+    try {
+      await writeFile(join(dir, 'm.avro'), bytes)
+      await d.putFile('t/metadata/m.avro', join(dir, 'm.avro'))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    expect((await d.getBytes('t/metadata/m.avro'))?.equals(bytes)).toBe(true)
+    expect(await d.getBytes('t/metadata/missing.avro')).toBeNull()
   })
 
   it('counts a repeat of the same body (a retried attempt that had landed) as created', async () => {
