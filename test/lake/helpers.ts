@@ -82,10 +82,10 @@ export function sourceRow(vbeln: string, posnr: string, n: number, mode: string,
   ]
 }
 
-/** Writes `rows` as one run's Parquet files under `runs/<runId>/` with the plan's field ids, and uploads them. */
+/** Writes `rows` as one run's Parquet files under `runs/<runId>/` with the given field ids (TablePlan.parquet), and uploads them. */
 export async function writeRunFiles(
   destination: Destination,
-  plan: TablePlan,
+  parquet: TablePlan['parquet'],
   columns: Column[],
   rows: Row[],
   runId: string,
@@ -100,8 +100,8 @@ export async function writeRunFiles(
       rowGroupRows: rowsPerFile,
       // Every row group closes its file: several data files per run.
       maxFileBytes: 1,
-      kvMetadata: { 'delta-extractor.run-id': runId, ...plan.parquet.kvMetadata },
-      fieldIds: plan.parquet.fieldIds,
+      kvMetadata: { 'delta-extractor.run-id': runId, ...parquet.kvMetadata },
+      fieldIds: parquet.fieldIds,
     })
     const written = [...(await roller.write(rows)), ...(await roller.finish())]
     const files: CommitFile[] = []

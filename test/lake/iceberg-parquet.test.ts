@@ -52,7 +52,7 @@ describe('Iceberg table files on LOCAL', () => {
     const columns = changeLogColumns(SOURCE)
     expect(columns.slice(-2).map((c) => c.name)).toEqual([RUN_ID_COLUMN, EXTRACTED_AT_COLUMN])
     const plan = await planTableWrite(d, 'sales', columns)
-    const files = await writeRunFiles(d, plan, columns, rowsOf('0000004711', [1, 2, 3], '', 'run-1'), 'run-1')
+    const files = await writeRunFiles(d, plan.parquet, columns, rowsOf('0000004711', [1, 2, 3], '', 'run-1'), 'run-1')
     await commitSnapshot(d, plan, { files, summary: { runId: 'run-1' } })
 
     // Field ids in the Parquet schema, as Iceberg readers resolve columns.
@@ -123,7 +123,7 @@ describe('Iceberg table files on LOCAL', () => {
     for (const run of ['run-1', 'run-2', 'run-3']) {
       const plan = await planTableWrite(d, 'hint', columns)
       await commitSnapshot(d, plan, {
-        files: await writeRunFiles(d, plan, columns, rowsOf('0000000001', [1], 'C', run), run),
+        files: await writeRunFiles(d, plan.parquet, columns, rowsOf('0000000001', [1], 'C', run), run),
         summary: { runId: run },
       })
     }
@@ -157,7 +157,7 @@ describe('Iceberg table files on LOCAL', () => {
     const columns = changeLogColumns(SOURCE)
     const plans = await Promise.all([planTableWrite(d, 'race', columns), planTableWrite(d, 'race', columns)])
     const files = await Promise.all(
-      plans.map((p, i) => writeRunFiles(d, p, columns, rowsOf('0000000002', [i + 1], 'C', `run-${i}`), `run-${i}`)),
+      plans.map((p, i) => writeRunFiles(d, p.parquet, columns, rowsOf('0000000002', [i + 1], 'C', `run-${i}`), `run-${i}`)),
     )
     const results = await Promise.allSettled(plans.map((p, i) => commitSnapshot(d, p, { files: files[i], summary: { runId: `run-${i}` } })))
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
@@ -210,8 +210,8 @@ describe('Iceberg table on S3 (s3rver)', () => {
     const columns = changeLogColumns(SOURCE)
     const planA = await planTableWrite(a, 'sales', columns)
     const planB = await planTableWrite(b, 'sales', columns)
-    const filesA = await writeRunFiles(a, planA, columns, rowsOf('0000000003', [1, 2], '', 'run-a'), 'run-a')
-    const filesB = await writeRunFiles(b, planB, columns, rowsOf('0000000003', [3], '', 'run-b'), 'run-b')
+    const filesA = await writeRunFiles(a, planA.parquet, columns, rowsOf('0000000003', [1, 2], '', 'run-a'), 'run-a')
+    const filesB = await writeRunFiles(b, planB.parquet, columns, rowsOf('0000000003', [3], '', 'run-b'), 'run-b')
     expect(await commitSnapshot(a, planA, { files: filesA, summary: { runId: 'run-a' } })).toMatchObject({ version: 1 })
     await expect(commitSnapshot(b, planB, { files: filesB, summary: { runId: 'run-b' } })).rejects.toMatchObject({
       code: 'LAKE_COMMIT_CONFLICT',

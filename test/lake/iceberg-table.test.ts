@@ -6,8 +6,10 @@ import {
   FileContent,
   findRunSnapshot,
   LakeCommitConflictError,
-  parquetOptionsFor,
+  equalityDeleteLayout,
   planTableWrite,
+  POSITION_DELETE_COLUMNS,
+  positionDeleteParquetOptions,
   schemaHash,
   SUMMARY_KEYS,
 } from '../../src/lake/iceberg/index.js'
@@ -106,7 +108,7 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
     const plan1 = await planTableWrite(d, table, v1Columns)
     const full = [1, 2, 3].map((n) => withRun(sourceRow('0000004711', `00001${n}`, n, '', null), 'run-1', AT[0]))
     const s1 = await commitSnapshot(d, plan1, {
-      files: await writeRunFiles(d, plan1, v1Columns, full, 'run-1'),
+      files: await writeRunFiles(d, plan1.parquet, v1Columns, full, 'run-1'),
       summary: { runId: 'run-1', deltaTokenIn: null, deltaTokenOut: 'D1' },
       properties: { 'delta-extractor.table': 'change-log' },
     })
@@ -122,7 +124,7 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
       withRun(sourceRow('0000004711', '000013', 3, 'D', '-1'), 'run-2', AT[1]),
     ]
     const s2 = await commitSnapshot(d, plan2, {
-      files: await writeRunFiles(d, plan2, v1Columns, delta, 'run-2'),
+      files: await writeRunFiles(d, plan2.parquet, v1Columns, delta, 'run-2'),
       summary: { runId: 'run-2', deltaTokenIn: 'D1', deltaTokenOut: 'D2' },
     })
     expect(s2).toMatchObject({ version: 2, sequenceNumber: 2, schemaId: 0 })
@@ -139,7 +141,7 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
       return withRun([...r, `new-${n}`], 'run-3', AT[2])
     })
     const s3 = await commitSnapshot(d, plan3, {
-      files: await writeRunFiles(d, plan3, v3Columns, delta3, 'run-3'),
+      files: await writeRunFiles(d, plan3.parquet, v3Columns, delta3, 'run-3'),
       summary: { runId: 'run-3', deltaTokenIn: 'D2', deltaTokenOut: 'D3' },
     })
     expect(s3).toMatchObject({ version: 3, sequenceNumber: 3, schemaId: 1 })
@@ -191,32 +193,98 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
 
   it('applies an equality delete file on the business key, as the current-state table will', async () => {
     const d = dest()
-    const table = 'tables/current'
+    const table = 'tables/current-eq'
     const columns = changeLogColumns(SOURCE)
     const plan = await planTableWrite(d, table, columns)
     const rows = [1, 2, 3].map((n) => withRun(sourceRow('0000005000', `00001${n}`, n, '', null), 'run-a', AT[0]))
-    await commitSnapshot(d, plan, { files: await writeRunFiles(d, plan, columns, rows, 'run-a'), summary: { runId: 'run-a' } })
+    await commitSnapshot(d, plan, { files: await writeRunFiles(d, plan.parquet, columns, rows, 'run-a'), summary: { runId: 'run-a' } })
 
-    // Item 000012 deleted: an equality delete on VBELN+POSNR (field ids 1 and 2, the identifier fields).
-    const keyColumns = SOURCE.filter((c) => c.key)
+    // Item 000012 deleted, and 000011 replaced by a new after image in the same commit: the delete
+    // (sequence 2) removes the old row (sequence 1), not the new one written beside it.
     const plan2 = await planTableWrite(d, table, columns)
-    expect(plan2.schema['identifier-field-ids']).toEqual([1, 2])
-    const keyPlan = { ...plan2, parquet: parquetOptionsFor(plan2.schema, keyColumns) }
-    expect(keyPlan.parquet.fieldIds).toEqual([1, 2])
-    const deletes = await writeRunFiles(d, keyPlan, keyColumns, [['0000005000', '000012']], 'run-b')
+    const layout = equalityDeleteLayout(plan2.schema, columns)
+    expect(layout.equalityIds).toEqual([1, 2])
+    expect(layout.columns.map((c) => c.name)).toEqual(['VBELN', 'POSNR'])
+    const deletes = await writeRunFiles(
+      d,
+      layout.parquet,
+      layout.columns,
+      [
+        ['0000005000', '000012'],
+        ['0000005000', '000011'],
+      ],
+      'run-b-deletes',
+    )
+    const upserts = await writeRunFiles(
+      d,
+      plan2.parquet,
+      columns,
+      [withRun(sourceRow('0000005000', '000011', 8, 'U', '1'), 'run-b', AT[1])],
+      'run-b',
+    )
     const s = await commitSnapshot(d, plan2, {
-      files: deletes.map((f) => ({ ...f, content: FileContent.EQUALITY_DELETES, equalityIds: [1, 2] })),
+      files: [...upserts, ...deletes.map((f) => ({ ...f, content: FileContent.EQUALITY_DELETES, equalityIds: layout.equalityIds }))],
       summary: { runId: 'run-b' },
     })
     const meta = await icebergMetadata({ tableUrl: d.uriOf(table) })
     expect(meta.snapshots!.find((x) => x['snapshot-id'] === s.snapshotId)!.summary).toMatchObject({
-      operation: 'delete',
+      operation: 'overwrite',
       'added-delete-files': '1',
-      'added-equality-deletes': '1',
-      'total-records': '3',
+      'added-equality-deletes': '2',
+      'added-records': '1',
+      'total-records': '4',
+    })
+    const read = await icebergRead({ tableUrl: d.uriOf(table) })
+    expect(read.map((r) => [r.POSNR, r._RUN_ID, r.KWMENG])).toEqual([
+      ['000013', 'run-a', 3000],
+      ['000011', 'run-b', 8000],
+    ])
+  })
+
+  it('applies a position delete file naming rows of a data file by position', async () => {
+    const d = dest()
+    const table = 'tables/current-pos'
+    const columns = changeLogColumns(SOURCE)
+    const plan = await planTableWrite(d, table, columns)
+    const rows = [1, 2, 3].map((n) => withRun(sourceRow('0000005001', `00001${n}`, n, '', null), 'run-a', AT[0]))
+    const files = await writeRunFiles(d, plan.parquet, columns, rows, 'run-a', 3)
+    expect(files).toHaveLength(1)
+    await commitSnapshot(d, plan, { files, summary: { runId: 'run-a' } })
+
+    const plan2 = await planTableWrite(d, table, columns)
+    const deletes = await writeRunFiles(d, positionDeleteParquetOptions(), POSITION_DELETE_COLUMNS, [[d.uriOf(files[0].key), 1n]], 'run-b')
+    await commitSnapshot(d, plan2, {
+      files: deletes.map((f) => ({ ...f, content: FileContent.POSITION_DELETES })),
+      summary: { runId: 'run-b' },
     })
     const read = await icebergRead({ tableUrl: d.uriOf(table) })
     expect(read.map((r) => r.POSNR)).toEqual(['000011', '000013'])
+  })
+
+  it('replaces the whole content with a full load (replace: true), keeping the older snapshot readable', async () => {
+    const d = dest()
+    const table = 'tables/current-full'
+    const columns = changeLogColumns(SOURCE)
+    const plan = await planTableWrite(d, table, columns)
+    const old = [1, 2].map((n) => withRun(sourceRow('0000005002', `00001${n}`, n, '', null), 'run-a', AT[0]))
+    await commitSnapshot(d, plan, { files: await writeRunFiles(d, plan.parquet, columns, old, 'run-a'), summary: { runId: 'run-a' } })
+    const plan2 = await planTableWrite(d, table, columns)
+    const fresh = [withRun(sourceRow('0000005002', '000019', 9, '', null), 'run-b', AT[1])]
+    const s = await commitSnapshot(d, plan2, {
+      files: await writeRunFiles(d, plan2.parquet, columns, fresh, 'run-b'),
+      summary: { runId: 'run-b' },
+      replace: true,
+    })
+
+    const tableUrl = d.uriOf(table)
+    const meta = await icebergMetadata({ tableUrl })
+    expect(meta.snapshots!.find((x) => x['snapshot-id'] === s.snapshotId)!.summary).toMatchObject({
+      operation: 'overwrite',
+      'total-records': '1',
+    })
+    expect((await icebergRead({ tableUrl })).map((r) => r.POSNR)).toEqual(['000019'])
+    // Time travel: version 1 still names the old files.
+    expect((await icebergRead({ tableUrl, metadataFileName: 'v1.metadata.json' })).map((r) => r.POSNR)).toEqual(['000011', '000012'])
   })
 
   it('lets exactly one of two writers that start from the same version commit it; the other gets LAKE_COMMIT_CONFLICT and commits after planning again', async () => {
@@ -226,14 +294,14 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
     const first = await planTableWrite(a, table, columns)
     const row = (n: number, run: string) => withRun(sourceRow('0000006000', `00001${n}`, n, 'C', '1'), run, AT[0])
     await commitSnapshot(a, first, {
-      files: await writeRunFiles(a, first, columns, [row(1, 'run-0')], 'run-0'),
+      files: await writeRunFiles(a, first.parquet, columns, [row(1, 'run-0')], 'run-0'),
       summary: { runId: 'run-0' },
     })
 
     const [planA, planB] = await Promise.all([planTableWrite(a, table, columns), planTableWrite(b, table, columns)])
     const [filesA, filesB] = await Promise.all([
-      writeRunFiles(a, planA, columns, [row(2, 'run-a')], 'run-a'),
-      writeRunFiles(b, planB, columns, [row(3, 'run-b')], 'run-b'),
+      writeRunFiles(a, planA.parquet, columns, [row(2, 'run-a')], 'run-a'),
+      writeRunFiles(b, planB.parquet, columns, [row(3, 'run-b')], 'run-b'),
     ])
     const results = await Promise.allSettled([
       commitSnapshot(a, planA, { files: filesA, summary: { runId: 'run-a' } }),
