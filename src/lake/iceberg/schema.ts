@@ -16,8 +16,9 @@ export const EXTRACTED_AT_COLUMN = '_EXTRACTED_AT'
  * The Iceberg type of a column-model column. The Parquet writer (src/transform/schema.ts) already
  * writes each kind in the physical layout the Iceberg spec's Parquet mapping asks for, with two
  * deliberate differences: 8/16-bit integers are INT32 annotated INT_8/INT_16 (Iceberg `int`), and
- * timestamps are INT64 TIMESTAMP(MILLIS, UTC) where Iceberg writers use MICROS; Iceberg's Java and
- * Python readers, DuckDB and hyparquet read MILLIS as `timestamptz`.
+ * timestamps are INT64 TIMESTAMP(MILLIS, UTC) where Iceberg writers use MICROS; Iceberg's Java
+ * readers (including Spark's vectorized one), DuckDB and hyparquet read MILLIS as `timestamptz`
+ * (docs/architecture.md#lake-tables).
  */
 function icebergTypeOf(column: Column): IcebergPrimitive {
   const type = column.type
