@@ -17,7 +17,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { guardedAgents } from '../net/guarded-http.js'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { deleteProbe, isAlreadyExists, isMissingObject, retryingStorageOp } from './object-errors.js'
+import { deleteProbe, isAlreadyExists, isConditionalWriteInFlight, isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
@@ -121,6 +121,12 @@ export class S3Destination implements Destination {
         return true
       } catch (e) {
         if (isAlreadyExists(e)) return false
+        if (isConditionalWriteInFlight(e))
+          throw new DestinationError(
+            'DESTINATION_UNAVAILABLE',
+            `${this.#where}: ${name}: another conditional write of this key was in flight`,
+            true,
+          )
         throw e
       }
     }, signal)

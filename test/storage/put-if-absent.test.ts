@@ -7,6 +7,7 @@ import type { Destination } from '../../src/storage/destination.js'
 import { LocalDestination } from '../../src/storage/local.js'
 import { S3Destination } from '../../src/storage/s3.js'
 import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
+import { FaultProxy } from '../helpers/fault-proxy.js'
 import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
 import { QUICK } from './helpers.js'
 
@@ -66,21 +67,24 @@ describe('putTextIfAbsent on LOCAL', () => {
 
 describe('putTextIfAbsent on AZURE_BLOB (azurite)', () => {
   let azurite: Azurite
+  let proxy: FaultProxy
   const opened: AzureBlobDestination[] = []
   beforeAll(async () => {
     azurite = await Azurite.start()
     await azurite.createContainer('lake')
+    proxy = await FaultProxy.start(() => azurite.port)
   })
   afterAll(async () => {
     for (const d of opened) d.close()
+    await proxy?.close()
     await azurite?.dispose()
   })
-  const dest = () => {
+  const dest = (accountUrl = azurite.accountUrl) => {
     const d = new AzureBlobDestination(
       {
         container: 'lake',
         prefix: 'root',
-        accountUrl: azurite.accountUrl,
+        accountUrl,
         accountName: AZURITE_ACCOUNT,
         auth: 'ACCOUNT_KEY',
         blockSizeMb: 1,
@@ -94,6 +98,17 @@ describe('putTextIfAbsent on AZURE_BLOB (azurite)', () => {
   }
   sequentialChecks(dest)
   raceCheck(dest)
+
+  it('repeats a conditional put whose connection was cut or refused with a 503, and creates the key once', async () => {
+    const isPut = (r: { method: string; path: string }) => r.method === 'PUT' && r.path.endsWith('/faults/metadata/v1.metadata.json')
+    const cut = proxy.inject('reset', isPut, 1)
+    const busy = proxy.inject('503', isPut, 2)
+    const d = dest(`${proxy.url}/${AZURITE_ACCOUNT}`)
+    expect(await d.putTextIfAbsent('faults/metadata/v1.metadata.json', '{"writer":"a"}')).toBe(true)
+    expect([cut.length, busy.length]).toEqual([1, 1])
+    expect(await d.putTextIfAbsent('faults/metadata/v1.metadata.json', '{"writer":"b"}')).toBe(false)
+    expect(await dest().getText('faults/metadata/v1.metadata.json')).toBe('{"writer":"a"}')
+  })
 })
 
 /**
