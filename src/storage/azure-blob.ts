@@ -6,7 +6,7 @@ import { blobServiceClient } from './azure-auth.js'
 import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { deleteProbe, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
+import { deleteProbe, isAlreadyExists, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
 import {
   contentTypeOf,
   DEFAULT_OBJECT_STORE_OPTIONS,
@@ -107,9 +107,33 @@ export class AzureBlobDestination implements Destination {
     await this.retrying(() => this.putBytes(name, Buffer.from(body, 'utf8'), signal), signal)
   }
 
-  async getText(key: string, signal?: AbortSignal): Promise<string | null> {
+  /** One Put Blob with If-None-Match: *, which the service refuses (409/412) when the blob exists. */
+  async putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.#prefix, key)
-    return this.retrying(() => this.readText(name, signal), signal)
+    const bytes = Buffer.from(body, 'utf8')
+    const created = await this.retrying(async () => {
+      try {
+        await this.#container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+          conditions: { ifNoneMatch: '*' },
+          blobHTTPHeaders: { blobContentMD5: md5Of(bytes), blobContentType: contentTypeOf(name) },
+          abortSignal: signal,
+        })
+        return true
+      } catch (e) {
+        if (isAlreadyExists(e)) return false
+        throw e
+      }
+    }, signal)
+    return created || (await this.getText(key, signal)) === body
+  }
+
+  async getText(key: string, signal?: AbortSignal): Promise<string | null> {
+    return (await this.getBytes(key, signal))?.toString('utf8') ?? null
+  }
+
+  async getBytes(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+    const name = objectName(this.#prefix, key)
+    return this.retrying(() => this.readBytes(name, signal), signal)
   }
 
   async remove(key: string, signal?: AbortSignal): Promise<void> {
@@ -144,7 +168,7 @@ export class AzureBlobDestination implements Destination {
     await this.retrying(
       async () => {
         await this.putBytes(name, Buffer.from('probe'), signal)
-        if ((await this.readText(name, signal)) !== 'probe')
+        if ((await this.readBytes(name, signal))?.toString('utf8') !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
         await deleteProbe(this.#where, this.#secrets, name, () => this.#container.deleteBlob(name, { abortSignal: signal }))
       },
@@ -162,7 +186,7 @@ export class AzureBlobDestination implements Destination {
   }
 
   /** One try of a read; null when the object does not exist. */
-  private async readText(name: string, signal?: AbortSignal): Promise<string | null> {
+  private async readBytes(name: string, signal?: AbortSignal): Promise<Buffer | null> {
     let res
     try {
       res = await this.#container.getBlobClient(name).download(0, undefined, { abortSignal: signal })
@@ -176,7 +200,7 @@ export class AzureBlobDestination implements Destination {
     // Objects this service wrote carry their MD5: check what came back against it.
     if (res.contentMD5 && !md5Of(bytes).equals(Buffer.from(res.contentMD5)))
       throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name} read back with a different MD5 than stored`, true)
-    return bytes.toString('utf8')
+    return bytes
   }
 
   /** One try of a file upload: stage every block (a few at a time), check, commit, check. */

@@ -17,6 +17,15 @@ export interface Destination {
   /** Stores a small text object (manifest, markers). */
   putText(key: string, body: string, signal?: AbortSignal): Promise<void>
   getText(key: string, signal?: AbortSignal): Promise<string | null>
+  /** Reads a small binary object (a lake table's Avro manifest list); null when it does not exist. */
+  getBytes(key: string, signal?: AbortSignal): Promise<Buffer | null>
+  /**
+   * Stores a small text object only if nothing exists under `key` yet: the commit point of a lake
+   * table version (docs/architecture.md#lake-tables), so two writers can never both create version N.
+   * Resolves `true` when this call created it, `false` when another object was already there. A retry
+   * that finds its own earlier attempt's bytes (same body) counts as created.
+   */
+  putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean>
   /**
    * Removes one object (a failed partition attempt's file, src/orchestrator/run/partitions.ts); a
    * missing object is fine.

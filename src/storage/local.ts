@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { constants, createReadStream } from 'node:fs'
-import { access, copyFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { access, copyFile, link, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
@@ -63,9 +63,34 @@ export class LocalDestination implements Destination {
     await this.io(() => rename(tmp, target))
   }
 
-  async getText(key: string): Promise<string | null> {
+  /**
+   * Written beside the target, then hard-linked into place: link() fails with EEXIST when the name is
+   * taken, atomically on every POSIX file system, and readers never see a partial file.
+   */
+  async putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted()
+    const target = this.pathOf(key)
+    await this.folderFor(target)
+    const tmp = `${target}.${randomUUID()}.tmp`
+    await this.io(() => writeFile(tmp, body))
     try {
-      return await readFile(this.pathOf(key), 'utf8')
+      await link(tmp, target)
+      return true
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw this.wrap(e)
+      return (await this.getText(key)) === body
+    } finally {
+      await unlink(tmp).catch(() => {})
+    }
+  }
+
+  async getText(key: string): Promise<string | null> {
+    return (await this.getBytes(key))?.toString('utf8') ?? null
+  }
+
+  async getBytes(key: string): Promise<Buffer | null> {
+    try {
+      return await readFile(this.pathOf(key))
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
       throw this.wrap(e)

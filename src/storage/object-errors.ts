@@ -100,6 +100,25 @@ export function isMissingObject(e: unknown): boolean {
   return f.status === 404 && !NOT_FOUND_CODES.has(f.code ?? '') && f.code !== 'NoSuchUpload'
 }
 
+/**
+ * True when a conditional create found the name taken: 412 (S3 PreconditionFailed, Azure
+ * ConditionNotMet) or Azure's 409 BlobAlreadyExists. S3's 409 ConditionalRequestConflict is not
+ * this (isConditionalWriteInFlight).
+ */
+export function isAlreadyExists(e: unknown): boolean {
+  const f = factsOf(e)
+  return f.status === 412 || (f.status === 409 && f.code === 'BlobAlreadyExists')
+}
+
+/**
+ * S3's 409 ConditionalRequestConflict: another conditional write of the same key was in flight.
+ * Neither writer is known to have won yet, so the put is repeated (it then gets 200 or 412).
+ */
+export function isConditionalWriteInFlight(e: unknown): boolean {
+  const f = factsOf(e)
+  return f.status === 409 && f.code === 'ConditionalRequestConflict'
+}
+
 /** True when an operation ended because it was aborted (cancel, shutdown), which is no storage fault. */
 function isAbort(e: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (e as Error)?.name === 'AbortError'

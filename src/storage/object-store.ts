@@ -44,6 +44,7 @@ export function objectName(prefix: string, key: string): string {
 export function contentTypeOf(key: string): string {
   if (key.endsWith('.parquet')) return 'application/vnd.apache.parquet'
   if (key.endsWith('.json')) return 'application/json'
+  if (key.endsWith('.avro')) return 'avro/binary'
   return 'text/plain; charset=utf-8'
 }
 

@@ -17,7 +17,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { guardedAgents } from '../net/guarded-http.js'
 import { md5Of, PartHasher } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
-import { deleteProbe, isMissingObject, retryingStorageOp } from './object-errors.js'
+import { deleteProbe, isAlreadyExists, isConditionalWriteInFlight, isMissingObject, retryingStorageOp } from './object-errors.js'
 import { contentTypeOf, DEFAULT_OBJECT_STORE_OPTIONS, objectName, PROBE_RETRY, probeKey, type ObjectStoreOptions } from './object-store.js'
 import type { RetryOptions } from './retry.js'
 import { checkStored } from './s3-verify.js'
@@ -92,9 +92,54 @@ export class S3Destination implements Destination {
     await this.retrying(() => this.putBytes(name, Buffer.from(body, 'utf8'), signal), signal)
   }
 
-  async getText(key: string, signal?: AbortSignal): Promise<string | null> {
+  /**
+   * PutObject with If-None-Match: *, which AWS S3 (and MinIO, R2) refuse with 412 when the key exists.
+   * Stores that ignore the header (s3rver among them) would overwrite, so the key is read first: that
+   * catches every writer that came before, and only a true race on such a store slips past; the
+   * database's pipeline hold (one run per pipeline) is what excludes that race there
+   * (docs/architecture.md#lake-tables).
+   */
+  async putTextIfAbsent(key: string, body: string, signal?: AbortSignal): Promise<boolean> {
     const name = objectName(this.settings.prefix, key)
-    return this.retrying(() => this.readText(name, signal), signal)
+    const existing = await this.getText(key, signal)
+    if (existing !== null) return existing === body
+    const bytes = Buffer.from(body, 'utf8')
+    const created = await this.retrying(async () => {
+      try {
+        await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.settings.bucket,
+            Key: name,
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentMD5: md5Of(bytes).toString('base64'),
+            ContentType: contentTypeOf(name),
+            IfNoneMatch: '*',
+          }),
+          { abortSignal: signal },
+        )
+        return true
+      } catch (e) {
+        if (isAlreadyExists(e)) return false
+        if (isConditionalWriteInFlight(e))
+          throw new DestinationError(
+            'DESTINATION_UNAVAILABLE',
+            `${this.#where}: ${name}: another conditional write of this key was in flight`,
+            true,
+          )
+        throw e
+      }
+    }, signal)
+    return created || (await this.getText(key, signal)) === body
+  }
+
+  async getText(key: string, signal?: AbortSignal): Promise<string | null> {
+    return (await this.getBytes(key, signal))?.toString('utf8') ?? null
+  }
+
+  async getBytes(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+    const name = objectName(this.settings.prefix, key)
+    return this.retrying(() => this.readBytes(name, signal), signal)
   }
 
   /** DeleteObject answers 204 whether or not the key existed. */
@@ -147,7 +192,7 @@ export class S3Destination implements Destination {
     await this.retrying(
       async () => {
         await this.putBytes(name, Buffer.from('probe'), signal)
-        if ((await this.readText(name, signal)) !== 'probe')
+        if ((await this.readBytes(name, signal))?.toString('utf8') !== 'probe')
           throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: the probe object read back differently`, false)
         await deleteProbe(this.#where, this.#secrets, name, () =>
           this.#client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: name }), { abortSignal: signal }),
@@ -243,7 +288,7 @@ export class S3Destination implements Destination {
   }
 
   /** One try of a read; null when the object does not exist. The SDK checks a stored checksum. */
-  private async readText(name: string, signal?: AbortSignal): Promise<string | null> {
+  private async readBytes(name: string, signal?: AbortSignal): Promise<Buffer | null> {
     try {
       const res = await this.#client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: name, ChecksumMode: 'ENABLED' }), {
         abortSignal: signal,
@@ -257,7 +302,7 @@ export class S3Destination implements Destination {
         { partsUnknown: true },
       )
       if (problem) throw new DestinationError('DESTINATION_INTEGRITY', `${this.#where}: ${name} read back: ${problem}`, true)
-      return bytes.toString('utf8')
+      return bytes
     } catch (e) {
       if (isMissingObject(e)) return null
       throw e

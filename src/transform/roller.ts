@@ -36,6 +36,11 @@ export interface ParquetOutputOptions {
    * each class it holds, so totals can be checked against an independent count of the source's rows.
    */
   countBy?: (row: Row) => string | null
+  /**
+   * Parquet field ids, one per column, for files that are data files of an Iceberg table
+   * (src/lake/iceberg/parquet-ids.ts); without them the schema carries no ids.
+   */
+  fieldIds?: readonly number[]
 }
 
 export interface WrittenFile {
@@ -106,7 +111,7 @@ export class ParquetRoller {
     if (opts.pageBytes !== undefined && !(opts.pageBytes > 0)) {
       throw new RangeError(`pageBytes must be positive, got ${opts.pageBytes}`)
     }
-    this.schema = parquetSchema(columns)
+    this.schema = parquetSchema(columns, opts.fieldIds)
     this.codec = codecFor(opts.compression)
     this.writers = columns.map((c, i) => createColumnWriter(c, i, this.schema[i + 1], opts.rowGroupRows))
     this.kvMetadata = [

@@ -128,16 +128,29 @@ function leafElement(column: Column): SchemaElement {
   }
 }
 
-/** The Parquet schema (root + one flat leaf per column) for a column list. */
-export function parquetSchema(columns: readonly Column[]): SchemaElement[] {
+/**
+ * The Parquet schema (root + one flat leaf per column) for a column list. With `fieldIds` (one per
+ * column) each leaf carries its `field_id`: Iceberg readers map Parquet columns to table columns by
+ * these ids, not by name (docs/architecture.md#lake-tables).
+ */
+export function parquetSchema(columns: readonly Column[], fieldIds?: readonly number[]): SchemaElement[] {
   if (columns.length === 0) throw new ParquetSchemaError('a Parquet file needs at least one column')
+  if (fieldIds && fieldIds.length !== columns.length)
+    throw new ParquetSchemaError(`${fieldIds.length} field ids for ${columns.length} columns`)
   const seen = new Set<string>()
   const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }]
-  for (const column of columns) {
+  for (const [i, column] of columns.entries()) {
     if (!column.name) throw new ParquetSchemaError('a column has an empty name')
     if (seen.has(column.name)) throw new ParquetSchemaError(`duplicate column name ${column.name}`)
     seen.add(column.name)
-    schema.push({ ...leafElement(column), repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED' })
+    const element: SchemaElement = { ...leafElement(column), repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED' }
+    if (fieldIds) {
+      const id = fieldIds[i]
+      if (!Number.isSafeInteger(id) || id < 1)
+        throw new ParquetSchemaError(`column ${column.name}: field id ${id} is not a positive integer`)
+      element.field_id = id
+    }
+    schema.push(element)
   }
   return schema
 }

@@ -23,7 +23,9 @@ function heldDestination(root: string) {
       return real.putFile(...args)
     },
     putText: (key, body, signal) => real.putText(key, body, signal),
+    putTextIfAbsent: (key, body, signal) => real.putTextIfAbsent(key, body, signal),
     getText: (key) => real.getText(key),
+    getBytes: (key) => real.getBytes(key),
     remove: (key) => real.remove(key),
     removePrefix: (prefix) => real.removePrefix(prefix),
     probe: () => real.probe(),

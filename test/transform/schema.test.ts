@@ -134,3 +134,17 @@ describe('parquetSchema', () => {
     expect(() => parquetSchema([col('', { kind: 'string' })])).toThrow('empty name')
   })
 })
+
+describe('parquetSchema with field ids', () => {
+  const columns = [col('VBELN', { kind: 'string' }, false), col('NETWR', { kind: 'decimal', precision: 15, scale: 2 })]
+
+  it('puts one field id on each leaf (Iceberg data files) and none without them', () => {
+    expect(parquetSchema(columns, [7, 9]).map((e) => e.field_id)).toEqual([undefined, 7, 9])
+    expect(parquetSchema(columns).map((e) => e.field_id)).toEqual([undefined, undefined, undefined])
+  })
+
+  it('refuses a list of the wrong length or an id that is not a positive integer', () => {
+    expect(() => parquetSchema(columns, [1])).toThrow(ParquetSchemaError)
+    expect(() => parquetSchema(columns, [1, 0])).toThrow(/NETWR: field id 0/)
+  })
+})

@@ -1,0 +1,54 @@
+/**
+ * Delete files for the current-state table (issue 13 point 2): how their Parquet files are laid out
+ * so Iceberg v2 readers apply them (spec "Position Delete Files", "Equality Delete Files").
+ * - Position deletes name rows by data file URI and 0-based row position, with the reserved field
+ *   ids of `file_path` and `pos`; the rows must be sorted by file, then position.
+ * - Equality deletes hold the key columns with the table's own field ids; the manifest lists those
+ *   ids as `equality_ids` (CommitFile.equalityIds). They apply to data files of older sequence numbers.
+ */
+import type { Column } from '../../sap/fields.js'
+import { LakeTableError } from './errors.js'
+import { parquetOptionsFor } from './parquet-ids.js'
+import type { IcebergSchema } from './types.js'
+
+const FILE_PATH_ID = 2147483546
+const POS_ID = 2147483545
+
+/** The columns of a position delete file, in the order the spec lists them. */
+export const POSITION_DELETE_COLUMNS: Column[] = [
+  { name: 'file_path', type: { kind: 'string' }, nullable: false, key: false },
+  { name: 'pos', type: { kind: 'int64' }, nullable: false, key: false },
+]
+
+/** ParquetRoller options for a position delete file: the reserved field ids and the file's schema. */
+export function positionDeleteParquetOptions(): { fieldIds: number[]; kvMetadata: Record<string, string> } {
+  const schema: IcebergSchema = {
+    type: 'struct',
+    'schema-id': 0,
+    fields: [
+      { id: FILE_PATH_ID, name: 'file_path', required: true, type: 'string' },
+      { id: POS_ID, name: 'pos', required: true, type: 'long' },
+    ],
+  }
+  return parquetOptionsFor(schema, POSITION_DELETE_COLUMNS)
+}
+
+/**
+ * The key columns of an equality delete file and their field ids (the `equality_ids` of its manifest
+ * entry): the table's identifier fields, which are the SAP key.
+ */
+export function equalityDeleteLayout(
+  schema: IcebergSchema,
+  columns: readonly Column[],
+): { columns: Column[]; equalityIds: number[]; parquet: { fieldIds: number[]; kvMetadata: Record<string, string> } } {
+  const ids = schema['identifier-field-ids'] ?? []
+  if (!ids.length)
+    throw new LakeTableError('LAKE_INPUT', `schema ${schema['schema-id']} has no key fields an equality delete could match on`)
+  const names = ids.map((id) => schema.fields.find((f) => f.id === id)?.name)
+  const keyColumns = names.map((name) => {
+    const column = columns.find((c) => c.name === name)
+    if (!column) throw new LakeTableError('LAKE_INPUT', `key column ${name} is not among the columns`)
+    return column
+  })
+  return { columns: keyColumns, equalityIds: ids, parquet: parquetOptionsFor(schema, keyColumns) }
+}
