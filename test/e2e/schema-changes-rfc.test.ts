@@ -17,6 +17,9 @@ const CreateRfcConnection = graphql(
 )
 const CreateLake = graphql(`mutation SchemaRfcLake($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
 const CreatePipeline = graphql(`mutation SchemaRfcPipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`)
+const SetPolicy = graphql(`
+  mutation SchemaRfcPolicy($id: ID!, $input: UpdatePipelineInput!) { updatePipeline(id: $id, input: $input) { id } }
+`)
 const ResetDelta = graphql(`mutation SchemaRfcReset($id: ID!) { resetDelta(pipelineId: $id) { id } }`)
 
 type Source = { kind: 'TABLE_RFC' | 'ODP_RFC'; table?: string; odpContext?: string; odpName?: string; watermarkField?: string }
@@ -98,6 +101,24 @@ describe('ODP_RFC', () => {
     expect(Object.keys((await readRun(init.manifestUri!)).types)).not.toContain('ARKTX')
     rfc.admin.insert('ZSD_ITEMS_CDC', 1)
     expect(await h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '1' } })
+  })
+  it('BLOCK fails on an added field before ODQ is asked for the delta; switching to ALLOW_ADDITIVE delivers the same changes with it', async () => {
+    env = await start({ odps: { ZSD_ITEMS_CDC: 20 } })
+    const { rfc, h } = env
+    const id = await env.pipeline('blocked', CDC, 'BLOCK')
+    expect(await h.run(id)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '20' })
+    rfc.admin.addField('ZSD_ITEMS_CDC', { name: 'ZZRATE', type: { abap: 'INT4' } })
+    const changes = [...rfc.admin.update('ZSD_ITEMS_CDC', 2), ...rfc.admin.insert('ZSD_ITEMS_CDC', 1)]
+    const blocked = await h.run(id)
+    expect(blocked).toMatchObject({ status: 'FAILED', error: { code: 'SCHEMA_CHANGED', retryable: false } })
+    expect(blocked.error!.message).toMatch(/added ZZRATE \(int32/)
+
+    await h.gql(SetPolicy, { id, input: { output: { schemaChanges: 'ALLOW_ADDITIVE' } } })
+    const recovered = await h.run(id)
+    expect(recovered).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'RECOVERY', changeCounts: { created: '1', updated: '2' } })
+    const { rows, types } = await readRun(recovered.manifestUri!)
+    expect(types.ZZRATE).toBe('INTEGER')
+    expect(rows.map((r) => r.ZZRATE)).toEqual(ratesOf(changes))
   })
 })
 
