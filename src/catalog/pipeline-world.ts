@@ -9,7 +9,8 @@ import { connectionSettingsOf } from './connection-config.js'
 import { sapIdentity } from './connections.js'
 import { DEFAULT_PATH_TEMPLATE } from '../storage/path-template.js'
 import type { Compression } from '../transform/index.js'
-import { parseStored } from './stored-json.js'
+import { SCHEMA_CHANGE_POLICIES, TABLE_FORMATS, type SchemaChangePolicy, type TableFormat } from './lake-output.js'
+import { checkStored, parseStored } from './stored-json.js'
 
 /** Output defaults where a pipeline leaves them open. */
 export const OUTPUT_DEFAULTS = {
@@ -20,6 +21,9 @@ export const OUTPUT_DEFAULTS = {
   pathTemplate: DEFAULT_PATH_TEMPLATE,
   successMarker: false,
   partitions: 1,
+  table: 'NONE' as TableFormat,
+  currentState: false,
+  schemaChanges: 'ALLOW_ADDITIVE' as SchemaChangePolicy,
 }
 
 export const selectionSchema = z.object({
@@ -48,6 +52,10 @@ export const outputSettingsSchema = z.object({
   pageSize: z.number().int(),
   /** Absent in worlds pinned before partitioned loads: those read as one partition. */
   partitions: z.number().int().default(1),
+  /** Absent in worlds pinned before lake tables and schema policies: those read as the defaults. */
+  table: z.enum(TABLE_FORMATS).default('NONE'),
+  currentState: z.boolean().default(false),
+  schemaChanges: z.enum(SCHEMA_CHANGE_POLICIES).default('ALLOW_ADDITIVE'),
 })
 /**
  * How a run reads and writes, defaults filled in. pageSize and partitions are here, not in the
@@ -89,9 +97,26 @@ export function selectionHash(s: Selection): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex')
 }
 
-export function outputSettingsOf(
-  p: Pick<Pipeline, 'pathTemplate' | 'compression' | 'rowGroupRows' | 'maxFileMb' | 'successMarker' | 'pageSize' | 'partitions'>,
-): OutputSettings {
+/** The pipeline columns that make up its output settings. */
+export type OutputColumns = Pick<
+  Pipeline,
+  | 'pathTemplate'
+  | 'compression'
+  | 'rowGroupRows'
+  | 'maxFileMb'
+  | 'successMarker'
+  | 'pageSize'
+  | 'partitions'
+  | 'tableFormat'
+  | 'currentState'
+  | 'schemaChanges'
+>
+
+const tableFormatColumn = z.enum(TABLE_FORMATS).nullable()
+const schemaChangesColumn = z.enum(SCHEMA_CHANGE_POLICIES).nullable()
+const OUTPUT_ROW = { table: 'pipeline', repair: 'updatePipeline with its output saves it again' }
+
+export function outputSettingsOf(p: OutputColumns): OutputSettings {
   return {
     pathTemplate: p.pathTemplate ?? OUTPUT_DEFAULTS.pathTemplate,
     compression: p.compression ?? OUTPUT_DEFAULTS.compression,
@@ -100,5 +125,9 @@ export function outputSettingsOf(
     successMarker: p.successMarker ?? OUTPUT_DEFAULTS.successMarker,
     pageSize: p.pageSize ?? OUTPUT_DEFAULTS.pageSize,
     partitions: p.partitions ?? OUTPUT_DEFAULTS.partitions,
+    // The catalogue writes only these values; a row edited by hand to another is named, never read as a default.
+    table: checkStored(tableFormatColumn, OUTPUT_ROW, 'tableFormat', p.tableFormat) ?? OUTPUT_DEFAULTS.table,
+    currentState: p.currentState ?? OUTPUT_DEFAULTS.currentState,
+    schemaChanges: checkStored(schemaChangesColumn, OUTPUT_ROW, 'schemaChanges', p.schemaChanges) ?? OUTPUT_DEFAULTS.schemaChanges,
   }
 }

@@ -6,6 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
+import { SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
 import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -105,7 +106,22 @@ export const outputSchema = z.object({
   rowGroupRows: z.number().int().min(1_000).max(10_000_000).nullish(),
   maxFileMb: z.number().int().min(1).max(10_240).nullish(),
   successMarker: z.boolean().nullish(),
+  table: z.enum(TABLE_FORMATS).nullish(),
+  currentState: z.boolean().nullish(),
+  schemaChanges: z.enum(SCHEMA_CHANGE_POLICIES).nullish(),
 })
+
+/**
+ * Lake tables (issue 13) are named in the API before the Iceberg writer is wired into runs: until
+ * then a pipeline asking for one is refused, so nobody believes they have a table they do not.
+ */
+const LAKE_TABLES_NOT_AVAILABLE =
+  'lake tables are not available yet: this version writes Parquet files and manifest.json only (table: NONE, currentState: false); nothing was changed'
+
+function refuseLakeTables(table: string | null, currentState: boolean | null): void {
+  if (table === 'ICEBERG') throw badInput(`output.table ICEBERG: ${LAKE_TABLES_NOT_AVAILABLE}`, 'output.table')
+  if (currentState) throw badInput(`output.currentState: ${LAKE_TABLES_NOT_AVAILABLE}`, 'output.currentState')
+}
 
 export type SourceInput = z.input<typeof sourceSchema>
 export type OutputInput = z.input<typeof outputSchema>
@@ -277,7 +293,11 @@ export class PipelineCatalog {
       enabled !== current.enabled
     const output: z.output<typeof outputSchema> = input.output != null ? parseInput(outputSchema, input.output, 'output') : {}
     // Field by field: left out (undefined) keeps the stored value, null goes back to the default.
-    const outputField = <K extends keyof typeof output>(k: K) => (output[k] === undefined ? (current?.[k] ?? null) : (output[k] ?? null))
+    const outputField = <K extends Exclude<keyof typeof output, 'table'>>(k: K) =>
+      output[k] === undefined ? (current?.[k] ?? null) : (output[k] ?? null)
+    const tableFormat = output.table === undefined ? (current?.tableFormat ?? null) : (output.table ?? null)
+    const currentState = outputField('currentState')
+    refuseLakeTables(tableFormat, currentState)
 
     return {
       name,
@@ -302,6 +322,9 @@ export class PipelineCatalog {
       rowGroupRows: outputField('rowGroupRows'),
       maxFileMb: outputField('maxFileMb'),
       successMarker: outputField('successMarker'),
+      tableFormat,
+      currentState,
+      schemaChanges: outputField('schemaChanges'),
       // ODP over RFC subscribes with a process name derived from the pipeline id, so pipelines never
       // share one; RFC_READ_TABLE has no subscription at all.
       subscriptionKey: mode === 'DELTA' && source.kind === 'ODP_ODATA' ? subscriptionKey(connection, source.entitySet ?? '') : null,

@@ -40,6 +40,9 @@ const PIPELINE_COLUMNS = [
   'rowGroupRows',
   'maxFileMb',
   'successMarker',
+  'tableFormat',
+  'currentState',
+  'schemaChanges',
 ] as const satisfies ReadonlyArray<keyof Pipeline>
 
 /**

@@ -28,7 +28,17 @@ export function pipelineInput(p: FilePipeline, connectionId: string, destination
     schedule: p.schedule ?? null,
     timezone: p.timezone ?? null,
     enabled: p.enabled ?? true,
-    output: { pathTemplate: null, compression: null, rowGroupRows: null, maxFileMb: null, successMarker: null, ...p.output },
+    output: {
+      pathTemplate: null,
+      compression: null,
+      rowGroupRows: null,
+      maxFileMb: null,
+      successMarker: null,
+      table: null,
+      currentState: null,
+      schemaChanges: null,
+      ...p.output,
+    },
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Db, ExtractionMode, Prisma } from '../db/client.js'
 import type { ChangeCounts } from '../sap/fields.js'
 import type { RunLine } from './run-log.js'
+import type { RecordedSchema } from './schema/describe.js'
 import { writeRunLine } from './run-log.js'
 import type { Counters } from './run-tracker.js'
 
@@ -14,6 +15,8 @@ export interface CommitRecord {
   selectionHash?: string
   changeCounts: ChangeCounts | null
   counters: Partial<Counters>
+  /** The columns the run wrote: the next delta's schema check compares with them. */
+  schema: RecordedSchema
 }
 
 /**
@@ -39,6 +42,7 @@ export async function commitRun(
         activeKey: null,
         finishedAt: new Date(),
         manifestUri: out.manifestUri,
+        schemaHash: out.schema.hash,
         uncommittedPrefix: null,
         deltaTokenOut: out.deltaTokenOut,
         changesCreated: out.changeCounts ? BigInt(out.changeCounts.created) : null,
@@ -56,6 +60,8 @@ export async function commitRun(
         lastCommittedRunId: run.id,
         pendingRunId: null,
         positionLostAt: null,
+        schemaColumns: out.schema.columns,
+        schemaHash: out.schema.hash,
         ...(out.selectionHash ? { selectionHash: out.selectionHash } : {}),
       }
       await tx.deltaState.upsert({

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { ChangeCounts, Column } from '../sap/fields.js'
 import { describeSchema, type ManifestColumn } from '../transform/index.js'
 import type { PinnedWorld } from './run/pinned.js'
+import { recordSchema } from './schema/describe.js'
 
 export const MANIFEST_FILE = 'manifest.json'
 /** Empty object written after the manifest when a pipeline asks for it (Spark, Databricks, Hadoop). */
@@ -51,6 +52,8 @@ const manifestSchema = z.object({
   rows: z.number(),
   bytes: z.number(),
   schema: z.array(z.custom<ManifestColumn>()),
+  /** Digest of `schema` as the schema check compares it (src/orchestrator/schema/describe.ts); absent in older manifests. */
+  schemaHash: z.string().optional(),
   changeCounts: changeCountsSchema.nullable(),
   deltaTokenIn: z.string().nullable(),
   deltaTokenOut: z.string().nullable(),
@@ -89,6 +92,7 @@ export interface ManifestInput {
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
   const s = m.world.selection
+  const schema = describeSchema(m.columns)
   return {
     manifestVersion: 1,
     runId: m.runId,
@@ -120,7 +124,8 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
     ...(m.partitions ? { partitions: m.partitions } : {}),
     rows: m.files.reduce((n, f) => n + f.rows, 0),
     bytes: m.files.reduce((n, f) => n + f.bytes, 0),
-    schema: describeSchema(m.columns),
+    schema,
+    schemaHash: recordSchema(schema).hash,
     changeCounts: m.changeCounts,
     deltaTokenIn: m.deltaTokenIn,
     deltaTokenOut: m.deltaTokenOut,

@@ -3,6 +3,7 @@ import type { Db, Run } from '../db/client.js'
 import type { Destination } from '../storage/destination.js'
 import type { Logger } from '../util/logger.js'
 import { commitRun } from './commit.js'
+import { recordSchema } from './schema/describe.js'
 import { MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE, type Manifest } from './manifest.js'
 import { pinnedOf } from './run/pinned.js'
 import type { RunObserver } from './run-observer.js'
@@ -65,6 +66,7 @@ export async function rollForward(
       deltaTokenOut: manifest.deltaTokenOut,
       selectionHash: run.pinned ? world.selectionHash : undefined,
       changeCounts: manifest.changeCounts,
+      schema: recordSchema(manifest.schema),
       counters: { rowsWritten: BigInt(manifest.rows), filesWritten: manifest.files.length, bytesWritten: BigInt(manifest.bytes) },
     },
     { level: 'warn', message: 'its worker stopped after writing manifest.json; committed from the manifest' },

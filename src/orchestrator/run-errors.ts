@@ -57,14 +57,15 @@ export class RunCancelled extends Error {
 /**
  * A refusal of the run engine itself: the files do not hold exactly the rows the source sent
  * (DATA_INTEGRITY), the pipeline's selection no longer matches its delta subscription
- * (SELECTION_CHANGED), or SAP already holds a subscription that is not this pipeline's
- * (SUBSCRIPTION_IN_USE). None is cured by running the same thing again.
+ * (SELECTION_CHANGED), SAP already holds a subscription that is not this pipeline's
+ * (SUBSCRIPTION_IN_USE), or SAP's fields changed in a way the pipeline's schema policy does not
+ * allow (SCHEMA_CHANGED). None is cured by running the same thing again.
  */
 export class RunRefused extends Error {
   override readonly name = 'RunRefused'
   readonly retryable = false
   constructor(
-    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE',
+    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE' | 'SCHEMA_CHANGED',
     message: string,
   ) {
     super(message)

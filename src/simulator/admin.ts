@@ -31,6 +31,8 @@ export function createAdmin(state: SimState): SimulatorAdmin {
       return rowsOf(state, entitySet)
     },
     rowCount: (entitySet) => tableOf(state, entitySet).rowCount,
+    addField: (entitySet, field) => tableOf(state, entitySet).addField(field),
+    dropField: (entitySet, name) => tableOf(state, entitySet).dropField(name),
     injectFault: (fault) => {
       const f = parseFault(fault)
       if (f.entitySet !== undefined) tableOf(state, f.entitySet)

@@ -110,6 +110,10 @@ export interface SapSimulator {
   close(): Promise<void>
 }
 
+import type { AddedField } from './model/field-changes.js'
+
+export type { AddedField }
+
 export interface SimulatorAdmin {
   /** New rows with fresh keys (generated deterministically from the seed). */
   insert(entitySet: string, count: number): ChangeRef[]
@@ -124,6 +128,13 @@ export interface SimulatorAdmin {
    */
   rows(entitySet: string): AsyncIterable<SapRow>
   rowCount(entitySet: string): number
+  /**
+   * Adds a business field to an entity set mid-life (an append structure in SAP): in $metadata and
+   * in every row from now on, initial in the rows that exist (model/field-changes.ts).
+   */
+  addField(entitySet: string, field: AddedField): void
+  /** Drops a business field (not a key field) mid-life: gone from $metadata and from every row. */
+  dropField(entitySet: string, name: string): void
   injectFault(fault: Fault): void
   clearFaults(): void
   setVariants(v: Partial<SimulatorVariants>): void

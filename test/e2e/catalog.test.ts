@@ -35,6 +35,9 @@ const UpdatePipelineOutput = graphql(`
     updatePipeline(id: $id, input: $input) { id output { pathTemplate compression rowGroupRows maxFileMb successMarker } }
   }
 `)
+const PipelineLakeOutput = graphql(
+  `query CatalogPipelineLakeOutput($id: ID!) { pipeline(id: $id) { output { table currentState schemaChanges } } }`,
+)
 const PipelineOutput = graphql(
   `query CatalogPipelineOutput($id: ID!) { pipeline(id: $id) { output { pathTemplate compression rowGroupRows maxFileMb successMarker } } }`,
 )
@@ -193,6 +196,8 @@ describe('connections, destinations and pipelines', () => {
     ['a path escaping the destination', { output: { pathTemplate: '../{runId}' } }, 'output.pathTemplate'],
     ['an unknown compression', { output: { compression: 'LZMA' } }, 'output.compression'],
     ['a tiny row group', { output: { rowGroupRows: 10 } }, 'output.rowGroupRows'],
+    ['an Iceberg table (lake tables are not available yet)', { output: { table: 'ICEBERG' as const } }, 'output.table'],
+    ['a current-state table (not available yet)', { output: { currentState: true } }, 'output.currentState'],
     ['a source without entity set', { source: { kind: 'ODP_ODATA' as const } }, 'source.entitySet'],
     [
       'a non-SAP field name',
@@ -301,6 +306,35 @@ describe('connections, destinations and pipelines', () => {
       pathTemplate: '{pipeline}/{mode}/{runId}',
       successMarker: true,
     })
+    await h.gql(DeletePipeline, { id: createPipeline.id })
+  })
+
+  it('keeps the schema policy, shows the table settings, and refuses lake tables by name until they are available', async () => {
+    const { createPipeline } = await h.gql(CreatePipeline, {
+      input: {
+        name: 'policies',
+        connectionId: ids.connectionId,
+        destinationId: ids.destinationId,
+        mode: 'FULL',
+        source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+      },
+    })
+    const read = async () => (await h.gql(PipelineLakeOutput, { id: createPipeline.id })).pipeline?.output
+    expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'ALLOW_ADDITIVE' })
+    await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { schemaChanges: 'BLOCK', table: 'NONE' } } })
+    expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'BLOCK' })
+    await expectUnchanged(async () => {
+      const err = await h.gqlError(UpdatePipelineOutput, {
+        id: createPipeline.id,
+        input: { output: { table: 'ICEBERG', schemaChanges: 'ALLOW_ADDITIVE' } },
+      })
+      expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.table' })
+      expect(err.message).toMatch(/lake tables are not available yet/)
+    })
+    expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'BLOCK' })
+    // null puts the policy back to its default
+    await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { schemaChanges: null } } })
+    expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'ALLOW_ADDITIVE' })
     await h.gql(DeletePipeline, { id: createPipeline.id })
   })
 

@@ -173,6 +173,9 @@ describe("the original service's calls", () => {
       mode: 'FULL',
     })
     expect(camel.status).toBe(201)
+    // the lake-table output settings in snake_case, both ways
+    const policy = await call('POST', '/pipelines', { ...body, name: 'p8', output: { schema_changes: 'BLOCK', current_state: false } })
+    expect(policy.json.output).toMatchObject({ table: 'NONE', current_state: false, schema_changes: 'BLOCK' })
   })
 })
 
@@ -208,6 +211,15 @@ describe('errors are problem+json with the GraphQL codes', () => {
       422,
       'BAD_USER_INPUT',
       'connection_id',
+    )
+    // lake tables are refused until they are available, by field
+    const mara = { name: 'bad', connection_id: 1, destination_id: 'default', source: { kind: 'TABLE_RFC', table: 'MARA' }, mode: 'FULL' }
+    expectProblem(await call('POST', '/pipelines', { ...mara, output: { table: 'ICEBERG' } }), 422, 'BAD_USER_INPUT', 'output.table')
+    expectProblem(
+      await call('POST', '/pipelines', { ...mara, output: { current_state: true } }),
+      422,
+      'BAD_USER_INPUT',
+      'output.current_state',
     )
     expectProblem(
       await call('POST', '/connections', { ...rfcConnection, name: 'bad', rfc_config: { ...rfcConnection.rfc_config, sysnrr: '10' } }),

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, expect, it } from 'vitest'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { Harness } from '../helpers/harness.js'
-import { readRun } from '../helpers/lake.js'
+import { readManifest, readRun } from '../helpers/lake.js'
 
 let h: Harness
 afterEach(() => h?.stop())
@@ -83,6 +83,11 @@ it('commits a run lost after its manifest was written, and the next delta contin
     lastCommittedRunId: lost.run.id,
     pendingRunId: null,
   })
+  // The schema the next delta is checked against comes from the manifest, as the worker would have stored it.
+  const { schemaHash } = await readManifest(lost.manifestUri)
+  expect(schemaHash).toMatch(/^sha256:/)
+  expect(state.schemaHash).toBe(schemaHash)
+  expect((await db.run.findUniqueOrThrow({ where: { id: lost.run.id } })).schemaHash).toBe(schemaHash)
   expect(await db.run.count({ where: { pipelineId, status: { in: ['QUEUED', 'RUNNING'] } } })).toBe(0) // no re-read queued
   expect((await readRun(lost.manifestUri)).rows).toHaveLength(30) // its files stay
 

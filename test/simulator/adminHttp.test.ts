@@ -48,6 +48,29 @@ describe('HTTP admin API', () => {
     expect(subs.json[0].tokens).toHaveLength(2)
   })
 
+  it('adds and drops a field mid-life: $metadata, full reads and delta reads follow, initial in the rows that existed', async () => {
+    const link = (await readAll(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`, { prefer: 'odata.track-changes' })).deltaLink!
+    const add = await admin('POST', `entity-sets/${SALES_ITEMS}/fields`, { name: 'ZZNOTE', type: { abap: 'CHAR', length: 8 } })
+    expect(add).toMatchObject({ status: 200, json: { ok: true } })
+    const metadata = (await get(`${sim.serviceUrl}/$metadata`)).text
+    expect(metadata).toMatch(/<Property Name="ZZNOTE" Type="Edm.String" Nullable="false" MaxLength="8"/)
+    const [changed] = (await admin('POST', `entity-sets/${SALES_ITEMS}/update`, { count: 1 })).json as ChangeRef[]
+    const full = await readAll(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`)
+    expect(full.rows).toHaveLength(12)
+    for (const r of full.rows)
+      expect(r.ZZNOTE).toBe(r.VBELN === changed.key.VBELN && r.POSNR === changed.key.POSNR ? changed.after!.ZZNOTE : '')
+    expect(changed.after!.ZZNOTE).not.toBe('')
+    const delta = await readAll(`${link}&$format=json`)
+    expect(delta.rows.map((r) => r.ZZNOTE)).toEqual(['', changed.after!.ZZNOTE])
+
+    expect((await admin('DELETE', `entity-sets/${SALES_ITEMS}/fields/ARKTX`)).status).toBe(200)
+    expect((await get(`${sim.serviceUrl}/$metadata`)).text).not.toMatch(/Name="ARKTX"/)
+    expect((await readAll(`${sim.serviceUrl}/${SALES_ITEMS}?$format=json`)).rows.every((r) => !('ARKTX' in r))).toBe(true)
+    // a key field cannot go, nor a field twice
+    expect((await admin('DELETE', `entity-sets/${SALES_ITEMS}/fields/VBELN`)).status).toBe(400)
+    expect((await admin('POST', `entity-sets/${SALES_ITEMS}/fields`, { name: 'ZZNOTE', type: { abap: 'INT4' } })).status).toBe(400)
+  })
+
   it('streams the table as NDJSON in key order', async () => {
     const res = await fetch(`${sim.url}/sim/admin/entity-sets/${SALES_ITEMS}/rows`)
     expect(res.headers.get('content-type')).toMatch(/ndjson/)

@@ -26,7 +26,7 @@ fragment RestPipeline on Pipeline {
   destination { id number name }
   source { kind entitySet odpContext odpName table fields filter watermarkField pageSize }
   mode schedule timezone enabled nextRunAt
-  output { pathTemplate compression rowGroupRows maxFileMb successMarker }
+  output { pathTemplate compression rowGroupRows maxFileMb successMarker table currentState schemaChanges }
   lastRun { id status stage queuedAt finishedAt }
   createdAt updatedAt
 }

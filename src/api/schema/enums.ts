@@ -8,6 +8,7 @@ import {
   RunTrigger,
   SourceKind,
 } from '../../db/generated/sqlite/enums.js'
+import { SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from '../../catalog/lake-output.js'
 import { RUN_ERROR_CODES } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 
@@ -36,5 +37,14 @@ export const RunTriggerEnum = builder.enumType(RunTrigger, {
 export const RunErrorCodeEnum = builder.enumType('RunErrorCode', {
   values: RUN_ERROR_CODES,
   description:
-    "The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline's (run with takeover to replace it). OUTBOUND_REFUSED: the outbound policy refuses the host (link-local or metadata address, loopback without ALLOW_LOOPBACK, outside OUTBOUND_ALLOW)",
+    "The class of a run failure. retryable tells whether the service runs it again by itself. DATA_INTEGRITY: the files did not hold exactly the rows SAP sent, nothing was committed. SELECTION_CHANGED: the selection is not the one the delta subscription was made with. SUBSCRIPTION_IN_USE: SAP already holds a delta subscription that is not this pipeline's (run with takeover to replace it). SCHEMA_CHANGED: SAP's columns differ from those the last committed run wrote in a way the pipeline's schemaChanges policy does not allow (nothing committed, the delta position unchanged). OUTBOUND_REFUSED: the outbound policy refuses the host (link-local or metadata address, loopback without ALLOW_LOOPBACK, outside OUTBOUND_ALLOW)",
+})
+export const TableFormatEnum = builder.enumType('TableFormat', {
+  values: TABLE_FORMATS,
+  description: 'NONE: Parquet files + manifest.json only. ICEBERG: also an Apache Iceberg table (not available yet: refused)',
+})
+export const SchemaChangePolicyEnum = builder.enumType('SchemaChangePolicy', {
+  values: SCHEMA_CHANGE_POLICIES,
+  description:
+    "What a run does when SAP's columns differ from those the last committed run wrote. ALLOW_ADDITIVE (default): added fields and compatible type changes are written (a run event names them); a removed field or an incompatible type change fails the run with SCHEMA_CHANGED. BLOCK: any change fails it",
 })

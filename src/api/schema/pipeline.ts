@@ -3,7 +3,7 @@ import { OUTPUT_DEFAULTS, outputSettingsOf, type OutputSettings } from '../../ca
 import { DEFAULT_PATH_TEMPLATE } from '../../storage/path-template.js'
 import { builder } from '../builder.js'
 import { NUMBER_DESCRIPTION } from './scalars.js'
-import { PipelineModeEnum, SourceKindEnum } from './enums.js'
+import { PipelineModeEnum, SchemaChangePolicyEnum, SourceKindEnum, TableFormatEnum } from './enums.js'
 import { Run, RunConnection } from './run.js'
 
 type SourceView = ReturnType<typeof sourceOf>
@@ -31,6 +31,9 @@ const Output = builder.objectRef<OutputSettings>('Output').implement({
     rowGroupRows: t.exposeInt('rowGroupRows'),
     maxFileMb: t.exposeInt('maxFileMb'),
     successMarker: t.exposeBoolean('successMarker', { description: 'An empty _SUCCESS object follows manifest.json' }),
+    table: t.expose('table', { type: TableFormatEnum }),
+    currentState: t.exposeBoolean('currentState'),
+    schemaChanges: t.expose('schemaChanges', { type: SchemaChangePolicyEnum }),
   }),
 })
 
@@ -57,6 +60,9 @@ const OUTPUT_COLUMNS = {
   successMarker: true,
   pageSize: true,
   partitions: true,
+  tableFormat: true,
+  currentState: true,
+  schemaChanges: true,
 } as const
 
 builder.prismaObject('Pipeline', {
@@ -153,6 +159,17 @@ const OutputInput = builder.inputType('OutputInput', {
     maxFileMb: t.int({ description: `Roll to a new file at about this size; default ${OUTPUT_DEFAULTS.maxFileMb}` }),
     successMarker: t.boolean({
       description: 'Also write an empty _SUCCESS object after manifest.json, for Spark/Databricks/Hadoop readers; default false',
+    }),
+    table: t.field({
+      type: TableFormatEnum,
+      description: 'Lake table format; default NONE. ICEBERG is refused (BAD_USER_INPUT) until lake tables are available',
+    }),
+    currentState: t.boolean({
+      description: 'Also keep a current-state table (needs a lake table: refused until available); default false',
+    }),
+    schemaChanges: t.field({
+      type: SchemaChangePolicyEnum,
+      description: 'What a run does when SAP adds, removes or retypes a field; default ALLOW_ADDITIVE (README, Schema changes)',
     }),
   }),
 })

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import type { RunError } from '../run-errors.js'
 import { claimRun, type ExecuteDeps, type RunContext } from './context.js'
 import { endFailed } from './fail.js'
+import { checkSchema } from '../schema/check.js'
 import { openRead, type OpenedRead } from './open-read.js'
 import { prepare } from './prepare.js'
 import { publishManifest } from './publish.js'
@@ -30,7 +31,7 @@ export type RunOutcome =
 /**
  * Executes one QUEUED run to its end. The whole protocol, in order:
  *
- *   claim (pin the world) → prepare → open the read → stream to files → verify the rows →
+ *   claim (pin the world) → prepare → open the read → check the schema → stream to files → verify the rows →
  *   publish the manifest → commit → confirm the read in SAP
  *
  * The delta position moves only in the commit, after the manifest; on any failure before the
@@ -44,6 +45,7 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
   try {
     await prepare(ctx)
     const opened = await openRead(ctx)
+    if (opened.read) await checkSchema(ctx, opened.read.columns)
     const extracted = opened.partitioned ? await streamPartitions(ctx, opened.partitioned) : await streamToFiles(ctx, opened)
     verifyConservation(extracted)
     await publishManifest(ctx, opened, extracted)

@@ -1,4 +1,5 @@
 import { DestinationError } from '../../storage/destination.js'
+import { recordSchema } from '../schema/describe.js'
 import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from '../manifest.js'
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
@@ -58,6 +59,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     selectionHash: ctx.world.selectionHash,
     changeCounts: manifest.changeCounts,
     counters: {},
+    schema: recordSchema(manifest.schema),
   }
   if (ctx.world.output.successMarker) await writeMarker(ctx)
 }

@@ -8,6 +8,7 @@
  */
 import type { EntityDef } from '../model/fields.js'
 import { keyOf } from '../model/fields.js'
+import { initialValue, withField, withoutField, type AddedField } from '../model/field-changes.js'
 import { hash } from '../model/prng.js'
 import type { ChangeRef, RowKey, SapRow } from '../types.js'
 
@@ -39,7 +40,8 @@ export class Table {
   private readonly versions = new Map<number, Version[]>()
 
   constructor(
-    readonly def: EntityDef,
+    /** Replaced, never mutated, when a field is added or dropped (`addField`, `dropField`). */
+    public def: EntityDef,
     private readonly seed: number,
     initialRows: number,
     private readonly clock: SeqClock,
@@ -126,6 +128,32 @@ export class Table {
       this.live--
       return this.record({ seq, mode: 'D', key: keyOf(this.def, before), before, after: null })
     })
+  }
+
+  /**
+   * Adds a business field mid-life (model/field-changes.ts): rows that exist now hold its initial
+   * value, also in the change log and the stored versions that delta reads are cut from; rows
+   * inserted or updated from now on get values of their own.
+   */
+  addField(field: AddedField): void {
+    this.def = withField(this.def, field, this.slotCount)
+    const initial = initialValue(field.type)
+    this.forEachStoredRow((row) => {
+      if (!(field.name in row)) row[field.name] = initial
+    })
+  }
+
+  /** Drops a business field mid-life: gone from the metadata, from every row and from the change log's images. */
+  dropField(name: string): void {
+    this.def = withoutField(this.def, name)
+    this.forEachStoredRow((row) => {
+      delete row[name]
+    })
+  }
+
+  private forEachStoredRow(f: (row: SapRow) => void): void {
+    for (const c of this.log) for (const row of [c.before, c.after]) if (row) f(row)
+    for (const versions of this.versions.values()) for (const v of versions) if (v.row) f(v.row)
   }
 
   private current(slot: number): SapRow | null {

@@ -17,6 +17,8 @@
  *   POST   /sim/admin/entity-sets/<ES>/update  {keys} | {count}  → ChangeRef[]
  *   POST   /sim/admin/entity-sets/<ES>/delete  {keys} | {count}  → ChangeRef[]
  *   POST   /sim/admin/entity-sets/<ES>/expire-tokens {user?}     → { ok: true }
+ *   POST   /sim/admin/entity-sets/<ES>/fields  {name, type}      → { ok: true }  (adds a field mid-life)
+ *   DELETE /sim/admin/entity-sets/<ES>/fields/<NAME>             → { ok: true }  (drops one)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
@@ -25,6 +27,17 @@ import type { SimulatorAdmin } from '../types.js'
 import { keysOrCountSchema, parseWith } from '../validation.js'
 
 const MAX_BODY = 1024 * 1024
+
+const addedFieldSchema = z
+  .object({
+    name: z.string().regex(/^[A-Z][A-Z0-9_]{0,29}$/),
+    type: z.discriminatedUnion('abap', [
+      z.object({ abap: z.literal('CHAR'), length: z.number().int().min(1).max(1333) }).strict(),
+      z.object({ abap: z.literal('DEC'), precision: z.number().int().min(1).max(31), scale: z.number().int().min(0).max(14) }).strict(),
+      z.object({ abap: z.literal('INT4') }).strict(),
+    ]),
+  })
+  .strict()
 
 class AdminError extends Error {
   constructor(
@@ -107,6 +120,14 @@ async function route(admin: SimulatorAdmin, state: SimState, req: IncomingMessag
       const body = parseWith(keysOrCountSchema, await readJson(req), `${action} body`)
       const arg = 'keys' in body ? body.keys : body.count
       return send(res, 200, action === 'update' ? admin.update(es, arg) : admin.delete(es, arg))
+    }
+    if (method === 'POST' && action === 'fields' && parts[3] === undefined) {
+      admin.addField(es, parseWith(addedFieldSchema, await readJson(req), 'fields body'))
+      return send(res, 200, ok)
+    }
+    if (method === 'DELETE' && action === 'fields' && parts[3] !== undefined) {
+      admin.dropField(es, parts[3])
+      return send(res, 200, ok)
     }
     if (method === 'POST' && action === 'expire-tokens') {
       const { user } = parseWith(z.object({ user: z.string().optional() }).strict(), await readJson(req), 'expire-tokens body')

@@ -14,6 +14,7 @@ import { parseQuery, wantsJson } from '../odata/query.js'
 import type { Resource } from '../odata/resource.js'
 import { parseResource } from '../odata/resource.js'
 import type { SimState } from '../state.js'
+import { tableOf } from '../state.js'
 import type { LogonService } from './logon.js'
 
 const SERVICE_PREFIX = '/sap/opu/odata/sap/'
@@ -37,13 +38,26 @@ function notImplemented(resource: Resource, method: string): SapHttpError {
   return new SapHttpError(501, MSG.notImplemented, `Method '${name}_${op}' not implemented in data provider class`)
 }
 
+/** The entity set as this instance has it now: a field may have been added or dropped (admin addField, dropField). */
+function currentDef(state: SimState, resource: Resource): Resource {
+  return 'def' in resource ? { ...resource, def: tableOf(state, resource.def.name).def } : resource
+}
+
 async function dispatch(ctx: RequestContext, resource: Resource): Promise<void> {
   switch (resource.kind) {
     case 'serviceDocument':
       if (wantsJson(ctx.query, ctx.req.headers)) return sendJson(ctx, { d: { EntitySets: entitySetNames() } })
       return sendText(ctx.res, 'application/atomsvc+xml; charset=utf-8', serviceDocumentXml(ctx.serviceRoot))
     case 'metadata':
-      return sendText(ctx.res, 'application/xml', metadataXml(ctx.state.service, ctx.serviceRoot))
+      return sendText(
+        ctx.res,
+        'application/xml',
+        metadataXml(
+          ctx.state.service,
+          ctx.serviceRoot,
+          [...ctx.state.tables.values()].map((t) => t.def),
+        ),
+      )
     case 'batch':
       throw new SapHttpError(405, MSG.notImplemented, '$batch requires POST', { allow: 'POST' })
     case 'entitySet':
@@ -108,7 +122,7 @@ export async function handleOData(
   if (serviceSegment.toUpperCase() !== state.service) {
     throw new SapHttpError(404, MSG.serviceNotFound, `No service found for namespace '/SAP/', name '${serviceSegment}', version '0001'`)
   }
-  const resource = parseResource(segments.length === 1 && segments[0] === '' ? [] : segments)
+  const resource = currentDef(state, parseResource(segments.length === 1 && segments[0] === '' ? [] : segments))
   if (modifying) throw notImplemented(resource, method)
   const ctx: RequestContext = { state, req, res, user, serviceRoot: `${base}${SERVICE_PREFIX}${state.service}`, query }
   if (method === 'HEAD') {

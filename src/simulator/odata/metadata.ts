@@ -86,22 +86,22 @@ function containerEntries(def: EntityDef, ns: string): string {
 }
 
 /** The `$metadata` document; `serviceRoot` is the absolute service URL (for the atom:link self links). */
-export function metadataXml(ns: string, serviceRoot: string): string {
+export function metadataXml(ns: string, serviceRoot: string, defs: readonly EntityDef[] = ENTITY_DEFS): string {
   return [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<edmx:Edmx xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" xmlns:sap="http://www.sap.com/Protocols/SAPData" Version="1.0">',
     '<edmx:DataServices m:DataServiceVersion="2.0">',
     `<Schema xmlns="http://schemas.microsoft.com/ado/2008/09/edm" Namespace="${ns}" xml:lang="en" sap:schema-version="1">`,
-    ...ENTITY_DEFS.map((d) => entityTypes(d, ns)),
+    ...defs.map((d) => entityTypes(d, ns)),
     '<ComplexType Name="ChangeTrackingDetails">',
     '<Property Name="SubscribedFlag" Type="Edm.Boolean" Nullable="false" sap:label="Is Subscribed"/>',
     '</ComplexType>',
     '<ComplexType Name="SubscriptionTerminationDetails">',
     '<Property Name="ResultFlag" Type="Edm.Boolean" Nullable="false" sap:label="Successful Termination of Subscription"/>',
     '</ComplexType>',
-    ...ENTITY_DEFS.map((d) => association(d, ns)),
+    ...defs.map((d) => association(d, ns)),
     `<EntityContainer Name="${ns}_Entities" m:IsDefaultEntityContainer="true" sap:supported-formats="atom json xlsx">`,
-    ...ENTITY_DEFS.map((d) => containerEntries(d, ns)),
+    ...defs.map((d) => containerEntries(d, ns)),
     '</EntityContainer>',
     '<Annotation xmlns="http://docs.oasis-open.org/odata/ns/edm" Term="Core.SchemaVersion" String="1.0.0"/>',
     `<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="self" href="${esc(serviceRoot)}/$metadata"/>`,

@@ -3,7 +3,8 @@
  * change date/time fields with the system clock), read it back in ABAP notation for comparisons, switch
  * variants, inject faults and inspect the ODQ.
  */
-import type { ChangeRef, SapRow } from '../types.js'
+import type { AddedField, ChangeRef, SapRow } from '../types.js'
+import type { DdicField } from './ddic/ddic.js'
 import type { RfcState } from './state.js'
 import { advanceClock, dataSetOf } from './state.js'
 import type { RfcFault, RfcSimulatorAdmin, RfcSimulatorVariants } from './types.js'
@@ -44,6 +45,18 @@ export function checkVariants(v: Partial<RfcSimulatorVariants>): Partial<RfcSimu
   return v
 }
 
+/** The DDIC description of a field the admin switch adds (the OData side's is `fieldDefOf`). */
+function ddicFieldOf({ name, type }: AddedField): DdicField {
+  switch (type.abap) {
+    case 'CHAR':
+      return { name, type: 'CHAR', leng: type.length, text: name }
+    case 'DEC':
+      return { name, type: 'DEC', leng: type.precision, decimals: type.scale, text: name }
+    case 'INT4':
+      return { name, type: 'INT4', leng: 10, text: name }
+  }
+}
+
 export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
   /** Runs one change batch at the current system time, then moves the clock on by a second. */
   const batch = (changes: ChangeRef[]): ChangeRef[] => {
@@ -67,6 +80,16 @@ export function createRfcAdmin(state: RfcState): RfcSimulatorAdmin {
       return rowsOf(state, name)
     },
     rowCount: (name) => dataSetOf(state, name).table.rowCount,
+    addField: (name, field) => {
+      const ds = dataSetOf(state, name)
+      ds.table.addField(field)
+      ds.model = { ...ds.model, fields: [...ds.model.fields, ddicFieldOf(field)] }
+    },
+    dropField: (name, field) => {
+      const ds = dataSetOf(state, name)
+      ds.table.dropField(field)
+      ds.model = { ...ds.model, fields: ds.model.fields.filter((f) => f.name !== field) }
+    },
     now: () => state.clock.now,
     advanceClock: (seconds) => advanceClock(state.clock, seconds),
     setTableAuthorization: (table, allowed) => {

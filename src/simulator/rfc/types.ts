@@ -3,7 +3,7 @@
  * The RFC client in src/sap/rfc declares the same client shape on its side; nothing here is imported
  * from client code, so the simulator cannot agree with a client bug.
  */
-import type { ChangeRef, RowKey, SapRow } from '../types.js'
+import type { AddedField, ChangeRef, RowKey, SapRow } from '../types.js'
 
 export type { ChangeRef, RowKey, SapRow }
 
@@ -198,6 +198,14 @@ export interface RfcSimulatorAdmin {
   /** Current content in key order, streamed, in ABAP notation (see SapRow). */
   rows(name: string): AsyncIterable<SapRow>
   rowCount(name: string): number
+  /**
+   * Adds a field to a table or ODP mid-life (an append structure): in DDIC_FIELDS-style metadata
+   * (RFC_READ_TABLE's field list, RODPS_REPL_ODP_GET_DETAIL) and in every row from now on, full and
+   * delta reads alike; rows that exist hold its initial value (model/field-changes.ts).
+   */
+  addField(name: string, field: AddedField): void
+  /** Drops a non-key field of a table or ODP mid-life: gone from the metadata and from every row. */
+  dropField(name: string, field: string): void
   /** System time (UTC) as 'YYYYMMDDhhmmss'; every admin change batch advances it by one second afterwards. */
   now(): string
   advanceClock(seconds: number): void
