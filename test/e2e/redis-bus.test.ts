@@ -258,6 +258,70 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
     expect(last).toBe('SUCCEEDED')
   })
 
+  it('runUpdates on an instance cut off from Redis while a run ends sends the run as stored once it is back, once', async () => {
+    const redisAt = new URL(REDIS_URL)
+    const gate = await TcpGate.start({ host: redisAt.hostname, port: Number(redisAt.port || 6379) })
+    const c = await Harness.start({
+      peerOf: a,
+      redis: { url: `redis://127.0.0.1:${gate.port}`, prefix: PREFIX },
+      orchestrator: { ...NO_HEARTBEAT, work: false },
+    })
+    const updates = c.subscribe(RunUpdates, { pipelineId })
+    /** The next update of run `id` on C, the others skipped; fails loudly when none comes. */
+    const nextOf = async (id: string) => {
+      const deadline = AbortSignal.timeout(20_000)
+      for (;;) {
+        const next = await Promise.race([
+          updates.next(),
+          new Promise<never>((_, reject) => deadline.addEventListener('abort', () => reject(new Error(`no update of run ${id} on C`)))),
+        ])
+        const u = next.value?.data?.runUpdates
+        if (next.done || !u) throw new Error(`runUpdates on C ended: ${JSON.stringify(next.value)}`)
+        if (u.id === id) return `${u.status}/${u.stage}`
+      }
+    }
+    try {
+      const { runId, release } = await heldRunOnB()
+      // C hears B's run up to where it is held (the subscription is live and has nothing pending), then
+      // is cut off while the run goes on and ends.
+      const db = a.app.services.db
+      const held = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      expect(held.status).toBe('RUNNING')
+      while ((await nextOf(runId)) !== `RUNNING/${held.stage}`);
+      gate.shut()
+      release()
+      await expect
+        .poll(async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status, { timeout: 20_000 })
+        .toBe('SUCCEEDED')
+      gate.open()
+      // Every event after the cut was lost to C: only the resync's read of the database can say this.
+      expect(await nextOf(runId)).toBe('SUCCEEDED/DONE')
+
+      // The stream goes on, live: the next run's changes all arrive, and the ended run is not sent again.
+      const { runPipeline } = await b.gql(RunPipeline, { id: pipelineId })
+      const seen: string[] = []
+      for (let u = ''; !u.startsWith('SUCCEEDED'); ) {
+        const next = (await updates.next()).value!.data!.runUpdates
+        u = `${next.status}/${next.stage}`
+        seen.push(next.id === runId ? `ended run again: ${u}` : u)
+      }
+      expect(seen).toEqual([
+        'QUEUED/QUEUED',
+        'RUNNING/CONNECTING',
+        'RUNNING/EXTRACTING',
+        'RUNNING/TRANSFORMING',
+        'RUNNING/UPLOADING',
+        'RUNNING/COMMITTING',
+        'SUCCEEDED/DONE',
+      ])
+      expect(runPipeline.status).toBe('QUEUED')
+    } finally {
+      await updates.return?.()
+      await c.stop()
+      await gate.close()
+    }
+  })
+
   it('streams on an instance cut off from Redis while the run ends still end, with the run as stored', async () => {
     const redisAt = new URL(REDIS_URL)
     const gate = await TcpGate.start({ host: redisAt.hostname, port: Number(redisAt.port || 6379) })
