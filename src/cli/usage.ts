@@ -33,7 +33,7 @@ const COMMANDS = `usage: delta-extractor <command> [options]
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
   token list [--json] | token revoke ID|NAME
-                                list tokens; revoke one (a running service notices within 5 s)
+                                list tokens; revoke one (services notice within 5 s; at once with REDIS_URL)
 `
 
 const WIDTH = 110

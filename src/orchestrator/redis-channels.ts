@@ -134,6 +134,30 @@ export class RedisChannels {
   }
 }
 
+/**
+ * One message to every process of a deployment from a short-lived process (the command line), with no
+ * subscription: connect, PUBLISH, disconnect. Resolves with how many processes' subscriptions got it;
+ * fails at once (naming the host only) when Redis cannot be reached, instead of retrying.
+ */
+export async function publishOnce(url: string, prefix: string, name: ChannelName, message: string): Promise<number> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectionName: `${prefix}-cli`,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  })
+  redis.on('error', () => undefined) // reported by the awaited calls below
+  try {
+    await redis.connect()
+    return await redis.publish(`${prefix}:${name}`, message)
+  } catch (e) {
+    throw new Error(`Redis at ${redisAddress(url)} cannot be used: ${(e as Error).message}`)
+  } finally {
+    redis.disconnect()
+  }
+}
+
 /** Where Redis is, for logs and errors: the URL may carry a password, this never does. */
 function redisAddress(url: string): string {
   const u = new URL(url)

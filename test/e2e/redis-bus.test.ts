@@ -3,7 +3,10 @@
  * processes' worth of state): progress, cancels and token revokes of runs on one instance reach
  * the other through Redis (docs/architecture.md#progress).
  */
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { print } from 'graphql'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -14,6 +17,7 @@ import { FaultProxy, type Matcher } from '../helpers/fault-proxy.js'
 import { Harness, wsClient } from '../helpers/harness.js'
 import { TcpGate } from '../helpers/tcp-gate.js'
 
+const execFileAsync = promisify(execFile)
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** Its own prefix per file and per run: the sqlite and postgres projects may run this file at once. */
 const PREFIX = `dex-test-bus-${randomBytes(4).toString('hex')}`
@@ -89,6 +93,8 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
 
   /** Starts a run on B and holds its first data page until the test lets it go. */
   async function heldRunOnB() {
+    // The previous test's run may still be finishing after its release: one run per pipeline at a time.
+    await expect.poll(() => a.app.services.db.run.count({ where: { pipelineId, activeKey: { not: null } } }), { timeout: 20_000 }).toBe(0)
     const page = proxy.holdAnswer(isDataPage)
     const { runPipeline } = await b.gql(RunPipeline, { id: pipelineId })
     await page.arrived
@@ -230,6 +236,59 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
       expect(JSON.stringify(rest)).toMatch(/revoked/)
     } finally {
       release()
+      await viewerOnB.dispose()
+    }
+  })
+
+  it('`delta-extractor token revoke` in another process reaches both instances over Redis: dropped at once, streams end', async () => {
+    const { createApiToken } = await a.gql(CreateToken, { name: `cli-revoked-${randomBytes(3).toString('hex')}` })
+    const tokenId = createApiToken.apiToken.id
+    const viewerOnB = wsClient(b.app, createApiToken.token)
+    const revokes: string[] = []
+    const listener = new Redis(REDIS_URL)
+    listener.on('message', (_channel: string, id: string) => revokes.push(id))
+    await listener.subscribe(`${PREFIX}:revoke`)
+    const { runId, release } = await heldRunOnB()
+    try {
+      const progress = viewerOnB.iterate({ query: print(RunProgress), variables: { runId } })
+      expect((await progress.next()).done).toBe(false) // B serves the viewer's stream
+      // Both have the token cached: without a message neither asks the database again for RECHECK_MS (5 s).
+      for (const h of [a, b]) expect(await h.app.services.tokens.authenticate(createApiToken.token)).toBeDefined()
+
+      const cli = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'token', 'revoke', tokenId], {
+        cwd: join(import.meta.dirname, '../..'),
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: a.db.databaseUrl!,
+          DATA_DIR: a.db.dataDir,
+          REDIS_URL,
+          REDIS_PREFIX: PREFIX,
+        },
+      })
+      expect(cli.stdout).toContain(`(id ${tokenId})`)
+      // A's and B's subscriptions and this test's heard it; the test's got the token id, as revokeApiToken sends it.
+      expect(cli.stderr).toContain(`told 3 running process(es) over Redis (prefix ${PREFIX})`)
+      expect(cli.stderr).not.toContain('6379') // the URL is not repeated (it may carry a password)
+      await vi.waitFor(() => expect(revokes).toEqual([tokenId]), { timeout: 2_000, interval: 20 })
+      for (const h of [a, b])
+        await vi.waitFor(async () => expect(await h.app.services.tokens.authenticate(createApiToken.token)).toBeUndefined(), {
+          timeout: 2_000,
+          interval: 20,
+        })
+      const rest = await (async () => {
+        try {
+          const results = []
+          for await (const r of progress) results.push(r)
+          return results
+        } catch (e) {
+          return (e as { reason?: string }).reason ?? e
+        }
+      })()
+      expect(JSON.stringify(rest)).toMatch(/revoked/) // the run is still held: the revoke ended the stream
+    } finally {
+      release()
+      listener.disconnect()
       await viewerOnB.dispose()
     }
   })
