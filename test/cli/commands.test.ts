@@ -2,15 +2,18 @@
  * Issue 12, point 2, as a user meets it: the catalogue commands in real processes (`node --import
  * tsx src/main.ts …`) against the SAP simulator, with their exit codes: apply (idempotent, all or
  * nothing, ${ENV} secrets), pipelines/runs listings as JSON, runs logs --follow of a run another
- * process executes, connections test, and run file.yaml without touching the catalogue.
+ * process executes, connections test, run file.yaml without touching the catalogue, and run <pipeline>
+ * in queue mode (REDIS_URL), run by a worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import Database from 'better-sqlite3'
 import { SALES_ITEMS, startSapSimulator } from '../../src/simulator/index.js'
 import { readRun } from '../helpers/lake.js'
+import { deleteRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const PASSWORD = 'Welcome1!'
@@ -23,7 +26,11 @@ beforeAll(async () => {
   // Slow enough (400 rows/s per read: a run takes about 8 s) that a run is still going when a second process follows it.
   sim = await startSapSimulator({ rows: { [SALES_ITEMS]: ROWS }, rowsPerSecondPerRead: 400 })
 })
-afterAll(() => sim.close())
+const redisPrefix = testRedisPrefix('commands')
+afterAll(async () => {
+  await sim.close()
+  await deleteRedisKeys(redisPrefix)
+})
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
   await rm(dataDir, { recursive: true, force: true })
@@ -213,4 +220,32 @@ it('run file.yaml writes the rows SAP holds, with a manifest, and leaves the cat
   expect(usage.code).toBe(2)
   expect(usage.err).toContain('a run from a file is a FULL read')
   expect((await cli(['runs', 'nonsense'])).code).toBe(2)
+}, 120_000)
+
+it('run <pipeline> with REDIS_URL queues the run for the workers and follows it: a worker process runs it, once, and the command exits 0', async () => {
+  await newDataDir()
+  expect((await cli(['apply', await catalogFile()])).code).toBe(0)
+  const queueMode = { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: redisPrefix }
+  const worker = start(['worker'], queueMode)
+  await expect.poll(() => worker.output.out, { timeout: 30_000 }).toContain('worker ready')
+
+  const ran = await cli(['run', 'items'], queueMode)
+  expect(ran.code, ran.err).toBe(0)
+  expect(ran.err).toContain('items FULL EXTRACTING:') // its progress, heard over Redis
+  const runId = /run (\S+) of "items"/.exec(ran.err)![1]
+  expect(ran.out).toContain(`run ${runId} committed ${ROWS} rows`)
+
+  const db = new Database(join(dataDir, 'delta-extractor.db'), { readonly: true })
+  try {
+    const runs = db.prepare('SELECT id, status, workerId FROM Run').all() as Array<{ id: string; status: string; workerId: string }>
+    // The worker's process ran it (workerId = host:pid:random), not the command's.
+    expect(runs).toEqual([{ id: runId, status: 'SUCCEEDED', workerId: expect.stringContaining(`:${worker.child.pid}:`) }])
+    const started = db.prepare("SELECT count(*) AS n FROM RunEvent WHERE runId = ? AND message LIKE 'run started%'").get(runId)
+    expect(started).toEqual({ n: 1 })
+  } finally {
+    db.close()
+  }
+  const { rows } = await readRun(/committed \d+ rows in \d+ file\(s\): (\S+)/.exec(ran.out)![1])
+  expect(rows).toHaveLength(ROWS)
+  expect(ran.err).toContain("the run is queued for the deployment's workers")
 }, 120_000)
