@@ -66,7 +66,7 @@ async function newDataDir() {
 }
 
 /** A file in the shape of examples/pipelines.yaml, pointing at this test's simulator and DATA_DIR/lake. */
-async function catalogFile(opts: { pageSize?: number; password?: string; extra?: string } = {}) {
+async function catalogFile(opts: { pageSize?: number; password?: string; extra?: string; mode?: 'FULL' | 'DELTA' } = {}) {
   const path = join(dataDir, 'pipelines.yaml')
   await writeFile(
     path,
@@ -86,7 +86,7 @@ pipelines:
   - name: items
     connection: sim
     destination: lake
-    mode: FULL
+    mode: ${opts.mode ?? 'FULL'}
     source: { kind: ODP_ODATA, entitySet: ${SALES_ITEMS}, fields: [VBELN, POSNR, NETWR], pageSize: ${opts.pageSize ?? 500} }
 ${opts.extra ?? ''}`,
   )
@@ -248,4 +248,62 @@ it('run <pipeline> with REDIS_URL queues the run for the workers and follows it:
   const { rows } = await readRun(/committed \d+ rows in \d+ file\(s\): (\S+)/.exec(ran.out)![1])
   expect(rows).toHaveLength(ROWS)
   expect(ran.err).toContain("the run is queued for the deployment's workers")
+}, 120_000)
+
+it('apply is one transaction: when the third object is refused by what is stored, the two before it are not applied either', async () => {
+  await newDataDir()
+  expect((await cli(['apply', await catalogFile({ mode: 'DELTA' })])).code).toBe(0)
+  const init = await cli(['run', 'items']) // DELTA_INIT: SAP now holds the pipeline's subscription
+  expect(init.code, init.err).toBe(0)
+  const dbFile = join(dataDir, 'delta-extractor.db')
+  const stored = () => {
+    const db = new Database(dbFile, { readonly: true })
+    try {
+      return {
+        connections: db.prepare('SELECT name, maxConcurrentRuns, config FROM Connection ORDER BY name').all(),
+        destinations: db.prepare('SELECT name, kind, config FROM Destination ORDER BY name').all(),
+        pipelines: db.prepare('SELECT name, fields, destinationId FROM Pipeline ORDER BY name').all(),
+        audit: db.prepare('SELECT count(*) AS n FROM AuditEvent').get(),
+      }
+    } finally {
+      db.close()
+    }
+  }
+  const before = stored()
+  expect(before.pipelines).toHaveLength(1)
+
+  // 1. the connection changes, 2. a new destination, 3. the pipeline's selection changes (NETWR
+  // dropped, to the new destination): refused while SAP holds the subscription (resetDelta first).
+  const file = join(dataDir, 'change.yaml')
+  await writeFile(
+    file,
+    `connections:
+  - name: sim
+    protocol: ODATA
+    maxConcurrentRuns: 3
+    odataConfig:
+      serviceUrl: ${sim.serviceUrl}
+      sapClient: "100"
+      user: DEMO
+      password: \${SAP_PASSWORD}
+destinations:
+  - name: archive
+    kind: LOCAL
+    local: { path: ${join(dataDir, 'lake', 'archive')} }
+pipelines:
+  - name: items
+    connection: sim
+    destination: archive
+    mode: DELTA
+    source: { kind: ODP_ODATA, entitySet: ${SALES_ITEMS}, fields: [VBELN, POSNR], pageSize: 500 }
+`,
+  )
+  const refused = await cli(['apply', file])
+  expect(refused.code, refused.err).toBe(1)
+  // Nothing changed: not the connection's limit, no destination "archive", not the pipeline, no audit entry.
+  expect(stored()).toEqual(before)
+  expect(refused.err).toContain(`${file}: pipeline "items"`)
+  expect(refused.err).toContain('resetDelta')
+  expect(refused.err).toContain('nothing was applied')
+  expect(refused.out).toBe('') // no object is reported as created or updated
 }, 120_000)
