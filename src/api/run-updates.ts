@@ -1,5 +1,5 @@
 import type { Db, RunStatus } from '../db/client.js'
-import { type ProgressEvent, type RunSnapshot, snapshotOf } from '../orchestrator/progress.js'
+import { type ProgressEvent, type Resync, type RunSnapshot, snapshotOf } from '../orchestrator/progress.js'
 import { STAGE_ORDER } from '../orchestrator/status.js'
 import type { AppServices } from './context.js'
 
@@ -21,8 +21,33 @@ const REMEMBERED_RUNS = 10_000
  * status and stage only move forwards (QUEUED → RUNNING → ended, stages in STAGE_ORDER), so a state
  * not after the last one sent for that run, live or read, is never sent.
  */
-export async function* runUpdates(app: AppServices, pipelineId: string | undefined): AsyncGenerator<RunSnapshot> {
+export function runUpdates(app: AppServices, pipelineId: string | undefined): AsyncIterableIterator<RunSnapshot> {
   const events = app.bus.subscribe({ pipelineId, kinds: ['status', 'stage', 'resync'] })
+  const stream = updates(app, events, pipelineId)
+  // A generator's return() waits for the next() it is suspended in, here the bus's next event, which
+  // on a quiet pipeline may be hours away: ending the bus subscription first ends that wait at once.
+  const end = async () => {
+    await events.return?.()
+    return stream.return(undefined)
+  }
+  return {
+    next: () => stream.next(),
+    return: end,
+    throw: async (e?: unknown) => {
+      await end()
+      throw e
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}
+
+async function* updates(
+  app: AppServices,
+  events: AsyncIterableIterator<ProgressEvent | Resync>,
+  pipelineId: string | undefined,
+): AsyncGenerator<RunSnapshot> {
   const sent = new SentStates()
   try {
     for await (const e of events) {
