@@ -1,7 +1,7 @@
 import type { Api } from './api.js'
 import { fill, h } from './dom.js'
 import { bytes, count } from './format.js'
-import type { RunStage, RunStatus } from './gql/graphql.js'
+import type { DashboardRunProgressSubscription, RunStage, RunStatus } from './gql/graphql.js'
 import { RunProgress } from './operations.js'
 import { throughputChart, type Sample } from './throughput.js'
 
@@ -10,9 +10,15 @@ const STAGES: RunStage[] = ['QUEUED', 'CONNECTING', 'EXTRACTING', 'TRANSFORMING'
 
 export const isActive = (status: RunStatus): boolean => status === 'QUEUED' || status === 'RUNNING'
 
+/** One runProgress message: the run as it stands (the first one is the snapshot). */
+export type Progress = DashboardRunProgressSubscription['runProgress']
+
 /**
  * One run followed live through runProgress: stage, a progress bar, counters and the throughput
  * chart, updated in place as events arrive. The subscription ends by itself when the run does.
+ * runProgress sends the run as it stands first, so a card opened mid-run shows its counters at once;
+ * `onProgress` hands each message on, so other views of the run (a table row, the run page's
+ * details) show the same figures instead of those of a query made when the page opened.
  */
 export class LiveRun {
   readonly el: HTMLElement
@@ -29,6 +35,7 @@ export class LiveRun {
     readonly runId: string,
     title: string,
     actions: HTMLElement[],
+    onProgress?: (p: Progress) => void,
   ) {
     this.el = h(
       'article',
@@ -57,6 +64,7 @@ export class LiveRun {
       fill(this.#chart, chart, h('small', { 'data-field': 'throughput' }, summary))
       this.el.classList.toggle('ended', !isActive(p.status))
       for (const b of this.el.querySelectorAll<HTMLButtonElement>('button[data-action=cancel]')) b.disabled ||= !isActive(p.status)
+      onProgress?.(p)
     })
   }
 

@@ -1,7 +1,7 @@
 import { fill, h } from './dom.js'
 import { count, duration, time } from './format.js'
 import type { DashboardPipelinesQuery, DashboardRunRowFragment } from './gql/graphql.js'
-import { isActive, LiveRun } from './live-run.js'
+import { isActive, LiveRun, type Progress } from './live-run.js'
 import { CancelRun, Pipelines, ResetDelta, RunPipeline, Runs, RunUpdates } from './operations.js'
 import { act, mayOperate, type Session } from './session.js'
 
@@ -38,7 +38,11 @@ export function overview(s: Session, root: HTMLElement): () => void {
     if (following.has(runId)) return
     const cancel = h('button', { type: 'button', 'data-action': 'cancel' }, 'Cancel')
     cancel.addEventListener('click', () => act(s, cancel, () => s.api.mutate(CancelRun, { id: runId })))
-    const run = new LiveRun(s.api, runId, pipelineName, mayOperate(s) ? [cancel] : [])
+    // The history row of a run going on shows the card's figures, not those of the last re-read of the list.
+    const run = new LiveRun(s.api, runId, pipelineName, mayOperate(s) ? [cancel] : [], (p) => {
+      const row = history.querySelector<HTMLTableRowElement>(`tr[data-run-id="${runId}"]`)
+      if (row) showProgress(row, p)
+    })
     following.set(runId, run)
     live.prepend(run.el)
     const ended = [...following.values()].filter((r) => r.el.classList.contains('ended'))
@@ -128,13 +132,24 @@ export function historyRow(r: DashboardRunRowFragment): HTMLTableRowElement {
     { 'data-run-id': r.id },
     h('td', {}, h('a', { href: `#/runs/${r.id}` }, r.id.slice(-8))),
     h('td', {}, r.pipeline.name),
-    h('td', { class: 'status', 'data-status': r.status }, r.status),
+    h('td', { class: 'status', 'data-field': 'status', 'data-status': r.status }, r.status),
     h('td', {}, r.extractionMode),
     h('td', { 'data-field': 'rows' }, count(r.rowsWritten)),
     h('td', {}, c ? `${count(c.created)} / ${count(c.updated)} / ${count(c.deleted)}` : '–'),
     h('td', {}, duration(r.startedAt, r.finishedAt)),
     h('td', { class: 'error' }, r.error ? `${r.error.code}: ${r.error.message}` : ''),
   )
+}
+
+/** Brings a run's row (historyRow) to a runProgress message: its status and rows written. */
+export function showProgress(row: HTMLTableRowElement, p: Progress): void {
+  const status = row.querySelector<HTMLElement>('[data-field=status]')
+  if (status) {
+    status.textContent = p.status
+    status.dataset.status = p.status
+  }
+  const rows = row.querySelector('[data-field=rows]')
+  if (rows) rows.textContent = count(p.rowsWritten)
 }
 
 export const table = (headings: string[], body: HTMLTableSectionElement): HTMLTableElement =>

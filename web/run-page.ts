@@ -1,9 +1,9 @@
 import { fill, h } from './dom.js'
 import { bytes, count, duration, time } from './format.js'
-import { isActive, LiveRun } from './live-run.js'
+import { isActive, LiveRun, type Progress } from './live-run.js'
 import { CancelRun, RunDetail, RunEvents } from './operations.js'
 import type { RunStatus } from './gql/graphql.js'
-import { historyRow, table } from './overview.js'
+import { historyRow, showProgress, table } from './overview.js'
 import { act, mayOperate, type Session } from './session.js'
 
 /** `#/runs/<id>`: the run live (stage, progress, throughput), its log as it is written, and its manifest's files once committed. */
@@ -14,7 +14,21 @@ export function runPage(s: Session, root: HTMLElement, runId: string): () => voi
   const files = h('tbody')
   const cancel = h('button', { type: 'button', 'data-action': 'cancel' }, 'Cancel')
   cancel.addEventListener('click', () => act(s, cancel, () => s.api.mutate(CancelRun, { id: runId })))
-  const live = new LiveRun(s.api, runId, `run ${runId}`, mayOperate(s) ? [cancel] : [])
+  // The summary and details come from a query made when the page opened; while the run goes on,
+  // its status, rows and files follow the live card's runProgress messages (snapshot first), and
+  // the last message is applied again over a query answer that arrived after it.
+  let latest: Progress | undefined
+  const showLatest = () => {
+    if (!latest) return
+    const row = summary.querySelector('tr')
+    if (row) showProgress(row, latest)
+    const files = details.querySelector('[data-field=files]')
+    if (files) files.textContent = filesOf(latest)
+  }
+  const live = new LiveRun(s.api, runId, `run ${runId}`, mayOperate(s) ? [cancel] : [], (p) => {
+    latest = p
+    showLatest()
+  })
   fill(
     root,
     h('p', {}, h('a', { href: '#/' }, '← all pipelines and runs')),
@@ -42,10 +56,12 @@ export function runPage(s: Session, root: HTMLElement, runId: string): () => voi
         ['Finished', time(run.finishedAt)],
         ['Duration', duration(run.startedAt, run.finishedAt)],
         ['Trigger', run.trigger],
-        ['Files', `${run.filesWritten} · ${bytes(run.bytesWritten)}`],
+        ['Files', filesOf(run)],
         ['Manifest', run.manifestUri ?? 'not committed'],
-      ].flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+      ].flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v)]),
     )
+    // A snapshot the query predates wins: counters only grow, and a query answer may arrive after it.
+    if (latest && Number(latest.rowsExtracted) >= Number(run.rowsExtracted)) showLatest()
     if (run.files?.length)
       fill(
         files,
@@ -79,6 +95,8 @@ export function runPage(s: Session, root: HTMLElement, runId: string): () => voi
     live.close()
   }
 }
+
+const filesOf = (r: { filesWritten: number; bytesWritten: string }): string => `${r.filesWritten} · ${bytes(r.bytesWritten)}`
 
 const noFiles = (status: RunStatus, files: unknown[] | null): string => {
   if (files) return 'The manifest lists no files: the run read no rows.'

@@ -49,92 +49,96 @@ const PIPELINE_COLUMNS = [
  * `delta-extractor apply file.yaml`: creates or updates the file's connections, destinations and
  * pipelines by name, and says per object whether it was created, updated or unchanged.
  *
- * The catalogues have no transaction spanning objects, so the file is first applied to a scratch
- * catalogue (a throwaway SQLite database under a temporary folder, with the same catalogue code and
- * LOCAL_ROOTS): every object is validated and normalised there, and any refusal is reported, naming
- * the file, object and field, before the service's catalogue is touched (exit 2). Then the
- * normalised objects are compared with the stored ones, and only the differences are written, in
- * dependency order. A refusal that only the stored state can cause (a DELTA pipeline's selection
- * while SAP holds its subscription, architecture rule 5 of the commit protocol) stops there: the
- * objects applied before it are listed, and the command exits 1.
+ * All or nothing. The file is first applied to a scratch catalogue (a throwaway SQLite database under
+ * a temporary folder, with the same catalogue code and LOCAL_ROOTS): every object is validated and
+ * normalised there, and any refusal is reported, naming the file, object and field, before the
+ * service's catalogue is touched (exit 2). Then the normalised objects are compared with the stored
+ * ones, and only the differences are written, in dependency order, in one database transaction
+ * (catalogue calls join it, db/one-transaction.ts). A refusal that only the stored state can cause (a
+ * DELTA pipeline's selection while SAP holds its subscription, architecture rule 5 of the commit
+ * protocol) rolls the whole file back: exit 1, nothing applied.
  */
 export async function applyCommand(config: Config, path: string, opts: { json: boolean }): Promise<number> {
   const file = await readCatalogFile(path, process.env)
   for (const secret of file.literalSecrets)
     console.error(`warning: ${file.path}: ${secret} is written in the file; use a \${ENV_VAR} reference instead`)
   const catalog = await openCatalogSession(config)
-  const applied: Applied[] = []
   try {
     // A FileProblem from here on is a refusal of the whole file (exit 2, main.ts); nothing was written.
     const wanted = await normalised(config, file, catalog)
-    return await applyChanges(catalog, file, wanted, applied, opts)
+    return await applyChanges(catalog, file, wanted, opts)
   } finally {
     await catalog.close()
   }
 }
 
-/** Writes what differs, in dependency order; a refusal stops it with exit 1, after listing what was applied. */
-async function applyChanges(catalog: CatalogSession, file: CatalogFile, wanted: Normalised, applied: Applied[], opts: { json: boolean }) {
+/**
+ * Writes what differs, in dependency order, in one transaction: a refusal that only the stored state
+ * can cause stops it, and nothing of the file is applied (exit 1). The outcomes are printed once
+ * they are committed.
+ */
+async function applyChanges(catalog: CatalogSession, file: CatalogFile, wanted: Normalised, opts: { json: boolean }) {
+  const applied: Applied[] = []
   try {
-    const audit = new AuditLog(catalog.db, catalog.log)
-    const record = (action: string, objectType: string, objectId: string) =>
-      audit.record({ actor: CLI_ACTOR, action, objectType, objectId })
-    for (const c of file.connections) {
-      const current = await catalog.db.connection.findUnique({ where: { name: c.name } })
-      const outcome = !current ? 'created' : sameConnection(catalog, current, wanted.connections.get(c.name)!) ? 'unchanged' : 'updated'
-      if (outcome !== 'unchanged') {
-        const { name: _, protocol: __, ...change } = c
-        const row = await asFileObject(file.path, 'connection', c.name, () =>
-          current ? catalog.connections.update(current.id, change) : catalog.connections.create(c),
-        )
-        await record(current ? 'updateConnection' : 'createConnection', 'Connection', row.id)
+    await catalog.inOneTransaction(async (c) => {
+      applied.length = 0 // nothing of an attempt that threw is applied
+      const audit = new AuditLog(c.db, catalog.log)
+      const record = (action: string, objectType: string, objectId: string) =>
+        audit.record({ actor: CLI_ACTOR, action, objectType, objectId })
+      for (const conn of file.connections) {
+        const current = await c.db.connection.findUnique({ where: { name: conn.name } })
+        const outcome = !current
+          ? 'created'
+          : sameConnection(catalog, current, wanted.connections.get(conn.name)!)
+            ? 'unchanged'
+            : 'updated'
+        if (outcome !== 'unchanged') {
+          const { name: _, protocol: __, ...change } = conn
+          const row = await asFileObject(file.path, 'connection', conn.name, () =>
+            current ? c.connections.update(current.id, change) : c.connections.create(conn),
+          )
+          await record(current ? 'updateConnection' : 'createConnection', 'Connection', row.id)
+        }
+        applied.push({ kind: 'connection', name: conn.name, outcome })
       }
-      report(applied, { kind: 'connection', name: c.name, outcome }, opts)
-    }
-    for (const d of file.destinations) {
-      const current = await catalog.db.destination.findUnique({ where: { name: d.name } })
-      const outcome = !current ? 'created' : sameDestination(catalog, current, wanted.destinations.get(d.name)!) ? 'unchanged' : 'updated'
-      if (outcome !== 'unchanged') {
-        const { name: _, kind: __, ...change } = d
-        const row = await asFileObject(file.path, 'destination', d.name, () =>
-          current ? catalog.destinations.update(current.id, change) : catalog.destinations.create(d),
-        )
-        await record(current ? 'updateDestination' : 'createDestination', 'Destination', row.id)
+      for (const d of file.destinations) {
+        const current = await c.db.destination.findUnique({ where: { name: d.name } })
+        const outcome = !current ? 'created' : sameDestination(catalog, current, wanted.destinations.get(d.name)!) ? 'unchanged' : 'updated'
+        if (outcome !== 'unchanged') {
+          const { name: _, kind: __, ...change } = d
+          const row = await asFileObject(file.path, 'destination', d.name, () =>
+            current ? c.destinations.update(current.id, change) : c.destinations.create(d),
+          )
+          await record(current ? 'updateDestination' : 'createDestination', 'Destination', row.id)
+        }
+        applied.push({ kind: 'destination', name: d.name, outcome })
       }
-      report(applied, { kind: 'destination', name: d.name, outcome }, opts)
-    }
-    for (const p of file.pipelines) {
-      const current = await catalog.db.pipeline.findUnique({ where: { name: p.name }, include: { connection: true, destination: true } })
-      const want = wanted.pipelines.get(p.name)!
-      const outcome = !current ? 'created' : samePipeline(current, want) ? 'unchanged' : 'updated'
-      if (outcome !== 'unchanged') {
-        const [connection, destination] = await Promise.all([
-          catalog.db.connection.findUniqueOrThrow({ where: { name: want.connection.name } }),
-          catalog.db.destination.findUniqueOrThrow({ where: { name: want.destination.name } }),
-        ])
-        const input = pipelineInput(p, connection.id, destination.id)
-        const row = await asFileObject(file.path, 'pipeline', p.name, () =>
-          current ? catalog.pipelines.update(current.id, input) : catalog.pipelines.create(input),
-        )
-        await record(current ? 'updatePipeline' : 'createPipeline', 'Pipeline', row.id)
+      for (const p of file.pipelines) {
+        const current = await c.db.pipeline.findUnique({ where: { name: p.name }, include: { connection: true, destination: true } })
+        const want = wanted.pipelines.get(p.name)!
+        const outcome = !current ? 'created' : samePipeline(current, want) ? 'unchanged' : 'updated'
+        if (outcome !== 'unchanged') {
+          const connection = await c.db.connection.findUniqueOrThrow({ where: { name: want.connection.name } })
+          const destination = await c.db.destination.findUniqueOrThrow({ where: { name: want.destination.name } })
+          const input = pipelineInput(p, connection.id, destination.id)
+          const row = await asFileObject(file.path, 'pipeline', p.name, () =>
+            current ? c.pipelines.update(current.id, input) : c.pipelines.create(input),
+          )
+          await record(current ? 'updatePipeline' : 'createPipeline', 'Pipeline', row.id)
+        }
+        applied.push({ kind: 'pipeline', name: p.name, outcome })
       }
-      report(applied, { kind: 'pipeline', name: p.name, outcome }, opts)
-    }
-    if (opts.json) printJson(applied)
-    return 0
+    })
   } catch (e) {
     if (!(e instanceof FileProblem)) throw e
-    if (opts.json) printJson(applied)
     console.error(
-      `${e.message}\nstopped: ${applied.length} object(s) before it were applied or unchanged, the rest of the file was not applied`,
+      `${e.message}\nnothing was applied: the file is applied in one transaction, and the ${applied.length} object(s) before it were rolled back with it`,
     )
     return 1
   }
-}
-
-function report(applied: Applied[], a: Applied, opts: { json: boolean }) {
-  applied.push(a)
-  if (!opts.json) console.log(`${a.kind} "${a.name}": ${a.outcome}`)
+  if (opts.json) printJson(applied)
+  else for (const a of applied) console.log(`${a.kind} "${a.name}": ${a.outcome}`)
+  return 0
 }
 
 type Normalised = {

@@ -5,6 +5,7 @@ import { PipelineCatalog } from '../catalog/pipelines.js'
 import { sourceChecker } from '../catalog/source-check.js'
 import type { Config } from '../config.js'
 import { type Db, openDb } from '../db/client.js'
+import { inOneTransaction } from '../db/one-transaction.js'
 import { verifiedKeyFile, verifySecretKey } from '../db/key-check.js'
 import { migrate } from '../db/migrate.js'
 import { ensurePrivateDir } from '../db/private-files.js'
@@ -13,6 +14,7 @@ import { dbTarget, describeTarget } from '../db/target.js'
 import { OutboundPolicy } from '../net/outbound-policy.js'
 import { sapSourceFactory } from '../orchestrator/sources.js'
 import { createLogger, type Logger } from '../util/logger.js'
+import type { Catalogs } from './file-objects.js'
 
 export interface CatalogSession {
   db: Db
@@ -21,6 +23,11 @@ export interface CatalogSession {
   connections: ConnectionCatalog
   destinations: DestinationCatalog
   pipelines: PipelineCatalog
+  /**
+   * Runs `work` with the same catalogues over one database transaction (`inOneTransaction`): what it
+   * writes commits together, or not at all when it throws.
+   */
+  inOneTransaction<T>(work: (catalogs: Catalogs) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -59,22 +66,23 @@ export async function openCatalogSession(
   }
   const outbound = new OutboundPolicy({ allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW })
   const sources = sapSourceFactory({ rfcPoolSize: config.RFC_POOL_SIZE, outbound, log })
-  const connections = new ConnectionCatalog(db, box, { sources, log })
-  const destinations = new DestinationCatalog(
-    db,
-    box,
-    { localRoots: config.LOCAL_ROOTS, s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS },
-    { objectStore: { outbound } },
-  )
-  // A scratch catalogue that only checks a file asks SAP nothing (see apply.ts).
-  const pipelines = new PipelineCatalog(db, (opts.checkSources ?? true) ? sourceChecker({ connections, sources, log }) : undefined)
+  const catalogsOver = (on: Db): Catalogs => {
+    const connections = new ConnectionCatalog(on, box, { sources, log })
+    const destinations = new DestinationCatalog(
+      on,
+      box,
+      { localRoots: config.LOCAL_ROOTS, s3DefaultCredentialEndpoints: config.S3_DEFAULT_CREDENTIALS_ENDPOINTS },
+      { objectStore: { outbound } },
+    )
+    // A scratch catalogue that only checks a file asks SAP nothing (see apply.ts).
+    const pipelines = new PipelineCatalog(on, (opts.checkSources ?? true) ? sourceChecker({ connections, sources, log }) : undefined)
+    return { db: on, connections, destinations, pipelines }
+  }
   return {
-    db,
+    ...catalogsOver(db),
     box,
     log,
-    connections,
-    destinations,
-    pipelines,
+    inOneTransaction: (work) => inOneTransaction(db, (tx) => work(catalogsOver(tx))),
     close: async () => {
       await sources.close?.()
       await db.$disconnect()

@@ -13,7 +13,7 @@ import { printJson } from './table.js'
 
 export const TOKEN_USAGE = `token create --role admin|operator|viewer --name NAME   prints the new token (shown once)
   token list [--json]                                      names, roles, last use, revocation
-  token revoke ID|NAME                                     stops the token at once (a running service notices within 5 s)`
+  token revoke ID|NAME                                     stops the token (services notice within 5 s; at once with REDIS_URL)`
 
 /**
  * `delta-extractor token …`: manages API tokens on the database the service uses (same DATA_DIR /
@@ -80,6 +80,7 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
         const revoked = await tokens.revoke(rest[0])
         await audit.record({ actor: CLI_ACTOR, action: 'revokeApiToken', objectType: 'ApiToken', objectId: revoked.id })
         console.log(`revoked "${printable(revoked.name)}" (id ${revoked.id}) at ${revoked.revokedAt!.toISOString()}`)
+        await announceRevoke(config, revoked.id)
         return 0
       }
       default:
@@ -95,5 +96,23 @@ export async function tokenCommand(config: Config, args: string[]): Promise<numb
   } finally {
     tokens.close()
     await db.$disconnect()
+  }
+}
+
+/**
+ * In queue mode, tells the running instances over Redis, as revokeApiToken does (`<REDIS_PREFIX>:revoke`,
+ * docs/architecture.md#progress): each drops the token from its cache and closes its streams now
+ * rather than at its next re-check. Sent for a token revoked before too, in case that message was
+ * lost. The database is the truth and is already written, so a Redis failure only delays: it is said,
+ * not fatal.
+ */
+async function announceRevoke(config: Config, tokenId: string): Promise<void> {
+  if (!config.REDIS_URL) return
+  const { publishOnce } = await import('../orchestrator/redis-channels.js')
+  try {
+    const heard = await publishOnce(config.REDIS_URL, config.REDIS_PREFIX, 'revoke', tokenId)
+    console.error(`told ${heard} running process(es) over Redis (prefix ${config.REDIS_PREFIX}): they refuse the token now`)
+  } catch (e) {
+    console.error(`${(e as Error).message}; running services refuse the token within 5 s`)
   }
 }

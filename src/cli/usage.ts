@@ -7,7 +7,8 @@ const COMMANDS = `usage: delta-extractor <command> [options]
   worker                        queue mode (needs REDIS_URL): runs the pipelines serve queues; no API, no scheduler.
                                 SIGTERM drains: no new run, runs in flight get SHUTDOWN_GRACE_SECONDS, then are released
   run <pipeline> [--mode M]     run one pipeline now (name or id) with a progress bar (plain lines off a terminal)
-                                and wait for it: exit 0 committed, 1 failed or cancelled, 2 bad input
+                                and wait for it: exit 0 committed, 1 failed or cancelled, 2 bad input;
+                                with REDIS_URL a worker of the deployment runs it and this command follows it
   run <file.yaml> [--pipeline NAME]
                                 a one-off FULL run of a pipeline defined in the file, in a throwaway catalogue:
                                 same Parquet files and manifest, the service's catalogue untouched
@@ -33,7 +34,7 @@ const COMMANDS = `usage: delta-extractor <command> [options]
   token create --role admin|operator|viewer --name NAME
                                 create an API token and print it (shown once)
   token list [--json] | token revoke ID|NAME
-                                list tokens; revoke one (a running service notices within 5 s)
+                                list tokens; revoke one (services notice within 5 s; at once with REDIS_URL)
 `
 
 const WIDTH = 110

@@ -61,6 +61,8 @@ export type BusEvent = ProgressEvent | RunLogged
  */
 export interface Resync {
   kind: 'resync'
+  /** When this process stopped hearing (its clock): whatever was published from then on may be lost. */
+  since: Date
 }
 
 export type BusKind = BusEvent['kind'] | Resync['kind']
@@ -100,8 +102,8 @@ export class InMemoryProgressBus implements ProgressBus {
   }
 
   /** Tells every subscriber that asked for `resync` to read the database again (see {@link Resync}). */
-  resync(): void {
-    this.#emitter.emit('progress', { kind: 'resync' } satisfies Resync)
+  resync(since: Date): void {
+    this.#emitter.emit('progress', { kind: 'resync', since } satisfies Resync)
   }
 
   subscribe<K extends BusKind = BusKind>(filter: ProgressFilter<K>, signal?: AbortSignal): AsyncIterableIterator<BusEventOf<K>> {

@@ -21,9 +21,10 @@ export interface RedisChannelsOptions {
  */
 export class RedisChannels {
   readonly #listeners = new Map<string, Set<(message: string) => void>>()
-  readonly #resyncListeners = new Set<() => void>()
+  readonly #resyncListeners = new Set<(since: Date) => void>()
   #publishFailing = false
-  #subscriberDropped = false
+  /** When the subscriber connection dropped, until its channels are subscribed again; null while it listens. */
+  #subscriberDroppedAt: Date | null = null
 
   private constructor(
     private readonly publisher: Redis,
@@ -33,11 +34,12 @@ export class RedisChannels {
     subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.#listeners.get(channel) ?? []) listener(message)
     })
-    subscriber.on('close', () => (this.#subscriberDropped = true))
+    // ioredis says 'close' once per failed reconnect attempt too: the first one is when hearing stopped.
+    subscriber.on('close', () => (this.#subscriberDroppedAt ??= new Date()))
     subscriber.on('ready', () => {
-      if (!this.#subscriberDropped) return
-      this.#subscriberDropped = false
-      void this.#resubscribed()
+      const since = this.#subscriberDroppedAt
+      if (!since) return
+      void this.#resubscribed(since)
     })
   }
 
@@ -47,13 +49,15 @@ export class RedisChannels {
    * whatever was published meanwhile is lost to this process, so the listeners re-read the database.
    * A resync earlier than the subscription could miss an event sent between the two.
    */
-  async #resubscribed(): Promise<void> {
+  async #resubscribed(since: Date): Promise<void> {
     try {
       await this.subscriber.subscribe(...CHANNELS.map((c) => this.#channel(c)))
     } catch {
-      return // dropped again: the next 'ready' tries again
+      return // dropped again: the next 'ready' tries again, still from the first drop
     }
-    for (const listener of this.#resyncListeners) listener()
+    if (this.#subscriberDroppedAt !== since) return // another 'ready' of this drop got here first
+    this.#subscriberDroppedAt = null
+    for (const listener of this.#resyncListeners) listener(since)
   }
 
   /** Connects and subscribes; fails (and leaves nothing open) when Redis cannot be reached. */
@@ -97,8 +101,11 @@ export class RedisChannels {
     return () => set.delete(listener)
   }
 
-  /** Calls `listener` each time the subscription is back after a drop (messages may have been lost); returns the stop function. */
-  onResync(listener: () => void): () => void {
+  /**
+   * Calls `listener` each time the subscription is back after a drop, with the time it dropped (messages
+   * published since may have been lost); returns the stop function.
+   */
+  onResync(listener: (since: Date) => void): () => void {
     this.#resyncListeners.add(listener)
     return () => this.#resyncListeners.delete(listener)
   }
@@ -124,6 +131,30 @@ export class RedisChannels {
 
   #channel(name: ChannelName): string {
     return `${this.opts.prefix}:${name}`
+  }
+}
+
+/**
+ * One message to every process of a deployment from a short-lived process (the command line), with no
+ * subscription: connect, PUBLISH, disconnect. Resolves with how many processes' subscriptions got it;
+ * fails at once (naming the host only) when Redis cannot be reached, instead of retrying.
+ */
+export async function publishOnce(url: string, prefix: string, name: ChannelName, message: string): Promise<number> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectionName: `${prefix}-cli`,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  })
+  redis.on('error', () => undefined) // reported by the awaited calls below
+  try {
+    await redis.connect()
+    return await redis.publish(`${prefix}:${name}`, message)
+  } catch (e) {
+    throw new Error(`Redis at ${redisAddress(url)} cannot be used: ${(e as Error).message}`)
+  } finally {
+    redis.disconnect()
   }
 }
 

@@ -52,9 +52,9 @@ export class RedisProgressBus implements ProgressBus {
       }
       if (event) this.#local.publish(event)
     })
-    channels.onResync(() => {
-      log.info('progress subscription back after a Redis drop: streams re-read their runs from the database')
-      this.#local.resync()
+    channels.onResync((since) => {
+      log.info({ since }, 'progress subscription back after a Redis drop: streams re-read their runs from the database')
+      this.#local.resync(since)
     })
   }
 

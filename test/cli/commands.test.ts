@@ -2,15 +2,18 @@
  * Issue 12, point 2, as a user meets it: the catalogue commands in real processes (`node --import
  * tsx src/main.ts …`) against the SAP simulator, with their exit codes: apply (idempotent, all or
  * nothing, ${ENV} secrets), pipelines/runs listings as JSON, runs logs --follow of a run another
- * process executes, connections test, and run file.yaml without touching the catalogue.
+ * process executes, connections test, run file.yaml without touching the catalogue, and run <pipeline>
+ * in queue mode (REDIS_URL), run by a worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import Database from 'better-sqlite3'
 import { SALES_ITEMS, startSapSimulator } from '../../src/simulator/index.js'
 import { readRun } from '../helpers/lake.js'
+import { deleteRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 const PASSWORD = 'Welcome1!'
@@ -23,7 +26,11 @@ beforeAll(async () => {
   // Slow enough (400 rows/s per read: a run takes about 8 s) that a run is still going when a second process follows it.
   sim = await startSapSimulator({ rows: { [SALES_ITEMS]: ROWS }, rowsPerSecondPerRead: 400 })
 })
-afterAll(() => sim.close())
+const redisPrefix = testRedisPrefix('commands')
+afterAll(async () => {
+  await sim.close()
+  await deleteRedisKeys(redisPrefix)
+})
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
   await rm(dataDir, { recursive: true, force: true })
@@ -59,7 +66,7 @@ async function newDataDir() {
 }
 
 /** A file in the shape of examples/pipelines.yaml, pointing at this test's simulator and DATA_DIR/lake. */
-async function catalogFile(opts: { pageSize?: number; password?: string; extra?: string } = {}) {
+async function catalogFile(opts: { pageSize?: number; password?: string; extra?: string; mode?: 'FULL' | 'DELTA' } = {}) {
   const path = join(dataDir, 'pipelines.yaml')
   await writeFile(
     path,
@@ -79,7 +86,7 @@ pipelines:
   - name: items
     connection: sim
     destination: lake
-    mode: FULL
+    mode: ${opts.mode ?? 'FULL'}
     source: { kind: ODP_ODATA, entitySet: ${SALES_ITEMS}, fields: [VBELN, POSNR, NETWR], pageSize: ${opts.pageSize ?? 500} }
 ${opts.extra ?? ''}`,
   )
@@ -213,4 +220,90 @@ it('run file.yaml writes the rows SAP holds, with a manifest, and leaves the cat
   expect(usage.code).toBe(2)
   expect(usage.err).toContain('a run from a file is a FULL read')
   expect((await cli(['runs', 'nonsense'])).code).toBe(2)
+}, 120_000)
+
+it('run <pipeline> with REDIS_URL queues the run for the workers and follows it: a worker process runs it, once, and the command exits 0', async () => {
+  await newDataDir()
+  expect((await cli(['apply', await catalogFile()])).code).toBe(0)
+  const queueMode = { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: redisPrefix }
+  const worker = start(['worker'], queueMode)
+  await expect.poll(() => worker.output.out, { timeout: 30_000 }).toContain('worker ready')
+
+  const ran = await cli(['run', 'items'], queueMode)
+  expect(ran.code, ran.err).toBe(0)
+  expect(ran.err).toContain('items FULL EXTRACTING:') // its progress, heard over Redis
+  const runId = /run (\S+) of "items"/.exec(ran.err)![1]
+  expect(ran.out).toContain(`run ${runId} committed ${ROWS} rows`)
+
+  const db = new Database(join(dataDir, 'delta-extractor.db'), { readonly: true })
+  try {
+    const runs = db.prepare('SELECT id, status, workerId FROM Run').all() as Array<{ id: string; status: string; workerId: string }>
+    // The worker's process ran it (workerId = host:pid:random), not the command's.
+    expect(runs).toEqual([{ id: runId, status: 'SUCCEEDED', workerId: expect.stringContaining(`:${worker.child.pid}:`) }])
+    const started = db.prepare("SELECT count(*) AS n FROM RunEvent WHERE runId = ? AND message LIKE 'run started%'").get(runId)
+    expect(started).toEqual({ n: 1 })
+  } finally {
+    db.close()
+  }
+  const { rows } = await readRun(/committed \d+ rows in \d+ file\(s\): (\S+)/.exec(ran.out)![1])
+  expect(rows).toHaveLength(ROWS)
+  expect(ran.err).toContain("the run is queued for the deployment's workers")
+}, 120_000)
+
+it('apply is one transaction: when the third object is refused by what is stored, the two before it are not applied either', async () => {
+  await newDataDir()
+  expect((await cli(['apply', await catalogFile({ mode: 'DELTA' })])).code).toBe(0)
+  const init = await cli(['run', 'items']) // DELTA_INIT: SAP now holds the pipeline's subscription
+  expect(init.code, init.err).toBe(0)
+  const dbFile = join(dataDir, 'delta-extractor.db')
+  const stored = () => {
+    const db = new Database(dbFile, { readonly: true })
+    try {
+      return {
+        connections: db.prepare('SELECT name, maxConcurrentRuns, config FROM Connection ORDER BY name').all(),
+        destinations: db.prepare('SELECT name, kind, config FROM Destination ORDER BY name').all(),
+        pipelines: db.prepare('SELECT name, fields, destinationId FROM Pipeline ORDER BY name').all(),
+        audit: db.prepare('SELECT count(*) AS n FROM AuditEvent').get(),
+      }
+    } finally {
+      db.close()
+    }
+  }
+  const before = stored()
+  expect(before.pipelines).toHaveLength(1)
+
+  // 1. the connection changes, 2. a new destination, 3. the pipeline's selection changes (NETWR
+  // dropped, to the new destination): refused while SAP holds the subscription (resetDelta first).
+  const file = join(dataDir, 'change.yaml')
+  await writeFile(
+    file,
+    `connections:
+  - name: sim
+    protocol: ODATA
+    maxConcurrentRuns: 3
+    odataConfig:
+      serviceUrl: ${sim.serviceUrl}
+      sapClient: "100"
+      user: DEMO
+      password: \${SAP_PASSWORD}
+destinations:
+  - name: archive
+    kind: LOCAL
+    local: { path: ${join(dataDir, 'lake', 'archive')} }
+pipelines:
+  - name: items
+    connection: sim
+    destination: archive
+    mode: DELTA
+    source: { kind: ODP_ODATA, entitySet: ${SALES_ITEMS}, fields: [VBELN, POSNR], pageSize: 500 }
+`,
+  )
+  const refused = await cli(['apply', file])
+  expect(refused.code, refused.err).toBe(1)
+  // Nothing changed: not the connection's limit, no destination "archive", not the pipeline, no audit entry.
+  expect(stored()).toEqual(before)
+  expect(refused.err).toContain(`${file}: pipeline "items"`)
+  expect(refused.err).toContain('resetDelta')
+  expect(refused.err).toContain('nothing was applied')
+  expect(refused.out).toBe('') // no object is reported as created or updated
 }, 120_000)

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDashboard } from '../../scripts/build-dashboard.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { graphql } from '../gql/index.js'
+import { FaultProxy, type Matcher } from '../helpers/fault-proxy.js'
 import { Harness } from '../helpers/harness.js'
 
 const BROWSER = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find((p) => p && existsSync(p))
@@ -22,6 +23,11 @@ const ROWS = 3000
 if (!BROWSER)
   console.warn('dashboard.test.ts SKIPPED: no Chromium at /usr/bin/chromium (apt-get install -y chromium, or set CHROMIUM_PATH)')
 
+const RunNow = graphql(`
+  mutation DashboardTestRunNow($id: ID!) { runPipeline(id: $id) { id } }
+`)
+/** A data page of the entity set (not $metadata). */
+const isDataPage: Matcher = (r) => r.path.endsWith(`/${SALES_ITEMS}`)
 const SetSchedule = graphql(`
   mutation DashboardTestSchedule($id: ID!) { updatePipeline(id: $id, input: { schedule: "0 3 * * *" }) { nextRunAt } }
 `)
@@ -163,6 +169,55 @@ describe.skipIf(!BROWSER || process.env.TEST_DB === 'postgres')('the dashboard i
     const run = (await h.gql(RunSeen, { id: runId! })).run!
     expect([run.status, run.error?.code]).toEqual(['CANCELLED', 'CANCELLED'])
     expect(await messages.allTextContents()).toEqual(run.events.edges.map((e) => e.node.message))
+  })
+
+  it("a run's page opened before its rows arrive shows them as they come, not the figures of when it opened", async () => {
+    const proxy = await FaultProxy.start(() => Number(new URL(h.sim.serviceUrl).port))
+    const first = proxy.holdAnswer(isDataPage)
+    let second: ReturnType<FaultProxy['holdAnswer']> | undefined
+    try {
+      // Row groups of 1,000 rows, pages of 1,000: each page is written (rowsWritten) as soon as it is read.
+      const { pipelineId: held } = await h.createPipeline({
+        name: 'held',
+        mode: 'FULL',
+        pageSize: 1_000,
+        output: { rowGroupRows: 1_000 },
+        serviceUrl: proxy.url + new URL(h.sim.serviceUrl).pathname,
+      })
+      const { runPipeline } = await h.gql(RunNow, { id: held })
+      await first.arrived
+      second = proxy.holdAnswer(isDataPage) // the run stays RUNNING on page 2 until the end of the test
+      await page.click('a[href="#/"]')
+      await page.evaluate((id) => (location.hash = `#/runs/${id}`), runPipeline.id)
+      const summary = page.locator('#run tbody tr')
+      await summary.locator('[data-field=status]').filter({ hasText: 'RUNNING' }).waitFor()
+      expect(await summary.locator('[data-field=rows]').textContent()).toBe('0')
+
+      first.release()
+      await second.arrived
+      // Page 1 is written while the run waits for page 2: the page shows it without being reloaded.
+      await summary
+        .locator('[data-field=rows]')
+        .filter({ hasText: /^1,000$/ })
+        .waitFor()
+      expect(await summary.locator('[data-field=status]').textContent()).toBe('RUNNING')
+      expect(await card(runPipeline.id).locator('[data-field=rows-written]').textContent()).toBe('1,000')
+      second.release()
+      await summary.locator('[data-field=status]').filter({ hasText: 'SUCCEEDED' }).waitFor({ timeout: 20_000 })
+      const run = (await h.gql(RunSeen, { id: runPipeline.id })).run!
+      await summary
+        .locator('[data-field=rows]')
+        .filter({ hasText: Number(run.rowsWritten).toLocaleString('en') })
+        .waitFor()
+      await page
+        .locator('#run [data-field=files]')
+        .filter({ hasText: new RegExp(`^${run.filesWritten} · `) })
+        .waitFor()
+    } finally {
+      first.release()
+      second?.release()
+      await proxy.close()
+    }
   })
 
   it('shows a viewer no operator buttons', async () => {

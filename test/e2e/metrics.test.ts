@@ -3,18 +3,9 @@ import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { TEST_DB } from '../helpers/database.js'
 import { Harness } from '../helpers/harness.js'
 import { adminQuery } from '../helpers/pg-template.js'
+import { sample } from '../helpers/prom-text.js'
 
 const METRICS_TOKEN = 'scrape-secret-0123456789'
-
-/** The value of one sample of Prometheus' text format (0 when the series does not exist yet). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (m?.[1] === name && wanted.every((l) => (m[2] ?? '').split(',').includes(l))) return Number(m[3])
-  }
-  return 0
-}
 
 describe('metrics and health', () => {
   let h: Harness

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runUpdates } from '../../src/api/run-updates.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { graphql } from '../gql/index.js'
 import { Harness } from '../helpers/harness.js'
@@ -58,6 +59,15 @@ describe('live progress', () => {
     const distinct = new Set(messages.filter((m) => m.stage === 'EXTRACTING').map((m) => m.rowsExtracted))
     expect(distinct.size).toBeGreaterThanOrEqual(5)
     expect(messages.every((m) => !Number.isNaN(Date.parse(m.at)))).toBe(true)
+  })
+
+  it('a runUpdates stream its client ends lets go of the bus at once, while no run changes', async () => {
+    // What graphql-ws and Yoga do when a client completes: return() while next() waits for an event.
+    const stream = runUpdates(h.app.services, pipelineId)
+    const pending = stream.next()
+    const ended = await Promise.race([stream.return!(), new Promise((r) => setTimeout(() => r('still waiting for an event'), 5_000))])
+    expect(ended).toEqual({ done: true, value: undefined })
+    expect(await pending).toEqual({ done: true, value: undefined })
   })
 
   it("runUpdates streams every status and stage change of a pipeline's runs", async () => {

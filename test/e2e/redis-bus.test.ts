@@ -3,7 +3,10 @@
  * processes' worth of state): progress, cancels and token revokes of runs on one instance reach
  * the other through Redis (docs/architecture.md#progress).
  */
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { print } from 'graphql'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -14,6 +17,7 @@ import { FaultProxy, type Matcher } from '../helpers/fault-proxy.js'
 import { Harness, wsClient } from '../helpers/harness.js'
 import { TcpGate } from '../helpers/tcp-gate.js'
 
+const execFileAsync = promisify(execFile)
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** Its own prefix per file and per run: the sqlite and postgres projects may run this file at once. */
 const PREFIX = `dex-test-bus-${randomBytes(4).toString('hex')}`
@@ -89,6 +93,8 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
 
   /** Starts a run on B and holds its first data page until the test lets it go. */
   async function heldRunOnB() {
+    // The previous test's run may still be finishing after its release: one run per pipeline at a time.
+    await expect.poll(() => a.app.services.db.run.count({ where: { pipelineId, activeKey: { not: null } } }), { timeout: 20_000 }).toBe(0)
     const page = proxy.holdAnswer(isDataPage)
     const { runPipeline } = await b.gql(RunPipeline, { id: pipelineId })
     await page.arrived
@@ -234,6 +240,59 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
     }
   })
 
+  it('`delta-extractor token revoke` in another process reaches both instances over Redis: dropped at once, streams end', async () => {
+    const { createApiToken } = await a.gql(CreateToken, { name: `cli-revoked-${randomBytes(3).toString('hex')}` })
+    const tokenId = createApiToken.apiToken.id
+    const viewerOnB = wsClient(b.app, createApiToken.token)
+    const revokes: string[] = []
+    const listener = new Redis(REDIS_URL)
+    listener.on('message', (_channel: string, id: string) => revokes.push(id))
+    await listener.subscribe(`${PREFIX}:revoke`)
+    const { runId, release } = await heldRunOnB()
+    try {
+      const progress = viewerOnB.iterate({ query: print(RunProgress), variables: { runId } })
+      expect((await progress.next()).done).toBe(false) // B serves the viewer's stream
+      // Both have the token cached: without a message neither asks the database again for RECHECK_MS (5 s).
+      for (const h of [a, b]) expect(await h.app.services.tokens.authenticate(createApiToken.token)).toBeDefined()
+
+      const cli = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'token', 'revoke', tokenId], {
+        cwd: join(import.meta.dirname, '../..'),
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: a.db.databaseUrl!,
+          DATA_DIR: a.db.dataDir,
+          REDIS_URL,
+          REDIS_PREFIX: PREFIX,
+        },
+      })
+      expect(cli.stdout).toContain(`(id ${tokenId})`)
+      // A's and B's subscriptions and this test's heard it; the test's got the token id, as revokeApiToken sends it.
+      expect(cli.stderr).toContain(`told 3 running process(es) over Redis (prefix ${PREFIX})`)
+      expect(cli.stderr).not.toContain('6379') // the URL is not repeated (it may carry a password)
+      await vi.waitFor(() => expect(revokes).toEqual([tokenId]), { timeout: 2_000, interval: 20 })
+      for (const h of [a, b])
+        await vi.waitFor(async () => expect(await h.app.services.tokens.authenticate(createApiToken.token)).toBeUndefined(), {
+          timeout: 2_000,
+          interval: 20,
+        })
+      const rest = await (async () => {
+        try {
+          const results = []
+          for await (const r of progress) results.push(r)
+          return results
+        } catch (e) {
+          return (e as { reason?: string }).reason ?? e
+        }
+      })()
+      expect(JSON.stringify(rest)).toMatch(/revoked/) // the run is still held: the revoke ended the stream
+    } finally {
+      release()
+      listener.disconnect()
+      await viewerOnB.dispose()
+    }
+  })
+
   it('A resubscribes after Redis drops its subscriber connection, and progress flows again', async () => {
     const list = (await admin.client('LIST')) as string
     const id = list
@@ -256,6 +315,70 @@ describe.skipIf(TEST_DB === 'sqlite')('two instances sharing Redis', () => {
     let last: string | undefined
     for await (const msg of progress) last = msg.data!.runProgress.status
     expect(last).toBe('SUCCEEDED')
+  })
+
+  it('runUpdates on an instance cut off from Redis while a run ends sends the run as stored once it is back, once', async () => {
+    const redisAt = new URL(REDIS_URL)
+    const gate = await TcpGate.start({ host: redisAt.hostname, port: Number(redisAt.port || 6379) })
+    const c = await Harness.start({
+      peerOf: a,
+      redis: { url: `redis://127.0.0.1:${gate.port}`, prefix: PREFIX },
+      orchestrator: { ...NO_HEARTBEAT, work: false },
+    })
+    const updates = c.subscribe(RunUpdates, { pipelineId })
+    /** The next update of run `id` on C, the others skipped; fails loudly when none comes. */
+    const nextOf = async (id: string) => {
+      const deadline = AbortSignal.timeout(20_000)
+      for (;;) {
+        const next = await Promise.race([
+          updates.next(),
+          new Promise<never>((_, reject) => deadline.addEventListener('abort', () => reject(new Error(`no update of run ${id} on C`)))),
+        ])
+        const u = next.value?.data?.runUpdates
+        if (next.done || !u) throw new Error(`runUpdates on C ended: ${JSON.stringify(next.value)}`)
+        if (u.id === id) return `${u.status}/${u.stage}`
+      }
+    }
+    try {
+      const { runId, release } = await heldRunOnB()
+      // C hears B's run up to where it is held (the subscription is live and has nothing pending), then
+      // is cut off while the run goes on and ends.
+      const db = a.app.services.db
+      const held = await db.run.findUniqueOrThrow({ where: { id: runId } })
+      expect(held.status).toBe('RUNNING')
+      while ((await nextOf(runId)) !== `RUNNING/${held.stage}`);
+      gate.shut()
+      release()
+      await expect
+        .poll(async () => (await db.run.findUniqueOrThrow({ where: { id: runId } })).status, { timeout: 20_000 })
+        .toBe('SUCCEEDED')
+      gate.open()
+      // Every event after the cut was lost to C: only the resync's read of the database can say this.
+      expect(await nextOf(runId)).toBe('SUCCEEDED/DONE')
+
+      // The stream goes on, live: the next run's changes all arrive, and the ended run is not sent again.
+      const { runPipeline } = await b.gql(RunPipeline, { id: pipelineId })
+      const seen: string[] = []
+      for (let u = ''; !u.startsWith('SUCCEEDED'); ) {
+        const next = (await updates.next()).value!.data!.runUpdates
+        u = `${next.status}/${next.stage}`
+        seen.push(next.id === runId ? `ended run again: ${u}` : u)
+      }
+      expect(seen).toEqual([
+        'QUEUED/QUEUED',
+        'RUNNING/CONNECTING',
+        'RUNNING/EXTRACTING',
+        'RUNNING/TRANSFORMING',
+        'RUNNING/UPLOADING',
+        'RUNNING/COMMITTING',
+        'SUCCEEDED/DONE',
+      ])
+      expect(runPipeline.status).toBe('QUEUED')
+    } finally {
+      await updates.return?.()
+      await c.stop()
+      await gate.close()
+    }
   })
 
   it('streams on an instance cut off from Redis while the run ends still end, with the run as stored', async () => {

@@ -37,6 +37,27 @@ export class ServiceProcess {
    * whose `msg` starts with `readyMsg`; rejects if it exits first or is not ready within the time.
    */
   static async start(args: string[], env: Record<string, string>, readyMsg: string, timeoutMs = 30_000): Promise<ServiceProcess> {
+    const p = ServiceProcess.#spawn(args, env)
+    await p.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(readyMsg), timeoutMs)
+    return p
+  }
+
+  /**
+   * Runs a command that ends by itself (`apply`, `run`, `token …`) with exactly `env` (plus PATH and
+   * HOME) and resolves with its exit code and output once it has exited; killAll() ends it if the test does first.
+   */
+  static async once(
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ code: number | NodeJS.Signals | null; out: string; err: string }> {
+    const p = ServiceProcess.#spawn(args, env)
+    let out = ''
+    p.child.stdout!.on('data', (d) => (out += d))
+    const code = await p.exited
+    return { code, out, err: p.stderr }
+  }
+
+  static #spawn(args: string[], env: Record<string, string>): ServiceProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -44,7 +65,6 @@ export class ServiceProcess {
     })
     const p = new ServiceProcess(child)
     ServiceProcess.#started.push(p)
-    await p.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith(readyMsg), timeoutMs)
     return p
   }
 

@@ -6,6 +6,7 @@ import { eventDataOf } from '../../orchestrator/run-event-data.js'
 import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 import { runProgress } from '../run-progress.js'
+import { runUpdates } from '../run-updates.js'
 import { ExtractionModeEnum, RunErrorCodeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
 
 /** A stored error code as the enum; a code this release does not know (written by a newer one) reads as INTERNAL. */
@@ -265,10 +266,9 @@ builder.subscriptionFields((t) => ({
   runUpdates: t.prismaField({
     type: 'Run',
     description:
-      "Every status and stage change of any run (or of one pipeline's runs). status, stage and counters are those of the change itself; other fields are read when it is sent",
+      "Every status and stage change of any run (or of one pipeline's runs). status, stage and counters are those of the change itself; other fields are read when it is sent. After a gap in this instance's view of other instances (a Redis reconnect), the runs active or ended since are sent as they stand, unless this stream already sent that state",
     args: { pipelineId: t.arg.id() },
-    subscribe: (_, { pipelineId }, { app }) =>
-      app.bus.subscribe({ pipelineId: pipelineId == null ? undefined : String(pipelineId), kinds: ['status', 'stage'] }),
+    subscribe: (_, { pipelineId }, { app }) => runUpdates(app, pipelineId == null ? undefined : String(pipelineId)),
     resolve: async (query, e, _, { app }) => asOfChange(await app.db.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }), e),
   }),
 }))

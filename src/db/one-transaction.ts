@@ -1,0 +1,30 @@
+import type { Db, Prisma } from './client.js'
+
+/**
+ * Up to how long the work of {@link inOneTransaction} may take: writes through the catalogues include
+ * SAP's metadata check of a changed OData pipeline (up to 15 s each, catalog/source-check.ts).
+ * Prisma's default of 5 s would roll back a file with a few such pipelines.
+ */
+const TRANSACTION_TIMEOUT_MS = 300_000
+
+/**
+ * Runs `work` on one database transaction: everything it writes commits together, or nothing does
+ * when it throws. `work` gets a client that code written for a whole client can use, the
+ * catalogues' own `$transaction` calls included: those join this transaction (a nested transaction
+ * is the outer one) rather than commit on their own.
+ */
+export function inOneTransaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  return db.$transaction((tx) => work(joining(tx)), { timeout: TRANSACTION_TIMEOUT_MS, maxWait: 30_000 })
+}
+
+function joining(tx: Prisma.TransactionClient): Db {
+  const joined: Db = new Proxy(tx, {
+    get(target, prop, receiver) {
+      if (prop === '$transaction')
+        return (arg: unknown) =>
+          typeof arg === 'function' ? (arg as (t: Db) => Promise<unknown>)(joined) : Promise.all(arg as Array<Promise<unknown>>)
+      return Reflect.get(target, prop, receiver)
+    },
+  }) as unknown as Db
+  return joined
+}
