@@ -1,6 +1,7 @@
 import { type DocumentNode, getOperationAST } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
 import type { ApiContext } from './context.js'
+import { serializedOnce } from './shared-json.js'
 
 interface Waiting {
   key: string | undefined
@@ -76,7 +77,9 @@ export function useExecutionQueue(): Plugin<ApiContext> {
         if (id === undefined) documentIds.set(args.document, (id = ++lastDocumentId))
         key = `${id}\u0000${args.operationName ?? ''}\u0000${args.contextValue.principal?.tokenId}\u0000${JSON.stringify(args.variableValues ?? {})}`
       }
-      setExecuteFn((a) => queue.run(key, () => executeFn(a)) as ReturnType<typeof executeFn>)
+      // A shared answer is serialized once for all who share it (shared-json.ts); mutations are not shared.
+      const execute: typeof executeFn = key === undefined ? executeFn : (a) => Promise.resolve(executeFn(a)).then(serializedOnce)
+      setExecuteFn((a) => queue.run(key, () => execute(a)) as ReturnType<typeof executeFn>)
     },
   }
 }

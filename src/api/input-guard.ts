@@ -31,20 +31,24 @@ export function useInputGuard(): Plugin {
     onExecute: ({ args, setResultAndStopExecution }) => {
       const refused = refusal(args.document, args.variableValues)
       if (refused) return setResultAndStopExecution(refused)
-      const values = requestValues(args.document, args.variableValues)
       return {
         onExecuteDone: ({ result, setResult }) => {
-          if (isResult(result) && result.errors?.length) setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
+          // The request's values are gathered only for an answer with errors, the only one they are scrubbed from.
+          if (!isResult(result) || !result.errors?.length) return
+          const values = requestValues(args.document, args.variableValues)
+          setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
         },
       }
     },
     onSubscribe: ({ args, setResultAndStopExecution }) => {
       const refused = refusal(args.document, args.variableValues)
       if (refused) return setResultAndStopExecution(refused)
-      const values = requestValues(args.document, args.variableValues)
       return {
         onSubscribeResult: ({ result, setResult }) => {
-          if (isResult(result) && result.errors?.length) setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
+          // The request's values are gathered only for an answer with errors, the only one they are scrubbed from.
+          if (!isResult(result) || !result.errors?.length) return
+          const values = requestValues(args.document, args.variableValues)
+          setResult({ ...result, errors: result.errors.map((e) => scrub(e, values)) })
         },
       }
     },
@@ -54,7 +58,7 @@ export function useInputGuard(): Plugin {
 const MULTI_LINE = new Set(['filter'])
 
 function refusal(document: DocumentNode, variables: unknown): ExecutionResult | undefined {
-  for (const { path, value } of [...variableValues(variables), ...literalValues(document)]) {
+  for (const { path, value } of requestValues(document, variables)) {
     const last = path.split('.').at(-1) ?? ''
     const code = firstControl(value, MULTI_LINE.has(last) ? CONTROL_BUT_LINES : CONTROL)
     if (!code) continue
@@ -84,7 +88,7 @@ const isResult = (r: unknown): r is ExecutionResult => !!r && typeof r === 'obje
  * value inside a longer word (a schema name) is left alone. Errors from resolvers (an originalError
  * that is not GraphQL's) are the service's own and say what they mean; they are left as they are.
  */
-function scrub(e: GraphQLError, values: InputValue[]): GraphQLError {
+function scrub(e: GraphQLError, values: readonly InputValue[]): GraphQLError {
   // Variable coercion wraps the scalar's own GraphQLError ("String cannot represent…"): scrubbed too.
   if (e.originalError && !(e.originalError instanceof GraphQLError)) return e
   let message = e.message

@@ -7,6 +7,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention'
 import { WebSocketServer } from 'ws'
 import type { Principal } from '../auth/roles.js'
 import { useAuthorization } from './auth/authorize.js'
+import { useRequestBodyLimit } from './body-limit.js'
 import { bearerToken, useHttpAuthentication, type AuthenticatedServerContext } from './auth/http-auth.js'
 import { useQueryLimits } from './auth/limits.js'
 import { PerTokenCount, tooMany, useSubscriptionLimit } from './auth/subscription-limits.js'
@@ -60,7 +61,8 @@ export function createApiServer(
           allowedHeaders: ['authorization', 'content-type', 'x-graphql-yoga-csrf'],
         }
       : false,
-    maxRequestBodySize: security.maxRequestBytes,
+    // The same limit, without a stream per body when Content-Length already bounds it (body-limit.ts).
+    maxRequestBodySize: false,
     multipart: false,
     // Served by GraphiQLPage below, from one cached buffer.
     graphiql: false,
@@ -68,6 +70,7 @@ export function createApiServer(
     plugins: [
       useHttpAuthentication(app.tokens),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useRequestBodyLimit(security.maxRequestBytes),
       useRequestParseErrors(app.log),
       // Control characters refused and request values kept out of GraphQL's own error messages (input-guard.ts).
       useInputGuard(),

@@ -1,7 +1,9 @@
 /**
- * Identical queries waiting together share one execution (src/api/execution-queue.ts), but only
- * within one token: `me` answers by caller, and two viewers of the same role must never get each
- * other's answer (docs/architecture.md#graphql, "Fair under load").
+ * Identical queries waiting together share one execution (src/api/execution-queue.ts) and its JSON,
+ * serialized once (src/api/shared-json.ts), but only within one token: `me` answers by caller, and two
+ * viewers of the same role must never get each other's answer (docs/architecture.md#graphql, "Fair
+ * under load"). Sharing is among requests waiting at the same time only: a query asked after a
+ * mutation reads what the mutation wrote.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Harness } from '../helpers/harness.js'
@@ -27,5 +29,33 @@ it('answers every caller as itself when identical queries arrive together', asyn
     expect(answers.map((a) => a.json?.data.me)).toEqual(
       viewers.flatMap((v) => [v, v].map(() => ({ name: v.apiToken.name, role: 'VIEWER' }))),
     )
+    // The bytes too: each body is its own caller's answer, whether or not its JSON was shared.
+    expect(answers.map((a) => a.text)).toEqual(
+      viewers.flatMap((v) => [v, v].map(() => JSON.stringify({ data: { me: { name: v.apiToken.name, role: 'VIEWER' } } }))),
+    )
+  }
+})
+
+it('answers a query asked after a mutation with what the mutation wrote, however many asked the same before', async () => {
+  const url = `${h.app.url}/graphql`
+  const { pipelineId } = await h.createPipeline({ name: 'before' })
+  const names = async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => gqlPost(url, h.adminToken, '{ pipelines { id name } }')))
+    expect(new Set(answers.map((a) => a.text)).size).toBe(1)
+    return answers[0]!.json!.data.pipelines
+  }
+  expect(await names()).toEqual([{ id: pipelineId, name: 'before' }])
+  for (const name of ['after', 'again']) {
+    const renamed = await gqlPost(
+      url,
+      h.adminToken,
+      'mutation($id: ID!, $name: String!) { updatePipeline(id: $id, input: { name: $name }) { name } }',
+      {
+        id: pipelineId,
+        name,
+      },
+    )
+    expect(renamed.json?.data.updatePipeline).toEqual({ name })
+    expect(await names()).toEqual([{ id: pipelineId, name }])
   }
 })

@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createLogger } from '../../src/util/logger.js'
 import { Harness } from '../helpers/harness.js'
-import { gqlPost, initSocket, rawPost } from '../helpers/raw-clients.js'
+import { gqlPost, initSocket, nodeRequest, rawPost } from '../helpers/raw-clients.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -160,6 +160,22 @@ it('keeps memory flat under a stream of hostile queries', async () => {
 })
 
 describe('message size', () => {
+  it('counts a body sent without Content-Length (chunked) as it arrives: 413 past MAX_REQUEST_BYTES, answered below it', async () => {
+    const chunked = (body: string) =>
+      nodeRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', authorization: `Bearer ${h.adminToken}` },
+        body,
+      })
+    const huge = await chunked(JSON.stringify({ query: `{ connections { id } }`, variables: { pad: 'x'.repeat(1024 * 1024) } }))
+    expect([huge.status, JSON.parse(huge.text).errors[0].extensions.code]).toEqual([413, 'REQUEST_ENTITY_TOO_LARGE'])
+    const small = await chunked(JSON.stringify({ query: `{ connections { name } }` }))
+    expect([small.status, JSON.parse(small.text).data.connections.map((c: { name: string }) => c.name)]).toEqual([
+      200,
+      (await gqlPost(url, h.adminToken, '{ connections { name } }')).json!.data.connections.map((c: { name: string }) => c.name),
+    ])
+  })
+
   it('refuses an HTTP body over MAX_REQUEST_BYTES (413) and closes a websocket that sends a larger message (1009)', async () => {
     const huge = JSON.stringify({ query: `{ connections { id } }`, variables: { pad: 'x'.repeat(1024 * 1024) } })
     const r = await rawPost(url, huge, { authorization: `Bearer ${h.adminToken}` })

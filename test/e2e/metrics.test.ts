@@ -38,6 +38,13 @@ describe('metrics and health', () => {
     expect(sample(after, 'delta_extractor_upload_duration_seconds_count')).toBeGreaterThanOrEqual(run.filesWritten + 1)
     expect(sample(after, 'delta_extractor_runs_queued')).toBe(0)
     expect(sample(after, 'graphql_envelop_request_duration_count', { operationType: 'mutation', rootField: 'runPipeline' })).toBe(1)
+    // Only the GraphQL metrics README lists: the plugin's other defaults cost every request (graphql-metrics.ts).
+    expect(after.match(/^# TYPE graphql_\w+/gm)?.sort()).toEqual([
+      '# TYPE graphql_envelop_error_result',
+      '# TYPE graphql_envelop_phase_parse',
+      '# TYPE graphql_envelop_phase_validate',
+      '# TYPE graphql_envelop_request_duration',
+    ])
   })
 
   it('refuses /metrics without a token, takes a VIEWER token or METRICS_TOKEN, keeps the Host check; health needs no token', async () => {
