@@ -2,7 +2,8 @@
  * The initial snapshot (DELTA_INIT) of a TABLE_RFC watermark pipeline read as partitions (README,
  * Partitioned loads; docs/sap-protocols.md §C.7): one run, every row once, and a delta position that
  * misses no change made while the partitions read or after — held open with the RFC simulator's
- * `hold`, so the changes provably fall between one partition's read and another's.
+ * `hold`, so the changes provably fall between one partition's read and another's. An unsplit
+ * DELTA_INIT (partitions: 1) fixes its position before it reads too (§C.7, unsplit initialisation).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
@@ -254,5 +255,42 @@ describe('a TABLE_RFC DELTA pipeline with partitions: 4', () => {
     // the change p00 missed comes; the one p03's second attempt read already does not come again
     expect(inLast).toHaveLength(1)
     expect(await lakeRows(delta.manifestUri!)).toEqual((await tableRows(sim)).filter((r) => keyOf(r) === duringKey))
+  })
+})
+
+describe('a TABLE_RFC DELTA pipeline read unsplit (partitions: 1)', () => {
+  it('a DELTA_INIT read longer than the overlap: a row changed after it was read, stamped below one changed later, comes in the next DELTA', async () => {
+    const { harness, sim, pipelineId } = await start(300, 1)
+    // The third call of the read proper (not the one-row probes that fix the position) waits: the
+    // first page — the first keys — is read by then, the last key not yet.
+    let pageCalls = 0
+    const third = sim.admin.hold(
+      ({ functionModule, input }) =>
+        functionModule === 'RFC_READ_TABLE' && input.NO_DATA !== 'X' && Number(input.ROWCOUNT) > 1 && ++pageCalls === 3,
+    )
+    const before = await tableRows(sim)
+    const { runPipeline } = await harness.gql(InitRun, { id: pipelineId })
+    await third.arrived
+    // A (read already) changes now; two hours later, beyond the 1 h overlap, B (the last key) changes
+    // before the read reaches it. The highest stamp read would be B's, and the next DELTA would start
+    // an hour before it, after A's change.
+    const [a] = sim.admin.update('ZSD_ITEMS', [rowKey(before[0])])
+    sim.admin.advanceClock(7_200)
+    const [b] = sim.admin.update('ZSD_ITEMS', [rowKey(before.at(-1)!)])
+    third.release()
+    const init = await harness.waitForRun(runPipeline.id)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', error: null, rowsWritten: '300' })
+    // the snapshot holds A as it was and B as it is
+    const now = await tableRows(sim)
+    expect(await lakeRows(init.manifestUri!)).toEqual(now.map((r) => (keyOf(r) === keyOf(a.key) ? before[0] : r)))
+    const state = await harness.app.services.db.deltaState.findUniqueOrThrow({ where: { pipelineId } })
+    const position = JSON.parse(state.deltaLink!) as { watermark: string }
+    expect(position.watermark < String(a.after!.CHANGED_AT)).toBe(true)
+    expect(String(b.after!.CHANGED_AT) > String(a.after!.CHANGED_AT)).toBe(true)
+
+    const delta = await harness.run(pipelineId)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', error: null })
+    // A's change comes; B's, read already in its new version, does not come again
+    expect(await lakeRows(delta.manifestUri!)).toEqual(now.filter((r) => keyOf(r) === keyOf(a.key)))
   })
 })

@@ -12,7 +12,8 @@ import { planPartitions, type PartitionedRead } from './partitions.js'
 /**
  * The partitions of a DELTA_INIT asking for more than one, or undefined when the source cannot split
  * it or the table does not split (then the run reads it whole, as an unpartitioned DELTA_INIT, with a
- * note why). The key ranges are planned first: a table that does not split costs no watermark search.
+ * note why). The key ranges are planned first: a table that does not split makes its watermark search
+ * once, in the unsplit read (docs/sap-protocols.md §C.7, unsplit initialisation), not twice.
  */
 export async function planInitPartitions(ctx: RunContext, source: Source, spec: SourceSpec): Promise<PartitionedRead | undefined> {
   if (!source.splitInit) {

@@ -1,8 +1,8 @@
 /**
  * The watermark side of a TABLE_RFC DELTA_INIT or DELTA (docs/sap-protocols.md §C.7, watermark.ts):
  * the highest watermark read, the fingerprints of the rows in the overlap window, which rows a DELTA
- * delivered before, and the position the next DELTA starts from. A partition of a split DELTA_INIT
- * keeps the run's fixed start instead (split-init.ts).
+ * delivered before, and the position the next DELTA starts from. A DELTA_INIT, split or not, keeps
+ * the start fixed before it read instead (split-init.ts).
  */
 import type { SourceReadEnd } from '../source.js'
 import type { RawRow } from './read-table.js'
@@ -18,10 +18,10 @@ export interface DeltaOptions {
   /** DELTA: the position the read starts from. */
   previous?: TablePosition
   /**
-   * A partition of a split DELTA_INIT: the run's start. Its watermark stays the high mark whatever
-   * the partition reads (the run's position must not depend on when each partition read), and every
-   * row inside its window is fingerprinted, so the next DELTA does not deliver again a row read here
-   * in its new version.
+   * DELTA_INIT: the start fixed before the read (the run's, for a partition of a split one). Its
+   * watermark stays the high mark whatever the read sees (the position must not depend on when each
+   * row was read), and every row inside its window is fingerprinted, so the next DELTA does not
+   * deliver again a row read here in its new version.
    */
   fixed?: TablePosition
   /** The clock that caps future watermarks. */

@@ -12,6 +12,10 @@
  * fingerprints of the rows inside the start's window; the run's position is the start with the union
  * of them (`joinInitEnds`), so a row a partition read already in its new version is not delivered
  * again by the next DELTA — the de-duplication an unsplit DELTA_INIT has.
+ *
+ * An unsplit DELTA_INIT is one reader with the same weakness when it outlasts the overlap window, so
+ * it fixes its start with the same search before its first page (table-source.ts; §C.7, unsplit
+ * initialisation, which also says why no cheaper method is exact).
  */
 import { SourceError } from '../errors.js'
 import type { SourceReadEnd } from '../source.js'

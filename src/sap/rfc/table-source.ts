@@ -1,7 +1,7 @@
 /**
- * TABLE_RFC reads: FULL snapshots, and watermark deltas (DELTA_INIT = snapshot + position, DELTA =
- * rows changed since the position, de-duplicated — see watermark.ts). Rows are typed per §C.3 by
- * values.ts; paging and column groups are read-table.ts.
+ * TABLE_RFC reads: FULL snapshots, and watermark deltas (DELTA_INIT = snapshot + a position fixed
+ * before it reads, split-init.ts; DELTA = rows changed since the position, de-duplicated — see
+ * watermark.ts). Rows are typed per §C.3 by values.ts; paging and column groups are read-table.ts.
  */
 import { SourceError } from '../errors.js'
 import type { Row } from '../fields.js'
@@ -50,9 +50,15 @@ export async function readTable(ctx: TableSourceContext, req: SourceReadRequest)
   const overlap = watermark ? overlapOf(ctx, watermark) : 0
   let since: Condition = []
   let previous: TablePosition | undefined
-  // A partition of a split DELTA_INIT: the run's position was fixed before it started (split-init.ts).
+  // A DELTA_INIT's position is fixed before any row is read (split-init.ts, §C.7): a partition of a
+  // split init gets the run's start; an unsplit one searches its own now, so no change made while it
+  // reads can be stamped below the position it commits.
   const fixed =
-    mode === 'DELTA_INIT' && req.position && watermark ? decodePosition(req.position, plan.table, watermark, overlap) : undefined
+    mode === 'DELTA_INIT' && watermark
+      ? req.position
+        ? decodePosition(req.position, plan.table, watermark, overlap)
+        : await findInitStart(ctx, { plan, filter, watermark }, overlap, req.signal)
+      : undefined
   if (mode === 'DELTA') {
     if (!req.position) throw new SourceError('DELTA_POSITION_LOST', 'a DELTA read needs the stored position; run a DELTA_INIT')
     previous = decodePosition(req.position, plan.table, watermark!, overlap)
@@ -96,9 +102,27 @@ export async function tableKeyRanges(ctx: TableSourceContext, spec: SourceSpec, 
  * make the run's one position.
  */
 export async function splitTableInit(ctx: TableSourceContext, spec: SourceSpec, signal: AbortSignal): Promise<SplitInit> {
-  const { plan, filter, watermark } = await planTable(ctx, { spec, mode: 'DELTA_INIT', signal })
+  const read = await planTable(ctx, { spec, mode: 'DELTA_INIT', signal })
+  const { watermark } = read
   if (!watermark) throw new SourceError('SOURCE_BAD_REQUEST', 'a TABLE_RFC delta initialisation needs a watermarkField')
-  const overlap = overlapOf(ctx, watermark)
+  const start = await findInitStart(ctx, { ...read, watermark }, overlapOf(ctx, watermark), signal)
+  ctx.log('info', 'TABLE_RFC delta initialisation split: start fixed before the partitions read', {
+    table: read.plan.table,
+    watermark: start.watermark,
+  })
+  return { start: encodePosition(start), token: start.watermark, join: (ends) => joinInitEnds(start, watermark, ends) }
+}
+
+/**
+ * Where a DELTA_INIT's position stands, split or not: the highest watermark the table holds under the
+ * pipeline's filter before any row is read (`highestWatermark`, one-row probes), with no fingerprints yet.
+ */
+async function findInitStart(
+  ctx: TableSourceContext,
+  { plan, filter, watermark }: TableReadPlan & { watermark: Watermark },
+  overlap: number,
+  signal: AbortSignal,
+): Promise<TablePosition> {
   const field = watermark.fields[0].name
   const highest = await highestWatermark(
     watermarkSteps(watermark, (ctx.now ?? (() => new Date()))()),
@@ -112,12 +136,7 @@ export async function splitTableInit(ctx: TableSourceContext, spec: SourceSpec, 
         signal,
       )) !== undefined,
   )
-  const start = initStart(plan.table, watermark, overlap, highest)
-  ctx.log('info', 'TABLE_RFC delta initialisation split: start fixed before the partitions read', {
-    table: plan.table,
-    watermark: highest,
-  })
-  return { start: encodePosition(start), token: highest, join: (ends) => joinInitEnds(start, watermark, ends) }
+  return initStart(plan.table, watermark, overlap, highest)
 }
 
 /** The first value of `field` among the rows `cond` selects, or undefined when there are none: a one-row, one-field call (§C.1). */

@@ -12,6 +12,9 @@ async function current(sim: RfcSimulator, keys: Set<string>): Promise<SapRow[]> 
   return (await simRows(sim, 'ZSD_ITEMS')).filter((r) => keys.has(`${r.VBELN}/${r.POSNR}`))
 }
 
+const secondsOf = (s: string) =>
+  Date.UTC(+s.slice(0, 4), +s.slice(4, 6) - 1, +s.slice(6, 8), +s.slice(8, 10), +s.slice(10, 12), +s.slice(12, 14)) / 1000
+
 const keysOf = (changes: Array<{ key: Record<string, unknown> }>) => new Set(changes.map((c) => `${c.key.VBELN}/${c.key.POSNR}`))
 
 async function run(src: ReturnType<typeof source>, spec: ReturnType<typeof tableSpec>, mode: 'DELTA_INIT' | 'DELTA', position?: string) {
@@ -31,14 +34,12 @@ describe('TABLE_RFC watermark deltas (RFC simulator)', () => {
       .map((r) => String(r.CHANGED_AT))
       .sort()
       .at(-1)
-    expect(p0).toMatchObject({
-      kind: 'TABLE_RFC',
-      table: 'ZSD_ITEMS',
-      watermarkField: 'CHANGED_AT',
-      watermark: maxStamp,
-      overlapSeconds: 3600,
-    })
-    expect(init.end.token).toBe(maxStamp)
+    expect(p0).toMatchObject({ kind: 'TABLE_RFC', table: 'ZSD_ITEMS', watermarkField: 'CHANGED_AT', overlapSeconds: 3600 })
+    // the position is fixed before the read (§C.7): the highest stamp the table held then, searched
+    // to within 1/16 of the overlap window (225 s) and never above it
+    expect(p0.watermark! <= maxStamp!).toBe(true)
+    expect(secondsOf(maxStamp!) - secondsOf(p0.watermark!)).toBeLessThanOrEqual(225)
+    expect(init.end.token).toBe(p0.watermark)
 
     const changed = [...sim.admin.update('ZSD_ITEMS', 4), ...sim.admin.insert('ZSD_ITEMS', 3)]
     const deleted = sim.admin.delete('ZSD_ITEMS', 2)
