@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   changeLogColumns,
   commitSnapshot,
+  compact,
+  equalityDeleteLayout,
   expireSnapshots,
+  FileContent,
   LakeCommitConflictError,
   LakeTableError,
   loadTable,
@@ -20,6 +23,7 @@ import { LocalDestination } from '../../src/storage/local.js'
 import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
 import { QUICK } from '../storage/helpers.js'
 import { installFileFetch } from './file-fetch.js'
+import { Duck, lit } from '../transform/helpers.js'
 import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
 
 /**
@@ -38,10 +42,10 @@ interface Store {
   list: () => Promise<string[]>
 }
 
-/** Commits `run` with `items` at time `at` (ms), optionally as a full reload (`replace`). */
-async function commitRun(d: Destination, table: string, run: string, items: number[], at: number, replace = false) {
+/** Commits `run` with `items` at time `at` (ms), optionally as a full reload (`replace`); one file per `perFile` rows. */
+async function commitRun(d: Destination, table: string, run: string, items: number[], at: number, replace = false, perFile = 2) {
   const plan = await planTableWrite(d, table, COLUMNS)
-  const files = await writeRunFiles(d, plan.parquet, COLUMNS, rows(run, items), run)
+  const files = await writeRunFiles(d, plan.parquet, COLUMNS, rows(run, items), run, perFile)
   return { ...(await commitSnapshot(d, plan, { files, summary: { runId: run }, replace, now: () => at })), files }
 }
 
@@ -62,6 +66,13 @@ function racing(d: Destination, race: () => Promise<unknown>): Destination {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
     },
   })
+}
+
+/** Keys of the manifest list and manifests of the table's current snapshot. */
+async function manifestsOf(d: Destination, table: string): Promise<string[]> {
+  const t = (await loadTable(d, table))!
+  const snap = t.metadata.snapshots.find((x) => x['snapshot-id'] === t.metadata['current-snapshot-id'])!
+  return [`${table}/metadata/snap-${snap['snapshot-id']}.avro`, `${table}/metadata/${snap['snapshot-id']}-m0.avro`]
 }
 
 const runIds = (read: Record<string, unknown>[]) => read.map((r) => `${String(r._RUN_ID)}:${String(r.POSNR)}`)
@@ -193,6 +204,112 @@ function maintenanceSuite(store: () => Store) {
     expect(retry.removed).toEqual(expect.arrayContaining(['runs/r-1/part-00000.parquet']))
     expect(runIds(await icebergRead({ tableUrl }))).toEqual(['r-2:000002', 'r-3:000003'])
   })
+
+  it('compacts small data files into one replace snapshot: the same rows and values, fewer files, nothing removed from the destination', async () => {
+    const { dest, list } = store()
+    const d = dest()
+    const table = 'tables/compact'
+    const tableUrl = d.uriOf(table)
+    const c1 = await commitRun(d, table, 'c-1', [1, 2, 3], 1000, false, 1)
+    const c2 = await commitRun(d, table, 'c-2', [4, 5], 2000, false, 1)
+    expect(c1.files.length + c2.files.length).toBe(5)
+    const before = await icebergRead({ tableUrl })
+    const listed = await list()
+
+    const result = await compact(d, table, { targetFileMb: 1, minInputFiles: 2, now: () => 3000 })
+    expect(result.version).toBe(3)
+    expect([...result.rewritten].sort()).toEqual([...c1.files, ...c2.files].map((f) => d.uriOf(f.key)).sort())
+    expect(result.added).toEqual([`${table}/data/compact-${result.snapshotId}-00000.parquet`])
+    expect(result.skippedWithDeletes).toBe(0)
+
+    expect(await icebergRead({ tableUrl })).toEqual(before)
+    const meta = await icebergMetadata({ tableUrl })
+    expect(meta.snapshots!.at(-1)!.summary).toMatchObject({
+      operation: 'replace',
+      'added-data-files': '1',
+      'deleted-data-files': '5',
+      'added-records': '5',
+      'deleted-records': '5',
+      'total-records': '5',
+      'total-data-files': '1',
+    })
+    // The old snapshot still reads the five old files (time travel), which are all still there.
+    expect(await icebergRead({ tableUrl, metadata: { ...meta, 'current-snapshot-id': c2.snapshotId } })).toEqual(before)
+    const after = await list()
+    expect(listed.filter((k) => !after.includes(k))).toEqual([])
+    expect(after.filter((k) => !listed.includes(k)).filter((k) => !k.includes('/metadata/'))).toEqual(result.added)
+
+    // Nothing left to compact: one file is not a group.
+    expect((await compact(d, table, { targetFileMb: 1, minInputFiles: 2 })).version).toBeNull()
+    // Expiry with the table's data/ and the run folders owned removes the five inputs once their snapshots go.
+    const expired = await expireSnapshots(d, table, { olderThan: 10_000, retainLast: 1, ownedPrefixes: ['runs/c-1', 'runs/c-2'] })
+    expect(expired.removed.filter((k) => k.endsWith('.parquet')).sort()).toEqual([...c1.files, ...c2.files].map((f) => f.key).sort())
+    expect(await icebergRead({ tableUrl })).toEqual(before)
+  })
+
+  it('leaves data files an equality delete applies to, and a delete committed after compaction applies to the compacted rows', async () => {
+    const { dest } = store()
+    const d = dest()
+    const table = 'tables/compact-deletes'
+    const tableUrl = d.uriOf(table)
+    await commitRun(d, table, 'e-1', [1, 2, 3], 1000, false, 1)
+    const eqDelete = async (run: string, items: number[], upserts: number[]) => {
+      const plan = await planTableWrite(d, table, COLUMNS)
+      const layout = equalityDeleteLayout(plan.schema, COLUMNS)
+      const deletes = await writeRunFiles(
+        d,
+        layout.parquet,
+        layout.columns,
+        items.map((n) => ['0000007000', `0000${String(n).padStart(2, '0')}`]),
+        `${run}-del`,
+      )
+      const data = upserts.length ? await writeRunFiles(d, plan.parquet, COLUMNS, rows(run, upserts), run, 1) : []
+      return commitSnapshot(d, plan, {
+        files: [...data, ...deletes.map((f) => ({ ...f, content: FileContent.EQUALITY_DELETES, equalityIds: layout.equalityIds }))],
+        summary: { runId: run },
+      })
+    }
+    // Item 1 deleted and item 2 replaced (sequence 2): e-1's three files (sequence 1) carry deletes.
+    await eqDelete('e-2', [1, 2], [2])
+    await commitRun(d, table, 'e-3', [4, 5], 3000, false, 1)
+    const before = await icebergRead({ tableUrl })
+    expect(runIds(before)).toEqual(['e-1:000003', 'e-2:000002', 'e-3:000004', 'e-3:000005'])
+
+    const result = await compact(d, table, { targetFileMb: 1, minInputFiles: 2 })
+    expect(result.skippedWithDeletes).toBe(3)
+    expect(result.rewritten).toHaveLength(3)
+    expect(await icebergRead({ tableUrl })).toEqual(before)
+
+    // A delete after the compaction (higher sequence number) removes a compacted row.
+    await eqDelete('e-4', [4], [])
+    expect(runIds(await icebergRead({ tableUrl }))).toEqual(['e-1:000003', 'e-2:000002', 'e-3:000005'])
+  })
+
+  it('a run committing while compaction works makes it fail with LAKE_COMMIT_CONFLICT, leaving nothing of it behind', async () => {
+    const { dest, list } = store()
+    const d = dest()
+    const table = 'tables/compact-race'
+    const tableUrl = d.uriOf(table)
+    await commitRun(d, table, 'x-1', [1, 2, 3], 1000, false, 1)
+    const plan = await planTableWrite(d, table, COLUMNS)
+    const files = await writeRunFiles(d, plan.parquet, COLUMNS, rows('x-2', [4]), 'x-2')
+    const before = await list()
+    const raced = racing(d, () => commitSnapshot(d, plan, { files, summary: { runId: 'x-2' } }))
+    const error = await compact(raced, table, { targetFileMb: 1, minInputFiles: 2 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LakeCommitConflictError)
+    expect(error).toMatchObject({ code: 'LAKE_COMMIT_CONFLICT', retryable: true, version: 2 })
+    const after = await list()
+    // Only the run's commit is new: its manifest, manifest list and v2; no compacted file, no compaction manifest.
+    expect(after.filter((k) => !before.includes(k)).sort()).toEqual(
+      [`${table}/metadata/v2.metadata.json`, ...(await manifestsOf(d, table))].sort(),
+    )
+    expect(runIds(await icebergRead({ tableUrl }))).toEqual(['x-1:000001', 'x-1:000002', 'x-1:000003', 'x-2:000004'])
+    // Tried again, it compacts the four small files.
+    const retry = await compact(d, table, { targetFileMb: 1, minInputFiles: 2 })
+    expect(retry).toMatchObject({ version: 3 })
+    expect(retry.rewritten).toHaveLength(4)
+    expect(runIds(await icebergRead({ tableUrl }))).toEqual(['x-1:000001', 'x-1:000002', 'x-1:000003', 'x-2:000004'])
+  })
 }
 
 describe('Iceberg table maintenance on LOCAL, read back with icebird', () => {
@@ -214,6 +331,30 @@ describe('Iceberg table maintenance on LOCAL, read back with icebird', () => {
         .map((e) => relative(root, join(e.parentPath, e.name)))
         .sort(),
   }))
+
+  it('writes compacted files DuckDB reads with exactly the values and field ids of the inputs (decimals to the last digit)', async () => {
+    const d = new LocalDestination(root)
+    const table = 'tables/compact-exact'
+    const c1 = await commitRun(d, table, 'v-1', [1, 2, 3], 1000, false, 1)
+    const c2 = await commitRun(d, table, 'v-2', [4, 5, 6], 2000, false, 2)
+    const result = await compact(d, table, { targetFileMb: 1, minInputFiles: 2, rowGroupRows: 4 })
+    expect(result.added).toHaveLength(1)
+    const duck = await Duck.open()
+    try {
+      const paths = (keys: string[]) => keys.map((k) => lit(join(root, k))).join(', ')
+      const select = (keys: string[]) => duck.query(`SELECT * FROM read_parquet([${paths(keys)}]) ORDER BY _RUN_ID, POSNR`)
+      const inputs = await select([...c1.files, ...c2.files].map((f) => f.key))
+      const output = await select(result.added)
+      expect(output.types).toEqual(inputs.types)
+      expect(output.rows).toEqual(inputs.rows)
+      expect(output.rows).toHaveLength(6)
+      const ids = (key: string) =>
+        duck.query(`SELECT name, field_id::INTEGER FROM parquet_schema(${lit(join(root, key))}) WHERE name <> 'root'`)
+      expect((await ids(result.added[0])).rows).toEqual((await ids(c1.files[0].key)).rows)
+    } finally {
+      duck.close()
+    }
+  })
 })
 
 describe('Iceberg table maintenance on AZURE_BLOB, read back with icebird', () => {

@@ -95,7 +95,8 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
 
   // What the expired snapshots reference, read before the commit (the objects exist until we remove them).
   const candidates = new Set<string>()
-  for (const s of expired) for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal))) candidates.add(uri)
+  for (const s of expired)
+    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal), true)) candidates.add(uri)
 
   const now = options.now?.() ?? Date.now()
   const next: TableMetadata = {
@@ -112,7 +113,7 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
   const newest = await loadTable(destination, tablePath, signal)
   const live = new Set<string>()
   for (const s of newest?.metadata.snapshots ?? next.snapshots)
-    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal))) live.add(uri)
+    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal), false)) live.add(uri)
 
   const metadataPrefix = `${tablePath}/metadata`
   const removable: string[] = []

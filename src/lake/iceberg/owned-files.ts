@@ -34,3 +34,20 @@ export function checkOwnedPrefixes(prefixes: readonly string[]): void {
       throw new LakeTableError('LAKE_INPUT', `owned location ${JSON.stringify(p)} is not a key prefix of the destination`)
   }
 }
+
+/**
+ * The destination key of any URI the table records (a run's data file wherever it lies), or null
+ * when the URI is not on this destination. Compaction reads inputs with it; it grants no ownership.
+ */
+export function keyOfUri(destination: Destination, uri: string): string | null {
+  const probe = destination.uriOf('k')
+  const root = probe.slice(0, -1)
+  if (!uri.startsWith(root)) return null
+  let key: string
+  try {
+    key = decodeURIComponent(uri.slice(root.length))
+  } catch {
+    return null
+  }
+  return key && destination.uriOf(key) === uri ? key : null
+}

@@ -22,6 +22,8 @@ export interface ManifestEntry {
   sizeBytes: number
   equalityIds: number[] | null
   referencedDataFile: string | null
+  /** The `data_file` record as decoded, re-encoded unchanged when a manifest is rewritten. */
+  dataFile: Record<string, unknown>
 }
 
 export interface ManifestRead {
@@ -35,6 +37,10 @@ export interface SnapshotFiles {
   manifestListKey: string
   manifests: ManifestRead[]
 }
+
+/** `manifest_entry.status`: DELETED entries record a removal (the file is not in the snapshot); EXISTING ones are carried over. */
+export const STATUS_EXISTING = 0
+export const STATUS_DELETED = 2
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v))
 
@@ -69,6 +75,7 @@ async function readManifest(
       sizeBytes: Number(f.file_size_in_bytes),
       equalityIds: (f.equality_ids as number[] | null) ?? null,
       referencedDataFile: (f.referenced_data_file as string | null) ?? null,
+      dataFile: f,
     }
   })
   return { key, record, entries }
@@ -88,12 +95,16 @@ export async function readSnapshotFiles(
   return { manifestListUri: snapshot['manifest-list'], manifestListKey, manifests }
 }
 
-/** Every URI a snapshot references: its manifest list, its manifests and every file any entry names (DELETED ones too). */
-export function referencedUris(files: SnapshotFiles): Set<string> {
+/**
+ * The URIs a snapshot references: its manifest list, its manifests, and the files of their entries.
+ * A DELETED entry records that the snapshot removed the file, so it counts only with `deletedToo`
+ * (what an expiring snapshot may free), never as a reference that keeps a file alive.
+ */
+export function referencedUris(files: SnapshotFiles, deletedToo: boolean): Set<string> {
   const uris = new Set<string>([files.manifestListUri])
   for (const m of files.manifests) {
     uris.add(m.record.manifest_path)
-    for (const e of m.entries) uris.add(e.path)
+    for (const e of m.entries) if (deletedToo || e.status !== STATUS_DELETED) uris.add(e.path)
   }
   return uris
 }
