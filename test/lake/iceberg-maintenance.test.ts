@@ -122,6 +122,7 @@ function maintenanceSuite(store: () => Store) {
       ].sort(),
     )
     expect([...result.removed].sort()).toEqual(removed)
+    expect(result.notRemoved).toEqual([])
     expect(after.filter((k) => !before.includes(k))).toEqual([`${table}/metadata/v5.metadata.json`])
     // run-2's file is unreferenced but outside the owned prefixes: still there, as its manifest.json says.
     expect(after).toEqual(expect.arrayContaining(s2.files.map((f) => f.key)))
@@ -150,6 +151,7 @@ function maintenanceSuite(store: () => Store) {
       expiredSnapshotIds: [],
       removed: [],
       keptOutsideOwned: [],
+      notRemoved: [],
     })
     expect(await list()).toEqual(before)
 
@@ -244,6 +246,28 @@ function maintenanceSuite(store: () => Store) {
     // Expiry with the table's data/ and the run folders owned removes the five inputs once their snapshots go.
     const expired = await expireSnapshots(d, table, { olderThan: 10_000, retainLast: 1, ownedPrefixes: ['runs/c-1', 'runs/c-2'] })
     expect(expired.removed.filter((k) => k.endsWith('.parquet')).sort()).toEqual([...c1.files, ...c2.files].map((f) => f.key).sort())
+    expect(await icebergRead({ tableUrl })).toEqual(before)
+  })
+
+  it('compacts files of an evolved schema per schema: one output file each, old rows still read the new field as null', async () => {
+    const { dest } = store()
+    const d = dest()
+    const table = 'tables/compact-evolved'
+    const tableUrl = d.uriOf(table)
+    await commitRun(d, table, 'z-1', [1, 2], 1000, false, 1)
+    const evolved = changeLogColumns([...SOURCE, { name: 'ZZNEW', type: { kind: 'string' }, nullable: true, key: false }])
+    const plan = await planTableWrite(d, table, evolved)
+    const newRows = [3, 4].map((n): Row => {
+      const r = sourceRow('0000007000', `0000${String(n).padStart(2, '0')}`, n, 'C', '1')
+      return [...r, `new-${n}`, 'z-2', AT]
+    })
+    await commitSnapshot(d, plan, { files: await writeRunFiles(d, plan.parquet, evolved, newRows, 'z-2', 1), summary: { runId: 'z-2' } })
+    const before = await icebergRead({ tableUrl })
+    expect(before.map((r) => r.ZZNEW ?? null)).toEqual([null, null, 'new-3', 'new-4'])
+
+    const result = await compact(d, table, { targetFileMb: 1, minInputFiles: 2 })
+    expect(result.rewritten).toHaveLength(4)
+    expect(result.added).toHaveLength(2)
     expect(await icebergRead({ tableUrl })).toEqual(before)
   })
 

@@ -47,6 +47,12 @@ export interface ExpireResult {
   removed: string[]
   /** Unreferenced data or delete files left because they lie outside the owned prefixes (URIs). */
   keptOutsideOwned: string[]
+  /**
+   * Keys whose removal failed after the commit (the store refused or was unreachable). The expiry is
+   * committed all the same, so this is reported rather than thrown: nothing references these objects
+   * and no later expiry will name them again, so the caller logs them for removal by hand.
+   */
+  notRemoved: string[]
 }
 
 function checkOptions(options: ExpireOptions): void {
@@ -91,7 +97,8 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
   const log = [...metadata['metadata-log'], { 'metadata-file': currentFile, 'timestamp-ms': metadata['last-updated-ms'] }]
   const keep = previousVersionsMax(metadata, options)
   const droppedLog = log.slice(0, Math.max(0, log.length - keep))
-  if (!expired.length && !droppedLog.length) return { version: null, expiredSnapshotIds: [], removed: [], keptOutsideOwned: [] }
+  if (!expired.length && !droppedLog.length)
+    return { version: null, expiredSnapshotIds: [], removed: [], keptOutsideOwned: [], notRemoved: [] }
 
   // What the expired snapshots reference, read before the commit (the objects exist until we remove them).
   const candidates = new Set<string>()
@@ -127,6 +134,16 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
   }
   // Old metadata files only once readers starting at the hint cannot be sent to one of them.
   if (hintMoved) for (const e of droppedLog) removable.push(metadataKeyOfUri(tablePath, e['metadata-file']))
-  for (const key of removable) await destination.remove(key, signal)
-  return { version, expiredSnapshotIds: [...expiredIds], removed: removable, keptOutsideOwned }
+  const removed: string[] = []
+  const notRemoved: string[] = []
+  for (const key of removable) {
+    signal?.throwIfAborted()
+    try {
+      await destination.remove(key, signal)
+      removed.push(key)
+    } catch {
+      notRemoved.push(key)
+    }
+  }
+  return { version, expiredSnapshotIds: [...expiredIds], removed, keptOutsideOwned, notRemoved }
 }
