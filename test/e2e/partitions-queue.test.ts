@@ -84,13 +84,14 @@ class Deployment {
   }
 
   /** A FULL pipeline of SALES_ITEMS split into `partitions` key ranges; returns its id. */
-  async partitionedPipeline(partitions: number, pageSize: number): Promise<string> {
+  async partitionedPipeline(partitions: number, pageSize: number, maxConcurrentRuns?: number): Promise<string> {
     const { createConnection } = await this.gql<{ createConnection: { id: string } }>(
       `mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`,
       {
         input: {
           name: 'sap',
           protocol: 'ODATA',
+          maxConcurrentRuns,
           odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
         },
       },
@@ -284,5 +285,18 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
     const manifest = await expectExactlyTheTable(d, run.manifestUri!)
     expect(manifest.partitions?.find((p) => p.id === `p${String(reading.index).padStart(2, '0')}`)?.attempts).toBe(2)
     expect(manifest.rows).toBe(1_200)
+  })
+
+  it("partitions in flight stay within the connection's maxConcurrentRuns, as SAP counts requests", async () => {
+    // Two workers could read four partitions at once; the connection allows SAP two requests.
+    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 1_200 }, latencyMs: 30 }, workerEnv: { PARTITION_CONCURRENCY: '2' } })
+    const pipelineId = await d.partitionedPipeline(4, 50, 2)
+    const run = await d.endedRun(await d.runPipeline(pipelineId))
+    expect(run).toMatchObject({ status: 'SUCCEEDED', errorCode: null })
+    await expectExactlyTheTable(d, run.manifestUri!)
+    // The simulator's own count of requests served at once for the connection's user.
+    const { inFlight } = d.sim.admin.stats()
+    expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBeLessThanOrEqual(2)
+    expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBe(2) // and the free slot was used
   })
 })

@@ -156,7 +156,9 @@ class Owner {
   /** A failed attempt: read again as the next attempt when worth it, else the run fails with its error. */
   private async again(row: RunPartition, error: RunError, opened: string[]): Promise<void> {
     const p = this.plan[row.index]
-    if (!error.retryable || row.attempt >= PARTITION_ATTEMPTS || this.ctx.signal.aborted)
+    // A run being cancelled or shut down ends for that reason, not for the partition it stopped.
+    if (this.ctx.signal.aborted) throw this.ctx.signal.reason
+    if (!error.retryable || row.attempt >= PARTITION_ATTEMPTS)
       throw new PartitionFailed(error.code, `partition ${p.id}: ${error.message}`, error.retryable)
     // Whatever the attempt may have stored goes before the next one starts (its worker removes them
     // too when it can): the run's prefix holds only what the manifest lists.
