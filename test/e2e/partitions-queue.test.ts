@@ -299,4 +299,34 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
     expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBeLessThanOrEqual(2)
     expect(inFlight.byUser[SAP_USER.toUpperCase()].max).toBe(2) // and the free slot was used
   })
+
+  it('a cancel of the run stops the partition workers of both processes; nothing is committed and no file stays', async () => {
+    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 1_200 } } })
+    const pipelineId = await d.partitionedPipeline(4, 50)
+    // Both workers' first partitions hang on their second page, long past the test's waits.
+    d.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'full', entitySet: SALES_ITEMS, delayMs: 60_000, times: 2 })
+    const runId = await d.runPipeline(pipelineId)
+    await until(async () => {
+      const running = (await d!.partitionRows(runId)).filter((p) => p.status === 'RUNNING')
+      return d!.sim.admin.stats().faultsFired === 2 && new Set(running.map((p) => p.workerId)).size === 2
+    }, 'both workers to be reading a partition')
+    await d.gql(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runId })
+
+    const run = await d.endedRun(runId)
+    expect(run).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED', manifestUri: null })
+    // Every attempt ends: the two being read stopped by their workers, the queued ones closed by the owner.
+    const parts = await until(async () => {
+      const rows = await d!.partitionRows(runId)
+      return rows.every((p) => p.status === 'FAILED') && rows
+    }, 'every partition attempt to end')
+    expect(parts.map((p) => JSON.parse(p.result!).error.code)).toEqual(parts.map(() => 'CANCELLED'))
+    expect(
+      parts
+        .filter((p) => p.workerId)
+        .map((p) => p.workerId)
+        .sort(),
+    ).toEqual(d.workers.map((w) => w.workerId).sort())
+    const files = await readdir(d.lakeDir, { recursive: true }).catch(() => [] as string[])
+    expect(files.filter((f) => f.endsWith('.parquet') || f.endsWith('manifest.json'))).toEqual([])
+  })
 })
