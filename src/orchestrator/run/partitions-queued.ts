@@ -39,9 +39,14 @@ export async function streamQueuedPartitions(ctx: RunContext, partitioned: Parti
       if (await owner.settle(rows)) break
       await owner.dispatch(rows)
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(POLL_MS, queue.timing.heartbeatMs))
-        bell = () => (clearTimeout(timer), resolve())
-        ctx.signal.addEventListener('abort', bell, { once: true })
+        const wake = () => {
+          clearTimeout(timer)
+          ctx.signal.removeEventListener('abort', wake)
+          resolve()
+        }
+        const timer = setTimeout(wake, Math.min(POLL_MS, queue.timing.heartbeatMs))
+        bell = wake
+        ctx.signal.addEventListener('abort', wake, { once: true })
       })
     }
   } finally {
