@@ -22,6 +22,7 @@ import {
   type StopOptions,
 } from './orchestrator/orchestrator.js'
 import type { RunQueue } from './orchestrator/queue.js'
+import { DEFAULT_PARTITION_CONCURRENCY, DEFAULT_PARTITION_TIMING, type PartitionQueue } from './orchestrator/partition-queue.js'
 import { InMemoryProgressBus } from './orchestrator/progress.js'
 import { RedisChannels } from './orchestrator/redis-channels.js'
 import { RedisProgressBus } from './orchestrator/redis-progress-bus.js'
@@ -44,7 +45,7 @@ export interface AppOptions {
   /** Serve GraphQL on this address; omit for a worker-only or embedded (CLI, demo) instance. */
   listen?: { host: string; port: number }
   scheduler?: boolean
-  orchestrator?: Omit<OrchestratorOptions, 'dataDir' | 'queue'>
+  orchestrator?: Omit<OrchestratorOptions, 'dataDir' | 'queue' | 'partitionQueue'>
   /**
    * Queue mode (docs/architecture.md#queue-mode): runs are queued in Redis under this key prefix, for
    * whichever process works (`orchestrator.work`), and progress, cancels and token revokes reach every
@@ -138,9 +139,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     { objectStore: { ...opts.destinations?.objectStore, outbound }, observeRetries: metrics?.storageRetries },
   )
   const queue = opts.redis && (await redisQueue(opts.redis, opts.orchestrator, log, redis?.broadcast('slot')))
+  const partitionQueue = opts.redis && redis && (await redisPartitionQueue(opts.redis, opts.orchestrator, log, redis))
   const orchestrator = new Orchestrator(
     { db, bus, log, connections, destinations, cancels: redis?.broadcast('cancel'), observer: metrics },
-    { ...opts.orchestrator, sources, queue, dataDir: opts.dataDir },
+    { ...opts.orchestrator, sources, queue, partitionQueue, dataDir: opts.dataDir },
   )
   const tokens = new TokenService(db, log, redis?.broadcast('revoke'))
   const audit = new AuditLog(db, log)
@@ -154,6 +156,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       await ensureFirstToken(tokens, opts.listen.host, opts.onFirstToken)
     } catch (e) {
       await queue?.stop()
+      await partitionQueue?.stop()
       await redis?.close()
       await db.$disconnect()
       throw e
@@ -202,6 +205,24 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       await db.$disconnect()
     },
   }
+}
+
+/** Queue mode: partitions of partitioned runs are read by any worker (docs/architecture.md#partitions). */
+async function redisPartitionQueue(
+  redis: { url: string; prefix: string },
+  o: AppOptions['orchestrator'],
+  log: Logger,
+  channels: RedisChannels,
+): Promise<PartitionQueue> {
+  const { BullPartitionQueue } = await import('./orchestrator/bull-partition-queue.js')
+  return new BullPartitionQueue({
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+    concurrency: o?.partitions?.concurrency ?? DEFAULT_PARTITION_CONCURRENCY,
+    timing: { ...DEFAULT_PARTITION_TIMING, ...o?.partitions?.timing },
+    channels,
+    log,
+  })
 }
 
 /** BullMQ and ioredis are loaded only in queue mode. */

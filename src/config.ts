@@ -52,6 +52,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Runs one process works on at the same time. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Queue mode: partitions of partitioned FULL runs (any worker's) one process reads at the same time. */
+  PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Queue mode: how often a partition worker renews its partition's heartbeat. */
+  PARTITION_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** Queue mode: a partition whose heartbeat is this old is taken back by the run's owner and read again (at least 3 heartbeats). */
+  PARTITION_STALE_MS: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
   /** Runs RUNNING at once on the database, all processes together (0 = no limit); every process must be given the same value. */
   MAX_CONCURRENT_RUNS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** RFC connections open at once per SAP connection, shared by all its runs (the limit a basis team sets). */

@@ -3,7 +3,7 @@ import { startApp } from '../app.js'
 import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
-import { describeRedis, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
+import { describeRedis, partitionSettings, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
 /**
  * Serves until SIGINT/SIGTERM, then stops cleanly: runs in flight get SHUTDOWN_GRACE_SECONDS to
@@ -22,7 +22,12 @@ export async function serve(config: Config, { withWorker }: { withWorker: boolea
     listen: { host: config.HOST, port: config.PORT },
     scheduler: config.SCHEDULER,
     retention: { days: config.RUN_RETENTION_DAYS },
-    orchestrator: { concurrency: config.WORKER_CONCURRENCY, work, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
+    orchestrator: {
+      concurrency: config.WORKER_CONCURRENCY,
+      work,
+      maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null,
+      partitions: partitionSettings(config),
+    },
     security: securityFromConfig(config),
     onFirstToken: (created) => {
       log.warn(

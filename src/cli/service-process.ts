@@ -69,3 +69,17 @@ export function describeRedis(url: string): string {
   if (u.password) u.password = '***'
   return u.href
 }
+
+/**
+ * Queue mode's partition settings (docs/architecture.md#partitions). The stale window is kept at
+ * three heartbeats at least, so one late renewal never makes the owner take a live partition back.
+ */
+export function partitionSettings(config: Config) {
+  return {
+    concurrency: config.PARTITION_CONCURRENCY,
+    timing: {
+      heartbeatMs: config.PARTITION_HEARTBEAT_MS,
+      staleAfterMs: Math.max(config.PARTITION_STALE_MS, 3 * config.PARTITION_HEARTBEAT_MS),
+    },
+  }
+}

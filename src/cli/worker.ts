@@ -1,7 +1,7 @@
 import { startApp } from '../app.js'
 import type { Config } from '../config.js'
 import { createLogger } from '../util/logger.js'
-import { describeRedis, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
+import { describeRedis, partitionSettings, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
 /**
  * A queue-mode worker: runs what `serve` queues, no API and no scheduler. On SIGTERM it drains
@@ -25,7 +25,12 @@ export async function worker(config: Config): Promise<number> {
       ...options.metrics,
       listen: config.METRICS_PORT === undefined ? undefined : { host: config.HOST, port: config.METRICS_PORT },
     },
-    orchestrator: { concurrency: config.WORKER_CONCURRENCY, work: true, maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null },
+    orchestrator: {
+      concurrency: config.WORKER_CONCURRENCY,
+      work: true,
+      maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null,
+      partitions: partitionSettings(config),
+    },
   })
   log.info(
     {

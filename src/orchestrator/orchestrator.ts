@@ -21,6 +21,8 @@ import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { PipelineAdmin } from './pipeline-admin.js'
 import { executeRun, type AbortReason } from './run/execute.js'
+import type { PartitionJob, PartitionQueue, PartitionTiming } from './partition-queue.js'
+import { readPartition } from './run/partition-worker.js'
 import { isTerminal } from './status.js'
 import { isDeadLocalWorker, newWorkerId } from './worker-identity.js'
 
@@ -61,6 +63,13 @@ export interface OrchestratorOptions {
    * process the same value); default no limit. Connections have their own `maxConcurrentRuns`.
    */
   maxConcurrentRuns?: number | null
+  /**
+   * Queue mode: the queue of partition attempts (docs/architecture.md#partitions). With it, a
+   * partitioned FULL run's partitions are read by any working process; without it, by the run's own.
+   */
+  partitionQueue?: PartitionQueue
+  /** Queue mode: partitions this process reads at once, and the partitions' heartbeat and stale window (the app builds the queue from it). */
+  partitions?: { concurrency?: number; timing?: Partial<PartitionTiming> }
   /**
    * Whether this process executes runs (default true). An API-only process of queue mode queues
    * runs and sweeps lost ones, but never takes one (docs/architecture.md#queue-mode).
@@ -106,6 +115,8 @@ export class Orchestrator {
   readonly workerId = newWorkerId()
   readonly #queue: RunQueue
   readonly #running = new Map<string, AbortController>()
+  /** Partition attempts this process reads for runs of any worker (queue mode); aborted at the end of a shutdown's grace. */
+  readonly #partitionReads = new AbortController()
   readonly #staleAfterMs: number
   readonly #timing: TrackerTiming
   readonly #retry: RetryPolicy
@@ -146,7 +157,10 @@ export class Orchestrator {
     await this.sweepLostRuns()
     await sweepStaging(this.deps.db, this.#stagingDir, this.deps.log)
     this.#stopHearingCancels = this.deps.cancels?.listen((runId) => this.#running.get(runId)?.abort(new RunCancelled()))
-    if (this.opts.work ?? true) this.#queue.start((runId) => this.execute(runId))
+    if (this.opts.work ?? true) {
+      this.#queue.start((runId) => this.execute(runId))
+      this.opts.partitionQueue?.start((job) => this.readPartition(job))
+    }
     const queued = await this.deps.db.run.findMany({
       where: { status: 'QUEUED' },
       orderBy: { queuedAt: 'asc' },
@@ -182,7 +196,10 @@ export class Orchestrator {
       clearTimeout(timer)
     }
     for (const c of this.#running.values()) c.abort({ shutdown: true } satisfies AbortReason)
-    await drained
+    // Partitions are read during the grace too (a run in flight here or elsewhere may wait for them);
+    // then they are ended FAILED (retryable), and their owners queue them again at once.
+    this.#partitionReads.abort({ shutdown: true } satisfies AbortReason)
+    await Promise.all([drained, this.opts.partitionQueue?.stop()])
     // Only now: a cancel sent while the runs were draining still reaches them.
     this.#stopHearingCancels?.()
   }
@@ -334,7 +351,8 @@ export class Orchestrator {
       const here = this.#running.get(runId)
       // Sent after the flag is stored: a holder that misses the message still reads the flag.
       if (here) here.abort(new RunCancelled())
-      else this.deps.cancels?.send(runId)
+      // Partition workers of other processes read for this run too (queue mode): they hear it at once.
+      if (!here || this.opts.partitionQueue) this.deps.cancels?.send(runId)
       const current = await db.run.findUniqueOrThrow({ where: { id: runId } })
       if (!isTerminal(current)) for await (const e of updates) if (isTerminal(e)) break
     } finally {
@@ -466,6 +484,7 @@ export class Orchestrator {
           workerId: this.workerId,
           staleAfterMs: this.#staleAfterMs,
           maxConcurrentRuns: this.opts.maxConcurrentRuns ?? null,
+          partitionQueue: this.opts.partitionQueue,
         },
         runId,
         controller.signal,
@@ -483,6 +502,25 @@ export class Orchestrator {
       this.#running.delete(runId)
     }
     return handled
+  }
+
+  /** Reads one partition attempt of any worker's run (queue mode); the row records how it ended. */
+  private async readPartition(job: PartitionJob): Promise<void> {
+    try {
+      await readPartition(
+        {
+          ...this.deps,
+          sources: this.#sources,
+          stagingDir: this.#stagingDir,
+          workerId: this.workerId,
+          queue: this.opts.partitionQueue!,
+        },
+        job,
+        this.#partitionReads.signal,
+      )
+    } catch (err) {
+      this.deps.log.error({ err, ...job }, 'partition read crashed')
+    }
   }
 
   /**

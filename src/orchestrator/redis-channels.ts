@@ -3,7 +3,7 @@ import type { Broadcast } from '../util/broadcast.js'
 import type { Logger } from '../util/logger.js'
 
 /** The channels the processes of one deployment share, each `<prefix>:<name>` (docs/architecture.md#progress). */
-const CHANNELS = ['progress', 'cancel', 'revoke', 'slot'] as const
+const CHANNELS = ['progress', 'cancel', 'revoke', 'slot', 'partition'] as const
 export type ChannelName = (typeof CHANNELS)[number]
 
 export interface RedisChannelsOptions {

@@ -3,6 +3,7 @@ import { StoredRowError } from '../catalog/stored-json.js'
 import { SourceError } from '../sap/errors.js'
 import { DestinationError } from '../storage/destination.js'
 import { ParquetSchemaError, ValueConversionError } from '../transform/index.js'
+import { PartitionFailed } from './run/partition-result.js'
 
 /** Every class of run failure (`Run.error.code`, the GraphQL enum RunErrorCode). Add, never rename. */
 export const RUN_ERROR_CODES = [
@@ -85,6 +86,7 @@ type KnownFailure =
   | { kind: 'destination'; error: DestinationError }
   | { kind: 'conversion'; error: ValueConversionError | ParquetSchemaError }
   | { kind: 'refused'; error: RunRefused }
+  | { kind: 'partition'; error: PartitionFailed }
   | { kind: 'stored'; error: StoredRowError }
   | { kind: 'unexpected'; error: unknown }
 
@@ -94,6 +96,7 @@ function recognise(e: unknown): KnownFailure {
   if (e instanceof DestinationError) return { kind: 'destination', error: e }
   if (e instanceof ValueConversionError || e instanceof ParquetSchemaError) return { kind: 'conversion', error: e }
   if (e instanceof RunRefused) return { kind: 'refused', error: e }
+  if (e instanceof PartitionFailed) return { kind: 'partition', error: e }
   if (e instanceof StoredRowError) return { kind: 'stored', error: e }
   return { kind: 'unexpected', error: e }
 }
@@ -115,6 +118,8 @@ export function classifyRunError(e: unknown, log: (id: string, e: unknown) => vo
       return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }
     case 'destination':
     case 'refused':
+    // A partition read by another worker (queue mode) failed for good: its worker classified the error already.
+    case 'partition':
       return { code: failure.error.code, message: failure.error.message, retryable: failure.error.retryable }
     case 'conversion':
       return { code: 'DATA_CONVERSION', message: failure.error.message, retryable: false }

@@ -20,17 +20,73 @@ async function lockClaims(tx: Tx): Promise<void> {
   await tx.$executeRaw`INSERT INTO "RunClaimLock" ("id") VALUES (1) ON CONFLICT ("id") DO UPDATE SET "id" = 1`
 }
 
-async function slotsInUse(db: Tx, connectionId: string, globalLimit: number | null): Promise<SlotsInUse> {
+async function slotsInUse(db: Tx | Db, connectionId: string, globalLimit: number | null): Promise<SlotsInUse> {
+  const scope = globalLimit == null ? { connectionId } : {}
   const running = await db.run.groupBy({
     by: ['connectionId'],
     // Without a global limit only this connection's runs matter.
-    where: { status: 'RUNNING', ...(globalLimit == null ? { connectionId } : {}) },
+    where: { status: 'RUNNING', ...scope },
     _count: { _all: true },
   })
-  return {
-    total: running.reduce((n, g) => n + g._count._all, 0),
-    byConnection: new Map(running.map((g) => [g.connectionId ?? '', g._count._all])),
+  const byConnection = new Map(running.map((g) => [g.connectionId ?? '', g._count._all]))
+  let total = running.reduce((n, g) => n + g._count._all, 0)
+  // Queue mode: a partitioned run's partitions queued to other workers each make a request of their
+  // own; the run's own slot covers one of them, every further one takes a slot (architecture.md#partitions).
+  for (const [connection, extra] of await partitionsBeyondOwnSlot(db, scope)) {
+    byConnection.set(connection, (byConnection.get(connection) ?? 0) + extra)
+    total += extra
   }
+  return { total, byConnection }
+}
+
+/** Per connection: the queued partitions in flight (QUEUED or RUNNING) of RUNNING runs, beyond one per run. */
+async function partitionsBeyondOwnSlot(db: Tx | Db, scope: Prisma.RunWhereInput): Promise<Map<string, number>> {
+  const inFlight = await db.runPartition.findMany({
+    where: { status: { in: ['QUEUED', 'RUNNING'] }, queuedAt: { not: null }, run: { is: { status: 'RUNNING', ...scope } } },
+    select: { runId: true, run: { select: { connectionId: true } } },
+  })
+  const perRun = new Map<string, { connection: string; n: number }>()
+  for (const p of inFlight) {
+    const r = perRun.get(p.runId) ?? { connection: p.run.connectionId ?? '', n: 0 }
+    r.n++
+    perRun.set(p.runId, r)
+  }
+  const extra = new Map<string, number>()
+  for (const { connection, n } of perRun.values()) extra.set(connection, (extra.get(connection) ?? 0) + n - 1)
+  return extra
+}
+
+/**
+ * How many partitions of a RUNNING partitioned run may be in flight at once in queue mode
+ * (architecture.md#partitions): its own slot, plus the slots of its connection (and of the service)
+ * that are free now and that no ready QUEUED run is waiting for — runs keep their claim on slots, a
+ * partition only borrows what nobody waits for. Counted under the claim lock, so a claim and a
+ * partition dispatch never both take the last slot; partitions already in flight are counted as in
+ * every claim. At least 1: the run's own slot is always its own. Unlimited without limits.
+ */
+export async function partitionSlots(tx: Tx, runId: string, globalLimit: number | null): Promise<number> {
+  await lockClaims(tx)
+  const run = await tx.run.findUnique({ where: { id: runId }, select: { connectionId: true } })
+  const connectionId = run?.connectionId
+  const connection = connectionId
+    ? await tx.connection.findUnique({ where: { id: connectionId }, select: { maxConcurrentRuns: true } })
+    : null
+  const limit = connection?.maxConcurrentRuns ?? null
+  if (!connectionId || (limit == null && globalLimit == null)) return Number.POSITIVE_INFINITY
+  const inUse = await slotsInUse(tx, connectionId, globalLimit)
+  const now = new Date()
+  const waiting = async (where: Prisma.RunWhereInput) => tx.run.count({ where: { ...readyQueued(now), ...where } })
+  // This run's own in-flight partitions beyond its slot are in inUse: give them back to find its share.
+  const own = await tx.runPartition.count({ where: { runId, status: { in: ['QUEUED', 'RUNNING'] }, queuedAt: { not: null } } })
+  const mineBeyond = Math.max(0, own - 1)
+  let free = Number.POSITIVE_INFINITY
+  if (limit != null)
+    free = Math.min(
+      free,
+      limit - ((inUse.byConnection.get(connectionId) ?? 0) - mineBeyond) - (await waiting({ pipeline: { connectionId } })),
+    )
+  if (globalLimit != null) free = Math.min(free, globalLimit - (inUse.total - mineBeyond) - (await waiting({})))
+  return 1 + Math.max(0, free)
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Destination } from '../../storage/destination.js'
 import { renderPathTemplate } from '../../storage/path-template.js'
 import type { Logger } from '../../util/logger.js'
 import type { CommitRecord } from '../commit.js'
+import type { PartitionQueue } from '../partition-queue.js'
 import type { ProgressBus } from '../progress.js'
 import { RunCancelled } from '../run-errors.js'
 import { RunTracker, type TrackerTiming } from '../run-tracker.js'
@@ -35,6 +36,11 @@ export interface ExecuteDeps {
   maxConcurrentRuns: number | null
   /** The service's metrics (run ends, stage durations, object uploads); none in embedded uses. */
   observer?: RunObserver
+  /**
+   * Queue mode: partitions of a partitioned FULL run are queued here for any worker to read
+   * (docs/architecture.md#partitions); without it the run's worker reads them all itself.
+   */
+  partitionQueue?: PartitionQueue
 }
 
 const RUN_INCLUDE = {

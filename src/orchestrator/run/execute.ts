@@ -8,6 +8,7 @@ import { prepare } from './prepare.js'
 import { publishManifest } from './publish.js'
 import { commitPublished } from './settle.js'
 import { streamPartitions } from './partitions.js'
+import { streamQueuedPartitions } from './partitions-queued.js'
 import { streamToFiles } from './stream.js'
 import { verifyConservation } from './verify.js'
 
@@ -46,7 +47,12 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     await prepare(ctx)
     const opened = await openRead(ctx)
     if (opened.read) await checkSchema(ctx, opened.read.columns)
-    const extracted = opened.partitioned ? await streamPartitions(ctx, opened.partitioned) : await streamToFiles(ctx, opened)
+    const extracted = opened.partitioned
+      ? // Queue mode hands FULL partitions to any worker; a split DELTA_INIT is read by the owner (architecture.md#partitions).
+        ctx.deps.partitionQueue && !opened.partitioned.init
+        ? await streamQueuedPartitions(ctx, opened.partitioned, ctx.deps.partitionQueue)
+        : await streamPartitions(ctx, opened.partitioned)
+      : await streamToFiles(ctx, opened)
     verifyConservation(extracted)
     await publishManifest(ctx, opened, extracted)
     const status = await commitPublished(ctx)

@@ -6,19 +6,9 @@
  */
 import { SourceError } from '../../sap/errors.js'
 import type { RunContext } from './context.js'
+import { writtenOf, type PartitionFailure, type PartitionWritten } from './partition-result.js'
 import type { Partition } from './partitions.js'
 import type { Extracted } from './stream.js'
-
-/** What a SUCCEEDED attempt wrote (its files as the manifest will list them) and the figures it verified. */
-interface PartitionWritten {
-  files: Array<{ name: string; rows: number; bytes: number; sha256: string; counts?: Record<string, number> }>
-  rowsFromSource: number
-}
-
-/** Why a FAILED attempt failed; a retryable one is read again alone, under its next attempt's names. */
-interface PartitionFailure {
-  error: { code: string; message: string; retryable: boolean }
-}
 
 export interface AttemptRecord {
   succeeded(x: Extracted): Promise<void>
@@ -46,10 +36,7 @@ export async function startAttempt(ctx: RunContext, p: Partition, attempt: numbe
       data: { status, result: JSON.stringify(result), finishedAt: new Date(), heartbeatAt: new Date() },
     })
   return {
-    succeeded: async (x) => {
-      const files = x.files.map((f) => ({ name: f.fileName, rows: f.rows, bytes: f.bytes, sha256: f.sha256, counts: f.counts }))
-      await end('SUCCEEDED', { files, rowsFromSource: x.rowsFromSource })
-    },
+    succeeded: (x) => end('SUCCEEDED', writtenOf(x)).then(() => {}),
     failed: async (e) => {
       const error =
         e instanceof SourceError

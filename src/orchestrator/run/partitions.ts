@@ -19,7 +19,7 @@ import { startAttempt } from './partition-records.js'
 import { streamRead, type Extracted, type StoredFile } from './stream.js'
 
 /** A partition's attempts before the run fails: a retryable SAP error costs only that partition's work. */
-const PARTITION_ATTEMPTS = 3
+export const PARTITION_ATTEMPTS = 3
 
 export interface Partition {
   /** Position in the plan, in key order. */
@@ -156,7 +156,7 @@ async function readWithRetries(
 }
 
 /** The run's figures: every partition's, in key order, files labelled with their partition. */
-function combined(parts: PartitionExtract[], { init }: PartitionedRead): Extracted {
+export function combined(parts: PartitionExtract[], { init }: Pick<PartitionedRead, 'init'>): Extracted {
   const sum = (f: (x: Extracted) => number) => parts.reduce((n, p) => n + f(p.extracted), 0)
   return {
     columns: parts[0].extracted.columns,

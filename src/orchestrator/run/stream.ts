@@ -41,8 +41,16 @@ export interface StreamOptions {
   count: (delta: Partial<Counters>) => void
   /** The whole run's read moves the stage; a partition leaves it to the run. */
   setStage?: (stage: RunStage) => Promise<void>
+  /**
+   * Called with each finished file's name before its upload starts; a throw stops the read. A partition
+   * worker of queue mode records the name on its row, so the owner can remove the file if the worker dies.
+   */
+  beforeUpload?: (fileName: string) => Promise<void>
   signal: AbortSignal
 }
+
+/** What a read needs of the run: where it stages, where it writes, and the run's settings. */
+export type StreamTarget = Pick<RunContext, 'world' | 'staging' | 'destination' | 'prefix'> & { run: { id: string } }
 
 /** The whole selection in one read: files `part-00000.parquet`, … */
 export function streamToFiles(ctx: RunContext, { read, mode }: { read: SourceRead; mode: SourceReadMode }): Promise<Extracted> {
@@ -58,7 +66,7 @@ export function streamToFiles(ctx: RunContext, { read, mode }: { read: SourceRea
  * Streams the source's pages through the Parquet writer into files, each checked against its own
  * footer and uploaded as soon as it is finished, while extraction goes on.
  */
-export async function streamRead(ctx: RunContext, read: SourceRead, mode: SourceReadMode, o: StreamOptions): Promise<Extracted> {
+export async function streamRead(ctx: StreamTarget, read: SourceRead, mode: SourceReadMode, o: StreamOptions): Promise<Extracted> {
   const { world } = ctx
   const { signal } = o
   await o.setStage?.('EXTRACTING')
@@ -77,7 +85,11 @@ export async function streamRead(ctx: RunContext, read: SourceRead, mode: Source
   })
   let reported = 0
   const store = async (finished: Promise<WrittenFile[]>) => {
-    for (const f of await finished) await uploads.add(await withFooter(f))
+    for (const f of await finished) {
+      const checked = await withFooter(f)
+      await o.beforeUpload?.(checked.fileName)
+      await uploads.add(checked)
+    }
     o.count({ rowsWritten: BigInt(roller.rowsWritten - reported) })
     reported = roller.rowsWritten
   }
