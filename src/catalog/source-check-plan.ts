@@ -6,9 +6,10 @@ import type { ConnectionCatalog } from './connections.js'
 import { askSap, type SourceChecker, type SourceCheckRequest, type SourceCheckResult, sourceCheckRequest } from './source-check.js'
 
 /**
- * Source checks asked of SAP before a database transaction instead of inside it (`apply`,
- * docs/architecture.md#apply): SAP may take up to 15 s per check, and a transaction held open that
- * long makes the service's own writes wait (SQLite) or keeps rows locked (PostgreSQL).
+ * Source checks asked of SAP before a database transaction instead of inside it (`apply`: README
+ * "All or nothing", docs/architecture.md, `cli/`): SAP may take up to 15 s per check, and a
+ * transaction held open that long makes the service's own writes wait (SQLite) or keeps rows locked
+ * (PostgreSQL).
  *
  * 1. `noting()` is the checker of a rehearsal of the writes (rolled back): it notes each question
  *    the catalogue would put to SAP, as the catalogue computes it from the state it sees, and asks
