@@ -173,3 +173,21 @@ it('when the stored connection a check was made for changes while SAP is asked, 
     db.close()
   }
 }, 60_000)
+
+it("SAP's refusal, asked before the transaction, still refuses the file inside it: nothing applied, the field named", async () => {
+  const dbFile = await catalogWithConnection()
+  const file = await fileOf('unknown.yaml', connection(2) + destination() + PIPELINE.replace(SALES_ITEMS, 'NoSuchEntitySet'))
+  const refused = await cli(['apply', file])
+  expect(refused.code, refused.err).toBe(1)
+  expect(refused.err).toContain(`${file}: pipeline "items": source.entitySet`)
+  expect(refused.err).toContain('nothing was applied')
+  const db = new Database(dbFile, { readonly: true })
+  try {
+    // The connection's change before it was rolled back with it.
+    expect(db.prepare("SELECT maxConcurrentRuns FROM Connection WHERE name = 'sim'").get()).toEqual({ maxConcurrentRuns: 1 })
+    expect(db.prepare('SELECT count(*) AS n FROM Pipeline').get()).toEqual({ n: 0 })
+  } finally {
+    db.close()
+  }
+  expect(proxy.requests.filter(isMetadata)).toHaveLength(1)
+}, 60_000)
