@@ -1,9 +1,10 @@
 import type { Pipeline } from '../db/client.js'
 import { badInput } from '../errors.js'
 import type { SourceFactory } from '../orchestrator/sources.js'
+import type { SourceSpec, SourceSpecProblem } from '../sap/source.js'
 import { SourceError } from '../sap/errors.js'
 import type { Logger } from '../util/logger.js'
-import type { ConnectionCatalog } from './connections.js'
+import type { ConnectionCatalog, ResolvedConnection } from './connections.js'
 import { fieldsOf } from './pipeline-world.js'
 
 /**
@@ -33,40 +34,69 @@ export function sourceChecker(
   deps: { connections: ConnectionCatalog; sources: SourceFactory; log: Logger },
   opts: { timeoutMs?: number } = {},
 ): SourceChecker {
-  const timeoutMs = opts.timeoutMs ?? 15_000
   return async (next, current) => {
-    if (next.sourceKind !== 'ODP_ODATA') return undefined
-    if (current && CHECKED_FIELDS.every((k) => next[k] === current[k])) return undefined
-    const connection = deps.connections.resolve(await deps.connections.get(next.connectionId))
-    const source = deps.sources(connection, deps.log)
-    const spec = {
-      kind: next.sourceKind,
-      entitySet: next.entitySet ?? undefined,
-      fields: fieldsOf(next) ?? undefined,
-      filter: next.filter ?? undefined,
-      pageSize: 1,
-      subscriber: '',
-    }
-    const checkedAt = new Date()
-    let problem
-    try {
-      problem = await source.check?.(spec, next.mode, AbortSignal.timeout(timeoutMs))
-    } catch (e) {
-      const why =
-        e instanceof SourceError
-          ? `${e.code}: ${e.message}`
-          : (e as Error)?.name === 'TimeoutError'
-            ? `SAP did not answer within ${timeoutMs / 1000} s`
-            : 'unexpected error (see the service log)'
-      if (!(e instanceof SourceError)) deps.log.warn({ err: e, connectionId: next.connectionId }, 'source check against SAP failed')
-      return { status: 'UNCHECKED', message: `not checked against SAP's metadata: ${why}`, checkedAt }
-    }
-    if (problem) {
-      const field = problem.field === 'mode' ? 'mode' : `source.${problem.field}`
-      throw badInput(`${field}: ${problem.message}`, field)
-    }
-    return { status: 'CHECKED', message: null, checkedAt }
+    const request = await sourceCheckRequest(deps.connections, next, current)
+    return request && (await askSap(deps, request, opts))
   }
+}
+
+/** What a source check asks SAP: the connection as it is resolved now, and the source spec. */
+export interface SourceCheckRequest {
+  connection: ResolvedConnection
+  spec: SourceSpec
+  mode: Pipeline['mode']
+}
+
+/** The question `next` puts to SAP, or undefined when it needs none (not OData, or its checked fields are unchanged). */
+export async function sourceCheckRequest(
+  connections: ConnectionCatalog,
+  next: PipelineData,
+  current?: Pipeline,
+): Promise<SourceCheckRequest | undefined> {
+  if (next.sourceKind !== 'ODP_ODATA') return undefined
+  if (current && CHECKED_FIELDS.every((k) => next[k] === current[k])) return undefined
+  const connection = connections.resolve(await connections.get(next.connectionId))
+  const spec: SourceSpec = {
+    kind: next.sourceKind,
+    entitySet: next.entitySet ?? undefined,
+    fields: fieldsOf(next) ?? undefined,
+    filter: next.filter ?? undefined,
+    pageSize: 1,
+    subscriber: '',
+  }
+  return { connection, spec, mode: next.mode }
+}
+
+/**
+ * Asks SAP's metadata (up to `timeoutMs`, 15 s by default): CHECKED, UNCHECKED when SAP cannot be
+ * asked, or BAD_USER_INPUT naming the field SAP does not have.
+ */
+export async function askSap(
+  deps: { sources: SourceFactory; log: Logger },
+  { connection, spec, mode }: SourceCheckRequest,
+  opts: { timeoutMs?: number } = {},
+): Promise<SourceCheckResult> {
+  const timeoutMs = opts.timeoutMs ?? 15_000
+  const source = deps.sources(connection, deps.log)
+  const checkedAt = new Date()
+  let problem: SourceSpecProblem | undefined
+  try {
+    problem = await source.check?.(spec, mode, AbortSignal.timeout(timeoutMs))
+  } catch (e) {
+    const why =
+      e instanceof SourceError
+        ? `${e.code}: ${e.message}`
+        : (e as Error)?.name === 'TimeoutError'
+          ? `SAP did not answer within ${timeoutMs / 1000} s`
+          : 'unexpected error (see the service log)'
+    if (!(e instanceof SourceError)) deps.log.warn({ err: e, connectionId: connection.id }, 'source check against SAP failed')
+    return { status: 'UNCHECKED', message: `not checked against SAP's metadata: ${why}`, checkedAt }
+  }
+  if (problem) {
+    const field = problem.field === 'mode' ? 'mode' : `source.${problem.field}`
+    throw badInput(`${field}: ${problem.message}`, field)
+  }
+  return { status: 'CHECKED', message: null, checkedAt }
 }
 
 /** The nested write that stores a check with the pipeline row (nothing when there was none). */

@@ -2,7 +2,8 @@ import { resolve } from 'node:path'
 import { ConnectionCatalog } from '../catalog/connections.js'
 import { DestinationCatalog } from '../catalog/destinations.js'
 import { PipelineCatalog } from '../catalog/pipelines.js'
-import { sourceChecker } from '../catalog/source-check.js'
+import { type SourceChecker, sourceChecker } from '../catalog/source-check.js'
+import type { SourceCheckPlan } from '../catalog/source-check-plan.js'
 import type { Config } from '../config.js'
 import { type Db, openDb } from '../db/client.js'
 import { inOneTransaction } from '../db/one-transaction.js'
@@ -25,9 +26,15 @@ export interface CatalogSession {
   pipelines: PipelineCatalog
   /**
    * Runs `work` with the same catalogues over one database transaction (`inOneTransaction`): what it
-   * writes commits together, or not at all when it throws.
+   * writes commits together, or not at all when it throws. `checkSource` replaces the pipelines'
+   * check against SAP there (a SourceCheckPlan's, so that SAP is asked before, not inside).
    */
-  inOneTransaction<T>(work: (catalogs: Catalogs) => Promise<T>): Promise<T>
+  inOneTransaction<T>(
+    work: (catalogs: Catalogs) => Promise<T>,
+    opts?: { checkSource?: (connections: ConnectionCatalog) => SourceChecker },
+  ): Promise<T>
+  /** Puts the questions `plan` noted to SAP (call it with no transaction open). */
+  askSap(plan: SourceCheckPlan): Promise<void>
   close(): Promise<void>
 }
 
@@ -66,7 +73,7 @@ export async function openCatalogSession(
   }
   const outbound = new OutboundPolicy({ allowLoopback: config.ALLOW_LOOPBACK, allow: config.OUTBOUND_ALLOW })
   const sources = sapSourceFactory({ rfcPoolSize: config.RFC_POOL_SIZE, outbound, log })
-  const catalogsOver = (on: Db): Catalogs => {
+  const catalogsOver = (on: Db, checkSource?: (connections: ConnectionCatalog) => SourceChecker): Catalogs => {
     const connections = new ConnectionCatalog(on, box, { sources, log })
     const destinations = new DestinationCatalog(
       on,
@@ -75,14 +82,16 @@ export async function openCatalogSession(
       { objectStore: { outbound } },
     )
     // A scratch catalogue that only checks a file asks SAP nothing (see apply.ts).
-    const pipelines = new PipelineCatalog(on, (opts.checkSources ?? true) ? sourceChecker({ connections, sources, log }) : undefined)
+    const checker = checkSource ? checkSource(connections) : sourceChecker({ connections, sources, log })
+    const pipelines = new PipelineCatalog(on, (opts.checkSources ?? true) ? checker : undefined)
     return { db: on, connections, destinations, pipelines }
   }
   return {
     ...catalogsOver(db),
     box,
     log,
-    inOneTransaction: (work) => inOneTransaction(db, (tx) => work(catalogsOver(tx))),
+    inOneTransaction: (work, o) => inOneTransaction(db, (tx) => work(catalogsOver(tx, o?.checkSource))),
+    askSap: (plan) => plan.ask({ sources, log }),
     close: async () => {
       await sources.close?.()
       await db.$disconnect()

@@ -1,9 +1,9 @@
 import type { Db, Prisma } from './client.js'
 
 /**
- * Up to how long the work of {@link inOneTransaction} may take: writes through the catalogues include
- * SAP's metadata check of a changed OData pipeline (up to 15 s each, catalog/source-check.ts).
- * Prisma's default of 5 s would roll back a file with a few such pipelines.
+ * Up to how long the work of {@link inOneTransaction} may take. It is database work only (apply asks
+ * SAP before its transaction opens, cli/apply.ts), but a file of many objects on a busy database can
+ * take longer than Prisma's default of 5 s, which would roll the whole file back.
  */
 const TRANSACTION_TIMEOUT_MS = 300_000
 
