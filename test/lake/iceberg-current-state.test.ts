@@ -234,12 +234,68 @@ describe('current-state table on LOCAL, read back with icebird', () => {
     expect(await tableView(base, table)).toEqual(modelView(model))
   })
 
+  it('keeps the delete files after an ambiguous failure at the commit point (the retry finds the snapshot) and removes them after a failure before it', async () => {
+    const base = new LocalDestination(root)
+    const table = 'tables/current-ambiguous'
+    const first = await run(base, table, 'a-1', 'FULL', [full(1, 1), full(2, 2)])
+    let model = applyToModel(new Map(), 'FULL', first.rows)
+    const plan = await planTableWrite(base, table, COLUMNS)
+    const rows = [afterImage(1, 5), del(2, 2)].map((r) => [...r.slice(0, -2), 'a-2', AT])
+    const files = await writeRunFiles(base, plan.parquet, COLUMNS, rows, 'a-2')
+    const request = { runId: 'a-2', mode: 'DELTA' as const, files, columns: COLUMNS, keyColumns: KEY }
+    const failing = (fail: (key: string) => boolean, method: 'putTextIfAbsent' | 'putFile', after: boolean) =>
+      new Proxy(base, {
+        get(target, p) {
+          const v = Reflect.get(target, p, target) as unknown
+          const bound = typeof v === 'function' ? (v as (...a: unknown[]) => Promise<unknown>).bind(target) : v
+          if (p !== method) return bound
+          return async (key: string, ...rest: unknown[]) => {
+            if (!fail(key)) return (bound as (...a: unknown[]) => Promise<unknown>)(key, ...rest)
+            if (after) await (bound as (...a: unknown[]) => Promise<unknown>)(key, ...rest)
+            throw new Error(`connection reset writing ${key}`)
+          }
+        },
+      }) as Destination
+    const dataFiles = async () => (await readdir(join(root, table, 'data'))).filter((n) => n.startsWith('a-2')).sort()
+
+    // Before the commit point: the manifest list cannot be written; the delete files go again.
+    const early = failing((k) => k.includes('/metadata/snap-'), 'putFile', false)
+    await expect(applyRunToCurrentState(early, table, request)).rejects.toThrow(/connection reset/)
+    expect(await dataFiles()).toEqual([])
+    expect((await loadTable(base, table))!.version).toBe(1)
+
+    // At the commit point: the version is written, then the store fails. The files stay (the version
+    // names them) and a retry returns the committed snapshot instead of applying the run twice.
+    const late = failing((k) => k.endsWith('v2.metadata.json'), 'putTextIfAbsent', true)
+    await expect(applyRunToCurrentState(late, table, request)).rejects.toThrow(/connection reset/)
+    expect(await dataFiles()).toEqual(['a-2-eq-deletes-00000.parquet', 'a-2-pos-deletes-00000.parquet'])
+    expect((await loadTable(base, table))!.version).toBe(2)
+    // The hint still names v1 (the failure came before it moved), so a reader sees the old state ...
+    expect(await tableView(base, table)).toEqual(modelView(model))
+    const retry = await applyRunToCurrentState(base, table, request)
+    expect(retry.version).toBeNull()
+    // ... until the retry finds the run's snapshot and moves the hint: no second commit.
+    expect((await loadTable(base, table))!.version).toBe(2)
+    model = applyToModel(model, 'DELTA', rows)
+    expect(await tableView(base, table)).toEqual(modelView(model))
+  })
+
   it('refuses key columns that are not the table key and files written with other field ids (typed LakeTableError)', async () => {
     const d = new LocalDestination(root)
     const table = 'tables/current-bad'
     const { files } = await run(d, table, 'b-1', 'FULL', [full(1, 1)])
     await expect(
       applyRunToCurrentState(d, table, { runId: 'b-2', mode: 'DELTA', files, columns: COLUMNS, keyColumns: ['POSNR'] }),
+    ).rejects.toMatchObject({ code: 'LAKE_INPUT' })
+    // A row count that is not the file's.
+    await expect(
+      applyRunToCurrentState(d, table, {
+        runId: 'b-2',
+        mode: 'DELTA',
+        files: files.map((f) => ({ ...f, recordCount: f.recordCount + 1 })),
+        columns: COLUMNS,
+        keyColumns: KEY,
+      }),
     ).rejects.toMatchObject({ code: 'LAKE_INPUT' })
     // Files whose footer gives other ids than the table's (ids shifted by one).
     const plan = await planTableWrite(d, table, COLUMNS)

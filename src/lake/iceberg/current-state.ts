@@ -21,6 +21,7 @@ import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOpt
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import { deletedPositions, readRunImages } from './run-images.js'
 import { commitSnapshot, loadTable, planTableWrite, SUMMARY_KEYS, type CommitFile, type RunSummary } from './table.js'
+import { versionHintKey } from './table-files.js'
 import { FileContent } from './types.js'
 
 export interface CurrentStateRun {
@@ -111,8 +112,11 @@ export async function applyRunToCurrentState(
     throw new LakeTableError('LAKE_INPUT', `mode ${String(run.mode)} is neither FULL nor DELTA`)
   const plan = await planTableWrite(destination, tablePath, run.columns, signal)
   const done = plan.base?.metadata.snapshots.find((s) => s.summary[SUMMARY_KEYS.runId] === run.runId)
-  if (done)
+  if (done) {
+    // The commit happened but may have stopped before the version hint moved: readers start there.
+    await destination.putText(versionHintKey(tablePath), String(plan.base?.version), signal)
     return { snapshotId: done['snapshot-id'], sequenceNumber: done['sequence-number'], version: null, keysTouched: 0, rowsDeleted: 0 }
+  }
 
   const layout = equalityDeleteLayout(plan.schema, run.columns)
   const keyNames = layout.columns.map((c) => c.name)
@@ -120,6 +124,11 @@ export async function applyRunToCurrentState(
     throw new LakeTableError('LAKE_INPUT', `key columns ${run.keyColumns.join(', ')} are not the table's key ${keyNames.join(', ')}`)
 
   const images = await readRunImages(destination, run.files, run.keyColumns, signal)
+  // Position deletes are computed from the rows read; the manifest records the caller's counts.
+  run.files.forEach((f, i) => {
+    if (images.rowCounts[i] !== f.recordCount)
+      throw new LakeTableError('LAKE_INPUT', `run file ${f.key} holds ${images.rowCounts[i]} rows, the run says ${f.recordCount}`)
+  })
   // The run's files become data files of this table as they are: their field ids must be the plan's.
   run.columns.forEach((c, i) => {
     const id = images.fieldIds.get(c.name)
