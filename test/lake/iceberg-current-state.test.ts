@@ -16,7 +16,10 @@ import {
 import { keyIdentity } from '../../src/lake/iceberg/run-images.js'
 import { classifyChange, type Row } from '../../src/sap/fields.js'
 import type { Destination } from '../../src/storage/destination.js'
+import { AzureBlobDestination } from '../../src/storage/azure-blob.js'
 import { LocalDestination } from '../../src/storage/local.js'
+import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
+import { QUICK } from '../storage/helpers.js'
 import { installFileFetch } from './file-fetch.js'
 import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
 
@@ -76,6 +79,69 @@ async function run(d: Destination, table: string, runId: string, mode: 'FULL' | 
   return { result, rows: withRun, files }
 }
 
+/** Full load, three deltas and a later full load, compared with the model after every run. */
+async function fullAndDeltas(d: Destination, table: string) {
+  let model: Model = new Map()
+  const applyStep = async (runId: string, mode: 'FULL' | 'DELTA', rows: Row[]) => {
+    const r = await run(d, table, runId, mode, rows)
+    model = applyToModel(model, mode, r.rows)
+    expect(await tableView(d, table)).toEqual(modelView(model))
+    return r.result
+  }
+
+  // Full load; item 10 comes twice (the later row wins, the earlier is deleted by position).
+  const r1 = await applyStep('run-1', 'FULL', [full(10, 1), full(11, 2), full(12, 3), full(13, 4), full(14, 5), full(15, 6), full(10, 7)])
+  expect(r1).toMatchObject({ version: 1, rowsDeleted: 1 })
+  expect(model.size).toBe(6)
+
+  // Delta: a create, two updates of one key (ABR before and after images), a delete,
+  // a delete then a re-create of the same key, one update of a key updated again next delta.
+  const r2 = await applyStep('run-2', 'DELTA', [
+    create(20, 8),
+    beforeImage(11, 2),
+    afterImage(11, 9),
+    beforeImage(11, 9),
+    afterImage(11, 5),
+    del(12, 3),
+    del(13, 4),
+    create(13, 6),
+    afterImage(14, 2),
+  ])
+  expect(r2).toMatchObject({ version: 2, keysTouched: 5 })
+  // Rows kept: 20, 11 (last), 13 (re-created), 14; the other five are deleted by position.
+  expect(r2.rowsDeleted).toBe(5)
+
+  // Consecutive update of 14, a key created and deleted in the same delta, a delete of the new 20.
+  await applyStep('run-3', 'DELTA', [beforeImage(14, 2), afterImage(14, 3), create(21, 4), create(22, 5), del(22, 5), del(20, 8)])
+  // AIE-type delta (after images only), a delete of a full-load row, an update of the re-created key.
+  await applyStep('run-4', 'DELTA', [afterImage(13, 7), del(10, 7), afterImage(21, 9), afterImage(15, 1)])
+  expect([...model.keys()].length).toBe(5)
+
+  const current = (await loadTable(d, table))!.metadata
+  const snap = current.snapshots.at(-1)!
+  expect(snap.summary).toMatchObject({
+    operation: 'overwrite',
+    'delta-extractor.run-id': 'run-4',
+    'delta-extractor.current-state-mode': 'DELTA',
+  })
+
+  // A full load after the deltas replaces everything.
+  const r5 = await run(d, table, 'run-5', 'FULL', [full(30, 1), full(31, 2)])
+  model = applyToModel(model, 'FULL', r5.rows)
+  expect(await tableView(d, table)).toEqual(modelView(model))
+  expect(model.size).toBe(2)
+  // Applying the same run again (a retry after an ambiguous commit) changes nothing.
+  const again = await applyRunToCurrentState(d, table, {
+    runId: 'run-5',
+    mode: 'FULL',
+    files: r5.files,
+    columns: COLUMNS,
+    keyColumns: KEY,
+  })
+  expect(again).toMatchObject({ version: null, snapshotId: r5.result.snapshotId })
+  expect(await tableView(d, table)).toEqual(modelView(model))
+}
+
 describe('current-state table on LOCAL, read back with icebird', () => {
   let root: string
   let restore: () => void
@@ -89,67 +155,7 @@ describe('current-state table on LOCAL, read back with icebird', () => {
   })
 
   it('follows a full load and three deltas (several images per key, delete then re-create, consecutive updates) row for row, and a later full load replaces everything', async () => {
-    const d = new LocalDestination(root)
-    const table = 'tables/current'
-    let model: Model = new Map()
-    const applyStep = async (runId: string, mode: 'FULL' | 'DELTA', rows: Row[]) => {
-      const r = await run(d, table, runId, mode, rows)
-      model = applyToModel(model, mode, r.rows)
-      expect(await tableView(d, table)).toEqual(modelView(model))
-      return r.result
-    }
-
-    // Full load; item 10 comes twice (the later row wins, the earlier is deleted by position).
-    const r1 = await applyStep('run-1', 'FULL', [full(10, 1), full(11, 2), full(12, 3), full(13, 4), full(14, 5), full(15, 6), full(10, 7)])
-    expect(r1).toMatchObject({ version: 1, rowsDeleted: 1 })
-    expect(model.size).toBe(6)
-
-    // Delta: a create, two updates of one key (ABR before and after images), a delete,
-    // a delete then a re-create of the same key, one update of a key updated again next delta.
-    const r2 = await applyStep('run-2', 'DELTA', [
-      create(20, 8),
-      beforeImage(11, 2),
-      afterImage(11, 9),
-      beforeImage(11, 9),
-      afterImage(11, 5),
-      del(12, 3),
-      del(13, 4),
-      create(13, 6),
-      afterImage(14, 2),
-    ])
-    expect(r2).toMatchObject({ version: 2, keysTouched: 5 })
-    // Rows kept: 20, 11 (last), 13 (re-created), 14; the other five are deleted by position.
-    expect(r2.rowsDeleted).toBe(5)
-
-    // Consecutive update of 14, a key created and deleted in the same delta, a delete of the new 20.
-    await applyStep('run-3', 'DELTA', [beforeImage(14, 2), afterImage(14, 3), create(21, 4), create(22, 5), del(22, 5), del(20, 8)])
-    // AIE-type delta (after images only), a delete of a full-load row, an update of the re-created key.
-    await applyStep('run-4', 'DELTA', [afterImage(13, 7), del(10, 7), afterImage(21, 9), afterImage(15, 1)])
-    expect([...model.keys()].length).toBe(5)
-
-    const current = (await loadTable(d, table))!.metadata
-    const snap = current.snapshots.at(-1)!
-    expect(snap.summary).toMatchObject({
-      operation: 'overwrite',
-      'delta-extractor.run-id': 'run-4',
-      'delta-extractor.current-state-mode': 'DELTA',
-    })
-
-    // A full load after the deltas replaces everything.
-    const r5 = await run(d, table, 'run-5', 'FULL', [full(30, 1), full(31, 2)])
-    model = applyToModel(model, 'FULL', r5.rows)
-    expect(await tableView(d, table)).toEqual(modelView(model))
-    expect(model.size).toBe(2)
-    // Applying the same run again (a retry after an ambiguous commit) changes nothing.
-    const again = await applyRunToCurrentState(d, table, {
-      runId: 'run-5',
-      mode: 'FULL',
-      files: r5.files,
-      columns: COLUMNS,
-      keyColumns: KEY,
-    })
-    expect(again).toMatchObject({ version: null, snapshotId: r5.result.snapshotId })
-    expect(await tableView(d, table)).toEqual(modelView(model))
+    await fullAndDeltas(new LocalDestination(root), 'tables/current')
   })
 
   it('reads the same after compact(): the files of a full load are compacted, later deltas apply to the output, and files an equality delete hits are left alone', async () => {
@@ -345,5 +351,36 @@ describe('current-state table on LOCAL, read back with icebird', () => {
       }),
       { numRuns: 12, seed: 1305 },
     )
+  })
+})
+
+describe('current-state table on AZURE_BLOB, read back with icebird', () => {
+  let azurite: Azurite
+  let d: AzureBlobDestination
+  beforeAll(async () => {
+    azurite = await Azurite.start()
+    // Public read: icebird fetches the URLs recorded in the metadata without credentials.
+    await azurite.client().getContainerClient('lake').create({ access: 'container' })
+    d = new AzureBlobDestination(
+      {
+        container: 'lake',
+        prefix: 'root',
+        accountUrl: azurite.accountUrl,
+        accountName: AZURITE_ACCOUNT,
+        auth: 'ACCOUNT_KEY',
+        blockSizeMb: 1,
+        uploadConcurrency: 2,
+      },
+      { accountKey: AZURITE_KEY },
+      QUICK,
+    )
+  })
+  afterAll(async () => {
+    d?.close()
+    await azurite?.dispose()
+  })
+
+  it('follows a full load and three deltas row for row, and a later full load replaces everything', async () => {
+    await fullAndDeltas(d, 'tables/current')
   })
 })
