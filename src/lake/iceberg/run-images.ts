@@ -16,7 +16,7 @@ import type { Destination } from '../../storage/destination.js'
 import { LakeTableError } from './errors.js'
 import { openDataFile } from './parquet-rows.js'
 
-/** A run file as the merge sees it: its destination key and the field ids it must carry. */
+/** A run file as the merge sees it: its destination key (field ids and row count come from its footer). */
 export interface RunFileInput {
   key: string
 }
