@@ -27,6 +27,8 @@ export interface OpenDataFile {
   rowGroups: number
   /** Rows of row group `index` in the column model's JS forms. */
   readRowGroup(index: number): Promise<Row[]>
+  /** Rows of row group `index` with only the named columns, in that order (the current-state merge reads keys and change mode only). */
+  readColumns(index: number, names: readonly string[]): Promise<Row[]>
 }
 
 function columnOf(c: ManifestColumn): Column {
@@ -124,6 +126,30 @@ export async function openDataFile(bytes: Buffer, what: string): Promise<OpenDat
         },
       })
       return rows.map((r) => r.map((v, i) => (v === null || v === undefined ? null : converters[i](v))) as Row)
+    },
+    async readColumns(index, names) {
+      const at = names.map((name) => {
+        const i = columns.findIndex((c) => c.name === name)
+        if (i < 0) throw new LakeTableError('LAKE_INPUT', `${what} has no column ${name}`)
+        return i
+      })
+      const rowStart = starts[index]
+      const rowEnd = rowStart + Number(metadata.row_groups[index].num_rows)
+      let rows: Record<string, unknown>[] = []
+      await parquetRead({
+        file,
+        metadata: raw,
+        rowStart,
+        rowEnd,
+        columns: [...names],
+        rowFormat: 'object',
+        utf8: false,
+        compressors,
+        onComplete: (r) => {
+          rows = r as Record<string, unknown>[]
+        },
+      })
+      return rows.map((r) => names.map((name, j) => (r[name] === null || r[name] === undefined ? null : converters[at[j]](r[name]))) as Row)
     },
   }
 }

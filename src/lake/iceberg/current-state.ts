@@ -1,0 +1,218 @@
+/**
+ * The current-state table (issue 13 point 2): the SAP table as it is now, kept from the runs' own
+ * files by merge-on-read, with no copy of data (docs/architecture.md#lake-tables, "Current-state
+ * table"). A run's change-log files become data files of this table too; its commit adds
+ * - one equality delete file on the key holding every key the run touched: at the commit's sequence
+ *   number N it removes those keys' rows from every older data file (sequence < N), not the run's own;
+ * - one position delete file naming every row of the run's files that is not its key's final after
+ *   image (before images, superseded images, D rows): position deletes apply at sequence <= N.
+ * A full load replaces the table (earlier files leave the snapshot) and deletes only rows of a key
+ * the load holds twice. The run engine calls this after the change-log commit; it does not retry a
+ * LakeCommitConflictError itself (the caller plans again), and removes everything it wrote when it
+ * gets one.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Column, Row } from '../../sap/fields.js'
+import type { Destination } from '../../storage/destination.js'
+import { ParquetRoller } from '../../transform/index.js'
+import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOptions } from './deletes.js'
+import { LakeCommitConflictError, LakeTableError } from './errors.js'
+import { deletedPositions, readRunImages } from './run-images.js'
+import { commitSnapshot, loadTable, planTableWrite, SUMMARY_KEYS, type CommitFile, type RunSummary } from './table.js'
+import { versionHintKey } from './table-files.js'
+import { FileContent } from './types.js'
+
+export interface CurrentStateRun {
+  runId: string
+  /** FULL replaces the table; DELTA applies C/U/D images by key. */
+  mode: 'FULL' | 'DELTA'
+  /** The run's Parquet files in delivery order (written with the table's field ids). */
+  files: readonly CommitFile[]
+  /** The columns of those files (with ODQ_CHANGEMODE and ODQ_ENTITYCNTR). */
+  columns: readonly Column[]
+  /** The SAP key, in the table's identifier-field order; checked against the table's schema. */
+  keyColumns: readonly string[]
+  summary?: Omit<RunSummary, 'runId'>
+  properties?: Record<string, string>
+  signal?: AbortSignal
+  now?: () => number
+}
+
+export interface CurrentStateResult {
+  snapshotId: number
+  sequenceNumber: number
+  /** The version committed, or null when the run's snapshot was already there (rolled forward). */
+  version: number | null
+  keysTouched: number
+  rowsDeleted: number
+}
+
+const DELETE_ROWS_PER_BATCH = 10_000
+
+/** Where the table's own delete files go: under the table, so expiry may own `<table>/data`. */
+const deleteFileKey = (tablePath: string, runId: string, kind: string, i: number) =>
+  `${tablePath}/data/${encodeURIComponent(runId)}-${kind}-${String(i).padStart(5, '0')}.parquet`
+
+async function writeDeleteFile(
+  destination: Destination,
+  key: (i: number) => string,
+  columns: Column[],
+  parquet: { fieldIds: number[]; kvMetadata: Record<string, string> },
+  rows: Iterable<Row>,
+  written: string[],
+  signal?: AbortSignal,
+): Promise<CommitFile[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'de-current-'))
+  try {
+    const roller = new ParquetRoller(columns, {
+      dir,
+      fileName: (i) => `part-${i}.parquet`,
+      compression: 'SNAPPY',
+      rowGroupRows: 100_000,
+      maxFileBytes: 512 * 1024 * 1024,
+      kvMetadata: parquet.kvMetadata,
+      fieldIds: parquet.fieldIds,
+    })
+    const done = []
+    let batch: Row[] = []
+    for (const row of rows) {
+      batch.push(row)
+      if (batch.length >= DELETE_ROWS_PER_BATCH) {
+        done.push(...(await roller.write(batch)))
+        batch = []
+      }
+    }
+    done.push(...(await roller.write(batch)), ...(await roller.finish()))
+    const files: CommitFile[] = []
+    for (const [i, f] of done.entries()) {
+      if (!f.rows) continue
+      written.push(key(i))
+      const { bytes } = await destination.putFile(key(i), f.localPath, signal, { sha256: f.sha256 })
+      files.push({ key: key(i), recordCount: f.rows, sizeBytes: bytes })
+    }
+    return files
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Commits one run to the current-state table at `tablePath`. A run whose snapshot is already there
+ * (a retry after an ambiguous commit) is not applied twice: its snapshot is returned.
+ */
+export async function applyRunToCurrentState(
+  destination: Destination,
+  tablePath: string,
+  run: CurrentStateRun,
+): Promise<CurrentStateResult> {
+  const { signal } = run
+  if (run.mode !== 'FULL' && run.mode !== 'DELTA')
+    throw new LakeTableError('LAKE_INPUT', `mode ${String(run.mode)} is neither FULL nor DELTA`)
+  const plan = await planTableWrite(destination, tablePath, run.columns, signal)
+  const done = plan.base?.metadata.snapshots.find((s) => s.summary[SUMMARY_KEYS.runId] === run.runId)
+  if (done) {
+    // The commit happened but may have stopped before the version hint moved: readers start there.
+    await destination.putText(versionHintKey(tablePath), String(plan.base?.version), signal)
+    return { snapshotId: done['snapshot-id'], sequenceNumber: done['sequence-number'], version: null, keysTouched: 0, rowsDeleted: 0 }
+  }
+
+  const layout = equalityDeleteLayout(plan.schema, run.columns)
+  const keyNames = layout.columns.map((c) => c.name)
+  if (keyNames.join('\u0000') !== run.keyColumns.join('\u0000'))
+    throw new LakeTableError('LAKE_INPUT', `key columns ${run.keyColumns.join(', ')} are not the table's key ${keyNames.join(', ')}`)
+
+  const images = await readRunImages(destination, run.files, run.keyColumns, signal)
+  // Position deletes are computed from the rows read; the manifest records the caller's counts.
+  run.files.forEach((f, i) => {
+    if (images.rowCounts[i] !== f.recordCount)
+      throw new LakeTableError('LAKE_INPUT', `run file ${f.key} holds ${images.rowCounts[i]} rows, the run says ${f.recordCount}`)
+  })
+  // The run's files become data files of this table as they are: their field ids must be the plan's.
+  run.columns.forEach((c, i) => {
+    const id = images.fieldIds.get(c.name)
+    if (id !== undefined && id !== plan.parquet.fieldIds[i])
+      throw new LakeTableError(
+        'LAKE_SCHEMA_INCOMPATIBLE',
+        `table ${tablePath}: the run's files give ${c.name} field id ${id}, the table ${plan.parquet.fieldIds[i]}`,
+      )
+  })
+
+  const written: string[] = []
+  try {
+    const deletes: CommitFile[] = []
+    // A full load replaces everything: no older row is left to delete by key.
+    if (run.mode === 'DELTA' && images.touchedKeys.length) {
+      const eq = await writeDeleteFile(
+        destination,
+        (i) => deleteFileKey(tablePath, run.runId, 'eq-deletes', i),
+        layout.columns,
+        layout.parquet,
+        images.touchedKeys,
+        written,
+        signal,
+      )
+      deletes.push(...eq.map((f) => ({ ...f, content: FileContent.EQUALITY_DELETES, equalityIds: layout.equalityIds })))
+    }
+    // Position delete rows sorted by file path, then position (spec "Position Delete Files").
+    const byPath = run.files
+      .map((f, i) => ({ uri: destination.uriOf(f.key), i }))
+      .sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0))
+    let rowsDeleted = 0
+    function* positions(): Generator<Row> {
+      for (const { uri, i } of byPath)
+        for (const pos of deletedPositions(images.rowCounts[i], images.kept[i])) {
+          rowsDeleted++
+          yield [uri, BigInt(pos)]
+        }
+    }
+    const pos = await writeDeleteFile(
+      destination,
+      (i) => deleteFileKey(tablePath, run.runId, 'pos-deletes', i),
+      POSITION_DELETE_COLUMNS,
+      positionDeleteParquetOptions(),
+      positions(),
+      written,
+      signal,
+    )
+    deletes.push(...pos.map((f) => ({ ...f, content: FileContent.POSITION_DELETES })))
+
+    const committed = await commitSnapshot(destination, plan, {
+      files: [...run.files.map((f) => ({ ...f, content: FileContent.DATA })), ...deletes],
+      summary: {
+        runId: run.runId,
+        ...run.summary,
+        extra: { ...run.summary?.extra, 'delta-extractor.current-state-mode': run.mode },
+      },
+      properties: { 'delta-extractor.table': 'current-state', ...run.properties },
+      replace: run.mode === 'FULL',
+      signal,
+      now: run.now,
+    })
+    return {
+      snapshotId: committed.snapshotId,
+      sequenceNumber: committed.sequenceNumber,
+      version: committed.version,
+      keysTouched: images.touchedKeys.length,
+      rowsDeleted,
+    }
+  } catch (e) {
+    // Refused at the commit point or failed before it: no version names these delete files. After an
+    // ambiguous failure inside commitSnapshot they stay (the version may exist and name them).
+    if (e instanceof LakeCommitConflictError || !(await committedByRun(destination, tablePath, run.runId, signal)))
+      await Promise.all(written.map((k) => destination.remove(k).catch(() => {})))
+    throw e
+  }
+}
+
+/** Whether the run's snapshot is in the table after all (a failure after the commit point). */
+async function committedByRun(destination: Destination, tablePath: string, runId: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const table = await loadTable(destination, tablePath, signal)
+    return !!table?.metadata.snapshots.some((s) => s.summary[SUMMARY_KEYS.runId] === runId)
+  } catch {
+    // The table cannot be read now: keep the files, the run's recovery decides.
+    return true
+  }
+}
