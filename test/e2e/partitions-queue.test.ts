@@ -39,7 +39,9 @@ class Deployment {
 
   static async start(opts: { sim: SapSimulatorOptions; workerEnv?: Record<string, string> }): Promise<Deployment> {
     const db = await createTestDatabase()
-    const sim = await startSapSimulator({ openRequestIdleMs: 500, ...opts.sim })
+    // FULL reads hold no subscription, so nothing waits for an idle read to lapse; a short window
+    // would only fail pages that a loaded machine serves late (SAP's own limit is minutes).
+    const sim = await startSapSimulator({ openRequestIdleMs: 30_000, ...opts.sim })
     const redisPrefix = `${filePrefix}:t${++tests}`
     const env = (name: string): Record<string, string> => ({
       DATABASE_URL: db.databaseUrl!,

@@ -48,9 +48,20 @@ class Deployment {
     serveArgs?: string[]
     /** Milliseconds the simulator takes per answer (runs overlap). */
     latencyMs?: number
+    /**
+     * How long the simulator keeps an idle paged read open. Short (500 ms) where a killed worker's
+     * open delta read must lapse soon so its recovery can read the subscription again; long where
+     * only FULL reads run, since on two loaded cores a worker running three runs may well take more
+     * than 500 ms between two pages, and SAP's own limit is minutes.
+     */
+    openRequestIdleMs?: number
   }): Promise<Deployment> {
     const db = await createTestDatabase()
-    const sim = await startSapSimulator({ rows: { [SALES_ITEMS]: opts.rows }, openRequestIdleMs: 500, latencyMs: opts.latencyMs })
+    const sim = await startSapSimulator({
+      rows: { [SALES_ITEMS]: opts.rows },
+      openRequestIdleMs: opts.openRequestIdleMs ?? 500,
+      latencyMs: opts.latencyMs,
+    })
     const redisPrefix = `${filePrefix}:t${++tests}`
     const env = (name: string): Record<string, string> => ({
       DATABASE_URL: db.databaseUrl!,
@@ -232,7 +243,7 @@ afterAll(() => deleteRedisKeys(filePrefix))
 describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout: 120_000 }, () => {
   it('20 pipelines run once each through the API, spread over both workers, none in the API process, within the connection limit', async () => {
     // Two workers of 3 runs each could run 6 at once; the connection allows SAP 3.
-    d = await Deployment.start({ rows: 50, workers: 2, latencyMs: 30, workerEnv: { WORKER_CONCURRENCY: '3' } })
+    d = await Deployment.start({ rows: 50, workers: 2, latencyMs: 30, openRequestIdleMs: 30_000, workerEnv: { WORKER_CONCURRENCY: '3' } })
     const pipelines = await d.createPipelines(
       Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`),
       'FULL',
@@ -256,7 +267,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('serve --with-worker alone queues in Redis and runs the pipelines itself', async () => {
-    d = await Deployment.start({ rows: 50, workers: 0, serveArgs: ['--with-worker'] })
+    d = await Deployment.start({ rows: 50, workers: 0, serveArgs: ['--with-worker'], openRequestIdleMs: 30_000 })
     expect(d.api.logs.find((l) => l.msg?.startsWith('queue mode'))).toMatchObject({ work: true })
     const pipelines = await d.createPipelines(['a', 'b', 'c'], 'FULL', 25)
     const ended = await Promise.all((await Promise.all(pipelines.map((id) => d!.runPipeline(id)))).map((id) => d!.endedRun(id)))
