@@ -162,10 +162,10 @@ const OutputInput = builder.inputType('OutputInput', {
     }),
     table: t.field({
       type: TableFormatEnum,
-      description: 'Lake table format; default NONE. ICEBERG is refused (BAD_USER_INPUT) until lake tables are available',
+      description: 'Lake table format; default NONE. ICEBERG commits every run to the Iceberg change-log table of the pipeline',
     }),
     currentState: t.boolean({
-      description: 'Also keep a current-state table (needs a lake table: refused until available); default false',
+      description: 'Also keep a current-state table (not available yet: true is refused with BAD_USER_INPUT); default false',
     }),
     schemaChanges: t.field({
       type: SchemaChangePolicyEnum,
