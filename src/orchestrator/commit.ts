@@ -45,6 +45,7 @@ export async function commitRun(
         finishedAt: new Date(),
         manifestUri: out.manifestUri,
         schemaHash: out.schema.hash,
+        ...(out.snapshotId !== undefined ? { snapshotId: String(out.snapshotId) } : {}),
         uncommittedPrefix: null,
         deltaTokenOut: out.deltaTokenOut,
         changesCreated: out.changeCounts ? BigInt(out.changeCounts.created) : null,

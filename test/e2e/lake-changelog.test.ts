@@ -9,20 +9,36 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { icebergMetadata, icebergRead } from 'icebird'
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SUMMARY_KEYS } from '../../src/lake/iceberg/index.js'
 import { PENDING_MANIFEST_FILE } from '../../src/orchestrator/lake/commit-snapshot.js'
 import { SALES_ITEMS, type ChangeRef } from '../../src/simulator/index.js'
-import { withFileFetch } from '../helpers/file-fetch.js'
-import { Harness } from '../helpers/harness.js'
+import type { CreateDestinationInput } from '../gql/graphql.js'
+import { graphql } from '../gql/index.js'
+import { Azurite } from '../helpers/azurite.js'
+import { fileObjects, s3rverObjects, withObjectFetch } from '../helpers/object-fetch.js'
+import { Harness, type HarnessOptions } from '../helpers/harness.js'
+import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
 import { readManifest } from '../helpers/lake.js'
 
+const LakeTableOf = graphql(`
+  query LakeChangeLogTable($id: ID!) {
+    pipeline(id: $id) { lakeTable { format path location version currentSnapshotId schemaId fields { id name type required } } }
+  }
+`)
+const SnapshotOfRun = graphql(`query LakeChangeLogRun($id: ID!) { run(id: $id) { snapshotId } }`)
+
 let h: Harness | undefined
+let s3: S3rverEmulator | undefined
 let restoreFetch: () => void
-beforeAll(() => {
-  restoreFetch = withFileFetch()
+beforeAll(async () => {
+  s3 = await S3rverEmulator.start()
+  restoreFetch = withObjectFetch(fileObjects, s3rverObjects(s3))
 })
-afterAll(() => restoreFetch())
+afterAll(async () => {
+  restoreFetch()
+  await s3?.dispose()
+})
 afterEach(async () => {
   await h?.stop()
   h = undefined
@@ -51,19 +67,24 @@ async function tableRows(tableUrl: string): Promise<string[]> {
   return (await icebergRead({ tableUrl })).map(sig).sort()
 }
 
+type DestinationInput = Omit<CreateDestinationInput, 'name'>
+
 /** An ICEBERG DELTA pipeline, initialised: its table URL and the rows the table must hold so far. */
-async function initialised(rows = 40) {
-  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: rows } } })
-  const { pipelineId } = await h.createPipeline({ name: 'items', pageSize: 15, output: { table: 'ICEBERG' } })
+async function initialised(rows = 40, destination?: DestinationInput, opts: HarnessOptions = {}) {
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: rows } }, ...opts })
+  const { pipelineId } = await h.createPipeline({ name: 'items', pageSize: 15, output: { table: 'ICEBERG' }, destination })
   const init = await h.run(pipelineId)
   expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: String(rows) })
-  const manifest = await readManifest(init.manifestUri!)
-  expect(manifest.table).toMatchObject({ format: 'ICEBERG', path: 'items' })
-  return { h, pipelineId, init, tableUrl: manifest.table!.location, expected: await snapshotOf(h, init.id) }
+  const table = (await h.gql(LakeTableOf, { id: pipelineId })).pipeline!.lakeTable!
+  expect(table).toMatchObject({ format: 'ICEBERG', path: 'items', version: 1 })
+  if (!destination)
+    expect((await readManifest(init.manifestUri!)).table).toMatchObject({ format: 'ICEBERG', path: 'items', location: table.location })
+  return { h, pipelineId, init, tableUrl: table.location, expected: await snapshotOf(h, init.id) }
 }
 
-it('commits DELTA_INIT and two deltas as three snapshots; icebird reads every change once, with run ids and tokens', async () => {
-  const { h, pipelineId, init, tableUrl, expected } = await initialised()
+/** DELTA_INIT and two deltas with creates, updates and deletes: three snapshots holding every change once. */
+async function threeRuns(destination?: DestinationInput) {
+  const { h, pipelineId, init, tableUrl, expected } = await initialised(40, destination)
   const changes1 = [...h.sim.admin.insert(SALES_ITEMS, 4), ...h.sim.admin.update(SALES_ITEMS, 3), ...h.sim.admin.delete(SALES_ITEMS, 2)]
   const d1 = await h.run(pipelineId)
   expect(d1).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', changeCounts: { created: '4', updated: '3', deleted: '2' } })
@@ -82,14 +103,65 @@ it('commits DELTA_INIT and two deltas as three snapshots; icebird reads every ch
     [d1.id, init.deltaTokenOut, d1.deltaTokenOut, '12'],
     [d2.id, d1.deltaTokenOut, d2.deltaTokenOut, '5'],
   ])
-  // Each run's manifest.json names the snapshot that committed it; the pending copy is gone.
+  // Each run's manifest.json and Run.snapshotId name the snapshot that committed it.
   for (const [i, run] of [init, d1, d2].entries()) {
-    const m = await readManifest(run.manifestUri!)
-    expect(m.table?.snapshotId).toBe(meta.snapshots![i]['snapshot-id'])
-    await expect(readFile(join(m.dir, PENDING_MANIFEST_FILE))).rejects.toThrow(/ENOENT/)
+    const snapshotId = meta.snapshots![i]['snapshot-id']
+    expect((await h.gql(SnapshotOfRun, { id: run.id })).run?.snapshotId).toBe(String(snapshotId))
+    if (!destination) expect((await readManifest(run.manifestUri!)).table?.snapshotId).toBe(snapshotId)
   }
+  // The API shows the table: where it is, its current snapshot and schema.
+  const { pipeline } = await h.gql(LakeTableOf, { id: pipelineId })
   const current = meta.schemas.find((s) => s['schema-id'] === meta['current-schema-id'])!
-  expect(current.fields.slice(-4).map((f) => f.name)).toEqual(['ODQ_CHANGEMODE', 'ODQ_ENTITYCNTR', '_RUN_ID', '_EXTRACTED_AT'].slice(-4))
+  expect(pipeline?.lakeTable).toEqual({
+    format: 'ICEBERG',
+    path: 'items',
+    location: tableUrl,
+    version: 3,
+    currentSnapshotId: String(meta['current-snapshot-id']),
+    schemaId: 0,
+    fields: current.fields.map(({ id, name, type, required }) => ({ id, name, type, required })),
+  })
+  expect(current.fields.slice(-2).map((f) => f.name)).toEqual(['_RUN_ID', '_EXTRACTED_AT'])
+  return { h, d2 }
+}
+
+it('LOCAL: commits DELTA_INIT and two deltas as three snapshots; icebird reads every change once, with run ids and tokens', async () => {
+  const { h, d2 } = await threeRuns()
+  // The pending copy of each manifest is gone once manifest.json is written.
+  await expect(readFile(join((await readManifest(d2.manifestUri!)).dir, PENDING_MANIFEST_FILE))).rejects.toThrow(/ENOENT/)
+  expect((await h.gql(LakeTableOf, { id: (await h.app.services.db.pipeline.findFirstOrThrow()).id })).pipeline?.lakeTable?.version).toBe(3)
+})
+
+describe('on object stores', () => {
+  let azurite: Azurite
+  beforeAll(async () => {
+    azurite = await Azurite.start()
+    // Public read: icebird fetches the URLs recorded in the metadata without credentials.
+    await azurite.client().getContainerClient('lake').create({ access: 'container' })
+  })
+  afterAll(() => azurite?.dispose())
+
+  it('AZURE_BLOB: the same three runs, read back with icebird', async () => {
+    await threeRuns({
+      kind: 'AZURE_BLOB',
+      azureBlob: { container: 'lake', prefix: 'root', connectionString: azurite.connectionString, blockSizeMb: 1 },
+    })
+  })
+
+  it('S3: the same three runs, read back with icebird', async () => {
+    await s3!.createBucket('lake')
+    await threeRuns({
+      kind: 'S3',
+      s3: {
+        bucket: 'lake',
+        prefix: 'root',
+        endpoint: s3!.endpoint,
+        forcePathStyle: true,
+        accessKeyId: S3RVER_KEY_ID,
+        secretAccessKey: S3RVER_SECRET,
+      },
+    })
+  })
 })
 
 it('rolls a run lost after its snapshot (before manifest.json and the database commit) forward from the snapshot, once', async () => {
