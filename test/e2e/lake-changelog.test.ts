@@ -16,6 +16,7 @@ import { SALES_ITEMS, type ChangeRef } from '../../src/simulator/index.js'
 import type { CreateDestinationInput } from '../gql/graphql.js'
 import { graphql } from '../gql/index.js'
 import { Azurite } from '../helpers/azurite.js'
+import { FaultProxy } from '../helpers/fault-proxy.js'
 import { fileObjects, s3rverObjects, withObjectFetch } from '../helpers/object-fetch.js'
 import { Harness, type HarnessOptions } from '../helpers/harness.js'
 import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
@@ -146,6 +147,56 @@ describe('on object stores', () => {
       kind: 'AZURE_BLOB',
       azureBlob: { container: 'lake', prefix: 'root', connectionString: azurite.connectionString, blockSizeMb: 1 },
     })
+  })
+
+  it('S3: a manifest.json that cannot be written after the snapshot is written by the sweep, which then commits the run', async () => {
+    await s3!.createBucket('faulty')
+    const proxy = await FaultProxy.start(() => s3!.port)
+    try {
+      const { h, pipelineId, tableUrl, expected } = await initialised(
+        20,
+        {
+          kind: 'S3',
+          s3: {
+            bucket: 'faulty',
+            prefix: 'root',
+            endpoint: proxy.url,
+            forcePathStyle: true,
+            accessKeyId: S3RVER_KEY_ID,
+            secretAccessKey: S3RVER_SECRET,
+          },
+        },
+        { orchestrator: { sweepEveryMs: 0 } },
+      )
+      const { db, orchestrator } = h.app.services
+      const changes = h.sim.admin.insert(SALES_ITEMS, 6)
+      const refused = proxy.inject('503', (r) => r.method === 'PUT' && r.path.endsWith('/manifest.json'), 'every')
+      const runId = (await h.gql(graphql(`mutation LakeFaultyRun($id: ID!) { runPipeline(id: $id) { id } }`), { id: pipelineId }))
+        .runPipeline.id
+      // The worker leaves the run, committed by its snapshot, to the sweep.
+      await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 30_000 }).toBe(false)
+      expect(refused.length).toBeGreaterThan(0)
+      expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'RUNNING', stage: 'COMMITTING' })
+      expect(await tableRows(tableUrl)).toEqual([...expected, ...expectedDelta(changes, runId)].sort())
+
+      proxy.clearFaults()
+      const ended = h.waitForRun(runId)
+      await orchestrator.sweepLostRuns()
+      const run = await ended
+      expect(run).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '6' })
+      const snapshots = (await icebergMetadata({ tableUrl })).snapshots!
+      expect((await h.gql(SnapshotOfRun, { id: runId })).run?.snapshotId).toBe(String(snapshots[1]['snapshot-id']))
+      const manifestKey = run.manifestUri!.slice('s3://faulty/'.length)
+      const manifest = JSON.parse((await s3!.download('faulty', manifestKey)).toString('utf8'))
+      expect(manifest).toMatchObject({ runId, table: { snapshotId: snapshots[1]['snapshot-id'] } })
+      // Exactly once: the next delta continues after it.
+      const next = h.sim.admin.insert(SALES_ITEMS, 2)
+      const d2 = await h.run(pipelineId)
+      expect(d2).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', rowsWritten: '2' })
+      expect(await tableRows(tableUrl)).toEqual([...expected, ...expectedDelta(changes, runId), ...expectedDelta(next, d2.id)].sort())
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('S3: the same three runs, read back with icebird', async () => {

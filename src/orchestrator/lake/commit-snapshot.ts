@@ -8,9 +8,10 @@
  *   3. `manifest.json` — the same manifest with the snapshot id, for readers that use manifests;
  *   4. the database commit (run SUCCEEDED, delta position moved).
  *
- * A crash before 2 leaves the table unchanged and the run is failed and its prefix removed as
- * before. A crash after 2 is rolled forward from the snapshot: the sweep finds it with
- * findRunSnapshot, writes manifest.json from the pending copy and commits the run.
+ * A crash (or a refused commit) before 2 leaves the table unchanged and the run is failed and its
+ * prefix removed as before. A crash after 2, or a manifest.json that cannot be written, is rolled
+ * forward from the snapshot: the sweep finds it with findRunSnapshot, writes manifest.json from the
+ * pending copy and commits the run.
  */
 import {
   commitSnapshot,

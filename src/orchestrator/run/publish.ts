@@ -10,6 +10,15 @@ import { plannedTable, type RunTable } from '../lake/run-table.js'
 import { findRunSnapshot } from '../../lake/iceberg/index.js'
 import { RunRefused } from '../run-errors.js'
 
+/**
+ * The run's table snapshot is committed but its manifest.json could not be written: the run is left
+ * to the lost-run sweep, which writes manifest.json from the pending copy and commits the run
+ * (roll-forward.ts), so readers of manifests see it too.
+ */
+export class ManifestAfterSnapshot extends Error {
+  override readonly name = 'ManifestAfterSnapshot'
+}
+
 /** The run stopped being this worker's before it could publish: another process owns it now. */
 export class LeaseLost extends Error {
   override readonly name = 'LeaseLost'
@@ -80,7 +89,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
  * the snapshot, then manifest.json. A snapshot commit that failed is read back like a manifest
  * write: the run's snapshot is there → published; the store or the table refused it → not
  * published; anything else → in doubt, for the sweep. manifest.json after the snapshot cannot take
- * the commit back: if it cannot be written the run is noted and committed by its snapshot.
+ * the commit back: if it cannot be written the run is left to the sweep (ManifestAfterSnapshot).
  */
 async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnType<typeof buildManifest>, x: Extracted) {
   const destination = ctx.destination!
@@ -111,15 +120,16 @@ async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnTyp
   const published = withSnapshotId(manifest, snapshotId)
   try {
     await destination.putText(`${ctx.prefix}/${MANIFEST_FILE}`, JSON.stringify(published, null, 2), deadline())
-    await destination.remove(`${ctx.prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
   } catch (err) {
     await ctx.tracker
       .note(
         'warn',
-        `${MANIFEST_FILE} could not be written (${(err as Error)?.message}); the run is committed by its table snapshot ${snapshotId}`,
+        `${MANIFEST_FILE} could not be written (${(err as Error)?.message}); the run is committed by its table snapshot ${snapshotId} and left to the lost-run sweep, which writes ${MANIFEST_FILE} and commits it`,
       )
       .catch(() => undefined)
+    throw new ManifestAfterSnapshot(`run ${ctx.run.id}: committed by snapshot ${snapshotId}, ${MANIFEST_FILE} not written`, { cause: err })
   }
+  await destination.remove(`${ctx.prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
   return published
 }
 
