@@ -296,3 +296,21 @@ it('a field SAP adds mid-life becomes a new optional column in a new table schem
   expect(rows.filter((r) => r._RUN_ID !== run.id).every((r) => r.ZZCOLOR == null)).toBe(true)
   expect(rows.filter((r) => r._RUN_ID === run.id).map((r) => r.ZZCOLOR)).toEqual(changes.map((c) => c.after!.ZZCOLOR))
 })
+
+it("a partitioned FULL load is one snapshot of every partition's files, planned once for the run", async () => {
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 45 } } })
+  const { pipelineId } = await h.createPipeline({ name: 'items', mode: 'FULL', partitions: 3, pageSize: 10, output: { table: 'ICEBERG' } })
+  const run = await h.run(pipelineId)
+  expect(run).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'FULL', rowsWritten: '45', error: null })
+  const manifest = await readManifest(run.manifestUri!)
+  expect(new Set(manifest.files.map((f) => f.partition)).size).toBe(3)
+  const tableUrl = manifest.table!.location
+  const meta = await icebergMetadata({ tableUrl })
+  const summaries = meta.snapshots!.map((s) => s.summary as Record<string, string>)
+  expect(summaries.map((s) => [s[SUMMARY_KEYS.runId], s['added-data-files']])).toEqual([[run.id, String(manifest.files.length)]])
+  const rows = await icebergRead({ tableUrl })
+  const keys: string[] = []
+  for await (const r of h.sim.admin.rows(SALES_ITEMS)) keys.push(`${r.VBELN}/${r.POSNR}`)
+  expect(rows.map((r) => `${r.VBELN}/${r.POSNR}`).sort()).toEqual(keys.sort())
+  expect(rows.every((r) => r._RUN_ID === run.id && r.ODQ_CHANGEMODE === '')).toBe(true)
+})
