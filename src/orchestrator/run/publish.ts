@@ -4,10 +4,9 @@ import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
-import { LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
+import { findRunSnapshot, LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
 import { commitRunSnapshot, PENDING_MANIFEST_FILE, withSnapshotId } from '../lake/commit-snapshot.js'
 import { plannedTable, type RunTable } from '../lake/run-table.js'
-import { findRunSnapshot } from '../../lake/iceberg/index.js'
 import { RunRefused } from '../run-errors.js'
 
 /**
