@@ -12,3 +12,7 @@ export { appendSnapshot, commitSnapshot, findRunSnapshot, loadTable, planTableWr
 export type { CommitFile, CommitRequest, CommittedSnapshot, LoadedTable, RunSummary, TablePlan } from './table.js'
 export { FileContent } from './types.js'
 export type { IcebergSchema, Snapshot, TableMetadata } from './types.js'
+export { expireSnapshots } from './expire.js'
+export type { ExpireOptions, ExpireResult } from './expire.js'
+export { compact } from './compact.js'
+export type { CompactOptions, CompactResult } from './compact.js'

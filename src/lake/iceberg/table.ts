@@ -342,7 +342,7 @@ export async function findRunSnapshot(
 }
 
 /** Small binary objects go through a scratch file: Destination stores files and text, and Avro is neither. */
-async function putBytes(destination: Destination, key: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+export async function putBytes(destination: Destination, key: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'de-iceberg-'))
   try {
     const path = join(dir, 'object')

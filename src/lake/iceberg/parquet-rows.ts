@@ -1,0 +1,129 @@
+/**
+ * Reading a data file back into the column model's rows (src/sap/fields.ts), one row group at a time,
+ * for compaction to write them again with the project's Parquet writer. The file's own footer says
+ * what it holds: `delta-extractor.columns` (the column model as the roller described it) and the field
+ * ids of its Parquet schema. Decimals are read as their unscaled integers and written as exact text:
+ * hyparquet turns DECIMAL into a JS number, which cannot hold 25 digits.
+ */
+import { parquetMetadataAsync, parquetRead, type FileMetaData } from 'hyparquet'
+import { compressors } from 'hyparquet-compressors'
+import type { Column, Row } from '../../sap/fields.js'
+import { COLUMNS_METADATA_KEY } from '../../transform/roller.js'
+import type { ManifestColumn } from '../../transform/schema.js'
+import { LakeTableError } from './errors.js'
+import { ICEBERG_SCHEMA_METADATA_KEY } from './parquet-ids.js'
+
+export interface DataFileLayout {
+  columns: Column[]
+  fieldIds: number[]
+  /** The file's `iceberg.schema` footer entry (the fields it holds). */
+  icebergSchema: string
+  /** Files with equal signatures can share one output file. */
+  signature: string
+}
+
+export interface OpenDataFile {
+  layout: DataFileLayout
+  rowGroups: number
+  /** Rows of row group `index` in the column model's JS forms. */
+  readRowGroup(index: number): Promise<Row[]>
+}
+
+function columnOf(c: ManifestColumn): Column {
+  const type =
+    c.kind === 'decimal'
+      ? { kind: 'decimal' as const, precision: c.precision ?? 0, scale: c.scale ?? 0 }
+      : ({ kind: c.kind } as Column['type'])
+  return {
+    name: c.name,
+    type,
+    nullable: c.nullable,
+    key: c.key,
+    ...(c.sourceType !== undefined ? { sourceType: c.sourceType } : {}),
+    ...(c.semantics !== undefined ? { semantics: c.semantics } : {}),
+  } as Column
+}
+
+/** Big-endian two's complement bytes (FIXED_LEN_BYTE_ARRAY decimals) as a bigint. */
+function unscaledOf(bytes: Uint8Array): bigint {
+  let v = 0n
+  for (const b of bytes) v = (v << 8n) | BigInt(b)
+  return bytes.length && bytes[0] & 0x80 ? v - (1n << BigInt(bytes.length * 8)) : v
+}
+
+function decimalText(raw: unknown, scale: number): string {
+  const unscaled = raw instanceof Uint8Array ? unscaledOf(raw) : BigInt(raw as number | bigint)
+  const negative = unscaled < 0n
+  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0')
+  const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits
+  return negative ? `-${text}` : text
+}
+
+function converterOf(column: Column): (v: unknown) => unknown {
+  switch (column.type.kind) {
+    case 'decimal': {
+      const { scale } = column.type
+      return (v) => decimalText(v, scale)
+    }
+    case 'time':
+      return (v) => Number(v)
+    default:
+      return (v) => v
+  }
+}
+
+/** Opens a data file held in memory (one file at a time: compaction's inputs are the small files). */
+export async function openDataFile(bytes: Buffer, what: string): Promise<OpenDataFile> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer
+  let metadata: FileMetaData
+  try {
+    metadata = await parquetMetadataAsync(file)
+  } catch (e) {
+    throw new LakeTableError('LAKE_TABLE_INVALID', `${what} is not a readable Parquet file`, { cause: e })
+  }
+  const kv = new Map((metadata.key_value_metadata ?? []).map((e) => [e.key, e.value ?? '']))
+  const described = kv.get(COLUMNS_METADATA_KEY)
+  const icebergSchema = kv.get(ICEBERG_SCHEMA_METADATA_KEY)
+  if (!described || !icebergSchema)
+    throw new LakeTableError('LAKE_TABLE_INVALID', `${what} was not written by delta-extractor for a table (no column footer)`)
+  const columns = (JSON.parse(described) as ManifestColumn[]).map(columnOf)
+  const leaves = metadata.schema.slice(1)
+  if (leaves.length !== columns.length || leaves.some((e) => e.num_children))
+    throw new LakeTableError('LAKE_TABLE_INVALID', `${what}: the Parquet schema does not match its column footer`)
+  const fieldIds = leaves.map((e) => e.field_id ?? 0)
+  // Decimals without their logical type: hyparquet then hands over the unscaled integers.
+  const raw: FileMetaData = {
+    ...metadata,
+    schema: metadata.schema.map((e, i) =>
+      i > 0 && columns[i - 1].type.kind === 'decimal' ? { ...e, converted_type: undefined, logical_type: undefined } : e,
+    ),
+  }
+  const converters = columns.map(converterOf)
+  const starts: number[] = []
+  let start = 0
+  for (const g of metadata.row_groups) {
+    starts.push(start)
+    start += Number(g.num_rows)
+  }
+  return {
+    layout: { columns, fieldIds, icebergSchema, signature: `${described}\n${icebergSchema}\n${fieldIds.join(',')}` },
+    rowGroups: metadata.row_groups.length,
+    async readRowGroup(index) {
+      const rowStart = starts[index]
+      const rowEnd = rowStart + Number(metadata.row_groups[index].num_rows)
+      let rows: unknown[][] = []
+      await parquetRead({
+        file,
+        metadata: raw,
+        rowStart,
+        rowEnd,
+        utf8: false,
+        compressors,
+        onComplete: (r) => {
+          rows = r as unknown[][]
+        },
+      })
+      return rows.map((r) => r.map((v, i) => (v === null || v === undefined ? null : converters[i](v))) as Row)
+    },
+  }
+}
