@@ -116,10 +116,10 @@ export const outputSchema = z.object({
  * then a pipeline asking for one is refused, so nobody believes they have a table they do not.
  */
 const LAKE_TABLES_NOT_AVAILABLE =
-  'lake tables are not available yet: this version writes Parquet files and manifest.json only (table: NONE, currentState: false); nothing was changed'
+  'the current-state table is not available yet: this version commits runs to the change-log table only (table: ICEBERG, currentState: false); nothing was changed'
 
-function refuseLakeTables(table: string | null, currentState: boolean | null): void {
-  if (table === 'ICEBERG') throw badInput(`output.table ICEBERG: ${LAKE_TABLES_NOT_AVAILABLE}`, 'output.table')
+/** The change-log table (table: ICEBERG) is built; the current-state table is not yet. */
+function refuseLakeTables(_table: string | null, currentState: boolean | null): void {
   if (currentState) throw badInput(`output.currentState: ${LAKE_TABLES_NOT_AVAILABLE}`, 'output.currentState')
 }
 

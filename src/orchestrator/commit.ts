@@ -8,6 +8,8 @@ import type { Counters } from './run-tracker.js'
 /** What a committed run records: where its manifest is, where the delta stands now, what it wrote. */
 export interface CommitRecord {
   manifestUri: string
+  /** The lake table snapshot that committed the run (ICEBERG pipelines), recorded in its last log line. */
+  snapshotId?: number
   /** The position the next delta starts from; absent for FULL reads, which leave the delta alone. */
   positionOut?: string | null
   deltaTokenOut: string | null
@@ -43,6 +45,7 @@ export async function commitRun(
         finishedAt: new Date(),
         manifestUri: out.manifestUri,
         schemaHash: out.schema.hash,
+        ...(out.snapshotId !== undefined ? { snapshotId: String(out.snapshotId) } : {}),
         uncommittedPrefix: null,
         deltaTokenOut: out.deltaTokenOut,
         changesCreated: out.changeCounts ? BigInt(out.changeCounts.created) : null,
@@ -52,7 +55,11 @@ export async function commitRun(
       },
     })
     if (done.count !== 1) return false
-    await writeRunLine(tx, run, { ...endLine, stage: 'DONE', data: { manifestUri: out.manifestUri } })
+    await writeRunLine(tx, run, {
+      ...endLine,
+      stage: 'DONE',
+      data: { manifestUri: out.manifestUri, ...(out.snapshotId !== undefined ? { snapshotId: out.snapshotId } : {}) },
+    })
     if (out.positionOut) {
       const position = {
         deltaLink: out.positionOut,

@@ -57,6 +57,20 @@ const manifestSchema = z.object({
   changeCounts: changeCountsSchema.nullable(),
   deltaTokenIn: z.string().nullable(),
   deltaTokenOut: z.string().nullable(),
+  /**
+   * An ICEBERG pipeline's run (docs/architecture.md#lake-commit): the table its files were committed
+   * to, the snapshot that committed them (absent in the copy written before the snapshot), and the
+   * change-log columns every file holds after those `schema` lists.
+   */
+  table: z
+    .object({
+      format: z.literal('ICEBERG'),
+      path: z.string(),
+      location: z.string(),
+      snapshotId: z.number().optional(),
+      columns: z.array(z.custom<ManifestColumn>()),
+    })
+    .optional(),
 })
 export type Manifest = z.output<typeof manifestSchema>
 
@@ -88,6 +102,8 @@ export interface ManifestInput {
   changeCounts: ChangeCounts | null
   deltaTokenIn: string | null
   deltaTokenOut: string | null
+  /** The run's lake table, with the change-log columns its files hold beyond `columns`. */
+  table?: { path: string; location: string; columns: Column[] }
 }
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
@@ -129,6 +145,9 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
     changeCounts: m.changeCounts,
     deltaTokenIn: m.deltaTokenIn,
     deltaTokenOut: m.deltaTokenOut,
+    ...(m.table
+      ? { table: { format: 'ICEBERG' as const, path: m.table.path, location: m.table.location, columns: describeSchema(m.table.columns) } }
+      : {}),
   }
 }
 

@@ -7,6 +7,8 @@ import { recordSchema } from './schema/describe.js'
 import { MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE, type Manifest } from './manifest.js'
 import { pinnedOf } from './run/pinned.js'
 import type { RunObserver } from './run-observer.js'
+import { findCommittedRun, PENDING_MANIFEST_FILE, withSnapshotId } from './lake/commit-snapshot.js'
+import { tablePathOf } from './lake/run-table.js'
 
 /** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
 const MANIFEST_CHECK_MS = 5_000
@@ -44,6 +46,8 @@ export async function rollForward(
     destination = await deps.destinations.openPinned(world.destination)
     const text = await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))
     manifest = text ? parseManifest(text) : undefined
+    const tablePath = tablePathOf(world)
+    if (manifest?.runId !== run.id && tablePath) manifest = await fromSnapshot(destination, tablePath, run, log)
     if (manifest?.runId === run.id && world.output.successMarker) await ensureMarker(destination, run.uncommittedPrefix, log)
   } catch (err) {
     log.warn(
@@ -62,6 +66,7 @@ export async function rollForward(
     { heartbeatAt: run.heartbeatAt },
     {
       manifestUri: destination!.uriOf(key),
+      ...(manifest.table?.snapshotId !== undefined ? { snapshotId: manifest.table.snapshotId } : {}),
       positionOut: run.extractionMode === 'FULL' ? undefined : run.positionOut,
       deltaTokenOut: manifest.deltaTokenOut,
       selectionHash: run.pinned ? world.selectionHash : undefined,
@@ -82,6 +87,31 @@ export async function rollForward(
   })
   log.warn({ runId: run.id, pipelineId: run.pipelineId }, 'lost run had written its manifest; committed it instead of re-reading the delta')
   return 'committed'
+}
+
+/**
+ * An ICEBERG pipeline's run commits with its table snapshot, before manifest.json
+ * (lake/commit-snapshot.ts): a run lost after its snapshot is committed from it. Its manifest.json is
+ * written now from the pending copy, with the snapshot id. No snapshot: the run did not commit
+ * (undefined). A snapshot without its pending manifest cannot happen by this writer's order; it is
+ * reported and the run left as it is (thrown: 'unknown').
+ */
+async function fromSnapshot(destination: Destination, tablePath: string, run: Run, log: Logger): Promise<Manifest | undefined> {
+  const prefix = run.uncommittedPrefix!
+  const found = await findCommittedRun(destination, tablePath, prefix, run.id, AbortSignal.timeout(MANIFEST_CHECK_MS))
+  if (!found) return undefined
+  if (!found.manifest)
+    throw new Error(
+      `table ${tablePath} has snapshot ${found.snapshot['snapshot-id']} of run ${run.id}, but ${PENDING_MANIFEST_FILE} is missing`,
+    )
+  const manifest = withSnapshotId(found.manifest, found.snapshot['snapshot-id'])
+  await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), AbortSignal.timeout(MANIFEST_CHECK_MS))
+  await destination.remove(`${prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
+  log.warn(
+    { runId: run.id, snapshotId: found.snapshot['snapshot-id'] },
+    'lost run had committed its table snapshot; manifest.json written from it',
+  )
+  return manifest
 }
 
 /** The `_SUCCESS` marker the run's worker may not have got to write; best effort, as there. */

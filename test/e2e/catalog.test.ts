@@ -196,7 +196,6 @@ describe('connections, destinations and pipelines', () => {
     ['a path escaping the destination', { output: { pathTemplate: '../{runId}' } }, 'output.pathTemplate'],
     ['an unknown compression', { output: { compression: 'LZMA' } }, 'output.compression'],
     ['a tiny row group', { output: { rowGroupRows: 10 } }, 'output.rowGroupRows'],
-    ['an Iceberg table (lake tables are not available yet)', { output: { table: 'ICEBERG' as const } }, 'output.table'],
     ['a current-state table (not available yet)', { output: { currentState: true } }, 'output.currentState'],
     ['a source without entity set', { source: { kind: 'ODP_ODATA' as const } }, 'source.entitySet'],
     [
@@ -326,10 +325,10 @@ describe('connections, destinations and pipelines', () => {
     await expectUnchanged(async () => {
       const err = await h.gqlError(UpdatePipelineOutput, {
         id: createPipeline.id,
-        input: { output: { table: 'ICEBERG', schemaChanges: 'ALLOW_ADDITIVE' } },
+        input: { output: { currentState: true, schemaChanges: 'ALLOW_ADDITIVE' } },
       })
-      expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.table' })
-      expect(err.message).toMatch(/lake tables are not available yet/)
+      expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.currentState' })
+      expect(err.message).toMatch(/current-state table is not available yet/)
     })
     expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'BLOCK' })
     // null puts the policy back to its default

@@ -41,7 +41,8 @@ export const RunErrorCodeEnum = builder.enumType('RunErrorCode', {
 })
 export const TableFormatEnum = builder.enumType('TableFormat', {
   values: TABLE_FORMATS,
-  description: 'NONE: Parquet files + manifest.json only. ICEBERG: also an Apache Iceberg table (not available yet: refused)',
+  description:
+    'NONE: Parquet files + manifest.json only. ICEBERG: every run is also committed as a snapshot of an Apache Iceberg v2 change-log table under the destination, at the pipeline name (README, Lake tables)',
 })
 export const SchemaChangePolicyEnum = builder.enumType('SchemaChangePolicy', {
   values: SCHEMA_CHANGE_POLICIES,

@@ -5,6 +5,7 @@ import { builder } from '../builder.js'
 import { NUMBER_DESCRIPTION } from './scalars.js'
 import { PipelineModeEnum, SchemaChangePolicyEnum, SourceKindEnum, TableFormatEnum } from './enums.js'
 import { Run, RunConnection } from './run.js'
+import { lakeTableOf, type LakeTableView } from '../../orchestrator/lake/table-view.js'
 
 type SourceView = ReturnType<typeof sourceOf>
 const Source = builder.objectRef<SourceView>('Source').implement({
@@ -34,6 +35,32 @@ const Output = builder.objectRef<OutputSettings>('Output').implement({
     table: t.expose('table', { type: TableFormatEnum }),
     currentState: t.exposeBoolean('currentState'),
     schemaChanges: t.expose('schemaChanges', { type: SchemaChangePolicyEnum }),
+  }),
+})
+
+const LakeField = builder.objectRef<LakeTableView['fields'][number]>('LakeField').implement({
+  description: "A column of a lake table's current schema",
+  fields: (t) => ({
+    id: t.exposeInt('id', { description: 'Iceberg field id' }),
+    name: t.exposeString('name'),
+    type: t.exposeString('type', { description: 'Iceberg type: string, long, decimal(P,S), timestamptz, …' }),
+    required: t.exposeBoolean('required'),
+  }),
+})
+
+const LakeTable = builder.objectRef<LakeTableView>('LakeTable').implement({
+  description: "The lake table a pipeline's runs are committed to (README, Lake tables)",
+  fields: (t) => ({
+    format: t.expose('format', { type: TableFormatEnum }),
+    path: t.exposeString('path', { description: 'The table path under the destination root' }),
+    location: t.exposeString('location', { description: 'The table location as engines address it' }),
+    version: t.exposeInt('version', {
+      nullable: true,
+      description: 'The newest metadata version (vN.metadata.json); null before the first commit',
+    }),
+    currentSnapshotId: t.exposeString('currentSnapshotId', { nullable: true, description: "Iceberg's snapshot id (a long, as text)" }),
+    schemaId: t.exposeInt('schemaId', { nullable: true }),
+    fields: t.field({ type: [LakeField], resolve: (v) => v.fields }),
   }),
 })
 
@@ -88,6 +115,13 @@ builder.prismaObject('Pipeline', {
     }),
     enabled: t.exposeBoolean('enabled'),
     output: t.field({ type: Output, select: OUTPUT_COLUMNS, resolve: (p) => outputSettingsOf(p) }),
+    lakeTable: t.field({
+      type: LakeTable,
+      nullable: true,
+      description: "The pipeline's lake table, read from its destination; null when output.table is NONE",
+      select: { ...OUTPUT_COLUMNS, name: true, destination: true },
+      resolve: (p, _args, { app }) => lakeTableOf(app.destinations, p, outputSettingsOf(p)),
+    }),
     deltaState: t.relation('deltaState', { nullable: true }),
     runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, totalCount: true }, RunConnection),
     lastRun: t.field({
@@ -162,10 +196,10 @@ const OutputInput = builder.inputType('OutputInput', {
     }),
     table: t.field({
       type: TableFormatEnum,
-      description: 'Lake table format; default NONE. ICEBERG is refused (BAD_USER_INPUT) until lake tables are available',
+      description: 'Lake table format; default NONE. ICEBERG commits every run to the Iceberg change-log table of the pipeline',
     }),
     currentState: t.boolean({
-      description: 'Also keep a current-state table (needs a lake table: refused until available); default false',
+      description: 'Also keep a current-state table (not available yet: true is refused with BAD_USER_INPUT); default false',
     }),
     schemaChanges: t.field({
       type: SchemaChangePolicyEnum,

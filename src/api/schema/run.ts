@@ -80,6 +80,10 @@ export const Run = builder.prismaObject('Run', {
     deltaTokenIn: t.exposeString('deltaTokenIn', { nullable: true }),
     deltaTokenOut: t.exposeString('deltaTokenOut', { nullable: true }),
     manifestUri: t.exposeString('manifestUri', { nullable: true }),
+    snapshotId: t.exposeString('snapshotId', {
+      nullable: true,
+      description: "The lake table snapshot that committed the run (Iceberg's long id as text); null without a lake table",
+    }),
     files: t.field({
       type: [ManifestFile],
       nullable: true,

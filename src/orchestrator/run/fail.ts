@@ -3,7 +3,7 @@ import { removeFailedOutput } from '../leftovers.js'
 import { writeRunLine } from '../run-log.js'
 import { classifyRunError, type RunError } from '../run-errors.js'
 import { abortReason, type RunContext } from './context.js'
-import { LeaseLost } from './publish.js'
+import { LeaseLost, ManifestAfterSnapshot } from './publish.js'
 import { commitPublished, releaseForRollForward, type Settled } from './settle.js'
 
 /** How long a failed run may spend removing its files before leaving them to the next run. */
@@ -13,12 +13,15 @@ export type Ended = { status: Settled | 'FAILED' | 'CANCELLED'; error?: RunError
 
 /**
  * How a run ends when a stage threw. In this order:
- * - its manifest is (or may be) in the lake: it is committed, now or by roll-forward, never removed;
+ * - its manifest (or table snapshot) is, or may be, in the lake: it is committed, now or by
+ *   roll-forward, never removed;
  * - it is no longer this worker's: its outcome and files are the new owner's business;
  * - the process is shutting down: it is released, and the next start recovers the same delta;
  * - otherwise it failed (or was cancelled): recorded with its class, and its files removed.
  */
 export async function endFailed(ctx: RunContext, e: unknown): Promise<Ended> {
+  // Committed by its table snapshot, manifest.json still to write: the sweep writes it, then commits.
+  if (ctx.publication === 'published' && e instanceof ManifestAfterSnapshot) return { status: await releaseForRollForward(ctx) }
   if (ctx.publication === 'published') return { status: await commitPublished(ctx) }
   if (ctx.publication === 'in-doubt') return { status: await releaseForRollForward(ctx) }
   const reason = abortReason(ctx)

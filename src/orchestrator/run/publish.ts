@@ -4,6 +4,19 @@ import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
+import { findRunSnapshot, LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
+import { commitRunSnapshot, PENDING_MANIFEST_FILE, withSnapshotId } from '../lake/commit-snapshot.js'
+import { plannedTable, type RunTable } from '../lake/run-table.js'
+import { RunRefused } from '../run-errors.js'
+
+/**
+ * The run's table snapshot is committed but its manifest.json could not be written: the run is left
+ * to the lost-run sweep, which writes manifest.json from the pending copy and commits the run
+ * (roll-forward.ts), so readers of manifests see it too.
+ */
+export class ManifestAfterSnapshot extends Error {
+  override readonly name = 'ManifestAfterSnapshot'
+}
 
 /** The run stopped being this worker's before it could publish: another process owns it now. */
 export class LeaseLost extends Error {
@@ -24,6 +37,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
   const { deps, run, tracker, destination } = ctx
   await tracker.setStage('COMMITTING')
   const isDelta = opened.mode === 'DELTA' && x.changes !== null
+  const table = await plannedTable(ctx)
   const manifest = buildManifest({
     runId: run.id,
     pipelineId: run.pipelineId,
@@ -35,6 +49,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     changeCounts: isDelta ? { ...x.changes!.counts } : null,
     deltaTokenIn: opened.deltaTokenIn,
     deltaTokenOut: x.end.token ?? null,
+    ...(table ? { table: { path: table.tablePath, location: destination!.uriOf(table.tablePath), columns: table.added } } : {}),
   })
   const positionOut = opened.mode === 'FULL' ? undefined : x.end.position
   const held = await deps.db.run.updateMany({
@@ -44,15 +59,19 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
   if (held.count !== 1) throw new LeaseLost(`run ${run.id} is no longer this worker's; its manifest is not written`)
 
   const key = `${ctx.prefix}/${MANIFEST_FILE}`
-  ctx.publication = 'in-doubt'
-  try {
-    await destination!.putText(key, JSON.stringify(manifest, null, 2), AbortSignal.timeout(Math.max(1_000, deps.staleAfterMs / 3)))
-  } catch (e) {
-    ctx.publication = await publicationAfterFailedWrite(ctx, key, e)
-    if (ctx.publication !== 'published') throw e
+  const published = table ? await commitTable(ctx, table, manifest, x) : manifest
+  if (!table) {
+    ctx.publication = 'in-doubt'
+    try {
+      await destination!.putText(key, JSON.stringify(manifest, null, 2), AbortSignal.timeout(Math.max(1_000, deps.staleAfterMs / 3)))
+    } catch (e) {
+      ctx.publication = await publicationAfterFailedWrite(ctx, key, e)
+      if (ctx.publication !== 'published') throw e
+    }
   }
   ctx.publication = 'published'
   ctx.commit = {
+    ...(published.table?.snapshotId !== undefined ? { snapshotId: published.table.snapshotId } : {}),
     manifestUri: destination!.uriOf(key),
     positionOut,
     deltaTokenOut: manifest.deltaTokenOut,
@@ -62,6 +81,55 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     schema: recordSchema(manifest.schema),
   }
   if (ctx.world.output.successMarker) await writeMarker(ctx)
+}
+
+/**
+ * An ICEBERG pipeline's commit point (lake/commit-snapshot.ts has the order): the pending manifest,
+ * the snapshot, then manifest.json. A snapshot commit that failed is read back like a manifest
+ * write: the run's snapshot is there → published; the store or the table refused it → not
+ * published; anything else → in doubt, for the sweep. manifest.json after the snapshot cannot take
+ * the commit back: if it cannot be written the run is left to the sweep (ManifestAfterSnapshot).
+ */
+async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnType<typeof buildManifest>, x: Extracted) {
+  const destination = ctx.destination!
+  const deadline = () => AbortSignal.timeout(Math.max(1_000, ctx.deps.staleAfterMs / 3))
+  await destination.putText(`${ctx.prefix}/${PENDING_MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), deadline())
+  ctx.publication = 'in-doubt'
+  let snapshotId: number
+  try {
+    const summary: RunSummary = {
+      runId: ctx.run.id,
+      deltaTokenIn: manifest.deltaTokenIn,
+      deltaTokenOut: manifest.deltaTokenOut,
+      extra: manifest.schemaHash ? { 'delta-extractor.source-schema-hash': manifest.schemaHash } : {},
+    }
+    snapshotId = (await commitRunSnapshot(destination, table, ctx.prefix, x.files, summary, deadline())).snapshotId
+  } catch (e) {
+    const found = await findRunSnapshot(destination, table.tablePath, ctx.run.id, AbortSignal.timeout(10_000)).catch(() => undefined)
+    if (!found) {
+      // Refused outright (by the table, the store, or a schema that moved): the table is as it was.
+      const refused =
+        e instanceof LakeTableError || e instanceof RunRefused || (e instanceof DestinationError && e.code !== 'DESTINATION_UNAVAILABLE')
+      ctx.publication = found === null && refused ? 'none' : 'in-doubt'
+      throw e
+    }
+    snapshotId = found['snapshot-id']
+  }
+  ctx.publication = 'published'
+  const published = withSnapshotId(manifest, snapshotId)
+  try {
+    await destination.putText(`${ctx.prefix}/${MANIFEST_FILE}`, JSON.stringify(published, null, 2), deadline())
+  } catch (err) {
+    await ctx.tracker
+      .note(
+        'warn',
+        `${MANIFEST_FILE} could not be written (${(err as Error)?.message}); the run is committed by its table snapshot ${snapshotId} and left to the lost-run sweep, which writes ${MANIFEST_FILE} and commits it`,
+      )
+      .catch(() => undefined)
+    throw new ManifestAfterSnapshot(`run ${ctx.run.id}: committed by snapshot ${snapshotId}, ${MANIFEST_FILE} not written`, { cause: err })
+  }
+  await destination.remove(`${ctx.prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
+  return published
 }
 
 /**

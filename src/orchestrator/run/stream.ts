@@ -10,6 +10,7 @@ import type { RunContext } from './context.js'
 import type { RunStage } from '../../db/client.js'
 import type { PartitionExtract } from './partitions.js'
 import { withFooter } from './verify.js'
+import { runTableFor } from '../lake/run-table.js'
 
 const UPLOAD_CONCURRENCY = 2
 /** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
@@ -71,13 +72,17 @@ export async function streamRead(ctx: StreamTarget, read: SourceRead, mode: Sour
   const { signal } = o
   await o.setStage?.('EXTRACTING')
   const changes = new ChangeCounter(read.columns)
-  const roller = new ParquetRoller(read.columns, {
+  // An ICEBERG pipeline's files hold the change-log columns after the source's and the table's field
+  // ids (lake/run-table.ts); the source's columns keep their positions, so the counts below hold.
+  const table = await runTableFor(ctx, read.columns)
+  const roller = new ParquetRoller(table?.columns ?? read.columns, {
     dir: ctx.staging,
     fileName: o.fileName,
     compression: world.output.compression as Compression,
     rowGroupRows: world.output.rowGroupRows,
     maxFileBytes: world.output.maxFileMb * 1024 * 1024,
-    kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName },
+    kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName, ...table?.plan.parquet.kvMetadata },
+    ...(table ? { fieldIds: table.plan.parquet.fieldIds } : {}),
     countBy: changes.tracksChanges ? changes.classify : undefined,
   })
   const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => {
@@ -100,7 +105,7 @@ export async function streamRead(ctx: StreamTarget, read: SourceRead, mode: Sour
       rowsFromSource += page.rows.length
       o.count({ rowsExtracted: BigInt(page.rows.length) })
       changes.count(page.rows)
-      await store(roller.write(page.rows))
+      await store(roller.write(table ? table.extend(page.rows) : page.rows))
     }
     const end = await read.end()
     if (mode !== 'FULL' && !end.position)
