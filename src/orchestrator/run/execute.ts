@@ -10,6 +10,7 @@ import { commitPublished } from './settle.js'
 import { streamPartitions } from './partitions.js'
 import { streamQueuedPartitions } from './partitions-queued.js'
 import { streamToFiles } from './stream.js'
+import { tablePathOf } from '../lake/run-table.js'
 import { verifyConservation } from './verify.js'
 
 export type { AbortReason, ExecuteDeps } from './context.js'
@@ -48,8 +49,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     const opened = await openRead(ctx)
     if (opened.read) await checkSchema(ctx, opened.read.columns)
     const extracted = opened.partitioned
-      ? // Queue mode hands FULL partitions to any worker; a split DELTA_INIT is read by the owner (architecture.md#partitions).
-        ctx.deps.partitionQueue && !opened.partitioned.init
+      ? // Queue mode hands FULL partitions to any worker; a split DELTA_INIT, and any partition of an ICEBERG
+        // pipeline (whose files take the table plan only the owner makes), is read by the owner (architecture.md#partitions).
+        ctx.deps.partitionQueue && !opened.partitioned.init && !tablePathOf(ctx.world)
         ? await streamQueuedPartitions(ctx, opened.partitioned, ctx.deps.partitionQueue)
         : await streamPartitions(ctx, opened.partitioned)
       : await streamToFiles(ctx, opened)

@@ -15,6 +15,7 @@ import type { FieldKeyRange } from '../../sap/key-ranges.js'
 import type { Source, SourceRead, SourceReadEnd, SourceReadMode, SourceSpec } from '../../sap/source.js'
 import type { Counters } from '../run-tracker.js'
 import type { RunContext } from './context.js'
+import { runTableFor } from '../lake/run-table.js'
 import { startAttempt } from './partition-records.js'
 import { streamRead, type Extracted, type StoredFile } from './stream.js'
 
@@ -132,6 +133,7 @@ async function readWithRetries(
           written.filesWritten += d.filesWritten ?? 0
           written.bytesWritten += d.bytesWritten ?? 0n
         },
+        tableFor: (columns) => runTableFor(ctx, columns),
         signal,
       })
       await record.succeeded(extracted)

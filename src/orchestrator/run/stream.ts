@@ -10,7 +10,7 @@ import type { RunContext } from './context.js'
 import type { RunStage } from '../../db/client.js'
 import type { PartitionExtract } from './partitions.js'
 import { withFooter } from './verify.js'
-import { runTableFor } from '../lake/run-table.js'
+import { type RunTable, runTableFor } from '../lake/run-table.js'
 
 const UPLOAD_CONCURRENCY = 2
 /** Pages read ahead of the encoder: the next page downloads while this one is encoded. */
@@ -47,6 +47,11 @@ export interface StreamOptions {
    * worker of queue mode records the name on its row, so the owner can remove the file if the worker dies.
    */
   beforeUpload?: (fileName: string) => Promise<void>
+  /**
+   * An ICEBERG pipeline's table plan for the read's columns (lake/run-table.ts): its files then hold
+   * the change-log columns after the source's and the table's field ids. Only a run's owner plans it.
+   */
+  tableFor?: (columns: readonly Column[]) => Promise<RunTable> | null
   signal: AbortSignal
 }
 
@@ -59,6 +64,7 @@ export function streamToFiles(ctx: RunContext, { read, mode }: { read: SourceRea
     fileName: (i) => `part-${String(i).padStart(5, '0')}.parquet`,
     count: (delta) => ctx.tracker.add(delta),
     setStage: (stage) => ctx.tracker.setStage(stage),
+    tableFor: (columns) => runTableFor(ctx, columns),
     signal: ctx.signal,
   })
 }
@@ -74,7 +80,7 @@ export async function streamRead(ctx: StreamTarget, read: SourceRead, mode: Sour
   const changes = new ChangeCounter(read.columns)
   // An ICEBERG pipeline's files hold the change-log columns after the source's and the table's field
   // ids (lake/run-table.ts); the source's columns keep their positions, so the counts below hold.
-  const table = await runTableFor(ctx, read.columns)
+  const table = await o.tableFor?.(read.columns)
   const roller = new ParquetRoller(table?.columns ?? read.columns, {
     dir: ctx.staging,
     fileName: o.fileName,
