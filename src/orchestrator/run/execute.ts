@@ -48,8 +48,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     const opened = await openRead(ctx)
     if (opened.read) await checkSchema(ctx, opened.read.columns)
     const extracted = opened.partitioned
-      ? // Queue mode hands FULL partitions to any worker; a split DELTA_INIT is read by the owner (architecture.md#partitions).
-        ctx.deps.partitionQueue && !opened.partitioned.init
+      ? // Queue mode hands the partitions of a FULL run or a split DELTA_INIT to any worker (architecture.md#partitions).
+        ctx.deps.partitionQueue
         ? await streamQueuedPartitions(ctx, opened.partitioned, ctx.deps.partitionQueue)
         : await streamPartitions(ctx, opened.partitioned)
       : await streamToFiles(ctx, opened)
