@@ -1,7 +1,7 @@
 /**
- * The owner's side of a partitioned FULL run in queue mode (docs/architecture.md#partitions): the
- * worker holding the run plans the key ranges (partitions.ts), queues one job per attempt for any
- * worker to read (partition-worker.ts), and waits. It reads the `RunPartition` rows — woken by the
+ * The owner's side of a partitioned FULL run or split DELTA_INIT in queue mode
+ * (docs/architecture.md#partitions): the worker holding the run plans the key ranges
+ * (partitions.ts), queues one job per attempt for any worker to read (partition-worker.ts), and waits. It reads the `RunPartition` rows — woken by the
  * workers' messages on Redis, polling as the fallback — queues a retryable failure again as the next
  * attempt, takes back an attempt whose heartbeat went stale (its worker died) and removes the files
  * it may have left, and, once every partition has SUCCEEDED, rebuilds each one's figures from its row
