@@ -52,7 +52,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Runs one process works on at the same time. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** Queue mode: partitions of partitioned FULL runs (any worker's) one process reads at the same time. */
+  /** Queue mode: partitions (of any worker's FULL runs and split DELTA_INITs) one process reads at the same time. */
   PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Queue mode: how often a partition worker renews its partition's heartbeat. */
   PARTITION_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),

@@ -65,7 +65,8 @@ export interface OrchestratorOptions {
   maxConcurrentRuns?: number | null
   /**
    * Queue mode: the queue of partition attempts (docs/architecture.md#partitions). With it, a
-   * partitioned FULL run's partitions are read by any working process; without it, by the run's own.
+   * partitioned FULL run's or split DELTA_INIT's partitions are read by any working process;
+   * without it, by the run's own.
    */
   partitionQueue?: PartitionQueue
   /** Queue mode: partitions this process reads at once, and the partitions' heartbeat and stale window (the app builds the queue from it). */

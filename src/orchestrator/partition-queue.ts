@@ -1,7 +1,7 @@
 /**
  * Queue mode's second queue (docs/architecture.md#partitions): one job per attempt at one key range
- * of a partitioned FULL run, taken by any working process, the run's owner included. Separate from
- * the run queue so a worker's run concurrency (WORKER_CONCURRENCY) and partition concurrency
+ * of a partitioned FULL run or split DELTA_INIT, taken by any working process, the run's owner
+ * included. Separate from the run queue so a worker's run concurrency (WORKER_CONCURRENCY) and partition concurrency
  * (PARTITION_CONCURRENCY) are separate: an owner waiting for its partitions holds a run slot, never
  * a partition slot, so partitions can always be read.
  */

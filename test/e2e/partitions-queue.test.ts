@@ -4,16 +4,26 @@
  * SAP simulator in this process. The run's owner queues its partitions; any worker reads them; the
  * owner verifies, publishes and commits once. What happened is read from the `RunPartition` rows, the
  * manifest and the lake's Parquet files (DuckDB), held against the simulator's own table.
+ *
+ * A split TABLE_RFC DELTA_INIT (docs/sap-protocols.md §C.7) is tested one level lower: the RFC
+ * simulator answers only clients made in its own process (`createClient`, standing in for node-rfc;
+ * it has no network listener), so a `worker` process cannot reach it. There two app instances in
+ * this process share one PostgreSQL database and one Redis, both working (queue mode), each with
+ * its own worker id, BullMQ workers and Redis connections — everything but the OS process is real.
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { type Db, openDb } from '../../src/db/client.js'
 import { dbTarget } from '../../src/db/target.js'
+import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { SALES_ITEMS, type SapSimulator, type SapSimulatorOptions, startSapSimulator } from '../../src/simulator/index.js'
+import { startRfcSimulator, type ChangeRef, type RfcSimulator } from '../../src/simulator/rfc/index.js'
+import { graphql } from '../gql/index.js'
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/database.js'
-import { SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
+import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { expectedLakeRow, keyOf, pick, readRun, type LakeRow } from '../helpers/lake.js'
+import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { deleteRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.js'
 import { ServiceProcess } from '../helpers/service-process.js'
 
@@ -330,5 +340,242 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
     ).toEqual(d.workers.map((w) => w.workerId).sort())
     const files = await readdir(d.lakeDir, { recursive: true }).catch(() => [] as string[])
     expect(files.filter((f) => f.endsWith('.parquet') || f.endsWith('manifest.json'))).toEqual([])
+  })
+})
+
+const FIELDS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'NETWR', 'WAERK', 'ERDAT', 'CHANGED_AT']
+
+const QueuedInitConnection = graphql(`
+  mutation QueuedInitConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }
+`)
+const QueuedInitLake = graphql(`
+  mutation QueuedInitLake($input: CreateDestinationInput!) { createDestination(input: $input) { id } }
+`)
+const QueuedInitPipeline = graphql(`
+  mutation QueuedInitPipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }
+`)
+const QueuedInitRun = graphql(`
+  mutation QueuedInitRun($id: ID!) { runPipeline(id: $id) { id } }
+`)
+
+/** Two working instances of one queue-mode deployment in this process, reading SAP through the RFC simulator. */
+class RfcPair {
+  private constructor(
+    readonly sim: RfcSimulator,
+    readonly instances: Harness[],
+    readonly redisPrefix: string,
+  ) {}
+
+  static async start(rows: number): Promise<RfcPair> {
+    const sim = await startRfcSimulator({ tables: { ZSD_ITEMS: rows } })
+    const redis = { url: TEST_REDIS_URL, prefix: `${filePrefix}:t${++tests}` }
+    const orchestrator = {
+      sources: sapSourceFactory({
+        rfcClientFactory: (p) => sim.createClient(p),
+        rfcPoolSize: 4,
+        retries: 1,
+        backoffMs: 5,
+        outbound: TEST_OUTBOUND,
+      }),
+      // One partition at a time per instance: four partitions can only be read by both.
+      partitions: { concurrency: 1 },
+    }
+    const first = await Harness.start({ redis, orchestrator })
+    const second = await Harness.start({ peerOf: first, redis, orchestrator })
+    return new RfcPair(sim, [first, second], redis.prefix)
+  }
+
+  get workerIds(): string[] {
+    return this.instances.map((h) => h.app.services.orchestrator.workerId)
+  }
+
+  get db(): Db {
+    return this.instances[0].app.services.db
+  }
+
+  async pipeline(partitions: number): Promise<string> {
+    const h = this.instances[0]
+    const { createConnection } = await h.gql(QueuedInitConnection, {
+      input: {
+        name: 'erp',
+        protocol: 'RFC',
+        rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' },
+      },
+    })
+    const { createDestination } = await h.gql(QueuedInitLake, { input: { name: 'lake', kind: 'LOCAL', local: { path: h.lakeDir } } })
+    const { createPipeline } = await h.gql(QueuedInitPipeline, {
+      input: {
+        name: 'items',
+        mode: 'DELTA',
+        connectionId: createConnection.id,
+        destinationId: createDestination.id,
+        source: { kind: 'TABLE_RFC', table: 'ZSD_ITEMS', fields: FIELDS, watermarkField: 'CHANGED_AT', pageSize: 50, partitions },
+      },
+    })
+    return createPipeline.id
+  }
+
+  async tableRows(): Promise<LakeRow[]> {
+    const rows: LakeRow[] = []
+    for await (const r of this.sim.admin.rows('ZSD_ITEMS')) rows.push(pick(expectedLakeRow(r), FIELDS))
+    return rows.sort(byKey)
+  }
+
+  async stop(): Promise<void> {
+    for (const h of [...this.instances].reverse()) await h.stop()
+    await this.sim.close()
+    await deleteRedisKeys(this.redisPrefix)
+  }
+}
+
+const byKey = (a: LakeRow, b: LakeRow) => keyOf(a).localeCompare(keyOf(b))
+const lakeRows = async (manifestUri: string) => (await readRun(manifestUri)).rows.map((r) => pick(r, FIELDS)).sort(byKey)
+const rowKey = (r: LakeRow) => ({ VBELN: String(r.VBELN), POSNR: String(r.POSNR) })
+const optionsOf = (input: Record<string, unknown>) =>
+  ((input.OPTIONS as Array<{ TEXT: string }> | undefined) ?? []).map((l) => l.TEXT).join(' ')
+
+let pair: RfcPair | undefined
+afterEach(async () => {
+  await pair?.stop()
+  pair = undefined
+})
+
+describe.skipIf(TEST_DB !== 'postgres')('queue mode: a split TABLE_RFC DELTA_INIT read by other workers', { timeout: 120_000 }, () => {
+  it('both instances read its partitions from the start the owner fixed; the owner joins their ends; the next DELTA delivers every change once', async () => {
+    const p = (pair = await RfcPair.start(730))
+    const pipelineId = await p.pipeline(4)
+    // The last partition (open above) waits at its first page, not the one-row probes of the owner's
+    // search, until the other three are read and the test has changed SAP.
+    const last = p.sim.admin.hold(
+      ({ functionModule, input }) =>
+        functionModule === 'RFC_READ_TABLE' &&
+        Number(input.ROWCOUNT) > 1 &&
+        optionsOf(input).includes('VBELN >=') &&
+        !optionsOf(input).includes('VBELN <'),
+    )
+    const before = await p.tableRows()
+    const [owner, other] = p.instances
+    const { runPipeline } = await owner.gql(QueuedInitRun, { id: pipelineId })
+    await last.arrived
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await p.db.runPartition.findMany({ where: { runId: runPipeline.id, status: 'SUCCEEDED' } })).map((r) => r.index).sort(),
+        ).toEqual([0, 1, 2]),
+      { timeout: 30_000, interval: 50 },
+    )
+    const lastFrom = (await p.db.runPartition.findFirstOrThrow({ where: { runId: runPipeline.id, index: 3 } })).rangeFrom!
+    // While p03 is held: rows already read change (the snapshot has their old versions); two hours
+    // later — beyond the one-hour overlap — rows of p03 change and rows are added (p03 reads them new).
+    const readAlready = before.filter((r) => String(r.VBELN) < lastFrom)
+    const during: ChangeRef[] = p.sim.admin.update('ZSD_ITEMS', [readAlready[3], readAlready.at(-2)!].map(rowKey))
+    p.sim.admin.advanceClock(7_200)
+    const inLast = before.filter((r) => String(r.VBELN) >= lastFrom)
+    const readLater: ChangeRef[] = [
+      ...p.sim.admin.update('ZSD_ITEMS', [inLast[1], inLast.at(-1)!].map(rowKey)),
+      ...p.sim.admin.insert('ZSD_ITEMS', 3),
+    ]
+    last.release()
+    const init = await other.waitForRun(runPipeline.id, 60_000)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', error: null, rowsWritten: '733' })
+
+    // one attempt per partition, every one from the same stored start, read by both instances
+    const rows = await p.db.runPartition.findMany({ where: { runId: init.id }, orderBy: [{ index: 'asc' }, { attempt: 'asc' }] })
+    expect(rows.map((r) => `${r.index}/a${r.attempt}/${r.status}`)).toEqual([
+      '0/a1/SUCCEEDED',
+      '1/a1/SUCCEEDED',
+      '2/a1/SUCCEEDED',
+      '3/a1/SUCCEEDED',
+    ])
+    expect(new Set(rows.map((r) => r.workerId))).toEqual(new Set(p.workerIds))
+    const start = rows[0].initStart!
+    expect(rows.map((r) => r.initStart)).toEqual(rows.map(() => start))
+    // each partition stored its end: the start's watermark and the fingerprints it saw
+    const ends = rows.map((r) => JSON.parse(JSON.parse(r.result!).end.position) as { watermark: string; seen: string[] })
+    const startWatermark = (JSON.parse(start) as { watermark: string }).watermark
+    for (const e of ends) expect(e.watermark).toBe(startWatermark)
+
+    // the committed position is the join of the four ends: the start, with the union of their fingerprints
+    const state = await p.db.deltaState.findUniqueOrThrow({ where: { pipelineId } })
+    const position = JSON.parse(state.deltaLink!) as { watermark: string; seen: string[] }
+    expect(position.watermark).toBe(startWatermark)
+    expect(position.seen).toEqual([...new Set(ends.flatMap((e) => e.seen))].sort())
+    expect(position.watermark < String(during[0].after!.CHANGED_AT)).toBe(true)
+    expect(position.seen.length).toBeGreaterThanOrEqual(readLater.length)
+
+    // the snapshot: every row once — those changed while p03 was held in their old version, the rest as p03 read them
+    const duringKeys = new Set(during.map((c) => keyOf(c.key)))
+    const snapshot = (await p.tableRows()).map((r) => (duringKeys.has(keyOf(r)) ? before.find((b) => keyOf(b) === keyOf(r))! : r))
+    expect(await lakeRows(init.manifestUri!)).toEqual(snapshot)
+
+    // later changes; the next DELTA delivers them and the ones made while p03 was held, each once,
+    // and not again the rows p03 read in their new version
+    p.sim.admin.advanceClock(60)
+    const after: ChangeRef[] = [...p.sim.admin.update('ZSD_ITEMS', 4), ...p.sim.admin.insert('ZSD_ITEMS', 2)]
+    const delta = await owner.run(pipelineId)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', error: null })
+    const current = await p.tableRows()
+    const changed = new Set([...during, ...after].map((c) => keyOf(c.key)))
+    const delivered = await lakeRows(delta.manifestUri!)
+    expect(delivered).toEqual(current.filter((r) => changed.has(keyOf(r))))
+    expect(new Set(delivered.map(keyOf)).size).toBe(delivered.length)
+    // snapshot then delta, by key: the simulator's table exactly
+    const lake = new Map((await lakeRows(init.manifestUri!)).map((r) => [keyOf(r), r]))
+    for (const r of delivered) lake.set(keyOf(r), r)
+    expect([...lake.values()].sort(byKey)).toEqual(current)
+  })
+
+  it('a partition that fails is queued again and read from the same stored start: the position and the next DELTA are as if it had not failed', async () => {
+    const p = (pair = await RfcPair.start(400))
+    const pipelineId = await p.pipeline(4)
+    const last = p.sim.admin.hold(
+      ({ functionModule, input }) =>
+        functionModule === 'RFC_READ_TABLE' &&
+        Number(input.ROWCOUNT) > 1 &&
+        optionsOf(input).includes('VBELN >=') &&
+        !optionsOf(input).includes('VBELN <'),
+    )
+    const before = await p.tableRows()
+    const [owner] = p.instances
+    const { runPipeline } = await owner.gql(QueuedInitRun, { id: pipelineId })
+    await last.arrived
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await p.db.runPartition.findMany({ where: { runId: runPipeline.id, status: 'SUCCEEDED' } })).map((r) => r.index).sort(),
+        ).toEqual([0, 1, 2]),
+      { timeout: 30_000, interval: 50 },
+    )
+    const lastFrom = (await p.db.runPartition.findFirstOrThrow({ where: { runId: runPipeline.id, index: 3 } })).rangeFrom!
+    // A row p00 read changes; two hours later p03's next call after the held page fails (with its one
+    // retry inside the read): p03's first attempt fails, and the owner queues a second one.
+    const during = p.sim.admin.update('ZSD_ITEMS', [rowKey(before[2])])
+    p.sim.admin.advanceClock(7_200)
+    p.sim.admin.injectFault({ kind: 'communication-failure', functionModule: 'RFC_READ_TABLE', lost: 'request', times: 2 })
+    const inLast = p.sim.admin.update('ZSD_ITEMS', [rowKey(before.filter((r) => String(r.VBELN) >= lastFrom).at(-1)!)])
+    last.release()
+    const init = await owner.waitForRun(runPipeline.id, 60_000)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', error: null, rowsWritten: '400' })
+    const rows = await p.db.runPartition.findMany({ where: { runId: init.id }, orderBy: [{ index: 'asc' }, { attempt: 'asc' }] })
+    expect(rows.map((r) => `${r.index}/a${r.attempt}/${r.status}`)).toEqual([
+      '0/a1/SUCCEEDED',
+      '1/a1/SUCCEEDED',
+      '2/a1/SUCCEEDED',
+      '3/a1/FAILED',
+      '3/a2/SUCCEEDED',
+    ])
+    expect(JSON.parse(rows[3].result!)).toMatchObject({ error: { retryable: true } })
+    // the second attempt read from the start every other attempt read from
+    expect(new Set(rows.map((r) => r.initStart))).toEqual(new Set([rows[0].initStart]))
+    const duringKey = keyOf(during[0].key)
+    expect(await lakeRows(init.manifestUri!)).toEqual(
+      (await p.tableRows()).map((r) => (keyOf(r) === duringKey ? before.find((b) => keyOf(b) === duringKey)! : r)),
+    )
+
+    const delta = await owner.run(pipelineId)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA', error: null })
+    // the change p00 missed comes; the one p03's second attempt read already does not come again
+    expect(inLast).toHaveLength(1)
+    expect(await lakeRows(delta.manifestUri!)).toEqual((await p.tableRows()).filter((r) => keyOf(r) === duringKey))
   })
 })

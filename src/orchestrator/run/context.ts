@@ -37,7 +37,7 @@ export interface ExecuteDeps {
   /** The service's metrics (run ends, stage durations, object uploads); none in embedded uses. */
   observer?: RunObserver
   /**
-   * Queue mode: partitions of a partitioned FULL run are queued here for any worker to read
+   * Queue mode: partitions of a partitioned FULL run or split DELTA_INIT are queued here for any worker to read
    * (docs/architecture.md#partitions); without it the run's worker reads them all itself.
    */
   partitionQueue?: PartitionQueue

@@ -49,9 +49,9 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     const opened = await openRead(ctx)
     if (opened.read) await checkSchema(ctx, opened.read.columns)
     const extracted = opened.partitioned
-      ? // Queue mode hands FULL partitions to any worker; a split DELTA_INIT, and any partition of an ICEBERG
-        // pipeline (whose files take the table plan only the owner makes), is read by the owner (architecture.md#partitions).
-        ctx.deps.partitionQueue && !opened.partitioned.init && !tablePathOf(ctx.world)
+      ? // Queue mode hands the partitions of a FULL run or a split DELTA_INIT to any worker, except an ICEBERG
+        // pipeline's, whose files take the table plan only the owner makes (architecture.md#partitions).
+        ctx.deps.partitionQueue && !tablePathOf(ctx.world)
         ? await streamQueuedPartitions(ctx, opened.partitioned, ctx.deps.partitionQueue)
         : await streamPartitions(ctx, opened.partitioned)
       : await streamToFiles(ctx, opened)

@@ -35,6 +35,8 @@ const writtenSchema = z.object({
     .object({ counts: z.record(z.string(), z.number()), beforeImages: z.number().int() })
     .nullable()
     .optional(),
+  /** A split DELTA_INIT: where the partition's read ended (its start and the fingerprints it saw), for the owner's join. */
+  end: z.object({ position: z.string().optional(), token: z.string().optional() }).optional(),
 })
 
 const failureSchema = z.object({
@@ -83,6 +85,7 @@ export function writtenOf(x: Extracted): PartitionWritten {
     ledger: x.ledger.map(({ index, fileName, rows, handedOut }) => ({ index, fileName, rows, handedOut })),
     columns: x.columns as unknown as PartitionWritten['columns'],
     changes: x.changes ? { counts: { ...x.changes.counts }, beforeImages: x.changes.beforeImages } : null,
+    ...(x.end.position !== undefined && { end: { position: x.end.position, token: x.end.token } }),
   }
 }
 
@@ -101,7 +104,8 @@ export function extractedOf(w: PartitionWritten): Extracted {
   }
   return {
     columns,
-    end: {},
+    // Absent for a FULL partition; a split DELTA_INIT's join refuses an end without a position.
+    end: w.end ?? {},
     files: w.files.map((f, i) => ({
       index: f.index ?? i,
       fileName: f.name,

@@ -3,8 +3,10 @@
  * run's owner included, reads one attempt at one key range of another worker's run. It claims the
  * attempt's `RunPartition` row, renews the row's heartbeat while it reads, writes under the run's
  * prefix with the attempt's own names, and ends the row SUCCEEDED with every figure the owner's
- * integrity check needs, or FAILED with its error — only while the row is still its own. It commits
- * nothing: the owner verifies, publishes and commits.
+ * integrity check needs, or FAILED with its error — only while the row is still its own. A split
+ * DELTA_INIT's partition reads from the start stored on its row and stores its end (the fingerprints
+ * it saw) in the row's result, for the owner to join. It commits nothing: the owner verifies,
+ * publishes and commits.
  */
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,6 +15,7 @@ import type { DestinationCatalog } from '../../catalog/destinations.js'
 import type { Db } from '../../db/client.js'
 import type { Destination } from '../../storage/destination.js'
 import type { Broadcast } from '../../util/broadcast.js'
+import { SourceError } from '../../sap/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { PartitionJob, PartitionQueue } from '../partition-queue.js'
 import { classifyRunError, RunCancelled } from '../run-errors.js'
@@ -21,6 +24,7 @@ import { runPrefix } from './context.js'
 import { writtenOf, type PartitionFailure } from './partition-result.js'
 import { pinnedOf, sourceSpecOf } from './pinned.js'
 import { streamRead } from './stream.js'
+import { tablePathOf } from '../lake/run-table.js'
 
 export interface PartitionWorkerDeps {
   db: Db
@@ -88,16 +92,19 @@ export async function readPartition(deps: PartitionWorkerDeps, job: PartitionJob
       throw new Error(`run ${run.id} has no pinned world`)
     })
     if (!run.connectionId) throw new Error(`run ${run.id} has no pinned connection`)
+    // Never queued (execute.ts): its files would lack the table plan only the run's owner makes.
+    if (tablePathOf(world)) throw new Error(`run ${run.id} writes a lake table; its partitions are read by its owner`)
     const connection = await db.connection.findUniqueOrThrow({ where: { id: run.connectionId } })
     destination = await deps.destinations.openPinned(world.destination)
     await mkdir(staging, { recursive: true })
     const source = deps.sources(deps.connections.resolve(connection), partLog)
     const keyRange = { field: row.rangeField, from: row.rangeFrom ?? undefined, to: row.rangeTo ?? undefined }
-    const read = await source.read({ spec: { ...sourceSpecOf(world, run.pipelineId), keyRange }, mode: 'FULL', signal })
+    const { mode, position } = readModeOf(run.extractionMode, row.initStart)
+    const read = await source.read({ spec: { ...sourceSpecOf(world, run.pipelineId), keyRange }, mode, position, signal })
     prefix = runPrefix(world, run)
     const target = { world, staging, destination, prefix, run: { id: run.id } }
     const name = (i: number) => `part-${id}-a${row.attempt}-${String(i).padStart(5, '0')}.parquet`
-    const extracted = await streamRead(target, read, 'FULL', {
+    const extracted = await streamRead(target, read, mode, {
       fileName: name,
       count: (d) => void (rowsRead += Number(d.rowsExtracted ?? 0n)),
       // Recorded before the upload starts, on the row and only while it is ours: if this process
@@ -132,6 +139,21 @@ export async function readPartition(deps: PartitionWorkerDeps, job: PartitionJob
     destination?.close?.()
     await rm(staging, { recursive: true, force: true })
   }
+}
+
+/**
+ * How an attempt reads: a FULL run's partition as a snapshot of its range; a split DELTA_INIT's as a
+ * DELTA_INIT of its range from the start its owner fixed before queueing and stored on the row
+ * (partitioned-init.ts, docs/sap-protocols.md §C.7) — never from a start of its own, which the
+ * owner's join would refuse. A row that does not match its run's mode is a broken promise, not a read.
+ */
+function readModeOf(extractionMode: string, initStart: string | null): { mode: 'FULL' | 'DELTA_INIT'; position?: string } {
+  if (extractionMode === 'FULL' && initStart === null) return { mode: 'FULL' }
+  if (extractionMode === 'DELTA_INIT' && initStart !== null) return { mode: 'DELTA_INIT', position: initStart }
+  throw new SourceError(
+    'SOURCE_PROTOCOL',
+    `a partition of a ${extractionMode} run ${initStart === null ? 'has no' : 'has a'} delta initialisation start; only FULL runs and split DELTA_INITs are read as partitions`,
+  )
 }
 
 /** Ends the row FAILED with the classified error, only while it is still this worker's. */

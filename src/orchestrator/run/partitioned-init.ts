@@ -37,6 +37,6 @@ export async function planInitPartitions(ctx: RunContext, source: Source, spec: 
   return {
     plan: ranges.plan,
     open: (p, signal) => source.read({ spec: { ...spec, keyRange: p.range }, mode: 'DELTA_INIT', position: init.start, signal }),
-    init: { mode: 'DELTA_INIT', join: init.join },
+    init: { mode: 'DELTA_INIT', start: init.start, join: init.join },
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The owner's side of a partitioned FULL run in queue mode (docs/architecture.md#partitions): the
- * worker holding the run plans the key ranges (partitions.ts), queues one job per attempt for any
- * worker to read (partition-worker.ts), and waits. It reads the `RunPartition` rows — woken by the
+ * The owner's side of a partitioned FULL run or split DELTA_INIT in queue mode
+ * (docs/architecture.md#partitions): the worker holding the run plans the key ranges
+ * (partitions.ts), queues one job per attempt for any worker to read (partition-worker.ts), and waits. It reads the `RunPartition` rows — woken by the
  * workers' messages on Redis, polling as the fallback — queues a retryable failure again as the next
  * attempt, takes back an attempt whose heartbeat went stale (its worker died) and removes the files
  * it may have left, and, once every partition has SUCCEEDED, rebuilds each one's figures from its row
- * for the integrity check. Verification, manifest and commit are the run's, as in one process.
+ * for the integrity check. A split DELTA_INIT is the same with the start its owner fixed stored on
+ * every row (partitioned-init.ts): each accepted attempt's end is on its row, and `combined` joins
+ * them into the run's position. Verification, manifest and commit are the run's, as in one process.
  */
 import type { RunPartition } from '../../db/client.js'
 import { partitionSlots } from '../limits/slots.js'
@@ -24,9 +26,9 @@ export async function streamQueuedPartitions(ctx: RunContext, partitioned: Parti
   const runId = ctx.run.id
   await ctx.tracker.setStage('EXTRACTING')
   await db.runPartition.createMany({
-    data: partitioned.plan.map((p) => ({ ...rangeOf(p), runId, attempt: 1, status: 'QUEUED' as const })),
+    data: partitioned.plan.map((p) => ({ ...rowOf(p, partitioned), runId, attempt: 1, status: 'QUEUED' as const })),
   })
-  const owner = new Owner(ctx, partitioned.plan, queue)
+  const owner = new Owner(ctx, partitioned, queue)
   let bell: (() => void) | undefined
   const stopListening = queue.listen(runId, (m) => {
     owner.counted(m.partitionId, m.rowsExtracted)
@@ -76,11 +78,17 @@ export async function streamQueuedPartitions(ctx: RunContext, partitioned: Parti
 
 const notNeeded = { error: { code: 'CANCELLED', message: 'the run stopped waiting for this partition', retryable: false } }
 
-const rangeOf = (p: Partition) => ({
+/**
+ * What every attempt's row says of its partition: the key range and, for a split DELTA_INIT, the
+ * start fixed before any partition read — the same for every attempt, so a retried partition reads
+ * from where its first attempt did (docs/sap-protocols.md §C.7).
+ */
+const rowOf = (p: Partition, { init }: Pick<PartitionedRead, 'init'>) => ({
   index: p.index,
   rangeField: p.range.field,
   rangeFrom: p.range.from ?? null,
   rangeTo: p.range.to ?? null,
+  initStart: init?.start ?? null,
 })
 
 const latestPerIndex = (rows: RunPartition[]) => [...new Map(rows.map((r) => [r.index, r])).values()]
@@ -91,11 +99,15 @@ class Owner {
   readonly #read = new Map<number, number>()
   readonly #done = new Map<number, PartitionExtract>()
 
+  private readonly plan: Partition[]
+
   constructor(
     private readonly ctx: RunContext,
-    private readonly plan: Partition[],
+    private readonly partitioned: PartitionedRead,
     private readonly queue: PartitionQueue,
-  ) {}
+  ) {
+    this.plan = partitioned.plan
+  }
 
   /** A running total of one attempt: only what it adds reaches the run's counters, so they never go back. */
   counted(partitionId: number, rows: number): void {
@@ -169,7 +181,7 @@ class Owner {
     // too when it can): the run's prefix holds only what the manifest lists.
     for (const key of opened) await this.ctx.destination!.remove(`${this.ctx.prefix}/${key}`, this.ctx.signal)
     await this.ctx.deps.db.runPartition.create({
-      data: { ...rangeOf(p), runId: this.ctx.run.id, attempt: row.attempt + 1, status: 'QUEUED' },
+      data: { ...rowOf(p, this.partitioned), runId: this.ctx.run.id, attempt: row.attempt + 1, status: 'QUEUED' },
     })
     this.ctx.log.warn({ partition: p.id, attempt: row.attempt, code: error.code }, 'partition failed; queueing it again alone')
     await this.ctx.tracker.note(

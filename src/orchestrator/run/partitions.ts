@@ -34,8 +34,12 @@ export interface Partition {
 export interface PartitionedRead {
   plan: Partition[]
   open(partition: Partition, signal: AbortSignal): Promise<SourceRead>
-  /** A split DELTA_INIT (partitioned-init.ts): each partition ends with a position, and the run's is made of them. */
-  init?: { mode: SourceReadMode; join(ends: readonly SourceReadEnd[]): SourceReadEnd }
+  /**
+   * A split DELTA_INIT (partitioned-init.ts): each partition reads from `start` and ends with a
+   * position, and the run's is made of them. In queue mode `start` is stored on every attempt's row,
+   * so a worker that did not fix it reads from it too (partition-worker.ts).
+   */
+  init?: { mode: SourceReadMode; start: string; join(ends: readonly SourceReadEnd[]): SourceReadEnd }
 }
 
 /** What one partition's read and writer say, and how many attempts it took. */

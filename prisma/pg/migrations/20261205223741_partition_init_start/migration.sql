@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RunPartition" ADD COLUMN     "initStart" TEXT;
