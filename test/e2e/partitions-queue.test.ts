@@ -20,6 +20,7 @@ import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { SALES_ITEMS, type SapSimulator, type SapSimulatorOptions, startSapSimulator } from '../../src/simulator/index.js'
 import { startRfcSimulator, type ChangeRef, type RfcSimulator } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
+import { until } from '../helpers/until.js'
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/database.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { expectedLakeRow, keyOf, pick, readRun, type LakeRow } from '../helpers/lake.js'
@@ -166,19 +167,6 @@ class Deployment {
     await this.sim.close()
     await this.db.drop()
     await deleteRedisKeys(this.redisPrefix)
-  }
-}
-
-async function until<T>(
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 60_000,
-) {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const value = await probe()
-    if (value !== undefined && value !== null && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
   }
 }
 

@@ -14,6 +14,7 @@ import { type Db, openDb } from '../../src/db/client.js'
 import { dbTarget } from '../../src/db/target.js'
 import { RUN_QUEUE_NAME } from '../../src/orchestrator/bull-queue.js'
 import { SALES_ITEMS, type SapSimulator, startSapSimulator } from '../../src/simulator/index.js'
+import { until } from '../helpers/until.js'
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/database.js'
 import { SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { keyOf, readRun } from '../helpers/lake.js'
@@ -182,20 +183,6 @@ class Deployment {
     await this.sim.close()
     await this.db.drop()
     await deleteRedisKeys(this.redisPrefix)
-  }
-}
-
-/** Polls `probe` until it returns a value (not undefined, null or false); fails loudly at the deadline. */
-async function until<T>(
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 60_000,
-) {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const value = await probe()
-    if (value !== undefined && value !== null && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
   }
 }
 
