@@ -16,11 +16,11 @@ import {
 import { keyIdentity } from '../../src/lake/iceberg/run-images.js'
 import { classifyChange, type Row } from '../../src/sap/fields.js'
 import type { Destination } from '../../src/storage/destination.js'
-import { AzureBlobDestination } from '../../src/storage/azure-blob.js'
+import type { AzureBlobDestination } from '../../src/storage/azure-blob.js'
 import { LocalDestination } from '../../src/storage/local.js'
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
-import { QUICK } from '../storage/helpers.js'
+import { Azurite } from '../helpers/azurite.js'
 import { installFileFetch } from './file-fetch.js'
+import { azuriteDestination } from '../storage/helpers.js'
 import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
 
 /**
@@ -361,19 +361,7 @@ describe('current-state table on AZURE_BLOB, read back with icebird', () => {
     azurite = await Azurite.start()
     // Public read: icebird fetches the URLs recorded in the metadata without credentials.
     await azurite.client().getContainerClient('lake').create({ access: 'container' })
-    d = new AzureBlobDestination(
-      {
-        container: 'lake',
-        prefix: 'root',
-        accountUrl: azurite.accountUrl,
-        accountName: AZURITE_ACCOUNT,
-        auth: 'ACCOUNT_KEY',
-        blockSizeMb: 1,
-        uploadConcurrency: 2,
-      },
-      { accountKey: AZURITE_KEY },
-      QUICK,
-    )
+    d = azuriteDestination(azurite.accountUrl)
   })
   afterAll(async () => {
     d?.close()

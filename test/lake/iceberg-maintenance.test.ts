@@ -17,13 +17,13 @@ import {
   planTableWrite,
 } from '../../src/lake/iceberg/index.js'
 import type { Row } from '../../src/sap/fields.js'
-import { AzureBlobDestination } from '../../src/storage/azure-blob.js'
+import type { AzureBlobDestination } from '../../src/storage/azure-blob.js'
 import type { Destination } from '../../src/storage/destination.js'
 import { LocalDestination } from '../../src/storage/local.js'
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
-import { QUICK } from '../storage/helpers.js'
+import { Azurite } from '../helpers/azurite.js'
 import { installFileFetch } from './file-fetch.js'
 import { Duck, lit } from '../transform/helpers.js'
+import { azuriteDestination } from '../storage/helpers.js'
 import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
 
 /**
@@ -395,19 +395,7 @@ describe('Iceberg table maintenance on AZURE_BLOB, read back with icebird', () =
   })
   maintenanceSuite(() => ({
     dest: () => {
-      const d = new AzureBlobDestination(
-        {
-          container: 'lake',
-          prefix: 'root',
-          accountUrl: azurite.accountUrl,
-          accountName: AZURITE_ACCOUNT,
-          auth: 'ACCOUNT_KEY',
-          blockSizeMb: 1,
-          uploadConcurrency: 2,
-        },
-        { accountKey: AZURITE_KEY },
-        QUICK,
-      )
+      const d = azuriteDestination(azurite.accountUrl)
       opened.push(d)
       return d
     },

@@ -19,10 +19,10 @@ import {
 } from '../../src/lake/iceberg/index.js'
 import type { Column, Row } from '../../src/sap/fields.js'
 import { LocalDestination } from '../../src/storage/local.js'
-import { S3Destination } from '../../src/storage/s3.js'
-import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
-import { QUICK } from '../storage/helpers.js'
+import type { S3Destination } from '../../src/storage/s3.js'
+import { S3rverEmulator } from '../helpers/s3rver.js'
 import { Duck, lit } from '../transform/helpers.js'
+import { s3rverDestination } from '../storage/helpers.js'
 import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
 
 /**
@@ -188,19 +188,7 @@ describe('Iceberg table on S3 (s3rver)', () => {
     await s3?.dispose()
   })
   const dest = () => {
-    const d = new S3Destination(
-      {
-        bucket: 'lake',
-        prefix: 'root',
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: S3RVER_KEY_ID,
-        partSizeMb: 5,
-        uploadConcurrency: 1,
-      },
-      { secretAccessKey: S3RVER_SECRET },
-      QUICK,
-    )
+    const d = s3rverDestination(s3.endpoint)
     opened.push(d)
     return d
   }

@@ -14,9 +14,9 @@ import {
   SUMMARY_KEYS,
 } from '../../src/lake/iceberg/index.js'
 import type { Column, Row } from '../../src/sap/fields.js'
-import { AzureBlobDestination } from '../../src/storage/azure-blob.js'
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
-import { QUICK } from '../storage/helpers.js'
+import type { AzureBlobDestination } from '../../src/storage/azure-blob.js'
+import { Azurite } from '../helpers/azurite.js'
+import { azuriteDestination } from '../storage/helpers.js'
 import { SOURCE, SOURCE_TYPES, sourceRow, writeRunFiles } from './helpers.js'
 
 /**
@@ -72,19 +72,7 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
   let azurite: Azurite
   const opened: AzureBlobDestination[] = []
   const dest = () => {
-    const d = new AzureBlobDestination(
-      {
-        container: 'lake',
-        prefix: 'root',
-        accountUrl: azurite.accountUrl,
-        accountName: AZURITE_ACCOUNT,
-        auth: 'ACCOUNT_KEY',
-        blockSizeMb: 1,
-        uploadConcurrency: 2,
-      },
-      { accountKey: AZURITE_KEY },
-      QUICK,
-    )
+    const d = azuriteDestination(azurite.accountUrl)
     opened.push(d)
     return d
   }

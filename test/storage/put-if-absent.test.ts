@@ -2,14 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AzureBlobDestination } from '../../src/storage/azure-blob.js'
+import type { AzureBlobDestination } from '../../src/storage/azure-blob.js'
 import type { Destination } from '../../src/storage/destination.js'
 import { LocalDestination } from '../../src/storage/local.js'
-import { S3Destination } from '../../src/storage/s3.js'
-import { Azurite, AZURITE_ACCOUNT, AZURITE_KEY } from '../helpers/azurite.js'
+import type { S3Destination } from '../../src/storage/s3.js'
+import { Azurite, AZURITE_ACCOUNT } from '../helpers/azurite.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
-import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
-import { QUICK } from './helpers.js'
+import { S3rverEmulator } from '../helpers/s3rver.js'
+import { azuriteDestination, s3rverDestination } from './helpers.js'
 
 /**
  * getBytes reads a table's Avro manifest list back. putTextIfAbsent is the commit point of a lake table version (docs/architecture.md#lake-tables):
@@ -80,19 +80,7 @@ describe('putTextIfAbsent on AZURE_BLOB (azurite)', () => {
     await azurite?.dispose()
   })
   const dest = (accountUrl = azurite.accountUrl) => {
-    const d = new AzureBlobDestination(
-      {
-        container: 'lake',
-        prefix: 'root',
-        accountUrl,
-        accountName: AZURITE_ACCOUNT,
-        auth: 'ACCOUNT_KEY',
-        blockSizeMb: 1,
-        uploadConcurrency: 1,
-      },
-      { accountKey: AZURITE_KEY },
-      QUICK,
-    )
+    const d = azuriteDestination(accountUrl, { uploadConcurrency: 1 })
     opened.push(d)
     return d
   }
@@ -128,19 +116,7 @@ describe('putTextIfAbsent on S3 (s3rver)', () => {
     await s3?.dispose()
   })
   const dest = () => {
-    const d = new S3Destination(
-      {
-        bucket: 'lake',
-        prefix: 'root',
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: S3RVER_KEY_ID,
-        partSizeMb: 5,
-        uploadConcurrency: 1,
-      },
-      { secretAccessKey: S3RVER_SECRET },
-      QUICK,
-    )
+    const d = s3rverDestination(s3.endpoint)
     opened.push(d)
     return d
   }
