@@ -12,172 +12,69 @@
  * its own worker id, BullMQ workers and Redis connections — everything but the OS process is real.
  */
 import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { type Db, openDb } from '../../src/db/client.js'
-import { dbTarget } from '../../src/db/target.js'
+import type { Db } from '../../src/db/client.js'
 import { sapSourceFactory } from '../../src/orchestrator/sources.js'
-import { SALES_ITEMS, type SapSimulator, type SapSimulatorOptions, startSapSimulator } from '../../src/simulator/index.js'
+import { SALES_ITEMS, type SapSimulatorOptions } from '../../src/simulator/index.js'
 import { startRfcSimulator, type ChangeRef, type RfcSimulator } from '../../src/simulator/rfc/index.js'
 import { graphql } from '../gql/index.js'
+import { Deployment } from '../helpers/deployment.js'
 import { until } from '../helpers/until.js'
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/database.js'
+import { TEST_DB } from '../helpers/database.js'
 import { Harness, SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
 import { expectedLakeRow, keyOf, pick, readRun, type LakeRow } from '../helpers/lake.js'
 import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { deleteRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.js'
-import { ServiceProcess } from '../helpers/service-process.js'
 
 const BUSINESS = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'KUNNR', 'ERDAT', 'ERZET', 'NETWR', 'WAERK', 'KWMENG', 'VRKME']
 const filePrefix = testRedisPrefix('partitions-queue')
 let tests = 0
 
-interface Worker {
-  process: ServiceProcess
-  workerId: string
+/** A partitioned run over two processes on two shared cores: more time than one run needs. */
+const PARTITIONED_RUN_MS = 90_000
+
+/**
+ * Two workers of one partition at a time each, so four partitions can only be read by both. FULL reads
+ * hold no subscription, so nothing waits for an idle read to lapse; a short window would only fail
+ * pages that a loaded machine serves late (SAP's own limit is minutes).
+ */
+function deploy(opts: { sim: SapSimulatorOptions; workerEnv?: Record<string, string> }): Promise<Deployment> {
+  return Deployment.start({
+    redisPrefix: `${filePrefix}:t${++tests}`,
+    sim: { openRequestIdleMs: 30_000, ...opts.sim },
+    workers: 2,
+    workerEnv: { PARTITION_CONCURRENCY: '1', ...opts.workerEnv },
+  })
 }
 
-class Deployment {
-  private constructor(
-    readonly db: TestDatabase,
-    readonly prisma: Db,
-    readonly sim: SapSimulator,
-    readonly redisPrefix: string,
-    readonly url: string,
-    readonly token: string,
-    readonly workers: Worker[],
-  ) {}
+/** A FULL pipeline of SALES_ITEMS split into `partitions` key ranges; returns its id. */
+async function partitionedPipeline(d: Deployment, partitions: number, pageSize: number, maxConcurrentRuns?: number) {
+  const [id] = await d.createPipelines(['parts'], 'FULL', pageSize, maxConcurrentRuns, partitions)
+  return id
+}
 
-  static async start(opts: { sim: SapSimulatorOptions; workerEnv?: Record<string, string> }): Promise<Deployment> {
-    const db = await createTestDatabase()
-    // FULL reads hold no subscription, so nothing waits for an idle read to lapse; a short window
-    // would only fail pages that a loaded machine serves late (SAP's own limit is minutes).
-    const sim = await startSapSimulator({ openRequestIdleMs: 30_000, ...opts.sim })
-    const redisPrefix = `${filePrefix}:t${++tests}`
-    const env = (name: string): Record<string, string> => ({
-      DATABASE_URL: db.databaseUrl!,
-      DATA_DIR: join(db.dataDir, name),
-      SECRET_KEY: 'partitions-queue-test-secret-key',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      ALLOW_LOOPBACK: 'true',
-      LOCAL_ROOTS: join(db.dataDir, 'lake'),
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-    })
-    const api = await ServiceProcess.start(['serve'], env('api'), 'GraphQL API listening')
-    const url = String(api.logs.find((l) => l.msg?.startsWith('GraphQL API listening'))!.url).replace(/\/graphql$/, '')
-    const token = await until(() => /dex_[A-Za-z0-9_-]{43}/.exec(api.stderr)?.[0], 'the first admin token on stderr')
-    // One partition at a time per worker: four partitions can only be read by both.
-    const workerEnv = { PARTITION_CONCURRENCY: '1', ...opts.workerEnv }
-    const workers = await Promise.all(
-      [0, 1].map(async (i) => {
-        const proc = await ServiceProcess.start(['worker'], { ...env(`worker${i}`), ...workerEnv }, 'worker ready')
-        return { process: proc, workerId: String(proc.logs.find((l) => l.msg?.startsWith('worker ready'))!.workerId) }
-      }),
-    )
-    const prisma = await openDb(dbTarget(db.databaseUrl, db.dataDir))
-    return new Deployment(db, prisma, sim, redisPrefix, url, token, workers)
-  }
+const partitionRows = (d: Deployment, runId: string) =>
+  d.prisma.runPartition.findMany({ where: { runId }, orderBy: [{ index: 'asc' }, { attempt: 'asc' }] })
 
-  get lakeDir(): string {
-    return join(this.db.dataDir, 'lake')
-  }
+async function simulatorRows(d: Deployment): Promise<LakeRow[]> {
+  const rows: LakeRow[] = []
+  for await (const r of d.sim.admin.rows(SALES_ITEMS)) rows.push(expectedLakeRow(r))
+  return rows
+}
 
-  async gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const res = await fetch(`${this.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ query, variables }),
-    })
-    const body = (await res.json()) as { data?: T; errors?: unknown[] }
-    if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`)
-    return body.data as T
-  }
-
-  /** A FULL pipeline of SALES_ITEMS split into `partitions` key ranges; returns its id. */
-  async partitionedPipeline(partitions: number, pageSize: number, maxConcurrentRuns?: number): Promise<string> {
-    const { createConnection } = await this.gql<{ createConnection: { id: string } }>(
-      `mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`,
-      {
-        input: {
-          name: 'sap',
-          protocol: 'ODATA',
-          maxConcurrentRuns,
-          odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
-        },
-      },
-    )
-    const { createDestination } = await this.gql<{ createDestination: { id: string } }>(
-      `mutation($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`,
-      { input: { name: 'lake', kind: 'LOCAL', local: { path: this.lakeDir } } },
-    )
-    const { createPipeline } = await this.gql<{ createPipeline: { id: string } }>(
-      `mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`,
-      {
-        input: {
-          name: 'parts',
-          connectionId: createConnection.id,
-          destinationId: createDestination.id,
-          mode: 'FULL',
-          source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, pageSize, partitions },
-        },
-      },
-    )
-    return createPipeline.id
-  }
-
-  async runPipeline(pipelineId: string): Promise<string> {
-    const { runPipeline } = await this.gql<{ runPipeline: { id: string } }>(`mutation($id: ID!) { runPipeline(id: $id) { id } }`, {
-      id: pipelineId,
-    })
-    return runPipeline.id
-  }
-
-  endedRun(runId: string, timeoutMs = 90_000) {
-    return until(
-      async () => {
-        const run = await this.prisma.run.findUniqueOrThrow({ where: { id: runId } })
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.status) ? run : undefined
-      },
-      `run ${runId} to end`,
-      timeoutMs,
-    )
-  }
-
-  partitionRows(runId: string) {
-    return this.prisma.runPartition.findMany({ where: { runId }, orderBy: [{ index: 'asc' }, { attempt: 'asc' }] })
-  }
-
-  async simulatorRows(): Promise<LakeRow[]> {
-    const rows: LakeRow[] = []
-    for await (const r of this.sim.admin.rows(SALES_ITEMS)) rows.push(expectedLakeRow(r))
-    return rows
-  }
-
-  /** Every Parquet file under the run's folder in the lake (what a reader listing the folder would see). */
-  async parquetFilesOf(manifestDir: string): Promise<string[]> {
-    return (await readdir(manifestDir)).filter((f) => f.endsWith('.parquet')).sort()
-  }
-
-  async stop(): Promise<void> {
-    await ServiceProcess.killAll()
-    await this.prisma.$disconnect()
-    await this.sim.close()
-    await this.db.drop()
-    await deleteRedisKeys(this.redisPrefix)
-  }
+/** Every Parquet file under the run's folder in the lake (what a reader listing the folder would see). */
+async function parquetFilesOf(manifestDir: string): Promise<string[]> {
+  return (await readdir(manifestDir)).filter((f) => f.endsWith('.parquet')).sort()
 }
 
 /** The committed run's rows, value for value and in key order, are the simulator's table: each key once. */
 async function expectExactlyTheTable(d: Deployment, manifestUri: string) {
   const { manifest, rows } = await readRun(manifestUri)
-  const expected = await d.simulatorRows()
+  const expected = await simulatorRows(d)
   expect(rows.map((r) => pick(r, BUSINESS))).toEqual(expected.map((r) => pick(r, BUSINESS)))
   expect(new Set(rows.map(keyOf)).size).toBe(expected.length)
   // The folder holds what the manifest lists, nothing a failed or abandoned attempt wrote.
-  expect(await d.parquetFilesOf(manifest.dir)).toEqual(manifest.files.map((f) => f.path).sort())
+  expect(await parquetFilesOf(manifest.dir)).toEqual(manifest.files.map((f) => f.path).sort())
   return manifest
 }
 
@@ -190,14 +87,14 @@ afterAll(() => deleteRedisKeys(filePrefix))
 
 describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other workers', { timeout: 180_000 }, () => {
   it('a partitioned FULL load is read by both workers and committed once by its owner, exactly the table', async () => {
-    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 1_300 }, latencyMs: 20 } })
-    const pipelineId = await d.partitionedPipeline(4, 50)
-    const run = await d.endedRun(await d.runPipeline(pipelineId))
+    d = await deploy({ sim: { rows: { [SALES_ITEMS]: 1_300 }, latencyMs: 20 } })
+    const pipelineId = await partitionedPipeline(d, 4, 50)
+    const run = await d.endedRun(await d.runPipeline(pipelineId), PARTITIONED_RUN_MS)
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorCode: null })
     expect(Number(run.rowsExtracted)).toBe(1_300)
     expect(Number(run.rowsWritten)).toBe(1_300)
 
-    const parts = await d.partitionRows(run.id)
+    const parts = await partitionRows(d, run.id)
     expect(parts.map((p) => [p.index, p.attempt, p.status])).toEqual([0, 1, 2, 3].map((i) => [i, 1, 'SUCCEEDED']))
     // Both worker processes read partitions (the owner is one of them).
     expect(new Set(parts.map((p) => p.workerId))).toEqual(new Set(d.workers.map((w) => w.workerId)))
@@ -218,14 +115,14 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
 
   it('a partition that fails once is queued again alone; the others are read once; the run commits once', async () => {
     // The fault ends SAP's paged read at the first page 3 any partition asks for (retryable 503).
-    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 900 }, variants: { faultEndsRead: true } } })
-    const pipelineId = await d.partitionedPipeline(4, 50)
+    d = await deploy({ sim: { rows: { [SALES_ITEMS]: 900 }, variants: { faultEndsRead: true } } })
+    const pipelineId = await partitionedPipeline(d, 4, 50)
     d.sim.admin.injectFault({ kind: 'http-503', page: 3, read: 'full', entitySet: SALES_ITEMS })
-    const run = await d.endedRun(await d.runPipeline(pipelineId))
+    const run = await d.endedRun(await d.runPipeline(pipelineId), PARTITIONED_RUN_MS)
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorCode: null })
     expect(d.sim.admin.stats().faultsFired).toBe(1)
 
-    const parts = await d.partitionRows(run.id)
+    const parts = await partitionRows(d, run.id)
     const failed = parts.filter((p) => p.status === 'FAILED')
     expect(failed).toHaveLength(1)
     expect(JSON.parse(failed[0].result!)).toMatchObject({ error: { retryable: true } })
@@ -251,11 +148,11 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
   })
 
   it('a worker killed (SIGKILL) while it reads a partition: the owner takes it back when its heartbeat is stale, and commits exactly the table', async () => {
-    d = await Deployment.start({
+    d = await deploy({
       sim: { rows: { [SALES_ITEMS]: 1_200 } },
       workerEnv: { PARTITION_HEARTBEAT_MS: '300', PARTITION_STALE_MS: '3000' },
     })
-    const pipelineId = await d.partitionedPipeline(4, 50)
+    const pipelineId = await partitionedPipeline(d, 4, 50)
     // The first two partitions read (one per worker: one partition at a time each) hang on their second page.
     d.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'full', entitySet: SALES_ITEMS, delayMs: 6_000, times: 2 })
     const runId = await d.runPipeline(pipelineId)
@@ -266,15 +163,15 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
     const victim = d.workers.find((w) => w.workerId !== owner)!
     // The victim is inside its partition's read: its row is RUNNING and SAP holds its second page.
     const reading = await until(async () => {
-      const running = (await d!.partitionRows(runId)).filter((p) => p.status === 'RUNNING')
+      const running = (await partitionRows(d!, runId)).filter((p) => p.status === 'RUNNING')
       return d!.sim.admin.stats().faultsFired === 2 && running.find((p) => p.workerId === victim.workerId)
     }, 'the other worker to be reading a partition')
     victim.process.kill('SIGKILL')
     await victim.process.exited
 
-    const run = await d.endedRun(runId)
+    const run = await d.endedRun(runId, PARTITIONED_RUN_MS)
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorCode: null, workerId: owner })
-    const parts = await d.partitionRows(runId)
+    const parts = await partitionRows(d, runId)
     const lost = parts.find((p) => p.id === reading.id)!
     expect(lost).toMatchObject({ status: 'FAILED', workerId: victim.workerId, attempt: 1 })
     expect(JSON.parse(lost.result!)).toMatchObject({ error: { code: 'WORKER_LOST', retryable: true } })
@@ -289,9 +186,9 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
 
   it("partitions in flight stay within the connection's maxConcurrentRuns, as SAP counts requests", async () => {
     // Two workers could read four partitions at once; the connection allows SAP two requests.
-    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 1_200 }, latencyMs: 30 }, workerEnv: { PARTITION_CONCURRENCY: '2' } })
-    const pipelineId = await d.partitionedPipeline(4, 50, 2)
-    const run = await d.endedRun(await d.runPipeline(pipelineId))
+    d = await deploy({ sim: { rows: { [SALES_ITEMS]: 1_200 }, latencyMs: 30 }, workerEnv: { PARTITION_CONCURRENCY: '2' } })
+    const pipelineId = await partitionedPipeline(d, 4, 50, 2)
+    const run = await d.endedRun(await d.runPipeline(pipelineId), PARTITIONED_RUN_MS)
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorCode: null })
     await expectExactlyTheTable(d, run.manifestUri!)
     // The simulator's own count of requests served at once for the connection's user.
@@ -301,22 +198,22 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: partitions read by other wo
   })
 
   it('a cancel of the run stops the partition workers of both processes; nothing is committed and no file stays', async () => {
-    d = await Deployment.start({ sim: { rows: { [SALES_ITEMS]: 1_200 } } })
-    const pipelineId = await d.partitionedPipeline(4, 50)
+    d = await deploy({ sim: { rows: { [SALES_ITEMS]: 1_200 } } })
+    const pipelineId = await partitionedPipeline(d, 4, 50)
     // Both workers' first partitions hang on their second page, long past the test's waits.
     d.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'full', entitySet: SALES_ITEMS, delayMs: 60_000, times: 2 })
     const runId = await d.runPipeline(pipelineId)
     await until(async () => {
-      const running = (await d!.partitionRows(runId)).filter((p) => p.status === 'RUNNING')
+      const running = (await partitionRows(d!, runId)).filter((p) => p.status === 'RUNNING')
       return d!.sim.admin.stats().faultsFired === 2 && new Set(running.map((p) => p.workerId)).size === 2
     }, 'both workers to be reading a partition')
     await d.gql(`mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runId })
 
-    const run = await d.endedRun(runId)
+    const run = await d.endedRun(runId, PARTITIONED_RUN_MS)
     expect(run).toMatchObject({ status: 'CANCELLED', errorCode: 'CANCELLED', manifestUri: null })
     // Every attempt ends: the two being read stopped by their workers, the queued ones closed by the owner.
     const parts = await until(async () => {
-      const rows = await d!.partitionRows(runId)
+      const rows = await partitionRows(d!, runId)
       return rows.every((p) => p.status === 'FAILED') && rows
     }, 'every partition attempt to end')
     expect(parts.map((p) => JSON.parse(p.result!).error.code)).toEqual(parts.map(() => 'CANCELLED'))

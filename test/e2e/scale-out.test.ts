@@ -10,180 +10,52 @@ import { pathToFileURL } from 'node:url'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { type Db, openDb } from '../../src/db/client.js'
-import { dbTarget } from '../../src/db/target.js'
 import { RUN_QUEUE_NAME } from '../../src/orchestrator/bull-queue.js'
-import { SALES_ITEMS, type SapSimulator, startSapSimulator } from '../../src/simulator/index.js'
+import { SALES_ITEMS } from '../../src/simulator/index.js'
+import { Deployment } from '../helpers/deployment.js'
 import { until } from '../helpers/until.js'
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/database.js'
-import { SAP_PASSWORD, SAP_USER } from '../helpers/harness.js'
+import { TEST_DB } from '../helpers/database.js'
+import { SAP_USER } from '../helpers/harness.js'
 import { keyOf, readRun } from '../helpers/lake.js'
 import { deleteRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../helpers/redis.js'
-import { type LogLine, ServiceProcess } from '../helpers/service-process.js'
+import type { LogLine } from '../helpers/service-process.js'
 
 const filePrefix = testRedisPrefix('scale-out')
 let tests = 0
 
-interface Worker {
-  process: ServiceProcess
-  workerId: string
+/**
+ * A deployment with `rows` items in SAP. `openRequestIdleMs`: how long the simulator keeps an idle
+ * paged read open. Short (500 ms) where a killed worker's open delta read must lapse soon so its
+ * recovery can read the subscription again; long where only FULL reads run, since on two loaded cores
+ * a worker running three runs may well take more than 500 ms between two pages, and SAP's own limit
+ * is minutes. `latencyMs`: milliseconds the simulator takes per answer (runs overlap).
+ */
+function deploy(opts: {
+  rows: number
+  workers: number
+  workerEnv?: Record<string, string>
+  serveArgs?: string[]
+  latencyMs?: number
+  openRequestIdleMs?: number
+}): Promise<Deployment> {
+  return Deployment.start({
+    redisPrefix: `${filePrefix}:t${++tests}`,
+    sim: { rows: { [SALES_ITEMS]: opts.rows }, openRequestIdleMs: opts.openRequestIdleMs ?? 500, latencyMs: opts.latencyMs },
+    workers: opts.workers,
+    workerEnv: opts.workerEnv,
+    serveArgs: opts.serveArgs,
+  })
 }
 
-/** One deployment: its database, Redis prefix, simulator, API process and workers. */
-class Deployment {
-  private constructor(
-    readonly db: TestDatabase,
-    readonly prisma: Db,
-    readonly sim: SapSimulator,
-    readonly redisPrefix: string,
-    readonly api: ServiceProcess,
-    readonly url: string,
-    readonly token: string,
-    readonly workers: Worker[],
-  ) {}
-
-  static async start(opts: {
-    rows: number
-    workers: number
-    workerEnv?: Record<string, string>
-    serveArgs?: string[]
-    /** Milliseconds the simulator takes per answer (runs overlap). */
-    latencyMs?: number
-    /**
-     * How long the simulator keeps an idle paged read open. Short (500 ms) where a killed worker's
-     * open delta read must lapse soon so its recovery can read the subscription again; long where
-     * only FULL reads run, since on two loaded cores a worker running three runs may well take more
-     * than 500 ms between two pages, and SAP's own limit is minutes.
-     */
-    openRequestIdleMs?: number
-  }): Promise<Deployment> {
-    const db = await createTestDatabase()
-    const sim = await startSapSimulator({
-      rows: { [SALES_ITEMS]: opts.rows },
-      openRequestIdleMs: opts.openRequestIdleMs ?? 500,
-      latencyMs: opts.latencyMs,
-    })
-    const redisPrefix = `${filePrefix}:t${++tests}`
-    const env = (name: string): Record<string, string> => ({
-      DATABASE_URL: db.databaseUrl!,
-      DATA_DIR: join(db.dataDir, name),
-      SECRET_KEY: 'scale-out-test-secret-key',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      // The simulator listens on 127.0.0.1; every process writes to the one shared lake folder.
-      ALLOW_LOOPBACK: 'true',
-      LOCAL_ROOTS: join(db.dataDir, 'lake'),
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-    })
-    const api = await ServiceProcess.start(['serve', ...(opts.serveArgs ?? [])], env('api'), 'GraphQL API listening')
-    const url = String(api.logs.find((l) => l.msg?.startsWith('GraphQL API listening'))!.url).replace(/\/graphql$/, '')
-    const token = await until(() => /dex_[A-Za-z0-9_-]{43}/.exec(api.stderr)?.[0], 'the first admin token on stderr')
-    const workers = await Promise.all(
-      Array.from({ length: opts.workers }, async (_, i) => {
-        const proc = await ServiceProcess.start(['worker'], { ...env(`worker${i}`), ...opts.workerEnv }, 'worker ready')
-        return { process: proc, workerId: String(proc.logs.find((l) => l.msg?.startsWith('worker ready'))!.workerId) }
-      }),
-    )
-    const prisma = await openDb(dbTarget(db.databaseUrl, db.dataDir))
-    return new Deployment(db, prisma, sim, redisPrefix, api, url, token, workers)
+/** Every row of every manifest.json of the pipeline in the lake, read back with DuckDB. */
+async function lakeRows(d: Deployment, pipelineId: string) {
+  const rows: Array<Record<string, unknown>> = []
+  const files = await readdir(d.lakeDir, { recursive: true })
+  for (const f of files.filter((name) => name.endsWith('manifest.json'))) {
+    const { manifest, rows: read } = await readRun(pathToFileURL(join(d.lakeDir, f)).href)
+    if (manifest.pipeline.id === pipelineId) rows.push(...read)
   }
-
-  get lakeDir(): string {
-    return join(this.db.dataDir, 'lake')
-  }
-
-  async gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const res = await fetch(`${this.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ query, variables }),
-    })
-    const body = (await res.json()) as { data?: T; errors?: unknown[] }
-    if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`)
-    return body.data as T
-  }
-
-  /** A connection and a LOCAL destination, then one pipeline per name; returns their ids. */
-  async createPipelines(names: string[], mode: 'FULL' | 'DELTA', pageSize = 20, maxConcurrentRuns?: number): Promise<string[]> {
-    const { createConnection } = await this.gql<{ createConnection: { id: string } }>(
-      `mutation($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`,
-      {
-        input: {
-          name: `sap-${names[0]}`,
-          protocol: 'ODATA',
-          maxConcurrentRuns,
-          odataConfig: { serviceUrl: this.sim.serviceUrl, sapClient: '100', user: SAP_USER, password: SAP_PASSWORD },
-        },
-      },
-    )
-    const { createDestination } = await this.gql<{ createDestination: { id: string } }>(
-      `mutation($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`,
-      { input: { name: `lake-${names[0]}`, kind: 'LOCAL', local: { path: this.lakeDir } } },
-    )
-    const ids: string[] = []
-    for (const name of names) {
-      const { createPipeline } = await this.gql<{ createPipeline: { id: string } }>(
-        `mutation($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`,
-        {
-          input: {
-            name,
-            connectionId: createConnection.id,
-            destinationId: createDestination.id,
-            mode,
-            source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, pageSize },
-          },
-        },
-      )
-      ids.push(createPipeline.id)
-    }
-    return ids
-  }
-
-  async runPipeline(pipelineId: string): Promise<string> {
-    const { runPipeline } = await this.gql<{ runPipeline: { id: string } }>(`mutation($id: ID!) { runPipeline(id: $id) { id } }`, {
-      id: pipelineId,
-    })
-    return runPipeline.id
-  }
-
-  /** The run once it has ended (SUCCEEDED, FAILED or CANCELLED). */
-  endedRun(runId: string, timeoutMs = 60_000) {
-    return until(
-      async () => {
-        const run = await this.prisma.run.findUniqueOrThrow({ where: { id: runId } })
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.status) ? run : undefined
-      },
-      `run ${runId} to end`,
-      timeoutMs,
-    )
-  }
-
-  workerOf(workerId: string | null): Worker {
-    const w = this.workers.find((x) => x.workerId === workerId)
-    if (!w) throw new Error(`no worker process has id ${workerId}`)
-    return w
-  }
-
-  /** Every row of every manifest.json of the pipeline in the lake, read back with DuckDB. */
-  async lakeRows(pipelineId: string) {
-    const rows: Array<Record<string, unknown>> = []
-    const files = await readdir(this.lakeDir, { recursive: true })
-    for (const f of files.filter((name) => name.endsWith('manifest.json'))) {
-      const { manifest, rows: read } = await readRun(pathToFileURL(join(this.lakeDir, f)).href)
-      if (manifest.pipeline.id === pipelineId) rows.push(...read)
-    }
-    return rows
-  }
-
-  async stop(): Promise<void> {
-    await ServiceProcess.killAll()
-    await this.prisma.$disconnect()
-    await this.sim.close()
-    await this.db.drop()
-    await deleteRedisKeys(this.redisPrefix)
-  }
+  return rows
 }
 
 const rowsOf = (n: bigint | number) => Number(n)
@@ -211,7 +83,7 @@ async function deltaRunInFlight(d: Deployment, delayMs: number) {
 
 /** Every key of the pipeline's table in the lake exactly once, across all its manifests. */
 async function expectEachKeyOnce(d: Deployment, pipelineId: string, expected: { total: number; including: string[] }) {
-  const keys = counted((await d.lakeRows(pipelineId)).map((r) => keyOf(r)))
+  const keys = counted((await lakeRows(d, pipelineId)).map((r) => keyOf(r)))
   expect([...keys.values()].filter((n) => n !== 1)).toEqual([])
   expect(keys.size).toBe(expected.total)
   for (const k of expected.including) expect(keys.has(k), k).toBe(true)
@@ -230,7 +102,7 @@ afterAll(() => deleteRedisKeys(filePrefix))
 describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout: 120_000 }, () => {
   it('20 pipelines run once each through the API, spread over both workers, none in the API process, within the connection limit', async () => {
     // Two workers of 3 runs each could run 6 at once; the connection allows SAP 3.
-    d = await Deployment.start({ rows: 50, workers: 2, latencyMs: 30, openRequestIdleMs: 30_000, workerEnv: { WORKER_CONCURRENCY: '3' } })
+    d = await deploy({ rows: 50, workers: 2, latencyMs: 30, openRequestIdleMs: 30_000, workerEnv: { WORKER_CONCURRENCY: '3' } })
     const pipelines = await d.createPipelines(
       Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`),
       'FULL',
@@ -254,7 +126,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('serve --with-worker alone queues in Redis and runs the pipelines itself', async () => {
-    d = await Deployment.start({ rows: 50, workers: 0, serveArgs: ['--with-worker'], openRequestIdleMs: 30_000 })
+    d = await deploy({ rows: 50, workers: 0, serveArgs: ['--with-worker'], openRequestIdleMs: 30_000 })
     expect(d.api.logs.find((l) => l.msg?.startsWith('queue mode'))).toMatchObject({ work: true })
     const pipelines = await d.createPipelines(['a', 'b', 'c'], 'FULL', 25)
     const ended = await Promise.all((await Promise.all(pipelines.map((id) => d!.runPipeline(id)))).map((id) => d!.endedRun(id)))
@@ -263,7 +135,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('a worker killed mid-run (SIGKILL): the other worker recovers the run, and every key lands in the lake exactly once', async () => {
-    d = await Deployment.start({ rows: 60, workers: 2 })
+    d = await deploy({ rows: 60, workers: 2 })
     const { pipelineId, runId, holder, other, inserted, initRows } = await deltaRunInFlight(d, 60_000)
     holder.process.kill('SIGKILL')
     await holder.process.exited
@@ -279,7 +151,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
 
   it('a duplicate job for a run another worker holds is dropped, and the run goes on unaffected', async () => {
     // One run at a time per worker: the duplicate can only go to the worker that does not hold the run.
-    d = await Deployment.start({ rows: 60, workers: 2, workerEnv: { WORKER_CONCURRENCY: '1' } })
+    d = await deploy({ rows: 60, workers: 2, workerEnv: { WORKER_CONCURRENCY: '1' } })
     const { pipelineId, runId, holder, other, inserted, initRows } = await deltaRunInFlight(d, 3_000)
     const queue = new Queue(RUN_QUEUE_NAME, {
       connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
@@ -303,7 +175,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('a run whose job Redis lost is offered to the queue again, and runs', async () => {
-    d = await Deployment.start({ rows: 60, workers: 1, workerEnv: { WORKER_CONCURRENCY: '1' } })
+    d = await deploy({ rows: 60, workers: 1, workerEnv: { WORKER_CONCURRENCY: '1' } })
     const [busy, lost] = await d.createPipelines(['busy', 'lost'], 'FULL')
     d.sim.admin.injectFault({ kind: 'slow', page: 2, read: 'any', delayMs: 3_000 })
     const busyRun = await d.runPipeline(busy)
@@ -327,7 +199,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('SIGTERM with a long grace: the worker takes no new run, finishes the one in flight, and exits', async () => {
-    d = await Deployment.start({ rows: 60, workers: 2, workerEnv: { SHUTDOWN_GRACE_SECONDS: '120' } })
+    d = await deploy({ rows: 60, workers: 2, workerEnv: { SHUTDOWN_GRACE_SECONDS: '120' } })
     const { pipelineId, runId, holder, other, inserted, initRows } = await deltaRunInFlight(d, 3_000)
     const [later] = await d.createPipelines(['later'], 'FULL')
     holder.process.kill('SIGTERM')
@@ -344,7 +216,7 @@ describe.skipIf(TEST_DB !== 'postgres')('queue mode: serve + workers', { timeout
   })
 
   it('SIGTERM with a short grace: the run is released, the worker exits, and the other worker recovers the run', async () => {
-    d = await Deployment.start({ rows: 60, workers: 2, workerEnv: { SHUTDOWN_GRACE_SECONDS: '1' } })
+    d = await deploy({ rows: 60, workers: 2, workerEnv: { SHUTDOWN_GRACE_SECONDS: '1' } })
     const { pipelineId, runId, holder, other, inserted, initRows } = await deltaRunInFlight(d, 60_000)
     holder.process.kill('SIGTERM')
     expect(await holder.process.exited).toBe(0)
