@@ -199,6 +199,7 @@ export class PipelineCatalog {
             `pipeline "${current.name}" was changed by another request meanwhile (${moved.join(', ')}); read it again and retry`,
           )
         if (selectionChanges && (locked.mode === 'DELTA' || data.mode === 'DELTA')) await this.refuseSelectionChange(tx, locked)
+        if (data.name !== locked.name || data.destinationId !== locked.destinationId) await this.refuseTableMove(tx, locked)
         return tx.pipeline.update({ where: { id }, data: { ...data, ...sourceCheckWrite(checked, 'update') } })
       })
     } catch (e) {
@@ -217,6 +218,20 @@ export class PipelineCatalog {
       throw conflict(
         `pipeline "${p.name}" has a delta subscription in SAP; changing its connection, source, fields, filter or mode would break it ("Illegal change in selection parameters"). Call resetDelta first`,
         { field: 'source' },
+      )
+  }
+
+  /**
+   * An ICEBERG pipeline's table lives at its name under its destination (lake/run-table.ts): renamed or
+   * moved once a run committed to it, the next run would start a new table holding only its own rows.
+   */
+  private async refuseTableMove(tx: Prisma.TransactionClient, p: Pipeline): Promise<void> {
+    if (p.tableFormat !== 'ICEBERG') return
+    const committed = await tx.run.findFirst({ where: { pipelineId: p.id, snapshotId: { not: null } }, select: { id: true } })
+    if (committed)
+      throw conflict(
+        `pipeline "${p.name}" has committed runs to its Iceberg table at "${p.name}" on its destination; a new name or destination would start a new table without them. Create another pipeline instead`,
+        { field: 'name' },
       )
   }
 

@@ -280,6 +280,22 @@ it('a run that fails before its snapshot leaves the table as it was; the next ru
   expect(await tableRows(tableUrl)).toEqual([...expected, ...expectedDelta(changes, again.id)].sort())
 })
 
+const RenamePipeline = graphql(`
+  mutation LakeRenamePipeline($id: ID!, $input: UpdatePipelineInput!) { updatePipeline(id: $id, input: $input) { id name } }
+`)
+
+it('a pipeline whose runs committed to its table cannot be renamed, which would start a new table without them', async () => {
+  const { h, pipelineId, tableUrl } = await initialised(10)
+  const refused = await h.gqlError(RenamePipeline, { id: pipelineId, input: { name: 'renamed' } })
+  expect(refused.extensions).toMatchObject({ code: 'CONFLICT', field: 'name' })
+  expect(refused.message).toMatch(/Iceberg table/)
+  expect((await h.app.services.db.pipeline.findUniqueOrThrow({ where: { id: pipelineId } })).name).not.toBe('renamed')
+  // The table and the next delta go on where they were.
+  const changes = h.sim.admin.insert(SALES_ITEMS, 2)
+  expect(await h.run(pipelineId)).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '2' })
+  expect(await icebergRead({ tableUrl })).toHaveLength(10 + changes.length)
+})
+
 it('a field SAP adds mid-life becomes a new optional column in a new table schema; icebird reads old and new rows', async () => {
   const { h, pipelineId, tableUrl } = await initialised(10)
   h.sim.admin.addField(SALES_ITEMS, { name: 'ZZCOLOR', type: { abap: 'CHAR', length: 8 } })
