@@ -15,6 +15,7 @@ import {
 import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
 import { RunRefused } from '../run-errors.js'
+import { verdictOf } from '../schema/compare.js'
 import type { RunContext } from '../run/context.js'
 import type { PinnedWorld } from '../run/pinned.js'
 
@@ -26,7 +27,8 @@ export interface RunTable {
   columns: Column[]
   /** The change-log columns appended to each source row, in order. */
   added: Column[]
-  extend(rows: readonly Row[]): Row[]
+  /** Appends the change-log values to each row in place (a page's rows are the read's alone, used once). */
+  extend(rows: Row[]): Row[]
 }
 
 /** Where a pipeline's table lives under its destination: the pipeline's name (README, Lake tables). */
@@ -78,7 +80,16 @@ async function planRunTable(ctx: RunContext, tablePath: string, source: readonly
   })
   if (plan.diff.added.length)
     await ctx.tracker.note('info', `table ${tablePath}: new column(s) ${plan.diff.added.join(', ')} added to the table schema`)
-  return { tablePath, plan, columns, added, extend: (rows) => rows.map((r) => [...r, ...values]) }
+  return {
+    tablePath,
+    plan,
+    columns,
+    added,
+    extend: (rows) => {
+      for (const r of rows) r.push(...values)
+      return rows
+    },
+  }
 }
 
 /** planTableWrite with the lake's refusals as run errors. */
@@ -97,19 +108,27 @@ export async function planFor(
 
 /**
  * A FULL run is compared with the table's current schema, its baseline (DELTA and RECOVERY runs are
- * compared with the last committed run by checkSchema before this). ALLOW_ADDITIVE takes new
- * columns only; BLOCK takes none. A DELTA_INIT starts over by the user's choice and is not judged.
+ * compared with the last committed run by checkSchema before this), under the same policy (verdictOf):
+ * ALLOW_ADDITIVE takes new columns and Iceberg's type promotions, BLOCK takes no change. A DELTA_INIT
+ * starts over by the user's choice and is not judged.
  */
 function judgeFullRun(ctx: RunContext, plan: TablePlan): void {
   if (ctx.run.extractionMode !== 'FULL' || !plan.base) return
-  const { added, removed, promoted } = plan.diff
+  const { added, removed, promoted, incompatible } = plan.diff
   const policy = ctx.world.output.schemaChanges
-  const refused = [...removed.map((n) => `${n} removed`), ...promoted, ...(policy === 'BLOCK' ? added.map((n) => `${n} added`) : [])]
-  if (refused.length)
+  const kinds = {
+    changed: [added, removed, promoted, incompatible].some((l) => l.length > 0),
+    removed: removed.length > 0,
+    incompatible: incompatible.length > 0,
+  }
+  const verdict = verdictOf(kinds, policy)
+  if (!verdict.allowed) {
+    const what = [...added.map((n) => `${n} added`), ...removed.map((n) => `${n} removed`), ...promoted, ...incompatible]
     throw new RunRefused(
       'SCHEMA_CHANGED',
-      `the source's columns differ from table ${plan.tablePath}'s current schema: ${refused.join('; ')}. schemaChanges ${policy} does not allow it; nothing was committed`,
+      `the source's columns differ from table ${plan.tablePath}'s current schema: ${what.join('; ')}. ${verdict.reason}; nothing was committed`,
     )
+  }
 }
 
 /** An incompatible type change is a schema change the pipeline cannot take; other lake errors keep their class. */

@@ -7,8 +7,9 @@
  *
  * A DELTA_INIT starts a new baseline (first run, after resetDelta, or runPipeline(mode: DELTA_INIT)):
  * it is the user's explicit choice to start over from a snapshot, so it is not compared, only
- * recorded. FULL runs are not compared yet: each one is a whole copy on its own; the Iceberg table
- * will be their baseline once runs write one.
+ * recorded. A FULL run of a pipeline without a lake table is not compared (each is a whole copy on
+ * its own); one with an ICEBERG table is compared with the table's schema (lake/run-table.ts), under
+ * the same verdictOf.
  */
 import type { Column } from '../../sap/fields.js'
 import { describeSchema } from '../../transform/index.js'

@@ -81,10 +81,21 @@ export function describeDiff(d: SchemaDiff): string {
 /** What the policy makes of a difference: go on (noting it), or refuse with the reason. */
 export type SchemaVerdict = { allowed: true } | { allowed: false; reason: string }
 
-export function judge(d: SchemaDiff, policy: SchemaChangePolicy): SchemaVerdict {
-  if (isUnchanged(d)) return { allowed: true }
+export const judge = (d: SchemaDiff, policy: SchemaChangePolicy): SchemaVerdict =>
+  verdictOf({ changed: !isUnchanged(d), removed: d.removed.length > 0, incompatible: d.changed.some((c) => !c.compatible) }, policy)
+
+/** What a difference holds, whoever found it (this comparison, or a lake table's schema for a FULL run). */
+export interface SchemaChangeKinds {
+  changed: boolean
+  removed: boolean
+  incompatible: boolean
+}
+
+/** The policy, once for every kind of run. */
+export function verdictOf(d: SchemaChangeKinds, policy: SchemaChangePolicy): SchemaVerdict {
+  if (!d.changed) return { allowed: true }
   if (policy === 'BLOCK') return { allowed: false, reason: 'the pipeline blocks every schema change (schemaChanges: BLOCK)' }
-  if (d.removed.length) return { allowed: false, reason: 'a removed field is not an additive change' }
-  if (d.changed.some((c) => !c.compatible)) return { allowed: false, reason: 'an incompatible type change is not an additive change' }
+  if (d.removed) return { allowed: false, reason: 'a removed field is not an additive change' }
+  if (d.incompatible) return { allowed: false, reason: 'an incompatible type change is not an additive change' }
   return { allowed: true }
 }
