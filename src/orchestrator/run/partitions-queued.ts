@@ -12,7 +12,7 @@
 import type { RunPartition } from '../../db/client.js'
 import { partitionSlots } from '../limits/slots.js'
 import { partitionJobId, type PartitionQueue } from '../partition-queue.js'
-import { RUN_ERROR_CODES, type RunError, type RunErrorCode } from '../run-errors.js'
+import { knownRunErrorCode, type RunError } from '../run-errors.js'
 import type { RunContext } from './context.js'
 import { extractedOf, openedNames, parseFailure, parseWritten, PartitionFailed } from './partition-result.js'
 import { combined, PARTITION_ATTEMPTS, type Partition, type PartitionExtract, type PartitionedRead } from './partitions.js'
@@ -129,7 +129,7 @@ class Owner {
       else if (row.status === 'FAILED') {
         const { error, opened = [], rowsRead = 0 } = parseFailure(row.id, row.result)
         this.counted(row.id, rowsRead)
-        await this.again(row, { ...error, code: knownCode(error.code) }, opened)
+        await this.again(row, { ...error, code: knownRunErrorCode(error.code) }, opened)
       } else if (row.status === 'RUNNING' && row.heartbeatAt < staleBefore) await this.takeBack(row)
     }
     return this.#done.size === this.plan.length
@@ -152,8 +152,9 @@ class Owner {
 
   /**
    * A RUNNING attempt whose worker stopped renewing it (killed, cut off): failed as WORKER_LOST by a
-   * conditional update on the heartbeat seen, so a worker that renews it meanwhile keeps it. Its
-   * worker, if alive, finds the row no longer its own and removes its files itself.
+   * conditional update on the row as seen (heartbeat and the file names it recorded), so a worker that
+   * renews it or records another name meanwhile keeps it: the names removed are then all it may have
+   * stored. Its worker, if alive, finds the row no longer its own and removes its files itself.
    */
   private async takeBack(row: RunPartition): Promise<void> {
     const error: RunError = {
@@ -162,7 +163,7 @@ class Owner {
       retryable: true,
     }
     const taken = await this.ctx.deps.db.runPartition.updateMany({
-      where: { id: row.id, status: 'RUNNING', heartbeatAt: row.heartbeatAt },
+      where: { id: row.id, status: 'RUNNING', heartbeatAt: row.heartbeatAt, result: row.result },
       data: { status: 'FAILED', finishedAt: new Date(), result: JSON.stringify({ error, opened: openedNames(row.result) }) },
     })
     if (taken.count !== 1) return // it renewed or ended meanwhile: the next look sees how
@@ -219,7 +220,3 @@ class Owner {
       await this.queue.enqueue(partitionJobId(runId, r.index, r.attempt), { runId, partitionId: r.id })
   }
 }
-
-/** A code from another worker's row; one this version does not know is INTERNAL rather than trusted. */
-const knownCode = (code: string): RunErrorCode =>
-  (RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL'
