@@ -1,7 +1,7 @@
 import { notFound } from '../errors.js'
 import type { RunSnapshot } from '../orchestrator/progress.js'
 import { isTerminal, STAGE_ORDER } from '../orchestrator/status.js'
-import { snapshotOf, type ProgressEvent } from '../orchestrator/progress.js'
+import { snapshotOf, withoutKind } from '../orchestrator/progress.js'
 import type { AppServices } from './context.js'
 
 /**
@@ -37,5 +37,3 @@ async function* stream(app: AppServices, runId: string): AsyncGenerator<RunSnaps
     await events.return?.()
   }
 }
-
-const withoutKind = ({ kind: _kind, ...s }: ProgressEvent): RunSnapshot => s

@@ -1,5 +1,5 @@
 import type { Db, RunStatus } from '../db/client.js'
-import { type ProgressEvent, type Resync, type RunSnapshot, snapshotOf } from '../orchestrator/progress.js'
+import { type ProgressEvent, type Resync, type RunSnapshot, snapshotOf, withoutKind } from '../orchestrator/progress.js'
 import { STAGE_ORDER } from '../orchestrator/status.js'
 import type { AppServices } from './context.js'
 
@@ -97,5 +97,3 @@ class SentStates {
     return true
   }
 }
-
-const withoutKind = ({ kind: _kind, ...s }: ProgressEvent): RunSnapshot => s

@@ -39,6 +39,9 @@ export interface ProgressEvent extends RunSnapshot {
   kind: ProgressKind
 }
 
+/** The run as an event says it stands, without the event's kind. */
+export const withoutKind = ({ kind: _kind, ...s }: ProgressEvent): RunSnapshot => s
+
 /**
  * A line was added to a run's own log (`RunEvent`, id `eventId`). A doorbell, not the line: the
  * `runEvents` subscription reads the lines from the database, so a lost or late bell delays a line

@@ -32,6 +32,10 @@ export const RUN_ERROR_CODES = [
 ] as const
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number]
 
+/** A code read from storage (a run row, another worker's partition row): one this version does not know is INTERNAL. */
+export const knownRunErrorCode = (code: string): RunErrorCode =>
+  (RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL'
+
 /**
  * The two ways out of DELTA_POSITION_LOST, named in the run's error and in the refusal of the next
  * plain run (docs/architecture.md#position-lost). Both deliver a full snapshot again: the changes

@@ -3,15 +3,13 @@ import { queuePosition } from '../../orchestrator/limits/queue-position.js'
 import { asOfChange, type RunSnapshot } from '../../orchestrator/progress.js'
 import { committedManifestFiles, type ManifestFileEntry } from '../../orchestrator/manifest-files.js'
 import { eventDataOf } from '../../orchestrator/run-event-data.js'
-import { RUN_ERROR_CODES, type RunErrorCode } from '../../orchestrator/run-errors.js'
+import { knownRunErrorCode, type RunErrorCode } from '../../orchestrator/run-errors.js'
 import { builder } from '../builder.js'
 import { runProgress } from '../run-progress.js'
 import { runUpdates } from '../run-updates.js'
 import { ExtractionModeEnum, RunErrorCodeEnum, RunStageEnum, RunStatusEnum, RunTriggerEnum } from './enums.js'
 
 /** A stored error code as the enum; a code this release does not know (written by a newer one) reads as INTERNAL. */
-const asRunErrorCode = (code: string): RunErrorCode =>
-  (RUN_ERROR_CODES as readonly string[]).includes(code) ? (code as RunErrorCode) : 'INTERNAL'
 
 interface ChangeCountsView {
   created: bigint
@@ -106,7 +104,7 @@ export const Run = builder.prismaObject('Run', {
       nullable: true,
       select: { errorCode: true, errorMessage: true, errorRetryable: true },
       resolve: (r) =>
-        r.errorCode ? { code: asRunErrorCode(r.errorCode), message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null,
+        r.errorCode ? { code: knownRunErrorCode(r.errorCode), message: r.errorMessage ?? '', retryable: !!r.errorRetryable } : null,
     }),
     cancelRequested: t.exposeBoolean('cancelRequested'),
     attempt: t.exposeInt('attempt', { description: '1 for a requested run; automatic retries of a failed run count on' }),

@@ -20,7 +20,7 @@ import { ParquetRoller } from '../../transform/index.js'
 import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOptions } from './deletes.js'
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import { deletedPositions, readRunImages } from './run-images.js'
-import { commitSnapshot, loadTable, planTableWrite, SUMMARY_KEYS, type CommitFile, type RunSummary } from './table.js'
+import { commitSnapshot, findRunSnapshot, planTableWrite, snapshotOfRun, type CommitFile, type RunSummary } from './table.js'
 import { versionHintKey } from './table-files.js'
 import { FileContent } from './types.js'
 
@@ -111,7 +111,7 @@ export async function applyRunToCurrentState(
   if (run.mode !== 'FULL' && run.mode !== 'DELTA')
     throw new LakeTableError('LAKE_INPUT', `mode ${String(run.mode)} is neither FULL nor DELTA`)
   const plan = await planTableWrite(destination, tablePath, run.columns, signal)
-  const done = plan.base?.metadata.snapshots.find((s) => s.summary[SUMMARY_KEYS.runId] === run.runId)
+  const done = plan.base && snapshotOfRun(plan.base.metadata, run.runId)
   if (done) {
     // The commit happened but may have stopped before the version hint moved: readers start there.
     await destination.putText(versionHintKey(tablePath), String(plan.base?.version), signal)
@@ -208,11 +208,9 @@ export async function applyRunToCurrentState(
 
 /** Whether the run's snapshot is in the table after all (a failure after the commit point). */
 async function committedByRun(destination: Destination, tablePath: string, runId: string, signal?: AbortSignal): Promise<boolean> {
-  try {
-    const table = await loadTable(destination, tablePath, signal)
-    return !!table?.metadata.snapshots.some((s) => s.summary[SUMMARY_KEYS.runId] === runId)
-  } catch {
-    // The table cannot be read now: keep the files, the run's recovery decides.
-    return true
-  }
+  // A table that cannot be read now keeps the files: the run's recovery decides.
+  return findRunSnapshot(destination, tablePath, runId, signal).then(
+    (found) => found !== null,
+    () => true,
+  )
 }

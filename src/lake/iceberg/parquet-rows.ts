@@ -8,6 +8,7 @@
 import { parquetMetadataAsync, parquetRead, type FileMetaData } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import type { Column, Row } from '../../sap/fields.js'
+import { unscaledToDecimal } from '../../transform/convert.js'
 import { COLUMNS_METADATA_KEY } from '../../transform/roller.js'
 import type { ManifestColumn } from '../../transform/schema.js'
 import { LakeTableError } from './errors.js'
@@ -54,11 +55,7 @@ function unscaledOf(bytes: Uint8Array): bigint {
 }
 
 function decimalText(raw: unknown, scale: number): string {
-  const unscaled = raw instanceof Uint8Array ? unscaledOf(raw) : BigInt(raw as number | bigint)
-  const negative = unscaled < 0n
-  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0')
-  const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits
-  return negative ? `-${text}` : text
+  return unscaledToDecimal(raw instanceof Uint8Array ? unscaledOf(raw) : BigInt(raw as number | bigint), scale)
 }
 
 function converterOf(column: Column): (v: unknown) => unknown {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Column } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
+import { commitVersion } from './commit-version.js'
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import {
   addedManifest,
@@ -299,10 +300,10 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
       previousMetadataFile: plan.base ? destination.uriOf(metadataKey(tablePath, plan.base.version)) : undefined,
       now,
     })
-    const key = metadataKey(tablePath, version)
     attempted = true
-    if (!(await destination.putTextIfAbsent(key, `${JSON.stringify(next, null, 2)}\n`, signal)))
-      throw new LakeCommitConflictError(tablePath, version)
+    // The hint only speeds readers up; loadTable probes past a stale one, so commitVersion does not
+    // report a failure to move it as a failed commit.
+    await commitVersion(destination, tablePath, version, next, signal)
   } catch (e) {
     // Before the commit point, or refused at it, nothing names these objects: remove them, best
     // effort. After an ambiguous failure at the commit point they stay: the version may exist and
@@ -310,9 +311,6 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
     if (!attempted || e instanceof LakeCommitConflictError) await Promise.all(written.map((k) => destination.remove(k).catch(() => {})))
     throw e
   }
-  // Committed. The hint only speeds readers up; loadTable probes past a stale one, so a failure to
-  // move it does not undo the commit and is not reported as one.
-  await destination.putText(versionHintKey(tablePath), String(version), signal).catch(() => {})
   return { version, snapshotId, sequenceNumber, schemaId: plan.schema['schema-id'], metadataKey: metadataKey(tablePath, version) }
 }
 
@@ -338,8 +336,12 @@ export async function findRunSnapshot(
   signal?: AbortSignal,
 ): Promise<Snapshot | null> {
   const table = await loadTable(destination, tablePath, signal)
-  return table?.metadata.snapshots.find((s) => s.summary[SUMMARY_KEYS.runId] === runId) ?? null
+  return table ? snapshotOfRun(table.metadata, runId) : null
 }
+
+/** The snapshot whose summary names the run, in metadata already read. */
+export const snapshotOfRun = (metadata: TableMetadata, runId: string): Snapshot | null =>
+  metadata.snapshots.find((s) => s.summary[SUMMARY_KEYS.runId] === runId) ?? null
 
 /** Small binary objects go through a scratch file: Destination stores files and text, and Avro is neither. */
 export async function putBytes(destination: Destination, key: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
