@@ -106,18 +106,7 @@ export class S3Destination implements Destination {
     const bytes = Buffer.from(body, 'utf8')
     const created = await this.retrying(async () => {
       try {
-        await this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.settings.bucket,
-            Key: name,
-            Body: bytes,
-            ContentLength: bytes.length,
-            ContentMD5: md5Of(bytes).toString('base64'),
-            ContentType: contentTypeOf(name),
-            IfNoneMatch: '*',
-          }),
-          { abortSignal: signal },
-        )
+        await this.putBytes(name, bytes, signal, { onlyIfAbsent: true })
         return true
       } catch (e) {
         if (isAlreadyExists(e)) return false
@@ -267,7 +256,8 @@ export class S3Destination implements Destination {
   }
 
   /** One try of a small object, with Content-MD5 and SHA-256 for the service to check. */
-  private async putBytes(name: string, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+  /** One try of a small object, checked against what S3 says it stored; `onlyIfAbsent` sends If-None-Match: *. */
+  private async putBytes(name: string, bytes: Buffer, signal?: AbortSignal, { onlyIfAbsent = false } = {}): Promise<void> {
     const md5 = md5Of(bytes)
     const stored = await this.#client.send(
       new PutObjectCommand({
@@ -278,6 +268,7 @@ export class S3Destination implements Destination {
         ContentMD5: md5.toString('base64'),
         ChecksumAlgorithm: 'SHA256',
         ContentType: contentTypeOf(name),
+        ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
       }),
       { abortSignal: signal },
     )
