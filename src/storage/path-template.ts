@@ -55,7 +55,7 @@ export function checkPathTemplate(template: string): string | null {
 }
 
 /** Path-safe form of a free-text value: no separators, no leading dots. */
-function safeSegment(v: string): string {
+export function safeSegment(v: string): string {
   return (
     v
       .replace(/[^\p{L}\p{N}._=-]+/gu, '_')

@@ -14,6 +14,7 @@ import {
 } from '../../lake/iceberg/index.js'
 import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
+import { safeSegment } from '../../storage/path-template.js'
 import { RunRefused } from '../run-errors.js'
 import { verdictOf } from '../schema/compare.js'
 import type { RunContext } from '../run/context.js'
@@ -31,10 +32,22 @@ export interface RunTable {
   extend(rows: Row[]): Row[]
 }
 
-/** Where a pipeline's table lives under its destination: the pipeline's name (README, Lake tables). */
+/**
+ * Where a pipeline's change-log table lives under its destination: its name in the path-safe form
+ * `{pipeline}` takes in path templates (README, Lake tables), so a name cannot climb out of the
+ * destination root or split into folders.
+ */
 export function tablePathOf(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string | null {
-  return world.output.table === 'ICEBERG' ? world.pipelineName : null
+  return world.output.table === 'ICEBERG' ? safeSegment(world.pipelineName) : null
 }
+
+/** The current-state table (`currentState: true`) beside the change log: `{pipeline}_current`. */
+export function currentStatePathOf(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string | null {
+  const changeLog = tablePathOf(world)
+  return changeLog && world.output.currentState ? `${changeLog}${CURRENT_STATE_SUFFIX}` : null
+}
+
+export const CURRENT_STATE_SUFFIX = '_current'
 
 const tables = new WeakMap<RunContext, Promise<RunTable>>()
 
