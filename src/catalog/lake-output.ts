@@ -1,7 +1,9 @@
 /**
- * The lake-table settings of a pipeline's output (issue 13), in a module of their own that imports
- * nothing, so the catalogue, the pinned world and the API enums can all name them without an import cycle.
+ * The lake-table settings of a pipeline's output (issue 13) and where its tables live, in a module of
+ * its own that imports only the path rule, so the catalogue, the pinned world, the run engine and the
+ * API enums can all name them without an import cycle.
  */
+import { safeSegment } from '../storage/path-template.js'
 
 /** The lake table a pipeline's runs are committed to: NONE is Parquet files + manifest.json only. */
 export const TABLE_FORMATS = ['NONE', 'ICEBERG'] as const
@@ -10,3 +12,21 @@ export type TableFormat = (typeof TABLE_FORMATS)[number]
 /** What a run does when SAP's columns change (docs/architecture.md#schema-changes). */
 export const SCHEMA_CHANGE_POLICIES = ['ALLOW_ADDITIVE', 'BLOCK'] as const
 export type SchemaChangePolicy = (typeof SCHEMA_CHANGE_POLICIES)[number]
+
+/** The current-state table sits beside the change log: `{pipeline}_current`. */
+const CURRENT_STATE_SUFFIX = '_current'
+
+/**
+ * Where a pipeline's tables live under its destination (README, Lake tables): the change log at its
+ * name in the path-safe form `{pipeline}` takes in path templates (a name cannot climb out of the
+ * destination root or split into folders), the current-state table beside it. Nulls where the
+ * pipeline has none.
+ */
+export function lakeTablePaths(
+  pipelineName: string,
+  output: { table: string | null; currentState: boolean | null },
+): { changeLog: string | null; currentState: string | null } {
+  if (output.table !== 'ICEBERG') return { changeLog: null, currentState: null }
+  const changeLog = safeSegment(pipelineName)
+  return { changeLog, currentState: output.currentState ? `${changeLog}${CURRENT_STATE_SUFFIX}` : null }
+}

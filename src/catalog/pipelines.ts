@@ -6,7 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
-import { SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
+import { lakeTablePaths, SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
 import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -111,16 +111,13 @@ export const outputSchema = z.object({
   schemaChanges: z.enum(SCHEMA_CHANGE_POLICIES).nullish(),
 })
 
-/**
- * Lake tables (issue 13) are named in the API before the Iceberg writer is wired into runs: until
- * then a pipeline asking for one is refused, so nobody believes they have a table they do not.
- */
-const LAKE_TABLES_NOT_AVAILABLE =
-  'the current-state table is not available yet: this version commits runs to the change-log table only (table: ICEBERG, currentState: false); nothing was changed'
-
-/** The change-log table (table: ICEBERG) is built; the current-state table is not yet. */
-function refuseLakeTables(_table: string | null, currentState: boolean | null): void {
-  if (currentState) throw badInput(`output.currentState: ${LAKE_TABLES_NOT_AVAILABLE}`, 'output.currentState')
+/** The current-state table is kept from the change-log table's files: it needs one. */
+function checkLakeTables(table: string | null, currentState: boolean | null): void {
+  if (currentState && table !== 'ICEBERG')
+    throw badInput(
+      'output.currentState: the current-state table is kept from the change-log table, so it needs output.table: ICEBERG; nothing was changed',
+      'output.currentState',
+    )
 }
 
 export type SourceInput = z.input<typeof sourceSchema>
@@ -235,6 +232,36 @@ export class PipelineCatalog {
       )
   }
 
+  /**
+   * Two pipelines writing one table would each commit runs the other's readers take as their own, and
+   * names differing only in what the path-safe form replaces ("a b", "a_b"), or "orders" beside
+   * "orders_current", would share a location. So no table of this pipeline may be another ICEBERG
+   * pipeline's table on the same destination.
+   */
+  private async refuseSharedTables(
+    id: string | undefined,
+    name: string,
+    destinationId: string,
+    table: string | null,
+    currentState: boolean | null,
+  ): Promise<void> {
+    const own = Object.values(lakeTablePaths(name, { table, currentState })).filter((p) => p !== null)
+    if (!own.length) return
+    const others = await this.db.pipeline.findMany({
+      where: { destinationId, tableFormat: 'ICEBERG', ...(id ? { id: { not: id } } : {}) },
+      select: { name: true, tableFormat: true, currentState: true },
+    })
+    for (const other of others) {
+      const theirs = Object.values(lakeTablePaths(other.name, { table: other.tableFormat, currentState: other.currentState }))
+      const shared = own.find((p) => theirs.includes(p))
+      if (shared)
+        throw conflict(
+          `pipeline "${other.name}" already writes the table at "${shared}" on this destination; choose another name or destination. Nothing was changed`,
+          { field: 'name' },
+        )
+    }
+  }
+
   async get(id: string): Promise<Pipeline> {
     const p = await this.db.pipeline.findUnique({ where: { id } })
     if (!p) throw notFound('pipeline', id)
@@ -312,7 +339,8 @@ export class PipelineCatalog {
       output[k] === undefined ? (current?.[k] ?? null) : (output[k] ?? null)
     const tableFormat = output.table === undefined ? (current?.tableFormat ?? null) : (output.table ?? null)
     const currentState = outputField('currentState')
-    refuseLakeTables(tableFormat, currentState)
+    checkLakeTables(tableFormat, currentState)
+    await this.refuseSharedTables(current?.id, name, destinationId, tableFormat, currentState)
 
     return {
       name,

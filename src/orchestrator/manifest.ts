@@ -69,6 +69,8 @@ const manifestSchema = z.object({
       location: z.string(),
       snapshotId: z.number().optional(),
       columns: z.array(z.custom<ManifestColumn>()),
+      /** The current-state table (`output.currentState`) the run was applied to after the change log, and its snapshot. */
+      currentState: z.object({ path: z.string(), location: z.string(), snapshotId: z.number().optional() }).optional(),
     })
     .optional(),
 })
@@ -103,7 +105,7 @@ export interface ManifestInput {
   deltaTokenIn: string | null
   deltaTokenOut: string | null
   /** The run's lake table, with the change-log columns its files hold beyond `columns`. */
-  table?: { path: string; location: string; columns: Column[] }
+  table?: { path: string; location: string; columns: Column[]; currentState?: { path: string; location: string } }
 }
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
@@ -146,7 +148,15 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
     deltaTokenIn: m.deltaTokenIn,
     deltaTokenOut: m.deltaTokenOut,
     ...(m.table
-      ? { table: { format: 'ICEBERG' as const, path: m.table.path, location: m.table.location, columns: describeSchema(m.table.columns) } }
+      ? {
+          table: {
+            format: 'ICEBERG' as const,
+            path: m.table.path,
+            location: m.table.location,
+            columns: describeSchema(m.table.columns),
+            ...(m.table.currentState ? { currentState: m.table.currentState } : {}),
+          },
+        }
       : {}),
   }
 }

@@ -7,11 +7,15 @@ import { recordSchema } from './schema/describe.js'
 import { MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE, type Manifest } from './manifest.js'
 import { pinnedOf } from './run/pinned.js'
 import type { RunObserver } from './run-observer.js'
-import { findCommittedRun, PENDING_MANIFEST_FILE, withSnapshotId } from './lake/commit-snapshot.js'
-import { tablePathOf } from './lake/run-table.js'
+import { columnOfManifest } from '../lake/iceberg/index.js'
+import { findCommittedRun, PENDING_MANIFEST_FILE, summaryOf, withSnapshotId } from './lake/commit-snapshot.js'
+import { commitToCurrentState } from './lake/current-state-run.js'
+import { currentStatePathOf, tablePathOf } from './lake/table-paths.js'
 
 /** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
 const MANIFEST_CHECK_MS = 5_000
+/** How long applying a lost run to the current-state table may take (it reads the run's keys back). */
+const CURRENT_STATE_APPLY_MS = 10 * 60_000
 
 /**
  * What a lost run's store says: its manifest is there and the run is now committed from it; the
@@ -47,7 +51,7 @@ export async function rollForward(
     const text = await destination.getText(key, AbortSignal.timeout(MANIFEST_CHECK_MS))
     manifest = text ? parseManifest(text) : undefined
     const tablePath = tablePathOf(world)
-    if (manifest?.runId !== run.id && tablePath) manifest = await fromSnapshot(destination, tablePath, run, log)
+    if (manifest?.runId !== run.id && tablePath) manifest = await fromSnapshot(destination, tablePath, currentStatePathOf(world), run, log)
     if (manifest?.runId === run.id && world.output.successMarker) await ensureMarker(destination, run.uncommittedPrefix, log)
   } catch (err) {
     log.warn(
@@ -96,7 +100,13 @@ export async function rollForward(
  * (undefined). A snapshot without its pending manifest cannot happen by this writer's order; it is
  * reported and the run left as it is (thrown: 'unknown').
  */
-async function fromSnapshot(destination: Destination, tablePath: string, run: Run, log: Logger): Promise<Manifest | undefined> {
+async function fromSnapshot(
+  destination: Destination,
+  tablePath: string,
+  currentStatePath: string | null,
+  run: Run,
+  log: Logger,
+): Promise<Manifest | undefined> {
   const prefix = run.uncommittedPrefix!
   const found = await findCommittedRun(destination, tablePath, prefix, run.id, AbortSignal.timeout(MANIFEST_CHECK_MS))
   if (!found) return undefined
@@ -104,7 +114,10 @@ async function fromSnapshot(destination: Destination, tablePath: string, run: Ru
     throw new Error(
       `table ${tablePath} has snapshot ${found.snapshot['snapshot-id']} of run ${run.id}, but ${PENDING_MANIFEST_FILE} is missing`,
     )
-  const manifest = withSnapshotId(found.manifest, found.snapshot['snapshot-id'])
+  const currentStateSnapshotId = currentStatePath
+    ? await applyToCurrentState(destination, tablePath, currentStatePath, run, found.manifest)
+    : undefined
+  const manifest = withSnapshotId(found.manifest, found.snapshot['snapshot-id'], currentStateSnapshotId)
   await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), AbortSignal.timeout(MANIFEST_CHECK_MS))
   await destination.remove(`${prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
   log.warn(
@@ -112,6 +125,28 @@ async function fromSnapshot(destination: Destination, tablePath: string, run: Ru
     'lost run had committed its table snapshot; manifest.json written from it',
   )
   return manifest
+}
+
+/**
+ * A run committed to the change log is applied to the current-state table before its manifest.json
+ * says it is in both (lake/current-state-run.ts): again by run id, so a run its worker already
+ * applied is not applied twice. The files and columns come from the pending manifest.
+ */
+async function applyToCurrentState(destination: Destination, tablePath: string, currentStatePath: string, run: Run, pending: Manifest) {
+  const schema = [...pending.schema, ...(pending.table?.columns ?? [])]
+  return commitToCurrentState(
+    destination,
+    { tablePath: currentStatePath, keyColumns: pending.schema.filter((c) => c.key).map((c) => c.name) },
+    {
+      runId: run.id,
+      extractionMode: run.extractionMode,
+      changeLogPath: tablePath,
+      files: pending.files.map((f) => ({ key: `${run.uncommittedPrefix}/${f.path}`, recordCount: f.rows, sizeBytes: f.bytes })),
+      columns: schema.map(columnOfManifest),
+      summary: summaryOf(pending),
+      signal: AbortSignal.timeout(CURRENT_STATE_APPLY_MS),
+    },
+  )
 }
 
 /** The `_SUCCESS` marker the run's worker may not have got to write; best effort, as there. */

@@ -24,6 +24,7 @@ export const RUN_ERROR_CODES = [
   'DATA_CONVERSION',
   'DATA_INTEGRITY',
   'SCHEMA_CHANGED',
+  'CURRENT_STATE_REFUSED',
   'SELECTION_CHANGED',
   'SUBSCRIPTION_IN_USE',
   'CANCELLED',
@@ -64,13 +65,15 @@ export class RunCancelled extends Error {
  * (DATA_INTEGRITY), the pipeline's selection no longer matches its delta subscription
  * (SELECTION_CHANGED), SAP already holds a subscription that is not this pipeline's
  * (SUBSCRIPTION_IN_USE), or SAP's fields changed in a way the pipeline's schema policy does not
- * allow (SCHEMA_CHANGED). None is cured by running the same thing again.
+ * allow (SCHEMA_CHANGED), or the pipeline's current-state table cannot take the run (no key, a
+ * delta that does not continue from the table's last run: CURRENT_STATE_REFUSED). None is cured by
+ * running the same thing again.
  */
 export class RunRefused extends Error {
   override readonly name = 'RunRefused'
   readonly retryable = false
   constructor(
-    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE' | 'SCHEMA_CHANGED',
+    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE' | 'SCHEMA_CHANGED' | 'CURRENT_STATE_REFUSED',
     message: string,
   ) {
     super(message)

@@ -196,7 +196,7 @@ describe('connections, destinations and pipelines', () => {
     ['a path escaping the destination', { output: { pathTemplate: '../{runId}' } }, 'output.pathTemplate'],
     ['an unknown compression', { output: { compression: 'LZMA' } }, 'output.compression'],
     ['a tiny row group', { output: { rowGroupRows: 10 } }, 'output.rowGroupRows'],
-    ['a current-state table (not available yet)', { output: { currentState: true } }, 'output.currentState'],
+    ['a current-state table without a change-log table', { output: { currentState: true } }, 'output.currentState'],
     ['a source without entity set', { source: { kind: 'ODP_ODATA' as const } }, 'source.entitySet'],
     [
       'a non-SAP field name',
@@ -308,7 +308,7 @@ describe('connections, destinations and pipelines', () => {
     await h.gql(DeletePipeline, { id: createPipeline.id })
   })
 
-  it('keeps the schema policy, shows the table settings, and refuses lake tables by name until they are available', async () => {
+  it('keeps the schema policy, shows the table settings, and refuses a current-state table without a change log', async () => {
     const { createPipeline } = await h.gql(CreatePipeline, {
       input: {
         name: 'policies',
@@ -328,13 +328,55 @@ describe('connections, destinations and pipelines', () => {
         input: { output: { currentState: true, schemaChanges: 'ALLOW_ADDITIVE' } },
       })
       expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.currentState' })
-      expect(err.message).toMatch(/current-state table is not available yet/)
+      expect(err.message).toMatch(/needs output.table: ICEBERG/)
     })
     expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'BLOCK' })
+    await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { table: 'ICEBERG', currentState: true } } })
+    expect(await read()).toEqual({ table: 'ICEBERG', currentState: true, schemaChanges: 'BLOCK' })
+    await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { table: 'NONE', currentState: false } } })
     // null puts the policy back to its default
     await h.gql(UpdatePipelineOutput, { id: createPipeline.id, input: { output: { schemaChanges: null } } })
     expect(await read()).toEqual({ table: 'NONE', currentState: false, schemaChanges: 'ALLOW_ADDITIVE' })
     await h.gql(DeletePipeline, { id: createPipeline.id })
+  })
+
+  it('refuses a second pipeline whose table would share a location on the same destination', async () => {
+    const create = (name: string, output: Record<string, unknown>) =>
+      h.gql(CreatePipeline, {
+        input: {
+          name,
+          connectionId: ids.connectionId,
+          destinationId: ids.destinationId,
+          mode: 'FULL',
+          source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+          output,
+        },
+      })
+    const first = await create('sales items', { table: 'ICEBERG', currentState: true })
+    // "sales_items" is the path-safe form of "sales items"; "sales_items_current" its current-state table
+    for (const [name, output] of [
+      ['sales_items', { table: 'ICEBERG' }],
+      ['sales_items_current', { table: 'ICEBERG' }],
+    ] as const) {
+      await expectUnchanged(async () => {
+        const err = await h.gqlError(CreatePipeline, {
+          input: {
+            name,
+            connectionId: ids.connectionId,
+            destinationId: ids.destinationId,
+            mode: 'FULL',
+            source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+            output,
+          },
+        })
+        expect(err.extensions).toMatchObject({ code: 'CONFLICT', field: 'name' })
+        expect(err.message).toContain('"sales items" already writes the table at')
+      })
+    }
+    // Without a table the same name is no one's business
+    const plain = await create('sales_items', { table: 'NONE' })
+    await h.gql(DeletePipeline, { id: plain.createPipeline.id })
+    await h.gql(DeletePipeline, { id: first.createPipeline.id })
   })
 
   it('refuses to delete what pipelines still use', async () => {

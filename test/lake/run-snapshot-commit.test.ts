@@ -46,7 +46,14 @@ async function runWith(d: LocalDestination, table: string, runId: string, keys: 
     const fileName = f.key.slice(f.key.lastIndexOf('/') + 1)
     return { fileName, rows: f.recordCount, bytes: f.sizeBytes, footerRows: f.recordCount } as StoredFile
   })
-  const runTable: RunTable = { tablePath: table, plan, columns, added: columns.slice(SOURCE.length), extend: (r) => [...r] }
+  const runTable: RunTable = {
+    tablePath: table,
+    plan,
+    columns,
+    added: columns.slice(SOURCE.length),
+    extend: (r) => [...r],
+    currentState: null,
+  }
   return { runTable, files, prefix: `runs/${runId}` }
 }
 

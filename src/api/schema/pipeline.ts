@@ -122,6 +122,14 @@ builder.prismaObject('Pipeline', {
       select: { ...OUTPUT_COLUMNS, name: true, destination: true },
       resolve: (p, _args, { app }) => lakeTableOf(app.destinations, p, outputSettingsOf(p)),
     }),
+    currentStateTable: t.field({
+      type: LakeTable,
+      nullable: true,
+      description:
+        "The pipeline's current-state table (the SAP table as it is now), read from its destination; null unless output.currentState",
+      select: { ...OUTPUT_COLUMNS, name: true, destination: true },
+      resolve: (p, _args, { app }) => lakeTableOf(app.destinations, p, outputSettingsOf(p), 'currentState'),
+    }),
     deltaState: t.relation('deltaState', { nullable: true }),
     runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, totalCount: true }, RunConnection),
     lastRun: t.field({

@@ -78,6 +78,11 @@ export const Run = builder.prismaObject('Run', {
     deltaTokenIn: t.exposeString('deltaTokenIn', { nullable: true }),
     deltaTokenOut: t.exposeString('deltaTokenOut', { nullable: true }),
     manifestUri: t.exposeString('manifestUri', { nullable: true }),
+    schemaHash: t.exposeString('schemaHash', {
+      nullable: true,
+      description:
+        "Digest of the columns the run wrote (its manifest's schemaHash, the snapshot's delta-extractor.source-schema-hash); null until it commits",
+    }),
     snapshotId: t.exposeString('snapshotId', {
       nullable: true,
       description: "The lake table snapshot that committed the run (Iceberg's long id as text); null without a lake table",

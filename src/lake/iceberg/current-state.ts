@@ -20,7 +20,15 @@ import { ParquetRoller } from '../../transform/index.js'
 import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOptions } from './deletes.js'
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import { deletedPositions, readRunImages } from './run-images.js'
-import { commitSnapshot, findRunSnapshot, planTableWrite, snapshotOfRun, type CommitFile, type RunSummary } from './table.js'
+import {
+  commitSnapshot,
+  findRunSnapshot,
+  planTableWrite,
+  snapshotOfRun,
+  type CommitFile,
+  type RunSummary,
+  type SchemaSeed,
+} from './table.js'
 import { versionHintKey } from './table-files.js'
 import { FileContent } from './types.js'
 
@@ -36,6 +44,15 @@ export interface CurrentStateRun {
   keyColumns: readonly string[]
   summary?: Omit<RunSummary, 'runId'>
   properties?: Record<string, string>
+  /** The schema a new table starts from (the change-log table's, whose field ids the files carry). */
+  seed?: SchemaSeed
+  /**
+   * A FULL load whose keys the source guarantees unique (SAP delivers a keyed table's rows once) is
+   * not read back: with no key twice there is nothing to delete, and reading a whole table back would
+   * double the commit's traffic. Without it, a FULL load is read like a delta and a key held twice
+   * keeps its later row.
+   */
+  fullLoadKeysUnique?: boolean
   signal?: AbortSignal
   now?: () => number
 }
@@ -50,6 +67,9 @@ export interface CurrentStateResult {
 }
 
 const DELETE_ROWS_PER_BATCH = 10_000
+
+/** Table property naming the last run applied: the run engine checks a delta continues from it. */
+export const LAST_RUN_PROPERTY = 'delta-extractor.last-run-id'
 
 /** Where the table's own delete files go: under the table, so expiry may own `<table>/data`. */
 const deleteFileKey = (tablePath: string, runId: string, kind: string, i: number) =>
@@ -110,7 +130,7 @@ export async function applyRunToCurrentState(
   const { signal } = run
   if (run.mode !== 'FULL' && run.mode !== 'DELTA')
     throw new LakeTableError('LAKE_INPUT', `mode ${String(run.mode)} is neither FULL nor DELTA`)
-  const plan = await planTableWrite(destination, tablePath, run.columns, signal)
+  const plan = await planTableWrite(destination, tablePath, run.columns, signal, run.seed)
   const done = plan.base && snapshotOfRun(plan.base.metadata, run.runId)
   if (done) {
     // The commit happened but may have stopped before the version hint moved: readers start there.
@@ -123,12 +143,16 @@ export async function applyRunToCurrentState(
   if (keyNames.join('\u0000') !== run.keyColumns.join('\u0000'))
     throw new LakeTableError('LAKE_INPUT', `key columns ${run.keyColumns.join(', ')} are not the table's key ${keyNames.join(', ')}`)
 
-  const images = await readRunImages(destination, run.files, run.keyColumns, signal)
+  const images =
+    run.mode === 'FULL' && run.fullLoadKeysUnique
+      ? { touchedKeys: [], kept: [], rowCounts: [], fieldIds: new Map<string, number>(), readBack: false }
+      : { ...(await readRunImages(destination, run.files, run.keyColumns, signal)), readBack: true }
   // Position deletes are computed from the rows read; the manifest records the caller's counts.
-  run.files.forEach((f, i) => {
-    if (images.rowCounts[i] !== f.recordCount)
-      throw new LakeTableError('LAKE_INPUT', `run file ${f.key} holds ${images.rowCounts[i]} rows, the run says ${f.recordCount}`)
-  })
+  if (images.readBack)
+    run.files.forEach((f, i) => {
+      if (images.rowCounts[i] !== f.recordCount)
+        throw new LakeTableError('LAKE_INPUT', `run file ${f.key} holds ${images.rowCounts[i]} rows, the run says ${f.recordCount}`)
+    })
   // The run's files become data files of this table as they are: their field ids must be the plan's.
   run.columns.forEach((c, i) => {
     const id = images.fieldIds.get(c.name)
@@ -167,15 +191,17 @@ export async function applyRunToCurrentState(
           yield [uri, BigInt(pos)]
         }
     }
-    const pos = await writeDeleteFile(
-      destination,
-      (i) => deleteFileKey(tablePath, run.runId, 'pos-deletes', i),
-      POSITION_DELETE_COLUMNS,
-      positionDeleteParquetOptions(),
-      positions(),
-      written,
-      signal,
-    )
+    const pos = !images.readBack
+      ? []
+      : await writeDeleteFile(
+          destination,
+          (i) => deleteFileKey(tablePath, run.runId, 'pos-deletes', i),
+          POSITION_DELETE_COLUMNS,
+          positionDeleteParquetOptions(),
+          positions(),
+          written,
+          signal,
+        )
     deletes.push(...pos.map((f) => ({ ...f, content: FileContent.POSITION_DELETES })))
 
     const committed = await commitSnapshot(destination, plan, {
@@ -185,7 +211,7 @@ export async function applyRunToCurrentState(
         ...run.summary,
         extra: { ...run.summary?.extra, 'delta-extractor.current-state-mode': run.mode },
       },
-      properties: { 'delta-extractor.table': 'current-state', ...run.properties },
+      properties: { 'delta-extractor.table': 'current-state', [LAST_RUN_PROPERTY]: run.runId, ...run.properties },
       replace: run.mode === 'FULL',
       signal,
       now: run.now,

@@ -32,7 +32,8 @@ export interface OpenDataFile {
   readColumns(index: number, names: readonly string[]): Promise<Row[]>
 }
 
-function columnOf(c: ManifestColumn): Column {
+/** The column model of a described column (a file's `delta-extractor.columns` footer, a manifest's schema). */
+export function columnOfManifest(c: ManifestColumn): Column {
   const type =
     c.kind === 'decimal'
       ? { kind: 'decimal' as const, precision: c.precision ?? 0, scale: c.scale ?? 0 }
@@ -85,7 +86,7 @@ export async function openDataFile(bytes: Buffer, what: string): Promise<OpenDat
   const icebergSchema = kv.get(ICEBERG_SCHEMA_METADATA_KEY)
   if (!described || !icebergSchema)
     throw new LakeTableError('LAKE_TABLE_INVALID', `${what} was not written by delta-extractor for a table (no column footer)`)
-  const columns = (JSON.parse(described) as ManifestColumn[]).map(columnOf)
+  const columns = (JSON.parse(described) as ManifestColumn[]).map(columnOfManifest)
   const leaves = metadata.schema.slice(1)
   if (leaves.length !== columns.length || leaves.some((e) => e.num_children))
     throw new LakeTableError('LAKE_TABLE_INVALID', `${what}: the Parquet schema does not match its column footer`)

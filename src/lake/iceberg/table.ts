@@ -102,8 +102,10 @@ export async function planTableWrite(
   tablePath: string,
   columns: readonly Column[],
   signal?: AbortSignal,
+  seed?: SchemaSeed,
 ): Promise<TablePlan> {
   const base = await loadTable(destination, tablePath, signal)
+  if (!base && seed) return planOnSchema(tablePath, null, seed.schema, seed.lastColumnId, columns)
   if (!base) {
     const { schema, lastColumnId } = initialSchema(columns)
     return {
@@ -115,8 +117,27 @@ export async function planTableWrite(
       parquet: parquetOptionsFor(schema, columns),
     }
   }
-  const current = currentSchema(base.metadata)
-  const evolved = evolveSchema(current, base.metadata['last-column-id'], columns)
+  return planOnSchema(tablePath, base, currentSchema(base.metadata), base.metadata['last-column-id'], columns)
+}
+
+/**
+ * The schema a table that does not exist yet starts from, instead of ids 1…n: another table's, so
+ * files written for that table carry the right field ids in this one too (the current-state table
+ * takes the change-log table's files as they are).
+ */
+export interface SchemaSeed {
+  schema: IcebergSchema
+  lastColumnId: number
+}
+
+function planOnSchema(
+  tablePath: string,
+  base: LoadedTable | null,
+  current: IcebergSchema,
+  lastColumnId: number,
+  columns: readonly Column[],
+): TablePlan {
+  const evolved = evolveSchema(current, lastColumnId, columns)
   if (evolved.diff.incompatible.length)
     throw new LakeTableError(
       'LAKE_SCHEMA_INCOMPATIBLE',
@@ -155,7 +176,7 @@ export interface CommitFile {
 export interface CommitRequest {
   files: readonly CommitFile[]
   summary: RunSummary
-  /** Properties of a table this commit creates (ignored for an existing table). */
+  /** Table properties this commit sets (a new table gets them beside the defaults; an existing table's are updated). */
   properties?: Record<string, string>
   /**
    * The snapshot replaces the table's content instead of adding to it (a full load into the
@@ -291,7 +312,7 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
       ...(request.summary.deltaTokenOut != null ? { [SUMMARY_KEYS.deltaTokenOut]: request.summary.deltaTokenOut } : {}),
       [SUMMARY_KEYS.schemaHash]: schemaHash(plan.schema),
     }
-    const next = withSnapshot(base, {
+    const next = withSnapshot(request.properties ? { ...base, properties: { ...base.properties, ...request.properties } } : base, {
       snapshotId,
       manifestList: destination.uriOf(listKey),
       summary,

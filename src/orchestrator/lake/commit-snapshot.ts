@@ -77,7 +77,27 @@ export async function findCommittedRun(
   return { snapshot, manifest: manifest?.runId === runId ? manifest : undefined }
 }
 
-/** The manifest a committed run publishes: the pending one with the snapshot id. */
-export function withSnapshotId(manifest: Manifest, snapshotId: number): Manifest {
-  return manifest.table ? { ...manifest, table: { ...manifest.table, snapshotId } } : manifest
+/** The manifest a committed run publishes: the pending one with the snapshot id (and the current-state table's). */
+export function withSnapshotId(manifest: Manifest, snapshotId: number, currentStateSnapshotId?: number): Manifest {
+  if (!manifest.table) return manifest
+  const { currentState } = manifest.table
+  return {
+    ...manifest,
+    table: {
+      ...manifest.table,
+      snapshotId,
+      ...(currentState && currentStateSnapshotId !== undefined
+        ? { currentState: { ...currentState, snapshotId: currentStateSnapshotId } }
+        : {}),
+    },
+  }
+}
+
+/** The snapshot summary of a run in both tables: run id, tokens, source schema hash. */
+export function summaryOf(manifest: Pick<Manifest, 'deltaTokenIn' | 'deltaTokenOut' | 'schemaHash'>): Omit<RunSummary, 'runId'> {
+  return {
+    deltaTokenIn: manifest.deltaTokenIn,
+    deltaTokenOut: manifest.deltaTokenOut,
+    extra: manifest.schemaHash ? { 'delta-extractor.source-schema-hash': manifest.schemaHash } : {},
+  }
 }

@@ -14,11 +14,12 @@ import {
 } from '../../lake/iceberg/index.js'
 import { CHANGE_MODE_COLUMN, ENTITY_COUNTER_COLUMN, type Column, type Row } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
-import { safeSegment } from '../../storage/path-template.js'
 import { RunRefused } from '../run-errors.js'
 import { verdictOf } from '../schema/compare.js'
 import type { RunContext } from '../run/context.js'
 import type { PinnedWorld } from '../run/pinned.js'
+import { planCurrentState, type CurrentStateTarget } from './current-state-run.js'
+import { tablePathOf } from './table-paths.js'
 
 /** A run's plan for its table: the columns its files hold and how each source row becomes a table row. */
 export interface RunTable {
@@ -30,24 +31,9 @@ export interface RunTable {
   added: Column[]
   /** Appends the change-log values to each row in place (a page's rows are the read's alone, used once). */
   extend(rows: Row[]): Row[]
+  /** The current-state table the run is also committed to (`output.currentState`), or null. */
+  currentState: CurrentStateTarget | null
 }
-
-/**
- * Where a pipeline's change-log table lives under its destination: its name in the path-safe form
- * `{pipeline}` takes in path templates (README, Lake tables), so a name cannot climb out of the
- * destination root or split into folders.
- */
-export function tablePathOf(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string | null {
-  return world.output.table === 'ICEBERG' ? safeSegment(world.pipelineName) : null
-}
-
-/** The current-state table (`currentState: true`) beside the change log: `{pipeline}_current`. */
-export function currentStatePathOf(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string | null {
-  const changeLog = tablePathOf(world)
-  return changeLog && world.output.currentState ? `${changeLog}${CURRENT_STATE_SUFFIX}` : null
-}
-
-export const CURRENT_STATE_SUFFIX = '_current'
 
 const tables = new WeakMap<RunContext, Promise<RunTable>>()
 
@@ -82,6 +68,9 @@ async function planRunTable(ctx: RunContext, tablePath: string, source: readonly
   }
   const plan = await planFor(ctx.destination!, tablePath, columns, ctx.signal)
   judgeFullRun(ctx, plan)
+  const currentState = await planCurrentState(ctx, plan, columns).catch((e: unknown) => {
+    throw asRunError(e)
+  })
   const added = columns.slice(source.length)
   const extractedAt = new Date()
   const runId = ctx.run.id
@@ -98,6 +87,7 @@ async function planRunTable(ctx: RunContext, tablePath: string, source: readonly
     plan,
     columns,
     added,
+    currentState,
     extend: (rows) => {
       for (const r of rows) r.push(...values)
       return rows

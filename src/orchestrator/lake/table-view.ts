@@ -6,7 +6,7 @@ import type { DestinationCatalog } from '../../catalog/destinations.js'
 import type { Destination as DestinationRow } from '../../db/client.js'
 import { loadTable, type IcebergSchema } from '../../lake/iceberg/index.js'
 import type { Destination } from '../../storage/destination.js'
-import { tablePathOf } from './run-table.js'
+import { currentStatePathOf, tablePathOf } from './table-paths.js'
 import type { PinnedWorld } from '../run/pinned.js'
 
 /** How long a query waits for the table's metadata: a field of a page, not a run. */
@@ -25,12 +25,15 @@ export interface LakeTableView {
   fields: IcebergSchema['fields']
 }
 
+/** The pipeline's change-log table (`changeLog`) or its current-state table; null when it has none. */
 export async function lakeTableOf(
   destinations: DestinationCatalog,
   pipeline: { name: string; destination: DestinationRow },
   output: PinnedWorld['output'],
+  which: 'changeLog' | 'currentState' = 'changeLog',
 ): Promise<LakeTableView | null> {
-  const path = tablePathOf({ pipelineName: pipeline.name, output })
+  const world = { pipelineName: pipeline.name, output }
+  const path = which === 'changeLog' ? tablePathOf(world) : currentStatePathOf(world)
   if (!path) return null
   let destination: Destination | undefined
   try {

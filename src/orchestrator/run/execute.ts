@@ -10,7 +10,7 @@ import { commitPublished } from './settle.js'
 import { streamPartitions } from './partitions.js'
 import { streamQueuedPartitions } from './partitions-queued.js'
 import { streamToFiles } from './stream.js'
-import { tablePathOf } from '../lake/run-table.js'
+import { tablePathOf } from '../lake/table-paths.js'
 import { verifyConservation } from './verify.js'
 
 export type { AbortReason, ExecuteDeps } from './context.js'

@@ -24,7 +24,7 @@ import { runPrefix } from './context.js'
 import { writtenOf, type PartitionFailure } from './partition-result.js'
 import { pinnedOf, sourceSpecOf } from './pinned.js'
 import { streamRead } from './stream.js'
-import { tablePathOf } from '../lake/run-table.js'
+import { tablePathOf } from '../lake/table-paths.js'
 
 export interface PartitionWorkerDeps {
   db: Db

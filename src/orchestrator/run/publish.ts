@@ -5,7 +5,8 @@ import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
 import { findRunSnapshot, LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
-import { commitRunSnapshot, PENDING_MANIFEST_FILE, withSnapshotId } from '../lake/commit-snapshot.js'
+import { commitRunSnapshot, PENDING_MANIFEST_FILE, summaryOf, withSnapshotId } from '../lake/commit-snapshot.js'
+import { commitToCurrentState } from '../lake/current-state-run.js'
 import { plannedTable, type RunTable } from '../lake/run-table.js'
 import { RunRefused } from '../run-errors.js'
 
@@ -49,7 +50,18 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     changeCounts: isDelta ? { ...x.changes!.counts } : null,
     deltaTokenIn: opened.deltaTokenIn,
     deltaTokenOut: x.end.token ?? null,
-    ...(table ? { table: { path: table.tablePath, location: destination!.uriOf(table.tablePath), columns: table.added } } : {}),
+    ...(table
+      ? {
+          table: {
+            path: table.tablePath,
+            location: destination!.uriOf(table.tablePath),
+            columns: table.added,
+            ...(table.currentState
+              ? { currentState: { path: table.currentState.tablePath, location: destination!.uriOf(table.currentState.tablePath) } }
+              : {}),
+          },
+        }
+      : {}),
   })
   const positionOut = opened.mode === 'FULL' ? undefined : x.end.position
   const held = await deps.db.run.updateMany({
@@ -97,12 +109,7 @@ async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnTyp
   ctx.publication = 'in-doubt'
   let snapshotId: number
   try {
-    const summary: RunSummary = {
-      runId: ctx.run.id,
-      deltaTokenIn: manifest.deltaTokenIn,
-      deltaTokenOut: manifest.deltaTokenOut,
-      extra: manifest.schemaHash ? { 'delta-extractor.source-schema-hash': manifest.schemaHash } : {},
-    }
+    const summary: RunSummary = { runId: ctx.run.id, ...summaryOf(manifest) }
     snapshotId = (await commitRunSnapshot(destination, table, ctx.prefix, x.files, summary, deadline())).snapshotId
   } catch (e) {
     const found = await findRunSnapshot(destination, table.tablePath, ctx.run.id, AbortSignal.timeout(10_000)).catch(() => undefined)
@@ -116,7 +123,8 @@ async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnTyp
     snapshotId = found['snapshot-id']
   }
   ctx.publication = 'published'
-  const published = withSnapshotId(manifest, snapshotId)
+  const currentStateSnapshotId = table.currentState ? await applyCurrentState(ctx, table, manifest, x, snapshotId) : undefined
+  const published = withSnapshotId(manifest, snapshotId, currentStateSnapshotId)
   try {
     await destination.putText(`${ctx.prefix}/${MANIFEST_FILE}`, JSON.stringify(published, null, 2), deadline())
   } catch (err) {
@@ -130,6 +138,42 @@ async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnTyp
   }
   await destination.remove(`${ctx.prefix}/${PENDING_MANIFEST_FILE}`).catch(() => undefined)
   return published
+}
+
+/**
+ * The run is committed (its change-log snapshot exists); now the current-state table takes it. This
+ * cannot take the commit back either: a failure leaves the run to the lost-run sweep, which applies it
+ * again by run id before it writes manifest.json (roll-forward.ts), as for a manifest that could not
+ * be written. No short deadline: the run's files are read back (keys only) and, being idempotent by
+ * run id, the apply is safe even if the sweep starts it too.
+ */
+async function applyCurrentState(
+  ctx: RunContext,
+  table: RunTable,
+  manifest: ReturnType<typeof buildManifest>,
+  x: Extracted,
+  snapshotId: number,
+): Promise<number> {
+  try {
+    return await commitToCurrentState(ctx.destination!, table.currentState!, {
+      runId: ctx.run.id,
+      extractionMode: ctx.run.extractionMode,
+      changeLogPath: table.tablePath,
+      files: x.files.map((f) => ({ key: `${ctx.prefix}/${f.fileName}`, recordCount: f.rows, sizeBytes: f.bytes })),
+      columns: table.columns,
+      summary: summaryOf(manifest),
+    })
+  } catch (err) {
+    await ctx.tracker
+      .note(
+        'warn',
+        `the current-state table ${table.currentState!.tablePath} could not take the run yet (${(err as Error)?.message}); the run is committed by its change-log snapshot ${snapshotId} and left to the lost-run sweep, which applies it and commits the run`,
+      )
+      .catch(() => undefined)
+    throw new ManifestAfterSnapshot(`run ${ctx.run.id}: committed by snapshot ${snapshotId}, not yet in the current-state table`, {
+      cause: err,
+    })
+  }
 }
 
 /**
