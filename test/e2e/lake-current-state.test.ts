@@ -9,14 +9,17 @@
 import { icebergMetadata, icebergRead } from 'icebird'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { LAST_RUN_PROPERTY, SUMMARY_KEYS } from '../../src/lake/iceberg/index.js'
+import { sapSourceFactory } from '../../src/orchestrator/sources.js'
 import { SALES_ITEMS, type SapRow } from '../../src/simulator/index.js'
+import { startRfcSimulator, type RfcSimulator } from '../../src/simulator/rfc/index.js'
 import type { CreateDestinationInput } from '../gql/graphql.js'
 import { graphql } from '../gql/index.js'
 import { Azurite } from '../helpers/azurite.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
-import { Harness, type HarnessOptions } from '../helpers/harness.js'
+import { Harness, SAP_PASSWORD, SAP_USER, type HarnessOptions } from '../helpers/harness.js'
 import { expectedLakeRow, readManifest } from '../helpers/lake.js'
 import { fileObjects, s3rverObjects, withObjectFetch } from '../helpers/object-fetch.js'
+import { TEST_OUTBOUND } from '../helpers/outbound.js'
 import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
 
 const TablesOf = graphql(`
@@ -30,6 +33,11 @@ const TablesOf = graphql(`
 const UpdateOutput = graphql(`
   mutation LakeCurrentStateOutput($id: ID!, $input: UpdatePipelineInput!) { updatePipeline(id: $id, input: $input) { id } }
 `)
+const CreateRfcConnection = graphql(
+  `mutation LakeStateRfcConnection($input: CreateConnectionInput!) { createConnection(input: $input) { id } }`,
+)
+const CreateLake = graphql(`mutation LakeStateRfcLake($input: CreateDestinationInput!) { createDestination(input: $input) { id } }`)
+const CreateRfcPipeline = graphql(`mutation LakeStateRfcPipeline($input: CreatePipelineInput!) { createPipeline(input: $input) { id } }`)
 const ResetDelta = graphql(`mutation LakeCurrentStateReset($id: ID!) { resetDelta(pipelineId: $id) { id } }`)
 
 let h: Harness | undefined
@@ -307,4 +315,64 @@ describe('on object stores', () => {
       await proxy.close()
     }
   })
+})
+
+it('TABLE_RFC DELTA: an initial load read as 3 partitions, then a watermark delta, in step with the RFC table', async () => {
+  const rfc: RfcSimulator = await startRfcSimulator({ tables: { ZSD_ITEMS: 120 } })
+  const harness = await Harness.start({
+    orchestrator: {
+      sources: sapSourceFactory({
+        rfcClientFactory: (p) => rfc.createClient(p),
+        rfcPoolSize: 4,
+        retries: 1,
+        backoffMs: 5,
+        outbound: TEST_OUTBOUND,
+      }),
+    },
+  })
+  h = harness
+  try {
+    const { createConnection } = await harness.gql(CreateRfcConnection, {
+      input: {
+        name: 'erp',
+        protocol: 'RFC',
+        rfcConfig: { ashost: 'localhost', sysnr: '00', client: '100', user: SAP_USER, passwd: SAP_PASSWORD, lang: 'EN' },
+      },
+    })
+    const { createDestination } = await harness.gql(CreateLake, {
+      input: { name: 'lake', kind: 'LOCAL', local: { path: harness.lakeDir } },
+    })
+    const fields = ['VBELN', 'POSNR', 'MATNR', 'ARKTX', 'NETWR', 'WAERK', 'ERDAT', 'CHANGED_AT']
+    const { createPipeline } = await harness.gql(CreateRfcPipeline, {
+      input: {
+        name: 'zsd items',
+        mode: 'DELTA',
+        connectionId: createConnection.id,
+        destinationId: createDestination.id,
+        source: { kind: 'TABLE_RFC', table: 'ZSD_ITEMS', fields, watermarkField: 'CHANGED_AT', pageSize: 25, partitions: 3 },
+        output: { table: 'ICEBERG', currentState: true },
+      },
+    })
+    const compared = fields.filter((f) => f !== 'CHANGED_AT')
+    const inStep = async (runId: string) => {
+      const sap: string[] = []
+      for await (const r of rfc.admin.rows('ZSD_ITEMS')) sap.push(sig(compared, expectedLakeRow(r)))
+      const { pipeline } = await harness.gql(TablesOf, { id: createPipeline.id })
+      expect(pipeline?.currentStateTable?.path).toBe('zsd_items_current')
+      const tableUrl = pipeline!.currentStateTable!.location
+      expect(await currentState(tableUrl, compared)).toEqual(sap.sort())
+      expect((await icebergMetadata({ tableUrl })).properties?.[LAST_RUN_PROPERTY]).toBe(runId)
+    }
+    const init = await harness.run(createPipeline.id)
+    expect(init).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT', rowsWritten: '120' })
+    await inStep(init.id)
+    rfc.admin.advanceClock(7_200)
+    rfc.admin.update('ZSD_ITEMS', 6)
+    rfc.admin.insert('ZSD_ITEMS', 3)
+    const delta = await harness.run(createPipeline.id)
+    expect(delta).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA' })
+    await inStep(delta.id)
+  } finally {
+    await rfc.close()
+  }
 })
