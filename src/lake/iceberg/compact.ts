@@ -124,7 +124,8 @@ export async function compact(destination: Destination, tablePath: string, optio
     }
     await output.finish()
     const rowsIn = inputs.reduce((n, e) => n + e.recordCount, 0)
-    if (rowsIn !== output.rowsOut) throw new LakeTableError('LAKE_TABLE_INVALID', `compaction read ${rowsIn} rows but wrote ${output.rowsOut}`)
+    if (rowsIn !== output.rowsOut)
+      throw new LakeTableError('LAKE_TABLE_INVALID', `compaction read ${rowsIn} rows but wrote ${output.rowsOut}`)
 
     const version = await commitRewrite(
       destination,

@@ -37,7 +37,12 @@ export interface RewriteChange {
 }
 
 /** Writes the manifests and manifest list and commits version N+1; returns it. Throws LakeCommitConflictError when taken. */
-export async function commitRewrite(destination: Destination, tablePath: string, change: RewriteChange, attempt: RewriteAttempt): Promise<number> {
+export async function commitRewrite(
+  destination: Destination,
+  tablePath: string,
+  change: RewriteChange,
+  attempt: RewriteAttempt,
+): Promise<number> {
   const { table, current, files, snapshotId, added, signal } = change
   const sequenceNumber = table.metadata['last-sequence-number'] + 1
   const removed = new Set(change.removed.map((e) => e.path))
