@@ -7,7 +7,9 @@
  * equality delete applies to data files of a lower data sequence number, a position delete to those
  * of a lower or equal one, unless it names another file). The new files get the new snapshot's
  * sequence number; since no delete applied to their inputs, none applies to them either, and every
- * later delete (higher sequence number) applies to them as it would have to the inputs.
+ * later delete (higher sequence number) applies to them as it would have to the inputs. On the
+ * current-state table nearly every file has deletes: `rewriteWithDeletes` (rewrite-deletes.ts) is
+ * the compaction that applies them.
  *
  * Streaming: one input file is held at a time (they are the small ones), read a row group at a time,
  * and rows go to the project's ParquetRoller, which writes row groups to a staging folder and hands
