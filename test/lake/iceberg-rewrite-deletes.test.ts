@@ -51,6 +51,14 @@ async function inventory(d: Destination, table: string) {
   }
 }
 
+/** Snapshot ids that removed the entries of the current snapshot's manifests without a live entry. */
+async function removalOnlyManifests(d: Destination, table: string): Promise<string[]> {
+  const metadata = await icebergMetadata({ tableUrl: d.uriOf(table) })
+  return (await icebergManifests(metadata))
+    .filter((m) => m.entries.every((e) => e.status === 2))
+    .flatMap((m) => m.entries.map((e) => String(e.snapshot_id)))
+}
+
 /** Every row of the table, sorted (icebird refuses a snapshot without data files: that is an empty table). */
 async function fullRows(d: Destination, table: string): Promise<string[]> {
   if (!(await inventory(d, table)).data) return []
@@ -86,6 +94,8 @@ async function rewriteChecked(d: Destination, table: string, model: Model, optio
     expect(after.data).toBe(filesBefore.data - result.rewritten.length + result.added.length)
     expect(result.rowsOut).toBe(result.rowsIn - result.rowsDeleted)
     expect(after.data).toBeLessThanOrEqual(filesBefore.data)
+    // Manifests holding only removals are listed by the snapshot that removed, not carried on.
+    for (const id of await removalOnlyManifests(d, table)) expect(id).toBe(String(result.snapshotId))
   }
   return { result, filesBefore, after }
 }

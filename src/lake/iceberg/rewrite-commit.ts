@@ -54,6 +54,10 @@ export async function commitRewrite(
   const manifests: ManifestFileRecord[] = []
   let n = 0
   for (const m of files.manifests) {
+    // A manifest with no live entry only records removals by earlier snapshots (a previous rewrite's
+    // DELETED entries, carried along by later appends): the new snapshot need not list it. Expiry
+    // still finds it through the snapshots that do.
+    if (m.entries.every((e) => e.status === STATUS_DELETED)) continue
     if (!m.entries.some((e) => e.status !== STATUS_DELETED && removed.has(e.path))) {
       manifests.push(m.record)
       continue
