@@ -166,7 +166,7 @@ export async function rewriteWithDeletes(
       for (let g = 0; g < file.rowGroups; g++) {
         const batch = await file.readRowGroup(g)
         const keep = batch.filter((row) => {
-          const gone = byPosition(position++) || byKey.deleted((i) => row[i])
+          const gone = byPosition(position++) || (reached && byKey.deleted((i) => row[i]))
           if (gone) rowsDeleted++
           return !gone
         })
