@@ -3,81 +3,40 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { icebergRead } from 'icebird'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  applyRunToCurrentState,
-  changeLogColumns,
-  compact,
-  LakeCommitConflictError,
-  loadTable,
-  planTableWrite,
-} from '../../src/lake/iceberg/index.js'
-import { keyIdentity } from '../../src/lake/iceberg/run-images.js'
-import { classifyChange, type Row } from '../../src/sap/fields.js'
+import { applyRunToCurrentState, compact, LakeCommitConflictError, loadTable, planTableWrite } from '../../src/lake/iceberg/index.js'
+import type { Row } from '../../src/sap/fields.js'
 import type { Destination } from '../../src/storage/destination.js'
 import type { AzureBlobDestination } from '../../src/storage/azure-blob.js'
 import { LocalDestination } from '../../src/storage/local.js'
 import { Azurite } from '../helpers/azurite.js'
 import { installFileFetch } from './file-fetch.js'
 import { azuriteDestination } from '../storage/helpers.js'
-import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
+import {
+  afterImage,
+  applyToModel,
+  AT,
+  beforeImage,
+  COLUMNS,
+  create,
+  del,
+  full,
+  imageArb,
+  KEY,
+  modelView,
+  rowsOf,
+  run,
+  tableView,
+  type Model,
+} from './current-state-model.js'
+import { writeRunFiles } from './helpers.js'
 
 /**
  * The current-state table (docs/architecture.md#lake-tables, "Current-state table") on LOCAL, read
  * with icebird, which applies Iceberg v2 equality and position delete files: after every run the
  * table equals a model of the SAP table (a Map from key to its last after image) built from the
- * same changes.
+ * same changes (current-state-model.ts).
  */
-
-const COLUMNS = changeLogColumns(SOURCE)
-const KEY = ['VBELN', 'POSNR']
-const AT = new Date(Date.UTC(2026, 11, 5, 22, 0, 0))
-const I = (n: number) => String(n).padStart(6, '0')
-
-/** One image: item `item`, values from `n` (KWMENG = n·1000), ODQ mode and counter. */
-const img = (item: number, n: number, mode: string, counter: string | null, run = ''): Row => [
-  ...sourceRow('0000008000', I(item), n, mode, counter),
-  run,
-  AT,
-]
-const full = (item: number, n: number) => img(item, n, '', null)
-const create = (item: number, n: number) => img(item, n, 'C', '1')
-const afterImage = (item: number, n: number) => img(item, n, 'U', '1')
-const beforeImage = (item: number, n: number) => img(item, n, 'U', '-1')
-const del = (item: number, n: number) => img(item, n, 'D', '-1')
-
-type Model = Map<string, Row>
-const COL = (name: string) => COLUMNS.findIndex((c) => c.name === name)
-
-/** The SAP table after the run: what the library must reproduce, computed independently. */
-function applyToModel(model: Model, mode: 'FULL' | 'DELTA', rows: Row[]): Model {
-  const next: Model = mode === 'FULL' ? new Map() : new Map(model)
-  for (const row of rows) {
-    const key = keyIdentity([row[COL('VBELN')], row[COL('POSNR')]])
-    const change = classifyChange(row[COL('ODQ_CHANGEMODE')], row[COL('ODQ_ENTITYCNTR')])
-    if (change === 'deleted') next.delete(key)
-    else if (change !== 'before-image') next.set(key, row)
-  }
-  return next
-}
-
-/** The columns compared row for row: key, the image's values, its mode and the run that wrote it. */
-const view = (r: Record<string, unknown>) =>
-  [r.VBELN, r.POSNR, r.KWMENG, r.RATE, r.ODQ_CHANGEMODE, r._RUN_ID].map((v) => (typeof v === 'bigint' ? String(v) : v))
-const modelView = (model: Model) =>
-  [...model.values()].map((row) => view(Object.fromEntries(COLUMNS.map((c, i) => [c.name, row[i]])))).sort(byKey)
-const byKey = (a: unknown[], b: unknown[]) => String(a[1]).localeCompare(String(b[1]))
-const tableView = async (d: Destination, table: string) => (await icebergRead({ tableUrl: d.uriOf(table) })).map(view).sort(byKey)
-
-/** Writes the run's files (`perFile` rows each, so several files) and applies the run. */
-async function run(d: Destination, table: string, runId: string, mode: 'FULL' | 'DELTA', rows: Row[], perFile = 3) {
-  const withRun = rows.map((r) => [...r.slice(0, -2), runId, AT])
-  const plan = await planTableWrite(d, table, COLUMNS)
-  const files = withRun.length ? await writeRunFiles(d, plan.parquet, COLUMNS, withRun, runId, perFile) : []
-  const result = await applyRunToCurrentState(d, table, { runId, mode, files, columns: COLUMNS, keyColumns: KEY })
-  return { result, rows: withRun, files }
-}
 
 /** Full load, three deltas and a later full load, compared with the model after every run. */
 async function fullAndDeltas(d: Destination, table: string) {
@@ -316,12 +275,7 @@ describe('current-state table on LOCAL, read back with icebird', () => {
   it('equals the model after random sequences of full loads and deltas (fast-check)', async () => {
     const d = new LocalDestination(root)
     let tableNo = 0
-    const image = fc.record({
-      item: fc.integer({ min: 1, max: 4 }),
-      n: fc.integer({ min: 1, max: 9 }),
-      kind: fc.constantFrom('create', 'update', 'abr-update', 'delete'),
-    })
-    const runArb = fc.record({ full: fc.boolean(), images: fc.array(image, { maxLength: 6 }) })
+    const runArb = fc.record({ full: fc.boolean(), images: fc.array(imageArb, { maxLength: 6 }) })
     await fc.assert(
       fc.asyncProperty(fc.array(runArb, { minLength: 1, maxLength: 4 }), async (runs) => {
         const table = `tables/prop-${tableNo++}`
@@ -329,21 +283,7 @@ describe('current-state table on LOCAL, read back with icebird', () => {
         for (const [i, r] of runs.entries()) {
           // The first run is a full load; later ones are full loads or deltas as drawn.
           const mode = i === 0 || r.full ? 'FULL' : 'DELTA'
-          const rows =
-            mode === 'FULL'
-              ? r.images.map((x) => full(x.item, x.n))
-              : r.images.flatMap((x) => {
-                  switch (x.kind) {
-                    case 'create':
-                      return [create(x.item, x.n)]
-                    case 'update':
-                      return [afterImage(x.item, x.n)]
-                    case 'abr-update':
-                      return [beforeImage(x.item, x.n), afterImage(x.item, x.n + 1)]
-                    default:
-                      return [del(x.item, x.n)]
-                  }
-                })
+          const rows = rowsOf(mode, r.images)
           const applied = await run(d, table, `p-${i}`, mode, rows, 2)
           model = applyToModel(model, mode, applied.rows)
         }

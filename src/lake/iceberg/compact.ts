@@ -7,31 +7,25 @@
  * equality delete applies to data files of a lower data sequence number, a position delete to those
  * of a lower or equal one, unless it names another file). The new files get the new snapshot's
  * sequence number; since no delete applied to their inputs, none applies to them either, and every
- * later delete (higher sequence number) applies to them as it would have to the inputs.
+ * later delete (higher sequence number) applies to them as it would have to the inputs. On the
+ * current-state table nearly every file has deletes: `rewriteWithDeletes` (rewrite-deletes.ts) is
+ * the compaction that applies them.
  *
  * Streaming: one input file is held at a time (they are the small ones), read a row group at a time,
  * and rows go to the project's ParquetRoller, which writes row groups to a staging folder and hands
  * back finished files, uploaded at once. Files are grouped by their exact column layout and field
  * ids, so each output file has one schema.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Destination } from '../../storage/destination.js'
 import type { Compression } from '../../transform/compression.js'
-import { ParquetRoller } from '../../transform/roller.js'
-import { commitVersion } from './commit-version.js'
-import { LakeCommitConflictError, LakeTableError } from './errors.js'
-import { addedManifest, encodeManifest, encodeManifestList, type ManifestFileRecord, type TableFile } from './manifest.js'
-import { rewriteManifest } from './manifest-rewrite.js'
-import { currentSchema, currentSnapshot, newSnapshotId, UNPARTITIONED, withSnapshot } from './metadata.js'
-import { keyOfUri } from './owned-files.js'
-import { openDataFile, type DataFileLayout } from './parquet-rows.js'
+import { LakeTableError } from './errors.js'
+import { currentSnapshot, newSnapshotId } from './metadata.js'
+import { openTableFile, type DataFileLayout } from './parquet-rows.js'
+import { commitRewrite, removeUnlessCommitted, type RewriteAttempt } from './rewrite-commit.js'
+import { rewriteFileKey, RewriteOutput } from './rewrite-output.js'
 import { readSnapshotFiles, STATUS_DELETED, type ManifestEntry } from './snapshot-files.js'
-import { loadTable, putBytes, SUMMARY_KEYS } from './table.js'
-import { manifestKey, manifestListKey, metadataKey } from './table-files.js'
-import { schemaHash } from './schema.js'
-import { FileContent, ManifestContent, type Snapshot } from './types.js'
+import { loadTable } from './table.js'
+import { FileContent } from './types.js'
 
 export interface CompactOptions {
   /** Output files close once they reach about this size; inputs at least this big are left alone. */
@@ -80,14 +74,6 @@ function deletesApply(data: ManifestEntry, deletes: readonly ManifestEntry[]): b
   )
 }
 
-async function readInput(destination: Destination, entry: ManifestEntry, signal?: AbortSignal) {
-  const key = keyOfUri(destination, entry.path)
-  if (!key) throw new LakeTableError('LAKE_TABLE_INVALID', `data file ${entry.path} is not on this destination`)
-  const bytes = await destination.getBytes(key, signal)
-  if (!bytes) throw new LakeTableError('LAKE_TABLE_INVALID', `data file ${entry.path} is missing`)
-  return openDataFile(bytes, entry.path)
-}
-
 /** Compacts the current snapshot's small data files. Throws LakeCommitConflictError when a run committed meanwhile; nothing of the compaction stays then. */
 export async function compact(destination: Destination, tablePath: string, options: CompactOptions): Promise<CompactResult> {
   checkOptions(options)
@@ -106,7 +92,7 @@ export async function compact(destination: Destination, tablePath: string, optio
   // Group by layout: read footers one file at a time (the bytes are dropped after the footer is read).
   const groups = new Map<string, { layout: DataFileLayout; entries: ManifestEntry[] }>()
   for (const e of eligible) {
-    const { layout } = await readInput(destination, e, signal)
+    const { layout } = await openTableFile(destination, e.path, signal)
     const g = groups.get(layout.signature) ?? { layout, entries: [] }
     g.entries.push(e)
     groups.set(layout.signature, g)
@@ -115,151 +101,51 @@ export async function compact(destination: Destination, tablePath: string, optio
   if (!chosen.length) return nothing
 
   const snapshotId = newSnapshotId()
-  const sequenceNumber = table.metadata['last-sequence-number'] + 1
-  const keyOf = options.writeFile ?? ((id: number, n: number) => `${tablePath}/data/compact-${id}-${String(n).padStart(5, '0')}.parquet`)
-  const written: string[] = []
-  const added: TableFile[] = []
-  const addedKeys: string[] = []
-  let attempted = false
-  const staging = await mkdtemp(join(tmpdir(), 'de-compact-'))
+  const keyOf = options.writeFile ?? ((id: number, n: number) => rewriteFileKey(tablePath, id, n))
+  const attempt: RewriteAttempt = { written: [], attempted: false }
+  const output = await RewriteOutput.open(destination, attempt.written, {
+    keyOf: (n) => keyOf(snapshotId, n),
+    targetBytes,
+    rowGroupRows: options.rowGroupRows ?? 100_000,
+    compression: options.compression ?? 'SNAPPY',
+    signal,
+  })
   try {
-    for (const [groupIndex, group] of chosen.entries()) {
-      const roller = new ParquetRoller(group.layout.columns, {
-        dir: staging,
-        fileName: (i) => `group-${groupIndex}-${i}.parquet`,
-        compression: options.compression ?? 'SNAPPY',
-        rowGroupRows: options.rowGroupRows ?? 100_000,
-        maxFileBytes: targetBytes,
-        kvMetadata: { 'iceberg.schema': group.layout.icebergSchema },
-        fieldIds: group.layout.fieldIds,
-      })
-      const upload = async (done: Awaited<ReturnType<ParquetRoller['finish']>>) => {
-        for (const f of done) {
-          const key = keyOf(snapshotId, added.length)
-          written.push(key)
-          const { bytes } = await destination.putFile(key, f.localPath, signal, { sha256: f.sha256 })
-          await rm(f.localPath, { force: true })
-          added.push({ content: FileContent.DATA, path: destination.uriOf(key), recordCount: f.rows, sizeBytes: bytes })
-          addedKeys.push(key)
-        }
+    const inputs = chosen.flatMap((g) => g.entries)
+    for (const entry of inputs) {
+      const input = await openTableFile(destination, entry.path, signal)
+      let rows = 0
+      for (let g = 0; g < input.rowGroups; g++) {
+        const batch = await input.readRowGroup(g)
+        rows += batch.length
+        await output.write(input.layout, batch)
       }
-      try {
-        for (const entry of group.entries) {
-          const input = await readInput(destination, entry, signal)
-          let rows = 0
-          for (let g = 0; g < input.rowGroups; g++) {
-            const batch = await input.readRowGroup(g)
-            rows += batch.length
-            await upload(await roller.write(batch))
-          }
-          // The manifest's record count is the promise the rewrite keeps: every row, once.
-          if (rows !== entry.recordCount)
-            throw new LakeTableError('LAKE_TABLE_INVALID', `${entry.path}: read ${rows} rows, the manifest lists ${entry.recordCount}`)
-        }
-        await upload(await roller.finish())
-      } catch (e) {
-        await roller.abort()
-        throw e
-      }
+      // The manifest's record count is the promise the rewrite keeps: every row, once.
+      if (rows !== entry.recordCount)
+        throw new LakeTableError('LAKE_TABLE_INVALID', `${entry.path}: read ${rows} rows, the manifest lists ${entry.recordCount}`)
     }
-    const rewritten = new Set(chosen.flatMap((g) => g.entries.map((e) => e.path)))
-    const rowsIn = chosen.flatMap((g) => g.entries).reduce((n, e) => n + e.recordCount, 0)
-    const rowsOut = added.reduce((n, f) => n + f.recordCount, 0)
-    if (rowsIn !== rowsOut) throw new LakeTableError('LAKE_TABLE_INVALID', `compaction read ${rowsIn} rows but wrote ${rowsOut}`)
+    await output.finish()
+    const rowsIn = inputs.reduce((n, e) => n + e.recordCount, 0)
+    if (rowsIn !== output.rowsOut)
+      throw new LakeTableError('LAKE_TABLE_INVALID', `compaction read ${rowsIn} rows but wrote ${output.rowsOut}`)
 
-    const schema = currentSchema(table.metadata)
-    const manifests: ManifestFileRecord[] = []
-    let n = 0
-    for (const m of files.manifests) {
-      if (!m.entries.some((e) => e.status !== STATUS_DELETED && rewritten.has(e.path))) {
-        manifests.push(m.record)
-        continue
-      }
-      const key = manifestKey(tablePath, snapshotId, n++)
-      const { bytes, record } = await rewriteManifest(
-        m,
-        rewritten,
-        snapshotId,
-        sequenceNumber,
-        schema,
-        UNPARTITIONED,
-        destination.uriOf(key),
-      )
-      written.push(key)
-      await putBytes(destination, key, bytes, signal)
-      manifests.push(record)
-    }
-    const addedKey = manifestKey(tablePath, snapshotId, n)
-    const addedBytes = await encodeManifest(added, ManifestContent.DATA, schema, UNPARTITIONED)
-    written.push(addedKey)
-    await putBytes(destination, addedKey, addedBytes, signal)
-    manifests.push(
-      addedManifest(destination.uriOf(addedKey), addedBytes.length, ManifestContent.DATA, added, snapshotId, sequenceNumber, 0),
-    )
-    const listKey = manifestListKey(tablePath, snapshotId)
-    written.push(listKey)
-    await putBytes(
+    const version = await commitRewrite(
       destination,
-      listKey,
-      await encodeManifestList(manifests, { snapshotId, parentSnapshotId: current['snapshot-id'], sequenceNumber }),
-      signal,
+      tablePath,
+      { table, current, files, snapshotId, removed: inputs, added: output.added, now: options.now?.() ?? Date.now(), signal },
+      attempt,
     )
-
-    const now = options.now?.() ?? Date.now()
-    const next = withSnapshot(table.metadata, {
-      snapshotId,
-      manifestList: destination.uriOf(listKey),
-      summary: {
-        operation: 'replace',
-        ...replaceTotals(
-          current,
-          chosen.flatMap((g) => g.entries),
-          added,
-        ),
-        [SUMMARY_KEYS.schemaHash]: schemaHash(schema),
-      },
-      schema,
-      lastColumnId: table.metadata['last-column-id'],
-      previousMetadataFile: destination.uriOf(metadataKey(tablePath, table.version)),
-      now,
-    })
-    attempted = true
-    await commitVersion(destination, tablePath, table.version + 1, next, signal)
     return {
-      version: table.version + 1,
+      version,
       snapshotId,
-      rewritten: [...rewritten],
-      added: addedKeys,
+      rewritten: inputs.map((e) => e.path),
+      added: output.addedKeys,
       skippedWithDeletes: nothing.skippedWithDeletes,
     }
   } catch (e) {
-    // Before the commit point, or refused at it, nothing names what this compaction wrote: remove it.
-    // After an ambiguous failure at the commit point it stays (the version may exist and name it).
-    if (!attempted || e instanceof LakeCommitConflictError) await Promise.all(written.map((k) => destination.remove(k).catch(() => {})))
+    await removeUnlessCommitted(destination, attempt, e)
     throw e
   } finally {
-    await rm(staging, { recursive: true, force: true })
+    await output.dispose()
   }
-}
-
-/** Iceberg's summary counters of a rewrite: files move, rows and delete files stay. */
-function replaceTotals(previous: Snapshot, removed: readonly ManifestEntry[], added: readonly TableFile[]): Record<string, string> {
-  const prev = (key: string) => Number(previous.summary[key] ?? 0)
-  const size = (list: readonly { sizeBytes: number }[]) => list.reduce((n, f) => n + f.sizeBytes, 0)
-  const rows = (list: readonly { recordCount: number }[]) => list.reduce((n, f) => n + f.recordCount, 0)
-  const out: Record<string, number> = {
-    'added-data-files': added.length,
-    'deleted-data-files': removed.length,
-    'added-records': rows(added),
-    'deleted-records': rows(removed),
-    'added-files-size': size(added),
-    'removed-files-size': size(removed),
-    'total-data-files': prev('total-data-files') - removed.length + added.length,
-    'total-records': prev('total-records'),
-    'total-files-size': prev('total-files-size') - size(removed) + size(added),
-    'total-delete-files': prev('total-delete-files'),
-    'total-equality-deletes': prev('total-equality-deletes'),
-    'total-position-deletes': prev('total-position-deletes'),
-  }
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, String(v)]))
 }

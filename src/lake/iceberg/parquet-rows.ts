@@ -8,10 +8,12 @@
 import { parquetMetadataAsync, parquetRead, type FileMetaData } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import type { Column, Row } from '../../sap/fields.js'
+import type { Destination } from '../../storage/destination.js'
 import { unscaledToDecimal } from '../../transform/convert.js'
 import { COLUMNS_METADATA_KEY } from '../../transform/roller.js'
 import type { ManifestColumn } from '../../transform/schema.js'
 import { LakeTableError } from './errors.js'
+import { keyOfUri } from './owned-files.js'
 import { ICEBERG_SCHEMA_METADATA_KEY } from './parquet-ids.js'
 
 export interface DataFileLayout {
@@ -150,4 +152,13 @@ export async function openDataFile(bytes: Buffer, what: string): Promise<OpenDat
       return rows.map((r) => names.map((name, j) => (r[name] === null || r[name] === undefined ? null : converters[at[j]](r[name]))) as Row)
     },
   }
+}
+
+/** Opens a file the table records by URI (a data or delete file, wherever it lies on the destination). */
+export async function openTableFile(destination: Destination, uri: string, signal?: AbortSignal): Promise<OpenDataFile> {
+  const key = keyOfUri(destination, uri)
+  if (!key) throw new LakeTableError('LAKE_TABLE_INVALID', `table file ${uri} is not on this destination`)
+  const bytes = await destination.getBytes(key, signal)
+  if (!bytes) throw new LakeTableError('LAKE_TABLE_INVALID', `table file ${uri} is missing`)
+  return openDataFile(bytes, uri)
 }

@@ -17,7 +17,6 @@ import type { Destination } from '../../storage/destination.js'
 import { RunRefused } from '../run-errors.js'
 import { verdictOf } from '../schema/compare.js'
 import type { RunContext } from '../run/context.js'
-import type { PinnedWorld } from '../run/pinned.js'
 import { planCurrentState, type CurrentStateTarget } from './current-state-run.js'
 import { tablePathOf } from './table-paths.js'
 
