@@ -21,7 +21,7 @@ import { LocalDestination } from '../../src/storage/local.js'
 import { Azurite } from '../helpers/azurite.js'
 import { installFileFetch } from './file-fetch.js'
 import { azuriteDestination } from '../storage/helpers.js'
-import { SOURCE, sourceRow, writeRunFiles } from './helpers.js'
+import { recordedUris, SOURCE, sourceRow, withSecondUriForm, writeRunFiles } from './helpers.js'
 
 /**
  * The current-state table (docs/architecture.md#lake-tables, "Current-state table") on LOCAL, read
@@ -156,6 +156,12 @@ describe('current-state table on LOCAL, read back with icebird', () => {
 
   it('follows a full load and three deltas (several images per key, delete then re-create, consecutive updates) row for row, and a later full load replaces everything', async () => {
     await fullAndDeltas(new LocalDestination(root), 'tables/current')
+  })
+
+  it('on a destination whose tables record a second URI form (as Azure abfss:// beside https://), position deletes name the data files in that form', async () => {
+    const d = withSecondUriForm(new LocalDestination(root))
+    await fullAndDeltas(d, 'tables/current-forms')
+    expect((await recordedUris(d, 'tables/current-forms')).filter((u) => !u.startsWith('file://localhost/'))).toEqual([])
   })
 
   it('reads the same after compact(): the files of a full load are compacted, later deltas apply to the output, and files an equality delete hits are left alone', async () => {

@@ -25,6 +25,7 @@ import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import { addedManifest, encodeManifest, encodeManifestList, type ManifestFileRecord, type TableFile } from './manifest.js'
 import { rewriteManifest } from './manifest-rewrite.js'
 import { currentSchema, currentSnapshot, newSnapshotId, UNPARTITIONED, withSnapshot } from './metadata.js'
+import { tableUris } from './locations.js'
 import { keyOfUri } from './owned-files.js'
 import { openDataFile, type DataFileLayout } from './parquet-rows.js'
 import { readSnapshotFiles, STATUS_DELETED, type ManifestEntry } from './snapshot-files.js'
@@ -114,6 +115,7 @@ export async function compact(destination: Destination, tablePath: string, optio
   const chosen = [...groups.values()].filter((g) => g.entries.length >= options.minInputFiles)
   if (!chosen.length) return nothing
 
+  const uriOf = tableUris(destination, tablePath, table.metadata)
   const snapshotId = newSnapshotId()
   const sequenceNumber = table.metadata['last-sequence-number'] + 1
   const keyOf = options.writeFile ?? ((id: number, n: number) => `${tablePath}/data/compact-${id}-${String(n).padStart(5, '0')}.parquet`)
@@ -139,7 +141,7 @@ export async function compact(destination: Destination, tablePath: string, optio
           written.push(key)
           const { bytes } = await destination.putFile(key, f.localPath, signal, { sha256: f.sha256 })
           await rm(f.localPath, { force: true })
-          added.push({ content: FileContent.DATA, path: destination.uriOf(key), recordCount: f.rows, sizeBytes: bytes })
+          added.push({ content: FileContent.DATA, path: uriOf(key), recordCount: f.rows, sizeBytes: bytes })
           addedKeys.push(key)
         }
       }
@@ -176,15 +178,7 @@ export async function compact(destination: Destination, tablePath: string, optio
         continue
       }
       const key = manifestKey(tablePath, snapshotId, n++)
-      const { bytes, record } = await rewriteManifest(
-        m,
-        rewritten,
-        snapshotId,
-        sequenceNumber,
-        schema,
-        UNPARTITIONED,
-        destination.uriOf(key),
-      )
+      const { bytes, record } = await rewriteManifest(m, rewritten, snapshotId, sequenceNumber, schema, UNPARTITIONED, uriOf(key))
       written.push(key)
       await putBytes(destination, key, bytes, signal)
       manifests.push(record)
@@ -193,9 +187,7 @@ export async function compact(destination: Destination, tablePath: string, optio
     const addedBytes = await encodeManifest(added, ManifestContent.DATA, schema, UNPARTITIONED)
     written.push(addedKey)
     await putBytes(destination, addedKey, addedBytes, signal)
-    manifests.push(
-      addedManifest(destination.uriOf(addedKey), addedBytes.length, ManifestContent.DATA, added, snapshotId, sequenceNumber, 0),
-    )
+    manifests.push(addedManifest(uriOf(addedKey), addedBytes.length, ManifestContent.DATA, added, snapshotId, sequenceNumber, 0))
     const listKey = manifestListKey(tablePath, snapshotId)
     written.push(listKey)
     await putBytes(
@@ -208,7 +200,7 @@ export async function compact(destination: Destination, tablePath: string, optio
     const now = options.now?.() ?? Date.now()
     const next = withSnapshot(table.metadata, {
       snapshotId,
-      manifestList: destination.uriOf(listKey),
+      manifestList: uriOf(listKey),
       summary: {
         operation: 'replace',
         ...replaceTotals(
@@ -220,7 +212,7 @@ export async function compact(destination: Destination, tablePath: string, optio
       },
       schema,
       lastColumnId: table.metadata['last-column-id'],
-      previousMetadataFile: destination.uriOf(metadataKey(tablePath, table.version)),
+      previousMetadataFile: uriOf(metadataKey(tablePath, table.version)),
       now,
     })
     attempted = true

@@ -4,7 +4,7 @@ import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
-import { findRunSnapshot, LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
+import { findRunSnapshot, LakeTableError, tableLocation, type RunSummary } from '../../lake/iceberg/index.js'
 import { commitRunSnapshot, PENDING_MANIFEST_FILE, withSnapshotId } from '../lake/commit-snapshot.js'
 import { plannedTable, type RunTable } from '../lake/run-table.js'
 import { RunRefused } from '../run-errors.js'
@@ -49,7 +49,15 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
     changeCounts: isDelta ? { ...x.changes!.counts } : null,
     deltaTokenIn: opened.deltaTokenIn,
     deltaTokenOut: x.end.token ?? null,
-    ...(table ? { table: { path: table.tablePath, location: destination!.uriOf(table.tablePath), columns: table.added } } : {}),
+    ...(table
+      ? {
+          table: {
+            path: table.tablePath,
+            location: tableLocation(destination!, table.tablePath, table.plan.base?.metadata),
+            columns: table.added,
+          },
+        }
+      : {}),
   })
   const positionOut = opened.mode === 'FULL' ? undefined : x.end.position
   const held = await deps.db.run.updateMany({
