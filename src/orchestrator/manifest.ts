@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { ChangeCounts, Column } from '../sap/fields.js'
-import { describeSchema, type ManifestColumn } from '../transform/index.js'
+import { describeSchema, type ManifestColumn, type TimestampUnit } from '../transform/index.js'
 import type { PinnedWorld } from './run/pinned.js'
 import { recordSchema } from './schema/describe.js'
 
@@ -102,13 +102,18 @@ export interface ManifestInput {
   changeCounts: ChangeCounts | null
   deltaTokenIn: string | null
   deltaTokenOut: string | null
-  /** The run's lake table, with the change-log columns its files hold beyond `columns`. */
-  table?: { path: string; location: string; columns: Column[] }
+  /**
+   * The run's lake table, with the change-log columns its files hold beyond `columns` and the unit
+   * their timestamps were written in (MICROS for tables; NONE pipelines' files keep MILLIS).
+   */
+  table?: { path: string; location: string; columns: Column[]; timestampUnit: TimestampUnit }
 }
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
   const s = m.world.selection
-  const schema = describeSchema(m.columns)
+  // What the files hold: the schema hash ignores the unit (describe.ts), so both units hash alike.
+  const layout = { timestampUnit: m.table?.timestampUnit }
+  const schema = describeSchema(m.columns, layout)
   return {
     manifestVersion: 1,
     runId: m.runId,
@@ -146,7 +151,14 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
     deltaTokenIn: m.deltaTokenIn,
     deltaTokenOut: m.deltaTokenOut,
     ...(m.table
-      ? { table: { format: 'ICEBERG' as const, path: m.table.path, location: m.table.location, columns: describeSchema(m.table.columns) } }
+      ? {
+          table: {
+            format: 'ICEBERG' as const,
+            path: m.table.path,
+            location: m.table.location,
+            columns: describeSchema(m.table.columns, layout),
+          },
+        }
       : {}),
   }
 }

@@ -103,6 +103,7 @@ export async function writeRunFiles(
       maxFileBytes: 1,
       kvMetadata: { 'delta-extractor.run-id': runId, ...parquet.kvMetadata },
       fieldIds: parquet.fieldIds,
+      timestampUnit: parquet.timestampUnit,
     })
     const written = [...(await roller.write(rows)), ...(await roller.finish())]
     const files: CommitFile[] = []

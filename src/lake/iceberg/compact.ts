@@ -13,6 +13,11 @@
  * and rows go to the project's ParquetRoller, which writes row groups to a staging folder and hands
  * back finished files, uploaded at once. Files are grouped by their exact column layout and field
  * ids, so each output file has one schema.
+ *
+ * Timestamps: outputs are written in the table's unit (MICROS, parquet-ids.ts), whatever the inputs'
+ * unit. Files of a table written before MICROS hold MILLIS; the values read back are the same instants
+ * (JS Dates), so rewriting them in MICROS changes no value and brings old files to the spec's unit, and
+ * MILLIS and MICROS files of one schema share output files (the unit is not part of a group's layout).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,6 +32,7 @@ import { rewriteManifest } from './manifest-rewrite.js'
 import { currentSchema, currentSnapshot, newSnapshotId, UNPARTITIONED, withSnapshot } from './metadata.js'
 import { tableUris } from './locations.js'
 import { keyOfUri } from './owned-files.js'
+import { TABLE_TIMESTAMP_UNIT } from './parquet-ids.js'
 import { openDataFile, type DataFileLayout } from './parquet-rows.js'
 import { readSnapshotFiles, STATUS_DELETED, type ManifestEntry } from './snapshot-files.js'
 import { loadTable, putBytes, SUMMARY_KEYS } from './table.js'
@@ -134,6 +140,7 @@ export async function compact(destination: Destination, tablePath: string, optio
         maxFileBytes: targetBytes,
         kvMetadata: { 'iceberg.schema': group.layout.icebergSchema },
         fieldIds: group.layout.fieldIds,
+        timestampUnit: TABLE_TIMESTAMP_UNIT,
       })
       const upload = async (done: Awaited<ReturnType<ParquetRoller['finish']>>) => {
         for (const f of done) {

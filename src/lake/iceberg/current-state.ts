@@ -20,6 +20,7 @@ import { ParquetRoller } from '../../transform/index.js'
 import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOptions } from './deletes.js'
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
 import { tableUris } from './locations.js'
+import type { TableParquetOptions } from './parquet-ids.js'
 import { deletedPositions, readRunImages } from './run-images.js'
 import { commitSnapshot, findRunSnapshot, planTableWrite, snapshotOfRun, type CommitFile, type RunSummary } from './table.js'
 import { versionHintKey } from './table-files.js'
@@ -60,7 +61,7 @@ async function writeDeleteFile(
   destination: Destination,
   key: (i: number) => string,
   columns: Column[],
-  parquet: { fieldIds: number[]; kvMetadata: Record<string, string> },
+  parquet: TableParquetOptions,
   rows: Iterable<Row>,
   written: string[],
   signal?: AbortSignal,
@@ -75,6 +76,7 @@ async function writeDeleteFile(
       maxFileBytes: 512 * 1024 * 1024,
       kvMetadata: parquet.kvMetadata,
       fieldIds: parquet.fieldIds,
+      timestampUnit: parquet.timestampUnit,
     })
     const done = []
     let batch: Row[] = []

@@ -20,7 +20,7 @@ import {
   type TableFile,
 } from './manifest.js'
 import { currentSchema, currentSnapshot, newSnapshotId, newTableMetadata, UNPARTITIONED, withSnapshot } from './metadata.js'
-import { parquetOptionsFor } from './parquet-ids.js'
+import { parquetOptionsFor, type TableParquetOptions } from './parquet-ids.js'
 import { tableUris } from './locations.js'
 import { evolveSchema, initialSchema, schemaHash, type SchemaDiff } from './schema.js'
 import { manifestKey, manifestListKey, metadataKey, metadataKeyOfUri, versionHintKey } from './table-files.js'
@@ -88,8 +88,8 @@ export interface TablePlan {
   lastColumnId: number
   /** How the columns differ from the table's schema (all empty for a new table). */
   diff: SchemaDiff
-  /** For ParquetRoller: `fieldIds` and `kvMetadata` (iceberg.schema). */
-  parquet: { fieldIds: number[]; kvMetadata: Record<string, string> }
+  /** For ParquetRoller: `fieldIds`, `kvMetadata` (iceberg.schema) and `timestampUnit` (MICROS). */
+  parquet: TableParquetOptions
 }
 
 /**

@@ -55,6 +55,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
             path: table.tablePath,
             location: tableLocation(destination!, table.tablePath, table.plan.base?.metadata),
             columns: table.added,
+            timestampUnit: table.plan.parquet.timestampUnit,
           },
         }
       : {}),
