@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { ChangeCounts, Column } from '../sap/fields.js'
-import { describeSchema, type ManifestColumn } from '../transform/index.js'
+import { describeSchema, type ManifestColumn, type TimestampUnit } from '../transform/index.js'
 import type { PinnedWorld } from './run/pinned.js'
 import { recordSchema } from './schema/describe.js'
 
@@ -104,13 +104,25 @@ export interface ManifestInput {
   changeCounts: ChangeCounts | null
   deltaTokenIn: string | null
   deltaTokenOut: string | null
-  /** The run's lake table, with the change-log columns its files hold beyond `columns`. */
-  table?: { path: string; location: string; columns: Column[]; currentState?: { path: string; location: string } }
+  /**
+   * The run's lake table, with the change-log columns its files hold beyond `columns` and the unit
+   * their timestamps were written in (MICROS for tables; NONE pipelines' files keep MILLIS), and the
+   * current-state table the run is also applied to.
+   */
+  table?: {
+    path: string
+    location: string
+    columns: Column[]
+    timestampUnit: TimestampUnit
+    currentState?: { path: string; location: string }
+  }
 }
 
 export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
   const s = m.world.selection
-  const schema = describeSchema(m.columns)
+  // What the files hold: the schema hash ignores the unit (describe.ts), so both units hash alike.
+  const layout = { timestampUnit: m.table?.timestampUnit }
+  const schema = describeSchema(m.columns, layout)
   return {
     manifestVersion: 1,
     runId: m.runId,
@@ -153,7 +165,7 @@ export function buildManifest(m: ManifestInput, now = new Date()): Manifest {
             format: 'ICEBERG' as const,
             path: m.table.path,
             location: m.table.location,
-            columns: describeSchema(m.table.columns),
+            columns: describeSchema(m.table.columns, layout),
             ...(m.table.currentState ? { currentState: m.table.currentState } : {}),
           },
         }

@@ -19,6 +19,7 @@ export function timedDestination(destination: Destination, stored: (seconds: num
   return {
     uri: destination.uri,
     uriOf: (key) => destination.uriOf(key),
+    tableUriOf: (key) => destination.tableUriOf(key),
     putFile: timed((key, path, signal, options) => destination.putFile(key, path, signal, options)),
     putText: timed((key, body, signal) => destination.putText(key, body, signal)),
     putTextIfAbsent: timed((key, body, signal) => destination.putTextIfAbsent(key, body, signal)),

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob'
 import { guardedAgents } from '../net/guarded-http.js'
 import { blobServiceClient } from './azure-auth.js'
-import { AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
+import { adlsRootOf, AZURE_DEFAULTS, azureBlobUri, type AzureBlobSecrets, type AzureBlobSettings } from './azure-settings.js'
 import { md5Of } from './checksum.js'
 import { DestinationError, type Destination, type PutFileOptions } from './destination.js'
 import { deleteProbe, isAlreadyExists, isMissingObject, retryingStorageOp, storageError } from './object-errors.js'
@@ -52,6 +52,8 @@ export class AzureBlobDestination implements Destination {
   readonly #where: string
   readonly #secrets: string[]
   readonly #agents: ReturnType<typeof guardedAgents>
+  /** Where lake tables address objects: the account's ADLS Gen2 form, or null for the blob form. */
+  readonly #adlsRoot: string | null
 
   constructor(
     private readonly settings: AzureBlobSettings,
@@ -63,6 +65,7 @@ export class AzureBlobDestination implements Destination {
     this.#concurrency = settings.uploadConcurrency ?? AZURE_DEFAULTS.uploadConcurrency
     this.#secrets = [secrets.connectionString, secrets.sasToken, secrets.accountKey].filter((s): s is string => !!s)
     this.uri = azureBlobUri(settings)
+    this.#adlsRoot = adlsRootOf(settings)
     this.#where = `Azure Blob container "${settings.container}" at ${settings.accountUrl}`
     this.#agents = guardedAgents(options.outbound)
     try {
@@ -95,6 +98,15 @@ export class AzureBlobDestination implements Destination {
 
   uriOf(key: string): string {
     return `${this.settings.accountUrl}/${this.settings.container}/${objectName(this.#prefix, key)}`
+  }
+
+  /**
+   * `abfss://container@account.dfs.core.windows.net/<name>` on the public Azure endpoint, the blob
+   * form elsewhere (Azurite, sovereign clouds, custom domains). The name is not percent-encoded, as
+   * Iceberg's Java writers record it: ADLSFileIO, Hadoop's Path and PyIceberg take the path as is.
+   */
+  tableUriOf(key: string): string {
+    return this.#adlsRoot ? `${this.#adlsRoot}/${objectName(this.#prefix, key)}` : this.uriOf(key)
   }
 
   async putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }> {

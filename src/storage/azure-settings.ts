@@ -70,3 +70,35 @@ export const AZURE_DEFAULTS = { blockSizeMb: 8, uploadConcurrency: 4 }
 export function azureBlobUri(s: Pick<AzureBlobSettings, 'accountUrl' | 'container' | 'prefix'>): string {
   return [s.accountUrl, s.container, s.prefix].filter(Boolean).join('/')
 }
+
+/**
+ * Blob endpoint of an account in Azure's public cloud. Account names are 3–24 lowercase letters and
+ * digits, so the host names exactly one account and its Data Lake (DFS) endpoint is the same name under
+ * `dfs.`. Sovereign clouds, private DNS zones, custom domains and emulators are not mapped: their DFS
+ * host cannot be derived from the blob host with certainty (Iceberg's own ADLSv2Location accepted only
+ * `*.dfs.core.windows.net` for a long time).
+ */
+const PUBLIC_BLOB_HOST = /^([a-z0-9]{3,24})\.blob\.core\.windows\.net$/
+
+/** Container names Azure accepts (3–63 of a-z, 0-9, '-', no leading, trailing or doubled '-'). */
+const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/**
+ * The ADLS Gen2 root `abfss://<container>@<account>.dfs.core.windows.net` of a destination on the
+ * public Azure endpoint, or null where the blob form must stay (see PUBLIC_BLOB_HOST). Spark's ABFS
+ * driver, Iceberg's ADLSFileIO, Trino and PyIceberg's ADLS FileIO open this form; none of them opens
+ * `https://…blob…` locations (docs/architecture.md#lake-tables).
+ */
+export function adlsRootOf(s: Pick<AzureBlobSettings, 'accountUrl' | 'container'>): string | null {
+  let url: URL
+  try {
+    url = new URL(s.accountUrl)
+  } catch {
+    return null
+  }
+  if (url.protocol !== 'https:' || url.port || url.username || url.password || url.search || url.hash) return null
+  if (url.pathname.replace(/\/+$/, '') !== '') return null
+  const account = PUBLIC_BLOB_HOST.exec(url.hostname)?.[1]
+  if (!account || !CONTAINER_NAME.test(s.container)) return null
+  return `abfss://${s.container}@${account}.dfs.core.windows.net`
+}

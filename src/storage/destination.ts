@@ -6,8 +6,14 @@
 export interface Destination {
   /** The destination's root as a URI (file:///…, s3://bucket/prefix, https://acct.blob…/container/prefix). */
   readonly uri: string
-  /** The URI of one object under the root. */
+  /** The URI of one object under the root (run manifests, `Run.manifestUri`). */
   uriOf(key: string): string
+  /**
+   * The URI a lake table records for one object (docs/architecture.md#lake-tables): the form the
+   * engines' Iceberg FileIOs open. The same as `uriOf` except on Azure's public endpoint, where it is
+   * `abfss://container@account.dfs.core.windows.net/…` (ADLS Gen2) instead of the blob `https://` form.
+   */
+  tableUriOf(key: string): string
   /**
    * Stores a finished local file under `key`, replacing what was there; readers never see half a file.
    * With `options.sha256` the destination refuses (DESTINATION_INTEGRITY) to store bytes that hash

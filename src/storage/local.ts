@@ -31,6 +31,11 @@ export class LocalDestination implements Destination {
     return pathToFileURL(this.pathOf(key)).href
   }
 
+  /** `file://` is what engines' local FileIOs open. */
+  tableUriOf(key: string): string {
+    return this.uriOf(key)
+  }
+
   async putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }> {
     signal?.throwIfAborted()
     const target = this.pathOf(key)

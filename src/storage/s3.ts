@@ -82,6 +82,11 @@ export class S3Destination implements Destination {
     return `s3://${this.settings.bucket}/${objectName(this.settings.prefix, key)}`
   }
 
+  /** `s3://` is what every engine's S3 FileIO opens. */
+  tableUriOf(key: string): string {
+    return this.uriOf(key)
+  }
+
   async putFile(key: string, localPath: string, signal?: AbortSignal, options?: PutFileOptions): Promise<{ bytes: number }> {
     const name = objectName(this.settings.prefix, key)
     return this.retrying(() => this.uploadFile(name, localPath, signal, options), signal)

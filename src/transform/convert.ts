@@ -203,6 +203,14 @@ export function timestampToMillis(value: Value, column: Column): number {
   return ms
 }
 
+/**
+ * Date (UTC instant) → microseconds since the epoch (Parquet TIMESTAMP(MICROS, UTC), Iceberg's
+ * timestamptz). A bigint: SAP's 9999-12-31 is 2.5e17 µs, beyond a double's exact integers.
+ */
+export function timestampToMicros(value: Value, column: Column): bigint {
+  return BigInt(timestampToMillis(value, column)) * 1000n
+}
+
 // ---------------------------------------------------------------------------------------------------
 // numbers, booleans, strings, bytes
 

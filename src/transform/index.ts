@@ -4,7 +4,7 @@ export type { LedgerEntry, ParquetOutputOptions, WrittenFile } from './roller.js
 export { SUPPORTED_COMPRESSIONS, UnsupportedCompressionError } from './compression.js'
 export type { Compression } from './compression.js'
 export { describeSchema, parquetSchema, ParquetSchemaError } from './schema.js'
-export type { ManifestColumn } from './schema.js'
+export type { ManifestColumn, ParquetLayout, TimestampUnit } from './schema.js'
 export { ValueConversionError } from './convert.js'
 export { readFooter } from './footer.js'
 export type { FooterFacts } from './footer.js'

@@ -15,7 +15,7 @@ import { PAGE_BYTES, type ColumnWriter } from './encode/column-writer.js'
 import { createColumnWriter } from './encode/columns.js'
 import { ParquetFile } from './encode/parquet-file.js'
 import { FileSink } from './file-sink.js'
-import { describeSchema, parquetSchema } from './schema.js'
+import { describeSchema, parquetSchema, type TimestampUnit } from './schema.js'
 
 export interface ParquetOutputOptions {
   /** Local staging directory; must exist. */
@@ -41,6 +41,8 @@ export interface ParquetOutputOptions {
    * (src/lake/iceberg/parquet-ids.ts); without them the schema carries no ids.
    */
   fieldIds?: readonly number[]
+  /** Unit of TIMESTAMP columns (default MILLIS); lake tables' files use MICROS (src/lake/iceberg/parquet-ids.ts). */
+  timestampUnit?: TimestampUnit
 }
 
 export interface WrittenFile {
@@ -111,12 +113,13 @@ export class ParquetRoller {
     if (opts.pageBytes !== undefined && !(opts.pageBytes > 0)) {
       throw new RangeError(`pageBytes must be positive, got ${opts.pageBytes}`)
     }
-    this.schema = parquetSchema(columns, opts.fieldIds)
+    const layout = { timestampUnit: opts.timestampUnit }
+    this.schema = parquetSchema(columns, opts.fieldIds, layout)
     this.codec = codecFor(opts.compression)
     this.writers = columns.map((c, i) => createColumnWriter(c, i, this.schema[i + 1], opts.rowGroupRows))
     this.kvMetadata = [
       ...Object.entries(opts.kvMetadata ?? {}).map(([key, value]) => ({ key, value })),
-      { key: COLUMNS_METADATA_KEY, value: JSON.stringify(describeSchema(columns)) },
+      { key: COLUMNS_METADATA_KEY, value: JSON.stringify(describeSchema(columns, layout)) },
     ]
   }
 

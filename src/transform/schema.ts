@@ -12,6 +12,20 @@ export class ParquetSchemaError extends Error {
   readonly retryable = false
 }
 
+/**
+ * The unit of TIMESTAMP columns. MILLIS is the column model's precision and what NONE pipelines have
+ * always written; MICROS is what Iceberg's spec prescribes for `timestamptz` and its writers write
+ * (PyIceberg and Snowflake refuse or mis-read MILLIS), used for the files of lake tables
+ * (docs/architecture.md#lake-tables). Values are ms × 1000 there: the same instants.
+ */
+export type TimestampUnit = 'MILLIS' | 'MICROS'
+
+/** Layout choices beyond the column list; absent ones keep the defaults every run file has had. */
+export interface ParquetLayout {
+  /** Default MILLIS. */
+  timestampUnit?: TimestampUnit
+}
+
 /** JSON-able description of one Parquet column, for the run manifest. */
 export interface ManifestColumn {
   name: string
@@ -80,7 +94,7 @@ function integer(name: string, bitWidth: 8 | 16 | 32 | 64, isSigned: boolean): S
 }
 
 /** The Parquet schema element (without repetition) for one column. */
-function leafElement(column: Column): SchemaElement {
+function leafElement(column: Column, layout: ParquetLayout): SchemaElement {
   const { name, type } = column
   switch (type.kind) {
     case 'string':
@@ -111,14 +125,17 @@ function leafElement(column: Column): SchemaElement {
       // A consumer that turns TIME into a type ending at 23:59:59.999999 (Python's datetime.time, for
       // one) cannot hold it; it is still exactly what SAP delivered, which 23:59:59 or 00:00 would not be.
       return { name, type: 'INT64', logical_type: { type: 'TIME', isAdjustedToUTC: false, unit: 'MICROS' } }
-    case 'timestamp':
-      // An instant in UTC at millisecond precision (the column model's precision).
+    case 'timestamp': {
+      // An instant in UTC: at millisecond precision (the column model's), or in the microseconds of
+      // Iceberg's timestamptz. The legacy converted types TIMESTAMP_MILLIS/_MICROS mean UTC-adjusted.
+      const unit = layout.timestampUnit ?? 'MILLIS'
       return {
         name,
         type: 'INT64',
-        converted_type: 'TIMESTAMP_MILLIS',
-        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+        converted_type: `TIMESTAMP_${unit}`,
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit },
       }
+    }
     case 'binary':
       return { name, type: 'BYTE_ARRAY' }
     default: {
@@ -133,7 +150,7 @@ function leafElement(column: Column): SchemaElement {
  * column) each leaf carries its `field_id`: Iceberg readers map Parquet columns to table columns by
  * these ids, not by name (docs/architecture.md#lake-tables).
  */
-export function parquetSchema(columns: readonly Column[], fieldIds?: readonly number[]): SchemaElement[] {
+export function parquetSchema(columns: readonly Column[], fieldIds?: readonly number[], layout: ParquetLayout = {}): SchemaElement[] {
   if (columns.length === 0) throw new ParquetSchemaError('a Parquet file needs at least one column')
   if (fieldIds && fieldIds.length !== columns.length)
     throw new ParquetSchemaError(`${fieldIds.length} field ids for ${columns.length} columns`)
@@ -143,7 +160,7 @@ export function parquetSchema(columns: readonly Column[], fieldIds?: readonly nu
     if (!column.name) throw new ParquetSchemaError('a column has an empty name')
     if (seen.has(column.name)) throw new ParquetSchemaError(`duplicate column name ${column.name}`)
     seen.add(column.name)
-    const element: SchemaElement = { ...leafElement(column), repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED' }
+    const element: SchemaElement = { ...leafElement(column, layout), repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED' }
     if (fieldIds) {
       const id = fieldIds[i]
       if (!Number.isSafeInteger(id) || id < 1)
@@ -172,8 +189,8 @@ function describeLogical(element: SchemaElement): string | undefined {
 }
 
 /** JSON-able description of the Parquet schema written for these columns, for the manifest. */
-export function describeSchema(columns: readonly Column[]): ManifestColumn[] {
-  const schema = parquetSchema(columns)
+export function describeSchema(columns: readonly Column[], layout: ParquetLayout = {}): ManifestColumn[] {
+  const schema = parquetSchema(columns, undefined, layout)
   return columns.map((column, i) => {
     const element = schema[i + 1]
     const out: ManifestColumn = {

@@ -20,7 +20,7 @@ import { FaultProxy } from '../helpers/fault-proxy.js'
 import { fileObjects, s3rverObjects, withObjectFetch } from '../helpers/object-fetch.js'
 import { Harness, type HarnessOptions } from '../helpers/harness.js'
 import { S3RVER_KEY_ID, S3RVER_SECRET, S3rverEmulator } from '../helpers/s3rver.js'
-import { readManifest } from '../helpers/lake.js'
+import { readManifest, readRun } from '../helpers/lake.js'
 
 const LakeTableOf = graphql(`
   query LakeChangeLogTable($id: ID!) {
@@ -131,6 +131,21 @@ it('LOCAL: commits DELTA_INIT and two deltas as three snapshots; icebird reads e
   // The pending copy of each manifest is gone once manifest.json is written.
   await expect(readFile(join((await readManifest(d2.manifestUri!)).dir, PENDING_MANIFEST_FILE))).rejects.toThrow(/ENOENT/)
   expect((await h.gql(LakeTableOf, { id: (await h.app.services.db.pipeline.findFirstOrThrow()).id })).pipeline?.lakeTable?.version).toBe(3)
+
+  // The table's files hold Iceberg's TIMESTAMP(MICROS, UTC), as the manifest says; DuckDB and icebird
+  // read the run's one extraction time as the same instant.
+  const { manifest, rows, types } = await readRun(d2.manifestUri!)
+  expect(manifest.table?.columns.find((c) => c.name === '_EXTRACTED_AT')).toMatchObject({
+    parquetType: 'INT64',
+    logicalType: 'TIMESTAMP(MICROS,UTC)',
+  })
+  expect(types._EXTRACTED_AT).toBe('TIMESTAMP WITH TIME ZONE')
+  const duckTimes = new Set(rows.map((r) => new Date(String(r._EXTRACTED_AT).replace(' ', 'T').replace(/\+00$/, 'Z')).getTime()))
+  expect(duckTimes.size).toBe(1)
+  const tableTimes = (await icebergRead({ tableUrl: manifest.table!.location }))
+    .filter((r) => r._RUN_ID === d2.id)
+    .map((r) => (r._EXTRACTED_AT as Date).getTime())
+  expect(tableTimes).toEqual(rows.map(() => [...duckTimes][0]))
 })
 
 describe('on object stores', () => {

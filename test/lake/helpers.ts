@@ -5,7 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CommitFile, TablePlan } from '../../src/lake/iceberg/index.js'
+import { loadTable, type CommitFile, type TablePlan } from '../../src/lake/iceberg/index.js'
+import { readSnapshotFiles, referencedUris } from '../../src/lake/iceberg/snapshot-files.js'
 import type { Column, Row } from '../../src/sap/fields.js'
 import type { Destination } from '../../src/storage/destination.js'
 import { ParquetRoller } from '../../src/transform/index.js'
@@ -102,6 +103,7 @@ export async function writeRunFiles(
       maxFileBytes: 1,
       kvMetadata: { 'delta-extractor.run-id': runId, ...parquet.kvMetadata },
       fieldIds: parquet.fieldIds,
+      timestampUnit: parquet.timestampUnit,
     })
     const written = [...(await roller.write(rows)), ...(await roller.finish())]
     const files: CommitFile[] = []
@@ -114,4 +116,28 @@ export async function writeRunFiles(
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A LOCAL destination whose lake tables record a second spelling of its URIs, `file://localhost/…`
+ * beside `uriOf`'s `file:///…`: the same objects under two URI forms, as Azure's public endpoint has
+ * (`abfss://…dfs…` for tables, `https://…blob…` for everything else). Both open with icebird.
+ */
+export function withSecondUriForm(d: Destination): Destination {
+  return new Proxy(d, {
+    get(target, p) {
+      if (p === 'tableUriOf') return (key: string) => target.uriOf(key).replace(/^file:\/\/\//, 'file://localhost/')
+      const v = Reflect.get(target, p, target) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+}
+
+/** Every URI the table's newest metadata records: its location, metadata log, and what each snapshot references. */
+export async function recordedUris(d: Destination, table: string): Promise<string[]> {
+  const t = await loadTable(d, table)
+  if (!t) return []
+  const uris = new Set<string>([t.metadata.location, ...t.metadata['metadata-log'].map((e) => e['metadata-file'])])
+  for (const s of t.metadata.snapshots) for (const u of referencedUris(await readSnapshotFiles(d, table, s), true)) uris.add(u)
+  return [...uris]
 }

@@ -29,7 +29,7 @@ import {
   tableView,
   type Model,
 } from './current-state-model.js'
-import { writeRunFiles } from './helpers.js'
+import { recordedUris, withSecondUriForm, writeRunFiles } from './helpers.js'
 
 /**
  * The current-state table (docs/architecture.md#lake-tables, "Current-state table") on LOCAL, read
@@ -115,6 +115,12 @@ describe('current-state table on LOCAL, read back with icebird', () => {
 
   it('follows a full load and three deltas (several images per key, delete then re-create, consecutive updates) row for row, and a later full load replaces everything', async () => {
     await fullAndDeltas(new LocalDestination(root), 'tables/current')
+  })
+
+  it('on a destination whose tables record a second URI form (as Azure abfss:// beside https://), position deletes name the data files in that form', async () => {
+    const d = withSecondUriForm(new LocalDestination(root))
+    await fullAndDeltas(d, 'tables/current-forms')
+    expect((await recordedUris(d, 'tables/current-forms')).filter((u) => !u.startsWith('file://localhost/'))).toEqual([])
   })
 
   it('reads the same after compact(): the files of a full load are compacted, later deltas apply to the output, and files an equality delete hits are left alone', async () => {

@@ -18,6 +18,7 @@ function heldDestination(root: string) {
   const destination: Destination = {
     uri: real.uri,
     uriOf: (k) => real.uriOf(k),
+    tableUriOf: (k) => real.tableUriOf(k),
     putFile: async (...args) => {
       if (holding) await new Promise<void>((go) => held.push(go))
       return real.putFile(...args)

@@ -16,6 +16,7 @@
  * back finished files, uploaded at once. Files are grouped by their exact column layout and field
  * ids, so each output file has one schema.
  */
+import { tableUris } from './locations.js'
 import type { Destination } from '../../storage/destination.js'
 import type { Compression } from '../../transform/compression.js'
 import { LakeTableError } from './errors.js'
@@ -109,6 +110,7 @@ export async function compact(destination: Destination, tablePath: string, optio
     rowGroupRows: options.rowGroupRows ?? 100_000,
     compression: options.compression ?? 'SNAPPY',
     signal,
+    uriOf: tableUris(destination, tablePath, table.metadata),
   })
   try {
     const inputs = chosen.flatMap((g) => g.entries)

@@ -19,6 +19,8 @@ import type { Destination } from '../../storage/destination.js'
 import { ParquetRoller } from '../../transform/index.js'
 import { equalityDeleteLayout, POSITION_DELETE_COLUMNS, positionDeleteParquetOptions } from './deletes.js'
 import { LakeCommitConflictError, LakeTableError } from './errors.js'
+import { tableUris } from './locations.js'
+import type { TableParquetOptions } from './parquet-ids.js'
 import { deletedPositions, readRunImages } from './run-images.js'
 import {
   commitSnapshot,
@@ -79,7 +81,7 @@ async function writeDeleteFile(
   destination: Destination,
   key: (i: number) => string,
   columns: Column[],
-  parquet: { fieldIds: number[]; kvMetadata: Record<string, string> },
+  parquet: TableParquetOptions,
   rows: Iterable<Row>,
   written: string[],
   signal?: AbortSignal,
@@ -94,6 +96,7 @@ async function writeDeleteFile(
       maxFileBytes: 512 * 1024 * 1024,
       kvMetadata: parquet.kvMetadata,
       fieldIds: parquet.fieldIds,
+      timestampUnit: parquet.timestampUnit,
     })
     const done = []
     let batch: Row[] = []
@@ -179,10 +182,10 @@ export async function applyRunToCurrentState(
       )
       deletes.push(...eq.map((f) => ({ ...f, content: FileContent.EQUALITY_DELETES, equalityIds: layout.equalityIds })))
     }
+    // The data files' paths exactly as commitSnapshot records them in this table.
+    const uriOf = tableUris(destination, tablePath, plan.base?.metadata)
     // Position delete rows sorted by file path, then position (spec "Position Delete Files").
-    const byPath = run.files
-      .map((f, i) => ({ uri: destination.uriOf(f.key), i }))
-      .sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0))
+    const byPath = run.files.map((f, i) => ({ uri: uriOf(f.key), i })).sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0))
     let rowsDeleted = 0
     function* positions(): Generator<Row> {
       for (const { uri, i } of byPath)

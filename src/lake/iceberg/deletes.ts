@@ -8,7 +8,7 @@
  */
 import type { Column } from '../../sap/fields.js'
 import { LakeTableError } from './errors.js'
-import { parquetOptionsFor } from './parquet-ids.js'
+import { parquetOptionsFor, type TableParquetOptions } from './parquet-ids.js'
 import type { IcebergSchema } from './types.js'
 
 const FILE_PATH_ID = 2147483546
@@ -21,7 +21,7 @@ export const POSITION_DELETE_COLUMNS: Column[] = [
 ]
 
 /** ParquetRoller options for a position delete file: the reserved field ids and the file's schema. */
-export function positionDeleteParquetOptions(): { fieldIds: number[]; kvMetadata: Record<string, string> } {
+export function positionDeleteParquetOptions(): TableParquetOptions {
   const schema: IcebergSchema = {
     type: 'struct',
     'schema-id': 0,
@@ -40,7 +40,7 @@ export function positionDeleteParquetOptions(): { fieldIds: number[]; kvMetadata
 export function equalityDeleteLayout(
   schema: IcebergSchema,
   columns: readonly Column[],
-): { columns: Column[]; equalityIds: number[]; parquet: { fieldIds: number[]; kvMetadata: Record<string, string> } } {
+): { columns: Column[]; equalityIds: number[]; parquet: TableParquetOptions } {
   const ids = schema['identifier-field-ids'] ?? []
   if (!ids.length)
     throw new LakeTableError('LAKE_INPUT', `schema ${schema['schema-id']} has no key fields an equality delete could match on`)

@@ -11,6 +11,7 @@
 import type { Destination } from '../../storage/destination.js'
 import { commitVersion } from './commit-version.js'
 import { LakeTableError } from './errors.js'
+import { tableUris } from './locations.js'
 import { checkOwnedPrefixes, ownedKeyOf } from './owned-files.js'
 import { referencedUris, readSnapshotFiles } from './snapshot-files.js'
 import { loadTable } from './table.js'
@@ -93,7 +94,7 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
   const expired = snapshotsToExpire(metadata, options.olderThan, options.retainLast)
   const expiredIds = new Set(expired.map((s) => s['snapshot-id']))
 
-  const currentFile = destination.uriOf(metadataKey(tablePath, table.version))
+  const currentFile = tableUris(destination, tablePath, metadata)(metadataKey(tablePath, table.version))
   const log = [...metadata['metadata-log'], { 'metadata-file': currentFile, 'timestamp-ms': metadata['last-updated-ms'] }]
   const keep = previousVersionsMax(metadata, options)
   const droppedLog = log.slice(0, Math.max(0, log.length - keep))

@@ -21,7 +21,10 @@ export interface DataFileLayout {
   fieldIds: number[]
   /** The file's `iceberg.schema` footer entry (the fields it holds). */
   icebergSchema: string
-  /** Files with equal signatures can share one output file. */
+  /**
+   * Files with equal signatures can share one output file: the same columns, field ids and Iceberg
+   * schema. The timestamp unit is not part of it (compaction writes the table's unit).
+   */
   signature: string
 }
 
@@ -108,7 +111,7 @@ export async function openDataFile(bytes: Buffer, what: string): Promise<OpenDat
     start += Number(g.num_rows)
   }
   return {
-    layout: { columns, fieldIds, icebergSchema, signature: `${described}\n${icebergSchema}\n${fieldIds.join(',')}` },
+    layout: { columns, fieldIds, icebergSchema, signature: `${JSON.stringify(columns)}\n${icebergSchema}\n${fieldIds.join(',')}` },
     rowGroups: metadata.row_groups.length,
     async readRowGroup(index) {
       const rowStart = starts[index]

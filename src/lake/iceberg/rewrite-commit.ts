@@ -5,6 +5,7 @@
  * only-if-absent commit point (`commit-version.ts`). Every key written is recorded in the attempt, so
  * the caller can remove them when the commit is refused (docs/architecture.md#lake-maintenance).
  */
+import { tableUris } from './locations.js'
 import type { Destination } from '../../storage/destination.js'
 import { commitVersion } from './commit-version.js'
 import { LakeCommitConflictError } from './errors.js'
@@ -46,6 +47,7 @@ export async function commitRewrite(
   const { table, current, files, snapshotId, added, signal } = change
   const sequenceNumber = table.metadata['last-sequence-number'] + 1
   const removed = new Set(change.removed.map((e) => e.path))
+  const uriOf = tableUris(destination, tablePath, table.metadata)
   const schema = currentSchema(table.metadata)
   const put = async (key: string, bytes: Buffer) => {
     attempt.written.push(key)
@@ -63,7 +65,7 @@ export async function commitRewrite(
       continue
     }
     const key = manifestKey(tablePath, snapshotId, n++)
-    const { bytes, record } = await rewriteManifest(m, removed, snapshotId, sequenceNumber, schema, UNPARTITIONED, destination.uriOf(key))
+    const { bytes, record } = await rewriteManifest(m, removed, snapshotId, sequenceNumber, schema, UNPARTITIONED, uriOf(key))
     await put(key, bytes)
     manifests.push(record)
   }
@@ -72,14 +74,14 @@ export async function commitRewrite(
     const key = manifestKey(tablePath, snapshotId, n)
     const bytes = await encodeManifest(added, ManifestContent.DATA, schema, UNPARTITIONED)
     await put(key, bytes)
-    manifests.push(addedManifest(destination.uriOf(key), bytes.length, ManifestContent.DATA, added, snapshotId, sequenceNumber, 0))
+    manifests.push(addedManifest(uriOf(key), bytes.length, ManifestContent.DATA, added, snapshotId, sequenceNumber, 0))
   }
   const listKey = manifestListKey(tablePath, snapshotId)
   await put(listKey, await encodeManifestList(manifests, { snapshotId, parentSnapshotId: current['snapshot-id'], sequenceNumber }))
 
   const next = withSnapshot(table.metadata, {
     snapshotId,
-    manifestList: destination.uriOf(listKey),
+    manifestList: uriOf(listKey),
     summary: {
       operation: 'replace',
       ...replaceTotals(current, change.removed, added),
@@ -87,7 +89,7 @@ export async function commitRewrite(
     },
     schema,
     lastColumnId: table.metadata['last-column-id'],
-    previousMetadataFile: destination.uriOf(metadataKey(tablePath, table.version)),
+    previousMetadataFile: uriOf(metadataKey(tablePath, table.version)),
     now: change.now,
   })
   attempt.attempted = true

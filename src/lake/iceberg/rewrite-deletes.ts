@@ -21,6 +21,7 @@
  * Promise checked while rewriting: rows out = rows in − rows deleted, and each file's rows equal its
  * manifest entry; otherwise LAKE_TABLE_INVALID, nothing committed and everything written removed.
  */
+import { tableUris } from './locations.js'
 import type { Value } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
 import type { Compression } from '../../transform/compression.js'
@@ -148,6 +149,7 @@ export async function rewriteWithDeletes(
     rowGroupRows: options.rowGroupRows ?? 100_000,
     compression: options.compression ?? 'SNAPPY',
     signal,
+    uriOf: tableUris(destination, tablePath, table.metadata),
   })
   try {
     const rewritten: ManifestEntry[] = []

@@ -12,6 +12,7 @@ import type { Row } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
 import type { Compression } from '../../transform/compression.js'
 import { ParquetRoller, type WrittenFile } from '../../transform/roller.js'
+import { TABLE_TIMESTAMP_UNIT } from './parquet-ids.js'
 import type { TableFile } from './manifest.js'
 import type { DataFileLayout } from './parquet-rows.js'
 import { FileContent } from './types.js'
@@ -23,6 +24,8 @@ export interface RewriteOutputOptions {
   rowGroupRows: number
   compression: Compression
   signal?: AbortSignal
+  /** How the table records a key (locations.ts tableUris: one form per table). */
+  uriOf: (key: string) => string
 }
 
 /** Default key of a rewrite's n-th file: under the table, so expiry may own them (`ownedPrefixes: ['<table>/data']`). */
@@ -82,6 +85,8 @@ export class RewriteOutput {
         maxFileBytes: this.options.targetBytes,
         kvMetadata: { 'iceberg.schema': layout.icebergSchema },
         fieldIds: layout.fieldIds,
+        // The table's unit whatever the inputs' (MILLIS files of older tables read back as the same instants).
+        timestampUnit: TABLE_TIMESTAMP_UNIT,
       })
       this.rollers.set(layout.signature, roller)
     }
@@ -95,7 +100,7 @@ export class RewriteOutput {
       this.written.push(key)
       const { bytes } = await destination.putFile(key, f.localPath, options.signal, { sha256: f.sha256 })
       await rm(f.localPath, { force: true })
-      this.added.push({ content: FileContent.DATA, path: destination.uriOf(key), recordCount: f.rows, sizeBytes: bytes })
+      this.added.push({ content: FileContent.DATA, path: options.uriOf(key), recordCount: f.rows, sizeBytes: bytes })
       this.addedKeys.push(key)
     }
   }

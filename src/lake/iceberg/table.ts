@@ -20,7 +20,8 @@ import {
   type TableFile,
 } from './manifest.js'
 import { currentSchema, currentSnapshot, newSnapshotId, newTableMetadata, UNPARTITIONED, withSnapshot } from './metadata.js'
-import { parquetOptionsFor } from './parquet-ids.js'
+import { parquetOptionsFor, type TableParquetOptions } from './parquet-ids.js'
+import { tableUris } from './locations.js'
 import { evolveSchema, initialSchema, schemaHash, type SchemaDiff } from './schema.js'
 import { manifestKey, manifestListKey, metadataKey, metadataKeyOfUri, versionHintKey } from './table-files.js'
 import { FileContent, ManifestContent, type IcebergSchema, type Snapshot, type SnapshotOperation, type TableMetadata } from './types.js'
@@ -87,8 +88,8 @@ export interface TablePlan {
   lastColumnId: number
   /** How the columns differ from the table's schema (all empty for a new table). */
   diff: SchemaDiff
-  /** For ParquetRoller: `fieldIds` and `kvMetadata` (iceberg.schema). */
-  parquet: { fieldIds: number[]; kvMetadata: Record<string, string> }
+  /** For ParquetRoller: `fieldIds`, `kvMetadata` (iceberg.schema) and `timestampUnit` (MICROS). */
+  parquet: TableParquetOptions
 }
 
 /**
@@ -249,15 +250,15 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
   const signal = request.signal
   const now = request.now?.() ?? Date.now()
   const replace = request.replace ?? false
+  const uriOf = tableUris(destination, tablePath, plan.base?.metadata)
   const files: TableFile[] = request.files.map((f) => ({
     content: f.content ?? FileContent.DATA,
-    path: destination.uriOf(f.key),
+    path: uriOf(f.key),
     recordCount: f.recordCount,
     sizeBytes: f.sizeBytes,
     ...(f.equalityIds ? { equalityIds: f.equalityIds } : {}),
   }))
-  const base =
-    plan.base?.metadata ?? newTableMetadata(destination.uriOf(tablePath), plan.schema, plan.lastColumnId, request.properties ?? {}, now)
+  const base = plan.base?.metadata ?? newTableMetadata(uriOf(tablePath), plan.schema, plan.lastColumnId, request.properties ?? {}, now)
   const version = (plan.base?.version ?? 0) + 1
   const previous = plan.base ? currentSnapshot(plan.base.metadata) : null
   const snapshotId = newSnapshotId()
@@ -289,15 +290,7 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
       const bytes = await encodeManifest(group.files, group.content, plan.schema, UNPARTITIONED)
       await put(key, bytes)
       manifests.push(
-        addedManifest(
-          destination.uriOf(key),
-          bytes.length,
-          group.content,
-          group.files,
-          snapshotId,
-          sequenceNumber,
-          UNPARTITIONED['spec-id'],
-        ),
+        addedManifest(uriOf(key), bytes.length, group.content, group.files, snapshotId, sequenceNumber, UNPARTITIONED['spec-id']),
       )
     }
     const listKey = manifestListKey(tablePath, snapshotId)
@@ -314,11 +307,11 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
     }
     const next = withSnapshot(request.properties ? { ...base, properties: { ...base.properties, ...request.properties } } : base, {
       snapshotId,
-      manifestList: destination.uriOf(listKey),
+      manifestList: uriOf(listKey),
       summary,
       schema: plan.schema,
       lastColumnId: plan.lastColumnId,
-      previousMetadataFile: plan.base ? destination.uriOf(metadataKey(tablePath, plan.base.version)) : undefined,
+      previousMetadataFile: plan.base ? uriOf(metadataKey(tablePath, plan.base.version)) : undefined,
       now,
     })
     attempted = true

@@ -12,6 +12,7 @@ import {
   LakeCommitConflictError,
   loadTable,
   planTableWrite,
+  tableLocation,
   type CommitFile,
   type RunSummary,
   type SchemaSeed,
@@ -27,6 +28,8 @@ import { currentStatePathOf } from './table-paths.js'
 export interface CurrentStateTarget {
   tablePath: string
   keyColumns: string[]
+  /** The table's location as engines address it (its recorded one, or where it will be created). */
+  location: string
 }
 
 /** Commits after a conflict: the pipeline hold keeps other runs off the table (a foreign writer or maintenance). */
@@ -76,7 +79,7 @@ export async function planCurrentState(
       'CURRENT_STATE_REFUSED',
       `the current-state table ${tablePath} gives the columns field ids ${plan.parquet.fieldIds.join(',')}, the change-log table ${changeLog.parquet.fieldIds.join(',')}; the run's files cannot belong to both. Nothing was committed`,
     )
-  return { tablePath, keyColumns }
+  return { tablePath, keyColumns, location: tableLocation(destination, tablePath, plan.base?.metadata) }
 }
 
 const seedOf = (plan: Pick<TablePlan, 'schema' | 'lastColumnId'>): SchemaSeed => ({ schema: plan.schema, lastColumnId: plan.lastColumnId })
@@ -98,7 +101,11 @@ export interface CurrentStateCommit {
  * returns its snapshot), so the run's worker and the sweep may both try; a conflict is met by
  * applying again on the newer version.
  */
-export async function commitToCurrentState(destination: Destination, target: CurrentStateTarget, run: CurrentStateCommit): Promise<number> {
+export async function commitToCurrentState(
+  destination: Destination,
+  target: Pick<CurrentStateTarget, 'tablePath' | 'keyColumns'>,
+  run: CurrentStateCommit,
+): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const changeLog = await loadTable(destination, run.changeLogPath, run.signal)
     const schema = changeLog?.metadata.schemas.find((s) => s['schema-id'] === changeLog.metadata['current-schema-id'])

@@ -4,7 +4,7 @@
  */
 import type { DestinationCatalog } from '../../catalog/destinations.js'
 import type { Destination as DestinationRow } from '../../db/client.js'
-import { loadTable, type IcebergSchema } from '../../lake/iceberg/index.js'
+import { loadTable, tableLocation, type IcebergSchema } from '../../lake/iceberg/index.js'
 import type { Destination } from '../../storage/destination.js'
 import { currentStatePathOf, tablePathOf } from './table-paths.js'
 import type { PinnedWorld } from '../run/pinned.js'
@@ -16,7 +16,7 @@ export interface LakeTableView {
   format: 'ICEBERG'
   /** The table path under the destination root. */
   path: string
-  /** The table's location as engines address it (Destination.uriOf). */
+  /** The table's location as engines address it (its metadata's `location`; Destination.tableUriOf before the first commit). */
   location: string
   /** Null until the first run commits (the table does not exist yet). */
   version: number | null
@@ -44,7 +44,7 @@ export async function lakeTableOf(
     return {
       format: 'ICEBERG',
       path,
-      location: destination.uriOf(path),
+      location: tableLocation(destination, path, metadata),
       version: table?.version ?? null,
       currentSnapshotId: metadata && metadata['current-snapshot-id'] >= 0 ? String(metadata['current-snapshot-id']) : null,
       schemaId: schema?.['schema-id'] ?? null,

@@ -4,7 +4,7 @@ import { buildManifest, MANIFEST_FILE, parseManifest, SUCCESS_MARKER_FILE } from
 import type { RunContext } from './context.js'
 import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
-import { findRunSnapshot, LakeTableError, type RunSummary } from '../../lake/iceberg/index.js'
+import { findRunSnapshot, LakeTableError, tableLocation, type RunSummary } from '../../lake/iceberg/index.js'
 import { commitRunSnapshot, PENDING_MANIFEST_FILE, summaryOf, withSnapshotId } from '../lake/commit-snapshot.js'
 import { commitToCurrentState } from '../lake/current-state-run.js'
 import { plannedTable, type RunTable } from '../lake/run-table.js'
@@ -54,10 +54,16 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
       ? {
           table: {
             path: table.tablePath,
-            location: destination!.uriOf(table.tablePath),
+            location: tableLocation(destination!, table.tablePath, table.plan.base?.metadata),
             columns: table.added,
+            timestampUnit: table.plan.parquet.timestampUnit,
             ...(table.currentState
-              ? { currentState: { path: table.currentState.tablePath, location: destination!.uriOf(table.currentState.tablePath) } }
+              ? {
+                  currentState: {
+                    path: table.currentState.tablePath,
+                    location: table.currentState.location,
+                  },
+                }
               : {}),
           },
         }

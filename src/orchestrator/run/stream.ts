@@ -88,7 +88,7 @@ export async function streamRead(ctx: StreamTarget, read: SourceRead, mode: Sour
     rowGroupRows: world.output.rowGroupRows,
     maxFileBytes: world.output.maxFileMb * 1024 * 1024,
     kvMetadata: { 'delta-extractor.run': ctx.run.id, 'delta-extractor.pipeline': world.pipelineName, ...table?.plan.parquet.kvMetadata },
-    ...(table ? { fieldIds: table.plan.parquet.fieldIds } : {}),
+    ...(table ? { fieldIds: table.plan.parquet.fieldIds, timestampUnit: table.plan.parquet.timestampUnit } : {}),
     countBy: changes.tracksChanges ? changes.classify : undefined,
   })
   const uploads = new UploadQueue<StoredFile>(ctx.destination!, ctx.prefix, UPLOAD_CONCURRENCY, signal, (f) => {

@@ -5,7 +5,18 @@
  */
 import type { SchemaElement } from 'hyparquet-writer'
 import type { Column, Value } from '../../sap/fields.js'
-import { dateToDays, parseDecimal, timeToMicros, timestampToMillis, toDouble, toGuid, toInt64, toSmallInt, toText } from '../convert.js'
+import {
+  dateToDays,
+  parseDecimal,
+  timeToMicros,
+  timestampToMicros,
+  timestampToMillis,
+  toDouble,
+  toGuid,
+  toInt64,
+  toSmallInt,
+  toText,
+} from '../convert.js'
 import { BinaryColumn, StringColumn } from './byte-array-columns.js'
 import type { ColumnWriter } from './column-writer.js'
 import { BigIntColumn, BooleanColumn, FixedDecimalColumn, NumberColumn } from './numeric-columns.js'
@@ -41,7 +52,10 @@ export function createColumnWriter(column: Column, index: number, element: Schem
     case 'time':
       return new NumberColumn(column, index, element, maxRows, timeToMicros)
     case 'timestamp':
-      return new NumberColumn(column, index, element, maxRows, timestampToMillis)
+      // Milliseconds stay below 2^53 for every year SAP has; microseconds need 64-bit integers.
+      return element.logical_type?.type === 'TIMESTAMP' && element.logical_type.unit === 'MICROS'
+        ? new BigIntColumn(column, index, element, maxRows, timestampToMicros)
+        : new NumberColumn(column, index, element, maxRows, timestampToMillis)
     case 'binary':
       return new BinaryColumn(column, index, element, maxRows)
   }

@@ -3,9 +3,9 @@
  *
  * | writer             | kinds                                                       | storage                 |
  * |--------------------|-------------------------------------------------------------|-------------------------|
- * | NumberColumn       | int8…int32, date, decimal p≤9 (INT32); time, timestamp,     | Float64Array            |
- * |                    | decimal p≤15 (INT64, all below 2^53); double                | (exact ints)            |
- * | BigIntColumn       | int64, decimal 16≤p≤18 (INT64)                              | BigInt64Array           |
+ * | NumberColumn       | int8…int32, date, decimal p≤9 (INT32); time, timestamp      | Float64Array            |
+ * |                    | (MILLIS), decimal p≤15 (INT64, all below 2^53); double      | (exact ints)            |
+ * | BigIntColumn       | int64, decimal 16≤p≤18, timestamp (MICROS) (INT64)          | BigInt64Array           |
  * | BooleanColumn      | boolean                                                     | Uint8Array              |
  * | FixedDecimalColumn | decimal p≥19 (FIXED_LEN_BYTE_ARRAY)                         | Float64Array; a bigint  |
  * |                    |                                                             | only beyond 15 digits   |
@@ -127,7 +127,7 @@ export class NumberColumn extends ColumnWriter {
   }
 }
 
-/** INT64 values that may exceed 2^53: int64 and decimals of 16–18 digits. */
+/** INT64 values that may exceed 2^53: int64, decimals of 16–18 digits, timestamps in microseconds. */
 export class BigIntColumn extends ColumnWriter {
   private vals: BigInt64Array
 
