@@ -27,6 +27,8 @@ export interface LakeMaintenanceSettings {
   /** Snapshots older than this are expired; null = never (LAKE_SNAPSHOT_RETENTION_DAYS=0). */
   retentionMs: number | null
   retainLast: number
+  /** The clock retention is measured on; tests move it instead of waiting days. */
+  now?: () => number
 }
 
 /** LAKE_SNAPSHOT_RETENTION_DAYS as the orchestrator takes it. */
@@ -60,11 +62,11 @@ export async function expireTable(
   destination: Destination,
   tablePath: string,
   settings: LakeMaintenanceSettings,
-  opts: { signal?: AbortSignal; now?: () => number } = {},
+  opts: { signal?: AbortSignal } = {},
 ): Promise<TableExpiry> {
   const none: TableExpiry = { tablePath, version: null, expiredSnapshots: 0, removed: 0, notRemoved: [] }
   if (settings.retentionMs === null) return none
-  const now = opts.now ?? Date.now
+  const now = settings.now ?? Date.now
   for (let attempt = 1; ; attempt++) {
     if (!(await loadTable(destination, tablePath, opts.signal))) return none
     let r: ExpireResult
