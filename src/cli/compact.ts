@@ -59,7 +59,7 @@ function numberOption(name: string, value: string | undefined, byDefault: number
 }
 
 function tableLine(t: TableCompaction): string {
-  const expiry = expiryLine(t.expiry)
+  const expiry = t.expiryRefused ? `table ${t.tablePath}: snapshots not expired: ${t.expiryRefused}` : expiryLine(t.expiry)
   const compacted =
     t.snapshotId === null
       ? `table ${t.tablePath}: nothing to compact (${t.filesBefore} data file(s), ${t.rows} rows; no group of enough small files${t.skippedWithDeletes ? `, ${t.skippedWithDeletes} small file(s) have deletes` : ''})`

@@ -18,7 +18,7 @@ import { compact, LakeCommitConflictError, loadTable, type Snapshot } from '../.
 import type { Compression } from '../../transform/compression.js'
 import type { Destination } from '../../storage/destination.js'
 import { pinWorld } from '../run/pinned.js'
-import { expireTable, pipelineTablePaths, type LakeMaintenanceSettings, type TableExpiry } from './maintain.js'
+import { expireTable, MIXED_FOLDERS, pipelineTablePaths, runFoldersInside, type LakeMaintenanceSettings, type TableExpiry } from './maintain.js'
 
 /**
  * Defaults of the command. 128 MB: large enough that an engine opens few files per query, small
@@ -51,6 +51,8 @@ export interface TableCompaction {
   /** Small files left alone because a delete file applies to them (current-state table). */
   skippedWithDeletes: number
   expiry: TableExpiry
+  /** Why the table's snapshots were not expired (maintain.ts runFoldersInside), or null. */
+  expiryRefused: string | null
 }
 
 export interface PipelineCompaction {
@@ -95,7 +97,10 @@ export async function compactPipeline(
     for (const tablePath of paths) {
       // The current-state table appears with the first run that keeps it; until then there is nothing of it to compact.
       if (!(await loadTable(destination, tablePath, opts.signal))) continue
-      tables.push(await compactTable(destination, tablePath, world.output.compression as Compression, opts))
+      const mixed = runFoldersInside(world, tablePath)
+      const maintenance = mixed ? { ...opts.maintenance, retentionMs: null } : opts.maintenance
+      const done = await compactTable(destination, tablePath, world.output.compression as Compression, { ...opts, maintenance })
+      tables.push({ ...done, expiryRefused: mixed ? MIXED_FOLDERS : null })
     }
     return { pipelineId: pipeline.id, pipeline: pipeline.name, tables }
   } finally {
@@ -110,7 +115,7 @@ async function compactTable(
   tablePath: string,
   compression: Compression,
   opts: CompactPipelineOptions,
-): Promise<TableCompaction> {
+): Promise<Omit<TableCompaction, 'expiryRefused'>> {
   const before = await currentTotals(destination, tablePath, opts.signal)
   for (let attempt = 1; ; attempt++) {
     let result: Awaited<ReturnType<typeof compact>>

@@ -10,7 +10,7 @@
  */
 import { expireSnapshots, LakeCommitConflictError, loadTable, type ExpireResult } from '../../lake/iceberg/index.js'
 import type { Destination } from '../../storage/destination.js'
-import type { RunContext } from '../run/context.js'
+import { runPrefix, type RunContext } from '../run/context.js'
 import type { PinnedWorld } from '../run/pinned.js'
 import { currentStatePathOf, tablePathOf } from './run-table.js'
 
@@ -42,6 +42,22 @@ export const DEFAULT_LAKE_MAINTENANCE: LakeMaintenanceSettings = lakeMaintenance
 export function pipelineTablePaths(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string[] {
   return [tablePathOf(world), currentStatePathOf(world)].filter((p): p is string => p !== null)
 }
+
+/**
+ * Whether the pipeline's run folders (its path template) lie inside a folder the table cleans up: its
+ * `metadata/`, or the `data/` expiry owns (`{pipeline}/data/{runId}` is a valid template). Expiry would
+ * then remove run files that manifest.json still lists, so it is not run for such a table. The
+ * template cannot put a run folder anywhere else under the table: every placeholder but {pipeline}
+ * and {entity} varies by run, and `{runId}` is required.
+ */
+export function runFoldersInside(world: PinnedWorld, tablePath: string): boolean {
+  const sample = `${runPrefix(world, { id: 'run', queuedAt: new Date(0), extractionMode: 'FULL' })}/`
+  return sample.startsWith(`${tablePath}/data/`) || sample.startsWith(`${tablePath}/metadata/`)
+}
+
+/** Why a table is not expired, for the log and the run's events. */
+export const MIXED_FOLDERS =
+  "its run folders lie inside the table's data/ or metadata/ folder (output pathTemplate), where expiry would remove run files; change pathTemplate to expire it"
 
 /** What expiry did to one table; `expired: null` when the table does not exist yet or nothing was due. */
 export interface TableExpiry {
@@ -101,6 +117,10 @@ export function expiryLine(e: TableExpiry): string | null {
 export async function maintainAfterRun(ctx: RunContext, settings: LakeMaintenanceSettings): Promise<void> {
   if (settings.retentionMs === null || !ctx.destination) return
   for (const tablePath of pipelineTablePaths(ctx.world)) {
+    if (runFoldersInside(ctx.world, tablePath)) {
+      await ctx.tracker.note('warn', `table ${tablePath}: snapshots are not expired: ${MIXED_FOLDERS}`).catch(() => undefined)
+      continue
+    }
     try {
       const expiry = await expireTable(ctx.destination, tablePath, settings, { signal: ctx.signal })
       const line = expiryLine(expiry)
