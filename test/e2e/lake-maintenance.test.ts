@@ -11,6 +11,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { icebergManifests, icebergMetadata, icebergRead } from 'icebird'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { releaseHold, takeHold } from '../../src/catalog/pipeline-hold.js'
 import type { Manifest } from '../../src/orchestrator/manifest.js'
 import { compactPipeline } from '../../src/orchestrator/lake/compact-pipeline.js'
 import type { LakeMaintenanceSettings } from '../../src/orchestrator/lake/maintain.js'
@@ -210,5 +211,31 @@ describe('a failing expiry', () => {
     expect(after.snapshots).toHaveLength(1)
     expect(after['current-snapshot-id']).toBe(after.snapshots![0]['snapshot-id'])
     expect((await h.app.services.db.run.findUniqueOrThrow({ where: { id: next.id } })).status).toBe('SUCCEEDED')
+  })
+})
+
+describe('compaction and runs of the pipeline do not overlap', () => {
+  it('is refused while a run is active or another request holds the pipeline, and lets go of its hold when done', async () => {
+    // 400 rows at 100 rows/s per read: the DELTA_INIT is active for seconds.
+    h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 400 }, rowsPerSecondPerRead: 100 } })
+    const { pipelineId } = await h.createPipeline({ name: 'items', pageSize: 50, output: { table: 'ICEBERG' } })
+    const { db } = h.app.services
+    const options = { targetFileMb: 64, minInputFiles: 2, maintenance: { retentionMs: DAY_MS, retainLast: 5 } }
+    const compactNow = () => compactPipeline(h!.app.services, 'items', options)
+
+    // No run has committed to the table yet.
+    await expect(compactNow()).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/has no table yet/) })
+    const init = await h.app.services.orchestrator.requestRun(pipelineId, { trigger: 'MANUAL' })
+    await expect(compactNow()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`has an active run (${init.id})`) })
+    expect((await h.waitForRun(init.id)).status).toBe('SUCCEEDED')
+    await until(() => !h!.app.services.orchestrator.isRunningHere(init.id), 'the run to leave its worker')
+
+    await takeHold(db, pipelineId, 'resetDelta:test')
+    await expect(compactNow()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/being reset, deleted or compacted/) })
+    await releaseHold(db, pipelineId, 'resetDelta:test')
+
+    // One file: nothing to compact, and the hold is free again afterwards.
+    expect((await compactNow()).tables).toMatchObject([{ tablePath: 'items', filesBefore: 1, filesAfter: 1, snapshotId: null }])
+    expect(await db.pipeline.findUniqueOrThrow({ where: { id: pipelineId }, select: { heldBy: true } })).toEqual({ heldBy: null })
   })
 })
