@@ -155,10 +155,14 @@ async function compactThenExpire(destination?: DestinationInput) {
   for (const uri of [...expiredLists, ...expiredManifests]) expect(await objectAt(uri), uri).toBeNull()
   expect(await objectAt(compactedFile!)).not.toBeNull()
   const lines = await h.app.services.db.runEvent.findMany({ where: { runId: last.id }, select: { level: true, message: true } })
-  expect(lines).toContainEqual({ level: 'info', message: expect.stringMatching(/^table items: expired 7 snapshot\(s\) in version \d+, removed \d+ object\(s\)$/) })
+  expect(lines).toContainEqual({
+    level: 'info',
+    message: expect.stringMatching(/^table items: expired 7 snapshot\(s\) in version \d+, removed \d+ object\(s\)$/),
+  })
 
   // Every object a live snapshot references is there; the table reads the compacted rows plus the new run's.
-  for (const s of after.snapshots!) for (const uri of await referencedBy(tableUrl, s['snapshot-id'])) expect(await objectAt(uri), uri).not.toBeNull()
+  for (const s of after.snapshots!)
+    for (const uri of await referencedBy(tableUrl, s['snapshot-id'])) expect(await objectAt(uri), uri).not.toBeNull()
   const rowsAfter = await rowSet(tableUrl)
   expect(rowsAfter.filter((r) => !r.includes(last.id))).toEqual(rowsBefore)
   expect(rowsAfter.filter((r) => r.includes(last.id))).toHaveLength(3)
@@ -178,13 +182,20 @@ it('LOCAL: compaction keeps the rows in one replace snapshot; expiry after a lat
 it('S3: the same on s3rver', async () => {
   await compactThenExpire({
     kind: 'S3',
-    s3: { bucket: 'lake', prefix: 'root', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: S3RVER_KEY_ID, secretAccessKey: S3RVER_SECRET },
+    s3: {
+      bucket: 'lake',
+      prefix: 'root',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      accessKeyId: S3RVER_KEY_ID,
+      secretAccessKey: S3RVER_SECRET,
+    },
   })
 })
 
 describe('a failing expiry', () => {
   it('leaves the run SUCCEEDED with a warning line, and the next run expires once the table is whole again', async () => {
-    const { h, clock, runs, run } = await manySmallDeltas(2, 1)
+    const { h, clock, run } = await manySmallDeltas(2, 1)
     const tableUrl = await tableUrlOf(h)
     const meta = await icebergMetadata({ tableUrl })
     expect(meta.snapshots).toHaveLength(3)
@@ -198,7 +209,9 @@ describe('a failing expiry', () => {
     const lines = await h.app.services.db.runEvent.findMany({ where: { runId: failed.id }, select: { level: true, message: true } })
     expect(lines).toContainEqual({
       level: 'warn',
-      message: expect.stringMatching(/^table items: snapshot expiry failed \(.*missing.*\); the run is committed, the next run tries again$/),
+      message: expect.stringMatching(
+        /^table items: snapshot expiry failed \(.*missing.*\); the run is committed, the next run tries again$/,
+      ),
     })
     expect((await h.app.services.db.run.findUniqueOrThrow({ where: { id: failed.id } })).status).toBe('SUCCEEDED')
     expect((await icebergMetadata({ tableUrl })).snapshots).toHaveLength(4)
@@ -226,12 +239,18 @@ describe('compaction and runs of the pipeline do not overlap', () => {
     // No run has committed to the table yet.
     await expect(compactNow()).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/has no table yet/) })
     const init = await h.app.services.orchestrator.requestRun(pipelineId, { trigger: 'MANUAL' })
-    await expect(compactNow()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`has an active run (${init.id})`) })
+    await expect(compactNow()).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining(`has an active run (${init.id})`),
+    })
     expect((await h.waitForRun(init.id)).status).toBe('SUCCEEDED')
     await until(() => !h!.app.services.orchestrator.isRunningHere(init.id), 'the run to leave its worker')
 
     await takeHold(db, pipelineId, 'resetDelta:test')
-    await expect(compactNow()).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/being reset, deleted or compacted/) })
+    await expect(compactNow()).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/being reset, deleted or compacted/),
+    })
     await releaseHold(db, pipelineId, 'resetDelta:test')
 
     // One file: nothing to compact, and the hold is free again afterwards.

@@ -18,7 +18,14 @@ import { compact, LakeCommitConflictError, loadTable, type Snapshot } from '../.
 import type { Compression } from '../../transform/compression.js'
 import type { Destination } from '../../storage/destination.js'
 import { pinWorld } from '../run/pinned.js'
-import { expireTable, MIXED_FOLDERS, pipelineTablePaths, runFoldersInside, type LakeMaintenanceSettings, type TableExpiry } from './maintain.js'
+import {
+  expireTable,
+  MIXED_FOLDERS,
+  pipelineTablePaths,
+  runFoldersInside,
+  type LakeMaintenanceSettings,
+  type TableExpiry,
+} from './maintain.js'
 
 /**
  * Defaults of the command. 128 MB: large enough that an engine opens few files per query, small
@@ -129,7 +136,9 @@ async function compactTable(
     } catch (e) {
       if (!(e instanceof LakeCommitConflictError)) throw e
       if (attempt < COMPACT_ATTEMPTS) continue
-      throw conflict(`table ${tablePath}: another writer committed while the compaction worked, ${attempt} times; nothing was changed, try again`)
+      throw conflict(
+        `table ${tablePath}: another writer committed while the compaction worked, ${attempt} times; nothing was changed, try again`,
+      )
     }
     const expiry = await expireTable(destination, tablePath, opts.maintenance, { signal: opts.signal })
     const after = await currentTotals(destination, tablePath, opts.signal)

@@ -21,7 +21,7 @@ const DAY_MS = 24 * 60 * 60_000
  * are rarer than the retention (a weekly pipeline with 7 days' retention would otherwise keep just its
  * current snapshot), and five runs back is enough to read or roll back past a bad run.
  */
-export const RETAIN_LAST = 5
+const RETAIN_LAST = 5
 
 export interface LakeMaintenanceSettings {
   /** Snapshots older than this are expired; null = never (LAKE_SNAPSHOT_RETENTION_DAYS=0). */
@@ -98,7 +98,13 @@ export async function expireTable(
       if (e instanceof LakeCommitConflictError && attempt < 2) continue
       throw e
     }
-    return { tablePath, version: r.version, expiredSnapshots: r.expiredSnapshotIds.length, removed: r.removed.length, notRemoved: r.notRemoved }
+    return {
+      tablePath,
+      version: r.version,
+      expiredSnapshots: r.expiredSnapshotIds.length,
+      removed: r.removed.length,
+      notRemoved: r.notRemoved,
+    }
   }
 }
 
