@@ -61,8 +61,8 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     const status = await commitPublished(ctx)
     if (status === 'SUCCEEDED') {
       await confirmRead(ctx, opened)
-      // After the commit, so it can neither delay nor fail it (lake/maintain.ts).
-      await maintainAfterRun(ctx, deps.lakeMaintenance)
+      // After the commit, so it can neither delay nor fail it (lake/maintain.ts): nothing it throws reaches endFailed.
+      await maintainAfterRun(ctx, deps.lakeMaintenance).catch((err) => ctx.log.warn({ err }, 'lake maintenance after the commit failed'))
     }
     return { ...outcome, status }
   } catch (e) {
