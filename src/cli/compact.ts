@@ -1,6 +1,7 @@
 import { AuditLog, CLI_ACTOR } from '../auth/audit.js'
 import type { Config } from '../config.js'
 import { DomainError } from '../errors.js'
+import { LakeTableError } from '../lake/iceberg/index.js'
 import {
   compactPipeline,
   DEFAULT_MIN_INPUT_FILES,
@@ -27,11 +28,17 @@ export async function compactCommand(
   const targetFileMb = numberOption('--target-file-mb', opts['target-file-mb'], DEFAULT_TARGET_FILE_MB)
   const minInputFiles = numberOption('--min-input-files', opts['min-input-files'], DEFAULT_MIN_INPUT_FILES)
   const catalog = await openCatalogSession(config)
+  // Ctrl-C stops the compaction cleanly: before its commit, the files it wrote are removed and the hold let go.
+  const stop = new AbortController()
+  const onSignal = () => stop.abort(new Error('stopped by a signal; nothing was committed'))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     const result = await compactPipeline(catalog, ref, {
       targetFileMb,
       minInputFiles,
       maintenance: lakeMaintenanceOf(config.LAKE_SNAPSHOT_RETENTION_DAYS),
+      signal: stop.signal,
     })
     await new AuditLog(catalog.db, catalog.log).record({
       actor: CLI_ACTOR,
@@ -43,10 +50,17 @@ export async function compactCommand(
     else for (const t of result.tables) console.log(tableLine(t))
     return 0
   } catch (e) {
+    if (e instanceof LakeTableError) {
+      // The table refused (unreadable metadata, a missing file): said plainly, the table as it was.
+      console.error(`compact: ${e.code}: ${e.message}`)
+      return 1
+    }
     if (!(e instanceof DomainError)) throw e
     console.error(`compact: ${e.message}`)
     return e.code === 'CONFLICT' ? 1 : 2
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await catalog.close()
   }
 }
