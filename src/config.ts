@@ -64,6 +64,11 @@ const envSchema = z.object({
   RFC_POOL_SIZE: z.coerce.number().int().min(1).max(64).default(4),
   /** Runs that ended more than this many days ago are pruned daily with their events (0 = keep forever); lake files are never touched. */
   RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(100_000).default(90),
+  /**
+   * Lake table snapshots older than this many days are expired after each run of an ICEBERG pipeline, and the
+   * files only they referenced removed (0 = never expire); the newest 5 are kept whatever their age.
+   */
+  LAKE_SNAPSHOT_RETENTION_DAYS: z.coerce.number().int().min(0).max(100_000).default(7),
   /** Set to false on API-only instances that must not fire cron schedules. */
   SCHEDULER: flag('true'),
   /** Browser origins allowed to call the API (CORS); none by default. */

@@ -1,6 +1,6 @@
 /**
  * delta-extractor command line: serve | worker | run | apply | runs | pipelines | connections |
- * migrate | rotate-key | simulate-sap | demo | token (the usage text, src/cli/usage.ts, says what each does).
+ * compact | migrate | rotate-key | simulate-sap | demo | token (the usage text, src/cli/usage.ts, says what each does).
  * The environment is parsed here, once (src/config.ts); commands receive plain values.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util'
@@ -55,6 +55,15 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parse(rest, { json: { type: 'boolean', default: false } })
       if (positionals.length !== 2 || positionals[0] !== 'test') throw new UsageError('connections test <name|id> [--json]')
       return (await import('./cli/connections.js')).connectionsTest(config, positionals[1], values)
+    }
+    case 'compact': {
+      const { values, positionals } = parse(rest, {
+        json: { type: 'boolean', default: false },
+        'target-file-mb': { type: 'string' },
+        'min-input-files': { type: 'string' },
+      })
+      if (positionals.length !== 1) throw new UsageError('compact needs exactly one pipeline name or id')
+      return (await import('./cli/compact.js')).compactCommand(config, positionals[0], values)
     }
     case 'migrate':
       return (await import('./cli/migrate.js')).migrateOnly(config)

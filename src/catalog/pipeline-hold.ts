@@ -39,3 +39,15 @@ export async function takeHold(db: Db, pipelineId: string, holder: string): Prom
 export async function releaseHold(db: Db, pipelineId: string, holder: string): Promise<void> {
   await db.pipeline.updateMany({ where: { id: pipelineId, heldBy: holder }, data: { heldBy: null, heldAt: null } })
 }
+
+/**
+ * Keeps `holder`'s hold from going void while long work goes on (a compaction can outlast
+ * HOLD_EXPIRES_MS); false when it was lost meanwhile.
+ */
+export async function renewHold(db: Db, pipelineId: string, holder: string): Promise<boolean> {
+  const renewed = await db.pipeline.updateMany({ where: { id: pipelineId, heldBy: holder }, data: { heldAt: new Date() } })
+  return renewed.count === 1
+}
+
+/** How often a long holder renews its hold: well inside HOLD_EXPIRES_MS. */
+export const HOLD_RENEW_MS = HOLD_EXPIRES_MS / 5

@@ -1,6 +1,7 @@
 import { type RunningApp, startApp } from '../app.js'
 import { CLI_ACTOR } from '../auth/audit.js'
 import type { Config } from '../config.js'
+import { lakeMaintenanceOf } from '../orchestrator/lake/maintain.js'
 import type { ExtractionMode } from '../db/client.js'
 import { snapshotOf } from '../orchestrator/progress.js'
 import { isTerminal } from '../orchestrator/status.js'
@@ -59,7 +60,11 @@ export function startRunApp(
     log: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL),
     redis,
     // The run waits in the queue like any other when the service's runs fill every slot.
-    orchestrator: { maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null, work: !redis },
+    orchestrator: {
+      maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null,
+      work: !redis,
+      lakeMaintenance: lakeMaintenanceOf(config.LAKE_SNAPSHOT_RETENTION_DAYS),
+    },
   })
 }
 

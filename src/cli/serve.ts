@@ -2,6 +2,7 @@ import { securityFromConfig } from '../api/security.js'
 import { startApp } from '../app.js'
 import type { CreatedToken } from '../auth/tokens.js'
 import type { Config } from '../config.js'
+import { lakeMaintenanceOf } from '../orchestrator/lake/maintain.js'
 import { createLogger } from '../util/logger.js'
 import { describeRedis, partitionSettings, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
@@ -27,6 +28,7 @@ export async function serve(config: Config, { withWorker }: { withWorker: boolea
       work,
       maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null,
       partitions: partitionSettings(config),
+      lakeMaintenance: lakeMaintenanceOf(config.LAKE_SNAPSHOT_RETENTION_DAYS),
     },
     security: securityFromConfig(config),
     onFirstToken: (created) => {

@@ -22,6 +22,10 @@ const COMMANDS = `usage: delta-extractor <command> [options]
   pipelines list [--json]       pipelines with source, schedule and last run
   connections test <name> [--json]
                                 log on to SAP with the stored settings; exit 1 with SAP's answer if refused
+  compact <pipeline> [--target-file-mb 128] [--min-input-files 5] [--json]
+                                rewrite the small data files of an ICEBERG pipeline's tables into fewer large ones, one
+                                \`replace\` snapshot each (same rows), then expire old snapshots; refused (exit 1) while a
+                                run of it is active; exit 2 for an unknown pipeline or one without a table
   migrate                       apply database migrations and exit
   rotate-key                    re-encrypt every stored secret under a new key, in one transaction
                                 (old key: SECRET_KEY or DATA_DIR/secret.key; new: NEW_SECRET_KEY, or

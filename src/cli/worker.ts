@@ -1,5 +1,6 @@
 import { startApp } from '../app.js'
 import type { Config } from '../config.js'
+import { lakeMaintenanceOf } from '../orchestrator/lake/maintain.js'
 import { createLogger } from '../util/logger.js'
 import { describeRedis, partitionSettings, serviceOptions, stopWithin, untilStopSignal } from './service-process.js'
 
@@ -30,6 +31,7 @@ export async function worker(config: Config): Promise<number> {
       work: true,
       maxConcurrentRuns: config.MAX_CONCURRENT_RUNS || null,
       partitions: partitionSettings(config),
+      lakeMaintenance: lakeMaintenanceOf(config.LAKE_SNAPSHOT_RETENTION_DAYS),
     },
   })
   log.info(

@@ -21,6 +21,7 @@ import type { TrackerTiming } from './run-tracker.js'
 import { sapSourceFactory, type SourceFactory } from './sources.js'
 import { PipelineAdmin } from './pipeline-admin.js'
 import { executeRun, type AbortReason } from './run/execute.js'
+import { DEFAULT_LAKE_MAINTENANCE, type LakeMaintenanceSettings } from './lake/maintain.js'
 import type { PartitionJob, PartitionQueue, PartitionTiming } from './partition-queue.js'
 import { readPartition } from './run/partition-worker.js'
 import { isTerminal } from './status.js'
@@ -76,6 +77,11 @@ export interface OrchestratorOptions {
    * runs and sweeps lost ones, but never takes one (docs/architecture.md#queue-mode).
    */
   work?: boolean
+  /**
+   * Snapshot expiry after each committed run of an ICEBERG pipeline (docs/architecture.md#lake-maintenance);
+   * default LAKE_SNAPSHOT_RETENTION_DAYS' default, 7 days. Tests pass a retention in milliseconds.
+   */
+  lakeMaintenance?: LakeMaintenanceSettings
 }
 
 export interface StopOptions {
@@ -486,6 +492,7 @@ export class Orchestrator {
           staleAfterMs: this.#staleAfterMs,
           maxConcurrentRuns: this.opts.maxConcurrentRuns ?? null,
           partitionQueue: this.opts.partitionQueue,
+          lakeMaintenance: this.opts.lakeMaintenance ?? DEFAULT_LAKE_MAINTENANCE,
         },
         runId,
         controller.signal,

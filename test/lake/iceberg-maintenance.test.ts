@@ -356,6 +356,32 @@ describe('Iceberg table maintenance on LOCAL, read back with icebird', () => {
         .sort(),
   }))
 
+  it('expiry reads each manifest once, however many retained snapshots list it (the service expires after every run)', async () => {
+    const local = new LocalDestination(root)
+    const reads = new Map<string, number>()
+    const d = new Proxy(local, {
+      get(target, p) {
+        if (p === 'getBytes')
+          return (key: string) => {
+            reads.set(key, (reads.get(key) ?? 0) + 1)
+            return target.getBytes(key)
+          }
+        const v = Reflect.get(target, p, target) as unknown
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+      },
+    })
+    const table = 'tables/many'
+    // Twelve appends: the n-th snapshot's list carries all n manifests.
+    for (let n = 1; n <= 12; n++) await commitRun(local, table, `many-${n}`, [(n % 9) + 1], n * 1000)
+    const r = await expireSnapshots(d, table, { olderThan: 6500, retainLast: 1, ownedPrefixes: [], now: () => 20_000 })
+    expect(r.expiredSnapshotIds).toHaveLength(6)
+    const manifestReads = [...reads].filter(([k]) => /\/metadata\/\d+-m\d+\.avro$/.test(k))
+    // Twelve distinct manifests, each read once (without the cache: 6 expired snapshots' 21 plus the live 6 snapshots' 57).
+    expect(manifestReads).toHaveLength(12)
+    expect(manifestReads.every(([, n]) => n === 1)).toBe(true)
+    expect(runIds(await icebergRead({ tableUrl: local.uriOf(table) }))).toHaveLength(12)
+  })
+
   it('writes compacted files DuckDB reads with exactly the values and field ids of the inputs (decimals to the last digit)', async () => {
     const d = new LocalDestination(root)
     const table = 'tables/compact-exact'

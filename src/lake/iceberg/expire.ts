@@ -13,7 +13,7 @@ import { commitVersion } from './commit-version.js'
 import { LakeTableError } from './errors.js'
 import { tableUris } from './locations.js'
 import { checkOwnedPrefixes, ownedKeyOf } from './owned-files.js'
-import { referencedUris, readSnapshotFiles } from './snapshot-files.js'
+import { referencedUris, readSnapshotFiles, type ManifestCache } from './snapshot-files.js'
 import { loadTable } from './table.js'
 import { metadataKey, metadataKeyOfUri } from './table-files.js'
 import type { Snapshot, TableMetadata } from './types.js'
@@ -102,9 +102,11 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
     return { version: null, expiredSnapshotIds: [], removed: [], keptOutsideOwned: [], notRemoved: [] }
 
   // What the expired snapshots reference, read before the commit (the objects exist until we remove them).
+  // One read of each manifest for the whole expiry (ManifestCache): the manifests of a table's retained history, decoded.
+  const cache: ManifestCache = new Map()
   const candidates = new Set<string>()
   for (const s of expired)
-    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal), true)) candidates.add(uri)
+    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal, cache), true)) candidates.add(uri)
 
   const now = options.now?.() ?? Date.now()
   const next: TableMetadata = {
@@ -121,7 +123,7 @@ export async function expireSnapshots(destination: Destination, tablePath: strin
   const newest = await loadTable(destination, tablePath, signal)
   const live = new Set<string>()
   for (const s of newest?.metadata.snapshots ?? next.snapshots)
-    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal), false)) live.add(uri)
+    for (const uri of referencedUris(await readSnapshotFiles(destination, tablePath, s, signal, cache), false)) live.add(uri)
 
   const metadataPrefix = `${tablePath}/metadata`
   const removable: string[] = []

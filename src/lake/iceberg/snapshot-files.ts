@@ -81,17 +81,34 @@ async function readManifest(
   return { key, record, entries }
 }
 
+/**
+ * Manifests already read, for a caller that reads many snapshots of one table (expiry reads every
+ * retained one). A manifest is never rewritten in place and each snapshot's list carries the older
+ * ones over unchanged, so the N snapshots of a table read N manifests instead of N²/2. Keyed also by
+ * the list record's sequence number and snapshot id, which the entries inherit from.
+ */
+export type ManifestCache = Map<string, ManifestRead>
+
 /** The manifest list and every manifest of `snapshot`, with their entries. */
 export async function readSnapshotFiles(
   destination: Destination,
   tablePath: string,
   snapshot: Snapshot,
   signal?: AbortSignal,
+  cache?: ManifestCache,
 ): Promise<SnapshotFiles> {
   const manifestListKey = metadataKeyOfUri(tablePath, snapshot['manifest-list'])
   const records = await decodeManifestList(await bytesOf(destination, manifestListKey, 'manifest list', signal), manifestListKey)
   const manifests: ManifestRead[] = []
-  for (const record of records) manifests.push(await readManifest(destination, tablePath, record, signal))
+  for (const record of records) {
+    const id = `${record.manifest_path}|${record.sequence_number}|${record.added_snapshot_id}`
+    let read = cache?.get(id)
+    if (!read) {
+      read = await readManifest(destination, tablePath, record, signal)
+      cache?.set(id, read)
+    }
+    manifests.push(read)
+  }
   return { manifestListUri: snapshot['manifest-list'], manifestListKey, manifests }
 }
 

@@ -18,6 +18,7 @@ import { RunTracker, type TrackerTiming } from '../run-tracker.js'
 import type { SourceFactory } from '../sources.js'
 import { slotFree, slotsFullAtAGlance } from '../limits/slots.js'
 import { pinWorld, type PinnedWorld } from './pinned.js'
+import type { LakeMaintenanceSettings } from '../lake/maintain.js'
 
 export interface ExecuteDeps {
   db: Db
@@ -41,6 +42,8 @@ export interface ExecuteDeps {
    * (docs/architecture.md#partitions); without it the run's worker reads them all itself.
    */
   partitionQueue?: PartitionQueue
+  /** Snapshot expiry of an ICEBERG pipeline's tables after each committed run (LAKE_SNAPSHOT_RETENTION_DAYS). */
+  lakeMaintenance: LakeMaintenanceSettings
 }
 
 const RUN_INCLUDE = {

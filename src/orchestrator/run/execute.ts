@@ -10,6 +10,7 @@ import { commitPublished } from './settle.js'
 import { streamPartitions } from './partitions.js'
 import { streamQueuedPartitions } from './partitions-queued.js'
 import { streamToFiles } from './stream.js'
+import { maintainAfterRun } from '../lake/maintain.js'
 import { tablePathOf } from '../lake/table-paths.js'
 import { verifyConservation } from './verify.js'
 
@@ -34,7 +35,7 @@ export type RunOutcome =
  * Executes one QUEUED run to its end. The whole protocol, in order:
  *
  *   claim (pin the world) → prepare → open the read → check the schema → stream to files → verify the rows →
- *   publish the manifest → commit → confirm the read in SAP
+ *   publish the manifest → commit → confirm the read in SAP → expire old lake snapshots (ICEBERG pipelines)
  *
  * The delta position moves only in the commit, after the manifest; on any failure before the
  * manifest it stays where it was and the pipeline's next run re-reads the same delta; after the
@@ -58,7 +59,11 @@ export async function executeRun(deps: ExecuteDeps, runId: string, signal: Abort
     verifyConservation(extracted)
     await publishManifest(ctx, opened, extracted)
     const status = await commitPublished(ctx)
-    if (status === 'SUCCEEDED') await confirmRead(ctx, opened)
+    if (status === 'SUCCEEDED') {
+      await confirmRead(ctx, opened)
+      // After the commit, so it can neither delay nor fail it (lake/maintain.ts): nothing it throws reaches endFailed.
+      await maintainAfterRun(ctx, deps.lakeMaintenance).catch((err) => ctx.log.warn({ err }, 'lake maintenance after the commit failed'))
+    }
     return { ...outcome, status }
   } catch (e) {
     return { ...outcome, ...(await endFailed(ctx, e)) }
