@@ -3,7 +3,7 @@
  * its own that imports only the path rule, so the catalogue, the pinned world, the run engine and the
  * API enums can all name them without an import cycle.
  */
-import { safeSegment } from '../storage/path-template.js'
+import { DEFAULT_PATH_TEMPLATE, renderPathTemplate, safeSegment } from '../storage/path-template.js'
 
 /** The lake table a pipeline's runs are committed to: NONE is Parquet files + manifest.json only. */
 export const TABLE_FORMATS = ['NONE', 'ICEBERG'] as const
@@ -29,4 +29,23 @@ export function lakeTablePaths(
   if (output.table !== 'ICEBERG') return { changeLog: null, currentState: null }
   const changeLog = safeSegment(pipelineName)
   return { changeLog, currentState: output.currentState ? `${changeLog}${CURRENT_STATE_SUFFIX}` : null }
+}
+
+/**
+ * Why a path template cannot hold the runs of a pipeline with lake tables, or null. Run folders inside
+ * a table's `data/` or `metadata/` would be reached by the table's own clean-up (snapshot expiry owns
+ * `<table>/data`), and Iceberg's FileIOs cut a recorded path at `?` or `#`. Only the template's own
+ * text can put either there: placeholders render path-safe, and every one but {pipeline} and
+ * {entity} varies by run.
+ */
+export function lakeTemplateProblem(
+  template: string | null,
+  sample: { pipeline: string; entity: string },
+  tablePaths: readonly string[],
+): string | null {
+  const t = template ?? DEFAULT_PATH_TEMPLATE
+  if (/[?#]/.test(t)) return 'must not contain ? or # in a pipeline with lake tables: Iceberg readers cut a file path there'
+  const folder = `${renderPathTemplate(t, { ...sample, at: new Date(0), runId: 'run', mode: 'FULL' })}/`
+  const inside = tablePaths.flatMap((p) => [`${p}/data/`, `${p}/metadata/`]).find((f) => folder.startsWith(f))
+  return inside ? `puts run folders inside the lake table's ${inside}, which the table's snapshot expiry cleans up` : null
 }

@@ -6,7 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
-import { lakeTablePaths, SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
+import { lakeTablePaths, lakeTemplateProblem, SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
 import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -340,6 +340,12 @@ export class PipelineCatalog {
     const tableFormat = output.table === undefined ? (current?.tableFormat ?? null) : (output.table ?? null)
     const currentState = outputField('currentState')
     checkLakeTables(tableFormat, currentState)
+    const tablePaths = Object.values(lakeTablePaths(name, { table: tableFormat, currentState })).filter((p) => p !== null)
+    const entity = source.entitySet ?? source.odpName ?? source.table ?? 'data'
+    const templateProblem = tablePaths.length
+      ? lakeTemplateProblem(outputField('pathTemplate'), { pipeline: name, entity }, tablePaths)
+      : null
+    if (templateProblem) throw badInput(`output.pathTemplate ${templateProblem}; nothing was changed`, 'output.pathTemplate')
     await this.refuseSharedTables(current?.id, name, destinationId, tableFormat, currentState)
 
     return {

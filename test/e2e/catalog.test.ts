@@ -373,6 +373,24 @@ describe('connections, destinations and pipelines', () => {
         expect(err.message).toContain('"sales items" already writes the table at')
       })
     }
+    // Run folders where a table's expiry cleans up, or characters Iceberg readers cut a path at
+    for (const pathTemplate of ['{pipeline}/data/{runId}', '{pipeline}_current/metadata/{runId}', 'runs/{yyyy}/x#{runId}']) {
+      await expectUnchanged(async () => {
+        const err = await h.gqlError(CreatePipeline, {
+          input: {
+            name: 'templated',
+            connectionId: ids.connectionId,
+            destinationId: ids.destinationId,
+            mode: 'FULL',
+            source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS },
+            output: { table: 'ICEBERG', currentState: true, pathTemplate },
+          },
+        })
+        expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'output.pathTemplate' })
+      })
+    }
+    const templated = await create('templated', { table: 'ICEBERG', pathTemplate: '{pipeline}/runs/{runId}' })
+    await h.gql(DeletePipeline, { id: templated.createPipeline.id })
     // Without a table the same name is no one's business
     const plain = await create('sales_items', { table: 'NONE' })
     await h.gql(DeletePipeline, { id: plain.createPipeline.id })
