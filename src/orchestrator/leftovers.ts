@@ -4,7 +4,9 @@ import type { DestinationCatalog } from '../catalog/destinations.js'
 import type { Db } from '../db/client.js'
 import type { Destination } from '../storage/destination.js'
 import type { Logger } from '../util/logger.js'
-import { pinnedOf } from './run/pinned.js'
+import { findRunSnapshot } from '../lake/iceberg/index.js'
+import { tablePathOf } from './lake/table-paths.js'
+import { pinnedOf, type PinnedWorld } from './run/pinned.js'
 
 /**
  * Leftovers of runs that did not commit. A run records its prefix (`Run.uncommittedPrefix`) before
@@ -62,7 +64,15 @@ export async function sweepLeftovers(deps: LeftoverDeps, pipelineId: string, cur
     await rm(join(deps.stagingDir, r.id), { recursive: true, force: true })
     let destination: Destination | undefined
     try {
-      destination = await deps.destinations.openPinned(pinnedOf(r, () => r.pipeline).destination)
+      const world = pinnedOf(r, () => r.pipeline)
+      destination = await deps.destinations.openPinned(world.destination)
+      if (await inTable(destination, world, r.id, signal)) {
+        // Committed by its table snapshot after all (a run cancelled while the store could not say):
+        // its files are the table's now, and removing them would break every read of the table.
+        log.warn({ runId: r.id }, "an ended run's files are in its pipeline's lake table (its snapshot names them); they stay")
+        await db.run.update({ where: { id: r.id }, data: { uncommittedPrefix: null } })
+        continue
+      }
       await destination.removePrefix(r.uncommittedPrefix!, signal)
       await db.run.update({ where: { id: r.id }, data: { uncommittedPrefix: null } })
       removed++
@@ -93,6 +103,12 @@ export async function sweepStaging(db: Db, stagingDir: string, log: Logger): Pro
   for (const name of stale) await rm(join(stagingDir, name), { recursive: true, force: true })
   if (stale.length) log.info({ removed: stale.length }, 'removed staging folders left by runs that are no longer running')
   return stale.length
+}
+
+/** Whether an ICEBERG pipeline's change-log table has a snapshot of the run. */
+async function inTable(destination: Destination, world: PinnedWorld, runId: string, signal?: AbortSignal): Promise<boolean> {
+  const tablePath = tablePathOf(world)
+  return tablePath !== null && (await findRunSnapshot(destination, tablePath, runId, signal)) !== null
 }
 
 /** Storage errors are logged by class and message only (their messages are already redacted). */

@@ -70,7 +70,15 @@ const manifestSchema = z.object({
       snapshotId: z.number().optional(),
       columns: z.array(z.custom<ManifestColumn>()),
       /** The current-state table (`output.currentState`) the run was applied to after the change log, and its snapshot. */
-      currentState: z.object({ path: z.string(), location: z.string(), snapshotId: z.number().optional() }).optional(),
+      currentState: z
+        .object({
+          path: z.string(),
+          location: z.string(),
+          /** A delta's predecessor in the table (the roll-forward checks it again); absent for loads that replace the table. */
+          continuesFrom: z.string().nullable().optional(),
+          snapshotId: z.number().optional(),
+        })
+        .optional(),
     })
     .optional(),
 })
@@ -114,7 +122,7 @@ export interface ManifestInput {
     location: string
     columns: Column[]
     timestampUnit: TimestampUnit
-    currentState?: { path: string; location: string }
+    currentState?: { path: string; location: string; continuesFrom?: string | null }
   }
 }
 

@@ -130,6 +130,8 @@ export class Orchestrator {
   readonly #sources: SourceFactory
   readonly #admin: PipelineAdmin
   #sweepTimer?: NodeJS.Timeout
+  /** The lost-run sweep under way in this process, if any (sweepLostRuns). */
+  #sweep?: Promise<number>
   #stopHearingCancels?: () => void
   #started = false
 
@@ -176,13 +178,13 @@ export class Orchestrator {
     for (const r of queued) await this.#queue.enqueue(r.id, r.notBefore)
     const every = this.opts.sweepEveryMs ?? Math.max(250, Math.min(SWEEP_EVERY_MS, Math.floor(this.#staleAfterMs / 2)))
     if (every > 0) {
-      this.#sweepTimer = setInterval(
-        () =>
-          void this.sweepLostRuns()
-            .then(() => (this.#queue.shared ? this.offerQueuedAgain(every) : undefined))
-            .catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed')),
-        every,
-      )
+      this.#sweepTimer = setInterval(() => {
+        // The timer does not queue passes behind a long one: the next tick comes soon enough.
+        if (this.#sweep) return
+        void this.sweepLostRuns()
+          .then(() => (this.#queue.shared ? this.offerQueuedAgain(every) : undefined))
+          .catch((err) => this.deps.log.warn({ err }, 'lost-run sweep failed'))
+      }, every)
       this.#sweepTimer.unref()
     }
   }
@@ -389,7 +391,20 @@ export class Orchestrator {
    * whose store cannot tell (unreachable, credentials gone) is left as it is and asked again at the
    * next sweep, unless someone cancelled it, accepting that its delta may be delivered twice.
    */
-  async sweepLostRuns(): Promise<number> {
+  sweepLostRuns(): Promise<number> {
+    // One pass at a time in a process: a roll-forward may take minutes (it applies a run to the
+    // current-state table), so a pass asked for meanwhile runs after it, over what is lost then.
+    const next = (this.#sweep ?? Promise.resolve(0)).catch(() => 0).then(() => this.#sweepLostRuns())
+    this.#sweep = next
+    void next
+      .finally(() => {
+        if (this.#sweep === next) this.#sweep = undefined
+      })
+      .catch(() => undefined)
+    return next
+  }
+
+  async #sweepLostRuns(): Promise<number> {
     const { db } = this.deps
     const now = Date.now()
     const cutoff = new Date(now - this.#staleAfterMs)

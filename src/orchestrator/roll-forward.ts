@@ -9,7 +9,7 @@ import { pinnedOf } from './run/pinned.js'
 import type { RunObserver } from './run-observer.js'
 import { columnOfManifest } from '../lake/iceberg/index.js'
 import { findCommittedRun, PENDING_MANIFEST_FILE, summaryOf, withSnapshotId } from './lake/commit-snapshot.js'
-import { commitToCurrentState } from './lake/current-state-run.js'
+import { commitToCurrentState, currentStateRefused, outOfStepMessage } from './lake/current-state-run.js'
 import { currentStatePathOf, tablePathOf } from './lake/table-paths.js'
 
 /** How long a sweep may wait for storage to say whether a lost run's manifest exists. */
@@ -115,7 +115,7 @@ async function fromSnapshot(
       `table ${tablePath} has snapshot ${found.snapshot['snapshot-id']} of run ${run.id}, but ${PENDING_MANIFEST_FILE} is missing`,
     )
   const currentStateSnapshotId = currentStatePath
-    ? await applyToCurrentState(destination, tablePath, currentStatePath, run, found.manifest)
+    ? await applyToCurrentState(destination, tablePath, currentStatePath, run, found.manifest, found.snapshot['snapshot-id'], log)
     : undefined
   const manifest = withSnapshotId(found.manifest, found.snapshot['snapshot-id'], currentStateSnapshotId)
   await destination.putText(`${prefix}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 2), AbortSignal.timeout(MANIFEST_CHECK_MS))
@@ -130,14 +130,30 @@ async function fromSnapshot(
 /**
  * A run committed to the change log is applied to the current-state table before its manifest.json
  * says it is in both (lake/current-state-run.ts): again by run id, so a run its worker already
- * applied is not applied twice. The files and columns come from the pending manifest.
+ * applied is not applied twice. The files, columns and the delta's predecessor come from the pending
+ * manifest. A refusal by the table (removed or changed under the pipeline), or any failure of a run
+ * someone cancelled, commits the run without it: the change log holds the run, and a run failed now
+ * would have its delta read a second time; the table stays at its last run and says so to the next
+ * delta (CURRENT_STATE_REFUSED). Other failures (the store) leave the run for the next sweep.
  */
-async function applyToCurrentState(destination: Destination, tablePath: string, currentStatePath: string, run: Run, pending: Manifest) {
+async function applyToCurrentState(
+  destination: Destination,
+  tablePath: string,
+  currentStatePath: string,
+  run: Run,
+  pending: Manifest,
+  snapshotId: number,
+  log: Logger,
+): Promise<number | undefined> {
   const schema = [...pending.schema, ...(pending.table?.columns ?? [])]
-  return commitToCurrentState(
-    destination,
-    { tablePath: currentStatePath, keyColumns: pending.schema.filter((c) => c.key).map((c) => c.name) },
-    {
+  const continuesFrom = pending.table?.currentState?.continuesFrom
+  const target = {
+    tablePath: currentStatePath,
+    keyColumns: pending.schema.filter((c) => c.key).map((c) => c.name),
+    ...(continuesFrom !== undefined ? { continuesFrom } : {}),
+  }
+  try {
+    return await commitToCurrentState(destination, target, {
       runId: run.id,
       extractionMode: run.extractionMode,
       changeLogPath: tablePath,
@@ -145,8 +161,13 @@ async function applyToCurrentState(destination: Destination, tablePath: string, 
       columns: schema.map(columnOfManifest),
       summary: summaryOf(pending),
       signal: AbortSignal.timeout(CURRENT_STATE_APPLY_MS),
-    },
-  )
+    })
+  } catch (e) {
+    if (!currentStateRefused(e) && !run.cancelRequested) throw e
+    const err = e as Error
+    log.warn({ runId: run.id, err: { name: err?.name, message: err?.message } }, outOfStepMessage(currentStatePath, snapshotId, err))
+    return undefined
+  }
 }
 
 /** The `_SUCCESS` marker the run's worker may not have got to write; best effort, as there. */

@@ -156,7 +156,12 @@ async function threeRuns(destination?: DestinationInput) {
   expect(changeLog.filter((r) => r._RUN_ID === d2.id)).toHaveLength(Number(d2.rowsWritten))
   if (!destination) {
     const manifest = await readManifest(d2.manifestUri!)
-    expect(manifest.table?.currentState).toEqual({ path: 'items_current', location: tableUrl, snapshotId: meta['current-snapshot-id'] })
+    expect(manifest.table?.currentState).toEqual({
+      path: 'items_current',
+      location: tableUrl,
+      continuesFrom: d1.id,
+      snapshotId: meta['current-snapshot-id'],
+    })
     expect(manifest.table?.snapshotId).toBe(Number(pipeline!.lakeTable!.currentSnapshotId))
   }
   return { h, pipelineId, tableUrl }
@@ -265,44 +270,53 @@ describe('on object stores', () => {
     })
   })
 
-  it('S3: a commit cut between the change log and the current-state table is finished by the sweep, once', async () => {
-    await s3!.createBucket('cut')
+  /**
+   * A delta whose every write into the current-state table is refused by the store (a 503 proxy in
+   * front of s3rver): the change log commits it, this table cannot, and the worker leaves the run,
+   * COMMITTING, to the sweep (which the test runs by hand).
+   */
+  async function cutRun(bucket: string, proxy: FaultProxy) {
+    await s3!.createBucket(bucket)
+    const { h, pipelineId, tableUrl, init } = await initialised(
+      20,
+      {
+        kind: 'S3',
+        s3: {
+          bucket,
+          prefix: 'root',
+          endpoint: proxy.url,
+          forcePathStyle: true,
+          accessKeyId: S3RVER_KEY_ID,
+          secretAccessKey: S3RVER_SECRET,
+        },
+      },
+      { orchestrator: { sweepEveryMs: 0 } },
+    )
+    const { db, orchestrator } = h.app.services
+    h.sim.admin.insert(SALES_ITEMS, 3)
+    h.sim.admin.update(SALES_ITEMS, 3)
+    h.sim.admin.delete(SALES_ITEMS, 2)
+    const refused = proxy.inject('503', (r) => r.method === 'PUT' && r.path.includes('/items_current/'), 'every')
+    const runId = (await h.gql(graphql(`mutation LakeCutRun($id: ID!) { runPipeline(id: $id) { id } }`), { id: pipelineId })).runPipeline.id
+    await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 60_000 }).toBe(false)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'RUNNING', stage: 'COMMITTING' })
+    const changeLogUrl = (await h.gql(TablesOf, { id: pipelineId })).pipeline!.lakeTable!.location
+    const changeLog = await icebergMetadata({ tableUrl: changeLogUrl })
+    expect(changeLog.snapshots!.map((s) => (s.summary as Record<string, string>)[SUMMARY_KEYS.runId])).toEqual([init.id, runId])
+    // The current-state table still ends at the initial load; the SAP table has moved on.
+    expect((await icebergMetadata({ tableUrl })).properties?.[LAST_RUN_PROPERTY]).toBe(init.id)
+    return { h, pipelineId, tableUrl, changeLogUrl, init, runId }
+  }
+
+  it('S3: a commit cut between the change log and the current-state table is finished by the sweep, once, also by two passes at once', async () => {
     const proxy = await FaultProxy.start(() => s3!.port)
     try {
-      const { h, pipelineId, tableUrl, init } = await initialised(
-        20,
-        {
-          kind: 'S3',
-          s3: {
-            bucket: 'cut',
-            prefix: 'root',
-            endpoint: proxy.url,
-            forcePathStyle: true,
-            accessKeyId: S3RVER_KEY_ID,
-            secretAccessKey: S3RVER_SECRET,
-          },
-        },
-        { orchestrator: { sweepEveryMs: 0 } },
-      )
-      const { db, orchestrator } = h.app.services
-      h.sim.admin.insert(SALES_ITEMS, 3)
-      h.sim.admin.update(SALES_ITEMS, 3)
-      h.sim.admin.delete(SALES_ITEMS, 2)
-      // Every write into the current-state table is refused: the change log commits, this table cannot.
-      const refused = proxy.inject('503', (r) => r.method === 'PUT' && r.path.includes('/items_current/'), 'every')
-      const runId = (await h.gql(graphql(`mutation LakeCutRun($id: ID!) { runPipeline(id: $id) { id } }`), { id: pipelineId })).runPipeline
-        .id
-      await expect.poll(() => orchestrator.isRunningHere(runId), { timeout: 60_000 }).toBe(false)
-      expect(refused.length).toBeGreaterThan(0)
-      expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'RUNNING', stage: 'COMMITTING' })
-      const changeLog = await icebergMetadata({ tableUrl: (await h.gql(TablesOf, { id: pipelineId })).pipeline!.lakeTable!.location })
-      expect(changeLog.snapshots!.map((s) => (s.summary as Record<string, string>)[SUMMARY_KEYS.runId])).toEqual([init.id, runId])
-      // The current-state table still ends at the initial load; the SAP table has moved on.
-      expect((await icebergMetadata({ tableUrl })).properties?.[LAST_RUN_PROPERTY]).toBe(init.id)
-
+      const { h, pipelineId, tableUrl, runId } = await cutRun('cut', proxy)
       proxy.clearFaults()
       const ended = h.waitForRun(runId)
-      await orchestrator.sweepLostRuns()
+      // Two passes asked at once (a long roll-forward outlasting the sweep period): the run is applied once.
+      await Promise.all([h.app.services.orchestrator.sweepLostRuns(), h.app.services.orchestrator.sweepLostRuns()])
       expect(await ended).toMatchObject({ status: 'SUCCEEDED' })
       const meta = await expectInStep(h, tableUrl, runId)
       expect(meta.snapshots).toHaveLength(2)
@@ -311,6 +325,36 @@ describe('on object stores', () => {
       const next = await h.run(pipelineId)
       expect(next).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA' })
       await expectInStep(h, tableUrl, next.id)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('S3: a run cut there and then cancelled is committed by its change-log snapshot; the current-state table says it is behind until reloaded', async () => {
+    const proxy = await FaultProxy.start(() => s3!.port)
+    try {
+      const { h, pipelineId, tableUrl, changeLogUrl, init, runId } = await cutRun('cut-cancel', proxy)
+      const { db, orchestrator } = h.app.services
+      const rowsBefore = (await icebergRead({ tableUrl: changeLogUrl })).length
+      // The user gives up on the stuck run (cancelRun sets the flag); the store still refuses the table.
+      await db.run.update({ where: { id: runId }, data: { cancelRequested: true } })
+      await orchestrator.sweepLostRuns()
+      // Failing it would re-read its delta into the change log a second time: it is committed instead.
+      expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'SUCCEEDED', uncommittedPrefix: null })
+      expect((await icebergMetadata({ tableUrl })).properties?.[LAST_RUN_PROPERTY]).toBe(init.id)
+      proxy.clearFaults()
+      h.sim.admin.update(SALES_ITEMS, 2)
+      const refused = await h.run(pipelineId)
+      expect(refused).toMatchObject({ status: 'FAILED', error: { code: 'CURRENT_STATE_REFUSED' } })
+      expect(refused.error?.message).toContain(`ends at run ${init.id}`)
+      // The change log is whole and holds the cut run once; nothing of the refused delta.
+      const log = await icebergRead({ tableUrl: changeLogUrl })
+      expect(log.length).toBe(rowsBefore)
+      expect(log.filter((r) => r._RUN_ID === refused.id)).toEqual([])
+      await h.gql(ResetDelta, { id: pipelineId })
+      const reload = await h.run(pipelineId)
+      expect(reload).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'DELTA_INIT' })
+      await expectInStep(h, tableUrl, reload.id)
     } finally {
       await proxy.close()
     }

@@ -279,7 +279,7 @@ function maintenanceSuite(store: () => Store) {
     await commitRun(d, table, 'e-1', [1, 2, 3], 1000, false, 1)
     const eqDelete = async (run: string, items: number[], upserts: number[]) => {
       const plan = await planTableWrite(d, table, COLUMNS)
-      const layout = equalityDeleteLayout(plan.schema, COLUMNS)
+      const layout = equalityDeleteLayout(plan.schema, COLUMNS, ['VBELN', 'POSNR'])
       const deletes = await writeRunFiles(
         d,
         layout.parquet,

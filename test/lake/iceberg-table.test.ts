@@ -190,7 +190,7 @@ describe('Iceberg change-log table on AZURE_BLOB, read back with icebird', () =>
     // Item 000012 deleted, and 000011 replaced by a new after image in the same commit: the delete
     // (sequence 2) removes the old row (sequence 1), not the new one written beside it.
     const plan2 = await planTableWrite(d, table, columns)
-    const layout = equalityDeleteLayout(plan2.schema, columns)
+    const layout = equalityDeleteLayout(plan2.schema, columns, ['VBELN', 'POSNR'])
     expect(layout.equalityIds).toEqual([1, 2])
     expect(layout.columns.map((c) => c.name)).toEqual(['VBELN', 'POSNR'])
     const deletes = await writeRunFiles(

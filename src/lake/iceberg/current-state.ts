@@ -11,6 +11,7 @@
  * LakeCommitConflictError itself (the caller plans again), and removes everything it wrote when it
  * gets one.
  */
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +31,7 @@ import {
   type CommitFile,
   type RunSummary,
   type SchemaSeed,
+  type TablePlan,
 } from './table.js'
 import { versionHintKey } from './table-files.js'
 import { FileContent } from './types.js'
@@ -55,6 +57,13 @@ export interface CurrentStateRun {
    * keeps its later row.
    */
   fullLoadKeysUnique?: boolean
+  /**
+   * A DELTA continues from this run: the table's last applied run (LAST_RUN_PROPERTY) must be it,
+   * else LAKE_OUT_OF_STEP and nothing is written. Checked at the commit, not only when the run was
+   * planned: a table removed or changed meanwhile must not be re-created holding one delta.
+   * Undefined: not checked (library callers that keep their own chain).
+   */
+  continuesFrom?: string | null
   signal?: AbortSignal
   now?: () => number
 }
@@ -72,10 +81,27 @@ const DELETE_ROWS_PER_BATCH = 10_000
 
 /** Table property naming the last run applied: the run engine checks a delta continues from it. */
 export const LAST_RUN_PROPERTY = 'delta-extractor.last-run-id'
+/** Table property holding the key the table is merged by (JSON list of column names). */
+const KEY_PROPERTY = 'delta-extractor.key'
 
-/** Where the table's own delete files go: under the table, so expiry may own `<table>/data`. */
-const deleteFileKey = (tablePath: string, runId: string, kind: string, i: number) =>
-  `${tablePath}/data/${encodeURIComponent(runId)}-${kind}-${String(i).padStart(5, '0')}.parquet`
+/**
+ * The key a run merges by must be the one the table was merged by so far, and must hold every
+ * identifier field of the schema (the required key columns): a narrower key would merge rows SAP keeps
+ * apart. It may hold more (key columns OData declares nullable are not identifier fields).
+ */
+function checkKey(tablePath: string, plan: TablePlan, keyColumns: readonly string[]): void {
+  const recorded = plan.base?.metadata.properties[KEY_PROPERTY]
+  if (recorded !== undefined && recorded !== JSON.stringify(keyColumns))
+    throw new LakeTableError('LAKE_INPUT', `table ${tablePath} is merged by the key ${recorded}, the run by ${JSON.stringify(keyColumns)}`)
+  const identifiers = (plan.schema['identifier-field-ids'] ?? []).map((id) => plan.schema.fields.find((f) => f.id === id)?.name)
+  const missing = identifiers.filter((name) => !name || !keyColumns.includes(name))
+  if (missing.length)
+    throw new LakeTableError('LAKE_INPUT', `key columns ${keyColumns.join(', ')} leave out the table's key field(s) ${missing.join(', ')}`)
+}
+
+/** Where the table's own delete files go: under the table, so expiry may own `<table>/data`; one name per attempt. */
+const deleteFileKey = (tablePath: string, runId: string, attempt: string, kind: string, i: number) =>
+  `${tablePath}/data/${encodeURIComponent(runId)}-${attempt}-${kind}-${String(i).padStart(5, '0')}.parquet`
 
 async function writeDeleteFile(
   destination: Destination,
@@ -141,10 +167,16 @@ export async function applyRunToCurrentState(
     return { snapshotId: done['snapshot-id'], sequenceNumber: done['sequence-number'], version: null, keysTouched: 0, rowsDeleted: 0 }
   }
 
-  const layout = equalityDeleteLayout(plan.schema, run.columns)
-  const keyNames = layout.columns.map((c) => c.name)
-  if (keyNames.join('\u0000') !== run.keyColumns.join('\u0000'))
-    throw new LakeTableError('LAKE_INPUT', `key columns ${run.keyColumns.join(', ')} are not the table's key ${keyNames.join(', ')}`)
+  if (run.mode === 'DELTA' && run.continuesFrom !== undefined) {
+    const last = plan.base?.metadata.properties[LAST_RUN_PROPERTY] ?? null
+    if (!last || last !== run.continuesFrom)
+      throw new LakeTableError(
+        'LAKE_OUT_OF_STEP',
+        `table ${tablePath} ${last ? `ends at run ${last}` : 'does not exist'}, but run ${run.runId} continues from run ${run.continuesFrom}: applied on top, it would miss changes`,
+      )
+  }
+  const layout = equalityDeleteLayout(plan.schema, run.columns, run.keyColumns)
+  checkKey(tablePath, plan, run.keyColumns)
 
   const images =
     run.mode === 'FULL' && run.fullLoadKeysUnique
@@ -167,13 +199,17 @@ export async function applyRunToCurrentState(
   })
 
   const written: string[] = []
+  // This attempt's own names: a second applier of the same run (the worker and the sweep, two
+  // sweeping processes) never writes, nor on a conflict removes, the files of the one that commits.
+  const attempt = randomUUID().slice(0, 8)
+  let attempted = false
   try {
     const deletes: CommitFile[] = []
     // A full load replaces everything: no older row is left to delete by key.
     if (run.mode === 'DELTA' && images.touchedKeys.length) {
       const eq = await writeDeleteFile(
         destination,
-        (i) => deleteFileKey(tablePath, run.runId, 'eq-deletes', i),
+        (i) => deleteFileKey(tablePath, run.runId, attempt, 'eq-deletes', i),
         layout.columns,
         layout.parquet,
         images.touchedKeys,
@@ -198,7 +234,7 @@ export async function applyRunToCurrentState(
       ? []
       : await writeDeleteFile(
           destination,
-          (i) => deleteFileKey(tablePath, run.runId, 'pos-deletes', i),
+          (i) => deleteFileKey(tablePath, run.runId, attempt, 'pos-deletes', i),
           POSITION_DELETE_COLUMNS,
           positionDeleteParquetOptions(),
           positions(),
@@ -208,13 +244,21 @@ export async function applyRunToCurrentState(
     deletes.push(...pos.map((f) => ({ ...f, content: FileContent.POSITION_DELETES })))
 
     const committed = await commitSnapshot(destination, plan, {
+      onCommitPoint: () => {
+        attempted = true
+      },
       files: [...run.files.map((f) => ({ ...f, content: FileContent.DATA })), ...deletes],
       summary: {
         runId: run.runId,
         ...run.summary,
         extra: { ...run.summary?.extra, 'delta-extractor.current-state-mode': run.mode },
       },
-      properties: { 'delta-extractor.table': 'current-state', [LAST_RUN_PROPERTY]: run.runId, ...run.properties },
+      properties: {
+        'delta-extractor.table': 'current-state',
+        [LAST_RUN_PROPERTY]: run.runId,
+        [KEY_PROPERTY]: JSON.stringify(run.keyColumns),
+        ...run.properties,
+      },
       replace: run.mode === 'FULL',
       signal,
       now: run.now,
@@ -227,19 +271,11 @@ export async function applyRunToCurrentState(
       rowsDeleted,
     }
   } catch (e) {
-    // Refused at the commit point or failed before it: no version names these delete files. After an
-    // ambiguous failure inside commitSnapshot they stay (the version may exist and name them).
-    if (e instanceof LakeCommitConflictError || !(await committedByRun(destination, tablePath, run.runId, signal)))
-      await Promise.all(written.map((k) => destination.remove(k).catch(() => {})))
+    // Refused at the commit point, or failed before it: no version names these delete files. After
+    // any other failure inside commitSnapshot they stay, as its own manifests do: the version may
+    // still appear (a request the store completes after the client gave up) and name them. Unnamed,
+    // they are only unreferenced objects under the table's data/.
+    if (!attempted || e instanceof LakeCommitConflictError) await Promise.all(written.map((k) => destination.remove(k).catch(() => {})))
     throw e
   }
-}
-
-/** Whether the run's snapshot is in the table after all (a failure after the commit point). */
-async function committedByRun(destination: Destination, tablePath: string, runId: string, signal?: AbortSignal): Promise<boolean> {
-  // A table that cannot be read now keeps the files: the run's recovery decides.
-  return findRunSnapshot(destination, tablePath, runId, signal).then(
-    (found) => found !== null,
-    () => true,
-  )
 }

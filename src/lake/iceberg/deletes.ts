@@ -35,20 +35,26 @@ export function positionDeleteParquetOptions(): TableParquetOptions {
 
 /**
  * The key columns of an equality delete file and their field ids (the `equality_ids` of its manifest
- * entry): the table's identifier fields, which are the SAP key.
+ * entry): the SAP key the caller names, by name. Not the schema's identifier fields: Iceberg takes
+ * only required fields as those, and OData declares date and time columns nullable even in a key (a
+ * validity date of time-dependent master data), so the identifier fields can be a part of the key —
+ * merging by a part would collapse rows SAP keeps apart. Equality ids may be any primitive fields.
  */
 export function equalityDeleteLayout(
   schema: IcebergSchema,
   columns: readonly Column[],
+  keyNames: readonly string[],
 ): { columns: Column[]; equalityIds: number[]; parquet: TableParquetOptions } {
-  const ids = schema['identifier-field-ids'] ?? []
-  if (!ids.length)
-    throw new LakeTableError('LAKE_INPUT', `schema ${schema['schema-id']} has no key fields an equality delete could match on`)
-  const names = ids.map((id) => schema.fields.find((f) => f.id === id)?.name)
-  const keyColumns = names.map((name) => {
+  if (!keyNames.length) throw new LakeTableError('LAKE_INPUT', 'no key columns: an equality delete has nothing to match on')
+  const keyColumns = keyNames.map((name) => {
     const column = columns.find((c) => c.name === name)
     if (!column) throw new LakeTableError('LAKE_INPUT', `key column ${name} is not among the columns`)
     return column
+  })
+  const ids = keyNames.map((name) => {
+    const field = schema.fields.find((f) => f.name === name)
+    if (!field) throw new LakeTableError('LAKE_INPUT', `key column ${name} is not a field of schema ${schema['schema-id']}`)
+    return field.id
   })
   return { columns: keyColumns, equalityIds: ids, parquet: parquetOptionsFor(schema, keyColumns) }
 }

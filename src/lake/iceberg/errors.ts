@@ -9,13 +9,14 @@
  *   a required column is missing). Not retryable.
  * - LAKE_INPUT: the caller passed something no table can hold (a file without rows, a bad column). Not retryable.
  */
-export type LakeErrorCode = 'LAKE_COMMIT_CONFLICT' | 'LAKE_TABLE_INVALID' | 'LAKE_SCHEMA_INCOMPATIBLE' | 'LAKE_INPUT'
+export type LakeErrorCode = 'LAKE_COMMIT_CONFLICT' | 'LAKE_TABLE_INVALID' | 'LAKE_SCHEMA_INCOMPATIBLE' | 'LAKE_INPUT' | 'LAKE_OUT_OF_STEP'
 
 const RETRYABLE: Record<LakeErrorCode, boolean> = {
   LAKE_COMMIT_CONFLICT: true,
   LAKE_TABLE_INVALID: false,
   LAKE_SCHEMA_INCOMPATIBLE: false,
   LAKE_INPUT: false,
+  LAKE_OUT_OF_STEP: false,
 }
 
 export class LakeTableError extends Error {

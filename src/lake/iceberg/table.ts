@@ -187,6 +187,11 @@ export interface CommitRequest {
   signal?: AbortSignal
   /** Clock for snapshot and metadata timestamps (tests). */
   now?: () => number
+  /**
+   * Called just before the commit point: from then on a failure may hide a commit that happened, so
+   * a caller that wrote files the version names (delete files) must keep them unless refused.
+   */
+  onCommitPoint?: () => void
 }
 
 export interface CommittedSnapshot {
@@ -315,6 +320,7 @@ export async function commitSnapshot(destination: Destination, plan: TablePlan, 
       now,
     })
     attempted = true
+    request.onCommitPoint?.()
     // The hint only speeds readers up; loadTable probes past a stale one, so commitVersion does not
     // report a failure to move it as a failed commit.
     await commitVersion(destination, tablePath, version, next, signal)

@@ -8,8 +8,10 @@
  */
 import {
   applyRunToCurrentState,
+  equalityDeleteLayout,
   LAST_RUN_PROPERTY,
   LakeCommitConflictError,
+  LakeTableError,
   loadTable,
   planTableWrite,
   tableLocation,
@@ -30,6 +32,8 @@ export interface CurrentStateTarget {
   keyColumns: string[]
   /** The table's location as engines address it (its recorded one, or where it will be created). */
   location: string
+  /** A delta's predecessor: the run the table must end at when the run is applied (checked again then). */
+  continuesFrom?: string | null
 }
 
 /** Commits after a conflict: the pipeline hold keeps other runs off the table (a foreign writer or maintenance). */
@@ -59,6 +63,7 @@ export async function planCurrentState(
       'CURRENT_STATE_REFUSED',
       `the source has no key columns, and the current-state table ${tablePath} merges changes by key; turn currentState off for this pipeline. Nothing was committed`,
     )
+  let continuesFrom: string | null | undefined
   if (currentStateMode(ctx.run.extractionMode) === 'DELTA') {
     const table = await loadTable(destination, tablePath, ctx.signal)
     const last = table?.metadata.properties[LAST_RUN_PROPERTY] ?? null
@@ -72,14 +77,21 @@ export async function planCurrentState(
         'CURRENT_STATE_REFUSED',
         `the current-state table ${tablePath} ${last ? `ends at run ${last}` : 'does not exist yet'}, but this delta continues from run ${newest?.id ?? '(none)'}: applied on top, it would miss changes. Load it whole first: runPipeline with mode DELTA_INIT (after resetDelta) or FULL. Nothing was committed`,
       )
+    continuesFrom = last
   }
   const plan = await planTableWrite(destination, tablePath, [...columns], ctx.signal, seedOf(changeLog))
   if (plan.parquet.fieldIds.join() !== changeLog.parquet.fieldIds.join())
     throw new RunRefused(
       'CURRENT_STATE_REFUSED',
-      `the current-state table ${tablePath} gives the columns field ids ${plan.parquet.fieldIds.join(',')}, the change-log table ${changeLog.parquet.fieldIds.join(',')}; the run's files cannot belong to both. Nothing was committed`,
+      `the current-state table ${tablePath} gives the columns field ids ${plan.parquet.fieldIds.join(',')}, the change-log table ${changeLog.parquet.fieldIds.join(',')}; the run's files cannot belong to both. Remove the folder ${tablePath} on the destination (a FULL or DELTA_INIT then builds it again) or turn currentState off. Nothing was committed`,
     )
-  return { tablePath, keyColumns, location: tableLocation(destination, tablePath, plan.base?.metadata) }
+  // The key the merge matches on must be fields of the table (refused here, not after the change-log commit).
+  try {
+    equalityDeleteLayout(plan.schema, columns, keyColumns)
+  } catch (e) {
+    throw new RunRefused('CURRENT_STATE_REFUSED', `the current-state table ${tablePath}: ${(e as Error).message}. Nothing was committed`)
+  }
+  return { tablePath, keyColumns, location: tableLocation(destination, tablePath, plan.base?.metadata), continuesFrom }
 }
 
 const seedOf = (plan: Pick<TablePlan, 'schema' | 'lastColumnId'>): SchemaSeed => ({ schema: plan.schema, lastColumnId: plan.lastColumnId })
@@ -96,6 +108,14 @@ export interface CurrentStateCommit {
   signal?: AbortSignal
 }
 
+/** A refusal by the current-state table itself, which retrying will not get past (not a conflict, not the store). */
+export const currentStateRefused = (e: unknown): e is LakeTableError =>
+  e instanceof LakeTableError && !(e instanceof LakeCommitConflictError)
+
+/** What a run committed without the current-state table says, in its log and the service log. */
+export const outOfStepMessage = (tablePath: string, snapshotId: number, e: Error) =>
+  `the current-state table ${tablePath} cannot take the run (${e.message}); the run is committed by its change-log snapshot ${snapshotId} and the current-state table stays at its last run: the next delta is refused (CURRENT_STATE_REFUSED) until a DELTA_INIT or FULL run loads it whole`
+
 /**
  * Applies a run whose change-log snapshot is committed. Idempotent by run id (a run already applied
  * returns its snapshot), so the run's worker and the sweep may both try; a conflict is met by
@@ -103,7 +123,7 @@ export interface CurrentStateCommit {
  */
 export async function commitToCurrentState(
   destination: Destination,
-  target: Pick<CurrentStateTarget, 'tablePath' | 'keyColumns'>,
+  target: Omit<CurrentStateTarget, 'location'>,
   run: CurrentStateCommit,
 ): Promise<number> {
   for (let attempt = 1; ; attempt++) {
@@ -119,6 +139,7 @@ export async function commitToCurrentState(
         summary: run.summary,
         seed: schema ? { schema, lastColumnId: changeLog!.metadata['last-column-id'] } : undefined,
         fullLoadKeysUnique: true,
+        continuesFrom: target.continuesFrom,
         signal: run.signal,
       })
       return applied.snapshotId

@@ -6,7 +6,7 @@ import type { OpenedRead } from './open-read.js'
 import type { Extracted } from './stream.js'
 import { findRunSnapshot, LakeTableError, tableLocation, type RunSummary } from '../../lake/iceberg/index.js'
 import { commitRunSnapshot, PENDING_MANIFEST_FILE, summaryOf, withSnapshotId } from '../lake/commit-snapshot.js'
-import { commitToCurrentState } from '../lake/current-state-run.js'
+import { commitToCurrentState, currentStateRefused, outOfStepMessage } from '../lake/current-state-run.js'
 import { plannedTable, type RunTable } from '../lake/run-table.js'
 import { RunRefused } from '../run-errors.js'
 
@@ -62,6 +62,7 @@ export async function publishManifest(ctx: RunContext, opened: OpenedRead, x: Ex
                   currentState: {
                     path: table.currentState.tablePath,
                     location: table.currentState.location,
+                    ...(table.currentState.continuesFrom !== undefined ? { continuesFrom: table.currentState.continuesFrom } : {}),
                   },
                 }
               : {}),
@@ -148,10 +149,14 @@ async function commitTable(ctx: RunContext, table: RunTable, manifest: ReturnTyp
 
 /**
  * The run is committed (its change-log snapshot exists); now the current-state table takes it. This
- * cannot take the commit back either: a failure leaves the run to the lost-run sweep, which applies it
- * again by run id before it writes manifest.json (roll-forward.ts), as for a manifest that could not
- * be written. No short deadline: the run's files are read back (keys only) and, being idempotent by
- * run id, the apply is safe even if the sweep starts it too.
+ * cannot take the commit back either. A failure the store may get over (unreachable, a conflict
+ * retried out) leaves the run to the lost-run sweep, which applies it again by run id before it
+ * writes manifest.json (roll-forward.ts), as for a manifest that could not be written. A refusal by
+ * the table itself (it was removed or changed under the pipeline: LAKE_OUT_OF_STEP, an invalid or
+ * incompatible table) will not pass by retrying: the run is committed without it and the table stays
+ * at its last run, so the next delta is refused (CURRENT_STATE_REFUSED) until a load replaces it —
+ * loud, and the change log stays exactly once. No short deadline: the run's files are read back
+ * (keys only) and, each attempt writing its own files, the apply is safe if the sweep starts it too.
  */
 async function applyCurrentState(
   ctx: RunContext,
@@ -159,7 +164,7 @@ async function applyCurrentState(
   manifest: ReturnType<typeof buildManifest>,
   x: Extracted,
   snapshotId: number,
-): Promise<number> {
+): Promise<number | undefined> {
   try {
     return await commitToCurrentState(ctx.destination!, table.currentState!, {
       runId: ctx.run.id,
@@ -170,6 +175,12 @@ async function applyCurrentState(
       summary: summaryOf(manifest),
     })
   } catch (err) {
+    if (currentStateRefused(err)) {
+      const message = outOfStepMessage(table.currentState!.tablePath, snapshotId, err)
+      ctx.log.warn({ runId: ctx.run.id, err: { name: err.name, code: err.code, message: err.message } }, message)
+      await ctx.tracker.note('warn', message).catch(() => undefined)
+      return undefined
+    }
     await ctx.tracker
       .note(
         'warn',
