@@ -301,9 +301,14 @@ if (only('lake')) {
     changes: { created: number; updated: number; deleted: number }
   }
   // A delta of 1 % of the rows, in the proportions of a day's changes to sales items: mostly updates.
+  // Once per kind also one of 10 %: the current-state commit holds the delta's keys while it reads
+  // the delta's files back, so its peak RSS is watched at a size where that would show.
+  const changesOf = (n: number) => ({ insert: Math.round(n * 0.3), update: Math.round(n * 0.5), delete: Math.round(n * 0.2) })
   const perDelta = Math.max(10, Math.round(rows / 100))
-  const change = { insert: Math.round(perDelta * 0.3), update: Math.round(perDelta * 0.5), delete: Math.round(perDelta * 0.2) }
+  const perBigDelta = perDelta * 10
+  const change = changesOf(perDelta)
   const deltas = 3
+  const loadAvgBefore = loadavg()[0]
   // Three rounds (one with --quick), each in another order, so a change of the machine's load does not
   // favour one kind; a kind's figures are the medians of its runs, wall time and the service's CPU time.
   const rounds = values.quick ? 1 : 3
@@ -311,7 +316,7 @@ if (only('lake')) {
   type Kind = (typeof kinds)[number]
   const lake = Object.fromEntries(kinds.map((k) => [k, { inits: [] as LakeRun[], deltas: [] as LakeRun[] }])) as Record<
     Kind,
-    { inits: LakeRun[]; deltas: LakeRun[] }
+    { inits: LakeRun[]; deltas: LakeRun[]; bigDelta?: LakeRun }
   >
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds.map((_, j, all) => all[(round + j) % all.length]!)) {
@@ -329,15 +334,18 @@ if (only('lake')) {
         })
       try {
         const run = (phase: 'init' | 'delta') => runScenario<LakeRun>('lake.ts', [sim.serviceUrl, String(PAGE), kind, phase, dir])
-        lake[kind].inits.push(await run('init'))
-        for (let i = 0; i < deltas; i++) {
-          for (const [what, count] of Object.entries(change)) await admin(what, count)
+        /** Changes the simulator's rows, runs the delta, and checks it read exactly those changes. */
+        const delta = async (made: ReturnType<typeof changesOf>) => {
+          for (const [what, count] of Object.entries(made)) await admin(what, count)
           const d = await run('delta')
           const c = d.changes
-          if (c.created !== change.insert || c.updated !== change.update || c.deleted !== change.delete)
-            throw new Error(`${kind} delta ${i + 1} read ${JSON.stringify(c)}, the simulator changed ${JSON.stringify(change)}`)
-          lake[kind].deltas.push(d)
+          if (c.created !== made.insert || c.updated !== made.update || c.deleted !== made.delete)
+            throw new Error(`${kind}: the delta read ${JSON.stringify(c)}, the simulator changed ${JSON.stringify(made)}`)
+          return d
         }
+        lake[kind].inits.push(await run('init'))
+        for (let i = 0; i < deltas; i++) lake[kind].deltas.push(await delta(change))
+        if (round === 0) lake[kind].bigDelta = await delta(changesOf(perBigDelta))
       } finally {
         await sim.stop()
         await rm(dir, { recursive: true, force: true })
@@ -359,7 +367,17 @@ if (only('lake')) {
     currentDeltaCpu: ratio('CURRENT', 'deltas', 'cpuSeconds'),
   }
   const loadAvg = loadavg()[0]
-  Object.assign(results, { lake: measured({ rows, deltaChanges: change, ...lake, ratios, loadAvgAfter: loadAvg }) })
+  Object.assign(results, {
+    lake: measured({
+      rows,
+      deltaChanges: change,
+      bigDeltaChanges: changesOf(perBigDelta),
+      ...lake,
+      ratios,
+      loadAvgBefore,
+      loadAvgAfter: loadAvg,
+    }),
+  })
   const label = { NONE: 'NONE', ICEBERG: 'ICEBERG change log', CURRENT: 'ICEBERG + currentState' }
   const spread = (xs: number[]) => xs.map((x) => fmt(x, 2)).join(', ')
   for (const phase of ['inits', 'deltas'] as const)
@@ -373,6 +391,16 @@ if (only('lake')) {
           `COMMITTING ${fmt(of(k, phase, 'committingSeconds'), 2)} s; peak RSS ${fmt(Math.max(...runs.map((x) => x.peakRssMiB)))} MiB`,
       ])
     }
+  for (const k of kinds) {
+    const b = lake[k].bigDelta!
+    const none = lake.NONE.bigDelta!
+    table.push([
+      `h. one delta of ${fmt(perBigDelta)} changes, ${label[k]}`,
+      `${fmt(b.seconds, 2)} s`,
+      (k === 'NONE' ? '' : `${fmt(b.seconds / none.seconds, 2)}× NONE; `) +
+        `CPU ${fmt(b.cpuSeconds, 2)} s; COMMITTING ${fmt(b.committingSeconds ?? NaN, 2)} s; peak RSS ${fmt(b.peakRssMiB)} MiB`,
+    ])
+  }
   table.push(
     [
       'h. ICEBERG ÷ NONE, run time: DELTA_INIT / delta',
@@ -382,7 +410,7 @@ if (only('lake')) {
     [
       'h. currentState ÷ NONE, run time: DELTA_INIT / delta',
       `${fmt(ratios.currentInit, 2)} / ${fmt(ratios.currentDelta, 2)}`,
-      `target ≤ 2 for the delta; CPU time ${fmt(ratios.currentInitCpu, 2)} / ${fmt(ratios.currentDeltaCpu, 2)}; load average ${loadAvg.toFixed(1)} after`,
+      `target ≤ 2 for the delta; CPU time ${fmt(ratios.currentInitCpu, 2)} / ${fmt(ratios.currentDeltaCpu, 2)}; load average ${loadAvgBefore.toFixed(1)} before, ${loadAvg.toFixed(1)} after`,
     ],
   )
 }
@@ -391,7 +419,7 @@ mkdirSync(join(ROOT, 'bench'), { recursive: true })
 writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
 const width = Math.max(...table.map((r) => r[0].length))
 console.log(
-  `\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`,
+  `\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${(results.machine as { loadAvgAtStart: number }).loadAvgAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)})\n`,
 )
 for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
 console.log('\nwritten to bench/results.json')
