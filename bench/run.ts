@@ -298,6 +298,8 @@ if (only('lake')) {
     mode: string
     committingSeconds: number | null
     cpuSeconds: number
+    /** From the run's end until the service stopped: its after-commit lake maintenance, then the stop itself. */
+    afterRunSeconds: number
     changes: { created: number; updated: number; deleted: number }
   }
   // A delta of 1 % of the rows, in the proportions of a day's changes to sales items: mostly updates.
@@ -353,7 +355,7 @@ if (only('lake')) {
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-  type Figure = 'seconds' | 'cpuSeconds' | 'committingSeconds' | 'peakRssMiB'
+  type Figure = 'seconds' | 'cpuSeconds' | 'committingSeconds' | 'afterRunSeconds' | 'peakRssMiB'
   const of = (k: Kind, phase: 'inits' | 'deltas', f: Figure) => median(lake[k][phase].map((r) => r[f] ?? NaN))
   const ratio = (k: Kind, phase: 'inits' | 'deltas', f: Figure) => of(k, phase, f) / of('NONE', phase, f)
   const ratios = {
@@ -388,7 +390,7 @@ if (only('lake')) {
         phase === 'inits' ? `h. DELTA_INIT of ${fmt(rows)} rows, ${label[k]}` : `h. delta of ${fmt(perDelta)} changes, ${label[k]}`,
         `${fmt(of(k, phase, 'seconds'), phase === 'inits' ? 1 : 2)} s`,
         `median of ${runs.length} (${spread(runs.map((x) => x.seconds))})${vsNone('seconds')}; CPU ${fmt(of(k, phase, 'cpuSeconds'), 2)} s${vsNone('cpuSeconds')}; ` +
-          `COMMITTING ${fmt(of(k, phase, 'committingSeconds'), 2)} s; peak RSS ${fmt(Math.max(...runs.map((x) => x.peakRssMiB)))} MiB`,
+          `COMMITTING ${fmt(of(k, phase, 'committingSeconds'), 2)} s; after the run until stopped ${fmt(of(k, phase, 'afterRunSeconds'), 2)} s; peak RSS ${fmt(Math.max(...runs.map((x) => x.peakRssMiB)))} MiB`,
       ])
     }
   for (const k of kinds) {

@@ -5,18 +5,26 @@
  * DELTA_INIT; `delta` starts the service again on that folder (a process of its own, so its peak RSS
  * is the delta's, not the initial load's) and runs the next delta. Reports the run's time from
  * requested to finished, the time from its COMMITTING stage to finished (the lake commits happen
- * there), the process's CPU time over the run, its counts and the process's peak RSS.
+ * there), the process's CPU time over the run, its counts and the process's peak RSS; and the time
+ * from the run's end until the service has stopped, letting the run's worker finish first: the lake
+ * maintenance after the commit (snapshot expiry) runs there, after the run is SUCCEEDED.
  *   args: <serviceUrl> <pageSize> <NONE|ICEBERG|CURRENT> <init|delta> <dataDir>
  */
 import { join } from 'node:path'
 import { startApp } from '../../src/app.js'
+import type { OutputInput } from '../../src/catalog/pipelines.js'
 import { isTerminal } from '../../src/orchestrator/status.js'
 import { SALES_ITEMS } from '../../src/simulator/index.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { peakRssMiB, report } from '../lib.js'
 
 const [serviceUrl, pageSize, table, phase, dir] = process.argv.slice(2) as [string, string, string, 'init' | 'delta', string]
-const output = { NONE: { table: 'NONE' }, ICEBERG: { table: 'ICEBERG' }, CURRENT: { table: 'ICEBERG', currentState: true } }[table]
+const outputs: Record<string, OutputInput> = {
+  NONE: { table: 'NONE' },
+  ICEBERG: { table: 'ICEBERG' },
+  CURRENT: { table: 'ICEBERG', currentState: true },
+}
+const output = outputs[table]
 if (!output) throw new Error(`unknown table kind ${table}: NONE, ICEBERG or CURRENT`)
 
 // Listening like `npm start` does; the simulator runs on this machine (loopback allowed).
@@ -26,6 +34,7 @@ const app = await startApp({
   listen: { host: '127.0.0.1', port: 0 },
   outbound: { allowLoopback: true, allow: [] },
 })
+let figures: Record<string, unknown>
 try {
   const { connections, destinations, pipelines, orchestrator, bus, db } = app.services
   let pipelineId: string
@@ -42,7 +51,7 @@ try {
       destinationId: d.id,
       mode: 'DELTA',
       source: { kind: 'ODP_ODATA', entitySet: SALES_ITEMS, pageSize: Number(pageSize) },
-      output: output as never,
+      output,
     })
     pipelineId = p.id
   } else {
@@ -68,7 +77,9 @@ try {
   const stages = Object.fromEntries(marks.slice(0, -1).map(([stage, at], i) => [stage, (marks[i + 1]![1] - at) / 1000]))
   const done = await db.run.findUniqueOrThrow({ where: { id: run.id } })
   if (done.status !== 'SUCCEEDED') throw new Error(`run ${done.status}: ${done.errorCode} ${done.errorMessage}`)
-  report({
+  const expected = phase === 'init' ? 'DELTA_INIT' : 'DELTA'
+  if (done.extractionMode !== expected) throw new Error(`the run was a ${done.extractionMode}, not a ${expected}`)
+  figures = {
     mode: done.extractionMode,
     seconds: (finished - started) / 1000,
     committingSeconds: committing === undefined ? null : (finished - committing) / 1000,
@@ -83,8 +94,12 @@ try {
     parquetBytes: Number(done.bytesWritten),
     files: done.filesWritten,
     snapshotId: done.snapshotId,
-    peakRssMiB: peakRssMiB(),
-  })
-} finally {
+  }
+} catch (e) {
   await app.stop()
+  throw e
 }
+// A grace long enough for any run: the worker ends the run's after-commit maintenance, as a service does.
+const stopping = performance.now()
+await app.stop({ graceMs: 600_000 })
+report({ ...figures, afterRunSeconds: (performance.now() - stopping) / 1000, peakRssMiB: peakRssMiB() })
