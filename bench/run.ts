@@ -15,14 +15,19 @@
  *  f. the RFC path: table read and ODP full load through the RFC simulator → Parquet
  *  g. partitioned loads: a FULL load in 4 key-range partitions against 1, the simulator serving each
  *     extraction request at a fixed rate (as one SAP work process would), so only parallel reads gain
+ *  h. lake tables: a DELTA pipeline's DELTA_INIT and its deltas (1 % of the rows each: creates, updates,
+ *     deletes through the simulator's admin API) with output.table NONE (the reference), ICEBERG (the
+ *     change log) and ICEBERG + currentState, each against NONE; peak RSS of a current-state delta
  *
  * Service processes run the compiled JavaScript, as `npm start` does; `--sources` runs them from the
  * TypeScript sources through the tsx loader instead (how the service ran before, for comparison).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, totalmem } from 'node:os'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { SALES_ITEMS } from '../src/simulator/index.js'
 import { buildBench, idleServiceRss, ROOT, runScenario, startSimulatorProcess } from './lib.js'
 
 const { values } = parseArgs({
@@ -287,11 +292,136 @@ if (only('partitions')) {
   }
 }
 
+if (only('lake')) {
+  /** What lake.ts reports of one run. */
+  type LakeRun = Timed & {
+    mode: string
+    committingSeconds: number | null
+    cpuSeconds: number
+    /** From the run's end until the service stopped: its after-commit lake maintenance, then the stop itself. */
+    afterRunSeconds: number
+    changes: { created: number; updated: number; deleted: number }
+  }
+  // A delta of 1 % of the rows, in the proportions of a day's changes to sales items: mostly updates.
+  // Once per kind also one of 10 %: the current-state commit holds the delta's keys while it reads
+  // the delta's files back, so its peak RSS is watched at a size where that would show.
+  const changesOf = (n: number) => ({ insert: Math.round(n * 0.3), update: Math.round(n * 0.5), delete: Math.round(n * 0.2) })
+  const perDelta = Math.max(10, Math.round(rows / 100))
+  const perBigDelta = perDelta * 10
+  const change = changesOf(perDelta)
+  const deltas = 3
+  const loadAvgBefore = loadavg()[0]
+  // Three rounds (one with --quick), each in another order, so a change of the machine's load does not
+  // favour one kind; a kind's figures are the medians of its runs, wall time and the service's CPU time.
+  const rounds = values.quick ? 1 : 3
+  const kinds = ['NONE', 'ICEBERG', 'CURRENT'] as const
+  type Kind = (typeof kinds)[number]
+  const lake = Object.fromEntries(kinds.map((k) => [k, { inits: [] as LakeRun[], deltas: [] as LakeRun[] }])) as Record<
+    Kind,
+    { inits: LakeRun[]; deltas: LakeRun[]; bigDelta?: LakeRun }
+  >
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of kinds.map((_, j, all) => all[(round + j) % all.length]!)) {
+      // A simulator of its own for each: the same seed, so the same rows and the same changes for all three.
+      const sim = await startSimulatorProcess(rows)
+      const dir = await mkdtemp(join(tmpdir(), 'de-bench-lake-'))
+      const admin = (what: string, count: number) =>
+        fetch(`${new URL(sim.serviceUrl).origin}/sim/admin/entity-sets/${SALES_ITEMS}/${what}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ count }),
+        }).then(async (r) => {
+          if (!r.ok) throw new Error(`simulator ${what}: ${r.status} ${await r.text()}`)
+          await r.arrayBuffer()
+        })
+      try {
+        const run = (phase: 'init' | 'delta') => runScenario<LakeRun>('lake.ts', [sim.serviceUrl, String(PAGE), kind, phase, dir])
+        /** Changes the simulator's rows, runs the delta, and checks it read exactly those changes. */
+        const delta = async (made: ReturnType<typeof changesOf>) => {
+          for (const [what, count] of Object.entries(made)) await admin(what, count)
+          const d = await run('delta')
+          const c = d.changes
+          if (c.created !== made.insert || c.updated !== made.update || c.deleted !== made.delete)
+            throw new Error(`${kind}: the delta read ${JSON.stringify(c)}, the simulator changed ${JSON.stringify(made)}`)
+          return d
+        }
+        lake[kind].inits.push(await run('init'))
+        for (let i = 0; i < deltas; i++) lake[kind].deltas.push(await delta(change))
+        if (round === 0) lake[kind].bigDelta = await delta(changesOf(perBigDelta))
+      } finally {
+        await sim.stop()
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  type Figure = 'seconds' | 'cpuSeconds' | 'committingSeconds' | 'afterRunSeconds' | 'peakRssMiB'
+  const of = (k: Kind, phase: 'inits' | 'deltas', f: Figure) => median(lake[k][phase].map((r) => r[f] ?? NaN))
+  const ratio = (k: Kind, phase: 'inits' | 'deltas', f: Figure) => of(k, phase, f) / of('NONE', phase, f)
+  const ratios = {
+    icebergInit: ratio('ICEBERG', 'inits', 'seconds'),
+    currentInit: ratio('CURRENT', 'inits', 'seconds'),
+    icebergDelta: ratio('ICEBERG', 'deltas', 'seconds'),
+    currentDelta: ratio('CURRENT', 'deltas', 'seconds'),
+    icebergInitCpu: ratio('ICEBERG', 'inits', 'cpuSeconds'),
+    currentInitCpu: ratio('CURRENT', 'inits', 'cpuSeconds'),
+    icebergDeltaCpu: ratio('ICEBERG', 'deltas', 'cpuSeconds'),
+    currentDeltaCpu: ratio('CURRENT', 'deltas', 'cpuSeconds'),
+  }
+  const loadAvg = loadavg()[0]
+  Object.assign(results, {
+    lake: measured({
+      rows,
+      deltaChanges: change,
+      bigDeltaChanges: changesOf(perBigDelta),
+      ...lake,
+      ratios,
+      loadAvgBefore,
+      loadAvgAfter: loadAvg,
+    }),
+  })
+  const label = { NONE: 'NONE', ICEBERG: 'ICEBERG change log', CURRENT: 'ICEBERG + currentState' }
+  const spread = (xs: number[]) => xs.map((x) => fmt(x, 2)).join(', ')
+  for (const phase of ['inits', 'deltas'] as const)
+    for (const k of kinds) {
+      const runs = lake[k][phase]
+      const vsNone = (f: Figure) => (k === 'NONE' ? '' : ` (${fmt(ratio(k, phase, f), 2)}× NONE)`)
+      table.push([
+        phase === 'inits' ? `h. DELTA_INIT of ${fmt(rows)} rows, ${label[k]}` : `h. delta of ${fmt(perDelta)} changes, ${label[k]}`,
+        `${fmt(of(k, phase, 'seconds'), phase === 'inits' ? 1 : 2)} s`,
+        `median of ${runs.length} (${spread(runs.map((x) => x.seconds))})${vsNone('seconds')}; CPU ${fmt(of(k, phase, 'cpuSeconds'), 2)} s${vsNone('cpuSeconds')}; ` +
+          `COMMITTING ${fmt(of(k, phase, 'committingSeconds'), 2)} s; after the run until stopped ${fmt(of(k, phase, 'afterRunSeconds'), 2)} s; peak RSS ${fmt(Math.max(...runs.map((x) => x.peakRssMiB)))} MiB`,
+      ])
+    }
+  for (const k of kinds) {
+    const b = lake[k].bigDelta!
+    const none = lake.NONE.bigDelta!
+    table.push([
+      `h. one delta of ${fmt(perBigDelta)} changes, ${label[k]}`,
+      `${fmt(b.seconds, 2)} s`,
+      (k === 'NONE' ? '' : `${fmt(b.seconds / none.seconds, 2)}× NONE; `) +
+        `CPU ${fmt(b.cpuSeconds, 2)} s; COMMITTING ${fmt(b.committingSeconds ?? NaN, 2)} s; peak RSS ${fmt(b.peakRssMiB)} MiB`,
+    ])
+  }
+  table.push(
+    [
+      'h. ICEBERG ÷ NONE, run time: DELTA_INIT / delta',
+      `${fmt(ratios.icebergInit, 2)} / ${fmt(ratios.icebergDelta, 2)}`,
+      `target ≤ 1.3; CPU time ${fmt(ratios.icebergInitCpu, 2)} / ${fmt(ratios.icebergDeltaCpu, 2)}`,
+    ],
+    [
+      'h. currentState ÷ NONE, run time: DELTA_INIT / delta',
+      `${fmt(ratios.currentInit, 2)} / ${fmt(ratios.currentDelta, 2)}`,
+      `target ≤ 2 for the delta; CPU time ${fmt(ratios.currentInitCpu, 2)} / ${fmt(ratios.currentDeltaCpu, 2)}; load average ${loadAvgBefore.toFixed(1)} before, ${loadAvg.toFixed(1)} after`,
+    ],
+  )
+}
+
 mkdirSync(join(ROOT, 'bench'), { recursive: true })
 writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n')
 const width = Math.max(...table.map((r) => r[0].length))
 console.log(
-  `\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${loadavg()[0].toFixed(1)})\n`,
+  `\ndelta-extractor benchmark — ${cpus().length} cores, Node ${process.version}, ${code}, ${fmt(rows)} rows (load avg at start ${(results.machine as { loadAvgAtStart: number }).loadAvgAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)})\n`,
 )
 for (const [what, value, note] of table) console.log(`${what.padEnd(width)}  ${value.padStart(16)}   ${note}`)
 console.log('\nwritten to bench/results.json')
