@@ -5,6 +5,7 @@
  * measured twice: from the runs' own start and end times in the database, and by the SAP
  * simulator's count of requests it served at once (`stats().inFlight`), never by the client's word.
  */
+import { NO_SLOT_RETRY_MS } from '../../src/orchestrator/queue.js'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startApp, type RunningApp } from '../../src/app.js'
 import type { Db } from '../../src/db/client.js'
@@ -160,7 +161,7 @@ describe('a connection limit', () => {
     const ids = await pipelines(h, conn, 'q', 4)
     const db = h.app.services.db
     // The first run's first page is held in SAP for a while: it stays RUNNING while the test looks.
-    h.sim.admin.injectFault({ kind: 'slow', page: 1, delayMs: 4_000 })
+    h.sim.admin.injectFault({ kind: 'slow', page: 1, delayMs: 10_000 })
     const first = (await h.gql(RunPipeline, { id: ids[0] })).runPipeline
     await expect.poll(() => h!.sim.admin.stats().inFlight.current).toBe(1)
     const rest = []
@@ -175,7 +176,8 @@ describe('a connection limit', () => {
 
     // While the first run is still held: the next two claims see the new limit.
     await h.gql(UpdateConnection, { id: conn, input: { maxConcurrentRuns: 3 } })
-    await expect.poll(() => db.run.count({ where: { status: 'RUNNING' } })).toBe(3)
+    // Waiting claims retry every NO_SLOT_RETRY_MS: the poll must outlast a few of them on a loaded machine.
+    await expect.poll(() => db.run.count({ where: { status: 'RUNNING' } }), { timeout: 6 * NO_SLOT_RETRY_MS }).toBe(3)
     expect((await h.gql(RunPosition, { id: first.id })).run?.status).toBe('RUNNING')
     expect((await h.gql(RunPosition, { id: rest[2].id })).run).toMatchObject({ status: 'QUEUED', queuePosition: 1 })
 
