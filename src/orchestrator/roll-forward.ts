@@ -155,6 +155,7 @@ async function applyToCurrentState(
   try {
     return await commitToCurrentState(destination, target, {
       runId: run.id,
+      pipelineId: run.pipelineId,
       extractionMode: run.extractionMode,
       changeLogPath: tablePath,
       files: pending.files.map((f) => ({ key: `${run.uncommittedPrefix}/${f.path}`, recordCount: f.rows, sizeBytes: f.bytes })),

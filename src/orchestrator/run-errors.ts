@@ -25,6 +25,7 @@ export const RUN_ERROR_CODES = [
   'DATA_INTEGRITY',
   'SCHEMA_CHANGED',
   'CURRENT_STATE_REFUSED',
+  'TABLE_IN_USE',
   'SELECTION_CHANGED',
   'SUBSCRIPTION_IN_USE',
   'CANCELLED',
@@ -66,14 +67,20 @@ export class RunCancelled extends Error {
  * (SELECTION_CHANGED), SAP already holds a subscription that is not this pipeline's
  * (SUBSCRIPTION_IN_USE), or SAP's fields changed in a way the pipeline's schema policy does not
  * allow (SCHEMA_CHANGED), or the pipeline's current-state table cannot take the run (no key, a
- * delta that does not continue from the table's last run: CURRENT_STATE_REFUSED). None is cured by
- * running the same thing again.
+ * delta that does not continue from the table's last run: CURRENT_STATE_REFUSED), or its lake table
+ * belongs to another pipeline (TABLE_IN_USE). None is cured by running the same thing again.
  */
 export class RunRefused extends Error {
   override readonly name = 'RunRefused'
   readonly retryable = false
   constructor(
-    readonly code: 'DATA_INTEGRITY' | 'SELECTION_CHANGED' | 'SUBSCRIPTION_IN_USE' | 'SCHEMA_CHANGED' | 'CURRENT_STATE_REFUSED',
+    readonly code:
+      | 'DATA_INTEGRITY'
+      | 'SELECTION_CHANGED'
+      | 'SUBSCRIPTION_IN_USE'
+      | 'SCHEMA_CHANGED'
+      | 'CURRENT_STATE_REFUSED'
+      | 'TABLE_IN_USE',
     message: string,
   ) {
     super(message)

@@ -345,3 +345,23 @@ it("a partitioned FULL load is one snapshot of every partition's files, planned 
   expect(rows.map((r) => `${r.VBELN}/${r.POSNR}`).sort()).toEqual(keys.sort())
   expect(rows.every((r) => r._RUN_ID === run.id && r.ODQ_CHANGEMODE === '')).toBe(true)
 })
+
+it("a second pipeline reaching the same table through another destination (same folder) is refused with nothing committed: the table holds one pipeline's runs", async () => {
+  h = await Harness.start({ sim: { rows: { [SALES_ITEMS]: 10 } } })
+  // Two destinations on one folder; "sales items" and "sales_items" both have the table path sales_items.
+  const first = await h.createPipeline({ name: 'sales items', mode: 'FULL', output: { table: 'ICEBERG' } })
+  const second = await h.createPipeline({ name: 'sales_items', mode: 'FULL', output: { table: 'ICEBERG' } })
+  expect(await h.run(first.pipelineId)).toMatchObject({ status: 'SUCCEEDED', extractionMode: 'FULL' })
+  const tableUrl = (await h.gql(LakeTableOf, { id: first.pipelineId })).pipeline!.lakeTable!.location
+  const before = await icebergMetadata({ tableUrl })
+  const refused = await h.run(second.pipelineId)
+  expect(refused).toMatchObject({ status: 'FAILED', error: { code: 'TABLE_IN_USE', retryable: false } })
+  expect(refused.error?.message).toContain(first.pipelineId)
+  const after = await icebergMetadata({ tableUrl })
+  expect(after['current-snapshot-id']).toBe(before['current-snapshot-id'])
+  expect(await icebergRead({ tableUrl })).toHaveLength(10)
+  // The owner's next run goes on as before.
+  h.sim.admin.insert(SALES_ITEMS, 2)
+  expect(await h.run(first.pipelineId)).toMatchObject({ status: 'SUCCEEDED', rowsWritten: '12' })
+  expect(await icebergRead({ tableUrl })).toHaveLength(22)
+})

@@ -65,6 +65,7 @@ describe('concurrent apply of one run to the current-state table', () => {
         { tablePath: table, keyColumns: KEY },
         {
           runId: 'run-2',
+          pipelineId: 'p-1',
           extractionMode: 'DELTA',
           changeLogPath: 'tables/p',
           files,

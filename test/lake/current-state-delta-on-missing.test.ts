@@ -31,6 +31,7 @@ it('a DELTA is not applied to a current-state table that does not exist (it woul
     { tablePath: 'x/p_current', keyColumns: KEY, continuesFrom: 'r8' },
     {
       runId: 'r9',
+      pipelineId: 'p-1',
       extractionMode: 'DELTA',
       changeLogPath: 'x/p',
       files,

@@ -41,6 +41,7 @@ it('a source whose key holds a (nullable) date column can be kept in a current-s
     { tablePath: 'cc_current', keyColumns },
     {
       runId: 'r1',
+      pipelineId: 'p-1',
       extractionMode: 'DELTA_INIT',
       changeLogPath: 'cc',
       files,

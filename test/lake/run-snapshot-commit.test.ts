@@ -53,6 +53,7 @@ async function runWith(d: LocalDestination, table: string, runId: string, keys: 
     added: columns.slice(SOURCE.length),
     extend: (r) => [...r],
     currentState: null,
+    pipelineId: 'p-1',
   }
   return { runTable, files, prefix: `runs/${runId}` }
 }

@@ -25,7 +25,6 @@ import type { TableParquetOptions } from './parquet-ids.js'
 import { deletedPositions, readRunImages } from './run-images.js'
 import {
   commitSnapshot,
-  findRunSnapshot,
   planTableWrite,
   snapshotOfRun,
   type CommitFile,

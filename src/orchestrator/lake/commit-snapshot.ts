@@ -26,6 +26,7 @@ import { parseManifest, type Manifest } from '../manifest.js'
 import { RunRefused } from '../run-errors.js'
 import type { StoredFile } from '../run/stream.js'
 import { planFor, type RunTable } from './run-table.js'
+import { OWNER_PROPERTY } from './table-owner.js'
 
 export const PENDING_MANIFEST_FILE = '_manifest.pending.json'
 
@@ -49,7 +50,12 @@ export async function commitRunSnapshot(
   let plan = table.plan
   for (let attempt = 1; ; attempt++) {
     try {
-      return await commitSnapshot(destination, plan, { files: commitFiles, summary, signal })
+      return await commitSnapshot(destination, plan, {
+        files: commitFiles,
+        summary,
+        signal,
+        properties: { [OWNER_PROPERTY]: table.pipelineId },
+      })
     } catch (e) {
       if (!(e instanceof LakeCommitConflictError) || attempt >= COMMIT_ATTEMPTS) throw e
     }

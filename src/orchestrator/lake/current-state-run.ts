@@ -24,6 +24,7 @@ import type { Column } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
 import { RunRefused } from '../run-errors.js'
 import type { RunContext } from '../run/context.js'
+import { OWNER_PROPERTY, refuseForeignTable } from './table-owner.js'
 import { currentStatePathOf } from './table-paths.js'
 
 /** Where a run's rows go in the current-state table and by which key. */
@@ -80,6 +81,7 @@ export async function planCurrentState(
     continuesFrom = last
   }
   const plan = await planTableWrite(destination, tablePath, [...columns], ctx.signal, seedOf(changeLog))
+  refuseForeignTable(plan.base?.metadata, tablePath, ctx.run.pipelineId)
   if (plan.parquet.fieldIds.join() !== changeLog.parquet.fieldIds.join())
     throw new RunRefused(
       'CURRENT_STATE_REFUSED',
@@ -98,6 +100,8 @@ const seedOf = (plan: Pick<TablePlan, 'schema' | 'lastColumnId'>): SchemaSeed =>
 
 export interface CurrentStateCommit {
   runId: string
+  /** The pipeline whose runs the table holds (its owner mark). */
+  pipelineId: string
   extractionMode: string
   /** The change-log table, whose schema a new current-state table starts from. */
   changeLogPath: string
@@ -140,6 +144,7 @@ export async function commitToCurrentState(
         seed: schema ? { schema, lastColumnId: changeLog!.metadata['last-column-id'] } : undefined,
         fullLoadKeysUnique: true,
         continuesFrom: target.continuesFrom,
+        properties: { [OWNER_PROPERTY]: run.pipelineId },
         signal: run.signal,
       })
       return applied.snapshotId

@@ -17,6 +17,7 @@ import type { Destination } from '../../storage/destination.js'
 import { RunRefused } from '../run-errors.js'
 import { verdictOf } from '../schema/compare.js'
 import type { RunContext } from '../run/context.js'
+import { refuseForeignTable } from './table-owner.js'
 import { planCurrentState, type CurrentStateTarget } from './current-state-run.js'
 import { tablePathOf } from './table-paths.js'
 
@@ -32,6 +33,8 @@ export interface RunTable {
   extend(rows: Row[]): Row[]
   /** The current-state table the run is also committed to (`output.currentState`), or null. */
   currentState: CurrentStateTarget | null
+  /** The pipeline whose runs the tables hold (their owner mark). */
+  pipelineId: string
 }
 
 const tables = new WeakMap<RunContext, Promise<RunTable>>()
@@ -66,6 +69,7 @@ async function planRunTable(ctx: RunContext, tablePath: string, source: readonly
     throw asRunError(e)
   }
   const plan = await planFor(ctx.destination!, tablePath, columns, ctx.signal)
+  refuseForeignTable(plan.base?.metadata, tablePath, ctx.run.pipelineId)
   judgeFullRun(ctx, plan)
   const currentState = await planCurrentState(ctx, plan, columns).catch((e: unknown) => {
     throw asRunError(e)
@@ -87,6 +91,7 @@ async function planRunTable(ctx: RunContext, tablePath: string, source: readonly
     columns,
     added,
     currentState,
+    pipelineId: ctx.run.pipelineId,
     extend: (rows) => {
       for (const r of rows) r.push(...values)
       return rows

@@ -168,6 +168,7 @@ async function applyCurrentState(
   try {
     return await commitToCurrentState(ctx.destination!, table.currentState!, {
       runId: ctx.run.id,
+      pipelineId: ctx.run.pipelineId,
       extractionMode: ctx.run.extractionMode,
       changeLogPath: table.tablePath,
       files: x.files.map((f) => ({ key: `${ctx.prefix}/${f.fileName}`, recordCount: f.rows, sizeBytes: f.bytes })),
