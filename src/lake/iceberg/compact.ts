@@ -16,32 +16,20 @@
  * back finished files, uploaded at once. Files are grouped by their exact column layout and field
  * ids, so each output file has one schema.
  */
-import { tableUris } from './locations.js'
 import type { Destination } from '../../storage/destination.js'
-import type { Compression } from '../../transform/compression.js'
 import { LakeTableError } from './errors.js'
 import { currentSnapshot, newSnapshotId } from './metadata.js'
 import { openTableFile, type DataFileLayout } from './parquet-rows.js'
 import { commitRewrite, removeUnlessCommitted, type RewriteAttempt } from './rewrite-commit.js'
-import { rewriteFileKey, RewriteOutput } from './rewrite-output.js'
+import { RewriteOutput, type RewriteTableOptions } from './rewrite-output.js'
 import { readSnapshotFiles, STATUS_DELETED, type ManifestEntry } from './snapshot-files.js'
 import { loadTable } from './table.js'
 import { FileContent } from './types.js'
 
-export interface CompactOptions {
-  /** Output files close once they reach about this size; inputs at least this big are left alone. */
-  targetFileMb: number
+/** `targetFileMb`: inputs at least this big are left alone. */
+export interface CompactOptions extends RewriteTableOptions {
   /** A group of fewer small files than this is left alone (at least 2). */
   minInputFiles: number
-  /**
-   * Destination key of the n-th file this compaction writes. Default `<table>/data/compact-<snapshot>-<n>.parquet`:
-   * under the table, so expiry may own them (`ownedPrefixes: ['<table>/data']`).
-   */
-  writeFile?: (snapshotId: number, index: number) => string
-  /** Rows per row group of the new files (default 100 000). */
-  rowGroupRows?: number
-  compression?: Compression
-  signal?: AbortSignal
   now?: () => number
 }
 
@@ -102,16 +90,14 @@ export async function compact(destination: Destination, tablePath: string, optio
   if (!chosen.length) return nothing
 
   const snapshotId = newSnapshotId()
-  const keyOf = options.writeFile ?? ((id: number, n: number) => rewriteFileKey(tablePath, id, n))
   const attempt: RewriteAttempt = { written: [], attempted: false }
-  const output = await RewriteOutput.open(destination, attempt.written, {
-    keyOf: (n) => keyOf(snapshotId, n),
-    targetBytes,
-    rowGroupRows: options.rowGroupRows ?? 100_000,
-    compression: options.compression ?? 'SNAPPY',
-    signal,
-    uriOf: tableUris(destination, tablePath, table.metadata),
-  })
+  const output = await RewriteOutput.forTable(
+    destination,
+    { path: tablePath, metadata: table.metadata },
+    snapshotId,
+    attempt.written,
+    options,
+  )
   try {
     const inputs = chosen.flatMap((g) => g.entries)
     for (const entry of inputs) {

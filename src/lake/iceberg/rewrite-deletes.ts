@@ -21,29 +21,20 @@
  * Promise checked while rewriting: rows out = rows in − rows deleted, and each file's rows equal its
  * manifest entry; otherwise LAKE_TABLE_INVALID, nothing committed and everything written removed.
  */
-import { tableUris } from './locations.js'
 import type { Value } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
-import type { Compression } from '../../transform/compression.js'
 import { columnsOfIds, matchIdentity, readDeleteIndex, type DeleteIndex } from './delete-index.js'
 import { LakeTableError } from './errors.js'
 import { currentSnapshot, newSnapshotId } from './metadata.js'
 import { openTableFile, type OpenDataFile } from './parquet-rows.js'
 import { commitRewrite, removeUnlessCommitted, type RewriteAttempt } from './rewrite-commit.js'
-import { rewriteFileKey, RewriteOutput } from './rewrite-output.js'
+import { RewriteOutput, type RewriteTableOptions } from './rewrite-output.js'
 import { readSnapshotFiles, STATUS_DELETED, type ManifestEntry } from './snapshot-files.js'
 import { loadTable } from './table.js'
 import { FileContent } from './types.js'
 
-export interface RewriteWithDeletesOptions {
-  /** Output files close once they reach about this size; data files smaller than this are rewritten too. */
-  targetFileMb: number
-  /** Destination key of the n-th new file. Default `<table>/data/compact-<snapshot>-<n>.parquet`. */
-  writeFile?: (snapshotId: number, index: number) => string
-  /** Rows per row group of the new files (default 100 000). */
-  rowGroupRows?: number
-  compression?: Compression
-  signal?: AbortSignal
+/** `targetFileMb`: data files smaller than this are rewritten too. */
+export interface RewriteWithDeletesOptions extends RewriteTableOptions {
   now?: () => number
 }
 
@@ -141,16 +132,14 @@ export async function rewriteWithDeletes(
 
   const index = await readDeleteIndex(destination, deletes, new Map(data.map((e) => [e.path, e.sequenceNumber])), signal)
   const snapshotId = newSnapshotId()
-  const keyOf = options.writeFile ?? ((id: number, n: number) => rewriteFileKey(tablePath, id, n))
   const attempt: RewriteAttempt = { written: [], attempted: false }
-  const output = await RewriteOutput.open(destination, attempt.written, {
-    keyOf: (n) => keyOf(snapshotId, n),
-    targetBytes,
-    rowGroupRows: options.rowGroupRows ?? 100_000,
-    compression: options.compression ?? 'SNAPPY',
-    signal,
-    uriOf: tableUris(destination, tablePath, table.metadata),
-  })
+  const output = await RewriteOutput.forTable(
+    destination,
+    { path: tablePath, metadata: table.metadata },
+    snapshotId,
+    attempt.written,
+    options,
+  )
   try {
     const rewritten: ManifestEntry[] = []
     let rowsIn = 0

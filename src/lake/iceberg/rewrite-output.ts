@@ -12,10 +12,26 @@ import type { Row } from '../../sap/fields.js'
 import type { Destination } from '../../storage/destination.js'
 import type { Compression } from '../../transform/compression.js'
 import { ParquetRoller, type WrittenFile } from '../../transform/roller.js'
+import { tableUris } from './locations.js'
 import { TABLE_TIMESTAMP_UNIT } from './parquet-ids.js'
 import type { TableFile } from './manifest.js'
 import type { DataFileLayout } from './parquet-rows.js'
-import { FileContent } from './types.js'
+import { FileContent, type TableMetadata } from './types.js'
+
+/** What compaction and rewriteWithDeletes take for their new files. */
+export interface RewriteTableOptions {
+  /** Output files close once they reach about this size. */
+  targetFileMb: number
+  /**
+   * Destination key of the n-th new file. Default `<table>/data/compact-<snapshot>-<n>.parquet`:
+   * under the table, so expiry may own them (`ownedPrefixes: ['<table>/data']`).
+   */
+  writeFile?: (snapshotId: number, index: number) => string
+  /** Rows per row group of the new files (default 100 000). */
+  rowGroupRows?: number
+  compression?: Compression
+  signal?: AbortSignal
+}
 
 export interface RewriteOutputOptions {
   /** Destination key of the n-th file written. */
@@ -29,7 +45,7 @@ export interface RewriteOutputOptions {
 }
 
 /** Default key of a rewrite's n-th file: under the table, so expiry may own them (`ownedPrefixes: ['<table>/data']`). */
-export const rewriteFileKey = (tablePath: string, snapshotId: number, n: number) =>
+const rewriteFileKey = (tablePath: string, snapshotId: number, n: number) =>
   `${tablePath}/data/compact-${snapshotId}-${String(n).padStart(5, '0')}.parquet`
 
 export class RewriteOutput {
@@ -49,6 +65,29 @@ export class RewriteOutput {
 
   static async open(destination: Destination, written: string[], options: RewriteOutputOptions): Promise<RewriteOutput> {
     return new RewriteOutput(destination, await mkdtemp(join(tmpdir(), 'de-rewrite-')), written, options)
+  }
+
+  /**
+   * The outputs of one rewrite of the table as snapshot `snapshotId`, from the options both rewrites
+   * take: files of about `targetFileMb` under `writeFile` (default rewriteFileKey), recorded in the
+   * table's own address form.
+   */
+  static forTable(
+    destination: Destination,
+    table: { path: string; metadata: TableMetadata },
+    snapshotId: number,
+    written: string[],
+    options: RewriteTableOptions,
+  ): Promise<RewriteOutput> {
+    const keyOf = options.writeFile ?? ((id: number, n: number) => rewriteFileKey(table.path, id, n))
+    return RewriteOutput.open(destination, written, {
+      keyOf: (n) => keyOf(snapshotId, n),
+      targetBytes: Math.round(options.targetFileMb * 1024 * 1024),
+      rowGroupRows: options.rowGroupRows ?? 100_000,
+      compression: options.compression ?? 'SNAPPY',
+      signal: options.signal,
+      uriOf: tableUris(destination, table.path, table.metadata),
+    })
   }
 
   /** Rows written (handed back by the rollers in finished files) so far. */
