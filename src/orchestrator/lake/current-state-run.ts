@@ -64,10 +64,11 @@ export async function planCurrentState(
       'CURRENT_STATE_REFUSED',
       `the source has no key columns, and the current-state table ${tablePath} merges changes by key; turn currentState off for this pipeline. Nothing was committed`,
     )
+  const plan = await planTableWrite(destination, tablePath, [...columns], ctx.signal, seedOf(changeLog))
+  refuseForeignTable(plan.base?.metadata, tablePath, ctx.run.pipelineId)
   let continuesFrom: string | null | undefined
   if (currentStateMode(ctx.run.extractionMode) === 'DELTA') {
-    const table = await loadTable(destination, tablePath, ctx.signal)
-    const last = table?.metadata.properties[LAST_RUN_PROPERTY] ?? null
+    const last = plan.base?.metadata.properties[LAST_RUN_PROPERTY] ?? null
     const newest = await ctx.deps.db.run.findFirst({
       where: { pipelineId: ctx.run.pipelineId, status: 'SUCCEEDED', snapshotId: { not: null }, id: { not: ctx.run.id } },
       orderBy: { finishedAt: 'desc' },
@@ -80,8 +81,6 @@ export async function planCurrentState(
       )
     continuesFrom = last
   }
-  const plan = await planTableWrite(destination, tablePath, [...columns], ctx.signal, seedOf(changeLog))
-  refuseForeignTable(plan.base?.metadata, tablePath, ctx.run.pipelineId)
   if (plan.parquet.fieldIds.join() !== changeLog.parquet.fieldIds.join())
     throw new RunRefused(
       'CURRENT_STATE_REFUSED',
@@ -130,9 +129,11 @@ export async function commitToCurrentState(
   target: Omit<CurrentStateTarget, 'location'>,
   run: CurrentStateCommit,
 ): Promise<number> {
+  // Read once: the change log's schema is the one the run's files were written with, whatever a retry meets.
+  const changeLog = await loadTable(destination, run.changeLogPath, run.signal)
+  const schema = changeLog?.metadata.schemas.find((s) => s['schema-id'] === changeLog.metadata['current-schema-id'])
+  const seed = schema ? seedOf({ schema, lastColumnId: changeLog!.metadata['last-column-id'] }) : undefined
   for (let attempt = 1; ; attempt++) {
-    const changeLog = await loadTable(destination, run.changeLogPath, run.signal)
-    const schema = changeLog?.metadata.schemas.find((s) => s['schema-id'] === changeLog.metadata['current-schema-id'])
     try {
       const applied = await applyRunToCurrentState(destination, target.tablePath, {
         runId: run.runId,
@@ -141,7 +142,7 @@ export async function commitToCurrentState(
         columns: run.columns,
         keyColumns: target.keyColumns,
         summary: run.summary,
-        seed: schema ? { schema, lastColumnId: changeLog!.metadata['last-column-id'] } : undefined,
+        seed,
         fullLoadKeysUnique: true,
         continuesFrom: target.continuesFrom,
         properties: { [OWNER_PROPERTY]: run.pipelineId },
