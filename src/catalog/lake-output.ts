@@ -31,6 +31,12 @@ export function lakeTablePaths(
   return { changeLog, currentState: output.currentState ? `${changeLog}${CURRENT_STATE_SUFFIX}` : null }
 }
 
+/** The pipeline's table paths, change log first: none for a pipeline without lake tables. */
+export function lakeTablePathList(pipelineName: string, output: { table: string | null; currentState: boolean | null }): string[] {
+  const { changeLog, currentState } = lakeTablePaths(pipelineName, output)
+  return [changeLog, currentState].filter((p): p is string => p !== null)
+}
+
 /**
  * Why a path template cannot hold the runs of a pipeline with lake tables, or null. Run folders inside
  * a table's `data/` or `metadata/` would be reached by the table's own clean-up (snapshot expiry owns

@@ -6,7 +6,7 @@ import { checkPathTemplate } from '../storage/path-template.js'
 import { SUPPORTED_COMPRESSIONS } from '../transform/compression.js'
 import { odataSettingsOf } from './connection-config.js'
 import { lockUnheld } from './pipeline-hold.js'
-import { lakeTablePaths, lakeTemplateProblem, SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
+import { lakeTablePathList, lakeTemplateProblem, SCHEMA_CHANGE_POLICIES, TABLE_FORMATS } from './lake-output.js'
 import { fieldsOf } from './pipeline-world.js'
 import { isUniqueViolation } from './prisma-errors.js'
 import { checkSchedule, checkTimezone, nextFireTime } from './schedule.js'
@@ -245,14 +245,14 @@ export class PipelineCatalog {
     table: string | null,
     currentState: boolean | null,
   ): Promise<void> {
-    const own = Object.values(lakeTablePaths(name, { table, currentState })).filter((p) => p !== null)
+    const own = lakeTablePathList(name, { table, currentState })
     if (!own.length) return
     const others = await this.db.pipeline.findMany({
       where: { destinationId, tableFormat: 'ICEBERG', ...(id ? { id: { not: id } } : {}) },
       select: { name: true, tableFormat: true, currentState: true },
     })
     for (const other of others) {
-      const theirs = Object.values(lakeTablePaths(other.name, { table: other.tableFormat, currentState: other.currentState }))
+      const theirs = lakeTablePathList(other.name, { table: other.tableFormat, currentState: other.currentState })
       const shared = own.find((p) => theirs.includes(p))
       if (shared)
         throw conflict(
@@ -340,7 +340,7 @@ export class PipelineCatalog {
     const tableFormat = output.table === undefined ? (current?.tableFormat ?? null) : (output.table ?? null)
     const currentState = outputField('currentState')
     checkLakeTables(tableFormat, currentState)
-    const tablePaths = Object.values(lakeTablePaths(name, { table: tableFormat, currentState })).filter((p) => p !== null)
+    const tablePaths = lakeTablePathList(name, { table: tableFormat, currentState })
     const entity = source.entitySet ?? source.odpName ?? source.table ?? 'data'
     const templateProblem = tablePaths.length
       ? lakeTemplateProblem(outputField('pathTemplate'), { pipeline: name, entity }, tablePaths)

@@ -8,11 +8,11 @@
  * run's Parquet files live in its run folder, are data files of both tables at once, and stay listed
  * by the run's manifest.json: expiry never removes them, however unreferenced by snapshots.
  */
+import { lakeTablePathList } from '../../catalog/lake-output.js'
 import { expireSnapshots, LakeCommitConflictError, loadTable, type ExpireResult } from '../../lake/iceberg/index.js'
 import type { Destination } from '../../storage/destination.js'
 import { runPrefix, type RunContext } from '../run/context.js'
 import type { PinnedWorld } from '../run/pinned.js'
-import { currentStatePathOf, tablePathOf } from './table-paths.js'
 
 const DAY_MS = 24 * 60 * 60_000
 
@@ -40,7 +40,7 @@ export const DEFAULT_LAKE_MAINTENANCE: LakeMaintenanceSettings = lakeMaintenance
 
 /** The pipeline's tables, change log first; none for a pipeline without a table. */
 export function pipelineTablePaths(world: Pick<PinnedWorld, 'pipelineName' | 'output'>): string[] {
-  return [tablePathOf(world), currentStatePathOf(world)].filter((p): p is string => p !== null)
+  return lakeTablePathList(world.pipelineName, world.output)
 }
 
 /**
